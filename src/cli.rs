@@ -1,0 +1,89 @@
+//! Command-line parsing and dispatch. Each subcommand lives in its own file
+//! under `commands/`; this file only routes to them and turns errors into one
+//! line on stderr and an exit status.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// Exit statuses (README "Exit status").
+pub mod exit {
+    /// Nothing was quarantined.
+    pub const CLEAN: u8 = 0;
+    /// Rows were quarantined (or, with `--fail-on warning`, a file finding).
+    pub const FINDINGS: u8 = 1;
+    /// An error: bad input, bad policy, missing file, I/O.
+    pub const ERROR: u8 = 2;
+    /// Ctrl-C.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "crmguard",
+    version,
+    about = "Gate CSV/JSON imports into CRMs: synthetic-content disclosure, undisclosed AI text, clean and quarantine files",
+    long_about = None,
+    after_help = "Exit status: 0 nothing quarantined, 1 rows quarantined, 2 error.\nDocs: README.md and docs/ in the crmguard repository."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scan files into clean, quarantine and report outputs
+    Scan(commands::scan::Args),
+    /// Write a commented default policy file
+    Init(commands::init::Args),
+}
+
+/// Runs the command line; returns the process exit status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::CLEAN
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(args) => commands::scan::run(args),
+        Command::Init(args) => commands::init::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+/// Prints an error and its causes on one line.
+pub fn print_error(e: &anyhow::Error) {
+    let mut line = String::from("crmguard: error: ");
+    let mut first = true;
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !first {
+            // Causes often repeat their parent's text; skip the echo.
+            if line.ends_with(&text) {
+                continue;
+            }
+            line.push_str(": ");
+        }
+        first = false;
+        line.push_str(&text.replace('\n', " "));
+    }
+    let _ = writeln!(std::io::stderr(), "{line}");
+}

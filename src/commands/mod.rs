@@ -1,0 +1,5 @@
+//! One file per subcommand: argument definitions and the glue between the
+//! library and the terminal.
+
+pub mod init;
+pub mod scan;

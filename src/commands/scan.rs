@@ -1,0 +1,216 @@
+//! `crmguard scan`: the audited import gate.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, anyhow};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::{exit, print_error};
+use crate::input::{Format, parse_delimiter};
+use crate::policy::Policy;
+use crate::report::Report;
+use crate::scan::{Input, Interrupted, ScanConfig, check_plans, scan};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files to scan (CSV, TSV, JSON array, NDJSON; .gz/.zst too); `-` reads stdin
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Policy file [default: ./crmguard.toml if present, else the built-in policy]
+    #[arg(short, long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Directory for the clean, quarantine and report files
+    #[arg(short, long, value_name = "DIR", default_value = "crmguard-out")]
+    pub out_dir: PathBuf,
+    /// Input format, instead of guessing from the extension
+    #[arg(short, long, value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// CSV delimiter: comma, tab, semicolon, pipe, caret, backquote (or the character)
+    #[arg(short, long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// Worker threads [default: all cores]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// When to exit with status 1
+    #[arg(long, value_enum, default_value_t = FailOn::Quarantine)]
+    pub fail_on: FailOn,
+    /// Judge timestamps as of this RFC 3339 time instead of now (reproducible re-runs)
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    pub now: Option<jiff::Timestamp>,
+    /// No progress bar and no summary; errors are still printed
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    /// Exit 1 when any row was quarantined
+    Quarantine,
+    /// Exit 1 on quarantined rows or any file-level finding
+    Warning,
+    /// Exit 0 unless there was an error (cron jobs that only want the files)
+    Never,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "csv" => Ok(Format::Csv { delimiter: b',' }),
+        "tsv" => Ok(Format::Csv { delimiter: b'\t' }),
+        "json" => Ok(Format::Json),
+        "ndjson" | "jsonl" => Ok(Format::Ndjson),
+        _ => Err(format!(
+            "unknown format {s:?}: use csv, tsv, json or ndjson"
+        )),
+    }
+}
+
+fn parse_now(s: &str) -> Result<jiff::Timestamp, String> {
+    crate::rules::parse_timestamp(s)
+        .ok_or_else(|| format!("{s:?} is not an RFC 3339 time with an offset"))
+}
+
+/// `--policy`, else `crmguard.toml` in the working directory, else built-in.
+pub fn load_policy(explicit: Option<&Path>) -> anyhow::Result<Policy> {
+    match explicit {
+        Some(p) => Policy::load(p),
+        None => {
+            let default = Path::new("crmguard.toml");
+            if default.exists() {
+                Policy::load(default)
+            } else {
+                Ok(Policy::builtin())
+            }
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let policy = load_policy(args.policy.as_deref())?;
+    let inputs = args
+        .files
+        .iter()
+        .map(|f| Input::plan(f, args.format, args.delimiter, &args.out_dir))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    check_plans(&inputs)?;
+    std::fs::create_dir_all(&args.out_dir).with_context(|| {
+        format!(
+            "{}: cannot create the output directory",
+            args.out_dir.display()
+        )
+    })?;
+
+    let jobs = args.jobs.unwrap_or(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| anyhow!("cannot start {jobs} worker threads: {e}"))?;
+
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        // The first Ctrl-C lets the scan stop between batches and remove its
+        // temp files; a second one, for a scan blocked on a read, exits now
+        // (temp files keep their hidden names, never an output's).
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(exit::INTERRUPTED as i32);
+            }
+        });
+    }
+
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let scan_time = args.now.unwrap_or_else(jiff::Timestamp::now);
+    let mut status = exit::CLEAN;
+    for input in &inputs {
+        let bar = show.then(|| progress_bar(&input.path));
+        let cfg = ScanConfig {
+            policy: &policy,
+            scan_time,
+            interrupted: &interrupted,
+            progress: bar.as_ref(),
+        };
+        let result = pool.install(|| scan(input, &cfg));
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        match result {
+            Ok(report) => {
+                if !args.quiet {
+                    eprint!("{}", summary(&report, &input.outputs.report));
+                }
+                let fails = match args.fail_on {
+                    FailOn::Quarantine => report.rows_quarantined > 0,
+                    FailOn::Warning => {
+                        report.rows_quarantined > 0 || !report.file_findings.is_empty()
+                    }
+                    FailOn::Never => false,
+                };
+                if fails && status == exit::CLEAN {
+                    status = exit::FINDINGS;
+                }
+            }
+            Err(e) if e.is::<Interrupted>() => {
+                print_error(&e);
+                return Ok(exit::INTERRUPTED);
+            }
+            Err(e) => {
+                print_error(&e);
+                status = exit::ERROR;
+            }
+        }
+    }
+    Ok(status)
+}
+
+fn progress_bar(path: &Path) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(path.display().to_string());
+    bar
+}
+
+/// The human summary of one file's scan.
+pub fn summary(report: &Report, report_path: &Path) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}: {} rows: {} clean, {} quarantined",
+        report.input.path.display(),
+        report.rows_total,
+        report.rows_clean,
+        report.rows_quarantined
+    );
+    for (code, n) in &report.reasons {
+        let _ = write!(s, "  {code:<24} {n:>8}");
+        if *code == "MISSING_DISCLOSURE" && !report.missing_fields.is_empty() {
+            let detail: Vec<String> = report
+                .missing_fields
+                .iter()
+                .map(|(f, n)| format!("{f} {n}"))
+                .collect();
+            let _ = write!(s, "  ({})", detail.join(", "));
+        }
+        s.push('\n');
+    }
+    for f in &report.file_findings {
+        let _ = writeln!(s, "  warning {}: {}", f.code, f.message);
+    }
+    let outputs: Vec<String> = report
+        .outputs
+        .iter()
+        .map(|o| o.summary.path.display().to_string())
+        .chain([report_path.display().to_string()])
+        .collect();
+    let _ = writeln!(s, "  wrote {}", outputs.join(", "));
+    s
+}

@@ -1,0 +1,76 @@
+//! Errors that point at a place in a file. Every input error a user sees is
+//! one line, `FILE:LINE:COL: message`, so editors and CI logs can jump to it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub path: PathBuf,
+    pub line: u64,
+    /// 1-based, counted in characters on the line (bytes where the line is not UTF-8).
+    pub column: u64,
+    pub message: String,
+}
+
+impl Located {
+    pub fn new(path: &Path, line: u64, column: u64, message: impl Into<String>) -> Located {
+        Located {
+            path: path.to_owned(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Located {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for Located {}
+
+/// 1-based line and column of byte `offset` in `text`.
+pub fn line_col(text: &[u8], offset: usize) -> (u64, u64) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let tail = &before[line_start..];
+    let column = match std::str::from_utf8(tail) {
+        Ok(s) => s.chars().count(),
+        Err(_) => tail.len(),
+    } as u64
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_lines_and_characters() {
+        assert_eq!(line_col(b"abc", 0), (1, 1));
+        assert_eq!(line_col(b"abc\nde", 5), (2, 2));
+        assert_eq!(line_col("é\néx".as_bytes(), 5), (2, 2));
+        assert_eq!(line_col(b"a\n", 99), (2, 1));
+    }
+
+    #[test]
+    fn display_is_one_line() {
+        let e = Located::new(Path::new("in.csv"), 3, 7, "bad quote");
+        assert_eq!(e.to_string(), "in.csv:3:7: bad quote");
+    }
+}

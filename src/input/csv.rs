@@ -1,0 +1,356 @@
+//! CSV through csv-core, keeping each record's exact bytes: the clean and
+//! quarantine files repeat a row byte for byte, quoting and all, which a
+//! parse-and-rewrite (csv::Writer) cannot promise.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
+
+use super::{Content, RecordReader, Row, Terminator};
+use crate::error::{Located, line_col};
+
+/// The delimiters the Salesforce Bulk API accepts, by name or character.
+pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+    let d = match s.to_ascii_lowercase().as_str() {
+        "," | "comma" => b',',
+        "\\t" | "\t" | "tab" => b'\t',
+        ";" | "semicolon" => b';',
+        "|" | "pipe" => b'|',
+        "^" | "caret" => b'^',
+        "`" | "backquote" => b'`',
+        _ => {
+            return Err(format!(
+                "unsupported delimiter {s:?}: use comma, tab, semicolon, pipe, caret or backquote"
+            ));
+        }
+    };
+    Ok(d)
+}
+
+/// The header record: its bytes (without BOM) and its column names.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub raw: Vec<u8>,
+    pub terminator: Terminator,
+    pub names: Vec<String>,
+}
+
+pub struct CsvReader {
+    rdr: Box<dyn BufRead + Send>,
+    core: Reader,
+    path: PathBuf,
+    delimiter: u8,
+    header: Option<Header>,
+    /// Line where the next record's bytes begin.
+    line: u64,
+    next_number: u64,
+    lf: u64,
+    crlf: u64,
+}
+
+impl CsvReader {
+    pub fn new(
+        rdr: Box<dyn BufRead + Send>,
+        delimiter: u8,
+        path: &Path,
+    ) -> Result<CsvReader, Located> {
+        let mut r = CsvReader {
+            rdr,
+            core: ReaderBuilder::new().delimiter(delimiter).build(),
+            path: path.to_owned(),
+            delimiter,
+            header: None,
+            line: 1,
+            next_number: 1,
+            lf: 0,
+            crlf: 0,
+        };
+        let mut row = Row::default();
+        if r.read_record(&mut row)? {
+            let mut names = Vec::with_capacity(row.csv_len());
+            for i in 0..row.csv_len() {
+                let field = row.csv_field(i).unwrap_or_default();
+                match std::str::from_utf8(field) {
+                    Ok(s) => names.push(s.to_owned()),
+                    Err(e) => {
+                        let offset = find_subslice(&row.raw, field).unwrap_or(0) + e.valid_up_to();
+                        let (l, c) = line_col(&row.raw, offset);
+                        return Err(Located::new(
+                            path,
+                            row.line + l - 1,
+                            c,
+                            "the header is not valid UTF-8",
+                        ));
+                    }
+                }
+            }
+            r.header = Some(Header {
+                raw: row.raw,
+                terminator: row.terminator,
+                names,
+            });
+        }
+        Ok(r)
+    }
+
+    fn io_error(path: &Path, line: u64, e: std::io::Error) -> Located {
+        Located::new(path, line, 1, format!("read error: {e}"))
+    }
+
+    /// Reads one record's bytes and fields; `Ok(false)` at the end.
+    fn read_record(&mut self, row: &mut Row) -> Result<bool, Located> {
+        row.raw.clear();
+        let (fields, ends) = match &mut row.content {
+            Content::Csv { fields, ends } => (fields, ends),
+            other => {
+                *other = Content::Csv {
+                    fields: Vec::with_capacity(256),
+                    ends: Vec::with_capacity(16),
+                };
+                match other {
+                    Content::Csv { fields, ends } => (fields, ends),
+                    _ => unreachable!(),
+                }
+            }
+        };
+        if fields.is_empty() {
+            fields.resize(256, 0);
+        }
+        if ends.is_empty() {
+            ends.resize(16, 0);
+        }
+        let (mut nfield, mut nend) = (0, 0);
+        let mut at_eof;
+        loop {
+            let input = self
+                .rdr
+                .fill_buf()
+                .map_err(|e| Self::io_error(&self.path, self.line, e))?;
+            let (res, nin, nout, nends) =
+                self.core
+                    .read_record(input, &mut fields[nfield..], &mut ends[nend..]);
+            at_eof = input.is_empty();
+            row.raw.extend_from_slice(&input[..nin]);
+            self.rdr.consume(nin);
+            nfield += nout;
+            nend += nends;
+            match res {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => {
+                    let n = fields.len() * 2;
+                    fields.resize(n, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let n = ends.len() * 2;
+                    ends.resize(n, 0);
+                }
+                ReadRecordResult::Record => break,
+                ReadRecordResult::End => {
+                    fields.truncate(0);
+                    ends.truncate(0);
+                    return Ok(false);
+                }
+            }
+        }
+        // csv-core ends a record at the CR of a CRLF and skips the LF as an
+        // empty line before the next one; keep the pair together.
+        if row.raw.last() == Some(&b'\r') {
+            let next = self
+                .rdr
+                .fill_buf()
+                .map_err(|e| Self::io_error(&self.path, self.line, e))?;
+            if next.first() == Some(&b'\n') {
+                row.raw.push(b'\n');
+                self.rdr.consume(1);
+            }
+        }
+        // Blank lines before the record are skipped by csv-core: they are not
+        // records, but they count for line numbers.
+        let lead = row
+            .raw
+            .iter()
+            .position(|&b| b != b'\n' && b != b'\r')
+            .unwrap_or(row.raw.len());
+        self.line += row.raw[..lead].iter().filter(|&&b| b == b'\n').count() as u64;
+        row.raw.drain(..lead);
+
+        row.line = self.line;
+        // A record that only the end of the input ended may be a quoted field
+        // that never closed: it would swallow every line after its quote.
+        if at_eof && let Some(offset) = unterminated_quote(&row.raw, self.delimiter) {
+            let (l, c) = line_col(&row.raw, offset);
+            return Err(Located::new(
+                &self.path,
+                row.line + l - 1,
+                c,
+                "unterminated quoted field: the quote opened here never closes",
+            ));
+        }
+        let (len, terminator) = Terminator::split(&row.raw);
+        row.raw.truncate(len);
+        row.terminator = terminator;
+        self.line += row.raw.iter().filter(|&&b| b == b'\n').count() as u64
+            + u64::from(terminator != Terminator::None);
+        match terminator {
+            Terminator::Lf => self.lf += 1,
+            Terminator::CrLf => self.crlf += 1,
+            Terminator::None | Terminator::Cr => {}
+        }
+        fields.truncate(nfield);
+        ends.truncate(nend);
+        Ok(true)
+    }
+}
+
+impl RecordReader for CsvReader {
+    fn read_row(&mut self, row: &mut Row) -> Result<bool, Located> {
+        if !self.read_record(row)? {
+            return Ok(false);
+        }
+        row.number = self.next_number;
+        self.next_number += 1;
+        row.utf8 = std::str::from_utf8(&row.raw).is_ok();
+        Ok(true)
+    }
+
+    fn header(&self) -> Option<&Header> {
+        self.header.as_ref()
+    }
+
+    fn line_endings(&self) -> (u64, u64) {
+        // The header's own terminator counts too: a CRLF header over LF rows
+        // is the classic mixed file.
+        (self.lf, self.crlf)
+    }
+}
+
+/// Where a quoted field opens that is still open at the end of `raw`, by
+/// RFC 4180's rule that a quote opens a field only at its start.
+fn unterminated_quote(raw: &[u8], delimiter: u8) -> Option<usize> {
+    let mut at_field_start = true;
+    let mut open: Option<usize> = None;
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if open.is_some() {
+            if b == b'"' {
+                if raw.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    open = None;
+                }
+            }
+        } else if b == b'"' && at_field_start {
+            open = Some(i);
+        } else {
+            at_field_start = b == delimiter || b == b'\n' || b == b'\r';
+        }
+        i += 1;
+    }
+    open
+}
+
+fn find_subslice(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Parsed = (Option<Header>, Vec<Row>, (u64, u64));
+
+    fn read_all(data: &[u8]) -> Result<Parsed, Located> {
+        let rdr: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
+        let mut r = CsvReader::new(rdr, b',', Path::new("t.csv"))?;
+        let mut rows = Vec::new();
+        let mut row = Row::default();
+        while r.read_row(&mut row)? {
+            rows.push(row.clone());
+        }
+        Ok((r.header().cloned(), rows, r.line_endings()))
+    }
+
+    fn fields(row: &Row) -> Vec<String> {
+        (0..row.csv_len())
+            .map(|i| String::from_utf8_lossy(row.csv_field(i).unwrap()).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn keeps_raw_bytes_and_terminators() {
+        let data = b"a,b\r\n1,\"x\r\ny\"\r\n\r\n3,\"q\"\"q\"\n4,5";
+        let (h, rows, endings) = read_all(data).unwrap();
+        let h = h.unwrap();
+        assert_eq!(h.raw, b"a,b");
+        assert_eq!(h.terminator, Terminator::CrLf);
+        assert_eq!(h.names, vec!["a", "b"]);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].raw, b"1,\"x\r\ny\"");
+        assert_eq!(fields(&rows[0]), vec!["1", "x\r\ny"]);
+        assert_eq!((rows[0].line, rows[0].number), (2, 1));
+        assert_eq!(rows[1].raw, b"3,\"q\"\"q\"");
+        assert_eq!(fields(&rows[1]), vec!["3", "q\"q"]);
+        assert_eq!(rows[1].terminator, Terminator::Lf);
+        assert_eq!(rows[1].line, 5, "the blank line counts");
+        assert_eq!(rows[2].raw, b"4,5");
+        assert_eq!(rows[2].terminator, Terminator::None);
+        assert_eq!(endings, (1, 2));
+    }
+
+    #[test]
+    fn reassembling_rows_gives_back_the_input() {
+        let data: &[u8] = b"h1,h2\n\"a\nb\",c\r\nd,\"e,f\"\n";
+        let (h, rows, _) = read_all(data).unwrap();
+        let h = h.unwrap();
+        let mut out = h.raw.clone();
+        out.extend_from_slice(h.terminator.bytes());
+        for r in rows {
+            out.extend_from_slice(&r.raw);
+            out.extend_from_slice(r.terminator.bytes());
+        }
+        assert_eq!(out, data);
+    }
+
+    #[test]
+    fn invalid_utf8_row_is_marked_not_rejected() {
+        let (_, rows, _) = read_all(b"a,b\ncaf\xe9,1\n").unwrap();
+        assert!(!rows[0].utf8);
+        assert_eq!(rows[0].raw, b"caf\xe9,1");
+    }
+
+    #[test]
+    fn header_not_utf8_is_an_error_with_position() {
+        let err = read_all(b"ok,b\xffad\n1,2\n").unwrap_err();
+        assert_eq!((err.line, err.column), (1, 5));
+    }
+
+    #[test]
+    fn unterminated_quote_is_an_error_at_the_quote() {
+        let err = read_all(b"a,b\n1,2\n3,\"never\nclosed,4\n5,6\n").unwrap_err();
+        assert_eq!((err.line, err.column), (3, 3), "{err}");
+        // A quote inside an unquoted field is data, not an opening quote.
+        let (_, rows, _) = read_all(b"a,b\n1,2\"x").unwrap();
+        assert_eq!(fields(&rows[0]), vec!["1", "2\"x"]);
+    }
+
+    #[test]
+    fn empty_input_has_no_header() {
+        let (h, rows, _) = read_all(b"").unwrap();
+        assert!(h.is_none());
+        assert!(rows.is_empty());
+    }
+
+    #[test]
+    fn delimiters_by_name_or_char() {
+        assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
+        assert_eq!(parse_delimiter("\\t"), Ok(b'\t'));
+        assert_eq!(parse_delimiter(";"), Ok(b';'));
+        assert_eq!(parse_delimiter("Pipe"), Ok(b'|'));
+        assert!(parse_delimiter("x").is_err());
+    }
+}

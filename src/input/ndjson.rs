@@ -1,0 +1,95 @@
+//! NDJSON / JSON Lines: one object per line. A line that is not an object is
+//! a MALFORMED_ROW, not an error: the rest of the file is still good.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use super::{RecordReader, Row, Terminator, parse_object};
+use crate::error::Located;
+
+pub struct NdjsonReader {
+    rdr: Box<dyn BufRead + Send>,
+    path: PathBuf,
+    line: u64,
+    next_number: u64,
+    lf: u64,
+    crlf: u64,
+}
+
+impl NdjsonReader {
+    pub fn new(rdr: Box<dyn BufRead + Send>, path: &Path) -> NdjsonReader {
+        NdjsonReader {
+            rdr,
+            path: path.to_owned(),
+            line: 1,
+            next_number: 1,
+            lf: 0,
+            crlf: 0,
+        }
+    }
+}
+
+impl RecordReader for NdjsonReader {
+    fn read_row(&mut self, row: &mut Row) -> Result<bool, Located> {
+        loop {
+            row.raw.clear();
+            let n = self
+                .rdr
+                .read_until(b'\n', &mut row.raw)
+                .map_err(|e| Located::new(&self.path, self.line, 1, format!("read error: {e}")))?;
+            if n == 0 {
+                return Ok(false);
+            }
+            let (len, terminator) = Terminator::split(&row.raw);
+            row.raw.truncate(len);
+            row.terminator = terminator;
+            row.line = self.line;
+            self.line += 1;
+            match terminator {
+                Terminator::Lf => self.lf += 1,
+                Terminator::CrLf => self.crlf += 1,
+                _ => {}
+            }
+            // Blank lines separate nothing and hold no record.
+            if row.raw.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            row.number = self.next_number;
+            self.next_number += 1;
+            row.content = parse_object(&row.raw, &mut row.utf8);
+            return Ok(true);
+        }
+    }
+
+    fn line_endings(&self) -> (u64, u64) {
+        (self.lf, self.crlf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Content;
+
+    #[test]
+    fn objects_blank_lines_and_malformed_lines() {
+        let data = b"{\"a\":1}\r\n\n  \n[1,2]\n{\"b\":\"caf\xe9\"}\n{broken";
+        let rdr: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
+        let mut r = NdjsonReader::new(rdr, Path::new("t.ndjson"));
+        let mut rows = Vec::new();
+        let mut row = Row::default();
+        while r.read_row(&mut row).unwrap() {
+            rows.push(row.clone());
+        }
+        assert_eq!(rows.len(), 4);
+        assert!(matches!(rows[0].content, Content::Object(_)));
+        assert_eq!(rows[0].terminator, Terminator::CrLf);
+        assert_eq!((rows[1].number, rows[1].line), (2, 4));
+        assert!(matches!(rows[1].content, Content::Malformed));
+        assert!(!rows[2].utf8);
+        assert!(matches!(rows[2].content, Content::Object(_)));
+        assert!(matches!(rows[3].content, Content::Malformed));
+        assert_eq!(rows[3].terminator, Terminator::None);
+        assert_eq!(r.line_endings(), (4, 1));
+    }
+}

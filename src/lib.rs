@@ -1,0 +1,17 @@
+//! crmguard: the gate before a CRM import. Validates synthetic-content
+//! disclosure (docs/disclosure.md), writes clean and quarantine files
+//! byte-faithful to the input, and reports why every row was held back.
+//!
+//! The binary is a thin shell over this library: [`scan`] does the work on
+//! one input; [`cli`] and [`commands`] parse arguments and print.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod input;
+pub mod output;
+pub mod policy;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod spec;

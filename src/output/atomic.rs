@@ -1,0 +1,141 @@
+//! Output files that appear under their final name only when complete: they
+//! are written to a hidden temp file in the same directory and renamed into
+//! place. A failure, Ctrl-C or crash leaves at most a `.*.crmguard-tmp` file,
+//! never a truncated output under a name a loader would pick up.
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+/// What a finished output is, for the report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OutputSummary {
+    pub path: PathBuf,
+    pub rows: u64,
+    pub bytes: u64,
+    pub blake3: String,
+}
+
+/// A file being written: hashed and counted as it goes.
+pub struct AtomicFile {
+    out: BufWriter<NamedTempFile>,
+    path: PathBuf,
+    hasher: blake3::Hasher,
+    bytes: u64,
+    pub rows: u64,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> io::Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".crmguard-tmp");
+        // tempfile's private 0600 suits secrets, not files a team shares:
+        // ask for 0666 and let the umask decide, as any new file would.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder.tempfile_in(dir)?;
+        Ok(AtomicFile {
+            out: BufWriter::with_capacity(256 * 1024, tmp),
+            path: path.to_owned(),
+            hasher: blake3::Hasher::new(),
+            bytes: 0,
+            rows: 0,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes, syncs and renames into place.
+    pub fn commit(self) -> io::Result<OutputSummary> {
+        let tmp = self.out.into_inner().map_err(|e| e.into_error())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.path).map_err(|e| e.error)?;
+        Ok(OutputSummary {
+            path: self.path,
+            rows: self.rows,
+            bytes: self.bytes,
+            blake3: self.hasher.finalize().to_hex().to_string(),
+        })
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Writes `contents` to `path` through a temp file and a rename.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(contents)?;
+    f.commit().map(|_| ())
+}
+
+/// Whether `a` and `b` name the same existing file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match (a.canonicalize(), b.canonicalize()) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_under_the_final_name_until_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(b"a,b\n").unwrap();
+        assert!(!path.exists());
+        let summary = f.commit().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"a,b\n");
+        assert_eq!(summary.bytes, 4);
+        assert_eq!(summary.blake3, blake3::hash(b"a,b\n").to_hex().to_string());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1);
+    }
+
+    #[test]
+    fn dropped_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(b"partial").unwrap();
+        drop(f);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,270 @@
+//! The clean and quarantine files, in the input's own format and dialect.
+//! Rows are written exactly as read; quarantined rows get crmguard's columns
+//! (or keys) appended at the end.
+
+mod atomic;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+pub use atomic::{AtomicFile, OutputSummary, same_file, write_atomically};
+
+use crate::input::{Content, Format, Header, Row, Terminator};
+
+/// The file names a scan of `stem` + `ext` writes into the out dir.
+#[derive(Debug, Clone)]
+pub struct OutputPaths {
+    pub clean: PathBuf,
+    pub quarantine: PathBuf,
+    pub report: PathBuf,
+}
+
+impl OutputPaths {
+    pub fn new(out_dir: &Path, stem: &str, ext: &str) -> OutputPaths {
+        OutputPaths {
+            clean: out_dir.join(format!("{stem}.clean.{ext}")),
+            quarantine: out_dir.join(format!("{stem}.quarantine.{ext}")),
+            report: out_dir.join(format!("{stem}.report.json")),
+        }
+    }
+
+    pub fn all(&self) -> [&Path; 3] {
+        [&self.clean, &self.quarantine, &self.report]
+    }
+}
+
+/// The columns crmguard appends to a quarantined row, in order.
+pub const QUARANTINE_COLUMNS: [&str; 2] = ["crmguard_row", "crmguard_reasons"];
+
+/// The clean and quarantine files of one input, being written.
+pub struct RowWriter {
+    format: Format,
+    clean: AtomicFile,
+    quarantine: AtomicFile,
+    /// Fields in the CSV header: short rows are padded to it so crmguard's
+    /// columns line up with their header.
+    header_len: usize,
+    /// Terminator for lines crmguard writes itself (the header's, else LF).
+    terminator: Terminator,
+}
+
+impl RowWriter {
+    pub fn create(
+        paths: &OutputPaths,
+        format: Format,
+        header: Option<&Header>,
+    ) -> io::Result<RowWriter> {
+        let mut w = RowWriter {
+            format,
+            clean: AtomicFile::create(&paths.clean)?,
+            quarantine: AtomicFile::create(&paths.quarantine)?,
+            header_len: header.map_or(0, |h| h.names.len()),
+            terminator: match header.map(|h| h.terminator) {
+                Some(t @ (Terminator::CrLf | Terminator::Cr)) => t,
+                _ => Terminator::Lf,
+            },
+        };
+        match format {
+            Format::Csv { delimiter } => {
+                if let Some(h) = header {
+                    w.clean.write_all(&h.raw)?;
+                    w.clean.write_all(h.terminator.bytes())?;
+                    w.quarantine.write_all(&h.raw)?;
+                    for name in QUARANTINE_COLUMNS {
+                        w.quarantine.write_all(&[delimiter])?;
+                        w.quarantine.write_all(name.as_bytes())?;
+                    }
+                    w.quarantine.write_all(w.terminator.bytes())?;
+                }
+            }
+            Format::Json => {
+                w.clean.write_all(b"[")?;
+                w.quarantine.write_all(b"[")?;
+            }
+            Format::Ndjson => {}
+        }
+        Ok(w)
+    }
+
+    pub fn write_clean(&mut self, row: &Row) -> io::Result<()> {
+        let out = &mut self.clean;
+        match self.format {
+            Format::Json => {
+                out.write_all(if out.rows == 0 { b"\n" } else { b",\n" })?;
+                out.write_all(&row.raw)?;
+            }
+            Format::Csv { .. } | Format::Ndjson => {
+                out.write_all(&row.raw)?;
+                out.write_all(row.terminator.bytes())?;
+            }
+        }
+        out.rows += 1;
+        Ok(())
+    }
+
+    /// Writes a quarantined row with crmguard's values (`QUARANTINE_COLUMNS`).
+    pub fn write_quarantine(&mut self, row: &Row, values: &[String; 2]) -> io::Result<()> {
+        let term = match row.terminator {
+            Terminator::None => self.terminator,
+            t => t,
+        };
+        let out = &mut self.quarantine;
+        match self.format {
+            Format::Csv { delimiter } => {
+                out.write_all(&row.raw)?;
+                for _ in row.csv_len()..self.header_len {
+                    out.write_all(&[delimiter])?;
+                }
+                for v in values {
+                    out.write_all(&[delimiter])?;
+                    write_csv_field(out, v.as_bytes(), delimiter)?;
+                }
+                out.write_all(term.bytes())?;
+            }
+            Format::Ndjson => {
+                write_json_record(out, row, values)?;
+                out.write_all(term.bytes())?;
+            }
+            Format::Json => {
+                out.write_all(if out.rows == 0 { b"\n" } else { b",\n" })?;
+                write_json_record(out, row, values)?;
+            }
+        }
+        out.rows += 1;
+        Ok(())
+    }
+
+    /// Closes the JSON arrays and renames both files into place.
+    pub fn commit(mut self) -> io::Result<(OutputSummary, OutputSummary)> {
+        if self.format == Format::Json {
+            for f in [&mut self.clean, &mut self.quarantine] {
+                f.write_all(if f.rows == 0 { b"]\n" } else { b"\n]\n" })?;
+            }
+        }
+        Ok((self.clean.commit()?, self.quarantine.commit()?))
+    }
+}
+
+fn write_csv_field(out: &mut impl Write, v: &[u8], delimiter: u8) -> io::Result<()> {
+    if v.iter()
+        .any(|&b| b == delimiter || matches!(b, b'"' | b'\n' | b'\r'))
+    {
+        out.write_all(b"\"")?;
+        for &b in v {
+            if b == b'"' {
+                out.write_all(b"\"\"")?;
+            } else {
+                out.write_all(&[b])?;
+            }
+        }
+        out.write_all(b"\"")
+    } else {
+        out.write_all(v)
+    }
+}
+
+/// An object keeps its bytes with crmguard's keys spliced in before its
+/// closing brace; anything else is wrapped, its text kept in `crmguard_raw`
+/// (or, when it is not UTF-8, as hex in `crmguard_raw_hex`).
+fn write_json_record(out: &mut impl Write, row: &Row, values: &[String; 2]) -> io::Result<()> {
+    let pairs = QUARANTINE_COLUMNS.iter().zip(values);
+    if let (Content::Object(_), Some(close)) =
+        (&row.content, row.raw.iter().rposition(|&b| b == b'}'))
+    {
+        let body_end = row.raw[..close]
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(0, |i| i + 1);
+        let empty = row.raw[..body_end].ends_with(b"{");
+        out.write_all(&row.raw[..body_end])?;
+        for (i, (k, v)) in pairs.enumerate() {
+            if i > 0 || !empty {
+                out.write_all(b",")?;
+            }
+            write_json_pair(out, k, v)?;
+        }
+        return out.write_all(&row.raw[body_end..]);
+    }
+    out.write_all(b"{")?;
+    for (k, v) in pairs {
+        write_json_pair(out, k, v)?;
+        out.write_all(b",")?;
+    }
+    match std::str::from_utf8(&row.raw) {
+        Ok(text) => write_json_pair(out, "crmguard_raw", text)?,
+        Err(_) => {
+            let hex: String = row.raw.iter().map(|b| format!("{b:02x}")).collect();
+            write_json_pair(out, "crmguard_raw_hex", &hex)?;
+        }
+    }
+    out.write_all(b"}")
+}
+
+fn write_json_pair(out: &mut impl Write, key: &str, value: &str) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, key)?;
+    out.write_all(b":")?;
+    // The row number is a JSON number, so tools can sort on it.
+    if key == QUARANTINE_COLUMNS[0] && value.bytes().all(|b| b.is_ascii_digit()) {
+        out.write_all(value.as_bytes())
+    } else {
+        serde_json::to_writer(&mut *out, value).map_err(io::Error::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_row(raw: &[u8]) -> Row {
+        let mut utf8 = true;
+        Row {
+            raw: raw.to_vec(),
+            content: crate::input::parse_object(raw, &mut utf8),
+            utf8,
+            ..Row::default()
+        }
+    }
+
+    fn quarantined(raw: &[u8]) -> String {
+        let mut out = Vec::new();
+        write_json_record(&mut out, &json_row(raw), &["7".into(), "A;B".into()]).unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn keys_are_spliced_into_objects() {
+        assert_eq!(
+            quarantined(br#"{"a": 1 }"#),
+            r#"{"a": 1,"crmguard_row":7,"crmguard_reasons":"A;B" }"#
+        );
+        assert_eq!(
+            quarantined(b"{ }"),
+            r#"{"crmguard_row":7,"crmguard_reasons":"A;B" }"#
+        );
+        assert_eq!(
+            quarantined(b"{\"a\":{\"b\":2}}"),
+            r#"{"a":{"b":2},"crmguard_row":7,"crmguard_reasons":"A;B"}"#
+        );
+    }
+
+    #[test]
+    fn non_objects_are_wrapped() {
+        assert_eq!(
+            quarantined(b"[1, \"x\"]"),
+            r#"{"crmguard_row":7,"crmguard_reasons":"A;B","crmguard_raw":"[1, \"x\"]"}"#
+        );
+        assert_eq!(
+            quarantined(b"{broken\xff"),
+            r#"{"crmguard_row":7,"crmguard_reasons":"A;B","crmguard_raw_hex":"7b62726f6b656eff"}"#
+        );
+    }
+
+    #[test]
+    fn csv_fields_quoted_only_when_needed() {
+        let mut out = Vec::new();
+        write_csv_field(&mut out, b"A;B", b',').unwrap();
+        write_csv_field(&mut out, b"A;B", b';').unwrap();
+        write_csv_field(&mut out, b"say \"hi\"", b',').unwrap();
+        assert_eq!(out, b"A;B\"A;B\"\"say \"\"hi\"\"\"");
+    }
+}

@@ -1,0 +1,128 @@
+//! The per-file report (`NAME.report.json`, schema in docs/report.md) and
+//! the counters it is built from.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::output::OutputSummary;
+use crate::rules::Verdict;
+use crate::spec::{FieldSet, FileCode, Reason};
+
+/// Version of the report's schema; bumped on any incompatible change.
+pub const REPORT_SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub crmguard_version: &'static str,
+    pub input: InputInfo,
+    pub policy: PolicyInfo,
+    pub started_at: String,
+    /// The time timestamps were judged against (FUTURE_TIMESTAMP).
+    pub scan_time: String,
+    pub elapsed_ms: u64,
+    pub rows_total: u64,
+    pub rows_clean: u64,
+    pub rows_quarantined: u64,
+    /// Reason code → number of rows carrying it (a row may carry several).
+    pub reasons: BTreeMap<&'static str, u64>,
+    /// Disclosure field → rows lacking it (the detail of MISSING_DISCLOSURE).
+    pub missing_fields: BTreeMap<&'static str, u64>,
+    pub notices: Notices,
+    pub file_findings: Vec<FileFinding>,
+    pub outputs: Vec<OutputInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputInfo {
+    pub path: PathBuf,
+    pub format: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<&'static str>,
+    /// Bytes of the file as stored (compressed, if it is).
+    pub bytes: u64,
+    pub blake3: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyInfo {
+    /// `null` when the built-in default policy was used.
+    pub path: Option<PathBuf>,
+    pub blake3: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Notices {
+    /// Rows whose digital_source_type is ambiguous (accepted).
+    pub ambiguous_source_type: u64,
+    /// Rows whose digital_source_type is a retired IPTC term (accepted).
+    pub retired_source_type: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileFinding {
+    pub code: FileCode,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputInfo {
+    pub kind: &'static str,
+    #[serde(flatten)]
+    pub summary: OutputSummary,
+}
+
+/// Counts accumulated while rows stream past.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    pub rows_total: u64,
+    pub rows_clean: u64,
+    pub rows_quarantined: u64,
+    pub reasons: [u64; Reason::ALL.len()],
+    pub missing: [u64; crate::spec::Field::COUNT],
+    /// Every disclosure field seen on at least one row.
+    pub fields_seen: FieldSet,
+    pub notices: Notices,
+}
+
+impl Tally {
+    pub fn add(&mut self, v: &Verdict) {
+        self.rows_total += 1;
+        if v.is_clean() {
+            self.rows_clean += 1;
+        } else {
+            self.rows_quarantined += 1;
+        }
+        for r in v.reasons.iter() {
+            self.reasons[r as usize] += 1;
+        }
+        for f in v.missing.iter() {
+            self.missing[f as usize] += 1;
+        }
+        for f in v.present.iter() {
+            self.fields_seen.insert(f);
+        }
+        self.notices.ambiguous_source_type += u64::from(v.notices.ambiguous_source_type);
+        self.notices.retired_source_type += u64::from(v.notices.retired_source_type);
+    }
+
+    pub fn reasons_map(&self) -> BTreeMap<&'static str, u64> {
+        Reason::ALL
+            .iter()
+            .filter(|r| self.reasons[**r as usize] > 0)
+            .map(|r| (r.code(), self.reasons[*r as usize]))
+            .collect()
+    }
+
+    pub fn missing_map(&self) -> BTreeMap<&'static str, u64> {
+        crate::spec::Field::ALL
+            .iter()
+            .filter(|f| self.missing[**f as usize] > 0)
+            .map(|f| (f.name(), self.missing[*f as usize]))
+            .collect()
+    }
+}

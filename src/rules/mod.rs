@@ -1,0 +1,440 @@
+//! Row-level checks, one file per reason code (or per pair of codes that
+//! share their parsing). Each rule looks at a [`RowView`] and adds what it
+//! finds to the row's [`Verdict`]; a row collects every code that applies.
+
+mod control_character;
+mod csv_injection;
+mod disclosure_inconsistent;
+mod encoding_invalid;
+mod field_too_long;
+mod invalid_boolean;
+mod invalid_model_version;
+mod malformed_row;
+mod missing_disclosure;
+mod provenance;
+mod source_type;
+mod synthetic_policy;
+mod timestamp;
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use crate::input::{Content, Header, Row};
+use crate::policy::Policy;
+use crate::spec::disclosure::parse_bool;
+use crate::spec::{Field, FieldSet, Reason, ReasonSet};
+
+pub use timestamp::parse as parse_timestamp;
+
+/// Prefix of the columns and keys crmguard itself adds to outputs.
+pub const ADDED_PREFIX: &str = "crmguard_";
+
+/// What the rules found in one row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Verdict {
+    pub reasons: ReasonSet,
+    /// The required disclosure fields the row lacks (MISSING_DISCLOSURE).
+    pub missing: FieldSet,
+    /// The disclosure fields the row has a column or key for.
+    pub present: FieldSet,
+    pub notices: Notices,
+}
+
+impl Verdict {
+    pub fn add(&mut self, r: Reason) {
+        self.reasons.insert(r);
+    }
+
+    pub fn is_clean(&self) -> bool {
+        self.reasons.is_empty()
+    }
+}
+
+/// Accepted but worth reporting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Notices {
+    pub retired_source_type: bool,
+    pub ambiguous_source_type: bool,
+}
+
+/// How a JSON value reached its text form; CSV cells are all `Text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Number,
+    Bool,
+    Null,
+    Nested,
+}
+
+/// One column (CSV) or key (JSON) of a row, with what the policy says of it.
+#[derive(Debug, Clone)]
+pub struct Cell<'a> {
+    pub name: &'a str,
+    /// The value as text, by the provenance spec's rules for JSON.
+    pub value: Cow<'a, str>,
+    pub kind: Kind,
+    /// The nested JSON value, for checks that must see inside it.
+    pub nested: Option<&'a Value>,
+    pub field: Option<Field>,
+    pub injection_exempt: bool,
+    /// A column crmguard adds (`crmguard_*`): not content.
+    pub added: bool,
+}
+
+/// A row as the rules see it.
+#[derive(Debug)]
+pub struct RowView<'a> {
+    pub cells: Vec<Cell<'a>>,
+    by_field: [Option<usize>; Field::COUNT],
+}
+
+impl<'a> RowView<'a> {
+    /// The value of a disclosure field, if the row has the column.
+    pub fn get(&self, f: Field) -> Option<&str> {
+        self.by_field[f as usize].map(|i| &*self.cells[i].value)
+    }
+
+    /// The value of a disclosure field, `None` when absent or blank.
+    pub fn non_empty(&self, f: Field) -> Option<&str> {
+        self.get(f).filter(|v| !v.trim().is_empty())
+    }
+
+    /// `Some(true)` when the row discloses synthetic content.
+    pub fn synthetic(&self) -> Option<bool> {
+        self.non_empty(Field::IsSynthetic).and_then(parse_bool)
+    }
+}
+
+/// What the rules know about the columns of a CSV file, resolved once.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    pub names: Vec<String>,
+    pub fields: Vec<Option<Field>>,
+    pub exempt: Vec<bool>,
+}
+
+impl Columns {
+    pub fn resolve(header: &Header, policy: &Policy) -> Columns {
+        Columns {
+            fields: header.names.iter().map(|n| policy.field_of(n)).collect(),
+            exempt: header
+                .names
+                .iter()
+                .map(|n| policy.injection_exempt(n))
+                .collect(),
+            names: header.names.clone(),
+        }
+    }
+
+    /// Columns carrying the same name ignoring case, or the same disclosure
+    /// field (e.g. `is_synthetic` beside `Is_Synthetic__c`): which one counts
+    /// would be a guess, so the file is refused (HEADER_DUPLICATE).
+    pub fn duplicate(&self) -> Option<String> {
+        for (i, a) in self.names.iter().enumerate() {
+            for (j, b) in self.names.iter().enumerate().skip(i + 1) {
+                if a.trim().eq_ignore_ascii_case(b.trim()) {
+                    return Some(format!(
+                        "columns {} and {} are both named `{}` (names are case-insensitive)",
+                        i + 1,
+                        j + 1,
+                        b
+                    ));
+                }
+                if let (Some(fa), Some(fb)) = (self.fields[i], self.fields[j])
+                    && fa == fb
+                {
+                    return Some(format!(
+                        "columns `{a}` and `{b}` both carry the disclosure field `{fa}`"
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// The required disclosure fields no column carries.
+    pub fn missing(&self, policy: &Policy) -> FieldSet {
+        policy
+            .required
+            .iter()
+            .filter(|f| !self.fields.contains(&Some(*f)))
+            .collect()
+    }
+}
+
+/// Everything the rules need besides the row.
+pub struct Context<'a> {
+    pub policy: &'a Policy,
+    /// The scan's start: FUTURE_TIMESTAMP compares against it, so every row
+    /// of every file sees the same "now" and `-j1`/`-jN` agree.
+    pub scan_time: jiff::Timestamp,
+    pub columns: Option<&'a Columns>,
+}
+
+/// Runs every rule on one row.
+pub fn check_row(row: &Row, ctx: &Context) -> Verdict {
+    let mut v = Verdict::default();
+    encoding_invalid::check(row, &mut v);
+    let view = match build_view(row, ctx) {
+        Some(view) => view,
+        None => {
+            v.add(Reason::MalformedRow);
+            return v;
+        }
+    };
+    v.present = Field::ALL
+        .into_iter()
+        .filter(|f| view.by_field[*f as usize].is_some())
+        .collect();
+    let aligned = malformed_row::check(row, &view, ctx, &mut v);
+    control_character::check(&view, &mut v);
+    csv_injection::check(&view, &mut v);
+    field_too_long::check(&view, ctx, &mut v);
+    if !aligned {
+        // Values are shifted by the wrong field count: disclosure checks on
+        // them would report noise, not findings.
+        return v;
+    }
+    missing_disclosure::check(&view, ctx, &mut v);
+    invalid_boolean::check(&view, &mut v);
+    timestamp::check(&view, ctx, &mut v);
+    source_type::check(&view, &mut v);
+    invalid_model_version::check(&view, &mut v);
+    disclosure_inconsistent::check(&view, &mut v);
+    provenance::check(&view, &mut v);
+    synthetic_policy::check(&view, ctx, &mut v);
+    v
+}
+
+/// Builds the view of a row; `None` when there is nothing to view (JSON
+/// that does not parse or is not an object).
+fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
+    let mut by_field = [None; Field::COUNT];
+    let cells = match &row.content {
+        Content::Csv { .. } => {
+            let columns = ctx.columns?;
+            let mut cells = Vec::with_capacity(row.csv_len());
+            for i in 0..row.csv_len() {
+                let bytes = row.csv_field(i).unwrap_or_default();
+                let value = String::from_utf8_lossy(bytes);
+                let (name, field, exempt) = match columns.names.get(i) {
+                    Some(n) => (n.as_str(), columns.fields[i], columns.exempt[i]),
+                    None => ("", None, false),
+                };
+                if let Some(f) = field {
+                    by_field[f as usize] = Some(i);
+                }
+                cells.push(Cell {
+                    name,
+                    value,
+                    kind: Kind::Text,
+                    nested: None,
+                    field,
+                    injection_exempt: exempt,
+                    added: name.starts_with(ADDED_PREFIX),
+                });
+            }
+            cells
+        }
+        Content::Object(map) => {
+            let mut cells = Vec::with_capacity(map.len());
+            for (i, (key, value)) in map.iter().enumerate() {
+                let field = ctx.policy.field_of(key);
+                if let Some(f) = field {
+                    if by_field[f as usize].is_some() {
+                        // Two keys for one field: ambiguous, like a duplicate
+                        // CSV header, but only this row is affected.
+                        return None;
+                    }
+                    by_field[f as usize] = Some(i);
+                }
+                let (text, kind, nested) = json_text(value);
+                cells.push(Cell {
+                    name: key,
+                    value: text,
+                    kind,
+                    nested,
+                    field,
+                    injection_exempt: ctx.policy.injection_exempt(key),
+                    added: key.starts_with(ADDED_PREFIX),
+                });
+            }
+            if has_case_duplicates(&cells) {
+                return None;
+            }
+            cells
+        }
+        Content::Malformed => return None,
+    };
+    Some(RowView { cells, by_field })
+}
+
+fn has_case_duplicates(cells: &[Cell]) -> bool {
+    cells.iter().enumerate().any(|(i, a)| {
+        cells[i + 1..]
+            .iter()
+            .any(|b| a.name.eq_ignore_ascii_case(b.name))
+    })
+}
+
+/// A JSON value's text, as the provenance spec defines it: strings as is,
+/// numbers and booleans as their JSON text, null as empty, arrays and
+/// objects as compact JSON with sorted keys.
+pub fn json_text(value: &Value) -> (Cow<'_, str>, Kind, Option<&Value>) {
+    match value {
+        Value::String(s) => (Cow::Borrowed(s.as_str()), Kind::Text, None),
+        Value::Number(n) => (Cow::Owned(n.to_string()), Kind::Number, None),
+        Value::Bool(b) => (
+            Cow::Borrowed(if *b { "true" } else { "false" }),
+            Kind::Bool,
+            None,
+        ),
+        Value::Null => (Cow::Borrowed(""), Kind::Null, None),
+        Value::Array(_) | Value::Object(_) => {
+            (Cow::Owned(sorted_compact(value)), Kind::Nested, Some(value))
+        }
+    }
+}
+
+fn sorted_compact(value: &Value) -> String {
+    fn sort(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut entries: Vec<_> = m.iter().collect();
+                entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sort(v)))
+                        .collect(),
+                )
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    sort(value).to_string()
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Builds rows for rule tests from a header and values.
+    use super::*;
+    use crate::input::{Content, Row};
+
+    pub fn scan_time() -> jiff::Timestamp {
+        "2026-06-01T12:00:00Z".parse().unwrap()
+    }
+
+    pub fn csv_row(values: &[&str]) -> Row {
+        let mut fields = Vec::new();
+        let mut ends = Vec::new();
+        for v in values {
+            fields.extend_from_slice(v.as_bytes());
+            ends.push(fields.len());
+        }
+        Row {
+            number: 1,
+            line: 2,
+            raw: values.join(",").into_bytes(),
+            utf8: true,
+            content: Content::Csv { fields, ends },
+            ..Row::default()
+        }
+    }
+
+    /// Runs every rule on a CSV row under `policy`.
+    pub fn verdict_with(policy: &Policy, pairs: &[(&str, &str)]) -> Verdict {
+        let header = Header {
+            raw: Vec::new(),
+            terminator: Default::default(),
+            names: pairs.iter().map(|(n, _)| n.to_string()).collect(),
+        };
+        let columns = Columns::resolve(&header, policy);
+        let ctx = Context {
+            policy,
+            scan_time: scan_time(),
+            columns: Some(&columns),
+        };
+        let values: Vec<&str> = pairs.iter().map(|(_, v)| *v).collect();
+        check_row(&csv_row(&values), &ctx)
+    }
+
+    pub fn verdict(pairs: &[(&str, &str)]) -> Verdict {
+        verdict_with(&Policy::builtin(), pairs)
+    }
+
+    /// A disclosed human row that passes every check, plus `extra`.
+    pub fn human(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut v = vec![
+            ("Name", "Ada Lovelace"),
+            ("is_synthetic", "false"),
+            ("data_source", "web_form"),
+        ];
+        v.extend_from_slice(extra);
+        v
+    }
+
+    pub fn codes(v: &Verdict) -> String {
+        v.reasons.joined()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn a_good_human_row_is_clean() {
+        let v = verdict(&human(&[]));
+        assert!(v.is_clean(), "{}", codes(&v));
+    }
+
+    #[test]
+    fn a_row_collects_every_code() {
+        let v = verdict(&[
+            ("Name", "=cmd|' /C calc'!A0"),
+            ("is_synthetic", "perhaps"),
+            ("data_source", ""),
+            ("Notes", "bell\u{7}"),
+        ]);
+        assert_eq!(
+            codes(&v),
+            "MISSING_DISCLOSURE;INVALID_BOOLEAN;CSV_INJECTION;CONTROL_CHARACTER"
+        );
+    }
+
+    #[test]
+    fn json_text_follows_the_provenance_rules() {
+        let v: Value = serde_json::json!({"b": [1, {"z": 1, "a": true}], "a": null});
+        assert_eq!(json_text(&v).0, r#"{"a":null,"b":[1,{"a":true,"z":1}]}"#);
+        assert_eq!(json_text(&serde_json::json!(1.5)).0, "1.5");
+        assert_eq!(json_text(&Value::Null).0, "");
+        assert_eq!(json_text(&serde_json::json!(false)).0, "false");
+    }
+
+    #[test]
+    fn duplicate_headers_ignore_case_and_catch_aliases() {
+        let policy = Policy::builtin();
+        let cols = |names: &[&str]| {
+            Columns::resolve(
+                &Header {
+                    raw: vec![],
+                    terminator: Default::default(),
+                    names: names.iter().map(|s| s.to_string()).collect(),
+                },
+                &policy,
+            )
+        };
+        assert!(cols(&["Email", "email"]).duplicate().is_some());
+        assert!(
+            cols(&["is_synthetic", "Is_Synthetic__c"])
+                .duplicate()
+                .is_some()
+        );
+        assert!(cols(&["Email", "Phone"]).duplicate().is_none());
+    }
+}

@@ -1,0 +1,121 @@
+//! PROVENANCE_INVALID and PROVENANCE_MISMATCH: a `provenance_hash`, when
+//! present, must be well-formed and cover fields the row has, and must equal
+//! the hash recomputed from the row (spec v1, blake3 or sha256).
+
+use super::{RowView, Verdict};
+use crate::spec::provenance::{ProvenanceHash, compute, listed_fields};
+use crate::spec::{Field, Reason};
+
+pub fn check(row: &RowView, v: &mut Verdict) {
+    let Some(value) = row.non_empty(Field::ProvenanceHash) else {
+        return;
+    };
+    let Some(claimed) = ProvenanceHash::parse(value) else {
+        v.add(Reason::ProvenanceInvalid);
+        return;
+    };
+    match covered(row) {
+        Some(mut pairs) => {
+            if compute(claimed.algorithm, &mut pairs) != claimed {
+                v.add(Reason::ProvenanceMismatch);
+            }
+        }
+        None => v.add(Reason::ProvenanceInvalid),
+    }
+}
+
+/// The `(name, value)` pairs the hash covers; `None` when
+/// `ai_generated_fields` names a field the row does not have.
+pub fn covered<'r>(row: &'r RowView) -> Option<Vec<(&'r str, &'r str)>> {
+    match row.non_empty(Field::AiGeneratedFields) {
+        Some(list) => listed_fields(list)
+            .into_iter()
+            .map(|name| {
+                row.cells
+                    .iter()
+                    .find(|c| c.name == name)
+                    .map(|c| (c.name, &*c.value))
+            })
+            .collect(),
+        None => Some(
+            row.cells
+                .iter()
+                .filter(|c| c.field.is_none() && !c.added)
+                .map(|c| (c.name, &*c.value))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+
+    const GOOD: &str = "blake3:06f3b4d1c437c399c73a0b55b59f6d19873bb2a00f7239760f90bb4905f5ce36";
+
+    fn row(hash: &'static str, extra: &[(&'static str, &'static str)]) -> String {
+        let mut pairs = vec![
+            ("Subject", "Great blender"),
+            (
+                "Description",
+                "This blender is a testament to modern kitchen design.",
+            ),
+            ("Is_Synthetic__c", "true"),
+            ("Data_Source__c", "ai_generated"),
+            ("AI_Model_Version__c", "openai/gpt-4o"),
+            ("Generation_Timestamp__c", "2026-01-01T00:00:00Z"),
+            ("Provenance_Hash__c", hash),
+            ("crmguard_reasons", "ignored: added by crmguard"),
+        ];
+        pairs.extend_from_slice(extra);
+        let mut policy = crate::policy::Policy::builtin();
+        policy.allow_synthetic = true;
+        codes(&verdict_with(&policy, &pairs))
+    }
+
+    #[test]
+    fn matching_hash_over_content_columns() {
+        assert_eq!(row(GOOD, &[]), "");
+        assert_eq!(
+            row(
+                "sha256:d2fb98504bb234a38a90843ee95263813d618efdeb0f6ada0c02831ca2fc674a",
+                &[]
+            ),
+            ""
+        );
+    }
+
+    #[test]
+    fn edited_content_mismatches() {
+        assert_eq!(row(GOOD, &[("Rating", "5")]), "PROVENANCE_MISMATCH");
+        let tampered = "blake3:16f3b4d1c437c399c73a0b55b59f6d19873bb2a00f7239760f90bb4905f5ce36";
+        assert_eq!(row(tampered, &[]), "PROVENANCE_MISMATCH");
+    }
+
+    #[test]
+    fn listed_fields_limit_the_coverage() {
+        assert_eq!(
+            row(
+                GOOD,
+                &[
+                    ("Rating", "5"),
+                    ("AI_Generated_Fields__c", "Subject;Description")
+                ]
+            ),
+            ""
+        );
+        assert_eq!(
+            row(GOOD, &[("AI_Generated_Fields__c", "Subject;Body")]),
+            "PROVENANCE_INVALID"
+        );
+    }
+
+    #[test]
+    fn malformed_hash_is_invalid() {
+        assert_eq!(row("blake3:xyz", &[]), "PROVENANCE_INVALID");
+        assert_eq!(
+            row("md5:06f3b4d1c437c399c73a0b55b59f6d19", &[]),
+            "PROVENANCE_INVALID"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! INVALID_TIMESTAMP and FUTURE_TIMESTAMP: `generation_timestamp` must be
+//! RFC 3339 with an offset, within Salesforce's datetime range, and not later
+//! than the scan time plus the policy's skew.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::{Context, RowView, Verdict};
+use crate::spec::{Field, Reason};
+
+/// Salesforce's datetime range: 1700-01-01 to 4000-12-31.
+const EARLIEST: i64 = -8_520_336_000;
+const LATEST: i64 = 64_092_124_800;
+
+pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
+    let Some(value) = row.non_empty(Field::GenerationTimestamp) else {
+        return;
+    };
+    match parse(value) {
+        None => v.add(Reason::InvalidTimestamp),
+        Some(ts) => {
+            let skew = SignedDuration::from_secs(ctx.policy.timestamp_skew_seconds as i64);
+            if ctx
+                .scan_time
+                .checked_add(skew)
+                .is_ok_and(|limit| ts > limit)
+            {
+                v.add(Reason::FutureTimestamp);
+            }
+        }
+    }
+}
+
+/// Parses an RFC 3339 timestamp; `None` without an offset or out of range.
+pub fn parse(value: &str) -> Option<Timestamp> {
+    let value = value.trim();
+    // jiff also takes ISO 8601 forms RFC 3339 does not (e.g. bracketed time
+    // zone names); require the RFC's shape: a date, `T` or space, a time.
+    let bytes = value.as_bytes();
+    if bytes.len() < 20 || !matches!(bytes[10], b'T' | b't' | b' ') || value.contains('[') {
+        return None;
+    }
+    let ts: Timestamp = value.parse().ok()?;
+    (EARLIEST..=LATEST).contains(&ts.as_second()).then_some(ts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn range_constants_are_salesforce_bounds() {
+        assert_eq!(
+            Timestamp::from_second(EARLIEST).unwrap().to_string(),
+            "1700-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            Timestamp::from_second(LATEST).unwrap().to_string(),
+            "4000-12-31T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn parses_rfc3339_with_offset_only() {
+        assert!(parse("2026-05-01T10:00:00Z").is_some());
+        assert!(parse("2026-05-01T10:00:00.123+02:00").is_some());
+        assert!(parse("2026-05-01 10:00:00-05:00").is_some());
+        for bad in [
+            "2026-05-01T10:00:00",
+            "2026-05-01",
+            "01/05/2026 10:00",
+            "2026-13-01T10:00:00Z",
+            "1699-12-31T23:59:59Z",
+            "4001-01-01T00:00:00Z",
+            "2026-05-01T10:00:00Z[Europe/Paris]",
+            "yesterday",
+        ] {
+            assert!(parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn future_beyond_skew_only() {
+        let row = |ts: &'static str| verdict(&human(&[("generation_timestamp", ts)]));
+        // Scan time in the tests is 2026-06-01T12:00:00Z, skew 300 s.
+        assert_eq!(codes(&row("2026-06-01T12:04:59Z")), "");
+        assert_eq!(codes(&row("2026-06-01T12:05:01Z")), "FUTURE_TIMESTAMP");
+        assert_eq!(codes(&row("2026-06-01T14:04:00+02:00")), "");
+        assert_eq!(codes(&row("not a time")), "INVALID_TIMESTAMP");
+    }
+}

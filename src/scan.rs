@@ -1,0 +1,410 @@
+//! Scanning one input: read a batch of records, check them in parallel,
+//! write the verdicts in input order, repeat. Memory stays bounded by two
+//! batches whatever the file's size, and since a row's verdict depends only
+//! on the row and on file-level facts fixed before the first batch, any
+//! number of threads writes the same bytes.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context as _, anyhow, bail};
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+
+use crate::error::Located;
+use crate::input::{Compression, Format, Header, RecordReader, Row, open_input, reader_for};
+use crate::output::{OutputPaths, RowWriter, write_atomically};
+use crate::policy::{Policy, PolicySource};
+use crate::report::{FileFinding, InputInfo, OutputInfo, PolicyInfo, Report, Tally};
+use crate::rules::{Columns, Context, Verdict, check_row};
+use crate::spec::{FieldSet, FileCode, Reason};
+
+/// Rows per batch, and bytes per batch, whichever comes first. Fixed, not
+/// derived from the thread count: batches are also the unit of progress and
+/// interruption, and must not change what is written.
+const BATCH_ROWS: usize = 4096;
+const BATCH_BYTES: usize = 8 << 20;
+
+/// One input to scan, with where its outputs go.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// As given on the command line; `-` is stdin.
+    pub path: PathBuf,
+    pub format: Format,
+    pub compression: Compression,
+    pub outputs: OutputPaths,
+}
+
+impl Input {
+    /// Works out the format (from the extension unless `format` is given)
+    /// and the output names: `NAME.EXT` gives `NAME.clean.EXT`,
+    /// `NAME.quarantine.EXT` and `NAME.report.json`.
+    pub fn plan(
+        path: &Path,
+        format: Option<Format>,
+        delimiter: Option<u8>,
+        out_dir: &Path,
+    ) -> anyhow::Result<Input> {
+        let is_stdin = path.as_os_str() == "-";
+        let file_name = if is_stdin {
+            "stdin".to_string()
+        } else {
+            path.file_name()
+                .ok_or_else(|| anyhow!("{}: not a file name", path.display()))?
+                .to_string_lossy()
+                .into_owned()
+        };
+        let (name, compression) = Compression::split_name(&file_name);
+        let (stem, ext) = match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
+            _ => (name, None),
+        };
+        let mut format = match (format, ext.and_then(Format::from_extension)) {
+            (Some(f), _) | (None, Some(f)) => f,
+            (None, None) if is_stdin => Format::Csv { delimiter: b',' },
+            (None, None) => bail!(
+                "{}: cannot tell the format from the extension; use --format csv|tsv|json|ndjson",
+                path.display()
+            ),
+        };
+        if let (Format::Csv { delimiter: d }, Some(given)) = (&mut format, delimiter) {
+            *d = given;
+        }
+        let ext = match (ext, format) {
+            (Some(e), _) => e.to_string(),
+            (None, Format::Csv { delimiter: b'\t' }) => "tsv".into(),
+            (None, f) => f.name().into(),
+        };
+        Ok(Input {
+            path: path.to_owned(),
+            format,
+            compression,
+            outputs: OutputPaths::new(out_dir, stem, &ext),
+        })
+    }
+}
+
+/// Refuses plans that would write one output twice or over an input.
+pub fn check_plans(inputs: &[Input]) -> anyhow::Result<()> {
+    let stdin_count = inputs.iter().filter(|i| i.path.as_os_str() == "-").count();
+    if stdin_count > 1 {
+        bail!("`-` (stdin) is given {stdin_count} times");
+    }
+    for (i, a) in inputs.iter().enumerate() {
+        for b in &inputs[i + 1..] {
+            if a.outputs.report == b.outputs.report {
+                bail!(
+                    "{} and {} would both write {}; scan them into different --out-dir",
+                    a.path.display(),
+                    b.path.display(),
+                    a.outputs.report.display()
+                );
+            }
+        }
+        for out in a.outputs.all() {
+            for input in inputs {
+                if crate::output::same_file(out, &input.path) {
+                    bail!(
+                        "{}: refusing to write over the input {}",
+                        out.display(),
+                        input.path.display()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What every scan of one run shares.
+pub struct ScanConfig<'a> {
+    pub policy: &'a Policy,
+    pub scan_time: jiff::Timestamp,
+    /// Set by Ctrl-C: the scan stops at the next batch and writes nothing.
+    pub interrupted: &'a AtomicBool,
+    pub progress: Option<&'a ProgressBar>,
+}
+
+/// The scan stopped because of Ctrl-C.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted: no outputs written")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+#[derive(Default)]
+struct Batch {
+    rows: Vec<Row>,
+    len: usize,
+    bytes: u64,
+}
+
+impl Batch {
+    fn fill(&mut self, reader: &mut dyn RecordReader) -> Result<(), Located> {
+        self.len = 0;
+        self.bytes = 0;
+        while self.len < BATCH_ROWS && self.bytes < BATCH_BYTES as u64 {
+            if self.rows.len() == self.len {
+                self.rows.push(Row::default());
+            }
+            let row = &mut self.rows[self.len];
+            if !reader.read_row(row)? {
+                break;
+            }
+            self.bytes += (row.raw.len() + row.terminator.bytes().len()) as u64;
+            self.len += 1;
+        }
+        Ok(())
+    }
+
+    fn rows(&self) -> &[Row] {
+        &self.rows[..self.len]
+    }
+}
+
+/// Scans one input into its clean and quarantine files and report. On any
+/// error nothing is left under the output names.
+pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
+    let started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let path = &input.path;
+    let src = open_input(path, input.compression)
+        .with_context(|| format!("{}: cannot open", path.display()))?;
+    if let (Some(bar), Some(size)) = (cfg.progress, src.size) {
+        bar.set_length(size);
+    }
+    let stats = src.stats.clone();
+    let mut findings = Vec::new();
+    if src.bom {
+        findings.push(FileFinding {
+            code: FileCode::BomPresent,
+            message: "a UTF-8 byte-order mark was found; outputs are written without it".into(),
+        });
+    }
+    let mut reader = reader_for(input.format, src.reader, path)?;
+
+    let columns = reader
+        .header()
+        .map(|h| resolve_header(h, input, cfg.policy, &mut findings))
+        .transpose()?;
+    let ctx = Context {
+        policy: cfg.policy,
+        scan_time: cfg.scan_time,
+        columns: columns.as_ref(),
+    };
+    let mut writer = RowWriter::create(&input.outputs, input.format, reader.header())
+        .with_context(|| format!("{}: cannot create outputs", input.outputs.clean.display()))?;
+
+    let mut tally = Tally::default();
+    let mut decoded_bytes = reader
+        .header()
+        .map_or(0, |h| (h.raw.len() + h.terminator.bytes().len()) as u64);
+    let mut current = Batch::default();
+    let mut next = Batch::default();
+    let mut verdicts: Vec<Verdict> = Vec::with_capacity(BATCH_ROWS);
+    current.fill(reader.as_mut())?;
+    while current.len > 0 {
+        if cfg.interrupted.load(Ordering::Relaxed) {
+            return Err(Interrupted.into());
+        }
+        // Reading the next batch overlaps checking this one: parsing is
+        // sequential, and on few cores it is a large share of the work.
+        let (read, ()) = rayon::join(
+            || next.fill(reader.as_mut()),
+            || {
+                current
+                    .rows()
+                    .par_iter()
+                    .map(|row| check_row(row, &ctx))
+                    .collect_into_vec(&mut verdicts)
+            },
+        );
+        for (row, verdict) in current.rows().iter().zip(&verdicts) {
+            tally.add(verdict);
+            if verdict.is_clean() {
+                writer.write_clean(row)
+            } else {
+                writer.write_quarantine(row, &[row.number.to_string(), verdict.reasons.joined()])
+            }
+            .with_context(|| format!("{}: write failed", input.outputs.clean.display()))?;
+        }
+        decoded_bytes += current.bytes;
+        if let Some(bar) = cfg.progress {
+            bar.set_position(stats.bytes_read());
+        }
+        read?;
+        std::mem::swap(&mut current, &mut next);
+    }
+
+    let (lf, crlf) = reader.line_endings();
+    if lf > 0 && crlf > 0 {
+        findings.push(FileFinding {
+            code: FileCode::LineEndingMixed,
+            message: format!("{lf} lines end with LF and {crlf} with CRLF (header included)"),
+        });
+    }
+    if columns.is_none() && tally.rows_total > 0 {
+        missing_keys_finding(cfg.policy.required, tally.fields_seen, &mut findings);
+    }
+    target_limits(
+        cfg.policy,
+        &tally,
+        decoded_bytes,
+        columns.as_ref(),
+        &mut findings,
+    );
+
+    let (clean, quarantine) = writer
+        .commit()
+        .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
+    let report = Report {
+        schema: crate::report::REPORT_SCHEMA,
+        crmguard_version: env!("CARGO_PKG_VERSION"),
+        input: InputInfo {
+            path: path.clone(),
+            format: input.format.name(),
+            delimiter: match input.format {
+                Format::Csv { delimiter } => Some((delimiter as char).to_string()),
+                _ => None,
+            },
+            compression: match input.compression {
+                Compression::None => None,
+                Compression::Gzip => Some("gzip"),
+                Compression::Zstd => Some("zstd"),
+            },
+            bytes: stats.bytes_read(),
+            blake3: stats.blake3(),
+        },
+        policy: PolicyInfo {
+            path: match &cfg.policy.source {
+                PolicySource::BuiltIn => None,
+                PolicySource::File(p) => Some(p.clone()),
+            },
+            blake3: cfg.policy.blake3.clone(),
+        },
+        started_at: started_at.to_string(),
+        scan_time: cfg.scan_time.to_string(),
+        elapsed_ms: clock.elapsed().as_millis() as u64,
+        rows_total: tally.rows_total,
+        rows_clean: tally.rows_clean,
+        rows_quarantined: tally.rows_quarantined,
+        reasons: tally.reasons_map(),
+        missing_fields: tally.missing_map(),
+        notices: tally.notices.clone(),
+        file_findings: findings,
+        outputs: vec![
+            OutputInfo {
+                kind: "clean",
+                summary: clean,
+            },
+            OutputInfo {
+                kind: "quarantine",
+                summary: quarantine,
+            },
+        ],
+    };
+    debug_assert_eq!(
+        report.rows_clean + report.rows_quarantined,
+        report.rows_total
+    );
+    let mut json = serde_json::to_vec_pretty(&report)?;
+    json.push(b'\n');
+    write_atomically(&input.outputs.report, &json)
+        .with_context(|| format!("{}: cannot write", input.outputs.report.display()))?;
+    Ok(report)
+}
+
+/// Resolves the CSV header against the policy: a duplicate is an error; a
+/// missing required column is a finding (every row then lacks the value).
+fn resolve_header(
+    header: &Header,
+    input: &Input,
+    policy: &Policy,
+    findings: &mut Vec<FileFinding>,
+) -> anyhow::Result<Columns> {
+    let columns = Columns::resolve(header, policy);
+    if let Some(dup) = columns.duplicate() {
+        return Err(Located::new(
+            &input.path,
+            1,
+            1,
+            format!("{}: {dup}; nothing written", FileCode::HeaderDuplicate),
+        )
+        .into());
+    }
+    let missing = columns.missing(policy);
+    if !missing.is_empty() {
+        findings.push(FileFinding {
+            code: FileCode::MissingDisclosureColumns,
+            message: format!(
+                "the header has no column for {}: every row is quarantined with {}",
+                names(missing),
+                Reason::MissingDisclosure
+            ),
+        });
+    }
+    Ok(columns)
+}
+
+fn missing_keys_finding(required: FieldSet, seen: FieldSet, findings: &mut Vec<FileFinding>) {
+    let never: FieldSet = required.iter().filter(|f| !seen.contains(*f)).collect();
+    if !never.is_empty() {
+        findings.push(FileFinding {
+            code: FileCode::MissingDisclosureColumns,
+            message: format!(
+                "no record has a key for {}: every record is quarantined with {}",
+                names(never),
+                Reason::MissingDisclosure
+            ),
+        });
+    }
+}
+
+fn target_limits(
+    policy: &Policy,
+    tally: &Tally,
+    bytes: u64,
+    columns: Option<&Columns>,
+    findings: &mut Vec<FileFinding>,
+) {
+    let mut over = Vec::new();
+    if policy.max_file_bytes > 0 && bytes > policy.max_file_bytes {
+        over.push(format!("{bytes} bytes (limit {})", policy.max_file_bytes));
+    }
+    if policy.max_records > 0 && tally.rows_total > policy.max_records {
+        over.push(format!(
+            "{} records (limit {})",
+            tally.rows_total, policy.max_records
+        ));
+    }
+    if let Some(c) = columns
+        && policy.max_columns > 0
+        && c.names.len() > policy.max_columns
+    {
+        over.push(format!(
+            "{} columns (limit {})",
+            c.names.len(),
+            policy.max_columns
+        ));
+    }
+    if !over.is_empty() {
+        findings.push(FileFinding {
+            code: FileCode::TargetLimitExceeded,
+            message: format!("the file has {}: split it before upload", over.join(", ")),
+        });
+    }
+}
+
+fn names(fields: FieldSet) -> String {
+    fields
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,187 @@
+//! The stable reason codes of the disclosure contract (docs/reason-codes.md).
+//!
+//! Codes are identifiers that users grep for, filter on in spreadsheets and
+//! key dashboards on: a code is never renamed or reused once shipped. The
+//! discriminants double as bit positions in [`ReasonSet`], whose iteration
+//! order (and so the order of `crmguard_reasons`) is the order listed here.
+
+use std::fmt;
+
+macro_rules! reasons {
+    ($($variant:ident = $code:literal: $doc:literal,)+) => {
+        /// A row-level reason for quarantine.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u8)]
+        pub enum Reason { $(#[doc = $doc] $variant,)+ }
+
+        impl Reason {
+            pub const ALL: &'static [Reason] = &[$(Reason::$variant,)+];
+
+            pub fn code(self) -> &'static str {
+                match self { $(Reason::$variant => $code,)+ }
+            }
+
+            pub fn description(self) -> &'static str {
+                match self { $(Reason::$variant => $doc,)+ }
+            }
+
+            pub fn from_code(code: &str) -> Option<Reason> {
+                match code { $($code => Some(Reason::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+reasons! {
+    MalformedRow = "MALFORMED_ROW": "wrong field count, unparseable JSON, or a JSON value that is not an object",
+    EncodingInvalid = "ENCODING_INVALID": "the row is not valid UTF-8; its bytes are kept as they were",
+    MissingDisclosure = "MISSING_DISCLOSURE": "a required disclosure value is absent or empty",
+    InvalidBoolean = "INVALID_BOOLEAN": "is_synthetic / human_reviewed outside the accepted set",
+    InvalidTimestamp = "INVALID_TIMESTAMP": "generation_timestamp does not parse, has no offset, or is out of range",
+    FutureTimestamp = "FUTURE_TIMESTAMP": "generated after the scan time plus the allowed skew",
+    InvalidSourceType = "INVALID_SOURCE_TYPE": "digital_source_type is not a known term",
+    InvalidModelVersion = "INVALID_MODEL_VERSION": "ai_model_version has characters outside [A-Za-z0-9._:/@+-]",
+    DisclosureInconsistent = "DISCLOSURE_INCONSISTENT": "the disclosure fields contradict each other",
+    ProvenanceInvalid = "PROVENANCE_INVALID": "the provenance hash is malformed, or covers a field the row does not have",
+    ProvenanceMismatch = "PROVENANCE_MISMATCH": "the recomputed provenance hash differs: the content changed after generation",
+    UntrustedAiSource = "UNTRUSTED_AI_SOURCE": "model or source outside the policy's allow-list",
+    SyntheticNotAllowed = "SYNTHETIC_NOT_ALLOWED": "a disclosed synthetic row that the policy keeps out of this import",
+    UndisclosedAiText = "UNDISCLOSED_AI_TEXT": "the detector finds machine-generated text in a row marked human or unmarked",
+    CsvInjection = "CSV_INJECTION": "a cell starts with =, +, -, @, tab or CR outside numeric/phone fields",
+    ControlCharacter = "CONTROL_CHARACTER": "NUL or another C0 control character other than tab, CR, LF",
+    FieldTooLong = "FIELD_TOO_LONG": "a value over the target's length limit",
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The set of reasons collected for one row: a row carries every code that
+/// applies, each once, in a stable order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ReasonSet(u32);
+
+const _: () = assert!(Reason::ALL.len() <= 32);
+
+impl ReasonSet {
+    pub const fn empty() -> ReasonSet {
+        ReasonSet(0)
+    }
+
+    pub fn insert(&mut self, r: Reason) {
+        self.0 |= 1 << r as u8;
+    }
+
+    pub fn contains(self, r: Reason) -> bool {
+        self.0 & (1 << r as u8) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Reason> {
+        Reason::ALL
+            .iter()
+            .copied()
+            .filter(move |r| self.contains(*r))
+    }
+
+    /// The `crmguard_reasons` cell: codes joined by `;`.
+    pub fn joined(self) -> String {
+        let mut s = String::new();
+        for r in self.iter() {
+            if !s.is_empty() {
+                s.push(';');
+            }
+            s.push_str(r.code());
+        }
+        s
+    }
+}
+
+impl FromIterator<Reason> for ReasonSet {
+    fn from_iter<I: IntoIterator<Item = Reason>>(iter: I) -> Self {
+        let mut set = ReasonSet::empty();
+        for r in iter {
+            set.insert(r);
+        }
+        set
+    }
+}
+
+macro_rules! file_codes {
+    ($($variant:ident = $code:literal: $doc:literal,)+) => {
+        /// File-level findings: in the report, the summary and the exit status,
+        /// never on a row.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum FileCode { $(#[doc = $doc] $variant,)+ }
+
+        impl FileCode {
+            pub const ALL: &'static [FileCode] = &[$(FileCode::$variant,)+];
+
+            pub fn code(self) -> &'static str {
+                match self { $(FileCode::$variant => $code,)+ }
+            }
+
+            pub fn description(self) -> &'static str {
+                match self { $(FileCode::$variant => $doc,)+ }
+            }
+        }
+    };
+}
+
+file_codes! {
+    MissingDisclosureColumns = "MISSING_DISCLOSURE_COLUMNS": "the header lacks required disclosure columns: every row is quarantined with MISSING_DISCLOSURE",
+    HeaderDuplicate = "HEADER_DUPLICATE": "two columns share a name, ignoring case: an error, nothing written",
+    BomPresent = "BOM_PRESENT": "a UTF-8 byte-order mark was found; outputs are written without it",
+    LineEndingMixed = "LINE_ENDING_MIXED": "LF and CRLF both occur",
+    TargetLimitExceeded = "TARGET_LIMIT_EXCEEDED": "the file exceeds the target's limits (bytes, records or columns per upload)",
+}
+
+impl fmt::Display for FileCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl serde::Serialize for FileCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for &r in Reason::ALL {
+            assert_eq!(Reason::from_code(r.code()), Some(r));
+            assert!(seen.insert(r.code()), "duplicate code {}", r.code());
+        }
+        assert_eq!(Reason::from_code("NOT_A_CODE"), None);
+    }
+
+    #[test]
+    fn set_keeps_stable_order_without_duplicates() {
+        let set: ReasonSet = [
+            Reason::CsvInjection,
+            Reason::MalformedRow,
+            Reason::CsvInjection,
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.joined(), "MALFORMED_ROW;CSV_INJECTION");
+        assert!(!set.contains(Reason::FieldTooLong));
+    }
+}
