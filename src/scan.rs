@@ -242,6 +242,10 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         std::mem::swap(&mut current, &mut next);
     }
 
+    // Ctrl-C during the last read leaves an empty batch: still no outputs.
+    if cfg.interrupted.load(Ordering::Relaxed) {
+        return Err(Interrupted.into());
+    }
     let (lf, crlf) = reader.line_endings();
     if lf > 0 && crlf > 0 {
         findings.push(FileFinding {
