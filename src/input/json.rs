@@ -87,8 +87,14 @@ impl JsonArrayReader {
     /// after it.
     fn scan_value(&mut self, out: &mut Vec<u8>) -> Result<(), Located> {
         let (line, column) = (self.line, self.column);
-        let unterminated =
-            |this: &Self| this.error(format!("value starting at {line}:{column} never ends"));
+        let unterminated = |this: &Self| {
+            Located::new(
+                &this.path,
+                line,
+                column,
+                "the value starting here never ends",
+            )
+        };
         let first = self.peek()?.ok_or_else(|| unterminated(self))?;
         match first {
             b'{' | b'[' | b'"' => {

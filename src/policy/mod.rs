@@ -164,7 +164,17 @@ impl Policy {
         };
         let file: PolicyFile = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
-            at(offset, e.message().trim().replace('\n', " "))
+            // toml's messages name the problem, not always the key: quote the
+            // line it is on.
+            let line = text[..offset.min(text.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let snippet = text[line..].lines().next().unwrap_or("").trim();
+            let mut msg = e.message().trim().replace('\n', " ");
+            if !snippet.is_empty() {
+                msg.push_str(&format!(" (in `{snippet}`)"));
+            }
+            at(offset, msg)
         })?;
         // Values are checked after parsing, so their errors point at the key
         // by searching for it: a good-enough location for a short file.

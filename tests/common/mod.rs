@@ -1,0 +1,121 @@
+//! A scratch directory per test and helpers to run the real binary in it,
+//! after xsv's `Workdir`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+pub struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::Builder::new()
+                .prefix("crmguard-test-")
+                .tempdir()
+                .expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    /// Copies a file from `fixtures/` into the workdir, under its own name.
+    pub fn fixture(&self, rel: &str) -> PathBuf {
+        let src = fixtures().join(rel);
+        let name = Path::new(rel).file_name().unwrap().to_str().unwrap();
+        let dst = self.join(name);
+        std::fs::copy(&src, &dst).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        dst
+    }
+
+    pub fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    pub fn read_string(&self, name: &str) -> String {
+        String::from_utf8(self.read(name)).unwrap()
+    }
+
+    pub fn report(&self, name: &str) -> serde_json::Value {
+        serde_json::from_slice(&self.read(name)).unwrap()
+    }
+
+    /// `crmguard ARGS` with the workdir as the working directory.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("crmguard").unwrap();
+        cmd.current_dir(self.path()).args(args);
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Names of the files in `dir` (relative to the workdir), sorted.
+    pub fn list(&self, dir: &str) -> Vec<String> {
+        let mut names: Vec<String> = match std::fs::read_dir(self.join(dir)) {
+            Ok(entries) => entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        names
+    }
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The exit status, asserting the process was not killed and did not panic.
+pub fn status(out: &Output) -> i32 {
+    let err = stderr(out);
+    assert!(!err.contains("panicked"), "panic: {err}");
+    out.status.code().expect("exited normally")
+}
+
+/// Parses a CSV quarantine file into `(crmguard_row, crmguard_reasons)`.
+pub fn quarantine_csv(bytes: &[u8], delimiter: u8) -> Vec<(u64, String)> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(bytes);
+    let header = rdr.byte_headers().unwrap().clone();
+    let n = header.len();
+    assert_eq!(&header[n - 2], b"crmguard_row");
+    assert_eq!(&header[n - 1], b"crmguard_reasons");
+    rdr.byte_records()
+        .map(|r| {
+            let r = r.unwrap();
+            let k = r.len();
+            (
+                std::str::from_utf8(&r[k - 2]).unwrap().parse().unwrap(),
+                String::from_utf8(r[k - 1].to_vec()).unwrap(),
+            )
+        })
+        .collect()
+}

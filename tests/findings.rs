@@ -1,0 +1,137 @@
+//! File-level findings: in the report, in the summary and (with
+//! `--fail-on warning`) in the exit status.
+
+mod common;
+
+use common::{Workdir, status, stderr};
+
+fn codes(report: &serde_json::Value) -> Vec<String> {
+    report["file_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn bom_is_reported_and_dropped_from_outputs() {
+    let wd = Workdir::new();
+    wd.write(
+        "in.csv",
+        "\u{feff}Name,is_synthetic,data_source\r\nAda,no,web\r\n",
+    );
+    let out = wd.run(&["scan", "in.csv"]);
+    assert_eq!(status(&out), 0);
+    assert_eq!(
+        codes(&wd.report("crmguard-out/in.report.json")),
+        vec!["BOM_PRESENT"]
+    );
+    assert_eq!(
+        wd.read_string("crmguard-out/in.clean.csv"),
+        "Name,is_synthetic,data_source\r\nAda,no,web\r\n"
+    );
+    assert!(stderr(&out).contains("warning BOM_PRESENT"));
+    // A warning fails the run only when asked.
+    let out = wd.run(&["scan", "--fail-on", "warning", "in.csv"]);
+    assert_eq!(status(&out), 1);
+}
+
+#[test]
+fn mixed_line_endings() {
+    let wd = Workdir::new();
+    wd.write(
+        "in.csv",
+        "Name,is_synthetic,data_source\r\nAda,no,web\nBob,no,web\r\n",
+    );
+    assert_eq!(status(&wd.run(&["scan", "in.csv"])), 0);
+    let report = wd.report("crmguard-out/in.report.json");
+    assert_eq!(codes(&report), vec!["LINE_ENDING_MIXED"]);
+    // Each row keeps its own ending.
+    assert_eq!(
+        wd.read_string("crmguard-out/in.clean.csv"),
+        "Name,is_synthetic,data_source\r\nAda,no,web\nBob,no,web\r\n"
+    );
+    wd.write("lf.csv", "Name,is_synthetic,data_source\nAda,no,web\n");
+    assert_eq!(status(&wd.run(&["scan", "lf.csv"])), 0);
+    assert!(codes(&wd.report("crmguard-out/lf.report.json")).is_empty());
+}
+
+#[test]
+fn missing_disclosure_columns_quarantine_every_row() {
+    let wd = Workdir::new();
+    wd.write("in.csv", "Name,is_synthetic\nAda,no\nBob,no\n");
+    assert_eq!(status(&wd.run(&["scan", "in.csv"])), 1);
+    let report = wd.report("crmguard-out/in.report.json");
+    assert_eq!(codes(&report), vec!["MISSING_DISCLOSURE_COLUMNS"]);
+    assert!(
+        report["file_findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`data_source`")
+    );
+    assert_eq!(report["rows_quarantined"], 2);
+    assert_eq!(report["missing_fields"]["data_source"], 2);
+
+    // JSON has no header: the finding means no record has the key.
+    wd.write(
+        "in.ndjson",
+        "{\"is_synthetic\":\"no\"}\n{\"is_synthetic\":\"no\"}\n",
+    );
+    assert_eq!(status(&wd.run(&["scan", "in.ndjson"])), 1);
+    let report = wd.report("crmguard-out/in.report.json");
+    assert_eq!(codes(&report), vec!["MISSING_DISCLOSURE_COLUMNS"]);
+    // One record with the key: no file-level finding, the other row alone.
+    wd.write(
+        "some.ndjson",
+        "{\"is_synthetic\":\"no\",\"data_source\":\"w\"}\n{\"is_synthetic\":\"no\"}\n",
+    );
+    assert_eq!(status(&wd.run(&["scan", "some.ndjson"])), 1);
+    let report = wd.report("crmguard-out/some.report.json");
+    assert!(codes(&report).is_empty());
+    assert_eq!(report["rows_quarantined"], 1);
+}
+
+#[test]
+fn target_limits_from_the_policy() {
+    let wd = Workdir::new();
+    wd.write(
+        "p.toml",
+        "[limits]\nmax_records = 2\nmax_columns = 2\nmax_file_bytes = 40\n",
+    );
+    wd.write(
+        "in.csv",
+        "Name,is_synthetic,data_source\nA,no,w\nB,no,w\nC,no,w\n",
+    );
+    assert_eq!(status(&wd.run(&["scan", "-p", "p.toml", "in.csv"])), 0);
+    let report = wd.report("crmguard-out/in.report.json");
+    assert_eq!(codes(&report), vec!["TARGET_LIMIT_EXCEEDED"]);
+    let msg = report["file_findings"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("3 records (limit 2)"), "{msg}");
+    assert!(msg.contains("3 columns (limit 2)"), "{msg}");
+    assert!(msg.contains("bytes (limit 40)"), "{msg}");
+    // Under the built-in limits the same file is fine.
+    assert_eq!(status(&wd.run(&["scan", "in.csv"])), 0);
+    assert!(codes(&wd.report("crmguard-out/in.report.json")).is_empty());
+}
+
+#[test]
+fn duplicate_header_is_an_error_and_writes_nothing() {
+    let wd = Workdir::new();
+    wd.write("in.csv", "Email,is_synthetic,data_source,EMAIL\na,no,w,b\n");
+    let out = wd.run(&["scan", "in.csv"]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("in.csv:1:"), "{err}");
+    assert!(err.contains("HEADER_DUPLICATE"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(wd.list("crmguard-out").is_empty());
+
+    wd.write(
+        "alias.csv",
+        "is_synthetic,Is_Synthetic__c,data_source\nno,no,w\n",
+    );
+    let out = wd.run(&["scan", "alias.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(stderr(&out).contains("both carry the disclosure field `is_synthetic`"));
+}
