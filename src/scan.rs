@@ -389,11 +389,11 @@ fn target_limits(
     }
     if let Some(c) = columns
         && policy.max_columns > 0
-        && c.names.len() > policy.max_columns
+        && c.len() > policy.max_columns
     {
         over.push(format!(
             "{} columns (limit {})",
-            c.names.len(),
+            c.len(),
             policy.max_columns
         ));
     }

@@ -172,7 +172,7 @@ impl CsvReader {
             .iter()
             .position(|&b| b != b'\n' && b != b'\r')
             .unwrap_or(row.raw.len());
-        self.line += row.raw[..lead].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.line += memchr::memchr_iter(b'\n', &row.raw[..lead]).count() as u64;
         row.raw.drain(..lead);
 
         row.line = self.line;
@@ -190,7 +190,7 @@ impl CsvReader {
         let (len, terminator) = Terminator::split(&row.raw);
         row.raw.truncate(len);
         row.terminator = terminator;
-        self.line += row.raw.iter().filter(|&&b| b == b'\n').count() as u64
+        self.line += memchr::memchr_iter(b'\n', &row.raw).count() as u64
             + u64::from(terminator != Terminator::None);
         match terminator {
             Terminator::Lf => self.lf += 1,

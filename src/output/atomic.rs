@@ -3,7 +3,7 @@
 //! place. A failure, Ctrl-C or crash leaves at most a `.*.crmguard-tmp` file,
 //! never a truncated output under a name a loader would pick up.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
@@ -17,9 +17,14 @@ pub struct OutputSummary {
     pub blake3: String,
 }
 
-/// A file being written: hashed and counted as it goes.
+const BUF_SIZE: usize = 256 * 1024;
+
+/// A file being written: hashed and counted as it goes. It buffers itself
+/// rather than sitting on a BufWriter so that blake3 sees whole buffers,
+/// where its SIMD paths run several times faster than on row-sized pieces.
 pub struct AtomicFile {
-    out: BufWriter<NamedTempFile>,
+    tmp: NamedTempFile,
+    buf: Vec<u8>,
     path: PathBuf,
     hasher: blake3::Hasher,
     bytes: u64,
@@ -45,7 +50,8 @@ impl AtomicFile {
         }
         let tmp = builder.tempfile_in(dir)?;
         Ok(AtomicFile {
-            out: BufWriter::with_capacity(256 * 1024, tmp),
+            tmp,
+            buf: Vec::with_capacity(BUF_SIZE),
             path: path.to_owned(),
             hasher: blake3::Hasher::new(),
             bytes: 0,
@@ -57,11 +63,18 @@ impl AtomicFile {
         &self.path
     }
 
+    fn drain(&mut self) -> io::Result<()> {
+        self.hasher.update(&self.buf);
+        self.tmp.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
     /// Flushes, syncs and renames into place.
-    pub fn commit(self) -> io::Result<OutputSummary> {
-        let tmp = self.out.into_inner().map_err(|e| e.into_error())?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(&self.path).map_err(|e| e.error)?;
+    pub fn commit(mut self) -> io::Result<OutputSummary> {
+        self.drain()?;
+        self.tmp.as_file().sync_all()?;
+        self.tmp.persist(&self.path).map_err(|e| e.error)?;
         Ok(OutputSummary {
             path: self.path,
             rows: self.rows,
@@ -72,15 +85,23 @@ impl AtomicFile {
 }
 
 impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.out.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.buf.len() + data.len() > BUF_SIZE {
+            self.drain()?;
+        }
+        if data.len() >= BUF_SIZE {
+            self.hasher.update(data);
+            self.tmp.write_all(data)?;
+        } else {
+            self.buf.extend_from_slice(data);
+        }
+        self.bytes += data.len() as u64;
+        Ok(data.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.drain()?;
+        self.tmp.flush()
     }
 }
 

@@ -8,27 +8,27 @@ use super::{Kind, RowView, Verdict};
 use crate::spec::Reason;
 
 pub fn check(row: &RowView, v: &mut Verdict) {
-    if row.cells.iter().any(|c| {
+    if row.cells().any(|c| {
         c.kind == Kind::Text
-            && is_formula(&c.value)
-            && !(c.injection_exempt && is_number_or_phone(&c.value))
+            && is_formula(c.bytes)
+            && !(c.injection_exempt && is_number_or_phone(c.bytes))
     }) {
         v.add(Reason::CsvInjection);
     }
 }
 
-fn is_formula(value: &str) -> bool {
+fn is_formula(value: &[u8]) -> bool {
     matches!(
-        value.as_bytes().first(),
+        value.first(),
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
     )
 }
 
-fn is_number_or_phone(value: &str) -> bool {
-    let v = value.trim_end();
-    v.bytes().any(|b| b.is_ascii_digit())
-        && v.bytes()
-            .all(|b| b.is_ascii_digit() || b" +-().,/xX".contains(&b))
+fn is_number_or_phone(value: &[u8]) -> bool {
+    let v = value.trim_ascii_end();
+    v.iter().any(u8::is_ascii_digit)
+        && v.iter()
+            .all(|b| b.is_ascii_digit() || b" +-().,/xX".contains(b))
 }
 
 #[cfg(test)]

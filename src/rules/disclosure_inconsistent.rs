@@ -13,7 +13,7 @@ pub fn check(row: &RowView, v: &mut Verdict) {
     };
     let source_kind = row
         .non_empty(Field::DigitalSourceType)
-        .and_then(classify_source_type);
+        .and_then(|v| classify_source_type(&v));
     let contradicts = if synthetic {
         source_kind == Some(SourceKind::NotAi)
     } else {

@@ -6,7 +6,7 @@ use super::{Context, RowView, Verdict};
 use crate::spec::Reason;
 
 pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
-    let too_long = row.cells.iter().any(|c| {
+    let too_long = row.cells().any(|c| {
         let limit = c
             .field
             .and_then(|f| f.max_chars())
@@ -15,7 +15,7 @@ pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
             });
         // Characters never outnumber bytes: count only when the bytes could
         // be over.
-        c.value.len() > limit && c.value.chars().count() > limit
+        c.bytes.len() > limit && c.text().chars().count() > limit
     });
     if too_long {
         v.add(Reason::FieldTooLong);

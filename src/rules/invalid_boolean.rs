@@ -9,7 +9,7 @@ use crate::spec::{Field, Reason};
 pub fn check(row: &RowView, v: &mut Verdict) {
     for f in [Field::IsSynthetic, Field::HumanReviewed] {
         if let Some(value) = row.non_empty(f)
-            && parse_bool(value).is_none()
+            && parse_bool(&value).is_none()
         {
             v.add(Reason::InvalidBoolean);
         }

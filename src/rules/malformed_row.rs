@@ -9,7 +9,7 @@ use crate::spec::Reason;
 /// Returns whether the row's values line up with the header.
 pub fn check(row: &Row, view: &RowView, ctx: &Context, v: &mut Verdict) -> bool {
     if let (Content::Csv { .. }, Some(columns)) = (&row.content, ctx.columns)
-        && view.cells.len() != columns.names.len()
+        && view.len() != columns.len()
     {
         v.add(Reason::MalformedRow);
         return false;

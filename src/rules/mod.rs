@@ -69,11 +69,13 @@ pub enum Kind {
 }
 
 /// One column (CSV) or key (JSON) of a row, with what the policy says of it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Cell<'a> {
     pub name: &'a str,
-    /// The value as text, by the provenance spec's rules for JSON.
-    pub value: Cow<'a, str>,
+    /// The value's bytes: as read for CSV (not always UTF-8: see
+    /// ENCODING_INVALID), the spec's text form for JSON. Most checks need no
+    /// more than bytes; [`Cell::text`] decodes.
+    pub bytes: &'a [u8],
     pub kind: Kind,
     /// The nested JSON value, for checks that must see inside it.
     pub nested: Option<&'a Value>,
@@ -83,57 +85,216 @@ pub struct Cell<'a> {
     pub added: bool,
 }
 
-/// A row as the rules see it.
+/// A row as the rules see it. CSV cells are decoded on demand from the row's
+/// own buffers (no per-row allocation on the hot path); JSON objects, which
+/// were allocated when parsed anyway, are turned into cells up front.
 #[derive(Debug)]
 pub struct RowView<'a> {
-    pub cells: Vec<Cell<'a>>,
+    source: Source<'a>,
     by_field: [Option<usize>; Field::COUNT],
+    /// `is_synthetic`, parsed once: most rules ask.
+    synthetic: Option<bool>,
+}
+
+#[derive(Debug)]
+enum Source<'a> {
+    Csv { row: &'a Row, columns: &'a Columns },
+    Json(Vec<JsonCell<'a>>),
+}
+
+/// A JSON key and its value's text form, which may have been built (numbers,
+/// nested values) and so is owned here.
+#[derive(Debug)]
+struct JsonCell<'a> {
+    name: &'a str,
+    text: Cow<'a, str>,
+    kind: Kind,
+    nested: Option<&'a Value>,
+    field: Option<Field>,
+    injection_exempt: bool,
+    added: bool,
 }
 
 impl<'a> RowView<'a> {
+    /// Every column or key, in order.
+    pub fn cells(&self) -> impl Iterator<Item = Cell<'_>> {
+        let (csv, json) = match &self.source {
+            Source::Csv { row, columns } => (Some(csv_cells(row, columns)), None),
+            Source::Json(cells) => (None, Some(cells.iter().map(JsonCell::cell))),
+        };
+        csv.into_iter().flatten().chain(json.into_iter().flatten())
+    }
+
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        match &self.source {
+            Source::Csv { row, .. } => row.csv_len(),
+            Source::Json(cells) => cells.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The CSV record's bytes as read, for checks that can scan them whole.
+    pub fn csv_raw(&self) -> Option<&[u8]> {
+        match &self.source {
+            Source::Csv { row, .. } => Some(&row.raw),
+            Source::Json(_) => None,
+        }
+    }
+
     /// The value of a disclosure field, if the row has the column.
-    pub fn get(&self, f: Field) -> Option<&str> {
-        self.by_field[f as usize].map(|i| &*self.cells[i].value)
+    pub fn get(&self, f: Field) -> Option<Cow<'_, str>> {
+        let i = self.by_field[f as usize]?;
+        match &self.source {
+            Source::Csv { row, .. } => row.csv_field(i).map(decode),
+            Source::Json(cells) => Some(Cow::Borrowed(&*cells[i].text)),
+        }
     }
 
     /// The value of a disclosure field, `None` when absent or blank.
-    pub fn non_empty(&self, f: Field) -> Option<&str> {
+    pub fn non_empty(&self, f: Field) -> Option<Cow<'_, str>> {
         self.get(f).filter(|v| !v.trim().is_empty())
     }
 
-    /// `Some(true)` when the row discloses synthetic content.
+    /// `Some(true)` when the row discloses synthetic content; `None` when
+    /// `is_synthetic` is absent, blank or not a boolean.
     pub fn synthetic(&self) -> Option<bool> {
-        self.non_empty(Field::IsSynthetic).and_then(parse_bool)
+        self.synthetic
     }
+
+    fn new(source: Source<'a>, by_field: [Option<usize>; Field::COUNT]) -> RowView<'a> {
+        let mut view = RowView {
+            source,
+            by_field,
+            synthetic: None,
+        };
+        view.synthetic = view
+            .non_empty(Field::IsSynthetic)
+            .and_then(|v| parse_bool(&v));
+        view
+    }
+}
+
+impl<'a> Cell<'a> {
+    /// The value as text (lossy only on ENCODING_INVALID rows).
+    pub fn text(&self) -> Cow<'a, str> {
+        decode(self.bytes)
+    }
+}
+
+impl<'a> JsonCell<'a> {
+    fn cell(&self) -> Cell<'_> {
+        Cell {
+            name: self.name,
+            bytes: self.text.as_bytes(),
+            kind: self.kind,
+            nested: self.nested,
+            field: self.field,
+            injection_exempt: self.injection_exempt,
+            added: self.added,
+        }
+    }
+}
+
+fn decode(bytes: &[u8]) -> Cow<'_, str> {
+    // from_utf8 is the fast path; the lossy form only for ENCODING_INVALID rows.
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+fn csv_cells<'r>(row: &'r Row, columns: &'r Columns) -> impl Iterator<Item = Cell<'r>> {
+    let (fields, ends): (&[u8], &[usize]) = match &row.content {
+        Content::Csv { fields, ends } => (fields, ends),
+        _ => (&[], &[]),
+    };
+    let mut start = 0;
+    let mut info = columns.columns.iter();
+    ends.iter().map(move |&end| {
+        let bytes = &fields[start..end];
+        start = end;
+        match info.next() {
+            Some(c) => Cell {
+                name: &c.name,
+                bytes,
+                kind: Kind::Text,
+                nested: None,
+                field: c.field,
+                injection_exempt: c.injection_exempt,
+                added: c.added,
+            },
+            // A field beyond the header (MALFORMED_ROW): content, nameless.
+            None => Cell {
+                name: "",
+                bytes,
+                kind: Kind::Text,
+                nested: None,
+                field: None,
+                injection_exempt: false,
+                added: false,
+            },
+        }
+    })
+}
+
+/// What the rules know about one CSV column, resolved once per file.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub field: Option<Field>,
+    pub injection_exempt: bool,
+    pub added: bool,
 }
 
 /// What the rules know about the columns of a CSV file, resolved once.
 #[derive(Debug, Clone)]
 pub struct Columns {
-    pub names: Vec<String>,
-    pub fields: Vec<Option<Field>>,
-    pub exempt: Vec<bool>,
+    pub columns: Vec<Column>,
+    /// The column of each disclosure field (duplicates are refused before
+    /// any row is read).
+    by_field: [Option<usize>; Field::COUNT],
 }
 
 impl Columns {
     pub fn resolve(header: &Header, policy: &Policy) -> Columns {
-        Columns {
-            fields: header.names.iter().map(|n| policy.field_of(n)).collect(),
-            exempt: header
-                .names
-                .iter()
-                .map(|n| policy.injection_exempt(n))
-                .collect(),
-            names: header.names.clone(),
+        let columns: Vec<Column> = header
+            .names
+            .iter()
+            .map(|n| Column {
+                name: n.clone(),
+                field: policy.field_of(n),
+                injection_exempt: policy.injection_exempt(n),
+                added: n.starts_with(ADDED_PREFIX),
+            })
+            .collect();
+        let mut by_field = [None; Field::COUNT];
+        for (i, c) in columns.iter().enumerate() {
+            if let Some(f) = c.field {
+                by_field[f as usize] = Some(i);
+            }
         }
+        Columns { columns, by_field }
+    }
+
+    pub fn len(&self) -> usize {
+        self.columns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty()
     }
 
     /// Columns carrying the same name ignoring case, or the same disclosure
     /// field (e.g. `is_synthetic` beside `Is_Synthetic__c`): which one counts
     /// would be a guess, so the file is refused (HEADER_DUPLICATE).
     pub fn duplicate(&self) -> Option<String> {
-        for (i, a) in self.names.iter().enumerate() {
-            for (j, b) in self.names.iter().enumerate().skip(i + 1) {
+        for (i, ca) in self.columns.iter().enumerate() {
+            for (j, cb) in self.columns.iter().enumerate().skip(i + 1) {
+                let (a, b) = (&ca.name, &cb.name);
                 if a.trim().eq_ignore_ascii_case(b.trim()) {
                     return Some(format!(
                         "columns {} and {} are both named `{}` (names are case-insensitive)",
@@ -142,7 +303,7 @@ impl Columns {
                         b
                     ));
                 }
-                if let (Some(fa), Some(fb)) = (self.fields[i], self.fields[j])
+                if let (Some(fa), Some(fb)) = (ca.field, cb.field)
                     && fa == fb
                 {
                     return Some(format!(
@@ -159,7 +320,7 @@ impl Columns {
         policy
             .required
             .iter()
-            .filter(|f| !self.fields.contains(&Some(*f)))
+            .filter(|f| self.by_field[*f as usize].is_none())
             .collect()
     }
 }
@@ -209,36 +370,15 @@ pub fn check_row(row: &Row, ctx: &Context) -> Verdict {
 }
 
 /// Builds the view of a row; `None` when there is nothing to view (JSON
-/// that does not parse or is not an object).
+/// that does not parse, is not an object, or names a field twice).
 fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
-    let mut by_field = [None; Field::COUNT];
-    let cells = match &row.content {
+    match &row.content {
         Content::Csv { .. } => {
             let columns = ctx.columns?;
-            let mut cells = Vec::with_capacity(row.csv_len());
-            for i in 0..row.csv_len() {
-                let bytes = row.csv_field(i).unwrap_or_default();
-                let value = String::from_utf8_lossy(bytes);
-                let (name, field, exempt) = match columns.names.get(i) {
-                    Some(n) => (n.as_str(), columns.fields[i], columns.exempt[i]),
-                    None => ("", None, false),
-                };
-                if let Some(f) = field {
-                    by_field[f as usize] = Some(i);
-                }
-                cells.push(Cell {
-                    name,
-                    value,
-                    kind: Kind::Text,
-                    nested: None,
-                    field,
-                    injection_exempt: exempt,
-                    added: name.starts_with(ADDED_PREFIX),
-                });
-            }
-            cells
+            Some(RowView::new(Source::Csv { row, columns }, columns.by_field))
         }
         Content::Object(map) => {
+            let mut by_field = [None; Field::COUNT];
             let mut cells = Vec::with_capacity(map.len());
             for (i, (key, value)) in map.iter().enumerate() {
                 let field = ctx.policy.field_of(key);
@@ -251,9 +391,9 @@ fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
                     by_field[f as usize] = Some(i);
                 }
                 let (text, kind, nested) = json_text(value);
-                cells.push(Cell {
+                cells.push(JsonCell {
                     name: key,
-                    value: text,
+                    text,
                     kind,
                     nested,
                     field,
@@ -264,14 +404,13 @@ fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
             if has_case_duplicates(&cells) {
                 return None;
             }
-            cells
+            Some(RowView::new(Source::Json(cells), by_field))
         }
-        Content::Malformed => return None,
-    };
-    Some(RowView { cells, by_field })
+        Content::Malformed => None,
+    }
 }
 
-fn has_case_duplicates(cells: &[Cell]) -> bool {
+fn has_case_duplicates(cells: &[JsonCell]) -> bool {
     cells.iter().enumerate().any(|(i, a)| {
         cells[i + 1..]
             .iter()

@@ -2,6 +2,8 @@
 //! present, must be well-formed and cover fields the row has, and must equal
 //! the hash recomputed from the row (spec v1, blake3 or sha256).
 
+use std::borrow::Cow;
+
 use super::{RowView, Verdict};
 use crate::spec::provenance::{ProvenanceHash, compute, listed_fields};
 use crate::spec::{Field, Reason};
@@ -10,11 +12,16 @@ pub fn check(row: &RowView, v: &mut Verdict) {
     let Some(value) = row.non_empty(Field::ProvenanceHash) else {
         return;
     };
-    let Some(claimed) = ProvenanceHash::parse(value) else {
+    let Some(claimed) = ProvenanceHash::parse(&value) else {
         v.add(Reason::ProvenanceInvalid);
         return;
     };
-    match covered(row) {
+    let cells: Vec<(&str, Cow<str>, bool)> = row
+        .cells()
+        .map(|c| (c.name, c.text(), c.field.is_none() && !c.added))
+        .collect();
+    let listed = row.non_empty(Field::AiGeneratedFields);
+    match covered(&cells, listed.as_deref()) {
         Some(mut pairs) => {
             if compute(claimed.algorithm, &mut pairs) != claimed {
                 v.add(Reason::ProvenanceMismatch);
@@ -24,24 +31,29 @@ pub fn check(row: &RowView, v: &mut Verdict) {
     }
 }
 
-/// The `(name, value)` pairs the hash covers; `None` when
-/// `ai_generated_fields` names a field the row does not have.
-pub fn covered<'r>(row: &'r RowView) -> Option<Vec<(&'r str, &'r str)>> {
-    match row.non_empty(Field::AiGeneratedFields) {
+/// The `(name, value)` pairs the hash covers: the fields `listed` in
+/// `ai_generated_fields`, else every content column (`cells` holds name,
+/// text, and whether the column is content). `None` when a listed name is
+/// not a column of the row.
+pub fn covered<'c>(
+    cells: &'c [(&'c str, Cow<'c, str>, bool)],
+    listed: Option<&str>,
+) -> Option<Vec<(&'c str, &'c str)>> {
+    match listed {
         Some(list) => listed_fields(list)
             .into_iter()
             .map(|name| {
-                row.cells
+                cells
                     .iter()
-                    .find(|c| c.name == name)
-                    .map(|c| (c.name, &*c.value))
+                    .find(|(n, _, _)| *n == name)
+                    .map(|(n, text, _)| (*n, &**text))
             })
             .collect(),
         None => Some(
-            row.cells
+            cells
                 .iter()
-                .filter(|c| c.field.is_none() && !c.added)
-                .map(|c| (c.name, &*c.value))
+                .filter(|(_, _, content)| *content)
+                .map(|(n, text, _)| (*n, &**text))
                 .collect(),
         ),
     }

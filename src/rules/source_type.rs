@@ -11,7 +11,7 @@ pub fn check(row: &RowView, v: &mut Verdict) {
     let Some(value) = row.non_empty(Field::DigitalSourceType) else {
         return;
     };
-    match classify_source_type(value) {
+    match classify_source_type(&value) {
         None => v.add(Reason::InvalidSourceType),
         Some(SourceKind::Ambiguous) => v.notices.ambiguous_source_type = true,
         Some(SourceKind::Retired) => v.notices.retired_source_type = true,

@@ -15,7 +15,7 @@ pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
     let Some(value) = row.non_empty(Field::GenerationTimestamp) else {
         return;
     };
-    match parse(value) {
+    match parse(&value) {
         None => v.add(Reason::InvalidTimestamp),
         Some(ts) => {
             let skew = SignedDuration::from_secs(ctx.policy.timestamp_skew_seconds as i64);
