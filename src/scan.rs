@@ -1,5 +1,5 @@
 //! Scanning one input: read a batch of records, check them in parallel,
-//! write the verdicts in input order, repeat. Memory stays bounded by two
+//! write the verdicts in input order, repeat. Memory stays bounded by a few
 //! batches whatever the file's size, and since a row's verdict depends only
 //! on the row and on file-level facts fixed before the first batch, any
 //! number of threads writes the same bytes.
@@ -187,7 +187,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
             message: "a UTF-8 byte-order mark was found; outputs are written without it".into(),
         });
     }
-    let mut reader = reader_for(input.format, src.reader, path)?;
+    let reader = reader_for(input.format, src.reader, path)?;
 
     let columns = reader
         .header()
@@ -201,51 +201,18 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
     let mut writer = RowWriter::create(&input.outputs, input.format, reader.header())
         .with_context(|| format!("{}: cannot create outputs", input.outputs.clean.display()))?;
 
-    let mut tally = Tally::default();
-    let mut decoded_bytes = reader
+    let header_bytes = reader
         .header()
         .map_or(0, |h| (h.raw.len() + h.terminator.bytes().len()) as u64);
-    let mut current = Batch::default();
-    let mut next = Batch::default();
-    let mut verdicts: Vec<Verdict> = Vec::with_capacity(BATCH_ROWS);
-    current.fill(reader.as_mut())?;
-    while current.len > 0 {
-        if cfg.interrupted.load(Ordering::Relaxed) {
-            return Err(Interrupted.into());
-        }
-        // Reading the next batch overlaps checking this one: parsing is
-        // sequential, and on few cores it is a large share of the work.
-        let (read, ()) = rayon::join(
-            || next.fill(reader.as_mut()),
-            || {
-                current
-                    .rows()
-                    .par_iter()
-                    .map(|row| check_row(row, &ctx))
-                    .collect_into_vec(&mut verdicts)
-            },
-        );
-        for (row, verdict) in current.rows().iter().zip(&verdicts) {
-            tally.add(verdict);
-            if verdict.is_clean() {
-                writer.write_clean(row)
-            } else {
-                writer.write_quarantine(row, &[row.number.to_string(), verdict.reasons.joined()])
-            }
-            .with_context(|| format!("{}: write failed", input.outputs.clean.display()))?;
-        }
-        decoded_bytes += current.bytes;
-        if let Some(bar) = cfg.progress {
-            bar.set_position(stats.bytes_read());
-        }
-        read?;
-        std::mem::swap(&mut current, &mut next);
-    }
+    let (reader, tally, decoded_bytes) = run_batches(reader, &ctx, &mut writer, cfg, &stats)
+        .map_err(|e| match e {
+            StageError::Input(e) => anyhow::Error::from(e),
+            StageError::Output(e) => anyhow::Error::from(e)
+                .context(format!("{}: write failed", input.outputs.clean.display())),
+            StageError::Interrupted => Interrupted.into(),
+        })?;
+    let decoded_bytes = decoded_bytes + header_bytes;
 
-    // Ctrl-C during the last read leaves an empty batch: still no outputs.
-    if cfg.interrupted.load(Ordering::Relaxed) {
-        return Err(Interrupted.into());
-    }
     let (lf, crlf) = reader.line_endings();
     if lf > 0 && crlf > 0 {
         findings.push(FileFinding {
@@ -322,6 +289,106 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
     write_atomically(&input.outputs.report, &json)
         .with_context(|| format!("{}: cannot write", input.outputs.report.display()))?;
     Ok(report)
+}
+
+enum StageError {
+    Input(Located),
+    Output(std::io::Error),
+    Interrupted,
+}
+
+/// The three stages over one file: a reader thread parses batches ahead;
+/// the pool checks batch k+1 while this thread writes batch k in order.
+/// Batches and verdict buffers are recycled, so memory stays at a few
+/// batches. Returns the reader (for its line-ending counts), the tally and
+/// the bytes of the records.
+fn run_batches(
+    mut reader: Box<dyn RecordReader>,
+    ctx: &Context,
+    writer: &mut RowWriter,
+    cfg: &ScanConfig,
+    stats: &crate::input::InputStats,
+) -> Result<(Box<dyn RecordReader>, Tally, u64), StageError> {
+    use std::sync::mpsc::sync_channel;
+
+    let (full_tx, full_rx) = sync_channel::<Result<Batch, Located>>(1);
+    let (empty_tx, empty_rx) = sync_channel::<Batch>(3);
+    std::thread::scope(|scope| {
+        let read = scope.spawn(move || {
+            loop {
+                let mut batch = empty_rx.try_recv().unwrap_or_default();
+                let result = batch.fill(reader.as_mut());
+                let done = result.is_err() || batch.len == 0;
+                // A closed channel means the consumer stopped (error or
+                // Ctrl-C): stop reading too.
+                if full_tx.send(result.map(|()| batch)).is_err() || done {
+                    return reader;
+                }
+            }
+        });
+
+        let mut tally = Tally::default();
+        let mut bytes = 0u64;
+        let mut pending: Option<(Batch, Vec<Verdict>)> = None;
+        let mut spare: Vec<Verdict> = Vec::with_capacity(BATCH_ROWS);
+        let outcome = loop {
+            let batch = match full_rx.recv() {
+                Ok(Ok(batch)) => batch,
+                Ok(Err(e)) => break Err(StageError::Input(e)),
+                Err(_) => unreachable!("the reader sends an empty batch before it stops"),
+            };
+            if cfg.interrupted.load(Ordering::Relaxed) {
+                break Err(StageError::Interrupted);
+            }
+            let mut verdicts = std::mem::take(&mut spare);
+            let (written, ()) = rayon::join(
+                || -> std::io::Result<Option<(Batch, Vec<Verdict>)>> {
+                    let Some((done, verdicts)) = pending.take() else {
+                        return Ok(None);
+                    };
+                    for (row, verdict) in done.rows().iter().zip(&verdicts) {
+                        tally.add(verdict);
+                        if verdict.is_clean() {
+                            writer.write_clean(row)?;
+                        } else {
+                            writer.write_quarantine(
+                                row,
+                                &[row.number.to_string(), verdict.reasons.joined()],
+                            )?;
+                        }
+                    }
+                    bytes += done.bytes;
+                    Ok(Some((done, verdicts)))
+                },
+                || {
+                    batch
+                        .rows()
+                        .par_iter()
+                        .map(|row| check_row(row, ctx))
+                        .collect_into_vec(&mut verdicts)
+                },
+            );
+            match written {
+                Ok(Some((done, old))) => {
+                    spare = old;
+                    let _ = empty_tx.send(done);
+                }
+                Ok(None) => {}
+                Err(e) => break Err(StageError::Output(e)),
+            }
+            if let Some(bar) = cfg.progress {
+                bar.set_position(stats.bytes_read());
+            }
+            if batch.len == 0 {
+                break Ok(());
+            }
+            pending = Some((batch, verdicts));
+        };
+        // Unblock the reader if it waits to hand over a batch.
+        drop(full_rx);
+        let reader = read.join().expect("the reader thread does not panic");
+        outcome.map(|()| (reader, tally, bytes))
+    })
 }
 
 /// Resolves the CSV header against the policy: a duplicate is an error; a
