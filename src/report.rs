@@ -46,6 +46,10 @@ pub struct InputInfo {
     /// Bytes of the file as stored (compressed, if it is).
     pub bytes: u64,
     pub blake3: String,
+    /// The target object from `--object` or the policy's file patterns (a
+    /// per-row object column is not reflected here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

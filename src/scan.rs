@@ -85,6 +85,14 @@ impl Input {
     }
 }
 
+impl Input {
+    /// The target object the policy's file patterns give this input.
+    pub fn object_from_file<'p>(&self, policy: &'p Policy) -> Option<&'p str> {
+        let name = self.path.file_name()?.to_str()?;
+        policy.object_for_file(name)
+    }
+}
+
 /// Refuses plans that would write one output twice or over an input.
 pub fn check_plans(inputs: &[Input]) -> anyhow::Result<()> {
     let stdin_count = inputs.iter().filter(|i| i.path.as_os_str() == "-").count();
@@ -124,6 +132,8 @@ pub struct ScanConfig<'a> {
     /// Set by Ctrl-C: the scan stops at the next batch and writes nothing.
     pub interrupted: &'a AtomicBool,
     pub progress: Option<&'a ProgressBar>,
+    /// `--object`: the target object of every row.
+    pub object: Option<&'a str>,
 }
 
 /// The scan stopped because of Ctrl-C.
@@ -197,6 +207,8 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         policy: cfg.policy,
         scan_time: cfg.scan_time,
         columns: columns.as_ref(),
+        object_flag: cfg.object,
+        object_from_file: input.object_from_file(cfg.policy),
     };
     let mut writer = RowWriter::create(&input.outputs, input.format, reader.header())
         .with_context(|| format!("{}: cannot create outputs", input.outputs.clean.display()))?;
@@ -251,6 +263,10 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
             },
             bytes: stats.bytes_read(),
             blake3: stats.blake3(),
+            object: cfg
+                .object
+                .or(input.object_from_file(cfg.policy))
+                .map(String::from),
         },
         policy: PolicyInfo {
             path: match &cfg.policy.source {

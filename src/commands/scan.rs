@@ -31,6 +31,9 @@ pub struct Args {
     /// CSV delimiter: comma, tab, semicolon, pipe, caret, backquote (or the character)
     #[arg(short, long, value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
+    /// Target object of every row (e.g. Lead, Case), for the policy's per-object rules
+    #[arg(long, value_name = "NAME")]
+    pub object: Option<String>,
     /// Worker threads [default: all cores]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -131,6 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             scan_time,
             interrupted: &interrupted,
             progress: bar.as_ref(),
+            object: args.object.as_deref(),
         };
         let result = pool.install(|| scan(input, &cfg));
         if let Some(bar) = bar {

@@ -28,6 +28,9 @@ struct PolicyFile {
     injection: InjectionSection,
     #[serde(default)]
     synthetic: SyntheticSection,
+    #[serde(default)]
+    objects: ObjectsSection,
+    tagging: Option<TaggingSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +110,116 @@ impl Default for InjectionSection {
 #[serde(deny_unknown_fields, default)]
 struct SyntheticSection {
     allow: bool,
+    trusted_models: Vec<String>,
+    trusted_sources: Vec<String>,
+    objects: BTreeMap<String, ObjectSection>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct ObjectSection {
+    allow: Option<bool>,
+    trusted_models: Option<Vec<String>>,
+    trusted_sources: Option<Vec<String>>,
+}
+
+/// Target objects that never take synthetic rows unless a policy names
+/// them: a synthetic person in a CRM is inaccurate personal data (GDPR Art.
+/// 5(1)(d)).
+const PERSON_OBJECTS: [&str; 2] = ["Lead", "Contact"];
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct ObjectsSection {
+    column: Option<String>,
+    files: Vec<FilePattern>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePattern {
+    pattern: String,
+    object: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TaggingSection {
+    scan_id: Option<String>,
+    ai_score: Option<String>,
+    checked_at: Option<String>,
+}
+
+/// Glob patterns as written, and compiled (case-insensitive).
+#[derive(Debug, Clone)]
+pub struct Patterns {
+    pub text: Vec<String>,
+    set: globset::GlobSet,
+}
+
+impl PartialEq for Patterns {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Patterns {
+    fn compile(text: &[String]) -> Result<Patterns, (String, String)> {
+        let mut b = globset::GlobSetBuilder::new();
+        for t in text {
+            let glob = globset::GlobBuilder::new(t)
+                .case_insensitive(true)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| (t.clone(), e.kind().to_string()))?;
+            b.add(glob);
+        }
+        Ok(Patterns {
+            text: text.to_vec(),
+            set: b.build().map_err(|e| (String::new(), e.to_string()))?,
+        })
+    }
+
+    pub fn matches(&self, value: &str) -> bool {
+        self.set.is_match(value.trim())
+    }
+}
+
+/// What the policy says about synthetic rows bound for one target object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntheticRule {
+    pub allow: bool,
+    /// `None`: any model (or source) is trusted.
+    pub trusted_models: Option<Patterns>,
+    pub trusted_sources: Option<Patterns>,
+}
+
+/// Column names for the tags the clean output can carry.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Tagging {
+    pub scan_id: Option<String>,
+    pub ai_score: Option<String>,
+    pub checked_at: Option<String>,
+}
+
+impl Tagging {
+    /// The tag columns, in the order they are appended.
+    pub fn columns(&self) -> impl Iterator<Item = (TagKind, &str)> {
+        [
+            (TagKind::ScanId, self.scan_id.as_deref()),
+            (TagKind::AiScore, self.ai_score.as_deref()),
+            (TagKind::CheckedAt, self.checked_at.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, n)| n.map(|n| (k, n)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagKind {
+    ScanId,
+    AiScore,
+    CheckedAt,
 }
 
 /// Where the policy came from, for the report.
@@ -132,7 +245,16 @@ pub struct Policy {
     pub max_records: u64,
     pub max_columns: usize,
     exempt_lower: Vec<String>,
-    pub allow_synthetic: bool,
+    /// For objects without a rule of their own.
+    pub synthetic: SyntheticRule,
+    /// Per target object, names lower-cased.
+    synthetic_objects: Vec<(String, SyntheticRule)>,
+    /// A column naming each row's target object.
+    pub object_column: Option<String>,
+    /// File-name globs naming a file's target object, first match wins.
+    object_files: Vec<(Patterns, String)>,
+    /// `None`: the clean output is byte-faithful, no tag columns.
+    pub tagging: Option<Tagging>,
 }
 
 impl Policy {
@@ -153,7 +275,7 @@ impl Policy {
         Ok(Policy::parse(&text, PolicySource::File(path.to_owned()))?)
     }
 
-    fn parse(text: &str, source: PolicySource) -> Result<Policy, Located> {
+    pub(crate) fn parse(text: &str, source: PolicySource) -> Result<Policy, Located> {
         let name = match &source {
             PolicySource::BuiltIn => PathBuf::from("<built-in policy>"),
             PolicySource::File(p) => p.clone(),
@@ -232,6 +354,99 @@ impl Policy {
                 aliases.push((lower, field));
             }
         }
+        let patterns = |key: &str, list: &[String]| -> Result<Option<Patterns>, Located> {
+            if list.is_empty() {
+                return Ok(None);
+            }
+            Patterns::compile(list)
+                .map(Some)
+                .map_err(|(p, e)| key_at(key, format!("`{key}`: bad glob `{p}`: {e}")))
+        };
+        let syn = &file.synthetic;
+        let synthetic = SyntheticRule {
+            allow: syn.allow,
+            trusted_models: patterns("trusted_models", &syn.trusted_models)?,
+            trusted_sources: patterns("trusted_sources", &syn.trusted_sources)?,
+        };
+        let mut synthetic_objects: Vec<(String, SyntheticRule)> = Vec::new();
+        let mut objects = syn.objects.clone();
+        for person in PERSON_OBJECTS {
+            if !objects.keys().any(|k| k.eq_ignore_ascii_case(person)) {
+                objects.insert(
+                    person.to_string(),
+                    ObjectSection {
+                        allow: Some(false),
+                        ..ObjectSection::default()
+                    },
+                );
+            }
+        }
+        for (name, o) in &objects {
+            let lower = name.trim().to_ascii_lowercase();
+            if synthetic_objects.iter().any(|(n, _)| *n == lower) {
+                return Err(key_at(
+                    name,
+                    format!(
+                        "[synthetic.objects] names `{name}` twice (names are case-insensitive)"
+                    ),
+                ));
+            }
+            let rule = SyntheticRule {
+                allow: o.allow.unwrap_or(synthetic.allow),
+                trusted_models: match &o.trusted_models {
+                    Some(l) => patterns("trusted_models", l)?,
+                    None => synthetic.trusted_models.clone(),
+                },
+                trusted_sources: match &o.trusted_sources {
+                    Some(l) => patterns("trusted_sources", l)?,
+                    None => synthetic.trusted_sources.clone(),
+                },
+            };
+            synthetic_objects.push((lower, rule));
+        }
+        let mut object_files = Vec::new();
+        for f in &file.objects.files {
+            let p = Patterns::compile(std::slice::from_ref(&f.pattern)).map_err(|(p, e)| {
+                key_at("files", format!("[objects] files: bad glob `{p}`: {e}"))
+            })?;
+            object_files.push((p, f.object.trim().to_string()));
+        }
+        let object_column = file
+            .objects
+            .column
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from);
+        let tagging = match &file.tagging {
+            None => None,
+            Some(t) => {
+                let tags = Tagging {
+                    scan_id: t.scan_id.clone(),
+                    ai_score: t.ai_score.clone(),
+                    checked_at: t.checked_at.clone(),
+                };
+                let names: Vec<&str> = tags.columns().map(|(_, n)| n).collect();
+                if names.is_empty() {
+                    return Err(key_at(
+                        "[tagging]",
+                        "[tagging] names no tag column (scan_id, ai_score, checked_at)".into(),
+                    ));
+                }
+                for (i, n) in names.iter().enumerate() {
+                    if n.trim().is_empty() || n.trim() != *n {
+                        return Err(key_at(
+                            "[tagging]",
+                            format!("[tagging]: bad column name {n:?}"),
+                        ));
+                    }
+                    if names[..i].iter().any(|m| m.eq_ignore_ascii_case(n)) {
+                        return Err(key_at(n, format!("[tagging] uses `{n}` twice")));
+                    }
+                }
+                Some(tags)
+            }
+        };
         if file.limits.max_field_chars == 0 {
             return Err(key_at(
                 "max_field_chars",
@@ -256,8 +471,44 @@ impl Policy {
                 .iter()
                 .map(|f| f.trim().to_ascii_lowercase())
                 .collect(),
-            allow_synthetic: file.synthetic.allow,
+            synthetic,
+            synthetic_objects,
+            object_column,
+            object_files,
+            tagging,
         })
+    }
+
+    /// The synthetic-content rule for rows bound for `object` (its own rule
+    /// if the policy has one, case-insensitively; else the default).
+    pub fn synthetic_rule(&self, object: Option<&str>) -> &SyntheticRule {
+        object
+            .and_then(|o| {
+                let o = o.trim();
+                self.synthetic_objects
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(o))
+            })
+            .map_or(&self.synthetic, |(_, r)| r)
+    }
+
+    /// The target object a file name implies, by the policy's `[objects]
+    /// files` patterns.
+    pub fn object_for_file(&self, file_name: &str) -> Option<&str> {
+        self.object_files
+            .iter()
+            .find(|(p, _)| p.matches(file_name))
+            .map(|(_, o)| o.as_str())
+    }
+
+    /// Whether a column is one crmguard adds (its own or a tag column): not
+    /// content, so outside the provenance hash.
+    pub fn is_added_column(&self, name: &str) -> bool {
+        name.starts_with(crate::rules::ADDED_PREFIX)
+            || self
+                .tagging
+                .as_ref()
+                .is_some_and(|t| t.columns().any(|(_, n)| n.eq_ignore_ascii_case(name)))
     }
 
     /// The disclosure field a column name carries, if any (case-insensitive).
@@ -333,6 +584,43 @@ mod tests {
         assert_eq!(p.field_of("IS_SYNTHETIC__C"), Some(Field::IsSynthetic));
         assert_eq!(p.field_of("Data_Source__c"), Some(Field::DataSource));
         assert_eq!(p.field_of("Description"), None);
+    }
+
+    #[test]
+    fn objects_tagging_and_globs_are_validated() {
+        let p = parse(
+            "[objects]\ncolumn = \"Object__c\"\nfiles = [{ pattern = \"*lead*\", object = \"Lead\" }]\n",
+        )
+        .unwrap();
+        assert_eq!(p.object_column.as_deref(), Some("Object__c"));
+        assert_eq!(p.object_for_file("Leads-2026.csv"), Some("Lead"));
+        assert_eq!(p.object_for_file("cases.ndjson"), None);
+        assert!(
+            parse("[synthetic]\ntrusted_models = [\"a[\"]\n")
+                .unwrap_err()
+                .contains("bad glob")
+        );
+        assert!(
+            parse("[synthetic.objects.Lead]\nallw = true\n")
+                .unwrap_err()
+                .contains("allw")
+        );
+        assert!(
+            parse("[synthetic.objects.a]\n[synthetic.objects.A]\n")
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert!(parse("[tagging]\n").unwrap_err().contains("no tag column"));
+        assert!(
+            parse("[tagging]\nscan_id = \"X\"\nai_score = \"x\"\n")
+                .unwrap_err()
+                .contains("twice")
+        );
+        let t = parse("[tagging]\nscan_id = \"Crmguard_Scan_Id__c\"\n").unwrap();
+        assert!(t.is_added_column("crmguard_scan_id__c"));
+        assert!(t.is_added_column("crmguard_row"));
+        assert!(!t.is_added_column("Description"));
+        assert!(parse("").unwrap().tagging.is_none());
     }
 
     #[test]

@@ -34,6 +34,8 @@ mod tests {
             policy: &policy,
             scan_time: scan_time(),
             columns: Some(&columns),
+            object_flag: None,
+            object_from_file: None,
         };
         let check = |vals: &[&str]| codes(&super::super::check_row(&csv_row(vals), &ctx));
         assert_eq!(check(&["false", "web"]), "");

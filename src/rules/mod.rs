@@ -268,7 +268,7 @@ impl Columns {
                 name: n.clone(),
                 field: policy.field_of(n),
                 injection_exempt: policy.injection_exempt(n),
-                added: n.starts_with(ADDED_PREFIX),
+                added: policy.is_added_column(n),
             })
             .collect();
         let mut by_field = [None; Field::COUNT];
@@ -332,6 +332,10 @@ pub struct Context<'a> {
     /// of every file sees the same "now" and `-j1`/`-jN` agree.
     pub scan_time: jiff::Timestamp,
     pub columns: Option<&'a Columns>,
+    /// `scan --object`: the target object of every row.
+    pub object_flag: Option<&'a str>,
+    /// The target object the file name implies, by the policy.
+    pub object_from_file: Option<&'a str>,
 }
 
 /// Runs every rule on one row.
@@ -398,7 +402,7 @@ fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
                     nested,
                     field,
                     injection_exempt: ctx.policy.injection_exempt(key),
-                    added: key.starts_with(ADDED_PREFIX),
+                    added: ctx.policy.is_added_column(key),
                 });
             }
             if has_case_duplicates(&cells) {
@@ -463,6 +467,10 @@ pub(crate) mod testing {
     use super::*;
     use crate::input::{Content, Row};
 
+    pub fn policy(text: &str) -> Policy {
+        Policy::parse(text, crate::policy::PolicySource::BuiltIn).unwrap()
+    }
+
     pub fn scan_time() -> jiff::Timestamp {
         "2026-06-01T12:00:00Z".parse().unwrap()
     }
@@ -486,6 +494,11 @@ pub(crate) mod testing {
 
     /// Runs every rule on a CSV row under `policy`.
     pub fn verdict_with(policy: &Policy, pairs: &[(&str, &str)]) -> Verdict {
+        verdict_for(policy, None, pairs)
+    }
+
+    /// Runs every rule on a CSV row bound for `object` (as `--object`).
+    pub fn verdict_for(policy: &Policy, object: Option<&str>, pairs: &[(&str, &str)]) -> Verdict {
         let header = Header {
             raw: Vec::new(),
             terminator: Default::default(),
@@ -496,6 +509,8 @@ pub(crate) mod testing {
             policy,
             scan_time: scan_time(),
             columns: Some(&columns),
+            object_flag: object,
+            object_from_file: None,
         };
         let values: Vec<&str> = pairs.iter().map(|(_, v)| *v).collect();
         check_row(&csv_row(&values), &ctx)

@@ -81,7 +81,7 @@ mod tests {
         ];
         pairs.extend_from_slice(extra);
         let mut policy = crate::policy::Policy::builtin();
-        policy.allow_synthetic = true;
+        policy.synthetic.allow = true;
         codes(&verdict_with(&policy, &pairs))
     }
 
