@@ -16,6 +16,8 @@ pub const REPORT_SCHEMA: u32 = 1;
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema: u32,
+    /// Identifies this file's scan in the tags and the audit log.
+    pub scan_id: String,
     pub crmguard_version: &'static str,
     pub input: InputInfo,
     pub policy: PolicyInfo,

@@ -14,8 +14,8 @@ use rayon::prelude::*;
 
 use crate::error::Located;
 use crate::input::{Compression, Format, Header, RecordReader, Row, open_input, reader_for};
-use crate::output::{OutputPaths, RowWriter, write_atomically};
-use crate::policy::{Policy, PolicySource};
+use crate::output::{OutputPaths, RowWriter, TagValue, write_atomically};
+use crate::policy::{Policy, PolicySource, TagKind};
 use crate::report::{FileFinding, InputInfo, OutputInfo, PolicyInfo, Report, Tally};
 use crate::rules::{Columns, Context, Verdict, check_row};
 use crate::spec::{FieldSet, FileCode, Reason};
@@ -210,14 +210,32 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         object_flag: cfg.object,
         object_from_file: input.object_from_file(cfg.policy),
     };
-    let mut writer = RowWriter::create(&input.outputs, input.format, reader.header())
-        .with_context(|| format!("{}: cannot create outputs", input.outputs.clean.display()))?;
+    let scan_id = new_scan_id(path, started_at);
+    let tagger = Tagger::new(cfg.policy, &scan_id, cfg.scan_time, path);
+    if let Some(h) = reader.header() {
+        for name in &tagger.names {
+            if h.names.iter().any(|n| n.trim().eq_ignore_ascii_case(name)) {
+                bail!(Located::new(
+                    path,
+                    1,
+                    1,
+                    format!(
+                        "the tag column `{name}` ([tagging]) is already in the header; was this file tagged by an earlier scan?"
+                    ),
+                ));
+            }
+        }
+    }
+    let tag_names: Vec<&str> = tagger.names.iter().map(String::as_str).collect();
+    let mut writer =
+        RowWriter::create(&input.outputs, input.format, reader.header(), &tag_names)
+            .with_context(|| format!("{}: cannot create outputs", input.outputs.clean.display()))?;
 
     let header_bytes = reader
         .header()
         .map_or(0, |h| (h.raw.len() + h.terminator.bytes().len()) as u64);
-    let (reader, tally, decoded_bytes) = run_batches(reader, &ctx, &mut writer, cfg, &stats)
-        .map_err(|e| match e {
+    let (reader, tally, decoded_bytes) =
+        run_batches(reader, &ctx, &mut writer, &tagger, cfg, &stats).map_err(|e| match e {
             StageError::Input(e) => anyhow::Error::from(e),
             StageError::Output(e) => anyhow::Error::from(e)
                 .context(format!("{}: write failed", input.outputs.clean.display())),
@@ -248,6 +266,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
     let report = Report {
         schema: crate::report::REPORT_SCHEMA,
+        scan_id: scan_id.clone(),
         crmguard_version: env!("CARGO_PKG_VERSION"),
         input: InputInfo {
             path: path.clone(),
@@ -322,6 +341,7 @@ fn run_batches(
     mut reader: Box<dyn RecordReader>,
     ctx: &Context,
     writer: &mut RowWriter,
+    tagger: &Tagger,
     cfg: &ScanConfig,
     stats: &crate::input::InputStats,
 ) -> Result<(Box<dyn RecordReader>, Tally, u64), StageError> {
@@ -358,19 +378,23 @@ fn run_batches(
             }
             let mut verdicts = std::mem::take(&mut spare);
             let (written, ()) = rayon::join(
-                || -> std::io::Result<Option<(Batch, Vec<Verdict>)>> {
+                || -> Result<Option<(Batch, Vec<Verdict>)>, StageError> {
                     let Some((done, verdicts)) = pending.take() else {
                         return Ok(None);
                     };
+                    let mut tags = Vec::with_capacity(tagger.names.len());
                     for (row, verdict) in done.rows().iter().zip(&verdicts) {
                         tally.add(verdict);
                         if verdict.is_clean() {
-                            writer.write_clean(row)?;
+                            tagger.values(row, verdict, &mut tags)?;
+                            writer.write_clean(row, &tags).map_err(StageError::Output)?;
                         } else {
-                            writer.write_quarantine(
-                                row,
-                                &[row.number.to_string(), verdict.reasons.joined()],
-                            )?;
+                            writer
+                                .write_quarantine(
+                                    row,
+                                    &[row.number.to_string(), verdict.reasons.joined()],
+                                )
+                                .map_err(StageError::Output)?;
                         }
                     }
                     bytes += done.bytes;
@@ -390,7 +414,7 @@ fn run_batches(
                     let _ = empty_tx.send(done);
                 }
                 Ok(None) => {}
-                Err(e) => break Err(StageError::Output(e)),
+                Err(e) => break Err(e),
             }
             if let Some(bar) = cfg.progress {
                 bar.set_position(stats.bytes_read());
@@ -405,6 +429,81 @@ fn run_batches(
         let reader = read.join().expect("the reader thread does not panic");
         outcome.map(|()| (reader, tally, bytes))
     })
+}
+
+/// A short id for one file's scan, shared by the report, the tags and the
+/// audit log: unique across runs (time, process) and inputs (path).
+fn new_scan_id(path: &Path, started_at: jiff::Timestamp) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(path.as_os_str().as_encoded_bytes());
+    h.update(&started_at.as_nanosecond().to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    h.finalize().to_hex()[..20].to_string()
+}
+
+/// Builds the `[tagging]` values of clean rows.
+struct Tagger {
+    names: Vec<String>,
+    kinds: Vec<TagKind>,
+    scan_id: String,
+    checked_at: String,
+    path: PathBuf,
+}
+
+impl Tagger {
+    fn new(policy: &Policy, scan_id: &str, scan_time: jiff::Timestamp, path: &Path) -> Tagger {
+        let (kinds, names) = policy
+            .tagging
+            .iter()
+            .flat_map(|t| t.columns())
+            .map(|(k, n)| (k, n.to_string()))
+            .unzip();
+        Tagger {
+            names,
+            kinds,
+            scan_id: scan_id.to_string(),
+            // Salesforce's datetime format: yyyy-MM-ddTHH:mm:ss.SSSZ.
+            checked_at: scan_time.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            path: path.to_owned(),
+        }
+    }
+
+    fn values(
+        &self,
+        row: &Row,
+        _verdict: &Verdict,
+        out: &mut Vec<TagValue>,
+    ) -> Result<(), StageError> {
+        out.clear();
+        if self.kinds.is_empty() {
+            return Ok(());
+        }
+        if let crate::input::Content::Object(map) = &row.content
+            && let Some(name) = self
+                .names
+                .iter()
+                .find(|n| map.keys().any(|k| k.trim().eq_ignore_ascii_case(n)))
+        {
+            return Err(StageError::Input(Located::new(
+                &self.path,
+                row.line,
+                1,
+                format!(
+                    "record {} already has the tag key `{name}` ([tagging]); was this file tagged by an earlier scan?",
+                    row.number
+                ),
+            )));
+        }
+        for kind in &self.kinds {
+            out.push(match kind {
+                TagKind::ScanId => TagValue::Text(self.scan_id.clone()),
+                TagKind::CheckedAt => TagValue::Text(self.checked_at.clone()),
+                // Filled by the detector when it scores the row.
+                TagKind::AiScore => TagValue::Null,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Resolves the CSV header against the policy: a duplicate is an error; a

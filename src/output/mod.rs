@@ -36,9 +36,20 @@ impl OutputPaths {
 /// The columns crmguard appends to a quarantined row, in order.
 pub const QUARANTINE_COLUMNS: [&str; 2] = ["crmguard_row", "crmguard_reasons"];
 
+/// A tag value for the clean output (`[tagging]`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TagValue {
+    Text(String),
+    Number(f64),
+    /// Empty in CSV, `null` in JSON.
+    Null,
+}
+
 /// The clean and quarantine files of one input, being written.
 pub struct RowWriter {
     format: Format,
+    /// Tag columns appended to clean rows; empty for a byte-faithful clean file.
+    tags: Vec<String>,
     clean: AtomicFile,
     quarantine: AtomicFile,
     /// Fields in the CSV header: short rows are padded to it so crmguard's
@@ -53,9 +64,11 @@ impl RowWriter {
         paths: &OutputPaths,
         format: Format,
         header: Option<&Header>,
+        tags: &[&str],
     ) -> io::Result<RowWriter> {
         let mut w = RowWriter {
             format,
+            tags: tags.iter().map(|t| t.to_string()).collect(),
             clean: AtomicFile::create(&paths.clean)?,
             quarantine: AtomicFile::create(&paths.quarantine)?,
             header_len: header.map_or(0, |h| h.names.len()),
@@ -68,7 +81,15 @@ impl RowWriter {
             Format::Csv { delimiter } => {
                 if let Some(h) = header {
                     w.clean.write_all(&h.raw)?;
-                    w.clean.write_all(h.terminator.bytes())?;
+                    for name in tags {
+                        w.clean.write_all(&[delimiter])?;
+                        write_csv_field(&mut w.clean, name.as_bytes(), delimiter)?;
+                    }
+                    if tags.is_empty() {
+                        w.clean.write_all(h.terminator.bytes())?;
+                    } else {
+                        w.clean.write_all(w.terminator.bytes())?;
+                    }
                     w.quarantine.write_all(&h.raw)?;
                     for name in QUARANTINE_COLUMNS {
                         w.quarantine.write_all(&[delimiter])?;
@@ -86,16 +107,56 @@ impl RowWriter {
         Ok(w)
     }
 
-    pub fn write_clean(&mut self, row: &Row) -> io::Result<()> {
+    /// Writes a clean row; `tags` holds one value per tag column.
+    pub fn write_clean(&mut self, row: &Row, tags: &[TagValue]) -> io::Result<()> {
+        debug_assert_eq!(tags.len(), self.tags.len());
         let out = &mut self.clean;
-        match self.format {
-            Format::Json => {
-                out.write_all(if out.rows == 0 { b"\n" } else { b",\n" })?;
-                out.write_all(&row.raw)?;
+        if self.tags.is_empty() {
+            match self.format {
+                Format::Json => {
+                    out.write_all(if out.rows == 0 { b"\n" } else { b",\n" })?;
+                    out.write_all(&row.raw)?;
+                }
+                Format::Csv { .. } | Format::Ndjson => {
+                    out.write_all(&row.raw)?;
+                    out.write_all(row.terminator.bytes())?;
+                }
             }
-            Format::Csv { .. } | Format::Ndjson => {
-                out.write_all(&row.raw)?;
-                out.write_all(row.terminator.bytes())?;
+        } else {
+            let term = match row.terminator {
+                Terminator::None => self.terminator,
+                t => t,
+            };
+            match self.format {
+                Format::Csv { delimiter } => {
+                    out.write_all(&row.raw)?;
+                    for v in tags {
+                        out.write_all(&[delimiter])?;
+                        let text = match v {
+                            TagValue::Text(s) => s.clone(),
+                            TagValue::Number(n) => n.to_string(),
+                            TagValue::Null => String::new(),
+                        };
+                        write_csv_field(out, text.as_bytes(), delimiter)?;
+                    }
+                    out.write_all(term.bytes())?;
+                }
+                Format::Ndjson => {
+                    splice_object(
+                        out,
+                        &row.raw,
+                        self.tags.iter().map(String::as_str).zip(tags),
+                    )?;
+                    out.write_all(term.bytes())?;
+                }
+                Format::Json => {
+                    out.write_all(if out.rows == 0 { b"\n" } else { b",\n" })?;
+                    splice_object(
+                        out,
+                        &row.raw,
+                        self.tags.iter().map(String::as_str).zip(tags),
+                    )?;
+                }
             }
         }
         out.rows += 1;
@@ -167,24 +228,21 @@ fn write_csv_field(out: &mut impl Write, v: &[u8], delimiter: u8) -> io::Result<
 /// closing brace; anything else is wrapped, its text kept in `crmguard_raw`
 /// (or, when it is not UTF-8, as hex in `crmguard_raw_hex`).
 fn write_json_record(out: &mut impl Write, row: &Row, values: &[String; 2]) -> io::Result<()> {
-    let pairs = QUARANTINE_COLUMNS.iter().zip(values);
-    if let (Content::Object(_), Some(close)) =
-        (&row.content, row.raw.iter().rposition(|&b| b == b'}'))
-    {
-        let body_end = row.raw[..close]
-            .iter()
-            .rposition(|b| !b.is_ascii_whitespace())
-            .map_or(0, |i| i + 1);
-        let empty = row.raw[..body_end].ends_with(b"{");
-        out.write_all(&row.raw[..body_end])?;
-        for (i, (k, v)) in pairs.enumerate() {
-            if i > 0 || !empty {
-                out.write_all(b",")?;
-            }
-            write_json_pair(out, k, v)?;
-        }
-        return out.write_all(&row.raw[body_end..]);
+    if let Content::Object(_) = &row.content {
+        // The row number is a JSON number, so tools can sort on it.
+        let pairs = [
+            (
+                QUARANTINE_COLUMNS[0],
+                values[0].parse::<u64>().map_or_else(
+                    |_| TagValue::Text(values[0].clone()),
+                    |n| TagValue::Number(n as f64),
+                ),
+            ),
+            (QUARANTINE_COLUMNS[1], TagValue::Text(values[1].clone())),
+        ];
+        return splice_object(out, &row.raw, pairs.iter().map(|(k, v)| (*k, v)));
     }
+    let pairs = QUARANTINE_COLUMNS.iter().zip(values);
     out.write_all(b"{")?;
     for (k, v) in pairs {
         write_json_pair(out, k, v)?;
@@ -198,6 +256,40 @@ fn write_json_record(out: &mut impl Write, row: &Row, values: &[String; 2]) -> i
         }
     }
     out.write_all(b"}")
+}
+
+/// Writes a JSON object's bytes with `pairs` spliced in before its closing
+/// brace, keeping every byte of the original.
+fn splice_object<'v>(
+    out: &mut impl Write,
+    raw: &[u8],
+    pairs: impl Iterator<Item = (&'v str, &'v TagValue)>,
+) -> io::Result<()> {
+    let close = raw.iter().rposition(|&b| b == b'}').unwrap_or(raw.len());
+    let body_end = raw[..close]
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    let mut first = raw[..body_end].ends_with(b"{");
+    out.write_all(&raw[..body_end])?;
+    for (k, v) in pairs {
+        if !first {
+            out.write_all(b",")?;
+        }
+        first = false;
+        serde_json::to_writer(&mut *out, k)?;
+        out.write_all(b":")?;
+        match v {
+            TagValue::Text(s) => serde_json::to_writer(&mut *out, s)?,
+            // Whole numbers without a fraction: row numbers, counts.
+            TagValue::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => {
+                write!(out, "{}", *n as i64)?
+            }
+            TagValue::Number(n) => serde_json::to_writer(&mut *out, n)?,
+            TagValue::Null => out.write_all(b"null")?,
+        }
+    }
+    out.write_all(&raw[body_end..])
 }
 
 fn write_json_pair(out: &mut impl Write, key: &str, value: &str) -> io::Result<()> {
