@@ -40,6 +40,8 @@ pub enum Command {
     Scan(commands::scan::Args),
     /// Write a commented default policy file
     Init(commands::init::Args),
+    /// Add or refresh provenance_hash on a generator's own file (the producer side)
+    Hash(commands::hash::Args),
 }
 
 /// Runs the command line; returns the process exit status.
@@ -59,6 +61,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => commands::scan::run(args),
         Command::Init(args) => commands::init::run(args),
+        Command::Hash(args) => commands::hash::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,5 +1,6 @@
 //! One file per subcommand: argument definitions and the glue between the
 //! library and the terminal.
 
+pub mod hash;
 pub mod init;
 pub mod scan;

@@ -58,7 +58,7 @@ pub enum FailOn {
     Never,
 }
 
-fn parse_format(s: &str) -> Result<Format, String> {
+pub fn parse_format(s: &str) -> Result<Format, String> {
     match s.to_ascii_lowercase().as_str() {
         "csv" => Ok(Format::Csv { delimiter: b',' }),
         "tsv" => Ok(Format::Csv { delimiter: b'\t' }),

@@ -206,7 +206,7 @@ impl RowWriter {
     }
 }
 
-fn write_csv_field(out: &mut impl Write, v: &[u8], delimiter: u8) -> io::Result<()> {
+pub fn write_csv_field(out: &mut (impl Write + ?Sized), v: &[u8], delimiter: u8) -> io::Result<()> {
     if v.iter()
         .any(|&b| b == delimiter || matches!(b, b'"' | b'\n' | b'\r'))
     {
@@ -260,8 +260,8 @@ fn write_json_record(out: &mut impl Write, row: &Row, values: &[String; 2]) -> i
 
 /// Writes a JSON object's bytes with `pairs` spliced in before its closing
 /// brace, keeping every byte of the original.
-fn splice_object<'v>(
-    out: &mut impl Write,
+pub fn splice_object<'v>(
+    out: &mut (impl Write + ?Sized),
     raw: &[u8],
     pairs: impl Iterator<Item = (&'v str, &'v TagValue)>,
 ) -> io::Result<()> {

@@ -11,7 +11,7 @@ mod invalid_boolean;
 mod invalid_model_version;
 mod malformed_row;
 mod missing_disclosure;
-mod provenance;
+pub mod provenance;
 mod source_type;
 mod synthetic_policy;
 mod timestamp;
@@ -375,7 +375,7 @@ pub fn check_row(row: &Row, ctx: &Context) -> Verdict {
 
 /// Builds the view of a row; `None` when there is nothing to view (JSON
 /// that does not parse, is not an object, or names a field twice).
-fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
+pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
     match &row.content {
         Content::Csv { .. } => {
             let columns = ctx.columns?;

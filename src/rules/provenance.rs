@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::{RowView, Verdict};
-use crate::spec::provenance::{ProvenanceHash, compute, listed_fields};
+use crate::spec::provenance::{Algorithm, ProvenanceHash, compute, listed_fields};
 use crate::spec::{Field, Reason};
 
 pub fn check(row: &RowView, v: &mut Verdict) {
@@ -16,29 +16,36 @@ pub fn check(row: &RowView, v: &mut Verdict) {
         v.add(Reason::ProvenanceInvalid);
         return;
     };
+    match hash_row(row, claimed.algorithm) {
+        Ok(actual) if actual == claimed => {}
+        Ok(_) => v.add(Reason::ProvenanceMismatch),
+        Err(_) => v.add(Reason::ProvenanceInvalid),
+    }
+}
+
+/// The provenance hash of a row as the spec defines it: what a producer
+/// writes (`crmguard hash`) and what a scan compares against. The error
+/// names a field listed in `ai_generated_fields` that the row lacks.
+pub fn hash_row(row: &RowView, algorithm: Algorithm) -> Result<ProvenanceHash, String> {
     let cells: Vec<(&str, Cow<str>, bool)> = row
         .cells()
         .map(|c| (c.name, c.text(), c.field.is_none() && !c.added))
         .collect();
     let listed = row.non_empty(Field::AiGeneratedFields);
     match covered(&cells, listed.as_deref()) {
-        Some(mut pairs) => {
-            if compute(claimed.algorithm, &mut pairs) != claimed {
-                v.add(Reason::ProvenanceMismatch);
-            }
-        }
-        None => v.add(Reason::ProvenanceInvalid),
+        Ok(mut pairs) => Ok(compute(algorithm, &mut pairs)),
+        Err(missing) => Err(missing.to_string()),
     }
 }
 
 /// The `(name, value)` pairs the hash covers: the fields `listed` in
 /// `ai_generated_fields`, else every content column (`cells` holds name,
-/// text, and whether the column is content). `None` when a listed name is
-/// not a column of the row.
-pub fn covered<'c>(
+/// text, and whether the column is content). The error is a listed name
+/// that is not a column of the row.
+fn covered<'c, 'l>(
     cells: &'c [(&'c str, Cow<'c, str>, bool)],
-    listed: Option<&str>,
-) -> Option<Vec<(&'c str, &'c str)>> {
+    listed: Option<&'l str>,
+) -> Result<Vec<(&'c str, &'c str)>, &'l str> {
     match listed {
         Some(list) => listed_fields(list)
             .into_iter()
@@ -47,15 +54,14 @@ pub fn covered<'c>(
                     .iter()
                     .find(|(n, _, _)| *n == name)
                     .map(|(n, text, _)| (*n, &**text))
+                    .ok_or(name)
             })
             .collect(),
-        None => Some(
-            cells
-                .iter()
-                .filter(|(_, _, content)| *content)
-                .map(|(n, text, _)| (*n, &**text))
-                .collect(),
-        ),
+        None => Ok(cells
+            .iter()
+            .filter(|(_, _, content)| *content)
+            .map(|(n, text, _)| (*n, &**text))
+            .collect()),
     }
 }
 

@@ -1,0 +1,307 @@
+//! `crmguard hash`: the producer side of the provenance hash. A generator
+//! (an AI vendor, an internal tool) runs it on its own file to add or
+//! refresh `provenance_hash` on synthetic rows, with exactly the code that
+//! `crmguard scan` verifies with.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+
+use crate::cli::exit;
+use crate::commands::scan::load_policy;
+use crate::error::Located;
+use crate::input::{Content, Format, Row, open_input, parse_delimiter, reader_for};
+use crate::output::AtomicFile;
+use crate::rules::provenance::hash_row;
+use crate::rules::{Columns, Context, build_view};
+use crate::scan::Input;
+use crate::spec::Field;
+use crate::spec::provenance::Algorithm;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The file to hash (CSV, TSV, JSON array, NDJSON; `-` reads stdin)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Write here instead of stdout
+    #[arg(short, long, value_name = "FILE", conflicts_with = "in_place")]
+    pub output: Option<PathBuf>,
+    /// Rewrite FILE itself (atomically)
+    #[arg(long)]
+    pub in_place: bool,
+    /// Hash algorithm
+    #[arg(short, long, value_enum, default_value_t = Alg::Blake3)]
+    pub algorithm: Alg,
+    /// Hash every row, not only rows whose is_synthetic is true
+    #[arg(long)]
+    pub all: bool,
+    /// Policy file (for column aliases) [default: ./crmguard.toml if present]
+    #[arg(short, long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Input format, instead of guessing from the extension
+    #[arg(short, long, value_parser = crate::commands::scan::parse_format)]
+    pub format: Option<Format>,
+    /// CSV delimiter
+    #[arg(short, long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alg {
+    Blake3,
+    Sha256,
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let policy = load_policy(args.policy.as_deref())?;
+    let algorithm = match args.algorithm {
+        Alg::Blake3 => Algorithm::Blake3,
+        Alg::Sha256 => Algorithm::Sha256,
+    };
+    if args.in_place && args.file.as_os_str() == "-" {
+        bail!("--in-place needs a file, not stdin");
+    }
+    let input = Input::plan(
+        &args.file,
+        args.format,
+        args.delimiter,
+        std::path::Path::new("."),
+    )?;
+    let path = &input.path;
+    let src = open_input(path, input.compression)
+        .with_context(|| format!("{}: cannot open", path.display()))?;
+    let bom = src.bom;
+    let mut reader = reader_for(input.format, src.reader, path)?;
+
+    let target = args
+        .output
+        .clone()
+        .or(args.in_place.then(|| args.file.clone()));
+    let mut out: Box<dyn Sink> = match &target {
+        Some(p) => Box::new(
+            AtomicFile::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
+        ),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    if bom {
+        out.write_all(b"\xEF\xBB\xBF")?;
+    }
+
+    // Where the hash goes: its existing column, or a new one at the end,
+    // named in the file's own style (Salesforce `__c` names or canonical).
+    let columns = reader.header().map(|h| Columns::resolve(h, &policy));
+    let mut hash_index = None;
+    let mut new_column = None;
+    if let (Some(h), Some(cols)) = (reader.header(), &columns) {
+        if let Some(dup) = cols.duplicate() {
+            bail!(Located::new(path, 1, 1, format!("HEADER_DUPLICATE: {dup}")));
+        }
+        hash_index = h
+            .names
+            .iter()
+            .position(|n| policy.field_of(n) == Some(Field::ProvenanceHash));
+        out.write_all(&h.raw)?;
+        if hash_index.is_none() {
+            let salesforce = h.names.iter().any(|n| n.ends_with("__c"));
+            let name = if salesforce {
+                Field::ProvenanceHash.salesforce_alias()
+            } else {
+                Field::ProvenanceHash.name()
+            };
+            let Format::Csv { delimiter } = input.format else {
+                unreachable!("only CSV has a header")
+            };
+            out.write_all(&[delimiter])?;
+            out.write_all(name.as_bytes())?;
+            new_column = Some(name);
+        }
+        out.write_all(h.terminator.bytes())?;
+    }
+    let ctx = Context {
+        policy: &policy,
+        scan_time: jiff::Timestamp::now(),
+        columns: columns.as_ref(),
+        object_flag: None,
+        object_from_file: None,
+    };
+    let (mut rows, mut hashed) = (0u64, 0u64);
+    let mut row = Row::default();
+    let mut first = true;
+    if input.format == Format::Json {
+        out.write_all(b"[")?;
+    }
+    while reader.read_row(&mut row)? {
+        rows += 1;
+        let fail =
+            |msg: String| Located::new(path, row.line, 1, format!("record {}: {msg}", row.number));
+        if !row.utf8 {
+            bail!(fail(
+                "not valid UTF-8: fix the encoding before hashing".into()
+            ));
+        }
+        let view = build_view(&row, &ctx)
+            .ok_or_else(|| fail("malformed (wrong field count, or not a JSON object)".into()))?;
+        if let Some(cols) = &columns
+            && view.len() != cols.len()
+        {
+            bail!(fail(format!(
+                "{} fields where the header has {}",
+                view.len(),
+                cols.len()
+            )));
+        }
+        let hash = if args.all || view.synthetic() == Some(true) {
+            hashed += 1;
+            Some(
+                hash_row(&view, algorithm)
+                    .map_err(|name| {
+                        fail(format!(
+                            "ai_generated_fields names `{name}`, which the record does not have"
+                        ))
+                    })?
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        drop(view);
+        if input.format == Format::Json {
+            out.write_all(if first { b"\n" } else { b",\n" })?;
+        }
+        first = false;
+        let place = Placement {
+            csv_index: hash_index,
+            csv_append: new_column.is_some(),
+        };
+        write_row(
+            &mut *out,
+            &row,
+            input.format,
+            hash.as_deref(),
+            place,
+            &policy,
+        )?;
+    }
+    if input.format == Format::Json {
+        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+    }
+    out.finish()?;
+    let dest = match &target {
+        Some(p) => p.display().to_string(),
+        None => "stdout".into(),
+    };
+    eprintln!(
+        "crmguard: hashed {hashed} of {rows} records ({}) -> {dest}",
+        match algorithm {
+            Algorithm::Blake3 => "blake3",
+            Algorithm::Sha256 => "sha256",
+        }
+    );
+    Ok(exit::CLEAN)
+}
+
+/// An output that is either committed atomically or just flushed.
+trait Sink: Write {
+    fn finish(self: Box<Self>) -> io::Result<()>;
+}
+
+impl Sink for AtomicFile {
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        self.commit().map(|_| ())
+    }
+}
+
+impl<W: Write> Sink for io::BufWriter<W> {
+    fn finish(mut self: Box<Self>) -> io::Result<()> {
+        self.flush()
+    }
+}
+
+/// Where a CSV record's hash goes.
+#[derive(Clone, Copy)]
+struct Placement {
+    /// The existing provenance_hash column.
+    csv_index: Option<usize>,
+    /// No such column: one was added to the header, add a cell.
+    csv_append: bool,
+}
+
+/// Writes one record with its hash. Untouched records keep their bytes; a
+/// CSV record whose existing hash cell changes is re-quoted as needed (the
+/// hash covers values, not quoting); a JSON object gets the key spliced in,
+/// or is re-serialised when it already had one.
+fn write_row(
+    out: &mut dyn Sink,
+    row: &Row,
+    format: Format,
+    hash: Option<&str>,
+    place: Placement,
+    policy: &crate::policy::Policy,
+) -> io::Result<()> {
+    match (format, &row.content) {
+        (Format::Csv { delimiter }, Content::Csv { .. }) => {
+            match (hash, place.csv_index) {
+                (Some(h), Some(i)) => {
+                    for k in 0..row.csv_len() {
+                        if k > 0 {
+                            out.write_all(&[delimiter])?;
+                        }
+                        let value = if k == i {
+                            h.as_bytes()
+                        } else {
+                            row.csv_field(k).unwrap_or_default()
+                        };
+                        crate::output::write_csv_field(out, value, delimiter)?;
+                    }
+                }
+                _ => out.write_all(&row.raw)?,
+            }
+            if place.csv_append {
+                out.write_all(&[delimiter])?;
+                out.write_all(hash.unwrap_or("").as_bytes())?;
+            }
+            out.write_all(row.terminator.bytes())
+        }
+        (_, Content::Object(map)) => {
+            match hash {
+                None => out.write_all(&row.raw)?,
+                Some(h) => {
+                    let key = map
+                        .keys()
+                        .find(|k| policy.field_of(k) == Some(Field::ProvenanceHash))
+                        .cloned();
+                    let salesforce = map.keys().any(|k| k.ends_with("__c"));
+                    let new_key = if salesforce {
+                        Field::ProvenanceHash.salesforce_alias()
+                    } else {
+                        Field::ProvenanceHash.name()
+                    };
+                    match key {
+                        Some(k) => {
+                            let mut m = map.clone();
+                            m.insert(k, serde_json::Value::String(h.to_string()));
+                            serde_json::to_writer(&mut *out, &m)?;
+                        }
+                        None => crate::output::splice_object(
+                            out,
+                            &row.raw,
+                            std::iter::once((
+                                new_key,
+                                &crate::output::TagValue::Text(h.to_string()),
+                            )),
+                        )?,
+                    }
+                }
+            }
+            if format == Format::Ndjson {
+                out.write_all(match row.terminator {
+                    crate::input::Terminator::None => b"",
+                    t => t.bytes(),
+                })?;
+            }
+            Ok(())
+        }
+        _ => out.write_all(&row.raw),
+    }
+}

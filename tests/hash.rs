@@ -1,0 +1,148 @@
+//! `crmguard hash`, the producer side: what it writes, `scan` verifies; and
+//! it agrees with the spec's own test vectors.
+
+mod common;
+
+use common::{Workdir, status, stderr};
+
+const ALLOW: &str = "[synthetic]\nallow = true\n";
+
+fn scan_reasons(wd: &Workdir, file: &str) -> serde_json::Value {
+    let out = wd.run(&["scan", "-p", "allow.toml", "--fail-on", "never", file]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let stem = file.split('.').next().unwrap();
+    wd.report(&format!("crmguard-out/{stem}.report.json"))["reasons"].clone()
+}
+
+#[test]
+fn matches_the_spec_test_vectors() {
+    let wd = Workdir::new();
+    wd.write(
+        "gen.csv",
+        "Subject,Description,is_synthetic,data_source,ai_model_version,generation_timestamp\n\
+         Great blender,This blender is a testament to modern kitchen design.,true,ai_generated,m,2026-01-01T00:00:00Z\n",
+    );
+    let out = wd.run(&["hash", "gen.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.ends_with(",2026-01-01T00:00:00Z,blake3:06f3b4d1c437c399c73a0b55b59f6d19873bb2a00f7239760f90bb4905f5ce36\n"),
+        "{text}"
+    );
+    let out = wd.run(&["hash", "--algorithm", "sha256", "gen.csv"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("sha256:d2fb98504bb234a38a90843ee95263813d618efdeb0f6ada0c02831ca2fc674a"),
+        "{text}"
+    );
+}
+
+#[test]
+fn adds_a_column_for_synthetic_rows_and_scan_verifies_it() {
+    let wd = Workdir::new();
+    wd.write("allow.toml", ALLOW);
+    let input = "Name,Notes,Is_Synthetic__c,Data_Source__c,AI_Model_Version__c,Generation_Timestamp__c\r\n\
+                 Ada,\"human, \"\"real\"\"\",false,web,,\r\n\
+                 Bot,generated persona,true,ai_generated,openai/gpt-4o,2026-01-01T00:00:00Z\r\n";
+    wd.write("gen.csv", input);
+    let out = wd.run(&["hash", "gen.csv", "-o", "hashed.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("hashed 1 of 2 records (blake3) -> hashed.csv"));
+    let hashed = wd.read_string("hashed.csv");
+    let lines: Vec<&str> = hashed.split("\r\n").collect();
+    // Salesforce-style names get the Salesforce alias; human rows an empty
+    // cell; every other byte as it was.
+    assert_eq!(
+        lines[0],
+        "Name,Notes,Is_Synthetic__c,Data_Source__c,AI_Model_Version__c,Generation_Timestamp__c,Provenance_Hash__c"
+    );
+    assert_eq!(lines[1], "Ada,\"human, \"\"real\"\"\",false,web,,,");
+    assert!(lines[2].starts_with(
+        "Bot,generated persona,true,ai_generated,openai/gpt-4o,2026-01-01T00:00:00Z,blake3:"
+    ));
+    assert_eq!(scan_reasons(&wd, "hashed.csv"), serde_json::json!({}));
+    // The same file before hashing fails verification: the hash is required.
+    assert_eq!(
+        scan_reasons(&wd, "gen.csv"),
+        serde_json::json!({"MISSING_DISCLOSURE": 1})
+    );
+}
+
+#[test]
+fn refreshes_stale_hashes_in_place() {
+    let wd = Workdir::new();
+    wd.write("allow.toml", ALLOW);
+    wd.write(
+        "gen.csv",
+        "Body,is_synthetic,data_source,ai_model_version,generation_timestamp,provenance_hash\n\
+         edited after hashing,yes,ai_generated,m,2026-01-01T00:00:00Z,blake3:06f3b4d1c437c399c73a0b55b59f6d19873bb2a00f7239760f90bb4905f5ce36\n",
+    );
+    assert_eq!(
+        scan_reasons(&wd, "gen.csv"),
+        serde_json::json!({"PROVENANCE_MISMATCH": 1})
+    );
+    let out = wd.run(&["hash", "--in-place", "gen.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(scan_reasons(&wd, "gen.csv"), serde_json::json!({}));
+    assert_eq!(
+        wd.list("."),
+        vec!["allow.toml", "crmguard-out", "gen.csv"],
+        "no temp files left"
+    );
+}
+
+#[test]
+fn json_and_ndjson() {
+    let wd = Workdir::new();
+    wd.write("allow.toml", ALLOW);
+    wd.write(
+        "gen.ndjson",
+        "{\"Body\":\"hi\",\"is_synthetic\":true,\"data_source\":\"ai\",\"ai_model_version\":\"m\",\"generation_timestamp\":\"2026-01-01T00:00:00Z\",\"tags\":[\"b\",\"a\"],\"n\":1.5}\n\
+         {\"Body\":\"human\",\"is_synthetic\":false,\"data_source\":\"web\"}\n",
+    );
+    assert_eq!(
+        status(&wd.run(&["hash", "gen.ndjson", "-o", "out.ndjson"])),
+        0
+    );
+    assert_eq!(scan_reasons(&wd, "out.ndjson"), serde_json::json!({}));
+    let lines = wd.read_string("out.ndjson");
+    assert!(
+        lines.lines().nth(1).unwrap()
+            == "{\"Body\":\"human\",\"is_synthetic\":false,\"data_source\":\"web\"}"
+    );
+
+    wd.write(
+        "arr.json",
+        "[{\"Body\":\"x\",\"Is_Synthetic__c\":\"true\",\"Data_Source__c\":\"ai\",\"AI_Model_Version__c\":\"m\",\"Generation_Timestamp__c\":\"2026-01-01T00:00:00Z\",\"Provenance_Hash__c\":\"sha256:00\"}]",
+    );
+    assert_eq!(status(&wd.run(&["hash", "arr.json", "-o", "arr2.json"])), 0);
+    let v: serde_json::Value = serde_json::from_slice(&wd.read("arr2.json")).unwrap();
+    assert!(
+        v[0]["Provenance_Hash__c"]
+            .as_str()
+            .unwrap()
+            .starts_with("blake3:")
+    );
+    assert_eq!(scan_reasons(&wd, "arr2.json"), serde_json::json!({}));
+}
+
+#[test]
+fn unhashable_records_are_errors_with_their_location() {
+    let wd = Workdir::new();
+    wd.write(
+        "gen.csv",
+        "Body,is_synthetic,data_source,ai_generated_fields\nok,false,web,\nx,true,ai,Body;Title\n",
+    );
+    let out = wd.run(&["hash", "gen.csv", "-o", "out.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("gen.csv:3:1: record 2: ai_generated_fields names `Title`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!wd.join("out.csv").exists(), "no partial output");
+    wd.write("short.csv", "Body,is_synthetic,data_source\nonly,true\n");
+    let out = wd.run(&["hash", "short.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(stderr(&out).contains("short.csv:2:1: record 1: 2 fields where the header has 3"));
+}
