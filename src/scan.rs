@@ -529,13 +529,40 @@ fn resolve_header(
         findings.push(FileFinding {
             code: FileCode::MissingDisclosureColumns,
             message: format!(
-                "the header has no column for {}: every row is quarantined with {}",
+                "the header has no column for {}: every row is quarantined with {}{}",
                 names(missing),
-                Reason::MissingDisclosure
+                Reason::MissingDisclosure,
+                delimiter_hint(header, input.format)
             ),
         });
     }
     Ok(columns)
+}
+
+/// A one-column header that holds another Bulk API delimiter is almost
+/// always a file read with the wrong one (European Excel writes `;`).
+fn delimiter_hint(header: &Header, format: Format) -> String {
+    let Format::Csv { delimiter } = format else {
+        return String::new();
+    };
+    if header.names.len() != 1 {
+        return String::new();
+    }
+    let name = &header.names[0];
+    [
+        (b';', "semicolon"),
+        (b'\t', "tab"),
+        (b'|', "pipe"),
+        (b',', "comma"),
+        (b'^', "caret"),
+        (b'`', "backquote"),
+    ]
+    .into_iter()
+    .find(|(d, _)| *d != delimiter && name.as_bytes().contains(d))
+    .map(|(_, word)| {
+        format!(" (the header is one column holding `{word}`s: try --delimiter {word})")
+    })
+    .unwrap_or_default()
 }
 
 fn missing_keys_finding(required: FieldSet, seen: FieldSet, findings: &mut Vec<FileFinding>) {

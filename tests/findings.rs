@@ -73,6 +73,13 @@ fn missing_disclosure_columns_quarantine_every_row() {
     assert_eq!(report["rows_quarantined"], 2);
     assert_eq!(report["missing_fields"]["data_source"], 2);
 
+    // A semicolon file read as commas: the finding says what to do.
+    wd.write("eu.csv", "Name;is_synthetic;data_source\nAda;no;web\n");
+    assert_eq!(status(&wd.run(&["scan", "eu.csv"])), 1);
+    let report = wd.report("crmguard-out/eu.report.json");
+    let msg = report["file_findings"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("try --delimiter semicolon"), "{msg}");
+
     // JSON has no header: the finding means no record has the key.
     wd.write(
         "in.ndjson",
