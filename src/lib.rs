@@ -5,6 +5,7 @@
 //! The binary is a thin shell over this library: [`scan`] does the work on
 //! one input; [`cli`] and [`commands`] parse arguments and print.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod error;

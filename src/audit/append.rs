@@ -1,0 +1,274 @@
+//! Appending a scan to the log. Several crmguard processes (a cron job and an
+//! admin, two CI jobs) may share one log: each takes an exclusive lock, reads
+//! the head under it, and writes its whole scan before letting go, so scans
+//! never interleave and every one chains onto the one before it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use super::Head;
+use super::chain::Broken;
+use super::record::{GENESIS, LineEncoder, MAX_LINE, RowBody, ScanRecord, check_line};
+use super::spool::RowSpool;
+
+/// Bytes read per step when looking backwards for the last line.
+pub(crate) const TAIL_CHUNK: usize = 64 * 1024;
+
+/// Opens the log for appending and locks it. A log renamed away (rotated)
+/// while we waited for the lock is no longer the one at `path`: appending to
+/// it would extend a file nobody reads, so open again.
+fn open_locked(path: &Path) -> io::Result<File> {
+    for _ in 0..100 {
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)?;
+        file.lock()?;
+        if is_at(&file, path)? {
+            return Ok(file);
+        }
+    }
+    Err(io::Error::other(
+        "the log keeps being replaced while we wait for its lock",
+    ))
+}
+
+#[cfg(unix)]
+fn is_at(file: &File, path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let (a, b) = (file.metadata()?, std::fs::metadata(path));
+    Ok(matches!(b, Ok(b) if a.dev() == b.dev() && a.ino() == b.ino()))
+}
+
+#[cfg(not(unix))]
+fn is_at(_file: &File, _path: &Path) -> io::Result<bool> {
+    Ok(true)
+}
+
+/// The last line of the first `len` bytes and the offset it starts at,
+/// reading backwards `chunk` bytes at a time: an append costs the same on a
+/// log of a kilobyte and one of gigabytes. The last line is whatever follows
+/// the last `\n` before the final byte, so a line cut short comes back as is.
+pub(crate) fn read_last_line(
+    file: &mut (impl Read + Seek),
+    len: u64,
+    chunk: usize,
+) -> io::Result<(u64, Vec<u8>)> {
+    let mut buf = vec![0u8; chunk];
+    let mut pos = len.saturating_sub(1);
+    let mut start = 0;
+    while pos > 0 {
+        let n = chunk.min(pos as usize);
+        let from = pos - n as u64;
+        file.seek(SeekFrom::Start(from))?;
+        file.read_exact(&mut buf[..n])?;
+        if let Some(i) = memchr::memrchr(b'\n', &buf[..n]) {
+            start = from + i as u64 + 1;
+            break;
+        }
+        pos = from;
+        if len - pos > MAX_LINE as u64 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("last line longer than {MAX_LINE} bytes: not a crmguard audit log?"),
+            ));
+        }
+    }
+    let mut line = vec![0u8; (len - start) as usize];
+    file.seek(SeekFrom::Start(start))?;
+    file.read_exact(&mut line)?;
+    Ok((start, line))
+}
+
+/// 1-based line number of the line starting at `offset`; only for messages
+/// about a broken log, where reading it through is acceptable.
+fn line_number(file: &mut File, offset: u64) -> io::Result<u64> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut left = offset;
+    let mut lines = 1;
+    let mut buf = vec![0u8; 256 * 1024];
+    while left > 0 {
+        let want = buf.len().min(left as usize);
+        let n = file.read(&mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        left -= n as u64;
+    }
+    Ok(lines)
+}
+
+/// `seq` and hash of the last record: what the next record chains onto.
+/// Only the last line is checked; a broken one ends the append, as chaining
+/// onto garbage would make the garbage look vouched for.
+fn read_head(file: &mut File, path: &Path, len: u64) -> anyhow::Result<(u64, blake3::Hash)> {
+    if len == 0 {
+        return Ok((0, GENESIS));
+    }
+    let (start, line) = read_last_line(file, len, TAIL_CHUNK)
+        .with_context(|| format!("{}: cannot read the audit log", path.display()))?;
+    match check_line(&line) {
+        Ok(entry) => Ok((entry.seq, entry.hash)),
+        Err(e) => {
+            let line = line_number(file, start)
+                .with_context(|| format!("{}: cannot read the audit log", path.display()))?;
+            let broken = Broken {
+                line,
+                seq: e.seq.unwrap_or(line),
+                what: e.what,
+            };
+            bail!(
+                "{}:{broken}; refusing to append to a broken audit log (see `crmguard audit verify`)",
+                path.display()
+            )
+        }
+    }
+}
+
+/// Appends `scan` and one row record per spooled row; returns the new head.
+pub(crate) fn append(
+    path: &Path,
+    scan: &ScanRecord,
+    rows: RowSpool,
+    chunk: usize,
+) -> anyhow::Result<Head> {
+    let cannot = || format!("{}: cannot append to the audit log", path.display());
+    // Flushing the spool before locking keeps the lock held for the append
+    // alone.
+    let mut rows = rows.into_reader().with_context(cannot)?;
+    let mut file = open_locked(path).with_context(cannot)?;
+    let len = file.metadata().with_context(cannot)?.len();
+    let (mut seq, mut prev) = read_head(&mut file, path, len)?;
+
+    let mut write = |file: &mut File| -> io::Result<()> {
+        let mut enc = LineEncoder::default();
+        let mut buf = Vec::with_capacity(chunk.min(16 << 20) + 4096);
+        seq += 1;
+        prev = enc.encode(&mut buf, seq, "scan", scan, &prev)?;
+        while let Some((row, hash, reasons)) = rows.next_row()? {
+            seq += 1;
+            let row_blake3 = blake3::Hash::from_bytes(hash).to_hex();
+            let body = RowBody {
+                scan_id: &scan.scan_id,
+                row,
+                reasons,
+                row_blake3: &row_blake3,
+            };
+            prev = enc.encode(&mut buf, seq, "row", &body, &prev)?;
+            // One write per chunk: the lock, not the write size, is what
+            // keeps other appenders out.
+            if buf.len() >= chunk {
+                file.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+        file.write_all(&buf)?;
+        file.sync_data()
+    };
+    if let Err(e) = write(&mut file) {
+        // Take back a partial scan while still holding the lock, so the log
+        // stays verifiable and the next append is not refused.
+        let _ = file.set_len(len).and_then(|()| file.sync_data());
+        return Err(e).with_context(cannot);
+    }
+    if len == 0 {
+        sync_parent(path);
+    }
+    Ok(Head {
+        seq,
+        hash: prev.to_hex().to_string(),
+        scan_id: scan.scan_id.clone(),
+    })
+}
+
+/// A new log's directory entry must reach the disk too, or a crash could lose
+/// the whole file. Best effort: the records themselves are synced.
+fn sync_parent(path: &Path) {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn log_of(n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut enc = LineEncoder::default();
+        let mut prev = GENESIS;
+        for i in 1..=n as u64 {
+            let body = super::super::record::tests::row_body("s", i);
+            prev = enc.encode(&mut out, i, "row", &body, &prev).unwrap();
+        }
+        out
+    }
+
+    fn last_line_naive(log: &[u8]) -> (u64, Vec<u8>) {
+        let body = &log[..log.len().saturating_sub(1)];
+        let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        (start as u64, log[start..].to_vec())
+    }
+
+    #[test]
+    fn last_line_of_a_log_bigger_than_the_chunk() {
+        let log = log_of(1000);
+        assert!(log.len() > 3 * TAIL_CHUNK);
+        for chunk in [1, 7, 64, 255, 256, 4096, TAIL_CHUNK] {
+            let got = read_last_line(&mut Cursor::new(&log), log.len() as u64, chunk).unwrap();
+            assert_eq!(got, last_line_naive(&log), "chunk {chunk}");
+            assert_eq!(check_line(&got.1).unwrap().seq, 1000);
+        }
+    }
+
+    #[test]
+    fn last_line_edge_cases() {
+        let one = log_of(1);
+        assert_eq!(
+            read_last_line(&mut Cursor::new(&one), one.len() as u64, 16).unwrap(),
+            (0, one.clone())
+        );
+        // A cut-off last line comes back cut off, to be reported as such.
+        let mut cut = log_of(3);
+        cut.truncate(cut.len() - 20);
+        let (start, line) = read_last_line(&mut Cursor::new(&cut), cut.len() as u64, 16).unwrap();
+        assert_eq!((start, line.clone()), last_line_naive(&cut));
+        assert!(check_line(&line).unwrap_err().what.contains("truncated"));
+        // Only the first `len` bytes count.
+        let log = log_of(5);
+        let four = log_of(4);
+        let got = read_last_line(&mut Cursor::new(&log), four.len() as u64, 7).unwrap();
+        assert_eq!(got, last_line_naive(&four));
+    }
+
+    #[test]
+    fn a_huge_line_is_not_buffered() {
+        let junk = vec![b'x'; MAX_LINE + 10];
+        let err = read_last_line(&mut Cursor::new(&junk), junk.len() as u64, 4096).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn line_numbers_count_newlines() {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b"a\nbb\n\nccc").unwrap();
+        assert_eq!(line_number(&mut f, 0).unwrap(), 1);
+        assert_eq!(line_number(&mut f, 2).unwrap(), 2);
+        assert_eq!(line_number(&mut f, 6).unwrap(), 4);
+    }
+}

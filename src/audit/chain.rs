@@ -1,0 +1,397 @@
+//! Verifying the chain: every line checks on its own (record.rs), `seq`
+//! counts up from 1, each `prev` is the previous line's hash, and each scan
+//! record is followed by exactly its quarantined rows' records.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use super::record::{Entry, GENESIS, MAX_LINE, Record, check_line};
+
+/// The first broken record of a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    /// 1-based line in the log.
+    pub line: u64,
+    /// The record's `seq`, or the one expected there when the line has none.
+    pub seq: u64,
+    pub what: String,
+}
+
+impl fmt::Display for Broken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: record {}: {}", self.line, self.seq, self.what)
+    }
+}
+
+impl std::error::Error for Broken {}
+
+/// Why a log could not be verified: it could not be read, or it is broken.
+#[derive(Debug)]
+pub enum VerifyError {
+    Io(io::Error),
+    Broken(Broken),
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerifyError::Io(e) => e.fmt(f),
+            VerifyError::Broken(b) => b.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+impl From<io::Error> for VerifyError {
+    fn from(e: io::Error) -> VerifyError {
+        VerifyError::Io(e)
+    }
+}
+
+impl From<Broken> for VerifyError {
+    fn from(b: Broken) -> VerifyError {
+        VerifyError::Broken(b)
+    }
+}
+
+/// A log that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifySummary {
+    pub records: u64,
+    pub scans: u64,
+    /// `seq` of the last record (0 for an empty log).
+    pub seq: u64,
+    /// Hash of the last record, hex (64 zeros for an empty log).
+    pub head: String,
+    /// Bytes verified: the log's length when verification began. Records
+    /// appended meanwhile are not covered.
+    pub bytes: u64,
+}
+
+struct OpenScan {
+    line: u64,
+    seq: u64,
+    scan_id: String,
+    expected: u64,
+    seen: u64,
+}
+
+impl OpenScan {
+    fn check_complete(&self, at_end: bool) -> Result<(), Broken> {
+        if self.seen == self.expected {
+            return Ok(());
+        }
+        Err(Broken {
+            line: self.line,
+            seq: self.seq,
+            what: format!(
+                "scan {} lists {} quarantined rows but {} row records follow ({})",
+                self.scan_id,
+                self.expected,
+                self.seen,
+                if at_end {
+                    "truncated, or an append was interrupted?"
+                } else {
+                    "records deleted?"
+                }
+            ),
+        })
+    }
+}
+
+/// The state of a verification in progress, one line at a time.
+pub(crate) struct Chain {
+    line: u64,
+    seq: u64,
+    head: blake3::Hash,
+    records: u64,
+    scans: u64,
+    open: Option<OpenScan>,
+}
+
+impl Chain {
+    pub fn new() -> Chain {
+        Chain {
+            line: 0,
+            seq: 0,
+            head: GENESIS,
+            records: 0,
+            scans: 0,
+            open: None,
+        }
+    }
+
+    /// Checks the next line (with its `\n`, if it has one).
+    pub fn push(&mut self, line: &[u8]) -> Result<Entry, Broken> {
+        self.line += 1;
+        let expected = self.seq + 1;
+        let broken = |seq: u64, what: String| Broken {
+            line: self.line,
+            seq,
+            what,
+        };
+        let entry = check_line(line).map_err(|e| broken(e.seq.unwrap_or(expected), e.what))?;
+        if entry.seq != expected {
+            let what = if self.seq == 0 {
+                format!(
+                    "seq {} at the start of the log (records deleted?)",
+                    entry.seq
+                )
+            } else if entry.seq > expected {
+                format!(
+                    "seq {} follows {} (records deleted or reordered?)",
+                    entry.seq, self.seq
+                )
+            } else {
+                format!(
+                    "seq {} follows {} (reordered or duplicated?)",
+                    entry.seq, self.seq
+                )
+            };
+            return Err(broken(entry.seq, what));
+        }
+        if entry.prev.as_bytes() != self.head.to_hex().as_bytes() {
+            let what = if self.seq == 0 {
+                "prev is not 64 zeros, as the first record's must be (records deleted?)".into()
+            } else {
+                "prev does not match the previous record (deleted or reordered?)".into()
+            };
+            return Err(broken(entry.seq, what));
+        }
+        match &entry.record {
+            Record::Scan(scan) => {
+                if let Some(open) = &self.open {
+                    open.check_complete(false)?;
+                }
+                self.scans += 1;
+                self.open = Some(OpenScan {
+                    line: self.line,
+                    seq: entry.seq,
+                    scan_id: scan.scan_id.clone(),
+                    expected: scan.rows_quarantined,
+                    seen: 0,
+                });
+            }
+            Record::Row(row) => {
+                let Some(open) = &mut self.open else {
+                    return Err(broken(
+                        entry.seq,
+                        "row record before any scan record".into(),
+                    ));
+                };
+                if row.scan_id != open.scan_id {
+                    return Err(broken(
+                        entry.seq,
+                        format!(
+                            "row record of scan {} follows scan {}",
+                            row.scan_id, open.scan_id
+                        ),
+                    ));
+                }
+                if open.seen == open.expected {
+                    return Err(broken(
+                        entry.seq,
+                        format!(
+                            "more row records than the {} quarantined rows scan {} lists",
+                            open.expected, open.scan_id
+                        ),
+                    ));
+                }
+                open.seen += 1;
+            }
+        }
+        self.seq = entry.seq;
+        self.head = entry.hash;
+        self.records += 1;
+        Ok(entry)
+    }
+
+    pub fn finish(self, bytes: u64) -> Result<VerifySummary, Broken> {
+        if let Some(open) = &self.open {
+            open.check_complete(true)?;
+        }
+        Ok(VerifySummary {
+            records: self.records,
+            scans: self.scans,
+            seq: self.seq,
+            head: self.head.to_hex().to_string(),
+            bytes,
+        })
+    }
+}
+
+/// Opens a log for reading and returns it with its length, taken under a
+/// shared lock: writers append a whole scan under an exclusive lock, so the
+/// first `len` bytes hold only complete scans, even while a scan is being
+/// appended after them.
+pub(crate) fn open_snapshot(path: &Path) -> io::Result<(File, u64)> {
+    let file = File::open(path)?;
+    file.lock_shared()?;
+    let len = file.metadata()?.len();
+    file.unlock()?;
+    Ok((file, len))
+}
+
+/// Verifies the first `len` bytes of `file`, handing each record to `f`.
+pub(crate) fn walk(
+    file: File,
+    len: u64,
+    mut f: impl FnMut(&Entry) -> io::Result<()>,
+) -> Result<VerifySummary, VerifyError> {
+    let mut reader = BufReader::with_capacity(256 * 1024, file.take(len));
+    let mut chain = Chain::new();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        if buf.len() > MAX_LINE {
+            return Err(Broken {
+                line: chain.line + 1,
+                seq: chain.seq + 1,
+                what: format!("line longer than {MAX_LINE} bytes: not a crmguard audit log?"),
+            }
+            .into());
+        }
+        let entry = chain.push(&buf)?;
+        f(&entry)?;
+    }
+    Ok(chain.finish(len)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::record::tests::row_body;
+    use super::super::record::{LineEncoder, ScanRecord};
+    use super::*;
+
+    fn scan(id: &str, quarantined: u64) -> ScanRecord {
+        ScanRecord {
+            scan_id: id.into(),
+            at: "2026-11-27T04:00:00Z".into(),
+            user: "u".into(),
+            host: "h".into(),
+            crmguard_version: "0.1.0".into(),
+            input: super::super::record::InputRef {
+                path: "in.csv".into(),
+                bytes: 1,
+                blake3: "x".into(),
+                object: None,
+            },
+            outputs: vec![],
+            policy: super::super::record::PolicyRef {
+                path: None,
+                blake3: "y".into(),
+            },
+            rows_total: quarantined,
+            rows_clean: 0,
+            rows_quarantined: quarantined,
+            reasons: Default::default(),
+            file_findings: vec![],
+        }
+    }
+
+    fn boxed(s: ScanRecord) -> Record {
+        Record::Scan(Box::new(s))
+    }
+
+    fn lines(recs: &[Record]) -> Vec<Vec<u8>> {
+        let mut enc = LineEncoder::default();
+        let mut prev = GENESIS;
+        recs.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut out = Vec::new();
+                let seq = i as u64 + 1;
+                prev = match r {
+                    Record::Scan(s) => enc.encode(&mut out, seq, "scan", s, &prev),
+                    Record::Row(r) => enc.encode(&mut out, seq, "row", r, &prev),
+                }
+                .unwrap();
+                out
+            })
+            .collect()
+    }
+
+    fn run(lines: &[Vec<u8>]) -> Result<VerifySummary, Broken> {
+        let mut chain = Chain::new();
+        for l in lines {
+            chain.push(l)?;
+        }
+        chain.finish(0)
+    }
+
+    #[test]
+    fn counts_and_head() {
+        let ls = lines(&[
+            boxed(scan("a", 2)),
+            Record::Row(row_body("a", 1)),
+            Record::Row(row_body("a", 5)),
+            boxed(scan("b", 0)),
+        ]);
+        let s = run(&ls).unwrap();
+        assert_eq!((s.records, s.scans, s.seq), (4, 2, 4));
+        assert_eq!(s.head, check_line(&ls[3]).unwrap().hash.to_hex().as_str());
+        assert_eq!(run(&[]).unwrap().head, "0".repeat(64));
+    }
+
+    #[test]
+    fn rows_must_belong_to_the_scan_before_them() {
+        let missing_row = lines(&[
+            boxed(scan("a", 2)),
+            Record::Row(row_body("a", 1)),
+            boxed(scan("b", 0)),
+        ]);
+        let b = run(&missing_row).unwrap_err();
+        assert_eq!((b.line, b.seq), (1, 1));
+        assert!(b.what.contains("lists 2 quarantined rows but 1"), "{b}");
+
+        let cut_at_end = lines(&[boxed(scan("a", 2)), Record::Row(row_body("a", 1))]);
+        let b = run(&cut_at_end).unwrap_err();
+        assert_eq!(b.line, 1);
+        assert!(b.what.contains("truncated"), "{b}");
+
+        let foreign = lines(&[boxed(scan("a", 1)), Record::Row(row_body("z", 1))]);
+        let b = run(&foreign).unwrap_err();
+        assert_eq!((b.line, b.seq), (2, 2));
+        assert!(b.what.contains("of scan z follows scan a"), "{b}");
+
+        let extra = lines(&[
+            boxed(scan("a", 1)),
+            Record::Row(row_body("a", 1)),
+            Record::Row(row_body("a", 2)),
+        ]);
+        assert_eq!(run(&extra).unwrap_err().line, 3);
+
+        let orphan = lines(&[Record::Row(row_body("a", 1))]);
+        assert!(run(&orphan).unwrap_err().what.contains("before any scan"));
+    }
+
+    #[test]
+    fn links_are_checked() {
+        let ls = lines(&[
+            boxed(scan("a", 0)),
+            boxed(scan("b", 0)),
+            boxed(scan("c", 0)),
+        ]);
+        let b = run(&[ls[0].clone(), ls[2].clone()]).unwrap_err();
+        assert_eq!((b.line, b.seq), (2, 3));
+        assert!(b.what.contains("seq 3 follows 1"), "{b}");
+
+        let b = run(&[ls[1].clone(), ls[2].clone()]).unwrap_err();
+        assert_eq!((b.line, b.seq), (1, 2));
+
+        // Same seq, wrong prev: a record from another chain.
+        let other = lines(&[boxed(scan("x", 0)), boxed(scan("y", 0))]);
+        let b = run(&[ls[0].clone(), other[1].clone()]).unwrap_err();
+        assert_eq!((b.line, b.seq), (2, 2));
+        assert!(b.what.contains("prev does not match"), "{b}");
+    }
+}

@@ -1,0 +1,319 @@
+//! Reading the log for people: the scan table of `crmguard audit show` and
+//! the CSV of `crmguard audit export`, which a compliance lead opens in a
+//! spreadsheet.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use super::record::{Entry, Record, ScanRecord};
+
+/// `--since`: a date (`2026-11-01`, midnight UTC) or an RFC 3339 time.
+pub fn parse_since(s: &str) -> Result<jiff::Timestamp, String> {
+    let s = s.trim();
+    if let Ok(date) = s.parse::<jiff::civil::Date>()
+        && s.len() == 10
+    {
+        return date
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| format!("{s:?}: {e}"));
+    }
+    crate::rules::parse_timestamp(s).ok_or_else(|| {
+        format!("{s:?} is neither a date (2026-11-01) nor an RFC 3339 time with an offset")
+    })
+}
+
+/// Whether a scan is on or after `since`. A scan whose time does not parse
+/// is kept: a filter must not hide what it cannot judge.
+pub fn scan_included(scan: &ScanRecord, since: Option<jiff::Timestamp>) -> bool {
+    match (since, scan.at.parse::<jiff::Timestamp>()) {
+        (Some(since), Ok(at)) => at >= since,
+        _ => true,
+    }
+}
+
+/// A cell a spreadsheet would run as a formula (or, for tab and CR, shift
+/// into one) is prefixed with `'`, which spreadsheets show as text. Paths and
+/// user names come from whoever ran the scan, so every cell goes through it.
+pub fn neutralise(value: &str) -> Cow<'_, str> {
+    match value.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{value}")),
+        _ => Cow::Borrowed(value),
+    }
+}
+
+pub const CSV_COLUMNS: [&str; 23] = [
+    "seq",
+    "record",
+    "scan_id",
+    "at",
+    "user",
+    "host",
+    "input_path",
+    "input_object",
+    "input_bytes",
+    "input_blake3",
+    "policy_path",
+    "policy_blake3",
+    "row",
+    "decision",
+    "reasons",
+    "row_blake3",
+    "rows_total",
+    "rows_clean",
+    "rows_quarantined",
+    "file_findings",
+    "clean_blake3",
+    "quarantine_blake3",
+    "crmguard_version",
+];
+
+/// The CSV export: one line per scan, then one per quarantined row of that
+/// scan, each row line repeating who, when and what file, so a filtered
+/// spreadsheet still reads on its own.
+pub struct CsvExport<W: Write> {
+    out: csv::Writer<W>,
+    since: Option<jiff::Timestamp>,
+    /// The scan the next row records belong to, if it passed `since`.
+    current: Option<ScanRecord>,
+    pub scans: u64,
+    pub rows: u64,
+}
+
+impl<W: Write> CsvExport<W> {
+    pub fn new(out: W, since: Option<jiff::Timestamp>) -> io::Result<CsvExport<W>> {
+        let mut out = csv::Writer::from_writer(out);
+        out.write_record(CSV_COLUMNS).map_err(csv_io)?;
+        Ok(CsvExport {
+            out,
+            since,
+            current: None,
+            scans: 0,
+            rows: 0,
+        })
+    }
+
+    pub fn push(&mut self, entry: &Entry) -> io::Result<()> {
+        let seq = entry.seq.to_string();
+        match &entry.record {
+            Record::Scan(scan) => {
+                self.current = scan_included(scan, self.since).then(|| (**scan).clone());
+                let Some(scan) = &self.current else {
+                    return Ok(());
+                };
+                let output = |kind: &str| {
+                    scan.outputs
+                        .iter()
+                        .find(|o| o.kind == kind)
+                        .map_or("", |o| o.blake3.as_str())
+                };
+                let reasons: Vec<String> = scan
+                    .reasons
+                    .iter()
+                    .map(|(c, n)| format!("{c}={n}"))
+                    .collect();
+                let (bytes, total, clean, quarantined) = (
+                    scan.input.bytes.to_string(),
+                    scan.rows_total.to_string(),
+                    scan.rows_clean.to_string(),
+                    scan.rows_quarantined.to_string(),
+                );
+                let cells: [&str; 23] = [
+                    &seq,
+                    "scan",
+                    &scan.scan_id,
+                    &scan.at,
+                    &scan.user,
+                    &scan.host,
+                    &scan.input.path,
+                    scan.input.object.as_deref().unwrap_or(""),
+                    &bytes,
+                    &scan.input.blake3,
+                    scan.policy.path.as_deref().unwrap_or(""),
+                    &scan.policy.blake3,
+                    "",
+                    "",
+                    &reasons.join(";"),
+                    "",
+                    &total,
+                    &clean,
+                    &quarantined,
+                    &scan.file_findings.join(";"),
+                    output("clean"),
+                    output("quarantine"),
+                    &scan.crmguard_version,
+                ];
+                self.scans += 1;
+                write_cells(&mut self.out, &cells)
+            }
+            Record::Row(row) => {
+                let Some(scan) = &self.current else {
+                    return Ok(());
+                };
+                let number = row.row.to_string();
+                let cells: [&str; 23] = [
+                    &seq,
+                    "row",
+                    &row.scan_id,
+                    &scan.at,
+                    &scan.user,
+                    &scan.host,
+                    &scan.input.path,
+                    scan.input.object.as_deref().unwrap_or(""),
+                    "",
+                    &scan.input.blake3,
+                    scan.policy.path.as_deref().unwrap_or(""),
+                    &scan.policy.blake3,
+                    &number,
+                    "quarantined",
+                    &row.reasons,
+                    &row.row_blake3,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ];
+                self.rows += 1;
+                write_cells(&mut self.out, &cells)
+            }
+        }
+    }
+
+    /// Flushes and hands back the writer.
+    pub fn finish(self) -> io::Result<W> {
+        self.out.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+fn write_cells(out: &mut csv::Writer<impl Write>, cells: &[&str; 23]) -> io::Result<()> {
+    out.write_record(cells.iter().map(|c| neutralise(c).into_owned()))
+        .map_err(csv_io)
+}
+
+/// The I/O error itself when there is one, so callers can tell a closed
+/// pipe from a full disk.
+fn csv_io(e: csv::Error) -> io::Error {
+    if !e.is_io_error() {
+        return io::Error::other(e);
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        _ => io::Error::other("cannot write CSV"),
+    }
+}
+
+/// Control characters in a path or user name would be run by the terminal;
+/// show them as `?`.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// The scans as an aligned table, one line each, with a header.
+pub fn scan_table(scans: &[ScanRecord]) -> String {
+    let header = [
+        "TIME (UTC)",
+        "SCAN",
+        "USER@HOST",
+        "INPUT",
+        "ROWS",
+        "CLEAN",
+        "QUARANTINED",
+        "TOP REASONS",
+    ];
+    let right = [false, false, false, false, true, true, true, false];
+    let mut rows: Vec<[String; 8]> = vec![header.map(String::from)];
+    for s in scans {
+        let time = s.at.parse::<jiff::Timestamp>().map_or_else(
+            |_| printable(&s.at),
+            |t| t.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        );
+        let mut reasons: Vec<(&String, &u64)> = s.reasons.iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let mut top: Vec<String> = reasons
+            .iter()
+            .take(3)
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        if reasons.len() > 3 {
+            top.push(format!("+{} more", reasons.len() - 3));
+        }
+        rows.push([
+            time,
+            s.scan_id.chars().take(12).collect(),
+            printable(&format!("{}@{}", s.user, s.host)),
+            printable(&s.input.path),
+            s.rows_total.to_string(),
+            s.rows_clean.to_string(),
+            s.rows_quarantined.to_string(),
+            top.join(", "),
+        ]);
+    }
+    let mut widths = [0usize; 8];
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in &rows {
+        let mut line = String::new();
+        for (i, cell) in r.iter().enumerate() {
+            let pad = widths[i] - cell.chars().count();
+            if i > 0 {
+                line.push_str("  ");
+            }
+            if right[i] {
+                line.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                if i + 1 < r.len() {
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        for bad in ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralise(bad), format!("'{bad}"));
+        }
+        for ok in ["", "a=b", "1", "'x", " =x"] {
+            assert_eq!(neutralise(ok), ok);
+        }
+    }
+
+    #[test]
+    fn since_takes_a_date_or_a_time() {
+        assert_eq!(
+            parse_since("2026-11-01").unwrap(),
+            "2026-11-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap()
+        );
+        assert_eq!(
+            parse_since("2026-11-01T02:00:00+02:00").unwrap(),
+            "2026-11-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap()
+        );
+        assert!(parse_since("yesterday").is_err());
+        assert!(parse_since("2026-13-01").is_err());
+        assert!(parse_since("2026-11-01T00:00:00").is_err(), "no offset");
+    }
+
+    #[test]
+    fn control_characters_do_not_reach_the_terminal() {
+        assert_eq!(printable("a\x1b[2Jb\n"), "a?[2Jb?");
+    }
+}
