@@ -42,6 +42,8 @@ pub enum Command {
     Init(commands::init::Args),
     /// Add or refresh provenance_hash on a generator's own file (the producer side)
     Hash(commands::hash::Args),
+    /// Verify, list and export the audit log
+    Audit(commands::audit::Args),
 }
 
 /// Runs the command line; returns the process exit status.
@@ -62,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Scan(args) => commands::scan::run(args),
         Command::Init(args) => commands::init::run(args),
         Command::Hash(args) => commands::hash::run(args),
+        Command::Audit(args) => commands::audit::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,6 +1,7 @@
 //! One file per subcommand: argument definitions and the glue between the
 //! library and the terminal.
 
+pub mod audit;
 pub mod hash;
 pub mod init;
 pub mod scan;
