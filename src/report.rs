@@ -35,6 +35,17 @@ pub struct Report {
     pub notices: Notices,
     pub file_findings: Vec<FileFinding>,
     pub outputs: Vec<OutputInfo>,
+    /// Where this scan was recorded: `crmguard audit verify LOG
+    /// --expect-head HEAD` proves the record is still there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditInfo {
+    pub log: PathBuf,
+    pub seq: u64,
+    pub head: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

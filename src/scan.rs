@@ -12,11 +12,12 @@ use anyhow::{Context as _, anyhow, bail};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
+use crate::audit::{AuditLog, RowSpool};
 use crate::error::Located;
 use crate::input::{Compression, Format, Header, RecordReader, Row, open_input, reader_for};
 use crate::output::{OutputPaths, RowWriter, TagValue, write_atomically};
 use crate::policy::{Policy, PolicySource, TagKind};
-use crate::report::{FileFinding, InputInfo, OutputInfo, PolicyInfo, Report, Tally};
+use crate::report::{AuditInfo, FileFinding, InputInfo, OutputInfo, PolicyInfo, Report, Tally};
 use crate::rules::{Columns, Context, Verdict, check_row};
 use crate::spec::{FieldSet, FileCode, Reason};
 
@@ -134,6 +135,11 @@ pub struct ScanConfig<'a> {
     pub progress: Option<&'a ProgressBar>,
     /// `--object`: the target object of every row.
     pub object: Option<&'a str>,
+    /// Where every scan is recorded.
+    pub audit_log: &'a Path,
+    /// Set while the audit record is being written, when even a second
+    /// Ctrl-C must wait.
+    pub critical: &'a AtomicBool,
 }
 
 /// The scan stopped because of Ctrl-C.
@@ -234,12 +240,15 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
     let header_bytes = reader
         .header()
         .map_or(0, |h| (h.raw.len() + h.terminator.bytes().len()) as u64);
+    let mut spool = RowSpool::new().context("cannot create a temp file for the audit log")?;
     let (reader, tally, decoded_bytes) =
-        run_batches(reader, &ctx, &mut writer, &tagger, cfg, &stats).map_err(|e| match e {
-            StageError::Input(e) => anyhow::Error::from(e),
-            StageError::Output(e) => anyhow::Error::from(e)
-                .context(format!("{}: write failed", input.outputs.clean.display())),
-            StageError::Interrupted => Interrupted.into(),
+        run_batches(reader, &ctx, &mut writer, &mut spool, &tagger, cfg, &stats).map_err(|e| {
+            match e {
+                StageError::Input(e) => anyhow::Error::from(e),
+                StageError::Output(e) => anyhow::Error::from(e)
+                    .context(format!("{}: write failed", input.outputs.clean.display())),
+                StageError::Interrupted => Interrupted.into(),
+            }
         })?;
     let decoded_bytes = decoded_bytes + header_bytes;
 
@@ -262,9 +271,9 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
     );
 
     let (clean, quarantine) = writer
-        .commit()
+        .finish()
         .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
-    let report = Report {
+    let mut report = Report {
         schema: crate::report::REPORT_SCHEMA,
         scan_id: scan_id.clone(),
         crmguard_version: env!("CARGO_PKG_VERSION"),
@@ -307,18 +316,34 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         outputs: vec![
             OutputInfo {
                 kind: "clean",
-                summary: clean,
+                summary: clean.summary.clone(),
             },
             OutputInfo {
                 kind: "quarantine",
-                summary: quarantine,
+                summary: quarantine.summary.clone(),
             },
         ],
+        audit: None,
     };
     debug_assert_eq!(
         report.rows_clean + report.rows_quarantined,
         report.rows_total
     );
+    // The audit record goes in before the outputs appear: a log that lacks
+    // a scan whose files exist would be the silent failure this tool is
+    // against. A second Ctrl-C must not cut the record in half.
+    cfg.critical.store(true, Ordering::SeqCst);
+    let head = AuditLog::new(cfg.audit_log).record_scan(&report, spool);
+    cfg.critical.store(false, Ordering::SeqCst);
+    let head = head.with_context(|| format!("{}: cannot append", cfg.audit_log.display()))?;
+    report.audit = Some(AuditInfo {
+        log: cfg.audit_log.to_owned(),
+        seq: head.seq,
+        head: head.hash,
+    });
+    let persisted = clean.persist().and_then(|_| quarantine.persist());
+    persisted
+        .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
     let mut json = serde_json::to_vec_pretty(&report)?;
     json.push(b'\n');
     write_atomically(&input.outputs.report, &json)
@@ -341,6 +366,7 @@ fn run_batches(
     mut reader: Box<dyn RecordReader>,
     ctx: &Context,
     writer: &mut RowWriter,
+    spool: &mut RowSpool,
     tagger: &Tagger,
     cfg: &ScanConfig,
     stats: &crate::input::InputStats,
@@ -389,11 +415,13 @@ fn run_batches(
                             tagger.values(row, verdict, &mut tags)?;
                             writer.write_clean(row, &tags).map_err(StageError::Output)?;
                         } else {
+                            let reasons = verdict.reasons.joined();
                             writer
-                                .write_quarantine(
-                                    row,
-                                    &[row.number.to_string(), verdict.reasons.joined()],
-                                )
+                                .write_quarantine(row, &[row.number.to_string(), reasons.clone()])
+                                .map_err(StageError::Output)?;
+                            // The log keeps the row's hash, never its content.
+                            spool
+                                .push(row.number, &reasons, blake3::hash(&row.raw).as_bytes())
                                 .map_err(StageError::Output)?;
                         }
                     }

@@ -71,6 +71,7 @@ fn report(input: &str, started_at: &str, total: u64, quarantined: &[u64]) -> Rep
             message: "bom".into(),
         }],
         outputs: vec![output("clean", total - q), output("quarantine", q)],
+        audit: None,
     }
 }
 
@@ -736,4 +737,92 @@ fn show_lists_scans() {
     let out = wd.run(&["audit", "show", LOG]);
     assert_eq!(status(&out), 1);
     assert!(out.stdout.is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// The scan pipeline writes the log.
+
+#[test]
+fn every_scan_is_recorded_and_the_report_anchors_it() {
+    let wd = Workdir::new();
+    wd.write(
+        "leads.csv",
+        "Name,Email,is_synthetic,data_source\nAda,ada@example.com,no,web\nBob,bob.secret@example.com,maybe,web\n=Cid,cid@example.com,no,web\n",
+    );
+    assert_eq!(status(&wd.run(&["scan", "leads.csv"])), 1);
+    assert_eq!(status(&wd.run(&["scan", "leads.csv"])), 1);
+    let log = wd.read_string("crmguard-out/crmguard-audit.jsonl");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Two scans, each followed by its two quarantined rows.
+    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["scan", "row", "row", "scan", "row", "row"]);
+    assert_eq!(lines[1]["row"], 2);
+    assert_eq!(lines[1]["reasons"], "INVALID_BOOLEAN");
+    assert_eq!(
+        lines[1]["row_blake3"],
+        blake3::hash(b"Bob,bob.secret@example.com,maybe,web")
+            .to_hex()
+            .to_string()
+    );
+    assert!(!log.contains("bob.secret"), "the log holds no row content");
+    let report = wd.report("crmguard-out/leads.report.json");
+    assert_eq!(lines[3]["scan_id"], report["scan_id"]);
+    assert_eq!(lines[3]["input"]["blake3"], report["input"]["blake3"]);
+    assert_eq!(report["audit"]["seq"], 6);
+    let head = report["audit"]["head"].as_str().unwrap();
+    let out = wd.run(&[
+        "audit",
+        "verify",
+        "crmguard-out/crmguard-audit.jsonl",
+        "--expect-head",
+        head,
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn audit_log_option_and_errors_leave_no_record() {
+    let wd = Workdir::new();
+    wd.write("ok.csv", "Name,is_synthetic,data_source\nAda,no,web\n");
+    wd.write("dup.csv", "a,A\n1,2\n");
+    let out = wd.run(&[
+        "scan",
+        "--audit-log",
+        "audit/log.jsonl",
+        "ok.csv",
+        "dup.csv",
+    ]);
+    assert_eq!(status(&out), 2);
+    let log = wd.read_string("audit/log.jsonl");
+    assert_eq!(
+        log.lines().count(),
+        1,
+        "only the scan that succeeded: {log}"
+    );
+    assert!(!wd.join("crmguard-out/crmguard-audit.jsonl").exists());
+    // A log that is also an input is refused.
+    let out = wd.run(&["scan", "--audit-log", "ok.csv", "ok.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(stderr(&out).contains("the audit log is also an input"));
+}
+
+#[test]
+fn a_broken_log_stops_the_scan_before_outputs_appear() {
+    let wd = Workdir::new();
+    wd.write("ok.csv", "Name,is_synthetic,data_source\nAda,no,web\n");
+    wd.write(
+        "crmguard-out/crmguard-audit.jsonl",
+        "{\"v\":1,\"seq\":1,\"trunc",
+    );
+    let out = wd.run(&["scan", "ok.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("crmguard-audit.jsonl"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(wd.list("crmguard-out"), vec!["crmguard-audit.jsonl"]);
 }

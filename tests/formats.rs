@@ -201,6 +201,7 @@ fn stdin_with_format_flag() {
     assert_eq!(
         wd.list("crmguard-out"),
         vec![
+            "crmguard-audit.jsonl",
             "stdin.clean.ndjson",
             "stdin.quarantine.ndjson",
             "stdin.report.json"

@@ -327,5 +327,6 @@ fn synthetic_report(input: &str, quarantined: u64) -> Report {
             output("clean", quarantined),
             output("quarantine", quarantined),
         ],
+        audit: None,
     }
 }

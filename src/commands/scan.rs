@@ -34,6 +34,9 @@ pub struct Args {
     /// Target object of every row (e.g. Lead, Case), for the policy's per-object rules
     #[arg(long, value_name = "NAME")]
     pub object: Option<String>,
+    /// Append-only audit log of scans and quarantined rows [default: OUT_DIR/crmguard-audit.jsonl]
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
     /// Worker threads [default: all cores]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -98,6 +101,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .map(|f| Input::plan(f, args.format, args.delimiter, &args.out_dir))
         .collect::<anyhow::Result<Vec<_>>>()?;
     check_plans(&inputs)?;
+    if let Some(log) = &args.audit_log
+        && let Some(input) = inputs
+            .iter()
+            .find(|i| crate::output::same_file(log, &i.path))
+    {
+        anyhow::bail!(
+            "{}: the audit log is also an input ({})",
+            log.display(),
+            input.path.display()
+        );
+    }
     std::fs::create_dir_all(&args.out_dir).with_context(|| {
         format!(
             "{}: cannot create the output directory",
@@ -112,16 +126,27 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .map_err(|e| anyhow!("cannot start {jobs} worker threads: {e}"))?;
 
     let interrupted = Arc::new(AtomicBool::new(false));
+    let critical = Arc::new(AtomicBool::new(false));
     {
-        let flag = interrupted.clone();
+        let (flag, critical) = (interrupted.clone(), critical.clone());
         // The first Ctrl-C lets the scan stop between batches and remove its
         // temp files; a second one, for a scan blocked on a read, exits now
-        // (temp files keep their hidden names, never an output's).
+        // (temp files keep their hidden names, never an output's) unless an
+        // audit record is being written, which takes moments.
         let _ = ctrlc::set_handler(move || {
-            if flag.swap(true, Ordering::SeqCst) {
+            if flag.swap(true, Ordering::SeqCst) && !critical.load(Ordering::SeqCst) {
                 std::process::exit(exit::INTERRUPTED as i32);
             }
         });
+    }
+    let audit_log = args
+        .audit_log
+        .clone()
+        .unwrap_or_else(|| args.out_dir.join(crate::audit::DEFAULT_FILE_NAME));
+    if let Some(dir) = audit_log.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!("{}: cannot create the audit log's directory", dir.display())
+        })?;
     }
 
     let show = !args.quiet && std::io::stderr().is_terminal();
@@ -135,6 +160,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             interrupted: &interrupted,
             progress: bar.as_ref(),
             object: args.object.as_deref(),
+            audit_log: &audit_log,
+            critical: &critical,
         };
         let result = pool.install(|| scan(input, &cfg));
         if let Some(bar) = bar {

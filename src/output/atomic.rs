@@ -70,17 +70,40 @@ impl AtomicFile {
         Ok(())
     }
 
-    /// Flushes, syncs and renames into place.
-    pub fn commit(mut self) -> io::Result<OutputSummary> {
+    /// Flushes and syncs: the file is complete but still under its temp
+    /// name, so a step that must come before it appears (the audit record)
+    /// can still fail without leaving it behind.
+    pub fn finish(mut self) -> io::Result<Finished> {
         self.drain()?;
         self.tmp.as_file().sync_all()?;
-        self.tmp.persist(&self.path).map_err(|e| e.error)?;
-        Ok(OutputSummary {
-            path: self.path,
-            rows: self.rows,
-            bytes: self.bytes,
-            blake3: self.hasher.finalize().to_hex().to_string(),
+        Ok(Finished {
+            summary: OutputSummary {
+                path: self.path,
+                rows: self.rows,
+                bytes: self.bytes,
+                blake3: self.hasher.finalize().to_hex().to_string(),
+            },
+            tmp: self.tmp,
         })
+    }
+
+    /// Flushes, syncs and renames into place.
+    pub fn commit(self) -> io::Result<OutputSummary> {
+        self.finish()?.persist()
+    }
+}
+
+/// A complete output waiting under its temp name; dropped, it is removed.
+pub struct Finished {
+    pub summary: OutputSummary,
+    tmp: NamedTempFile,
+}
+
+impl Finished {
+    /// Renames the file into place.
+    pub fn persist(self) -> io::Result<OutputSummary> {
+        self.tmp.persist(&self.summary.path).map_err(|e| e.error)?;
+        Ok(self.summary)
     }
 }
 

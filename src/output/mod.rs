@@ -7,7 +7,7 @@ mod atomic;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-pub use atomic::{AtomicFile, OutputSummary, same_file, write_atomically};
+pub use atomic::{AtomicFile, Finished, OutputSummary, same_file, write_atomically};
 
 use crate::input::{Content, Format, Header, Row, Terminator};
 
@@ -195,14 +195,15 @@ impl RowWriter {
         Ok(())
     }
 
-    /// Closes the JSON arrays and renames both files into place.
-    pub fn commit(mut self) -> io::Result<(OutputSummary, OutputSummary)> {
+    /// Closes the JSON arrays and completes both files, still under their
+    /// temp names ([`Finished::persist`] renames them).
+    pub fn finish(mut self) -> io::Result<(Finished, Finished)> {
         if self.format == Format::Json {
             for f in [&mut self.clean, &mut self.quarantine] {
                 f.write_all(if f.rows == 0 { b"]\n" } else { b"\n]\n" })?;
             }
         }
-        Ok((self.clean.commit()?, self.quarantine.commit()?))
+        Ok((self.clean.finish()?, self.quarantine.finish()?))
     }
 }
 
