@@ -26,6 +26,9 @@ use crate::spec::{FieldSet, FileCode, Reason};
 /// interruption, and must not change what is written.
 const BATCH_ROWS: usize = 4096;
 const BATCH_BYTES: usize = 8 << 20;
+/// Batches alive at once: one being read, one queued, one being checked,
+/// one being written.
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// One input to scan, with where its outputs go.
 #[derive(Debug, Clone)]
@@ -374,11 +377,25 @@ fn run_batches(
     use std::sync::mpsc::sync_channel;
 
     let (full_tx, full_rx) = sync_channel::<Result<Batch, Located>>(1);
-    let (empty_tx, empty_rx) = sync_channel::<Batch>(3);
+    let (empty_tx, empty_rx) = sync_channel::<Batch>(BATCHES_IN_FLIGHT);
     std::thread::scope(|scope| {
         let read = scope.spawn(move || {
+            // Enough batches to keep every stage busy; after that, wait for
+            // one to come back, so memory and allocations stay flat.
+            let mut allocated = 0;
             loop {
-                let mut batch = empty_rx.try_recv().unwrap_or_default();
+                let mut batch = match empty_rx.try_recv() {
+                    Ok(b) => b,
+                    Err(_) if allocated < BATCHES_IN_FLIGHT => {
+                        allocated += 1;
+                        Batch::default()
+                    }
+                    Err(_) => match empty_rx.recv() {
+                        Ok(b) => b,
+                        // The consumer stopped.
+                        Err(_) => return reader,
+                    },
+                };
                 let result = batch.fill(reader.as_mut());
                 let done = result.is_err() || batch.len == 0;
                 // A closed channel means the consumer stopped (error or
@@ -389,6 +406,8 @@ fn run_batches(
             }
         });
 
+        // Owned here, so it can be dropped before the reader is joined.
+        let empty_tx = empty_tx;
         let mut tally = Tally::default();
         let mut bytes = 0u64;
         let mut pending: Option<(Batch, Vec<Verdict>)> = None;
@@ -452,8 +471,10 @@ fn run_batches(
             }
             pending = Some((batch, verdicts));
         };
-        // Unblock the reader if it waits to hand over a batch.
+        // Unblock the reader if it waits to hand over a batch or to get one
+        // back.
         drop(full_rx);
+        drop(empty_tx);
         let reader = read.join().expect("the reader thread does not panic");
         outcome.map(|()| (reader, tally, bytes))
     })
