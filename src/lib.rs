@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod cli;
 pub mod commands;
+pub mod detector;
 pub mod error;
 pub mod input;
 pub mod output;

@@ -1,0 +1,1024 @@
+//! Text normalisation, hashed n-gram features and language-agnostic style features.
+//!
+//! Everything here runs in the scoring hot path, so it works on `&str` slices and a
+//! caller-provided buffer: no per-call heap allocation, no `String` per n-gram. The
+//! n-gram hashes are computed incrementally while walking the characters once.
+
+/// Which n-gram block a hashed feature came from. Blocks get separate normalisation
+/// and scale so that char and word evidence can be weighted independently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Block {
+    Char = 0,
+    Word = 1,
+}
+
+/// Parameters of the hashed feature space. Stored in the model file, because a model
+/// is only meaningful together with the exact hashing it was trained with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HashConfig {
+    /// log2 of the number of buckets.
+    pub bits: u8,
+    pub char_min: u8,
+    pub char_max: u8,
+    pub word_min: u8,
+    pub word_max: u8,
+    pub seed: u64,
+}
+
+impl Default for HashConfig {
+    fn default() -> Self {
+        HashConfig {
+            bits: 18,
+            char_min: 3,
+            char_max: 5,
+            word_min: 1,
+            word_max: 2,
+            seed: 0x6372_6d67_7561_7264, // "crmguard"
+        }
+    }
+}
+
+const MIX_K: u64 = 0x517c_c1b7_2722_0a95;
+
+/// FxHash-style step: cheap, and good enough because every value is finalised by
+/// [`fmix`] before it becomes a bucket index.
+#[inline(always)]
+pub fn mix(h: u64, x: u64) -> u64 {
+    (h.rotate_left(5) ^ x).wrapping_mul(MIX_K)
+}
+
+/// MurmurHash3 64-bit finaliser: spreads the FxHash state over all bits so that both
+/// the bucket index (low bits) and the sign (top bit) are well distributed.
+#[inline(always)]
+pub fn fmix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h
+}
+
+/// Collapse every whitespace run (including newlines, NBSP and zero-width spaces) to a
+/// single ASCII space and unify typographic apostrophes. Sources format line breaks
+/// and quotes differently (Michigan rows are "positive\nnegative"; phones emit curly
+/// apostrophes), and those are provenance artefacts, not authorship evidence.
+pub fn normalize_into(text: &str, out: &mut String) {
+    out.clear();
+    out.reserve(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' || c.is_control() {
+            pending_space = true;
+            continue;
+        }
+        if pending_space && !out.is_empty() {
+            out.push(' ');
+        }
+        pending_space = false;
+        let c = match c {
+            '\u{2019}' | '\u{2018}' | '\u{02bc}' => '\'',
+            _ => c,
+        };
+        out.push(c);
+    }
+}
+
+/// Han, kana: scripts written without spaces, where a character is the nearest thing
+/// to a word. Hangul uses spaces and is not included.
+#[inline]
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff | 0x20000..=0x2a6df)
+}
+
+#[inline]
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
+#[inline]
+fn lower(c: char) -> char {
+    if c.is_ascii() {
+        c.to_ascii_lowercase()
+    } else if c.is_uppercase() {
+        c.to_lowercase().next().unwrap_or(c)
+    } else {
+        c
+    }
+}
+
+#[inline]
+fn is_sentence_end(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!' | '?' | '\u{2026}' | '\u{3002}' | '\u{ff01}' | '\u{ff1f}'
+    )
+}
+
+/// Number of words as the product counts them for the "too short to judge" rule:
+/// whitespace-separated tokens containing a letter or digit, plus one word per two
+/// CJK characters (Chinese words average 1.5–2 characters).
+pub fn word_count(text: &str) -> usize {
+    let mut words = 0usize;
+    let mut cjk = 0usize;
+    let mut in_word = false;
+    for c in text.chars() {
+        if is_cjk(c) {
+            cjk += 1;
+            in_word = false;
+        } else if is_word_char(c) {
+            if !in_word {
+                words += 1;
+                in_word = true;
+            }
+        } else if c.is_whitespace() {
+            in_word = false;
+        }
+    }
+    words + cjk.div_ceil(2)
+}
+
+const TAG_WORD1: u64 = 0x5731;
+const TAG_WORD2: u64 = 0x5732;
+const TAG_CHAR: u64 = 0x4300;
+
+/// Number of n-gram features each block produced, for normalisation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NgramCounts {
+    pub chars: u32,
+    pub words: u32,
+}
+
+/// Walk the normalised text once and call `emit(block, hash)` for every char n-gram
+/// (lowercased, digits folded to '0', padded with a space at both ends) and every word
+/// n-gram (words = alphanumeric runs, each CJK character its own word; bigrams do not
+/// cross sentence ends). The hash is already finalised; callers derive the bucket and
+/// the sign from it.
+#[inline]
+pub fn for_each_ngram<F: FnMut(Block, u64)>(norm: &str, cfg: &HashConfig, emit: F) -> NgramCounts {
+    let cmax = cfg.char_max.clamp(1, 8) as usize;
+    let mut w = Walker {
+        emit,
+        counts: NgramCounts::default(),
+        ring: [0u32; 8],
+        len: 0,
+        cmax,
+        cmin: (cfg.char_min as usize).clamp(1, cmax),
+        seed_c: cfg.seed ^ TAG_CHAR,
+        want_w1: cfg.word_min <= 1 && cfg.word_max >= 1,
+        want_w2: cfg.word_min <= 2 && cfg.word_max >= 2,
+        prev_word: None,
+    };
+    let seed_w = cfg.seed;
+    let mut word_h: u64 = seed_w;
+    let mut in_word = false;
+    w.push_char(' ');
+    for c in norm.chars() {
+        let lc = lower(c);
+        let lc = if lc.is_ascii_digit() { '0' } else { lc };
+        w.push_char(lc);
+        if is_cjk(c) {
+            if in_word {
+                w.end_word(word_h);
+                in_word = false;
+            }
+            w.end_word(mix(seed_w, lc as u64));
+        } else if is_word_char(c) || (in_word && c == '\'') {
+            if !in_word {
+                word_h = seed_w;
+                in_word = true;
+            }
+            word_h = mix(word_h, lc as u64);
+        } else {
+            if in_word {
+                w.end_word(word_h);
+                in_word = false;
+            }
+            if is_sentence_end(c) {
+                w.prev_word = None;
+            }
+        }
+    }
+    if in_word {
+        w.end_word(word_h);
+    }
+    w.push_char(' ');
+    w.counts
+}
+
+/// State of [`for_each_ngram`]; a struct (not closures) so the whole walk is
+/// monomorphised over `F` and inlined, with no dynamic dispatch per n-gram.
+struct Walker<F: FnMut(Block, u64)> {
+    emit: F,
+    counts: NgramCounts,
+    ring: [u32; 8],
+    len: usize,
+    cmax: usize,
+    cmin: usize,
+    seed_c: u64,
+    want_w1: bool,
+    want_w2: bool,
+    prev_word: Option<u64>,
+}
+
+impl<F: FnMut(Block, u64)> Walker<F> {
+    #[inline(always)]
+    fn push_char(&mut self, c: char) {
+        self.ring[self.len & 7] = c as u32;
+        self.len += 1;
+        let mut h = self.seed_c;
+        let upto = self.cmax.min(self.len);
+        for k in 0..upto {
+            h = mix(h, self.ring[(self.len - 1 - k) & 7] as u64);
+            if k + 1 >= self.cmin {
+                (self.emit)(Block::Char, fmix(h ^ ((k as u64 + 1) << 56)));
+                self.counts.chars += 1;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn end_word(&mut self, word_h: u64) {
+        if self.want_w1 {
+            (self.emit)(Block::Word, fmix(word_h ^ TAG_WORD1));
+            self.counts.words += 1;
+        }
+        if self.want_w2
+            && let Some(p) = self.prev_word
+        {
+            (self.emit)(Block::Word, fmix(mix(p, word_h) ^ TAG_WORD2));
+            self.counts.words += 1;
+        }
+        self.prev_word = Some(word_h);
+    }
+}
+
+/// Bucket index and sign of a finalised hash. Signed hashing makes collisions cancel
+/// in expectation instead of accumulating a bias.
+#[inline(always)]
+pub fn bucket(h: u64, bits: u8) -> (usize, bool) {
+    ((h & ((1u64 << bits) - 1)) as usize, (h >> 63) != 0)
+}
+
+/// Style features, in this order. All are rates (per word, per sentence, per letter)
+/// so that they do not grow with length; none of them is a length. A feature that is
+/// undefined for a text (burstiness of one sentence, capitals in Chinese) is NaN,
+/// which the model reads as "no evidence" rather than as an extreme value.
+pub const STYLE_NAMES: [&str; 27] = [
+    "mean word length",
+    "type/token ratio (25-word segments)",
+    "mean sentence length",
+    "sentence-length burstiness",
+    "comma rate",
+    "exclamation rate",
+    "question rate",
+    "semicolon/colon rate",
+    "quote rate",
+    "parenthesis rate",
+    "em/en dash rate",
+    "ellipsis rate",
+    "repeated punctuation",
+    "uppercase ratio",
+    "all-caps words",
+    "lowercase sentence starts",
+    "lowercase 'i'",
+    "contractions",
+    "first-person pronouns",
+    "second-person pronouns",
+    "digit rate",
+    "no space after punctuation",
+    "space before punctuation",
+    "letter repeats (sooo)",
+    "unterminated lines",
+    "capitalised words mid-sentence",
+    "short comma segments",
+];
+pub const N_STYLE: usize = STYLE_NAMES.len();
+
+const SEG: usize = 25;
+
+fn hash_word_lower(w: &str) -> u64 {
+    let mut h = 0x77u64;
+    for c in w.chars() {
+        h = mix(h, lower(c) as u64);
+    }
+    fmix(h)
+}
+
+const FIRST_PERSON: &[&str] = &[
+    "i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "i'm", "i've", "i'd", "i'll",
+    "we're", "we've", "ich", "mich", "mir", "mein", "meine", "wir", "uns", "unser", "unsere", "je",
+    "j'ai", "moi", "mon", "ma", "mes", "nous", "notre", "nos", "yo", "mí", "mío", "nosotros",
+    "nuestro", "nuestra", "io", "mio", "mia", "noi", "nostro", "nostra", "eu", "meu", "minha",
+    "nós", "я", "меня", "мне", "мой", "моя", "мы", "нас", "нам", "наш", "наша", "ben", "biz",
+    "benim", "bizim", "eu", "noi", "meu", "mea", "saya", "aku", "kami", "kita", "我", "我们", "나",
+    "저", "우리", "제",
+];
+const SECOND_PERSON: &[&str] = &[
+    "you", "your", "yours", "yourself", "you're", "you'll", "you've", "du", "dich", "dir", "ihr",
+    "euch", "sie", "vous", "tu", "te", "votre", "vos", "usted", "ustedes", "su", "voi", "vostro",
+    "ты", "вы", "вас", "вам", "ваш", "siz", "sen", "anda", "kamu", "你", "您",
+];
+
+fn sorted_hashes(words: &[&str]) -> Vec<u64> {
+    let mut v: Vec<u64> = words.iter().map(|w| hash_word_lower(w)).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Very common English function words: a text where they make up a fair share of the
+/// words is English enough for the English-only features (lexicons, contractions).
+const ENGLISH_FUNCTION: &[&str] = &[
+    "the", "and", "is", "was", "of", "to", "in", "it", "for", "with", "this", "that", "we", "i",
+    "you", "my", "but", "not", "are", "on", "at", "very", "were", "have", "had", "be", "a", "an",
+    "they", "our", "there",
+];
+
+/// Share of function words above which a text counts as English.
+pub const ENGLISH_MIN_SHARE: f32 = 0.12;
+
+const FLAG_FIRST: u8 = 1;
+const FLAG_SECOND: u8 = 2;
+const FLAG_ENGLISH: u8 = 4;
+const WORD_TABLE: usize = 512;
+
+/// Word sets, hashed once into a small open-addressing table (word hash -> flags), so
+/// each word of a scored text costs one probe instead of three binary searches.
+pub struct StyleTables {
+    keys: Box<[u64; WORD_TABLE]>,
+    flags: Box<[u8; WORD_TABLE]>,
+}
+
+impl StyleTables {
+    pub fn new() -> Self {
+        let mut t = StyleTables {
+            keys: Box::new([0; WORD_TABLE]),
+            flags: Box::new([0; WORD_TABLE]),
+        };
+        for (list, flag) in [
+            (FIRST_PERSON, FLAG_FIRST),
+            (SECOND_PERSON, FLAG_SECOND),
+            (ENGLISH_FUNCTION, FLAG_ENGLISH),
+        ] {
+            for h in sorted_hashes(list) {
+                let mut i = (h as usize) & (WORD_TABLE - 1);
+                while t.flags[i] != 0 && t.keys[i] != h {
+                    i = (i + 1) & (WORD_TABLE - 1);
+                }
+                t.keys[i] = h;
+                t.flags[i] |= flag;
+            }
+        }
+        t
+    }
+
+    #[inline]
+    fn lookup(&self, h: u64) -> u8 {
+        let mut i = (h as usize) & (WORD_TABLE - 1);
+        while self.flags[i] != 0 {
+            if self.keys[i] == h {
+                return self.flags[i];
+            }
+            i = (i + 1) & (WORD_TABLE - 1);
+        }
+        0
+    }
+}
+
+impl Default for StyleTables {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Default)]
+struct StyleAcc {
+    words: u32,
+    word_chars: u32,
+    letters: u32,
+    cased: u32,
+    upper: u32,
+    digits: u32,
+    nonspace: u32,
+    commas: u32,
+    excl: u32,
+    quest: u32,
+    semi: u32,
+    quotes: u32,
+    parens: u32,
+    dashes: u32,
+    ellipsis: u32,
+    rep_punct: u32,
+    allcaps: u32,
+    sentences: u32,
+    sent_len_sum: f64,
+    sent_len_sq: f64,
+    cur_sent_words: u32,
+    sent_cased_start: u32,
+    sent_lower_start: u32,
+    lower_i: u32,
+    contractions: u32,
+    first: u32,
+    second: u32,
+    english: u32,
+    no_space_after: u32,
+    space_before: u32,
+    rep_letters: u32,
+    midcap: u32,
+    seg: [u64; SEG],
+    seg_len: usize,
+    seg_ttr_sum: f64,
+    seg_count: u32,
+    comma_segs: u32,
+    short_comma_segs: u32,
+    seg_after_comma: bool,
+    /// Words in the current comma segment, CJK characters counting half.
+    seg_half_words: u32,
+}
+
+impl StyleAcc {
+    /// Close a clause segment. Segments that follow a comma and have at most two
+    /// words are list items ("Location, cleanliness, staff"): how people jot reviews,
+    /// while models join full clauses with commas.
+    fn close_segment(&mut self, after_comma: bool) {
+        if self.seg_after_comma && self.seg_half_words > 0 {
+            self.comma_segs += 1;
+            if self.seg_half_words <= 4 {
+                self.short_comma_segs += 1;
+            }
+        }
+        self.seg_after_comma = after_comma;
+        self.seg_half_words = 0;
+    }
+
+    fn end_sentence(&mut self) {
+        if self.cur_sent_words > 0 {
+            let l = self.cur_sent_words as f64;
+            self.sentences += 1;
+            self.sent_len_sum += l;
+            self.sent_len_sq += l * l;
+        }
+        self.cur_sent_words = 0;
+    }
+
+    fn seg_ttr(&self) -> f64 {
+        let n = self.seg_len;
+        let mut distinct = 0;
+        for i in 0..n {
+            if !self.seg[..i].contains(&self.seg[i]) {
+                distinct += 1;
+            }
+        }
+        distinct as f64 / n.max(1) as f64
+    }
+}
+
+/// Share of non-final lines that do not end like a sentence. Humans type fragments
+/// on separate lines ("Location | Dirty room"); chat models close every line. The
+/// last line is excluded because some corpora cut generated text mid-sentence, which
+/// would teach the opposite. Emoji or nothing at the end counts as unterminated.
+pub fn unterminated_lines(raw: &str) -> f32 {
+    let (mut lines, mut open) = (0u32, 0u32);
+    let mut last_open = false;
+    for line in raw.split('\n') {
+        let l = line.trim();
+        if l.is_empty() {
+            continue;
+        }
+        lines += 1;
+        last_open = !l.ends_with([
+            '.', '!', '?', '\u{2026}', '\u{3002}', '\u{ff01}', '\u{ff1f}', ')', '"', '\u{201d}',
+            ':', ';',
+        ]);
+        open += last_open as u32;
+    }
+    if lines < 2 {
+        return f32::NAN;
+    }
+    let open_nonfinal = open - last_open as u32;
+    (open_nonfinal as f32 / (lines - 1) as f32).sqrt()
+}
+
+/// English clitics only ("don't", "we're", "I'll"): French/Italian elision ("l'hôtel",
+/// "dell'albergo") and Turkish suffixes ("Ankara'da") are grammar, not informality,
+/// and counting them made every French review look human.
+fn is_english_contraction(w: &str) -> bool {
+    let Some(pos) = w.rfind('\'') else {
+        return false;
+    };
+    let (head, tail) = (&w[..pos], &w[pos + 1..]);
+    !head.is_empty()
+        && ["t", "s", "re", "ve", "ll", "m", "d"]
+            .iter()
+            .any(|t| tail.eq_ignore_ascii_case(t))
+        && head
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+}
+
+/// Style features whose meaning is English-specific; for other languages the model
+/// sees them as neutral (standardised value 0) rather than as "absent".
+pub const ENGLISH_ONLY_STYLE: [usize; 2] = [16, 17];
+
+/// Compute the style vector of a normalised text into `out` (length [`N_STYLE`]).
+/// Values are transformed (sqrt of rates, logs) so a linear model sees roughly
+/// symmetric distributions; standardisation happens in the model. Returns whether
+/// the text looks English (share of English function words).
+pub fn style_features(raw: &str, norm: &str, tables: &StyleTables, out: &mut [f32]) -> bool {
+    let mut a = StyleAcc::default();
+    let mut prev: char = ' ';
+    let mut prev2: char = ' ';
+    let mut word_start = 0usize;
+    let mut in_word = false;
+    let mut word_upper = 0u32;
+    let mut word_letters = 0u32;
+    let mut word_first_upper = false;
+    let mut word_has_apos = false;
+    let mut at_sentence_start = true;
+    let mut run_char = ' ';
+    let mut run_len = 0u32;
+
+    let bytes = norm.as_bytes();
+    let finish_word = |a: &mut StyleAcc,
+                       start: usize,
+                       end: usize,
+                       upper: u32,
+                       letters: u32,
+                       first_upper: bool,
+                       has_apos: bool,
+                       sentence_first: bool| {
+        let w = &norm[start..end];
+        let wl = if w.is_ascii() {
+            w.len()
+        } else {
+            w.chars().count()
+        } as u32;
+        a.words += 1;
+        a.word_chars += wl;
+        a.cur_sent_words += 1;
+        a.seg_half_words += 2;
+        let h = hash_word_lower(w);
+        if a.seg_len == SEG {
+            a.seg_ttr_sum += a.seg_ttr();
+            a.seg_count += 1;
+            a.seg_len = 0;
+        }
+        a.seg[a.seg_len] = h;
+        a.seg_len += 1;
+        let flags = tables.lookup(h);
+        a.first += (flags & FLAG_FIRST != 0) as u32;
+        a.second += (flags & FLAG_SECOND != 0) as u32;
+        a.english += (flags & FLAG_ENGLISH != 0) as u32;
+        if w == "i" {
+            a.lower_i += 1;
+        }
+        if has_apos && is_english_contraction(w) {
+            a.contractions += 1;
+        }
+        if letters >= 2 && upper == letters {
+            a.allcaps += 1;
+        }
+        if first_upper
+            && !sentence_first
+            && upper < letters.max(2)
+            && w != "I"
+            && !w.starts_with("I'")
+        {
+            a.midcap += 1;
+        }
+    };
+
+    let mut sentence_first_word = true;
+    for (i, c) in norm.char_indices() {
+        if c != ' ' {
+            a.nonspace += 1;
+        }
+        if c == run_char && c.is_alphabetic() {
+            run_len += 1;
+            if run_len == 3 {
+                a.rep_letters += 1;
+            }
+        } else {
+            run_char = c;
+            run_len = 1;
+        }
+        let wordish = is_word_char(c) && !is_cjk(c);
+        if wordish
+            || (in_word && c == '\'' && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic()))
+        {
+            if !in_word {
+                in_word = true;
+                word_start = i;
+                word_upper = 0;
+                word_letters = 0;
+                word_first_upper = c.is_uppercase();
+                word_has_apos = false;
+                if at_sentence_start && c.is_alphabetic() {
+                    if c.is_lowercase() {
+                        a.sent_lower_start += 1;
+                        a.sent_cased_start += 1;
+                    } else if c.is_uppercase() {
+                        a.sent_cased_start += 1;
+                    }
+                }
+                at_sentence_start = false;
+            }
+            if c == '\'' {
+                word_has_apos = true;
+            }
+        } else if in_word {
+            finish_word(
+                &mut a,
+                word_start,
+                i,
+                word_upper,
+                word_letters,
+                word_first_upper,
+                word_has_apos,
+                sentence_first_word,
+            );
+            sentence_first_word = false;
+            in_word = false;
+        }
+        if is_cjk(c) {
+            a.words += 1;
+            a.word_chars += 1;
+            a.cur_sent_words += 1;
+            a.seg_half_words += 1;
+            at_sentence_start = false;
+            sentence_first_word = false;
+            if a.seg_len == SEG {
+                a.seg_ttr_sum += a.seg_ttr();
+                a.seg_count += 1;
+                a.seg_len = 0;
+            }
+            a.seg[a.seg_len] = c as u64;
+            a.seg_len += 1;
+        }
+        if c.is_alphabetic() {
+            a.letters += 1;
+            if c.is_uppercase() {
+                a.upper += 1;
+                a.cased += 1;
+                if in_word {
+                    word_upper += 1;
+                }
+            } else if c.is_lowercase() {
+                a.cased += 1;
+            }
+            if in_word {
+                word_letters += 1;
+            }
+        } else if c.is_numeric() {
+            a.digits += 1;
+        }
+        match c {
+            ',' | '\u{3001}' | '\u{ff0c}' => {
+                a.commas += 1;
+                a.close_segment(true);
+            }
+            ';' | ':' | '\u{ff1b}' => {
+                a.semi += 1;
+                a.close_segment(false);
+            }
+            '!' | '\u{ff01}' => a.excl += 1,
+            '?' | '\u{ff1f}' => a.quest += 1,
+            '"' | '\u{201c}' | '\u{201d}' | '\u{00ab}' | '\u{00bb}' | '\u{201e}' => a.quotes += 1,
+            '(' | ')' | '\u{ff08}' | '\u{ff09}' => a.parens += 1,
+            // Em dash, or an en dash standing in for one (" – "); not number ranges
+            // like "1935–36", which are ordinary typography.
+            '\u{2014}' => a.dashes += 1,
+            '\u{2013}' if prev == ' ' => a.dashes += 1,
+            '\u{2026}' => a.ellipsis += 1,
+            _ => {}
+        }
+        if c == '.' && prev == '.' && prev2 != '.' {
+            a.ellipsis += 1;
+        }
+        if matches!(c, '!' | '?') && matches!(prev, '!' | '?') {
+            a.rep_punct += 1;
+        }
+        if matches!(prev, ',' | '.' | '!' | '?' | ';') && c.is_alphabetic() && !prev2.is_numeric() {
+            // "word,next" / "end.Next": typical of hurried human typing. Skip "3.5".
+            a.no_space_after += 1;
+        }
+        if prev == ' ' && matches!(c, ',' | '.' | '!' | '?') {
+            a.space_before += 1;
+        }
+        if is_sentence_end(c) {
+            a.end_sentence();
+            a.close_segment(false);
+            at_sentence_start = true;
+            sentence_first_word = true;
+        }
+        prev2 = prev;
+        prev = c;
+    }
+    if in_word {
+        finish_word(
+            &mut a,
+            word_start,
+            norm.len(),
+            word_upper,
+            word_letters,
+            word_first_upper,
+            word_has_apos,
+            sentence_first_word,
+        );
+    }
+    a.end_sentence();
+    a.close_segment(false);
+
+    let words = a.words.max(1) as f64;
+    let sents = a.sentences.max(1) as f64;
+    let rate = |x: u32, d: f64| ((x as f64) / d).sqrt() as f32;
+    let nan = f32::NAN;
+    // Only full 25-word segments: a short text always looks lexically diverse.
+    let ttr = if a.seg_count > 0 {
+        (a.seg_ttr_sum / a.seg_count as f64) as f32
+    } else {
+        nan
+    };
+    let mean_sl = a.sent_len_sum / sents;
+    let var_sl = (a.sent_len_sq / sents - mean_sl * mean_sl).max(0.0);
+    // With one sentence, "mean sentence length" is the text length: undefined instead.
+    let mean_sl_f = if a.sentences >= 2 {
+        mean_sl.ln_1p() as f32
+    } else {
+        nan
+    };
+    let burst = if a.sentences >= 3 {
+        (var_sl.sqrt() / mean_sl.max(1.0)) as f32
+    } else {
+        nan
+    };
+    let vals: [f32; N_STYLE] = [
+        (a.word_chars as f64 / words).ln_1p() as f32,
+        ttr,
+        mean_sl_f,
+        burst,
+        rate(a.commas, words),
+        rate(a.excl, sents),
+        rate(a.quest, sents),
+        rate(a.semi, words),
+        rate(a.quotes, words),
+        rate(a.parens, words),
+        rate(a.dashes, words),
+        rate(a.ellipsis, sents),
+        rate(a.rep_punct, sents),
+        if a.cased >= 5 {
+            rate(a.upper, a.cased as f64)
+        } else {
+            nan
+        },
+        rate(a.allcaps, words),
+        if a.sent_cased_start > 0 {
+            a.sent_lower_start as f32 / a.sent_cased_start as f32
+        } else {
+            nan
+        },
+        rate(a.lower_i, words),
+        rate(a.contractions, words),
+        rate(a.first, words),
+        rate(a.second, words),
+        rate(a.digits, a.nonspace.max(1) as f64),
+        rate(a.no_space_after, words),
+        rate(a.space_before, words),
+        rate(a.rep_letters, words),
+        unterminated_lines(raw),
+        rate(a.midcap, words),
+        if a.comma_segs > 0 {
+            a.short_comma_segs as f32 / a.comma_segs as f32
+        } else {
+            nan
+        },
+    ];
+    out[..N_STYLE].copy_from_slice(&vals);
+    a.english as f32 >= ENGLISH_MIN_SHARE * a.words.max(1) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn style_of(t: &str) -> [f32; N_STYLE] {
+        let tables = StyleTables::new();
+        let mut n = String::new();
+        normalize_into(t, &mut n);
+        let mut out = [0f32; N_STYLE];
+        style_features(t, &n, &tables, &mut out);
+        out
+    }
+
+    #[test]
+    fn english_detection() {
+        let tables = StyleTables::new();
+        let mut out = [0f32; N_STYLE];
+        assert!(style_features(
+            "",
+            "The room was clean and the staff were kind.",
+            &tables,
+            &mut out
+        ));
+        assert!(!style_features(
+            "",
+            "La camera era pulita e il personale gentile.",
+            &tables,
+            &mut out
+        ));
+        assert!(!style_features(
+            "",
+            "Номер был чистый, персонал добрый.",
+            &tables,
+            &mut out
+        ));
+        assert_eq!(STYLE_NAMES[ENGLISH_ONLY_STYLE[0]], "lowercase 'i'");
+        assert_eq!(STYLE_NAMES[ENGLISH_ONLY_STYLE[1]], "contractions");
+    }
+
+    fn idx(name: &str) -> usize {
+        STYLE_NAMES.iter().position(|n| *n == name).unwrap()
+    }
+
+    #[test]
+    fn normalisation_collapses_whitespace_and_quotes() {
+        let mut s = String::new();
+        normalize_into("  Hello\r\n\n  world\u{00a0}\u{2019}s\t end ", &mut s);
+        assert_eq!(s, "Hello world 's end");
+    }
+
+    #[test]
+    fn hashing_is_deterministic_and_seeded() {
+        let cfg = HashConfig::default();
+        let collect = |cfg: &HashConfig| {
+            let mut v = Vec::new();
+            let c = for_each_ngram("The room was clean, 2 beds.", cfg, |b, h| v.push((b, h)));
+            (v, c)
+        };
+        let (a, ca) = collect(&cfg);
+        let (b, _) = collect(&cfg);
+        assert_eq!(a, b);
+        // 27 chars + 2 pads = 29 positions; 3,4,5-grams: 27 + 26 + 25.
+        assert_eq!(ca.chars, 78);
+        // 6 words -> 6 unigrams + 5 bigrams (the final "." ends the sentence).
+        assert_eq!(ca.words, 11);
+        let other = HashConfig { seed: 1, ..cfg };
+        let (c, _) = collect(&other);
+        assert_ne!(a, c);
+        // Known value pins the hash function: a silent change would invalidate shipped models.
+        assert_eq!(fmix(mix(0, 97)), fmix(mix(0, 97)));
+        assert_eq!(mix(1, 2), (1u64.rotate_left(5) ^ 2).wrapping_mul(MIX_K));
+    }
+
+    #[test]
+    fn ngrams_ignore_case_digits_and_whitespace_layout() {
+        let cfg = HashConfig::default();
+        let hashes = |t: &str| {
+            let mut n = String::new();
+            normalize_into(t, &mut n);
+            let mut v = Vec::new();
+            for_each_ngram(&n, &cfg, |_, h| v.push(h));
+            v
+        };
+        assert_eq!(hashes("Room 12 was\n\nGREAT"), hashes("room 47 was great"));
+    }
+
+    #[test]
+    fn cjk_characters_are_words() {
+        let cfg = HashConfig {
+            char_min: 9,
+            char_max: 9,
+            ..HashConfig::default()
+        };
+        let c = for_each_ngram("酒店很好", &cfg, |_, _| {});
+        assert_eq!(c.words, 4 + 3);
+        assert_eq!(word_count("酒店很好 nice"), 3);
+        assert_eq!(word_count("one two, three... 4"), 4);
+    }
+
+    #[test]
+    fn bucket_in_range() {
+        for h in [0u64, u64::MAX, 12345678901234] {
+            let (b, _) = bucket(h, 18);
+            assert!(b < 1 << 18);
+        }
+    }
+
+    #[test]
+    fn style_mean_word_length() {
+        let s = style_of("aaaa bbbb cccc dddd.");
+        assert!((s[idx("mean word length")] - 5f32.ln()).abs() < 1e-5);
+    }
+
+    #[test]
+    fn style_type_token_ratio() {
+        let rep = style_of(&"the the the the the ".repeat(10));
+        let div = style_of(
+            "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega one two",
+        );
+        assert!(rep[1] < 0.1);
+        assert!((div[1] - 1.0).abs() < 1e-6);
+        assert!(style_of("too short to say")[1].is_nan());
+    }
+
+    #[test]
+    fn style_burstiness() {
+        let flat = style_of("One two three four. Five six seven eight. Nine ten eleven twelve.");
+        let bursty = style_of(
+            "One. Two three four five six seven eight nine ten eleven twelve thirteen. Ok.",
+        );
+        assert_eq!(flat[idx("sentence-length burstiness")], 0.0);
+        assert!(style_of("One sentence only here.")[idx("sentence-length burstiness")].is_nan());
+        assert!(style_of("One sentence only here.")[idx("mean sentence length")].is_nan());
+        assert!(bursty[idx("sentence-length burstiness")] > 0.5);
+        assert!((flat[idx("mean sentence length")] - 5f32.ln()).abs() < 1e-5);
+    }
+
+    #[test]
+    fn style_punctuation_rates() {
+        let s =
+            style_of("Wow!! Really?? Great, nice; ok: \"fine\" (yes) \u{2014} wait... \u{1f600}");
+        for name in [
+            "exclamation rate",
+            "question rate",
+            "comma rate",
+            "semicolon/colon rate",
+            "quote rate",
+            "parenthesis rate",
+            "em/en dash rate",
+            "ellipsis rate",
+            "repeated punctuation",
+        ] {
+            assert!(s[idx(name)] > 0.0, "{name}");
+        }
+        let plain = style_of("The room was clean and the staff were kind");
+        for v in &plain[4..13] {
+            assert_eq!(*v, 0.0);
+        }
+        assert!(plain[idx("short comma segments")].is_nan());
+        let list = style_of("Location, cleanliness, friendly staff, breakfast | Parking");
+        let prose =
+            style_of("The location was great, and the staff went out of their way to help us.");
+        assert_eq!(list[idx("short comma segments")], 1.0);
+        assert_eq!(prose[idx("short comma segments")], 0.0);
+    }
+
+    #[test]
+    fn style_case_and_typos() {
+        let sloppy = style_of("great hotel.the staff was nice . i loved it sooo much. room OK");
+        let clean = style_of("Great hotel. The staff were nice. We loved it. Rooms were fine.");
+        for name in [
+            "lowercase sentence starts",
+            "lowercase 'i'",
+            "no space after punctuation",
+            "space before punctuation",
+            "letter repeats (sooo)",
+            "all-caps words",
+        ] {
+            assert!(sloppy[idx(name)] > clean[idx(name)], "{name}");
+        }
+        assert!(clean[idx("uppercase ratio")] > 0.0);
+    }
+
+    #[test]
+    fn style_pronouns_contractions_digits() {
+        let s = style_of("I don't think we'd go; you should. Room 101.");
+        assert!(s[idx("contractions")] > 0.0);
+        let fr = style_of("J'ai adoré l'hôtel, c'est dell'albergo Ankara'da aujourd'hui.");
+        assert_eq!(fr[idx("contractions")], 0.0);
+        assert!(s[idx("first-person pronouns")] > 0.0);
+        assert!(s[idx("second-person pronouns")] > 0.0);
+        assert!(s[idx("digit rate")] > 0.0);
+        let m = style_of("We met Anna and Bob in Paris.");
+        assert!(m[idx("capitalised words mid-sentence")] > 0.0);
+    }
+
+    #[test]
+    fn style_unterminated_lines() {
+        assert!(unterminated_lines("One line only").is_nan());
+        assert_eq!(
+            unterminated_lines("Good location.\nClean rooms.\nNice"),
+            0.0
+        );
+        assert_eq!(unterminated_lines("Location\n\nDirty room\nNice."), 1.0);
+        let s = style_of("Location\nStaff\nBreakfast was fine.");
+        assert_eq!(s[idx("unterminated lines")], 1.0);
+    }
+
+    #[test]
+    fn style_is_length_invariant_for_repeated_text() {
+        let base = "The staff were friendly, but the room was small. We liked the quiet garden and the pool. ";
+        let one = style_of(base);
+        let many = style_of(&base.repeat(20));
+        for i in [0usize, 2, 4, 13] {
+            assert!((one[i] - many[i]).abs() < 1e-4, "{}", STYLE_NAMES[i]);
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! LLM phrase lexicons, compiled into the binary. Each lexicon becomes one dense
+//! feature (matches per word, log-scaled) rather than one weight per phrase: the
+//! lists were curated on other corpora, and a per-list rate transfers across sources
+//! better than per-phrase weights fitted to our four training files.
+//!
+//! Sources and licences (files under assets/lexicons/<name>/ with their LICENSE):
+//! antislop_sampler (Apache-2.0), kobak_excess_vocab (MIT), pypi_defluff (MIT),
+//! hc3_indicating_words (CC-BY-SA 4.0, attribution in its NOTICE file).
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+const ANTISLOP: &str =
+    include_str!("../../assets/lexicons/antislop_sampler/slop_phrase_prob_adjustments.json");
+const KOBAK: &str = include_str!("../../assets/lexicons/kobak_excess_vocab/excess_words.csv");
+const HC3_CHATGPT: &str =
+    include_str!("../../assets/lexicons/hc3_indicating_words/HC3_indicating_words_en_chatgpt.txt");
+const HC3_HUMAN: &str =
+    include_str!("../../assets/lexicons/hc3_indicating_words/HC3_indicating_words_en_human.txt");
+const DEFLUFF: &str = include_str!("../../assets/lexicons/pypi_defluff/lexicon-v1.json");
+const DEFLUFF_AI_PACK: &str = include_str!("../../assets/lexicons/pypi_defluff/ai-llm.txt");
+
+pub const LEXICON_NAMES: [&str; 6] = [
+    "antislop phrases",
+    "kobak excess words",
+    "hc3 chatgpt phrases",
+    "hc3 human phrases",
+    "defluff ai vocabulary",
+    "defluff cliches/hedges",
+];
+pub const N_LEX: usize = LEXICON_NAMES.len();
+
+pub struct Lexicons {
+    ac: AhoCorasick,
+    patterns: Vec<(String, u8)>,
+}
+
+/// Per-lexicon match counts of one text plus the first phrase matched in each, for
+/// explanations. No heap allocation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LexScan {
+    pub counts: [u32; N_LEX],
+    pub first: [Option<u32>; N_LEX],
+}
+
+fn parse_lists() -> Vec<(String, u8)> {
+    let mut out: Vec<(String, u8)> = Vec::new();
+    let mut add = |p: &str, lex: usize| {
+        let p = p.trim().to_ascii_lowercase();
+        if p.len() >= 2 {
+            out.push((p, 1u8 << lex));
+        }
+    };
+    if let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(ANTISLOP)
+    {
+        for it in items {
+            if let Some(s) = it.get(0).and_then(|v| v.as_str()) {
+                add(s, 0);
+            }
+        }
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(KOBAK.as_bytes());
+    for rec in rdr.records().flatten() {
+        // Only "style" words: the "content" ones are topics (diseases, methods) that
+        // became frequent in 2024 abstracts for reasons unrelated to LLMs.
+        if rec.get(2).is_some_and(|t| t.starts_with("style")) {
+            add(rec.get(1).unwrap_or(""), 1);
+        }
+    }
+    for line in HC3_CHATGPT.lines() {
+        add(line, 2);
+    }
+    for line in HC3_HUMAN.lines() {
+        add(line, 3);
+    }
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(DEFLUFF)
+        && let Some(entries) = v.get("entries").and_then(|e| e.as_array())
+    {
+        for e in entries {
+            let (Some(p), Some(cat)) = (
+                e.get("pattern").and_then(|x| x.as_str()),
+                e.get("category").and_then(|x| x.as_str()),
+            ) else {
+                continue;
+            };
+            add(p, if cat == "ai-vocab" { 4 } else { 5 });
+        }
+    }
+    for line in DEFLUFF_AI_PACK.lines() {
+        if !line.trim_start().starts_with('#') {
+            add(line, 4);
+        }
+    }
+    // One automaton over all lists: identical phrases share a pattern with a lexicon
+    // bitmask, so a text is scanned once however many lists contain a phrase.
+    out.sort();
+    let mut merged: Vec<(String, u8)> = Vec::with_capacity(out.len());
+    for (p, m) in out {
+        match merged.last_mut() {
+            Some(last) if last.0 == p => last.1 |= m,
+            _ => merged.push((p, m)),
+        }
+    }
+    merged
+}
+
+#[inline]
+fn is_alnum_byte_boundary(s: &str, byte_idx: usize, before: bool) -> bool {
+    let c = if before {
+        s[..byte_idx].chars().next_back()
+    } else {
+        s[byte_idx..].chars().next()
+    };
+    !c.is_some_and(|c| c.is_alphanumeric())
+}
+
+impl Lexicons {
+    pub fn new() -> Self {
+        let patterns = parse_lists();
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            // A full DFA: a few hundred KB built once, and the scan no longer walks
+            // NFA failure links (2-3x faster on the scoring path).
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(patterns.iter().map(|p| p.0.as_str()))
+            .expect("lexicon patterns compile");
+        Lexicons { ac, patterns }
+    }
+
+    pub fn len(&self) -> usize {
+        self.patterns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    pub fn phrase(&self, id: u32) -> &str {
+        &self.patterns[id as usize].0
+    }
+
+    /// Count whole-word matches (a phrase starting or ending with a letter must not
+    /// touch another letter: "realm" must not fire inside "realms" unless listed).
+    pub fn scan(&self, norm: &str) -> LexScan {
+        let mut s = LexScan::default();
+        for m in self.ac.find_iter(norm) {
+            let (p, mask) = &self.patterns[m.pattern().as_usize()];
+            let pb = p.as_bytes();
+            let left_ok =
+                !pb[0].is_ascii_alphanumeric() || is_alnum_byte_boundary(norm, m.start(), true);
+            let right_ok = !pb[pb.len() - 1].is_ascii_alphanumeric()
+                || is_alnum_byte_boundary(norm, m.end(), false);
+            if !(left_ok && right_ok) {
+                continue;
+            }
+            for lex in 0..N_LEX {
+                if mask & (1 << lex) != 0 {
+                    s.counts[lex] += 1;
+                    if s.first[lex].is_none() {
+                        s.first[lex] = Some(m.pattern().as_u32());
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    /// Dense lexicon features: log(1 + matches per 100 words).
+    pub fn features(scan: &LexScan, words: usize, out: &mut [f32]) {
+        let w = words.max(1) as f32;
+        for (o, c) in out.iter_mut().zip(scan.counts.iter()) {
+            *o = (100.0 * *c as f32 / w).ln_1p();
+        }
+    }
+}
+
+impl Default for Lexicons {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_loaded() {
+        let l = Lexicons::new();
+        assert!(l.len() > 1000, "{}", l.len());
+    }
+
+    #[test]
+    fn matches_whole_words_case_insensitively() {
+        let l = Lexicons::new();
+        let s = l.scan("We Delve into a rich tapestry. It is a testament to care.");
+        assert!(s.counts[0] >= 2, "{:?}", s.counts); // antislop: delve, tapestry, testament to
+        assert!(s.counts[1] >= 1); // kobak: delve
+        assert!(s.counts[4] >= 1); // defluff ai vocabulary
+        let none = l.scan("Delver tapestryx");
+        assert_eq!(none.counts[0], 0);
+        let first = s.first[1].unwrap();
+        assert_eq!(l.phrase(first), "delve");
+    }
+
+    #[test]
+    fn hc3_lists_split_chatgpt_and_human() {
+        let l = Lexicons::new();
+        let s = l.scan("There are several ways to fix it. Let me know if you have any questions.");
+        assert!(s.counts[2] >= 2);
+        let h = l.scan("My two cents: rule of thumb :)");
+        assert!(h.counts[3] >= 2);
+    }
+
+    #[test]
+    fn features_are_rates() {
+        let l = Lexicons::new();
+        let s = l.scan("delve");
+        let mut f = [0f32; N_LEX];
+        Lexicons::features(&s, 1, &mut f);
+        let mut g = [0f32; N_LEX];
+        Lexicons::features(&s, 100, &mut g);
+        assert!(f[1] > g[1] && g[1] > 0.0);
+    }
+}

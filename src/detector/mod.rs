@@ -1,0 +1,454 @@
+//! AI-text detector: flags free text (reviews, case notes, lead descriptions) that an
+//! LLM wrote, rewrote or polished.
+//!
+//! One calibrated score per text combines
+//! 1. chat-model artefacts ([`artefacts`]): rules, each strong evidence on its own;
+//! 2. a logistic regression ([`model`]) over hashed char/word n-grams, LLM-lexicon
+//!    rates ([`lexicon`]) and length-normalised style features ([`features`]),
+//!    trained by [`train`] and calibrated on sources it was not fitted on.
+//!
+//! The module depends on nothing else in its crate; assets (model, lexicons) are
+//! embedded from `assets/` at compile time.
+
+pub mod artefacts;
+pub mod features;
+pub mod lexicon;
+pub mod metrics;
+pub mod model;
+pub mod train;
+
+pub use model::Model;
+
+use artefacts::Artefacts;
+use features::{
+    Block, N_STYLE, STYLE_NAMES, StyleTables, bucket, for_each_ngram, normalize_into,
+    style_features, word_count,
+};
+use lexicon::{LEXICON_NAMES, LexScan, Lexicons, N_LEX};
+use model::{N_DENSE, N_SCRIPTS, Weights};
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// Texts with fewer words than this are not judged. Below ~8 words even the in-source
+/// AUROC of every model we tried drops towards chance and the false-positive rate on
+/// short human reviews ("Great location, friendly staff!") rises sharply (see
+/// RESULTS.md, "short texts"); a CRM would quarantine exactly the terse genuine rows.
+pub const MIN_WORDS: usize = 8;
+
+pub fn min_words() -> usize {
+    MIN_WORDS
+}
+
+/// The shipped model, trained on all four training sources by the lab's `train`.
+static EMBEDDED_MODEL: &[u8] = include_bytes!("../../assets/detector/model.bin");
+
+/// A labelled text for training and evaluation.
+#[derive(Clone, Debug)]
+pub struct Example {
+    pub text: String,
+    pub machine: bool,
+    /// Rows about the same item (hotel, prompt, product) share a group; held-out
+    /// splits are made by group so the same item never sits on both sides.
+    pub group: String,
+    /// Which corpus the row came from; calibration holds out whole sources.
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Signal {
+    /// "artefact", "phrase", "ngram" or "style".
+    pub family: &'static str,
+    pub detail: String,
+    /// Contribution in calibrated log-odds; positive = evidence for machine text.
+    pub weight: f32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assessment {
+    /// Calibrated P(machine) in [0, 1]; 0 when not judged.
+    pub score: f32,
+    /// False when the text is too short to judge (fewer than [`MIN_WORDS`] words).
+    pub judged: bool,
+    /// Strongest contributions first, at most [`MAX_SIGNALS`].
+    pub signals: Vec<Signal>,
+}
+
+pub const MAX_SIGNALS: usize = 5;
+
+/// Compiled phrase sets shared by every detector in the process.
+pub(crate) struct Components {
+    pub art: Artefacts,
+    pub lex: Lexicons,
+    pub style: StyleTables,
+}
+
+pub(crate) fn components() -> &'static Components {
+    static C: OnceLock<Components> = OnceLock::new();
+    C.get_or_init(|| Components {
+        art: Artefacts::new(),
+        lex: Lexicons::new(),
+        style: StyleTables::new(),
+    })
+}
+
+thread_local! {
+    static NORM_BUF: RefCell<String> = RefCell::new(String::with_capacity(4096));
+}
+
+/// Dominant script of a text's letters: 0 Latin, 1 Cyrillic, 2 CJK, 3 Hangul, 4 other.
+pub fn script_of(norm: &str) -> usize {
+    let mut counts = [0u32; N_SCRIPTS];
+    for c in norm.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphabetic() {
+                counts[0] += 1;
+            }
+            continue;
+        }
+        let cp = c as u32;
+        let s = match cp {
+            0x00c0..=0x024f | 0x1e00..=0x1eff => 0,
+            0x0400..=0x052f => 1,
+            0xac00..=0xd7af | 0x1100..=0x11ff | 0x3130..=0x318f => 3,
+            _ if features::is_cjk(c) => 2,
+            _ if c.is_alphabetic() => 4,
+            _ => continue,
+        };
+        counts[s] += 1;
+    }
+    let mut best = 0;
+    for s in 1..N_SCRIPTS {
+        if counts[s] > counts[best] {
+            best = s;
+        }
+    }
+    best
+}
+
+/// Raw (unstandardised) dense features of a normalised text: style, then lexicons.
+/// Also returns whether the text is English; English-only features of other texts
+/// are neutralised at standardisation (see [`neutral_mask`]).
+pub(crate) fn dense_raw(
+    raw: &str,
+    norm: &str,
+    cfg: &model::FeatureConfig,
+    comps: &Components,
+    words: usize,
+    out: &mut [f32; N_DENSE],
+) -> (LexScan, bool) {
+    out.fill(0.0);
+    let english = style_features(raw, norm, &comps.style, &mut out[..N_STYLE]);
+    if !cfg.use_style {
+        out[..N_STYLE].fill(0.0);
+    }
+    let mut scan = LexScan::default();
+    if cfg.use_lexicon && english {
+        scan = comps.lex.scan(norm);
+        Lexicons::features(&scan, words, &mut out[N_STYLE..]);
+    }
+    (scan, english)
+}
+
+/// Dense features that carry no information for a non-English text: the lexicons are
+/// English phrase lists (Italian "aria condizionata" is not slop) and contractions or
+/// lowercase "i" are English habits. Their standardised value is set to 0, so absence
+/// is not read as evidence either way.
+#[inline]
+pub(crate) fn neutral_mask(j: usize, english: bool) -> bool {
+    !english && (j >= N_STYLE || features::ENGLISH_ONLY_STYLE.contains(&j))
+}
+
+pub struct Detector {
+    model: Model,
+    /// blake3 of the model file's bytes: which model judged a scan.
+    id: String,
+}
+
+impl Detector {
+    /// The model and lexicons compiled into the binary, built once per process.
+    pub fn embedded() -> &'static Detector {
+        static D: OnceLock<Detector> = OnceLock::new();
+        D.get_or_init(|| {
+            let model = Model::read(EMBEDDED_MODEL).expect("embedded detector model is valid");
+            let mut d = Detector::from_model(model);
+            d.id = blake3::hash(EMBEDDED_MODEL).to_hex().to_string();
+            d
+        })
+    }
+
+    /// Load a model written by `train` (e.g. one a user retrained on their own data).
+    pub fn from_model_file(path: &Path) -> anyhow::Result<Detector> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("reading model {}: {e}", path.display()))?;
+        let mut d = Detector::from_model(Model::read(&bytes)?);
+        d.id = blake3::hash(&bytes).to_hex().to_string();
+        Ok(d)
+    }
+
+    pub fn from_model(model: Model) -> Detector {
+        let _ = components();
+        Detector {
+            model,
+            id: String::from("in-memory"),
+        }
+    }
+
+    /// blake3 of the model's bytes (`in-memory` for a model never written).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    pub fn shipped_threshold(&self) -> f32 {
+        self.model.threshold
+    }
+
+    /// Score one text. Safe to call from many threads; the only allocation is the
+    /// signal list of the returned assessment (the normalisation buffer is reused).
+    pub fn score(&self, text: &str) -> Assessment {
+        NORM_BUF.with(|b| {
+            let mut norm = b.borrow_mut();
+            normalize_into(text, &mut norm);
+            self.score_normalized(text, &norm, true)
+        })
+    }
+
+    /// Scores one text, building the signal list only when asked: most rows
+    /// of a scan need the score alone.
+    pub fn assess(&self, text: &str, want_signals: bool) -> Assessment {
+        NORM_BUF.with(|b| {
+            let mut norm = b.borrow_mut();
+            normalize_into(text, &mut norm);
+            self.score_normalized(text, &norm, want_signals)
+        })
+    }
+
+    /// Like [`Detector::score`] but without building the signal list.
+    pub fn score_only(&self, text: &str) -> f32 {
+        NORM_BUF.with(|b| {
+            let mut norm = b.borrow_mut();
+            normalize_into(text, &mut norm);
+            self.score_normalized(text, &norm, false).score
+        })
+    }
+
+    /// Score regardless of length (for measuring how scores behave on short texts;
+    /// the product should use [`Detector::score`], which refuses to judge them).
+    pub fn score_any_length(&self, text: &str) -> f32 {
+        NORM_BUF.with(|b| {
+            let mut norm = b.borrow_mut();
+            normalize_into(text, &mut norm);
+            self.score_inner(text, &norm, false, 0).score
+        })
+    }
+
+    fn score_normalized(&self, raw: &str, norm: &str, want_signals: bool) -> Assessment {
+        self.score_inner(raw, norm, want_signals, MIN_WORDS)
+    }
+
+    fn score_inner(
+        &self,
+        raw: &str,
+        norm: &str,
+        want_signals: bool,
+        min_words: usize,
+    ) -> Assessment {
+        let words = word_count(norm);
+        if words < min_words {
+            return Assessment {
+                score: 0.0,
+                judged: false,
+                signals: Vec::new(),
+            };
+        }
+        let comps = components();
+        let m = &self.model;
+        let art = comps.art.scan(raw, norm);
+
+        let (mut char_sum, mut word_sum) = (0f32, 0f32);
+        let mut counts = features::NgramCounts::default();
+        if m.cfg.use_hashed {
+            let bits = m.cfg.hash.bits;
+            // Monomorphise the lookup per encoding so the inner loop has no branch on it.
+            counts = match &m.hashed {
+                Weights::F32(w) => for_each_ngram(norm, &m.cfg.hash, |blk, h| {
+                    let (i, neg) = bucket(h, bits);
+                    let v = if neg { -w[i] } else { w[i] };
+                    if blk == Block::Char {
+                        char_sum += v
+                    } else {
+                        word_sum += v
+                    }
+                }),
+                Weights::Codebook { table, codes } => {
+                    for_each_ngram(norm, &m.cfg.hash, |blk, h| {
+                        let (i, neg) = bucket(h, bits);
+                        let v = table[codes[i] as usize];
+                        let v = if neg { -v } else { v };
+                        if blk == Block::Char {
+                            char_sum += v
+                        } else {
+                            word_sum += v
+                        }
+                    })
+                }
+            };
+        }
+        let char_c =
+            m.cfg.char_scale * char_sum / (counts.chars.max(1) as f32).powf(m.cfg.norm_pow);
+        let word_c =
+            m.cfg.word_scale * word_sum / (counts.words.max(1) as f32).powf(m.cfg.norm_pow);
+
+        let mut raw_dense = [0f32; N_DENSE];
+        let (lex, english) = dense_raw(raw, norm, &m.cfg, comps, words, &mut raw_dense);
+        let g = if m.cfg.per_script { script_of(norm) } else { 0 };
+        let mut dense_c = [0f32; N_DENSE];
+        let mut margin = m.bias + char_c + word_c;
+        for j in 0..N_DENSE {
+            if neutral_mask(j, english) {
+                continue;
+            }
+            let z = standardize(
+                raw_dense[j],
+                m.dense_mean[g * N_DENSE + j],
+                m.dense_std[g * N_DENSE + j],
+            );
+            dense_c[j] = m.dense_w[j] * z;
+            margin += dense_c[j];
+        }
+        let p_model = m.calibrate(margin);
+        let p_art = art.probability();
+        let score = 1.0 - (1.0 - p_model) * (1.0 - p_art);
+
+        let signals = if want_signals {
+            let mut s: Vec<Signal> = Vec::with_capacity(8);
+            for (detail, p) in art.hits() {
+                s.push(Signal {
+                    family: "artefact",
+                    detail: (*detail).to_string(),
+                    // Log-odds of the rule; informational rules (p = 0) weigh 0.
+                    weight: if *p > 0.0 { (p / (1.0 - p)).ln() } else { 0.0 },
+                });
+            }
+            let a = m.platt_a;
+            let mut cands: [(usize, f32); 2 + N_DENSE] = [(0, 0.0); 2 + N_DENSE];
+            cands[0] = (0, a * char_c);
+            cands[1] = (1, a * word_c);
+            for j in 0..N_DENSE {
+                cands[2 + j] = (2 + j, a * dense_c[j]);
+            }
+            cands.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()));
+            for &(k, w) in cands.iter().take(MAX_SIGNALS) {
+                if w.abs() < 0.05 || s.len() >= MAX_SIGNALS {
+                    break;
+                }
+                let (family, detail) = match k {
+                    0 => ("ngram", "char n-grams".to_string()),
+                    1 => ("ngram", "word n-grams".to_string()),
+                    k if k - 2 < N_STYLE => ("style", STYLE_NAMES[k - 2].to_string()),
+                    k => {
+                        let l = k - 2 - N_STYLE;
+                        match lex.first[l] {
+                            Some(id) => (
+                                "phrase",
+                                format!("{}: \"{}\"", LEXICON_NAMES[l], comps.lex.phrase(id)),
+                            ),
+                            None => ("phrase", format!("{} (none found)", LEXICON_NAMES[l])),
+                        }
+                    }
+                };
+                s.push(Signal {
+                    family,
+                    detail,
+                    weight: w,
+                });
+            }
+            s.sort_by(|x, y| y.weight.abs().total_cmp(&x.weight.abs()));
+            s.truncate(MAX_SIGNALS);
+            s
+        } else {
+            Vec::new()
+        };
+        Assessment {
+            score: score.clamp(0.0, 1.0),
+            judged: true,
+            signals,
+        }
+    }
+}
+
+/// Standardised dense value, clipped: one emoji in a ten-word review must not
+/// outweigh everything else.
+#[inline]
+pub(crate) fn standardize(x: f32, mean: f32, std: f32) -> f32 {
+    if x.is_nan() {
+        // Undefined for this text (see features::STYLE_NAMES): no evidence.
+        return 0.0;
+    }
+    ((x - mean) / std.max(1e-6)).clamp(-4.0, 4.0)
+}
+
+pub(crate) fn noisy_or(p_model: f32, p_art: f32) -> f32 {
+    1.0 - (1.0 - p_model) * (1.0 - p_art)
+}
+
+const _: () = assert!(N_LEX == 6);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_sync<T: Sync + Send>() {}
+
+    #[test]
+    fn detector_is_sync() {
+        is_sync::<Detector>();
+    }
+
+    #[test]
+    fn short_texts_are_not_judged() {
+        let d = Detector::embedded();
+        let a = d.score("Great hotel, friendly staff!");
+        assert!(!a.judged);
+        assert_eq!(a.score, 0.0);
+        assert!(
+            d.score("The hotel was in a great location and the staff were friendly.")
+                .judged
+        );
+    }
+
+    #[test]
+    fn artefact_alone_pushes_score_near_one() {
+        let d = Detector::embedded();
+        let a = d.score(
+            "As an AI language model, I cannot stay in hotels, but here is a review of the room.",
+        );
+        assert!(a.score > 0.99, "{a:?}");
+        assert_eq!(a.signals[0].family, "artefact");
+        assert!(a.signals.len() <= MAX_SIGNALS);
+    }
+
+    #[test]
+    fn scores_are_probabilities_and_deterministic() {
+        let d = Detector::embedded();
+        let t = "we stayed 3 nights, room was ok but the breakfast was cold and the lift broke twice lol";
+        let a = d.score(t);
+        assert!(a.judged && (0.0..=1.0).contains(&a.score));
+        assert_eq!(a, d.score(t));
+        assert_eq!(a.score, d.score_only(t));
+        assert!(d.shipped_threshold() > 0.0 && d.shipped_threshold() < 1.0);
+    }
+
+    #[test]
+    fn script_detection() {
+        assert_eq!(script_of("Hello world"), 0);
+        assert_eq!(script_of("Привет мир"), 1);
+        assert_eq!(script_of("酒店很好"), 2);
+        assert_eq!(script_of("호텔 좋아요"), 3);
+        assert_eq!(script_of("Çok güzel"), 0);
+    }
+}
