@@ -42,6 +42,12 @@ pub enum Command {
     Init(commands::init::Args),
     /// Add or refresh provenance_hash on a generator's own file (the producer side)
     Hash(commands::hash::Args),
+    /// Score text for machine writing, with the reasons
+    Detect(commands::detect::Args),
+    /// Measure the detector on labelled data (AUROC, TPR at low FPR, precision/recall)
+    Eval(commands::eval::Args),
+    /// Train a detector model on labelled data
+    Train(commands::train::Args),
     /// Verify, list and export the audit log
     Audit(commands::audit::Args),
 }
@@ -64,6 +70,9 @@ pub fn main() -> ExitCode {
         Command::Scan(args) => commands::scan::run(args),
         Command::Init(args) => commands::init::run(args),
         Command::Hash(args) => commands::hash::run(args),
+        Command::Detect(args) => commands::detect::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Train(args) => commands::train::run(args),
         Command::Audit(args) => commands::audit::run(args),
     };
     match result {

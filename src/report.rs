@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::output::OutputSummary;
-use crate::rules::Verdict;
+use crate::rules::{AiStatus, Verdict};
 use crate::spec::{FieldSet, FileCode, Reason};
 
 /// Version of the report's schema; bumped on any incompatible change.
@@ -34,11 +34,44 @@ pub struct Report {
     pub missing_fields: BTreeMap<&'static str, u64>,
     pub notices: Notices,
     pub file_findings: Vec<FileFinding>,
+    /// What the AI-text detector did; absent when the policy turns it off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai_text: Option<AiText>,
     pub outputs: Vec<OutputInfo>,
     /// Where this scan was recorded: `crmguard audit verify LOG
     /// --expect-head HEAD` proves the record is still there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AiText {
+    /// blake3 of the model's bytes, and its file when not the built-in one.
+    pub model: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_path: Option<PathBuf>,
+    /// Scores at or above this are UNDISCLOSED_AI_TEXT.
+    pub threshold: f32,
+    /// Texts with fewer words are not judged.
+    pub min_words: usize,
+    pub text_columns: Vec<String>,
+    /// Whether the columns were inferred from the file (else the policy's).
+    pub text_columns_inferred: bool,
+    pub rows_judged: u64,
+    pub rows_flagged: u64,
+    /// Rows whose text was all shorter than `min_words`: not judged.
+    pub rows_too_short: u64,
+    /// Rows with `is_synthetic` true: disclosed, not judged.
+    pub rows_disclosed: u64,
+    pub rows_without_text: u64,
+    /// The signals behind flagged rows, most frequent first (at most 10).
+    pub top_signals: Vec<SignalCount>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SignalCount {
+    pub signal: String,
+    pub rows: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +137,19 @@ pub struct Tally {
     /// Every disclosure field seen on at least one row.
     pub fields_seen: FieldSet,
     pub notices: Notices,
+    pub ai: AiTally,
+}
+
+/// The detector's counts over a file.
+#[derive(Debug, Default, Clone)]
+pub struct AiTally {
+    pub judged: u64,
+    pub flagged: u64,
+    pub too_short: u64,
+    pub disclosed: u64,
+    pub no_text: u64,
+    /// `family detail` of flagged rows' signals -> rows.
+    pub signals: BTreeMap<String, u64>,
 }
 
 impl Tally {
@@ -125,6 +171,41 @@ impl Tally {
         }
         self.notices.ambiguous_source_type += u64::from(v.notices.ambiguous_source_type);
         self.notices.retired_source_type += u64::from(v.notices.retired_source_type);
+        let ai = &mut self.ai;
+        match &v.ai {
+            AiStatus::NotRun => {}
+            AiStatus::Disclosed => ai.disclosed += 1,
+            AiStatus::NoText => ai.no_text += 1,
+            AiStatus::TooShort => ai.too_short += 1,
+            AiStatus::Judged(f) => {
+                ai.judged += 1;
+                if v.reasons.contains(Reason::UndisclosedAiText) {
+                    ai.flagged += 1;
+                    for s in &f.signals {
+                        *ai.signals
+                            .entry(format!("{} {}", s.family, s.detail))
+                            .or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The most frequent signals behind flagged rows.
+    pub fn top_signals(&self, n: usize) -> Vec<SignalCount> {
+        let mut all: Vec<SignalCount> = self
+            .ai
+            .signals
+            .iter()
+            .map(|(s, rows)| SignalCount {
+                signal: s.clone(),
+                rows: *rows,
+            })
+            .collect();
+        // Most rows first; ties in name order, so the report is stable.
+        all.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.signal.cmp(&b.signal)));
+        all.truncate(n);
+        all
     }
 
     pub fn reasons_map(&self) -> BTreeMap<&'static str, u64> {

@@ -13,12 +13,16 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::audit::{AuditLog, RowSpool};
+use crate::detector::Detector;
 use crate::error::Located;
 use crate::input::{Compression, Format, Header, RecordReader, Row, open_input, reader_for};
 use crate::output::{OutputPaths, RowWriter, TagValue, write_atomically};
 use crate::policy::{Policy, PolicySource, TagKind};
-use crate::report::{AuditInfo, FileFinding, InputInfo, OutputInfo, PolicyInfo, Report, Tally};
-use crate::rules::{Columns, Context, Verdict, check_row};
+use crate::report::{
+    AiText, AuditInfo, FileFinding, InputInfo, OutputInfo, PolicyInfo, Report, Tally,
+};
+use crate::rules::undisclosed_ai_text::infer_columns;
+use crate::rules::{AiContext, Columns, Context, Verdict, check_row};
 use crate::spec::{FieldSet, FileCode, Reason};
 
 /// Rows per batch, and bytes per batch, whichever comes first. Fixed, not
@@ -143,6 +147,8 @@ pub struct ScanConfig<'a> {
     /// Set while the audit record is being written, when even a second
     /// Ctrl-C must wait.
     pub critical: &'a AtomicBool,
+    /// The AI-text detector and its threshold; `None` when turned off.
+    pub detector: Option<(&'a Detector, f32)>,
 }
 
 /// The scan stopped because of Ctrl-C.
@@ -218,6 +224,14 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         columns: columns.as_ref(),
         object_flag: cfg.object,
         object_from_file: input.object_from_file(cfg.policy),
+        ai: cfg.detector.map(|(detector, threshold)| AiContext {
+            detector,
+            threshold,
+            columns: match &cfg.policy.detector.text_columns {
+                c if c.is_empty() => std::sync::OnceLock::new(),
+                c => std::sync::OnceLock::from(c.clone()),
+            },
+        }),
     };
     let scan_id = new_scan_id(path, started_at);
     let tagger = Tagger::new(cfg.policy, &scan_id, cfg.scan_time, path);
@@ -236,9 +250,14 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         }
     }
     let tag_names: Vec<&str> = tagger.names.iter().map(String::as_str).collect();
-    let mut writer =
-        RowWriter::create(&input.outputs, input.format, reader.header(), &tag_names)
-            .with_context(|| format!("{}: cannot create outputs", input.outputs.clean.display()))?;
+    let mut writer = RowWriter::create(
+        &input.outputs,
+        input.format,
+        reader.header(),
+        &tag_names,
+        ctx.ai.is_some(),
+    )
+    .with_context(|| format!("{}: cannot create outputs", input.outputs.clean.display()))?;
 
     let header_bytes = reader
         .header()
@@ -316,6 +335,20 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         missing_fields: tally.missing_map(),
         notices: tally.notices.clone(),
         file_findings: findings,
+        ai_text: ctx.ai.as_ref().map(|ai| AiText {
+            model: ai.detector.id().to_string(),
+            model_path: cfg.policy.detector.model.clone(),
+            threshold: ai.threshold,
+            min_words: crate::detector::MIN_WORDS,
+            text_columns: ai.columns.get().cloned().unwrap_or_default(),
+            text_columns_inferred: cfg.policy.detector.text_columns.is_empty(),
+            rows_judged: tally.ai.judged,
+            rows_flagged: tally.ai.flagged,
+            rows_too_short: tally.ai.too_short,
+            rows_disclosed: tally.ai.disclosed,
+            rows_without_text: tally.ai.no_text,
+            top_signals: tally.top_signals(10),
+        }),
         outputs: vec![
             OutputInfo {
                 kind: "clean",
@@ -421,6 +454,9 @@ fn run_batches(
             if cfg.interrupted.load(Ordering::Relaxed) {
                 break Err(StageError::Interrupted);
             }
+            if let Some(ai) = &ctx.ai {
+                ai.columns.get_or_init(|| infer_columns(batch.rows(), ctx));
+            }
             let mut verdicts = std::mem::take(&mut spare);
             let (written, ()) = rayon::join(
                 || -> Result<Option<(Batch, Vec<Verdict>)>, StageError> {
@@ -435,8 +471,22 @@ fn run_batches(
                             writer.write_clean(row, &tags).map_err(StageError::Output)?;
                         } else {
                             let reasons = verdict.reasons.joined();
+                            let mut values = vec![
+                                TagValue::Number(row.number as f64),
+                                TagValue::Text(reasons.clone()),
+                            ];
+                            if ctx.ai.is_some() {
+                                values.push(ai_score(verdict));
+                                values.push(TagValue::Text(
+                                    verdict
+                                        .ai
+                                        .finding()
+                                        .map(|a| a.signals_text())
+                                        .unwrap_or_default(),
+                                ));
+                            }
                             writer
-                                .write_quarantine(row, &[row.number.to_string(), reasons.clone()])
+                                .write_quarantine(row, &values)
                                 .map_err(StageError::Output)?;
                             // The log keeps the row's hash, never its content.
                             spool
@@ -480,6 +530,15 @@ fn run_batches(
     })
 }
 
+/// The detector's score as crmguard writes it: three decimals, empty when
+/// the row was not judged.
+fn ai_score(verdict: &Verdict) -> TagValue {
+    match verdict.ai.finding() {
+        Some(a) => TagValue::Number((a.score as f64 * 1000.0).round() / 1000.0),
+        None => TagValue::Null,
+    }
+}
+
 /// A short id for one file's scan, shared by the report, the tags and the
 /// audit log: unique across runs (time, process) and inputs (path).
 fn new_scan_id(path: &Path, started_at: jiff::Timestamp) -> String {
@@ -520,7 +579,7 @@ impl Tagger {
     fn values(
         &self,
         row: &Row,
-        _verdict: &Verdict,
+        verdict: &Verdict,
         out: &mut Vec<TagValue>,
     ) -> Result<(), StageError> {
         out.clear();
@@ -547,8 +606,7 @@ impl Tagger {
             out.push(match kind {
                 TagKind::ScanId => TagValue::Text(self.scan_id.clone()),
                 TagKind::CheckedAt => TagValue::Text(self.checked_at.clone()),
-                // Filled by the detector when it scores the row.
-                TagKind::AiScore => TagValue::Null,
+                TagKind::AiScore => ai_score(verdict),
             });
         }
         Ok(())

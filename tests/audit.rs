@@ -71,6 +71,7 @@ fn report(input: &str, started_at: &str, total: u64, quarantined: &[u64]) -> Rep
             message: "bom".into(),
         }],
         outputs: vec![output("clean", total - q), output("quarantine", q)],
+        ai_text: None,
         audit: None,
     }
 }

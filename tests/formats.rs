@@ -28,8 +28,8 @@ fn csv_rows_are_written_byte_for_byte() {
     );
     assert_eq!(
         wd.read_string("crmguard-out/in.quarantine.csv"),
-        "Name,Notes,is_synthetic,data_source,crmguard_row,crmguard_reasons\r\n\
-         Bob,\"=cmd\",false,web_form,2,CSV_INJECTION\r\n"
+        "Name,Notes,is_synthetic,data_source,crmguard_row,crmguard_reasons,crmguard_ai_score,crmguard_ai_signals\r\n\
+         Bob,\"=cmd\",false,web_form,2,CSV_INJECTION,,\r\n"
     );
 }
 
@@ -61,8 +61,8 @@ fn tsv_by_extension_and_other_delimiters_by_flag() {
     let q = wd.read_string("crmguard-out/eu.quarantine.csv");
     assert_eq!(
         q,
-        "Name;is_synthetic;data_source;crmguard_row;crmguard_reasons\n\
-         =Bob;maybe;;2;\"MISSING_DISCLOSURE;INVALID_BOOLEAN;CSV_INJECTION\"\n"
+        "Name;is_synthetic;data_source;crmguard_row;crmguard_reasons;crmguard_ai_score;crmguard_ai_signals\n\
+         =Bob;maybe;;2;\"MISSING_DISCLOSURE;INVALID_BOOLEAN;CSV_INJECTION\";;\n"
     );
     for d in ["|", "^", "`", "tab"] {
         let sep = if d == "tab" { "\t" } else { d };
@@ -99,18 +99,19 @@ fn ndjson_objects_get_keys_and_bad_lines_are_wrapped() {
     assert_eq!(
         lines[0],
         "{\"Name\":\"Bob\",\"is_synthetic\":null,\"data_source\":\"web\",\
-         \"crmguard_row\":2,\"crmguard_reasons\":\"MISSING_DISCLOSURE\"}\r"
+         \"crmguard_row\":2,\"crmguard_reasons\":\"MISSING_DISCLOSURE\",\
+         \"crmguard_ai_score\":null,\"crmguard_ai_signals\":\"\"}\r"
     );
     for line in &lines {
         serde_json::from_str::<serde_json::Value>(line.trim_end()).expect("valid JSON line");
     }
     assert_eq!(
         lines[1],
-        r#"{"crmguard_row":3,"crmguard_reasons":"MALFORMED_ROW","crmguard_raw":"{\"Name\":\"Cut off"}"#
+        r#"{"crmguard_row":3,"crmguard_reasons":"MALFORMED_ROW","crmguard_ai_score":null,"crmguard_ai_signals":"","crmguard_raw":"{\"Name\":\"Cut off"}"#
     );
     assert_eq!(
         lines[2],
-        r#"{"crmguard_row":4,"crmguard_reasons":"MALFORMED_ROW","crmguard_raw":"[1,2]"}"#
+        r#"{"crmguard_row":4,"crmguard_reasons":"MALFORMED_ROW","crmguard_ai_score":null,"crmguard_ai_signals":"","crmguard_raw":"[1,2]"}"#
     );
     // .jsonl is the same format.
     wd.write(
@@ -226,7 +227,7 @@ fn invalid_utf8_rows_keep_their_bytes() {
     wd.write("in.csv", &input);
     assert_eq!(status(&wd.run(&["scan", "in.csv"])), 1);
     let q = wd.read("crmguard-out/in.quarantine.csv");
-    let expected_row: &[u8] = b"M\xfcller,R\xfcckruf,no,web,1,ENCODING_INVALID\n";
+    let expected_row: &[u8] = b"M\xfcller,R\xfcckruf,no,web,1,ENCODING_INVALID,,\n";
     assert!(
         q.ends_with(expected_row),
         "{:?}",
@@ -241,6 +242,6 @@ fn invalid_utf8_rows_keep_their_bytes() {
     let q = wd.read("crmguard-out/in.quarantine.ndjson");
     assert_eq!(
         q,
-        b"{\"Name\":\"M\xfcller\",\"is_synthetic\":\"no\",\"data_source\":\"web\",\"crmguard_row\":1,\"crmguard_reasons\":\"ENCODING_INVALID\"}\n"
+        b"{\"Name\":\"M\xfcller\",\"is_synthetic\":\"no\",\"data_source\":\"web\",\"crmguard_row\":1,\"crmguard_reasons\":\"ENCODING_INVALID\",\"crmguard_ai_score\":null,\"crmguard_ai_signals\":\"\"}\n"
     );
 }

@@ -37,7 +37,7 @@ fn clean_csv_rows_carry_the_tags_and_quarantine_rows_do_not() {
     );
     assert_eq!(
         wd.read_string("crmguard-out/in.quarantine.csv"),
-        "Name,is_synthetic,data_source,crmguard_row,crmguard_reasons\r\n\"B, b\",maybe,web,2,INVALID_BOOLEAN\r\n"
+        "Name,is_synthetic,data_source,crmguard_row,crmguard_reasons,crmguard_ai_score,crmguard_ai_signals\r\n\"B, b\",maybe,web,2,INVALID_BOOLEAN,,\r\n"
     );
     // Each scan has its own id.
     assert_eq!(status(&wd.run(&["scan", "-p", "p.toml", "in.csv"])), 1);

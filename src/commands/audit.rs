@@ -327,6 +327,7 @@ fn synthetic_report(input: &str, quarantined: u64) -> Report {
             output("clean", quarantined),
             output("quarantine", quarantined),
         ],
+        ai_text: None,
         audit: None,
     }
 }

@@ -124,6 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         columns: columns.as_ref(),
         object_flag: None,
         object_from_file: None,
+        ai: None,
     };
     let (mut rows, mut hashed) = (0u64, 0u64);
     let mut row = Row::default();

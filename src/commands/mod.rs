@@ -2,6 +2,10 @@
 //! library and the terminal.
 
 pub mod audit;
+pub mod detect;
+pub mod eval;
 pub mod hash;
 pub mod init;
+pub mod labelled;
 pub mod scan;
+pub mod train;

@@ -9,6 +9,7 @@ use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{exit, print_error};
+use crate::detector::Detector;
 use crate::input::{Format, parse_delimiter};
 use crate::policy::Policy;
 use crate::report::Report;
@@ -149,6 +150,27 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         })?;
     }
 
+    // One detector for the whole run: the built-in model, or a retrained
+    // one the policy names.
+    let own_model;
+    let detector = if policy.detector.enabled {
+        let d: &Detector = match &policy.detector.model {
+            Some(path) => {
+                own_model = Detector::from_model_file(path).with_context(|| {
+                    format!("{}: cannot load the detector model", path.display())
+                })?;
+                &own_model
+            }
+            None => Detector::embedded(),
+        };
+        Some((
+            d,
+            policy.detector.threshold.unwrap_or(d.shipped_threshold()),
+        ))
+    } else {
+        None
+    };
+
     let show = !args.quiet && std::io::stderr().is_terminal();
     let scan_time = args.now.unwrap_or_else(jiff::Timestamp::now);
     let mut status = exit::CLEAN;
@@ -162,6 +184,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             object: args.object.as_deref(),
             audit_log: &audit_log,
             critical: &critical,
+            detector,
         };
         let result = pool.install(|| scan(input, &cfg));
         if let Some(bar) = bar {

@@ -35,8 +35,12 @@ impl OutputPaths {
 
 /// The columns crmguard appends to a quarantined row, in order.
 pub const QUARANTINE_COLUMNS: [&str; 2] = ["crmguard_row", "crmguard_reasons"];
+/// Appended after them when the detector runs: why a row was judged
+/// machine-written (empty when it was not judged).
+pub const AI_COLUMNS: [&str; 2] = ["crmguard_ai_score", "crmguard_ai_signals"];
 
-/// A tag value for the clean output (`[tagging]`).
+/// A value crmguard adds to a row: a tag on a clean row (`[tagging]`), or
+/// one of its own columns on a quarantined row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TagValue {
     Text(String),
@@ -45,11 +49,24 @@ pub enum TagValue {
     Null,
 }
 
+impl TagValue {
+    fn csv_text(&self) -> String {
+        match self {
+            TagValue::Text(s) => s.clone(),
+            TagValue::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => (*n as i64).to_string(),
+            TagValue::Number(n) => n.to_string(),
+            TagValue::Null => String::new(),
+        }
+    }
+}
+
 /// The clean and quarantine files of one input, being written.
 pub struct RowWriter {
     format: Format,
     /// Tag columns appended to clean rows; empty for a byte-faithful clean file.
     tags: Vec<String>,
+    /// Columns appended to quarantined rows.
+    quarantine_columns: Vec<&'static str>,
     clean: AtomicFile,
     quarantine: AtomicFile,
     /// Fields in the CSV header: short rows are padded to it so crmguard's
@@ -65,10 +82,16 @@ impl RowWriter {
         format: Format,
         header: Option<&Header>,
         tags: &[&str],
+        ai_columns: bool,
     ) -> io::Result<RowWriter> {
+        let quarantine_columns: Vec<&'static str> = QUARANTINE_COLUMNS
+            .into_iter()
+            .chain(AI_COLUMNS.into_iter().filter(|_| ai_columns))
+            .collect();
         let mut w = RowWriter {
             format,
             tags: tags.iter().map(|t| t.to_string()).collect(),
+            quarantine_columns,
             clean: AtomicFile::create(&paths.clean)?,
             quarantine: AtomicFile::create(&paths.quarantine)?,
             header_len: header.map_or(0, |h| h.names.len()),
@@ -91,7 +114,7 @@ impl RowWriter {
                         w.clean.write_all(w.terminator.bytes())?;
                     }
                     w.quarantine.write_all(&h.raw)?;
-                    for name in QUARANTINE_COLUMNS {
+                    for name in &w.quarantine_columns {
                         w.quarantine.write_all(&[delimiter])?;
                         w.quarantine.write_all(name.as_bytes())?;
                     }
@@ -132,12 +155,7 @@ impl RowWriter {
                     out.write_all(&row.raw)?;
                     for v in tags {
                         out.write_all(&[delimiter])?;
-                        let text = match v {
-                            TagValue::Text(s) => s.clone(),
-                            TagValue::Number(n) => n.to_string(),
-                            TagValue::Null => String::new(),
-                        };
-                        write_csv_field(out, text.as_bytes(), delimiter)?;
+                        write_csv_field(out, v.csv_text().as_bytes(), delimiter)?;
                     }
                     out.write_all(term.bytes())?;
                 }
@@ -163,8 +181,10 @@ impl RowWriter {
         Ok(())
     }
 
-    /// Writes a quarantined row with crmguard's values (`QUARANTINE_COLUMNS`).
-    pub fn write_quarantine(&mut self, row: &Row, values: &[String; 2]) -> io::Result<()> {
+    /// Writes a quarantined row with crmguard's values, one per quarantine
+    /// column (`QUARANTINE_COLUMNS`, then `AI_COLUMNS` when the detector runs).
+    pub fn write_quarantine(&mut self, row: &Row, values: &[TagValue]) -> io::Result<()> {
+        debug_assert_eq!(values.len(), self.quarantine_columns.len());
         let term = match row.terminator {
             Terminator::None => self.terminator,
             t => t,
@@ -178,17 +198,17 @@ impl RowWriter {
                 }
                 for v in values {
                     out.write_all(&[delimiter])?;
-                    write_csv_field(out, v.as_bytes(), delimiter)?;
+                    write_csv_field(out, v.csv_text().as_bytes(), delimiter)?;
                 }
                 out.write_all(term.bytes())?;
             }
             Format::Ndjson => {
-                write_json_record(out, row, values)?;
+                write_json_record(out, row, &self.quarantine_columns, values)?;
                 out.write_all(term.bytes())?;
             }
             Format::Json => {
                 out.write_all(if out.rows == 0 { b"\n" } else { b",\n" })?;
-                write_json_record(out, row, values)?;
+                write_json_record(out, row, &self.quarantine_columns, values)?;
             }
         }
         out.rows += 1;
@@ -228,35 +248,25 @@ pub fn write_csv_field(out: &mut (impl Write + ?Sized), v: &[u8], delimiter: u8)
 /// An object keeps its bytes with crmguard's keys spliced in before its
 /// closing brace; anything else is wrapped, its text kept in `crmguard_raw`
 /// (or, when it is not UTF-8, as hex in `crmguard_raw_hex`).
-fn write_json_record(out: &mut impl Write, row: &Row, values: &[String; 2]) -> io::Result<()> {
+fn write_json_record(
+    out: &mut impl Write,
+    row: &Row,
+    names: &[&str],
+    values: &[TagValue],
+) -> io::Result<()> {
+    let pairs = names.iter().copied().zip(values);
     if let Content::Object(_) = &row.content {
-        // The row number is a JSON number, so tools can sort on it.
-        let pairs = [
-            (
-                QUARANTINE_COLUMNS[0],
-                values[0].parse::<u64>().map_or_else(
-                    |_| TagValue::Text(values[0].clone()),
-                    |n| TagValue::Number(n as f64),
-                ),
-            ),
-            (QUARANTINE_COLUMNS[1], TagValue::Text(values[1].clone())),
-        ];
-        return splice_object(out, &row.raw, pairs.iter().map(|(k, v)| (*k, v)));
+        return splice_object(out, &row.raw, pairs);
     }
-    let pairs = QUARANTINE_COLUMNS.iter().zip(values);
-    out.write_all(b"{")?;
-    for (k, v) in pairs {
-        write_json_pair(out, k, v)?;
-        out.write_all(b",")?;
-    }
-    match std::str::from_utf8(&row.raw) {
-        Ok(text) => write_json_pair(out, "crmguard_raw", text)?,
-        Err(_) => {
-            let hex: String = row.raw.iter().map(|b| format!("{b:02x}")).collect();
-            write_json_pair(out, "crmguard_raw_hex", &hex)?;
-        }
-    }
-    out.write_all(b"}")
+    // Not an object: wrap it, with its text (or, not being UTF-8, its hex).
+    let raw = match std::str::from_utf8(&row.raw) {
+        Ok(text) => ("crmguard_raw", TagValue::Text(text.to_string())),
+        Err(_) => (
+            "crmguard_raw_hex",
+            TagValue::Text(row.raw.iter().map(|b| format!("{b:02x}")).collect()),
+        ),
+    };
+    splice_object(out, b"{}", pairs.chain(std::iter::once((raw.0, &raw.1))))
 }
 
 /// Writes a JSON object's bytes with `pairs` spliced in before its closing
@@ -293,17 +303,6 @@ pub fn splice_object<'v>(
     out.write_all(&raw[body_end..])
 }
 
-fn write_json_pair(out: &mut impl Write, key: &str, value: &str) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, key)?;
-    out.write_all(b":")?;
-    // The row number is a JSON number, so tools can sort on it.
-    if key == QUARANTINE_COLUMNS[0] && value.bytes().all(|b| b.is_ascii_digit()) {
-        out.write_all(value.as_bytes())
-    } else {
-        serde_json::to_writer(&mut *out, value).map_err(io::Error::from)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,7 +319,13 @@ mod tests {
 
     fn quarantined(raw: &[u8]) -> String {
         let mut out = Vec::new();
-        write_json_record(&mut out, &json_row(raw), &["7".into(), "A;B".into()]).unwrap();
+        write_json_record(
+            &mut out,
+            &json_row(raw),
+            &QUARANTINE_COLUMNS,
+            &[TagValue::Number(7.0), TagValue::Text("A;B".into())],
+        )
+        .unwrap();
         String::from_utf8_lossy(&out).into_owned()
     }
 

@@ -31,6 +31,41 @@ struct PolicyFile {
     #[serde(default)]
     objects: ObjectsSection,
     tagging: Option<TaggingSection>,
+    #[serde(default)]
+    detector: DetectorSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct DetectorSection {
+    enabled: bool,
+    threshold: Option<f32>,
+    text_columns: Vec<String>,
+    model: Option<PathBuf>,
+}
+
+impl Default for DetectorSection {
+    fn default() -> Self {
+        DetectorSection {
+            enabled: true,
+            threshold: None,
+            text_columns: Vec::new(),
+            model: None,
+        }
+    }
+}
+
+/// How the AI-text detector runs (`[detector]`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DetectorPolicy {
+    pub enabled: bool,
+    /// `None`: the model's shipped threshold.
+    pub threshold: Option<f32>,
+    /// Columns to judge; empty: inferred per file.
+    pub text_columns: Vec<String>,
+    /// A retrained model file instead of the built-in one, resolved
+    /// against the policy file's directory.
+    pub model: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -255,6 +290,7 @@ pub struct Policy {
     object_files: Vec<(Patterns, String)>,
     /// `None`: the clean output is byte-faithful, no tag columns.
     pub tagging: Option<Tagging>,
+    pub detector: DetectorPolicy,
 }
 
 impl Policy {
@@ -447,6 +483,33 @@ impl Policy {
                 Some(tags)
             }
         };
+        let d = &file.detector;
+        if let Some(t) = d.threshold
+            && !(0.0..=1.0).contains(&t)
+        {
+            return Err(key_at(
+                "threshold",
+                format!("[detector] threshold {t} is not in [0, 1]"),
+            ));
+        }
+        let detector = DetectorPolicy {
+            enabled: d.enabled,
+            threshold: d.threshold,
+            text_columns: d
+                .text_columns
+                .iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
+            model: d
+                .model
+                .as_ref()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| match (&source, p.is_relative()) {
+                    (PolicySource::File(f), true) => f.parent().unwrap_or(Path::new("")).join(p),
+                    _ => p.clone(),
+                }),
+        };
         if file.limits.max_field_chars == 0 {
             return Err(key_at(
                 "max_field_chars",
@@ -476,6 +539,7 @@ impl Policy {
             object_column,
             object_files,
             tagging,
+            detector,
         })
     }
 

@@ -36,6 +36,7 @@ mod tests {
             columns: Some(&columns),
             object_flag: None,
             object_from_file: None,
+            ai: None,
         };
         let check = |vals: &[&str]| codes(&super::super::check_row(&csv_row(vals), &ctx));
         assert_eq!(check(&["false", "web"]), "");

@@ -15,6 +15,9 @@ pub mod provenance;
 mod source_type;
 mod synthetic_policy;
 mod timestamp;
+pub mod undisclosed_ai_text;
+
+pub use undisclosed_ai_text::{AiContext, AiFinding};
 
 use std::borrow::Cow;
 
@@ -39,6 +42,32 @@ pub struct Verdict {
     /// The disclosure fields the row has a column or key for.
     pub present: FieldSet,
     pub notices: Notices,
+    /// What the detector made of the row.
+    pub ai: AiStatus,
+}
+
+/// What the detector made of a row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum AiStatus {
+    /// The detector is off, or the row could not be read.
+    #[default]
+    NotRun,
+    /// `is_synthetic` is true: disclosed, so not judged.
+    Disclosed,
+    /// No text in the judged columns.
+    NoText,
+    /// Text, all of it too short to judge.
+    TooShort,
+    Judged(Box<AiFinding>),
+}
+
+impl AiStatus {
+    pub fn finding(&self) -> Option<&AiFinding> {
+        match self {
+            AiStatus::Judged(f) => Some(f),
+            _ => None,
+        }
+    }
 }
 
 impl Verdict {
@@ -336,6 +365,8 @@ pub struct Context<'a> {
     pub object_flag: Option<&'a str>,
     /// The target object the file name implies, by the policy.
     pub object_from_file: Option<&'a str>,
+    /// The AI-text detector; `None` when the policy turns it off.
+    pub ai: Option<AiContext<'a>>,
 }
 
 /// Runs every rule on one row.
@@ -370,6 +401,7 @@ pub fn check_row(row: &Row, ctx: &Context) -> Verdict {
     disclosure_inconsistent::check(&view, &mut v);
     provenance::check(&view, &mut v);
     synthetic_policy::check(&view, ctx, &mut v);
+    undisclosed_ai_text::check(&view, ctx, &mut v);
     v
 }
 
@@ -511,6 +543,7 @@ pub(crate) mod testing {
             columns: Some(&columns),
             object_flag: object,
             object_from_file: None,
+            ai: None,
         };
         let values: Vec<&str> = pairs.iter().map(|(_, v)| *v).collect();
         check_row(&csv_row(&values), &ctx)

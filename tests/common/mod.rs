@@ -100,22 +100,38 @@ pub fn status(out: &Output) -> i32 {
 
 /// Parses a CSV quarantine file into `(crmguard_row, crmguard_reasons)`.
 pub fn quarantine_csv(bytes: &[u8], delimiter: u8) -> Vec<(u64, String)> {
+    quarantine_cells(bytes, delimiter, &["crmguard_row", "crmguard_reasons"])
+        .into_iter()
+        .map(|v| (v[0].parse().unwrap(), v[1].clone()))
+        .collect()
+}
+
+/// The named crmguard cells of each quarantined row. crmguard's columns are
+/// the header's last ones, so they are found counting from the end: a row
+/// with extra fields (MALFORMED_ROW) keeps them last too.
+pub fn quarantine_cells(bytes: &[u8], delimiter: u8, names: &[&str]) -> Vec<Vec<String>> {
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .from_reader(bytes);
     let header = rdr.byte_headers().unwrap().clone();
-    let n = header.len();
-    assert_eq!(&header[n - 2], b"crmguard_row");
-    assert_eq!(&header[n - 1], b"crmguard_reasons");
+    let from_end: Vec<usize> = names
+        .iter()
+        .map(|name| {
+            let i = header
+                .iter()
+                .position(|h| h == name.as_bytes())
+                .unwrap_or_else(|| panic!("no {name} column"));
+            header.len() - i
+        })
+        .collect();
     rdr.byte_records()
         .map(|r| {
             let r = r.unwrap();
-            let k = r.len();
-            (
-                std::str::from_utf8(&r[k - 2]).unwrap().parse().unwrap(),
-                String::from_utf8(r[k - 1].to_vec()).unwrap(),
-            )
+            from_end
+                .iter()
+                .map(|k| String::from_utf8(r[r.len() - k].to_vec()).unwrap())
+                .collect()
         })
         .collect()
 }

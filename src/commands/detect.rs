@@ -1,0 +1,113 @@
+//! `crmguard detect`: score text from arguments or stdin, with its reasons.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::cli::exit;
+use crate::commands::scan::load_policy;
+use crate::detector::{Detector, MIN_WORDS};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Texts to score; none: read one text from stdin
+    #[arg(value_name = "TEXT")]
+    pub texts: Vec<String>,
+    /// With stdin: score each line as its own text
+    #[arg(long)]
+    pub lines: bool,
+    /// A model from `crmguard train` [default: the policy's, else the built-in one]
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Policy file, for its [detector] model and threshold [default: ./crmguard.toml if present]
+    #[arg(short, long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Print JSON (one object per text) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Scored<'a> {
+    score: f32,
+    judged: bool,
+    flagged: bool,
+    threshold: f32,
+    signals: Vec<SignalOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct SignalOut<'a> {
+    family: &'a str,
+    detail: &'a str,
+    weight: f32,
+}
+
+/// Exit status: 1 when any text is flagged, as `scan` does for quarantine.
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let policy = load_policy(args.policy.as_deref())?;
+    let own;
+    let detector = match args.model.as_ref().or(policy.detector.model.as_ref()) {
+        Some(p) => {
+            own = Detector::from_model_file(p)?;
+            &own
+        }
+        None => Detector::embedded(),
+    };
+    let threshold = policy
+        .detector
+        .threshold
+        .unwrap_or(detector.shipped_threshold());
+    let texts = if args.texts.is_empty() {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        if args.lines {
+            s.lines().map(String::from).collect()
+        } else {
+            vec![s]
+        }
+    } else {
+        args.texts.clone()
+    };
+    let mut any = false;
+    for text in &texts {
+        let a = detector.assess(text, true);
+        let flagged = a.judged && a.score > threshold;
+        any |= flagged;
+        if args.json {
+            let out = Scored {
+                score: a.score,
+                judged: a.judged,
+                flagged,
+                threshold,
+                signals: a
+                    .signals
+                    .iter()
+                    .map(|s| SignalOut {
+                        family: s.family,
+                        detail: &s.detail,
+                        weight: s.weight,
+                    })
+                    .collect(),
+            };
+            println!("{}", serde_json::to_string(&out)?);
+        } else if !a.judged {
+            println!("not judged: fewer than {MIN_WORDS} words");
+        } else {
+            println!(
+                "{:.3}  {} (threshold {threshold:.3})",
+                a.score,
+                if flagged {
+                    "machine-written"
+                } else {
+                    "not flagged"
+                }
+            );
+            for s in &a.signals {
+                println!("  {:+6.2}  {:<9} {}", s.weight, s.family, s.detail);
+            }
+        }
+    }
+    Ok(if any { exit::FINDINGS } else { exit::CLEAN })
+}

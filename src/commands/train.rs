@@ -1,0 +1,74 @@
+//! `crmguard train`: fit the detector's model on labelled data, so anyone
+//! can retrain it on their own texts. The built-in model is made by exactly
+//! this command (docs/detector.md says how), and the same data gives the
+//! same bytes.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+use crate::cli::exit;
+use crate::commands::labelled;
+use crate::detector::train::{TrainOptions, prepare, train_prepared};
+use crate::output::write_atomically;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// CSV files or folders of them, with a text and a label column
+    #[arg(long = "data", value_name = "PATH", required = true, num_args = 1..)]
+    pub data: Vec<PathBuf>,
+    /// Where to write the model
+    #[arg(short, long, value_name = "FILE")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub columns: labelled::Columns,
+    /// Column tying rows about the same item together (kept on one side of
+    /// every split) [default: each row alone]
+    #[arg(long, value_name = "NAME", default_value = "group_id")]
+    pub group_column: String,
+    /// Column naming each row's source corpus; calibration holds out whole
+    /// sources [default: each file is a source]
+    #[arg(long, value_name = "NAME")]
+    pub source_column: Option<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let examples = labelled::load(
+        &args.data,
+        &args.columns,
+        Some(&args.group_column),
+        args.source_column.as_deref(),
+    )?;
+    let machine = examples.iter().filter(|e| e.machine).count();
+    if machine == 0 || machine == examples.len() {
+        bail!(
+            "the data needs both classes: {machine} of {} rows are `{}`",
+            examples.len(),
+            args.columns.positive
+        );
+    }
+    let mut sources: Vec<&str> = examples.iter().map(|e| e.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    eprintln!(
+        "crmguard: training on {} rows ({machine} machine) from {} source(s): {}",
+        examples.len(),
+        sources.len(),
+        sources.join(", ")
+    );
+    let opts = TrainOptions::default();
+    let prep = prepare(&examples, &opts.features, opts.strip_preambles);
+    let all: Vec<usize> = (0..examples.len()).collect();
+    let (model, _) = train_prepared(&prep, &all, &opts);
+    let bytes = model.to_bytes();
+    write_atomically(&args.out, &bytes)
+        .with_context(|| format!("{}: cannot write", args.out.display()))?;
+    eprintln!(
+        "crmguard: wrote {} ({} bytes, blake3 {}), threshold {:.4}",
+        args.out.display(),
+        bytes.len(),
+        blake3::hash(&bytes).to_hex(),
+        model.threshold
+    );
+    Ok(exit::CLEAN)
+}

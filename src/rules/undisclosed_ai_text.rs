@@ -1,0 +1,172 @@
+//! UNDISCLOSED_AI_TEXT: free text that reads as machine-written in a row
+//! marked human or unmarked. Rows that disclose `is_synthetic = true` are
+//! not judged: they told the truth, and the sync filter decides about them.
+//! Short texts are not judged either (the detector cannot tell, and terse
+//! genuine reviews are exactly what a false positive would hit).
+
+use std::sync::OnceLock;
+
+use super::{AiStatus, Context, Kind, RowView, Verdict};
+use crate::detector::{Detector, Signal};
+use crate::input::Row;
+use crate::spec::Reason;
+
+/// What the detector found in a row: its strongest text field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AiFinding {
+    /// Calibrated P(machine) of the field that scored highest.
+    pub score: f32,
+    pub column: String,
+    /// Why, strongest first; only for flagged rows.
+    pub signals: Vec<Signal>,
+}
+
+impl AiFinding {
+    /// The `crmguard_ai_signals` cell: `column: family detail; ...`.
+    pub fn signals_text(&self) -> String {
+        self.signals
+            .iter()
+            .map(|s| format!("{}: {} {}", self.column, s.family, s.detail))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The detector as one file's scan uses it.
+pub struct AiContext<'a> {
+    pub detector: &'a Detector,
+    pub threshold: f32,
+    /// Columns judged: from the policy, or inferred from the first batch.
+    pub columns: OnceLock<Vec<String>>,
+}
+
+pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
+    let Some(ai) = &ctx.ai else {
+        return;
+    };
+    if row.synthetic() == Some(true) {
+        v.ai = AiStatus::Disclosed;
+        return;
+    }
+    let Some(columns) = ai.columns.get() else {
+        return;
+    };
+    let mut best: Option<(f32, &str, std::borrow::Cow<str>)> = None;
+    let mut any_text = false;
+    for cell in row.cells() {
+        if cell.kind != Kind::Text || !columns.iter().any(|c| c.eq_ignore_ascii_case(cell.name)) {
+            continue;
+        }
+        let text = cell.text();
+        if text.trim().is_empty() {
+            continue;
+        }
+        any_text = true;
+        let a = ai.detector.assess(&text, false);
+        if a.judged && best.as_ref().is_none_or(|(s, _, _)| a.score > *s) {
+            best = Some((a.score, cell.name, text));
+        }
+    }
+    match best {
+        Some((score, column, text)) => {
+            // Strictly above, as `eval` and the shipped threshold count it.
+            let flagged = score > ai.threshold;
+            if flagged {
+                v.add(Reason::UndisclosedAiText);
+            }
+            v.ai = AiStatus::Judged(Box::new(AiFinding {
+                score,
+                column: column.to_string(),
+                // Explaining costs a second pass; only flagged rows need it.
+                // Only evidence for machine text explains a flag.
+                signals: if flagged {
+                    let mut s = ai.detector.assess(&text, true).signals;
+                    s.retain(|s| s.weight > 0.0);
+                    s
+                } else {
+                    Vec::new()
+                },
+            }));
+        }
+        None if any_text => v.ai = AiStatus::TooShort,
+        None => v.ai = AiStatus::NoText,
+    }
+}
+
+/// Words below which a value is not prose, for column inference.
+const PROSE_WORDS: usize = 6;
+
+/// The columns worth judging in a file: text columns whose values are
+/// mostly prose, judged on the first batch (fixed in size, so the choice
+/// does not depend on the thread count). Disclosure and crmguard's own
+/// columns, and number/phone columns, are never text.
+pub fn infer_columns(rows: &[Row], ctx: &Context) -> Vec<String> {
+    // name -> (values seen, prose values)
+    let mut seen: Vec<(String, u32, u32)> = Vec::new();
+    for row in rows {
+        let Some(view) = super::build_view(row, ctx) else {
+            continue;
+        };
+        for cell in view.cells() {
+            if cell.kind != Kind::Text
+                || cell.field.is_some()
+                || cell.added
+                || cell.injection_exempt
+                || cell.name.is_empty()
+            {
+                continue;
+            }
+            let text = cell.text();
+            if text.trim().is_empty() {
+                continue;
+            }
+            let i = match seen.iter().position(|(n, _, _)| n == cell.name) {
+                Some(i) => i,
+                None => {
+                    seen.push((cell.name.to_string(), 0, 0));
+                    seen.len() - 1
+                }
+            };
+            seen[i].1 += 1;
+            seen[i].2 += u32::from(is_prose(&text));
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, n, prose)| *prose > 0 && *prose * 2 >= *n)
+        .map(|(name, _, _)| name)
+        .collect()
+}
+
+/// Prose: several words, mostly letters. Scripts written without spaces
+/// (Chinese, Japanese) count characters instead.
+fn is_prose(text: &str) -> bool {
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+    if chars == 0 || letters * 2 < chars {
+        return false;
+    }
+    let words = text.split_whitespace().count();
+    words >= PROSE_WORDS
+        || (words < 3 && letters >= 20 && text.chars().any(crate::detector::features::is_cjk))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prose_or_not() {
+        assert!(is_prose(
+            "Called twice, no answer. Left voicemail on the 14th."
+        ));
+        assert!(!is_prose("Head of Operations"));
+        assert!(!is_prose("ada.lovelace@example.com"));
+        assert!(!is_prose("+1 (555) 010-0199 ext 12 or 13 or 14"));
+        assert!(is_prose(
+            "性价比超高的酒店，虽然价格比较贵，但是享受到的服务环境都还不错。"
+        ));
+        assert!(!is_prose(
+            "00Q000000000001 00Q000000000002 00Q000000000003 00Q4 00Q5 00Q6"
+        ));
+    }
+}
