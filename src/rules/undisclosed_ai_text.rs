@@ -22,13 +22,18 @@ pub struct AiFinding {
 }
 
 impl AiFinding {
-    /// The `crmguard_ai_signals` cell: `column: family detail; ...`.
+    /// The `crmguard_ai_signals` cell: `column: family detail; ...`,
+    /// strongest first.
     pub fn signals_text(&self) -> String {
-        self.signals
+        if self.signals.is_empty() {
+            return String::new();
+        }
+        let list: Vec<String> = self
+            .signals
             .iter()
-            .map(|s| format!("{}: {} {}", self.column, s.family, s.detail))
-            .collect::<Vec<_>>()
-            .join("; ")
+            .map(|s| format!("{} {}", s.family, s.detail))
+            .collect();
+        format!("{}: {}", self.column, list.join("; "))
     }
 }
 

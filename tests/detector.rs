@@ -1,0 +1,295 @@
+//! The AI-text detector through the binary: `detect`, `eval` on fixtures
+//! with known answers, `train`, and how `scan` reports what it judged.
+
+mod common;
+
+use common::{Workdir, fixtures, quarantine_cells, status, stderr};
+
+const PASTED: &str = "Certainly! Here is a five-star review for the blender: This blender is a testament to modern kitchen design and a joy to use every day.";
+const GENUINE: &str = "we stayed 3 nights, the room was ok but breakfast was cold and the lift broke twice so we took the stairs";
+
+#[test]
+fn detect_scores_and_explains() {
+    let wd = Workdir::new();
+    let out = wd.run(&["detect", PASTED]);
+    assert_eq!(status(&out), 1, "flagged text exits 1");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("machine-written"), "{text}");
+    assert!(text.contains("artefact"), "{text}");
+
+    let out = wd.run(&["detect", "--json", GENUINE]);
+    assert_eq!(status(&out), 0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["judged"], true);
+    assert_eq!(v["flagged"], false);
+    assert!(v["score"].as_f64().unwrap() < v["threshold"].as_f64().unwrap());
+
+    // Short texts are not judged.
+    let out = wd.run(&["detect", "Great stay!"]);
+    assert_eq!(status(&out), 0);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not judged"));
+
+    // stdin, one text per line.
+    let out = wd
+        .command(&["detect", "--lines", "--json"])
+        .write_stdin(format!("{PASTED}\n{GENUINE}\n"))
+        .output()
+        .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["flagged"], true);
+    assert_eq!(lines[1]["flagged"], false);
+}
+
+/// Every machine row of eval_known.csv carries a decisive chat artefact and
+/// every human row is a genuine review, so the answer is known: perfect
+/// separation at the shipped threshold.
+#[test]
+fn eval_on_a_fixture_with_a_known_answer() {
+    let wd = Workdir::new();
+    let file = fixtures().join("detect/eval_known.csv");
+    let out = wd.run(&[
+        "eval",
+        file.to_str().unwrap(),
+        "--text-column",
+        "review",
+        "--label-column",
+        "origin",
+        "--positive",
+        "ai",
+        "--json",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "n",
+        "auroc",
+        "tpr_at_1pct_fpr",
+        "tpr_at_5pct_fpr",
+        "threshold",
+        "precision",
+        "recall",
+        "fpr",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["n"], 30);
+    assert_eq!(v["positives"], 10);
+    assert_eq!(v["auroc"], 1.0);
+    assert_eq!(v["tpr_at_1pct_fpr"], 1.0);
+    assert_eq!(v["precision"], 1.0);
+    assert_eq!(v["recall"], 1.0);
+    assert_eq!(v["fpr"], 0.0);
+
+    // Text output carries the same numbers.
+    let out = wd.run(&[
+        "eval",
+        file.to_str().unwrap(),
+        "--text-column",
+        "review",
+        "--label-column",
+        "origin",
+        "--positive",
+        "ai",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("auroc             1.0000"), "{text}");
+    assert!(text.contains("0 of 20 human texts flagged"), "{text}");
+
+    // With the wrong positive label every row is human: the metrics that
+    // need machine rows are undefined, not invented.
+    let out = wd.run(&[
+        "eval",
+        file.to_str().unwrap(),
+        "--text-column",
+        "review",
+        "--label-column",
+        "origin",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["auroc"].is_null());
+    assert!(v["recall"].is_null());
+}
+
+#[test]
+fn eval_names_a_missing_column() {
+    let wd = Workdir::new();
+    let file = fixtures().join("detect/eval_known.csv");
+    let out = wd.run(&["eval", file.to_str().unwrap()]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("eval_known.csv:1:1: no column `text`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn genuine_reviews_in_ten_languages_are_not_flagged() {
+    let wd = Workdir::new();
+    let file = fixtures().join("detect/human_multilingual.csv");
+    let out = wd.run(&["eval", file.to_str().unwrap(), "--json"]);
+    assert_eq!(status(&out), 0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["n"], 80);
+    assert_eq!(v["fp"], 0, "a non-English human review was flagged");
+}
+
+#[test]
+fn train_is_deterministic_and_its_model_is_used() {
+    let wd = Workdir::new();
+    let data = fixtures().join("detect/train_small.csv");
+    let args = |out: &str| {
+        vec![
+            "train".to_string(),
+            "--data".into(),
+            data.to_str().unwrap().into(),
+            "--source-column".into(),
+            "source_dataset".into(),
+            "--out".into(),
+            out.into(),
+        ]
+    };
+    let a: Vec<String> = args("a.bin");
+    let out = wd.run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("from 2 source(s)"),
+        "{}",
+        stderr(&out)
+    );
+    let b: Vec<String> = args("b.bin");
+    assert_eq!(
+        status(&wd.run(&b.iter().map(String::as_str).collect::<Vec<_>>())),
+        0
+    );
+    assert_eq!(wd.read("a.bin"), wd.read("b.bin"), "same data, same bytes");
+
+    // The retrained model is what scan, detect and eval use when asked.
+    wd.write("p.toml", "[detector]\nmodel = \"a.bin\"\n");
+    wd.write(
+        "in.csv",
+        format!("Body,is_synthetic,data_source\n\"{GENUINE}\",no,web\n"),
+    );
+    assert_eq!(status(&wd.run(&["scan", "-p", "p.toml", "in.csv"])), 0);
+    let r = wd.report("crmguard-out/in.report.json");
+    assert_eq!(
+        r["ai_text"]["model"],
+        blake3::hash(&wd.read("a.bin")).to_hex().to_string()
+    );
+    assert_ne!(r["ai_text"]["model"], "in-memory");
+    let out = wd.run(&["detect", "--model", "a.bin", "--json", GENUINE]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["judged"], true);
+
+    // A file that is not a model is refused, with its name.
+    wd.write("bad.bin", "not a model");
+    let out = wd.run(&["detect", "--model", "bad.bin", GENUINE]);
+    assert_eq!(status(&out), 2);
+    assert!(stderr(&out).contains("bad magic"), "{}", stderr(&out));
+}
+
+#[test]
+fn train_needs_both_classes() {
+    let wd = Workdir::new();
+    wd.write(
+        "d.csv",
+        "text,label\none two three four five six seven eight nine,human\n",
+    );
+    let out = wd.run(&["train", "--data", "d.csv", "--out", "m.bin"]);
+    assert_eq!(status(&out), 2);
+    assert!(stderr(&out).contains("needs both classes"));
+    assert!(!wd.join("m.bin").exists());
+}
+
+#[test]
+fn scan_explains_what_it_judged() {
+    let wd = Workdir::new();
+    wd.write(
+        "reviews.csv",
+        format!(
+            "Id,Review_Body__c,is_synthetic,data_source\n\
+             1,\"{PASTED}\",false,widget\n\
+             2,\"{GENUINE}\",false,widget\n\
+             3,Great stay!,false,widget\n\
+             4,\"{PASTED}\",true,ai_generated\n"
+        ),
+    );
+    // Row 4 is disclosed (and held back by the sync filter, not the detector).
+    let out = wd.run(&["scan", "reviews.csv"]);
+    assert_eq!(status(&out), 1);
+    let r = wd.report("crmguard-out/reviews.report.json");
+    let ai = &r["ai_text"];
+    assert_eq!(ai["text_columns"], serde_json::json!(["Review_Body__c"]));
+    assert_eq!(ai["text_columns_inferred"], true);
+    assert_eq!(ai["rows_judged"], 2);
+    assert_eq!(ai["rows_flagged"], 1);
+    assert_eq!(ai["rows_too_short"], 1);
+    assert_eq!(ai["rows_disclosed"], 1);
+    assert_eq!(ai["min_words"], 8);
+    assert!(
+        ai["top_signals"][0]["signal"]
+            .as_str()
+            .unwrap()
+            .starts_with("artefact")
+    );
+    let q = quarantine_cells(
+        &wd.read("crmguard-out/reviews.quarantine.csv"),
+        b',',
+        &[
+            "crmguard_row",
+            "crmguard_reasons",
+            "crmguard_ai_score",
+            "crmguard_ai_signals",
+        ],
+    );
+    assert_eq!(q.len(), 2);
+    assert_eq!(q[0][0], "1");
+    assert_eq!(q[0][1], "UNDISCLOSED_AI_TEXT");
+    let score: f64 = q[0][2].parse().unwrap();
+    assert!(score > ai["threshold"].as_f64().unwrap());
+    assert!(
+        q[0][3].starts_with("Review_Body__c: artefact"),
+        "{}",
+        q[0][3]
+    );
+    assert_eq!(q[1][0], "4");
+    // It also lacks its model, timestamp and hash: disclosure, not detection.
+    assert_eq!(q[1][1], "MISSING_DISCLOSURE;SYNTHETIC_NOT_ALLOWED");
+    assert_eq!(q[1][2], "", "disclosed rows are not judged");
+}
+
+#[test]
+fn policy_controls_the_detector() {
+    let wd = Workdir::new();
+    wd.write(
+        "in.csv",
+        format!("Notes,Other,is_synthetic,data_source\n\"{PASTED}\",\"{PASTED}\",false,web\n"),
+    );
+    // Off: nothing judged, no detector columns.
+    wd.write("off.toml", "[detector]\nenabled = false\n");
+    assert_eq!(status(&wd.run(&["scan", "-p", "off.toml", "in.csv"])), 0);
+    assert!(wd.report("crmguard-out/in.report.json")["ai_text"].is_null());
+    assert!(
+        !wd.read_string("crmguard-out/in.quarantine.csv")
+            .contains("crmguard_ai_score")
+    );
+    // Named columns only.
+    wd.write("cols.toml", "[detector]\ntext_columns = [\"other\"]\n");
+    assert_eq!(status(&wd.run(&["scan", "-p", "cols.toml", "in.csv"])), 1);
+    let r = wd.report("crmguard-out/in.report.json");
+    assert_eq!(r["ai_text"]["text_columns"], serde_json::json!(["other"]));
+    assert_eq!(r["ai_text"]["text_columns_inferred"], false);
+    // A threshold no score reaches.
+    wd.write("lax.toml", "[detector]\nthreshold = 1.0\n");
+    assert_eq!(status(&wd.run(&["scan", "-p", "lax.toml", "in.csv"])), 0);
+    wd.write("bad.toml", "[detector]\nthreshold = 1.5\n");
+    let out = wd.run(&["scan", "-p", "bad.toml", "in.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(stderr(&out).contains("not in [0, 1]"));
+}
