@@ -24,13 +24,18 @@ pub struct Args {
     /// Threshold to report precision/recall/FPR at [default: the model's shipped threshold]
     #[arg(long, value_name = "SCORE")]
     pub threshold: Option<f32>,
+    /// Leave texts too short to judge out of the metrics (research
+    /// comparisons), instead of scoring them 0 as `scan` does
+    #[arg(long)]
+    pub judged_only: bool,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
 
 /// The numbers `eval` prints. Metrics are over every row, as `scan` would
-/// treat it: a text too short to judge scores 0 and is never flagged.
+/// treat it: a text too short to judge scores 0 and is never flagged
+/// (unless `--judged-only` leaves such rows out).
 #[derive(Debug, Serialize)]
 pub struct Evaluation {
     pub n: usize,
@@ -75,11 +80,15 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             (a.score, a.judged)
         })
         .collect();
-    let scores: Vec<f32> = assessed.iter().map(|a| a.0).collect();
-    let labels: Vec<bool> = examples.iter().map(|e| e.machine).collect();
+    let kept = |i: &usize| !args.judged_only || assessed[*i].1;
+    let scores: Vec<f32> = (0..examples.len()).filter(kept).map(|i| assessed[i].0).collect();
+    let labels: Vec<bool> = (0..examples.len())
+        .filter(kept)
+        .map(|i| examples[i].machine)
+        .collect();
     let c = at_threshold(&scores, &labels, threshold);
     let e = Evaluation {
-        n: examples.len(),
+        n: scores.len(),
         positives: labels.iter().filter(|l| **l).count(),
         negatives: labels.iter().filter(|l| !**l).count(),
         not_judged: assessed.iter().filter(|a| !a.1).count(),
