@@ -127,3 +127,26 @@ fn tags_already_in_the_input_are_an_error() {
     );
     assert!(wd.list("crmguard-out").is_empty());
 }
+
+#[test]
+fn the_ai_score_tag_carries_the_detectors_score() {
+    let wd = Workdir::new();
+    wd.write("p.toml", "[tagging]\nai_score = \"Score__c\"\n");
+    wd.write(
+        "in.csv",
+        "Body,is_synthetic,data_source\n\
+         \"we stayed three nights and the breakfast was cold every single morning, sadly\",no,web\n\
+         short one,no,web\n",
+    );
+    let out = wd.run(&["scan", "-p", "p.toml", "in.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let clean = wd.read_string("crmguard-out/in.clean.csv");
+    let scores: Vec<&str> = clean
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    let judged: f64 = scores[0].parse().expect("a judged row has a score");
+    assert!((0.0..=1.0).contains(&judged));
+    assert_eq!(scores[1], "", "too short to judge: no score");
+}

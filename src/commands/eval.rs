@@ -81,7 +81,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         })
         .collect();
     let kept = |i: &usize| !args.judged_only || assessed[*i].1;
-    let scores: Vec<f32> = (0..examples.len()).filter(kept).map(|i| assessed[i].0).collect();
+    let scores: Vec<f32> = (0..examples.len())
+        .filter(kept)
+        .map(|i| assessed[i].0)
+        .collect();
     let labels: Vec<bool> = (0..examples.len())
         .filter(kept)
         .map(|i| examples[i].machine)

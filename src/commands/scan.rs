@@ -259,6 +259,18 @@ pub fn summary(report: &Report, report_path: &Path) -> String {
     for f in &report.file_findings {
         let _ = writeln!(s, "  warning {}: {}", f.code, f.message);
     }
+    if let Some(ai) = &report.ai_text {
+        let columns = if ai.text_columns.is_empty() {
+            "no prose columns found".to_string()
+        } else {
+            ai.text_columns.join(", ")
+        };
+        let _ = writeln!(
+            s,
+            "  detector: {} rows judged in {columns}, {} flagged; {} too short, {} disclosed",
+            ai.rows_judged, ai.rows_flagged, ai.rows_too_short, ai.rows_disclosed
+        );
+    }
     let outputs: Vec<String> = report
         .outputs
         .iter()
