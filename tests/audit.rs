@@ -481,69 +481,85 @@ fn an_empty_log_verifies() {
 
 #[test]
 fn concurrent_appends_keep_one_valid_chain() {
+    // Two crmguard processes scan at once into one log. Each scan
+    // quarantines 6,000 rows, whose records take more than one write (the
+    // log writes 1 MiB at a time), so only the file lock keeps the other
+    // process's records out from between them.
     let wd = Workdir::new();
-    const SCANS: usize = 50;
-    const ROWS: usize = 200;
-    // Small chunks: each scan takes many writes, so only the lock can keep
-    // the other process's records out from between them.
-    let spawn = |label: &str| {
+    const FILES: usize = 6;
+    const ROWS: usize = 6_000;
+    let mut body = String::from("Name,Notes,is_synthetic,data_source\n");
+    for r in 0..ROWS {
+        body.push_str(&format!("Person {r},=formula {r},no,web\n"));
+    }
+    let mut args: [Vec<String>; 2] = Default::default();
+    for (p, label) in ["a", "b"].iter().enumerate() {
+        args[p] = ["scan", "-q", "--fail-on", "never", "--audit-log", LOG, "-o"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([format!("out-{label}")])
+            .collect();
+        for f in 0..FILES {
+            let name = format!("{label}{f}.csv");
+            wd.write(&name, &body);
+            args[p].push(name);
+        }
+    }
+    let spawn = |a: &[String]| {
         Command::new(env!("CARGO_BIN_EXE_crmguard"))
             .current_dir(wd.path())
-            .args(["audit", "append-test", LOG, "--label", label])
-            .args(["--scans", &SCANS.to_string(), "--rows", &ROWS.to_string()])
-            .args(["--chunk-bytes", "4096"])
+            .args(a)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
     };
-    let (a, b) = (spawn("A"), spawn("B"));
-    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
-    for out in &outs {
-        assert_eq!(status(out), 0, "{}", stderr(out));
+    let (a, b) = (spawn(&args[0]), spawn(&args[1]));
+    for out in [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()] {
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
     }
 
     let out = wd.run(&["audit", "verify", LOG]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
-    let total = 2 * SCANS * (ROWS + 1);
+    let total = 2 * FILES * (ROWS + 1);
     assert!(
-        stdout(&out).contains(&format!("OK, {total} records ({} scans)", 2 * SCANS)),
+        stdout(&out).contains(&format!("OK, {total} records ({} scans)", 2 * FILES)),
         "{}",
         stdout(&out)
     );
 
-    // Every scan is followed by all of its own rows and nothing else.
+    // Every scan is followed by all of its own rows, in order, and nothing else.
     let all = lines(&wd);
     assert_eq!(all.len(), total);
-    let mut per_label = BTreeMap::new();
+    let mut inputs = Vec::new();
     let mut i = 0;
     while i < all.len() {
         let scan = json(&all[i]);
         assert_eq!(scan["type"], "scan", "line {}", i + 1);
-        let path = scan["input"]["path"].as_str().unwrap().to_string();
-        *per_label.entry(path[..1].to_string()).or_insert(0) += 1;
+        inputs.push(scan["input"]["path"].as_str().unwrap().to_string());
         for r in 1..=ROWS {
             let row = json(&all[i + r]);
             assert_eq!(row["type"], "row", "line {}", i + r + 1);
-            assert_eq!(row["scan_id"], scan["scan_id"]);
-            assert_eq!(row["row"], 2 * r as u64);
+            assert_eq!(row["scan_id"], scan["scan_id"], "line {}", i + r + 1);
+            assert_eq!(row["row"], r as u64);
         }
         i += ROWS + 1;
     }
-    assert_eq!(
-        per_label,
-        BTreeMap::from([("A".into(), SCANS), ("B".into(), SCANS)])
-    );
+    inputs.sort();
+    let mut expected: Vec<String> = ["a", "b"]
+        .iter()
+        .flat_map(|l| (0..FILES).map(move |f| format!("{l}{f}.csv")))
+        .collect();
+    expected.sort();
+    assert_eq!(inputs, expected);
 
-    // Each head a process was given is still in the log, at its seq.
-    for out in &outs {
-        let printed = stdout(out);
-        assert_eq!(printed.lines().count(), SCANS);
-        for line in printed.lines() {
-            let mut parts = line.split(' ');
-            let seq: usize = parts.next().unwrap().parse().unwrap();
-            let hash = parts.next().unwrap();
-            assert_eq!(json(&all[seq - 1])["hash"], hash);
+    // Each report's head is still in the log.
+    for label in ["a", "b"] {
+        for f in 0..FILES {
+            let r = wd.report(&format!("out-{label}/{label}{f}.report.json"));
+            let head = r["audit"]["head"].as_str().unwrap();
+            let seq = r["audit"]["seq"].as_u64().unwrap() as usize;
+            assert_eq!(json(&all[seq - 1])["hash"], head);
         }
     }
 }

@@ -1,6 +1,5 @@
 //! `crmguard audit`: verify, list and export the audit log.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -8,12 +7,11 @@ use anyhow::{Context, anyhow, bail};
 
 use crate::audit::export::{CsvExport, parse_since, scan_included, scan_table};
 use crate::audit::{
-    AuditLog, DEFAULT_LOG, Record, RowSpool, VerifyError, for_each_record, for_each_record_upto,
-    verify, verify_expecting,
+    DEFAULT_LOG, Record, VerifyError, for_each_record, for_each_record_upto, verify,
+    verify_expecting,
 };
 use crate::cli::exit;
-use crate::output::{AtomicFile, OutputSummary, same_file};
-use crate::report::{InputInfo, Notices, OutputInfo, PolicyInfo, REPORT_SCHEMA, Report};
+use crate::output::{AtomicFile, same_file};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -29,9 +27,6 @@ pub enum AuditCommand {
     Show(ShowArgs),
     /// Write scans and quarantine decisions as CSV, for a spreadsheet
     Export(ExportArgs),
-    /// Append synthetic scans (tests of concurrent appends)
-    #[command(hide = true)]
-    AppendTest(AppendTestArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -68,20 +63,6 @@ pub struct ExportArgs {
     pub output: Option<PathBuf>,
 }
 
-#[derive(clap::Args, Debug)]
-pub struct AppendTestArgs {
-    pub log: PathBuf,
-    #[arg(long, default_value_t = 1)]
-    pub scans: u64,
-    #[arg(long, default_value_t = 0)]
-    pub rows: u64,
-    /// Goes into the input paths, to tell the appending processes apart
-    #[arg(long, default_value = "t")]
-    pub label: String,
-    #[arg(long)]
-    pub chunk_bytes: Option<usize>,
-}
-
 fn parse_hash(s: &str) -> Result<String, String> {
     if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(s.to_ascii_lowercase())
@@ -95,7 +76,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         AuditCommand::Verify(a) => run_verify(a),
         AuditCommand::Show(a) => run_show(a),
         AuditCommand::Export(a) => run_export(a),
-        AuditCommand::AppendTest(a) => run_append_test(a),
     }
 }
 
@@ -252,82 +232,5 @@ fn ignore_broken_pipe(r: io::Result<()>) -> io::Result<()> {
     match r {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         r => r,
-    }
-}
-
-fn run_append_test(args: AppendTestArgs) -> anyhow::Result<u8> {
-    let mut log = AuditLog::new(&args.log);
-    if let Some(n) = args.chunk_bytes {
-        log = log.with_chunk_bytes(n);
-    }
-    for i in 0..args.scans {
-        let mut spool = RowSpool::new()?;
-        for r in 1..=args.rows {
-            let raw = format!("{},{i},{r}", args.label);
-            spool.push(
-                r * 2,
-                "CSV_INJECTION",
-                blake3::hash(raw.as_bytes()).as_bytes(),
-            )?;
-        }
-        let report = synthetic_report(&format!("{}-{i}.csv", args.label), args.rows);
-        let head = log.record_scan(&report, spool)?;
-        println!("{} {} {}", head.seq, head.hash, head.scan_id);
-    }
-    Ok(exit::CLEAN)
-}
-
-fn synthetic_report(input: &str, quarantined: u64) -> Report {
-    let output = |kind: &'static str, rows: u64| OutputInfo {
-        kind,
-        summary: OutputSummary {
-            path: PathBuf::from(format!("out/{input}.{kind}")),
-            rows,
-            bytes: 0,
-            blake3: blake3::hash(kind.as_bytes()).to_hex().to_string(),
-        },
-    };
-    let started_at = jiff::Timestamp::now();
-    let mut id = blake3::Hasher::new();
-    id.update(input.as_bytes());
-    id.update(&started_at.as_nanosecond().to_le_bytes());
-    id.update(&std::process::id().to_le_bytes());
-    Report {
-        schema: REPORT_SCHEMA,
-        scan_id: id.finalize().to_hex()[..20].to_string(),
-        crmguard_version: env!("CARGO_PKG_VERSION"),
-        input: InputInfo {
-            path: PathBuf::from(input),
-            format: "csv",
-            delimiter: Some(",".into()),
-            compression: None,
-            bytes: 0,
-            blake3: blake3::hash(input.as_bytes()).to_hex().to_string(),
-            object: Some("Lead".into()),
-        },
-        policy: PolicyInfo {
-            path: None,
-            blake3: blake3::hash(b"policy").to_hex().to_string(),
-        },
-        started_at: started_at.to_string(),
-        scan_time: started_at.to_string(),
-        elapsed_ms: 0,
-        rows_total: quarantined * 2,
-        rows_clean: quarantined,
-        rows_quarantined: quarantined,
-        reasons: if quarantined > 0 {
-            BTreeMap::from([("CSV_INJECTION", quarantined)])
-        } else {
-            BTreeMap::new()
-        },
-        missing_fields: BTreeMap::new(),
-        notices: Notices::default(),
-        file_findings: Vec::new(),
-        outputs: vec![
-            output("clean", quarantined),
-            output("quarantine", quarantined),
-        ],
-        ai_text: None,
-        audit: None,
     }
 }
