@@ -1,0 +1,256 @@
+//! Scanning one input: read a batch of records, check them in parallel,
+//! write the verdicts in input order, repeat. Memory stays bounded by a few
+//! batches whatever the file's size, and since a row's verdict depends only
+//! on the row and on file-level facts fixed before the first batch, any
+//! number of threads writes the same bytes.
+
+mod findings;
+mod pipeline;
+mod plan;
+mod tags;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use indicatif::ProgressBar;
+
+pub use plan::{Input, check_plans};
+
+use crate::audit::{AuditLog, RowSpool};
+use crate::detector::Detector;
+use crate::error::Located;
+use crate::input::{Compression, Format, open_input, reader_for};
+use crate::output::{RowWriter, write_atomically};
+use crate::policy::{Policy, PolicySource};
+use crate::report::{AiText, AuditInfo, FileFinding, InputInfo, OutputInfo, PolicyInfo, Report};
+use crate::rules::{AiContext, Context};
+use crate::spec::FileCode;
+use findings::{missing_keys_finding, resolve_header, target_limits};
+use pipeline::{StageError, run_batches};
+use tags::{Tagger, new_scan_id};
+
+/// What every scan of one run shares.
+pub struct ScanConfig<'a> {
+    pub policy: &'a Policy,
+    pub scan_time: jiff::Timestamp,
+    /// Set by Ctrl-C: the scan stops at the next batch and writes nothing.
+    pub interrupted: &'a AtomicBool,
+    pub progress: Option<&'a ProgressBar>,
+    /// `--object`: the target object of every row.
+    pub object: Option<&'a str>,
+    /// Where every scan is recorded.
+    pub audit_log: &'a Path,
+    /// Set while the audit record is being written, when even a second
+    /// Ctrl-C must wait.
+    pub critical: &'a AtomicBool,
+    /// The AI-text detector and its threshold; `None` when turned off.
+    pub detector: Option<(&'a Detector, f32)>,
+}
+
+/// The scan stopped because of Ctrl-C.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted: no outputs written")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Scans one input into its clean and quarantine files and report. On any
+/// error nothing is left under the output names.
+pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
+    let started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let path = &input.path;
+    let src = open_input(path, input.compression)
+        .with_context(|| format!("{}: cannot open", path.display()))?;
+    if let (Some(bar), Some(size)) = (cfg.progress, src.size) {
+        bar.set_length(size);
+    }
+    let stats = src.stats.clone();
+    let mut findings = Vec::new();
+    if src.bom {
+        findings.push(FileFinding {
+            code: FileCode::BomPresent,
+            message: "a UTF-8 byte-order mark was found; outputs are written without it".into(),
+        });
+    }
+    let reader = reader_for(input.format, src.reader, path)?;
+
+    let columns = reader
+        .header()
+        .map(|h| resolve_header(h, input, cfg.policy, &mut findings))
+        .transpose()?;
+    let ctx = Context {
+        policy: cfg.policy,
+        scan_time: cfg.scan_time,
+        columns: columns.as_ref(),
+        object_flag: cfg.object,
+        object_from_file: input.object_from_file(cfg.policy),
+        ai: cfg.detector.map(|(detector, threshold)| AiContext {
+            detector,
+            threshold,
+            columns: match &cfg.policy.detector.text_columns {
+                c if c.is_empty() => std::sync::OnceLock::new(),
+                c => std::sync::OnceLock::from(c.clone()),
+            },
+        }),
+    };
+    let scan_id = new_scan_id(path, started_at);
+    let tagger = Tagger::new(cfg.policy, &scan_id, cfg.scan_time, path);
+    if let Some(h) = reader.header() {
+        for name in &tagger.names {
+            if h.names.iter().any(|n| n.trim().eq_ignore_ascii_case(name)) {
+                bail!(Located::new(
+                    path,
+                    1,
+                    1,
+                    format!(
+                        "the tag column `{name}` ([tagging]) is already in the header; was this file tagged by an earlier scan?"
+                    ),
+                ));
+            }
+        }
+    }
+    let tag_names: Vec<&str> = tagger.names.iter().map(String::as_str).collect();
+    let mut writer = RowWriter::create(
+        &input.outputs,
+        input.format,
+        reader.header(),
+        &tag_names,
+        ctx.ai.is_some(),
+    )
+    .with_context(|| format!("{}: cannot create outputs", input.outputs.clean.display()))?;
+
+    let header_bytes = reader
+        .header()
+        .map_or(0, |h| (h.raw.len() + h.terminator.bytes().len()) as u64);
+    let mut spool = RowSpool::new().context("cannot create a temp file for the audit log")?;
+    let (reader, tally, decoded_bytes) =
+        run_batches(reader, &ctx, &mut writer, &mut spool, &tagger, cfg, &stats).map_err(|e| {
+            match e {
+                StageError::Input(e) => anyhow::Error::from(e),
+                StageError::Output(e) => anyhow::Error::from(e)
+                    .context(format!("{}: write failed", input.outputs.clean.display())),
+                StageError::Interrupted => Interrupted.into(),
+            }
+        })?;
+    let decoded_bytes = decoded_bytes + header_bytes;
+
+    let (lf, crlf) = reader.line_endings();
+    if lf > 0 && crlf > 0 {
+        findings.push(FileFinding {
+            code: FileCode::LineEndingMixed,
+            message: format!("{lf} lines end with LF and {crlf} with CRLF (header included)"),
+        });
+    }
+    if columns.is_none() && tally.rows_total > 0 {
+        missing_keys_finding(cfg.policy.required, tally.fields_seen, &mut findings);
+    }
+    target_limits(
+        cfg.policy,
+        &tally,
+        decoded_bytes,
+        columns.as_ref(),
+        &mut findings,
+    );
+
+    let (clean, quarantine) = writer
+        .finish()
+        .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
+    let mut report = Report {
+        schema: crate::report::REPORT_SCHEMA,
+        scan_id: scan_id.clone(),
+        crmguard_version: env!("CARGO_PKG_VERSION"),
+        input: InputInfo {
+            path: path.clone(),
+            format: input.format.name(),
+            delimiter: match input.format {
+                Format::Csv { delimiter } => Some((delimiter as char).to_string()),
+                _ => None,
+            },
+            compression: match input.compression {
+                Compression::None => None,
+                Compression::Gzip => Some("gzip"),
+                Compression::Zstd => Some("zstd"),
+            },
+            bytes: stats.bytes_read(),
+            blake3: stats.blake3(),
+            object: cfg
+                .object
+                .or(input.object_from_file(cfg.policy))
+                .map(String::from),
+        },
+        policy: PolicyInfo {
+            path: match &cfg.policy.source {
+                PolicySource::BuiltIn => None,
+                PolicySource::File(p) => Some(p.clone()),
+            },
+            blake3: cfg.policy.blake3.clone(),
+        },
+        started_at: started_at.to_string(),
+        scan_time: cfg.scan_time.to_string(),
+        elapsed_ms: clock.elapsed().as_millis() as u64,
+        rows_total: tally.rows_total,
+        rows_clean: tally.rows_clean,
+        rows_quarantined: tally.rows_quarantined,
+        reasons: tally.reasons_map(),
+        missing_fields: tally.missing_map(),
+        notices: tally.notices.clone(),
+        file_findings: findings,
+        ai_text: ctx.ai.as_ref().map(|ai| AiText {
+            model: ai.detector.id().to_string(),
+            model_path: cfg.policy.detector.model.clone(),
+            threshold: ai.threshold,
+            min_words: crate::detector::MIN_WORDS,
+            text_columns: ai.columns.get().cloned().unwrap_or_default(),
+            text_columns_inferred: cfg.policy.detector.text_columns.is_empty(),
+            rows_judged: tally.ai.judged,
+            rows_flagged: tally.ai.flagged,
+            rows_too_short: tally.ai.too_short,
+            rows_disclosed: tally.ai.disclosed,
+            rows_without_text: tally.ai.no_text,
+            top_signals: tally.top_signals(10),
+        }),
+        outputs: vec![
+            OutputInfo {
+                kind: "clean",
+                summary: clean.summary.clone(),
+            },
+            OutputInfo {
+                kind: "quarantine",
+                summary: quarantine.summary.clone(),
+            },
+        ],
+        audit: None,
+    };
+    debug_assert_eq!(
+        report.rows_clean + report.rows_quarantined,
+        report.rows_total
+    );
+    // The audit record goes in before the outputs appear: a log that lacks
+    // a scan whose files exist would be the silent failure this tool is
+    // against. A second Ctrl-C must not cut the record in half.
+    cfg.critical.store(true, Ordering::SeqCst);
+    let head = AuditLog::new(cfg.audit_log).record_scan(&report, spool);
+    cfg.critical.store(false, Ordering::SeqCst);
+    let head = head.with_context(|| format!("{}: cannot append", cfg.audit_log.display()))?;
+    report.audit = Some(AuditInfo {
+        log: cfg.audit_log.to_owned(),
+        seq: head.seq,
+        head: head.hash,
+    });
+    let persisted = clean.persist().and_then(|_| quarantine.persist());
+    persisted
+        .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
+    let mut json = serde_json::to_vec_pretty(&report)?;
+    json.push(b'\n');
+    write_atomically(&input.outputs.report, &json)
+        .with_context(|| format!("{}: cannot write", input.outputs.report.display()))?;
+    Ok(report)
+}

@@ -1,0 +1,197 @@
+//! The three stages over one file: read, check in parallel, write in order.
+
+use std::sync::atomic::Ordering;
+
+use rayon::prelude::*;
+
+use super::ScanConfig;
+use super::tags::{Tagger, ai_score};
+use crate::audit::RowSpool;
+use crate::error::Located;
+use crate::input::{InputStats, RecordReader, Row};
+use crate::output::{RowWriter, TagValue};
+use crate::report::Tally;
+use crate::rules::undisclosed_ai_text::infer_columns;
+use crate::rules::{Context, Verdict, check_row};
+
+/// Rows per batch, and bytes per batch, whichever comes first. Fixed, not
+/// derived from the thread count: batches are also the unit of progress and
+/// interruption, and must not change what is written.
+pub const BATCH_ROWS: usize = 4096;
+const BATCH_BYTES: usize = 8 << 20;
+/// Batches alive at once: one being read, one queued, one being checked,
+/// one being written.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+#[derive(Default)]
+struct Batch {
+    rows: Vec<Row>,
+    len: usize,
+    bytes: u64,
+}
+
+impl Batch {
+    fn fill(&mut self, reader: &mut dyn RecordReader) -> Result<(), Located> {
+        self.len = 0;
+        self.bytes = 0;
+        while self.len < BATCH_ROWS && self.bytes < BATCH_BYTES as u64 {
+            if self.rows.len() == self.len {
+                self.rows.push(Row::default());
+            }
+            let row = &mut self.rows[self.len];
+            if !reader.read_row(row)? {
+                break;
+            }
+            self.bytes += (row.raw.len() + row.terminator.bytes().len()) as u64;
+            self.len += 1;
+        }
+        Ok(())
+    }
+
+    fn rows(&self) -> &[Row] {
+        &self.rows[..self.len]
+    }
+}
+
+pub enum StageError {
+    Input(Located),
+    Output(std::io::Error),
+    Interrupted,
+}
+
+/// The three stages over one file: a reader thread parses batches ahead;
+/// the pool checks batch k+1 while this thread writes batch k in order.
+/// Batches and verdict buffers are recycled, so memory stays at a few
+/// batches. Returns the reader (for its line-ending counts), the tally and
+/// the bytes of the records.
+pub fn run_batches(
+    mut reader: Box<dyn RecordReader>,
+    ctx: &Context,
+    writer: &mut RowWriter,
+    spool: &mut RowSpool,
+    tagger: &Tagger,
+    cfg: &ScanConfig,
+    stats: &InputStats,
+) -> Result<(Box<dyn RecordReader>, Tally, u64), StageError> {
+    use std::sync::mpsc::sync_channel;
+
+    let (full_tx, full_rx) = sync_channel::<Result<Batch, Located>>(1);
+    let (empty_tx, empty_rx) = sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let read = scope.spawn(move || {
+            // Enough batches to keep every stage busy; after that, wait for
+            // one to come back, so memory and allocations stay flat.
+            let mut allocated = 0;
+            loop {
+                let mut batch = match empty_rx.try_recv() {
+                    Ok(b) => b,
+                    Err(_) if allocated < BATCHES_IN_FLIGHT => {
+                        allocated += 1;
+                        Batch::default()
+                    }
+                    Err(_) => match empty_rx.recv() {
+                        Ok(b) => b,
+                        // The consumer stopped.
+                        Err(_) => return reader,
+                    },
+                };
+                let result = batch.fill(reader.as_mut());
+                let done = result.is_err() || batch.len == 0;
+                // A closed channel means the consumer stopped (error or
+                // Ctrl-C): stop reading too.
+                if full_tx.send(result.map(|()| batch)).is_err() || done {
+                    return reader;
+                }
+            }
+        });
+
+        // Owned here, so it can be dropped before the reader is joined.
+        let empty_tx = empty_tx;
+        let mut tally = Tally::default();
+        let mut bytes = 0u64;
+        let mut pending: Option<(Batch, Vec<Verdict>)> = None;
+        let mut spare: Vec<Verdict> = Vec::with_capacity(BATCH_ROWS);
+        let outcome = loop {
+            let batch = match full_rx.recv() {
+                Ok(Ok(batch)) => batch,
+                Ok(Err(e)) => break Err(StageError::Input(e)),
+                Err(_) => unreachable!("the reader sends an empty batch before it stops"),
+            };
+            if cfg.interrupted.load(Ordering::Relaxed) {
+                break Err(StageError::Interrupted);
+            }
+            if let Some(ai) = &ctx.ai {
+                ai.columns.get_or_init(|| infer_columns(batch.rows(), ctx));
+            }
+            let mut verdicts = std::mem::take(&mut spare);
+            let (written, ()) = rayon::join(
+                || -> Result<Option<(Batch, Vec<Verdict>)>, StageError> {
+                    let Some((done, verdicts)) = pending.take() else {
+                        return Ok(None);
+                    };
+                    let mut tags = Vec::with_capacity(tagger.names.len());
+                    for (row, verdict) in done.rows().iter().zip(&verdicts) {
+                        tally.add(verdict);
+                        if verdict.is_clean() {
+                            tagger.values(row, verdict, &mut tags)?;
+                            writer.write_clean(row, &tags).map_err(StageError::Output)?;
+                        } else {
+                            let reasons = verdict.reasons.joined();
+                            let mut values = vec![
+                                TagValue::Number(row.number as f64),
+                                TagValue::Text(reasons.clone()),
+                            ];
+                            if ctx.ai.is_some() {
+                                values.push(ai_score(verdict));
+                                values.push(TagValue::Text(
+                                    verdict
+                                        .ai
+                                        .finding()
+                                        .map(|a| a.signals_text())
+                                        .unwrap_or_default(),
+                                ));
+                            }
+                            writer
+                                .write_quarantine(row, &values)
+                                .map_err(StageError::Output)?;
+                            // The log keeps the row's hash, never its content.
+                            spool
+                                .push(row.number, &reasons, blake3::hash(&row.raw).as_bytes())
+                                .map_err(StageError::Output)?;
+                        }
+                    }
+                    bytes += done.bytes;
+                    Ok(Some((done, verdicts)))
+                },
+                || {
+                    batch
+                        .rows()
+                        .par_iter()
+                        .map(|row| check_row(row, ctx))
+                        .collect_into_vec(&mut verdicts)
+                },
+            );
+            match written {
+                Ok(Some((done, old))) => {
+                    spare = old;
+                    let _ = empty_tx.send(done);
+                }
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+            if let Some(bar) = cfg.progress {
+                bar.set_position(stats.bytes_read());
+            }
+            if batch.len == 0 {
+                break Ok(());
+            }
+            pending = Some((batch, verdicts));
+        };
+        // Unblock the reader if it waits to hand over a batch or to get one
+        // back.
+        drop(full_rx);
+        drop(empty_tx);
+        let reader = read.join().expect("the reader thread does not panic");
+        outcome.map(|()| (reader, tally, bytes))
+    })
+}
