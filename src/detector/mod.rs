@@ -21,11 +21,11 @@ pub use model::Model;
 
 use artefacts::Artefacts;
 use features::{
-    Block, N_STYLE, STYLE_NAMES, StyleTables, bucket, for_each_ngram, normalize_into,
-    style_features, word_count,
+    N_STYLE, NgramSink, STYLE_NAMES, StyleTables, normalize_into, style_pass, walk_ngrams,
+    word_count,
 };
 use lexicon::{LEXICON_NAMES, LexScan, Lexicons, N_LEX};
-use model::{N_DENSE, N_SCRIPTS, Weights};
+use model::{N_DENSE, Weights};
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -98,37 +98,12 @@ thread_local! {
 
 /// Dominant script of a text's letters: 0 Latin, 1 Cyrillic, 2 CJK, 3 Hangul, 4 other.
 pub fn script_of(norm: &str) -> usize {
-    let mut counts = [0u32; N_SCRIPTS];
-    for c in norm.chars() {
-        if c.is_ascii() {
-            if c.is_ascii_alphabetic() {
-                counts[0] += 1;
-            }
-            continue;
-        }
-        let cp = c as u32;
-        let s = match cp {
-            0x00c0..=0x024f | 0x1e00..=0x1eff => 0,
-            0x0400..=0x052f => 1,
-            0xac00..=0xd7af | 0x1100..=0x11ff | 0x3130..=0x318f => 3,
-            _ if features::is_cjk(c) => 2,
-            _ if c.is_alphabetic() => 4,
-            _ => continue,
-        };
-        counts[s] += 1;
-    }
-    let mut best = 0;
-    for s in 1..N_SCRIPTS {
-        if counts[s] > counts[best] {
-            best = s;
-        }
-    }
-    best
+    features::dominant_script(norm)
 }
 
 /// Raw (unstandardised) dense features of a normalised text: style, then lexicons.
-/// Also returns whether the text is English; English-only features of other texts
-/// are neutralised at standardisation (see [`neutral_mask`]).
+/// Also returns whether the text is English (English-only features of other texts
+/// are neutralised at standardisation, see [`neutral_mask`]) and its [`script_of`].
 pub(crate) fn dense_raw(
     raw: &str,
     norm: &str,
@@ -136,9 +111,9 @@ pub(crate) fn dense_raw(
     comps: &Components,
     words: usize,
     out: &mut [f32; N_DENSE],
-) -> (LexScan, bool) {
+) -> (LexScan, bool, usize) {
     out.fill(0.0);
-    let english = style_features(raw, norm, &comps.style, &mut out[..N_STYLE]);
+    let (english, script) = style_pass(raw, norm, &comps.style, &mut out[..N_STYLE]);
     if !cfg.use_style {
         out[..N_STYLE].fill(0.0);
     }
@@ -147,7 +122,7 @@ pub(crate) fn dense_raw(
         scan = comps.lex.scan(norm);
         Lexicons::features(&scan, words, &mut out[N_STYLE..]);
     }
-    (scan, english)
+    (scan, english, script)
 }
 
 /// Dense features that carry no information for a non-English text: the lexicons are
@@ -272,31 +247,21 @@ impl Detector {
         let (mut char_sum, mut word_sum) = (0f32, 0f32);
         let mut counts = features::NgramCounts::default();
         if m.cfg.use_hashed {
-            let bits = m.cfg.hash.bits;
+            let mask = (1usize << m.cfg.hash.bits) - 1;
             // Monomorphise the lookup per encoding so the inner loop has no branch on it.
-            counts = match &m.hashed {
-                Weights::F32(w) => for_each_ngram(norm, &m.cfg.hash, |blk, h| {
-                    let (i, neg) = bucket(h, bits);
-                    let v = if neg { -w[i] } else { w[i] };
-                    if blk == Block::Char {
-                        char_sum += v
-                    } else {
-                        word_sum += v
-                    }
-                }),
+            let (c, sums) = match &m.hashed {
+                Weights::F32(w) => {
+                    let (s, c) = walk_ngrams(norm, &m.cfg.hash, WeightSum::new(|i| w[i], mask));
+                    (c, (s.char_sum, s.word_sum))
+                }
                 Weights::Codebook { table, codes } => {
-                    for_each_ngram(norm, &m.cfg.hash, |blk, h| {
-                        let (i, neg) = bucket(h, bits);
-                        let v = table[codes[i] as usize];
-                        let v = if neg { -v } else { v };
-                        if blk == Block::Char {
-                            char_sum += v
-                        } else {
-                            word_sum += v
-                        }
-                    })
+                    let sink = WeightSum::new(|i| table[codes[i] as usize], mask);
+                    let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
+                    (c, (s.char_sum, s.word_sum))
                 }
             };
+            counts = c;
+            (char_sum, word_sum) = sums;
         }
         let char_c =
             m.cfg.char_scale * char_sum / (counts.chars.max(1) as f32).powf(m.cfg.norm_pow);
@@ -304,8 +269,8 @@ impl Detector {
             m.cfg.word_scale * word_sum / (counts.words.max(1) as f32).powf(m.cfg.norm_pow);
 
         let mut raw_dense = [0f32; N_DENSE];
-        let (lex, english) = dense_raw(raw, norm, &m.cfg, comps, words, &mut raw_dense);
-        let g = if m.cfg.per_script { script_of(norm) } else { 0 };
+        let (lex, english, script) = dense_raw(raw, norm, &m.cfg, comps, words, &mut raw_dense);
+        let g = if m.cfg.per_script { script } else { 0 };
         let mut dense_c = [0f32; N_DENSE];
         let mut margin = m.bias + char_c + word_c;
         for j in 0..N_DENSE {
@@ -378,6 +343,45 @@ impl Detector {
             judged: true,
             signals,
         }
+    }
+}
+
+/// Sums the signed weights of a text's n-grams per block, in text order (the order
+/// fixes the f32 rounding, so it must not change).
+struct WeightSum<W> {
+    weight: W,
+    mask: usize,
+    char_sum: f32,
+    word_sum: f32,
+}
+
+impl<W: Fn(usize) -> f32> WeightSum<W> {
+    fn new(weight: W, mask: usize) -> Self {
+        WeightSum {
+            weight,
+            mask,
+            char_sum: 0.0,
+            word_sum: 0.0,
+        }
+    }
+
+    /// The weight of a hash's bucket, negated when its top bit is set (signed hashing,
+    /// see [`features::bucket`]).
+    #[inline(always)]
+    fn get(&self, h: u64) -> f32 {
+        let v = (self.weight)(h as usize & self.mask);
+        if (h >> 63) != 0 { -v } else { v }
+    }
+}
+
+impl<W: Fn(usize) -> f32> NgramSink for WeightSum<W> {
+    #[inline(always)]
+    fn char_ngram(&mut self, h: u64) {
+        self.char_sum += self.get(h);
+    }
+    #[inline(always)]
+    fn word_ngram(&mut self, h: u64) {
+        self.word_sum += self.get(h);
     }
 }
 
