@@ -66,6 +66,13 @@ pub fn fmix(mut h: u64) -> u64 {
 /// and quotes differently (Michigan rows are "positive\nnegative"; phones emit curly
 /// apostrophes), and those are provenance artefacts, not authorship evidence.
 pub fn normalize_into(text: &str, out: &mut String) {
+    normalize_counting(text, out);
+}
+
+/// [`normalize_into`], returning the [`word_count`] of the normalised text, counted
+/// on the way: every text needs both, and this is the only pass that must look at
+/// each byte anyway.
+pub fn normalize_counting(text: &str, out: &mut String) -> usize {
     out.clear();
     out.reserve(text.len());
     let b = text.as_bytes();
@@ -75,6 +82,8 @@ pub fn normalize_into(text: &str, out: &mut String) {
     let mut start = 0;
     let mut i = 0;
     let mut pending_space = false;
+    // Word counting as [`word_count`] does it on the output.
+    let (mut words, mut cjk, mut in_word) = (0usize, 0usize, false);
     while i < b.len() {
         let x = b[i];
         if (0x21..0x7f).contains(&x) {
@@ -84,6 +93,11 @@ pub fn normalize_into(text: &str, out: &mut String) {
                 }
                 pending_space = false;
             }
+            // Printable ASCII is never a space or CJK: a word char starts or
+            // continues a word, anything else leaves the state alone.
+            let alnum = ASCII_CLASS[x as usize] & C_ALNUM != 0;
+            words += (alnum && !in_word) as usize;
+            in_word |= alnum;
             i += 1;
             continue;
         }
@@ -93,6 +107,7 @@ pub fn normalize_into(text: &str, out: &mut String) {
             && (i > start || !out.is_empty())
             && b.get(i + 1).is_some_and(|n| (0x21..0x7f).contains(n))
         {
+            in_word = false;
             i += 1;
             continue;
         }
@@ -102,7 +117,9 @@ pub fn normalize_into(text: &str, out: &mut String) {
             out.push_str(&text[start..i]);
             pending_space = true;
             start = i + len;
+            in_word = false;
         } else if matches!(c, '\u{2019}' | '\u{2018}' | '\u{02bc}') {
+            // Written as '\'', which (unlike U+02BC, a letter) is no word char.
             out.push_str(&text[start..i]);
             if pending_space && !out.is_empty() {
                 out.push(' ');
@@ -110,15 +127,26 @@ pub fn normalize_into(text: &str, out: &mut String) {
             pending_space = false;
             out.push('\'');
             start = i + len;
-        } else if pending_space {
-            if !out.is_empty() {
-                out.push(' ');
+        } else {
+            if pending_space {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                pending_space = false;
             }
-            pending_space = false;
+            let f = class_of(c);
+            if f & C_CJK != 0 {
+                cjk += 1;
+                in_word = false;
+            } else if f & C_ALNUM != 0 {
+                words += !in_word as usize;
+                in_word = true;
+            }
         }
         i += len;
     }
     out.push_str(&text[start..]);
+    words + cjk.div_ceil(2)
 }
 
 // Character classes. Every per-char test of the scoring path goes through
@@ -311,11 +339,10 @@ pub fn word_count(text: &str) -> usize {
         if f & C_CJK != 0 {
             cjk += 1;
             in_word = false;
-        } else if f & C_ALNUM != 0 {
-            words += !in_word as usize;
-            in_word = true;
-        } else if f & C_SPACE != 0 {
-            in_word = false;
+        } else {
+            let alnum = f & C_ALNUM != 0;
+            words += (alnum && !in_word) as usize;
+            in_word = alnum || (in_word && f & C_SPACE == 0);
         }
     }
     words + cjk.div_ceil(2)

@@ -21,8 +21,7 @@ pub use model::Model;
 
 use artefacts::Artefacts;
 use features::{
-    N_STYLE, NgramSink, STYLE_NAMES, StyleTables, normalize_into, style_pass, walk_ngrams,
-    word_count,
+    N_STYLE, NgramSink, STYLE_NAMES, StyleTables, normalize_counting, style_pass, walk_ngrams,
 };
 use lexicon::{LEXICON_NAMES, LexScan, Lexicons, N_LEX};
 use model::{N_DENSE, Weights};
@@ -92,8 +91,19 @@ pub(crate) fn components() -> &'static Components {
     })
 }
 
+/// Per-thread text buffers of the scorer, reused so scoring does not allocate.
+struct Scratch {
+    /// The text after [`normalize_into`].
+    norm: String,
+    /// `norm` ASCII-lowercased, for the phrase automata.
+    lower: String,
+}
+
 thread_local! {
-    static NORM_BUF: RefCell<String> = RefCell::new(String::with_capacity(4096));
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch {
+        norm: String::with_capacity(4096),
+        lower: String::with_capacity(4096),
+    });
 }
 
 /// Dominant script of a text's letters: 0 Latin, 1 Cyrillic, 2 CJK, 3 Hangul, 4 other.
@@ -107,6 +117,7 @@ pub fn script_of(norm: &str) -> usize {
 pub(crate) fn dense_raw(
     raw: &str,
     norm: &str,
+    lower: &str,
     cfg: &model::FeatureConfig,
     comps: &Components,
     words: usize,
@@ -119,7 +130,7 @@ pub(crate) fn dense_raw(
     }
     let mut scan = LexScan::default();
     if cfg.use_lexicon && english {
-        scan = comps.lex.scan(norm);
+        scan = comps.lex.scan_lowered(lower);
         Lexicons::features(&scan, words, &mut out[N_STYLE..]);
     }
     (scan, english, script)
@@ -183,56 +194,45 @@ impl Detector {
     }
 
     /// Score one text. Safe to call from many threads; the only allocation is the
-    /// signal list of the returned assessment (the normalisation buffer is reused).
+    /// signal list of the returned assessment (the text buffers are reused).
     pub fn score(&self, text: &str) -> Assessment {
-        NORM_BUF.with(|b| {
-            let mut norm = b.borrow_mut();
-            normalize_into(text, &mut norm);
-            self.score_normalized(text, &norm, true)
-        })
+        self.score_with(text, true, MIN_WORDS)
     }
 
     /// Scores one text, building the signal list only when asked: most rows
     /// of a scan need the score alone.
     pub fn assess(&self, text: &str, want_signals: bool) -> Assessment {
-        NORM_BUF.with(|b| {
-            let mut norm = b.borrow_mut();
-            normalize_into(text, &mut norm);
-            self.score_normalized(text, &norm, want_signals)
-        })
+        self.score_with(text, want_signals, MIN_WORDS)
     }
 
     /// Like [`Detector::score`] but without building the signal list.
     pub fn score_only(&self, text: &str) -> f32 {
-        NORM_BUF.with(|b| {
-            let mut norm = b.borrow_mut();
-            normalize_into(text, &mut norm);
-            self.score_normalized(text, &norm, false).score
-        })
+        self.score_with(text, false, MIN_WORDS).score
     }
 
     /// Score regardless of length (for measuring how scores behave on short texts;
     /// the product should use [`Detector::score`], which refuses to judge them).
     pub fn score_any_length(&self, text: &str) -> f32 {
-        NORM_BUF.with(|b| {
-            let mut norm = b.borrow_mut();
-            normalize_into(text, &mut norm);
-            self.score_inner(text, &norm, false, 0).score
-        })
+        self.score_with(text, false, 0).score
     }
 
-    fn score_normalized(&self, raw: &str, norm: &str, want_signals: bool) -> Assessment {
-        self.score_inner(raw, norm, want_signals, MIN_WORDS)
+    fn score_with(&self, text: &str, want_signals: bool, min_words: usize) -> Assessment {
+        SCRATCH.with(|b| {
+            let Scratch { norm, lower } = &mut *b.borrow_mut();
+            let words = normalize_counting(text, norm);
+            self.score_inner(text, norm, words, lower, want_signals, min_words)
+        })
     }
 
     fn score_inner(
         &self,
         raw: &str,
         norm: &str,
+        words: usize,
+        lower: &mut String,
         want_signals: bool,
         min_words: usize,
     ) -> Assessment {
-        let words = word_count(norm);
         if words < min_words {
             return Assessment {
                 score: 0.0,
@@ -242,7 +242,10 @@ impl Detector {
         }
         let comps = components();
         let m = &self.model;
-        let art = comps.art.scan(raw, norm);
+        lower.clear();
+        lower.push_str(norm);
+        lower.make_ascii_lowercase();
+        let art = comps.art.scan_lowered(raw, lower);
 
         let (mut char_sum, mut word_sum) = (0f32, 0f32);
         let mut counts = features::NgramCounts::default();
@@ -269,7 +272,8 @@ impl Detector {
             m.cfg.word_scale * word_sum / (counts.words.max(1) as f32).powf(m.cfg.norm_pow);
 
         let mut raw_dense = [0f32; N_DENSE];
-        let (lex, english, script) = dense_raw(raw, norm, &m.cfg, comps, words, &mut raw_dense);
+        let (lex, english, script) =
+            dense_raw(raw, norm, lower, &m.cfg, comps, words, &mut raw_dense);
         let g = if m.cfg.per_script { script } else { 0 };
         let mut dense_c = [0f32; N_DENSE];
         let mut margin = m.bias + char_c + word_c;

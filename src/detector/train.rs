@@ -227,7 +227,9 @@ fn featurize_one(text: &str, cfg: &FeatureConfig, machine: bool, source: u16, gr
         use_lexicon: true,
         ..*cfg
     };
-    let (_, english, script) = dense_raw(text, &norm, &all, comps, word_count(&norm), &mut dense);
+    let lower = norm.to_ascii_lowercase();
+    let words = word_count(&norm);
+    let (_, english, script) = dense_raw(text, &norm, &lower, &all, comps, words, &mut dense);
     Doc {
         n_char_entries: ch.len() as u32,
         idx: ch.iter().chain(wd.iter()).map(|e| e.0).collect(),
@@ -238,7 +240,7 @@ fn featurize_one(text: &str, cfg: &FeatureConfig, machine: bool, source: u16, gr
         script: script as u8,
         english,
         p_art: art,
-        words: word_count(&norm) as u32,
+        words: words as u32,
         machine,
         source,
         group,
