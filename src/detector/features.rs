@@ -401,38 +401,68 @@ pub fn walk_ngrams<S: NgramSink>(norm: &str, cfg: &HashConfig, sink: S) -> (S, N
     }
 }
 
-/// The last chars of the n-gram walk.
-struct Window {
+/// Chars the n-gram walk decodes before hashing them as char n-grams.
+const CHUNK: usize = 256;
+
+/// Char n-gram state carried across chunks: the last chars and how many there were.
+struct CharNgrams {
     /// `last[k]` is the char k positions back.
     last: [u64; 8],
-    /// Chars (pads included) pushed so far.
+    /// Chars (pads included) hashed so far.
     seen: usize,
-}
-
-/// Char n-grams ending at the newest char. `last[k]` is the char k positions back,
-/// `seen` how many chars (pads included) the text has had so far.
-#[inline(always)]
-fn char_ngrams<S: NgramSink>(
-    sink: &mut S,
-    last: &[u64; 8],
-    seen: usize,
-    seed_c: u64,
+    seed: u64,
     cmin: usize,
     cmax: usize,
-) -> u32 {
-    let mut h = seed_c;
-    let mut n = 0;
-    // Indices into `last` are constants once the loop is unrolled, which keeps the
-    // window in registers; lengths beyond what has been seen are skipped, not hashed
-    // differently (a hash only ever covers its own chars).
-    for (k, c) in last.iter().enumerate().take(cmax) {
-        h = mix(h, *c);
-        if k + 1 >= cmin && k < seen {
-            sink.char_ngram(fmix(h ^ ((k as u64 + 1) << 56)));
-            n += 1;
+    count: u32,
+}
+
+impl CharNgrams {
+    /// Emits the n-grams ending at each of `chars` (lowercased, digits folded).
+    #[inline(always)]
+    fn feed<S: NgramSink>(&mut self, sink: &mut S, chars: &[u32]) {
+        let mut rest = chars;
+        // The first chars of a text, and n-gram ranges other than the shipped one,
+        // go one at a time through the general loop.
+        while self.seen < self.cmax || (self.cmin, self.cmax) != (3, 5) {
+            let Some((&c, tail)) = rest.split_first() else {
+                return;
+            };
+            self.push(sink, c as u64);
+            rest = tail;
+        }
+        // 3- to 5-grams with the window in registers. Same hashes as `push`: each
+        // n-gram mixes the seed, then its chars newest first.
+        let [mut c1, mut c2, mut c3, mut c4, ..] = self.last;
+        for &c in rest {
+            let c0 = c as u64;
+            let h3 = mix(mix(mix(self.seed, c0), c1), c2);
+            sink.char_ngram(fmix(h3 ^ (3 << 56)));
+            let h4 = mix(h3, c3);
+            sink.char_ngram(fmix(h4 ^ (4 << 56)));
+            let h5 = mix(h4, c4);
+            sink.char_ngram(fmix(h5 ^ (5 << 56)));
+            (c1, c2, c3, c4) = (c0, c1, c2, c3);
+        }
+        // Only the 4 newest chars matter from here on (cmax = 5).
+        self.last[..4].copy_from_slice(&[c1, c2, c3, c4]);
+        self.seen += rest.len();
+        self.count += 3 * rest.len() as u32;
+    }
+
+    #[inline(always)]
+    fn push<S: NgramSink>(&mut self, sink: &mut S, c: u64) {
+        self.last.copy_within(0..7, 1);
+        self.last[0] = c;
+        self.seen += 1;
+        let mut h = self.seed;
+        for k in 0..self.cmax.min(self.seen) {
+            h = mix(h, self.last[k]);
+            if k + 1 >= self.cmin {
+                sink.char_ngram(fmix(h ^ ((k as u64 + 1) << 56)));
+                self.count += 1;
+            }
         }
     }
-    n
 }
 
 #[inline(always)]
@@ -443,38 +473,11 @@ fn walk<S: NgramSink>(
     cmax: usize,
     mut sink: S,
 ) -> (S, NgramCounts) {
-    let seed_c = cfg.seed ^ TAG_CHAR;
     let seed_w = cfg.seed;
     let want_w1 = cfg.word_min <= 1 && cfg.word_max >= 1;
     let want_w2 = cfg.word_min <= 2 && cfg.word_max >= 2;
-    let mut counts = NgramCounts::default();
-    let mut win = Window {
-        last: [0; 8],
-        seen: 0,
-    };
+    let mut words = 0u32;
     let mut prev_word: Option<u64> = None;
-    #[inline(always)]
-    fn push<S: NgramSink>(
-        sink: &mut S,
-        win: &mut Window,
-        c: u64,
-        seed_c: u64,
-        cmin: usize,
-        cmax: usize,
-    ) -> u32 {
-        for j in (1..8).rev() {
-            win.last[j] = win.last[j - 1];
-        }
-        win.last[0] = c;
-        win.seen += 1;
-        // Once every length fits, `usize::MAX` lets the length check fold away.
-        let fits = if win.seen >= cmax {
-            usize::MAX
-        } else {
-            win.seen
-        };
-        char_ngrams(sink, &win.last, fits, seed_c, cmin, cmax)
-    }
     #[inline(always)]
     fn end_word<S: NgramSink>(
         sink: &mut S,
@@ -495,23 +498,35 @@ fn walk<S: NgramSink>(
         *prev = Some(word_h);
         n
     }
-    macro_rules! push {
-        ($c:expr) => {
-            counts.chars += push(&mut sink, &mut win, $c, seed_c, cmin, cmax)
-        };
-    }
     macro_rules! end_word {
         ($h:expr) => {
-            counts.words += end_word(&mut sink, $h, &mut prev_word, want_w1, want_w2)
+            words += end_word(&mut sink, $h, &mut prev_word, want_w1, want_w2)
         };
     }
+    let mut chars = CharNgrams {
+        last: [0; 8],
+        seen: 0,
+        seed: cfg.seed ^ TAG_CHAR,
+        cmin,
+        cmax,
+        count: 0,
+    };
+    // Word n-grams are emitted while decoding; char n-grams a chunk at a time
+    // afterwards, in a loop that does nothing else.
+    let mut buf = [0u32; CHUNK];
+    buf[0] = ' ' as u32;
+    let mut n = 1;
     let mut word_h: u64 = seed_w;
     let mut in_word = false;
-    push!(' ' as u64);
     for c in norm.chars() {
         let (f, lc) = char_info(c);
         let lc = if lc.is_ascii_digit() { '0' } else { lc };
-        push!(lc as u64);
+        if n == CHUNK {
+            chars.feed(&mut sink, &buf);
+            n = 0;
+        }
+        buf[n] = lc as u32;
+        n += 1;
         if f & C_CJK != 0 {
             if in_word {
                 end_word!(word_h);
@@ -537,7 +552,16 @@ fn walk<S: NgramSink>(
     if in_word {
         end_word!(word_h);
     }
-    push!(' ' as u64);
+    if n == CHUNK {
+        chars.feed(&mut sink, &buf);
+        n = 0;
+    }
+    buf[n] = ' ' as u32;
+    chars.feed(&mut sink, &buf[..n + 1]);
+    let counts = NgramCounts {
+        chars: chars.count,
+        words,
+    };
     (sink, counts)
 }
 
@@ -904,7 +928,55 @@ pub(crate) fn style_pass(
     };
 
     let mut sentence_first_word = true;
-    for (i, c) in norm.char_indices() {
+    let mut i = 0;
+    while i < bytes.len() {
+        if in_word {
+            // Lowercase ASCII letters continuing a word, most of any text: only the
+            // word hash and the letter-repeat run change per char; the counters
+            // they would bump one by one move in bulk.
+            let mut j = i;
+            while let Some(&x) = bytes.get(j)
+                && x.is_ascii_lowercase()
+            {
+                let c = x as char;
+                if c == run_char {
+                    run_len += 1;
+                    if run_len == 3 {
+                        a.rep_letters += 1;
+                    }
+                } else {
+                    run_char = c;
+                    run_len = 1;
+                }
+                word.hash = mix(word.hash, x as u64);
+                j += 1;
+            }
+            if j > i {
+                let k = (j - i) as u32;
+                scripts[0] += k;
+                a.nonspace += k;
+                a.letters += k;
+                a.cased += k;
+                word.letters += k;
+                word.chars += k;
+                if k >= 2 {
+                    prev2 = bytes[j - 2] as char;
+                    prev2_numeric = false;
+                } else {
+                    prev2 = prev;
+                    prev2_numeric = prev_numeric;
+                }
+                prev = bytes[j - 1] as char;
+                prev_numeric = false;
+                i = j;
+                continue;
+            }
+        }
+        let c = match bytes[i] {
+            x @ 0..0x80 => x as char,
+            _ => norm[i..].chars().next().expect("char boundary"),
+        };
+        let next_i = i + c.len_utf8();
         let (f, lc) = char_info(c);
         let alpha = f & C_ALPHA != 0;
         let numeric = f & C_NUMERIC != 0;
@@ -1031,6 +1103,7 @@ pub(crate) fn style_pass(
         prev = c;
         prev2_numeric = prev_numeric;
         prev_numeric = numeric;
+        i = next_i;
     }
     if in_word {
         finish_word(&mut a, &word, norm.len(), sentence_first_word);

@@ -253,11 +253,14 @@ impl Detector {
             let mask = (1usize << m.cfg.hash.bits) - 1;
             // Monomorphise the lookup per encoding so the inner loop has no branch on it.
             let (c, sums) = match &m.hashed {
+                // Slices of exactly mask + 1 entries, so indexing needs no bounds check.
                 Weights::F32(w) => {
+                    let w = &w[..=mask];
                     let (s, c) = walk_ngrams(norm, &m.cfg.hash, WeightSum::new(|i| w[i], mask));
                     (c, (s.char_sum, s.word_sum))
                 }
                 Weights::Codebook { table, codes } => {
+                    let codes = &codes[..=mask];
                     let sink = WeightSum::new(|i| table[codes[i] as usize], mask);
                     let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
                     (c, (s.char_sum, s.word_sum))
@@ -370,11 +373,13 @@ impl<W: Fn(usize) -> f32> WeightSum<W> {
     }
 
     /// The weight of a hash's bucket, negated when its top bit is set (signed hashing,
-    /// see [`features::bucket`]).
+    /// see [`features::bucket`]). The sign bit is flipped arithmetically, exactly as
+    /// `-v` would: half of all n-grams are negative at random, so a branch here would
+    /// be mispredicted about every other n-gram.
     #[inline(always)]
     fn get(&self, h: u64) -> f32 {
         let v = (self.weight)(h as usize & self.mask);
-        if (h >> 63) != 0 { -v } else { v }
+        f32::from_bits(v.to_bits() ^ (((h >> 63) as u32) << 31))
     }
 }
 
