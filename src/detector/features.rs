@@ -972,8 +972,80 @@ pub(crate) fn style_pass(
                 continue;
             }
         }
-        let c = match bytes[i] {
-            x @ 0..0x80 => x as char,
+        let x = bytes[i];
+        if x == b' ' {
+            // A space can only end a word and shift the previous-char window: every
+            // other check needs a letter, a digit or punctuation.
+            run_char = ' ';
+            run_len = 1;
+            if in_word {
+                finish_word(&mut a, &word, i, sentence_first_word);
+                sentence_first_word = false;
+                in_word = false;
+            }
+            prev2 = prev;
+            prev = ' ';
+            prev2_numeric = prev_numeric;
+            prev_numeric = false;
+            i += 1;
+            continue;
+        }
+        if x.is_ascii_alphabetic() {
+            // An ASCII letter that starts a word or is a capital inside one: the
+            // general path below, minus what cannot apply to a letter.
+            let c = x as char;
+            let upper = x.is_ascii_uppercase();
+            scripts[0] += 1;
+            a.nonspace += 1;
+            if c == run_char {
+                run_len += 1;
+                if run_len == 3 {
+                    a.rep_letters += 1;
+                }
+            } else {
+                run_char = c;
+                run_len = 1;
+            }
+            if !in_word {
+                in_word = true;
+                word = StyleWord {
+                    start: i,
+                    upper: 0,
+                    letters: 0,
+                    chars: 0,
+                    first_upper: upper,
+                    has_apos: false,
+                    hash: WORD_HASH_SEED,
+                };
+                if at_sentence_start {
+                    if !upper {
+                        a.sent_lower_start += 1;
+                    }
+                    a.sent_cased_start += 1;
+                }
+                at_sentence_start = false;
+            }
+            word.chars += 1;
+            word.hash = mix(word.hash, x.to_ascii_lowercase() as u64);
+            a.letters += 1;
+            a.cased += 1;
+            if upper {
+                a.upper += 1;
+                word.upper += 1;
+            }
+            word.letters += 1;
+            if matches!(prev, ',' | '.' | '!' | '?' | ';') && !prev2_numeric {
+                a.no_space_after += 1;
+            }
+            prev2 = prev;
+            prev = c;
+            prev2_numeric = prev_numeric;
+            prev_numeric = false;
+            i += 1;
+            continue;
+        }
+        let c = match x {
+            0..0x80 => x as char,
             _ => norm[i..].chars().next().expect("char boundary"),
         };
         let next_i = i + c.len_utf8();
