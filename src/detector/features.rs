@@ -518,7 +518,28 @@ fn walk<S: NgramSink>(
     let mut n = 1;
     let mut word_h: u64 = seed_w;
     let mut in_word = false;
-    for c in norm.chars() {
+    let bytes = norm.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let x = bytes[i];
+        if in_word && x.is_ascii_lowercase() {
+            // The bulk of a text: a lowercase letter inside a word only extends the
+            // word's hash.
+            if n == CHUNK {
+                chars.feed(&mut sink, &buf);
+                n = 0;
+            }
+            buf[n] = x as u32;
+            n += 1;
+            word_h = mix(word_h, x as u64);
+            i += 1;
+            continue;
+        }
+        let c = match x {
+            0..0x80 => x as char,
+            _ => norm[i..].chars().next().expect("char boundary"),
+        };
+        i += c.len_utf8();
         let (f, lc) = char_info(c);
         let lc = if lc.is_ascii_digit() { '0' } else { lc };
         if n == CHUNK {
