@@ -417,25 +417,27 @@ struct CharNgrams {
 }
 
 impl CharNgrams {
-    /// Emits the n-grams ending at each of `chars` (lowercased, digits folded).
+    /// Emits the n-grams ending at each of `chars` (lowercased, digits folded). The
+    /// sink is moved in and out so that its accumulators stay in registers.
     #[inline(always)]
-    fn feed<S: NgramSink>(&mut self, sink: &mut S, chars: &[u32]) {
+    fn feed<S: NgramSink>(&mut self, mut sink: S, chars: &[u32]) -> S {
         let mut rest = chars;
         // The first chars of a text, and n-gram ranges other than the shipped one,
         // go one at a time through the general loop.
         while self.seen < self.cmax || (self.cmin, self.cmax) != (3, 5) {
             let Some((&c, tail)) = rest.split_first() else {
-                return;
+                return sink;
             };
-            self.push(sink, c as u64);
+            self.push(&mut sink, c as u64);
             rest = tail;
         }
         // 3- to 5-grams with the window in registers. Same hashes as `push`: each
         // n-gram mixes the seed, then its chars newest first.
         let [mut c1, mut c2, mut c3, mut c4, ..] = self.last;
+        let seed = self.seed;
         for &c in rest {
             let c0 = c as u64;
-            let h3 = mix(mix(mix(self.seed, c0), c1), c2);
+            let h3 = mix(mix(mix(seed, c0), c1), c2);
             sink.char_ngram(fmix(h3 ^ (3 << 56)));
             let h4 = mix(h3, c3);
             sink.char_ngram(fmix(h4 ^ (4 << 56)));
@@ -447,6 +449,7 @@ impl CharNgrams {
         self.last[..4].copy_from_slice(&[c1, c2, c3, c4]);
         self.seen += rest.len();
         self.count += 3 * rest.len() as u32;
+        sink
     }
 
     #[inline(always)]
@@ -526,7 +529,7 @@ fn walk<S: NgramSink>(
             // The bulk of a text: a lowercase letter inside a word only extends the
             // word's hash.
             if n == CHUNK {
-                chars.feed(&mut sink, &buf);
+                sink = chars.feed(sink, &buf);
                 n = 0;
             }
             buf[n] = x as u32;
@@ -543,7 +546,7 @@ fn walk<S: NgramSink>(
         let (f, lc) = char_info(c);
         let lc = if lc.is_ascii_digit() { '0' } else { lc };
         if n == CHUNK {
-            chars.feed(&mut sink, &buf);
+            sink = chars.feed(sink, &buf);
             n = 0;
         }
         buf[n] = lc as u32;
@@ -574,11 +577,11 @@ fn walk<S: NgramSink>(
         end_word!(word_h);
     }
     if n == CHUNK {
-        chars.feed(&mut sink, &buf);
+        sink = chars.feed(sink, &buf);
         n = 0;
     }
     buf[n] = ' ' as u32;
-    chars.feed(&mut sink, &buf[..n + 1]);
+    sink = chars.feed(sink, &buf[..n + 1]);
     let counts = NgramCounts {
         chars: chars.count,
         words,
