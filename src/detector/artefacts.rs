@@ -18,7 +18,8 @@ const WEAK: f32 = 0.3;
 const INFO: f32 = 0.0;
 
 /// Phrases matched ASCII-case-insensitively on whitespace-normalised text, so line
-/// breaks inside a phrase ("Certainly!\n\nHere is") do not hide it.
+/// breaks inside a phrase ("Certainly!\n\nHere is") do not hide it. Written in
+/// lowercase: they are matched against the ASCII-lowercased text.
 const PHRASES: &[(&str, f32)] = &[
     ("as an ai language model", DECISIVE),
     ("as a language model", DECISIVE),
@@ -128,7 +129,6 @@ impl ArtefactScan {
 impl Artefacts {
     pub fn new() -> Self {
         let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
             // A full DFA: a few hundred KB built once, and the scan no longer walks
             // NFA failure links (2-3x faster on the scoring path).
@@ -141,8 +141,17 @@ impl Artefacts {
     /// `raw` is the text as imported (Markdown needs its line structure); `norm` is its
     /// whitespace-normalised form (see [`super::features::normalize_into`]).
     pub fn scan(&self, raw: &str, norm: &str) -> ArtefactScan {
+        self.scan_lowered(raw, &norm.to_ascii_lowercase())
+    }
+
+    /// [`Artefacts::scan`] given `norm` already ASCII-lowercased. Matching lowercase
+    /// phrases case-sensitively on lowercased text finds exactly what an
+    /// ASCII-case-insensitive automaton finds on the original, with half the byte
+    /// classes (a smaller, faster DFA), and the scorer lowercases once for both this
+    /// scan and the lexicons.
+    pub fn scan_lowered(&self, raw: &str, lower: &str) -> ArtefactScan {
         let mut s = ArtefactScan::default();
-        for m in self.ac.find_iter(norm) {
+        for m in self.ac.find_iter(lower) {
             let (p, w) = PHRASES[m.pattern().as_usize()];
             s.add(p, w);
         }
@@ -165,6 +174,10 @@ impl Default for Artefacts {
 /// A line that starts with 1–4 '#' and a space followed by text ("## Summary"). A lone
 /// "#1" or "# " is not a heading; hashtags have no space after '#'.
 fn has_markdown_heading(raw: &str) -> bool {
+    // Nearly every CRM text has no '#' at all.
+    if memchr::memchr(b'#', raw.as_bytes()).is_none() {
+        return false;
+    }
     raw.split('\n').any(|line| {
         let l = line.trim_start_matches([' ', '\t']);
         let hashes = l.bytes().take_while(|b| *b == b'#').count();
@@ -182,7 +195,11 @@ fn has_markdown_heading(raw: &str) -> bool {
 fn has_markdown_bold(raw: &str) -> bool {
     let b = raw.as_bytes();
     let mut i = 0;
-    while let Some(off) = raw[i..].find("**") {
+    // A byte search for '*' (rarely present) instead of a substring search per call.
+    let find_pair = |from: usize| {
+        memchr::memchr_iter(b'*', &b[from..]).find(|&j| b.get(from + j + 1) == Some(&b'*'))
+    };
+    while let Some(off) = find_pair(i) {
         let start = i + off + 2;
         if start < b.len() && !b[start].is_ascii_whitespace() && b[start] != b'*' {
             let rest = &raw[start..];
@@ -293,6 +310,14 @@ mod tests {
         assert_eq!(b.probability(), 0.0);
         assert!(scan("rated 5 ** stars ** maybe").hits().is_empty());
         assert!(scan("a ** b").hits().is_empty());
+    }
+
+    #[test]
+    fn phrases_are_lowercase() {
+        // They are matched against ASCII-lowercased text.
+        for (p, _) in PHRASES {
+            assert_eq!(*p, p.to_ascii_lowercase());
+        }
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! caller-provided buffer: no per-call heap allocation, no `String` per n-gram. The
 //! n-gram hashes are computed incrementally while walking the characters once.
 
+use std::sync::OnceLock;
+
 /// Which n-gram block a hashed feature came from. Blocks get separate normalisation
 /// and scale so that char and word evidence can be weighted independently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,24 +66,238 @@ pub fn fmix(mut h: u64) -> u64 {
 /// and quotes differently (Michigan rows are "positive\nnegative"; phones emit curly
 /// apostrophes), and those are provenance artefacts, not authorship evidence.
 pub fn normalize_into(text: &str, out: &mut String) {
+    normalize_counting(text, out);
+}
+
+/// [`normalize_into`], returning the [`word_count`] of the normalised text, counted
+/// on the way: every text needs both, and this is the only pass that must look at
+/// each byte anyway.
+pub fn normalize_counting(text: &str, out: &mut String) -> usize {
     out.clear();
     out.reserve(text.len());
+    let b = text.as_bytes();
+    // Most of a text is copied verbatim: `text[start..i]` is kept and not yet pushed,
+    // so plain runs cost one `push_str` instead of a push per char. A pending space
+    // means the run is empty (`start == i`).
+    let mut start = 0;
+    let mut i = 0;
     let mut pending_space = false;
-    for c in text.chars() {
-        if c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' || c.is_control() {
-            pending_space = true;
+    // Word counting as [`word_count`] does it on the output.
+    let (mut words, mut cjk, mut in_word) = (0usize, 0usize, false);
+    while i < b.len() {
+        let x = b[i];
+        if (0x21..0x7f).contains(&x) {
+            if pending_space {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                pending_space = false;
+            }
+            // Printable ASCII is never a space or CJK: a word char starts or
+            // continues a word, anything else leaves the state alone.
+            let alnum = ASCII_CLASS[x as usize] & C_ALNUM != 0;
+            words += (alnum && !in_word) as usize;
+            in_word |= alnum;
+            i += 1;
             continue;
         }
-        if pending_space && !out.is_empty() {
-            out.push(' ');
+        // A single space between two printable ASCII chars is already normal.
+        if x == b' '
+            && !pending_space
+            && (i > start || !out.is_empty())
+            && b.get(i + 1).is_some_and(|n| (0x21..0x7f).contains(n))
+        {
+            in_word = false;
+            i += 1;
+            continue;
         }
-        pending_space = false;
-        let c = match c {
-            '\u{2019}' | '\u{2018}' | '\u{02bc}' => '\'',
-            _ => c,
-        };
-        out.push(c);
+        let c = text[i..].chars().next().expect("char boundary");
+        let len = c.len_utf8();
+        if c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' || c.is_control() {
+            out.push_str(&text[start..i]);
+            pending_space = true;
+            start = i + len;
+            in_word = false;
+        } else if matches!(c, '\u{2019}' | '\u{2018}' | '\u{02bc}') {
+            // Written as '\'', which (unlike U+02BC, a letter) is no word char.
+            out.push_str(&text[start..i]);
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push('\'');
+            start = i + len;
+        } else {
+            if pending_space {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                pending_space = false;
+            }
+            let f = class_of(c);
+            if f & C_CJK != 0 {
+                cjk += 1;
+                in_word = false;
+            } else if f & C_ALNUM != 0 {
+                words += !in_word as usize;
+                in_word = true;
+            }
+        }
+        i += len;
     }
+    out.push_str(&text[start..]);
+    words + cjk.div_ceil(2)
+}
+
+// Character classes. Every per-char test of the scoring path goes through
+// [`class_of`]: a table for ASCII (nearly all CRM text) and the Unicode predicates
+// for the rest, so fast and slow paths cannot disagree about what a letter is.
+const C_ALPHA: u32 = 1;
+const C_UPPER: u32 = 1 << 1;
+const C_LOWER: u32 = 1 << 2;
+const C_NUMERIC: u32 = 1 << 3;
+const C_SPACE: u32 = 1 << 4;
+const C_CJK: u32 = 1 << 5;
+const C_SENT_END: u32 = 1 << 6;
+const C_ALNUM: u32 = C_ALPHA | C_NUMERIC;
+/// Script of a letter for [`super::script_of`], in bits 8..; 7 = not counted.
+const SCRIPT_SHIFT: u32 = 8;
+const SCRIPT_NONE: u32 = 7;
+
+const fn ascii_classes() -> [u32; 128] {
+    let mut t = [0u32; 128];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        let mut f = SCRIPT_NONE << SCRIPT_SHIFT;
+        if b.is_ascii_alphabetic() {
+            f = C_ALPHA;
+        }
+        if b.is_ascii_uppercase() {
+            f |= C_UPPER;
+        }
+        if b.is_ascii_lowercase() {
+            f |= C_LOWER;
+        }
+        if b.is_ascii_digit() {
+            f |= C_NUMERIC;
+        }
+        if matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
+            f |= C_SPACE;
+        }
+        if matches!(b, b'.' | b'!' | b'?') {
+            f |= C_SENT_END;
+        }
+        t[i] = f;
+        i += 1;
+    }
+    t
+}
+
+static ASCII_CLASS: [u32; 128] = ascii_classes();
+
+use super::model::N_SCRIPTS;
+
+/// Dominant script of a text's letters; see [`super::script_of`].
+pub(crate) fn dominant_script(norm: &str) -> usize {
+    let mut counts = [0u32; 8];
+    for c in norm.chars() {
+        counts[(class_of(c) >> SCRIPT_SHIFT) as usize & 7] += 1;
+    }
+    let mut best = 0;
+    for s in 1..N_SCRIPTS {
+        if counts[s] > counts[best] {
+            best = s;
+        }
+    }
+    best
+}
+
+#[inline(always)]
+fn class_of(c: char) -> u32 {
+    char_info(c).0
+}
+
+/// Class bits and lowercase ([`lower`]) of a char.
+#[inline(always)]
+fn char_info(c: char) -> (u32, char) {
+    match ASCII_CLASS.get(c as usize) {
+        Some(f) => (*f, c.to_ascii_lowercase()),
+        None => unicode_info(c),
+    }
+}
+
+/// Class and lowercase of the Basic Multilingual Plane, filled 128 chars at a time
+/// on first use: the Unicode predicates each cost a table search, and a text keeps
+/// to a few blocks of one script.
+struct CharBlock {
+    class: [u32; 128],
+    lower: [char; 128],
+}
+
+static BMP_BLOCKS: [OnceLock<Box<CharBlock>>; 0x10000 / 128] =
+    [const { OnceLock::new() }; 0x10000 / 128];
+
+fn char_block(base: u32) -> Box<CharBlock> {
+    let mut b = Box::new(CharBlock {
+        class: [0; 128],
+        lower: ['\0'; 128],
+    });
+    for i in 0..128 {
+        // Surrogate code points are not chars and never looked up.
+        if let Some(c) = char::from_u32(base + i as u32) {
+            b.class[i] = unicode_class(c);
+            b.lower[i] = lower(c);
+        }
+    }
+    b
+}
+
+#[inline]
+fn unicode_info(c: char) -> (u32, char) {
+    let cp = c as u32;
+    match BMP_BLOCKS.get((cp >> 7) as usize) {
+        Some(slot) => {
+            let b = slot.get_or_init(|| char_block(cp & !127));
+            (b.class[(cp & 127) as usize], b.lower[(cp & 127) as usize])
+        }
+        None => (unicode_class(c), lower(c)),
+    }
+}
+
+#[inline(never)]
+fn unicode_class(c: char) -> u32 {
+    let mut f = 0;
+    if c.is_alphabetic() {
+        f |= C_ALPHA;
+    }
+    if c.is_uppercase() {
+        f |= C_UPPER;
+    }
+    if c.is_lowercase() {
+        f |= C_LOWER;
+    }
+    if c.is_numeric() {
+        f |= C_NUMERIC;
+    }
+    if c.is_whitespace() {
+        f |= C_SPACE;
+    }
+    if is_cjk(c) {
+        f |= C_CJK;
+    }
+    if is_sentence_end(c) {
+        f |= C_SENT_END;
+    }
+    let script = match c as u32 {
+        0x00c0..=0x024f | 0x1e00..=0x1eff => 0,
+        0x0400..=0x052f => 1,
+        0xac00..=0xd7af | 0x1100..=0x11ff | 0x3130..=0x318f => 3,
+        _ if f & C_CJK != 0 => 2,
+        _ if f & C_ALPHA != 0 => 4,
+        _ => SCRIPT_NONE,
+    };
+    f | script << SCRIPT_SHIFT
 }
 
 /// Han, kana: scripts written without spaces, where a character is the nearest thing
@@ -90,15 +306,6 @@ pub fn normalize_into(text: &str, out: &mut String) {
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
         0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff | 0x20000..=0x2a6df)
-}
-
-#[inline]
-fn is_word_char(c: char) -> bool {
-    if c.is_ascii() {
-        c.is_ascii_alphanumeric()
-    } else {
-        c.is_alphanumeric()
-    }
 }
 
 #[inline]
@@ -128,16 +335,14 @@ pub fn word_count(text: &str) -> usize {
     let mut cjk = 0usize;
     let mut in_word = false;
     for c in text.chars() {
-        if is_cjk(c) {
+        let f = class_of(c);
+        if f & C_CJK != 0 {
             cjk += 1;
             in_word = false;
-        } else if is_word_char(c) {
-            if !in_word {
-                words += 1;
-                in_word = true;
-            }
-        } else if c.is_whitespace() {
-            in_word = false;
+        } else {
+            let alnum = f & C_ALNUM != 0;
+            words += (alnum && !in_word) as usize;
+            in_word = alnum || (in_word && f & C_SPACE == 0);
         }
     }
     words + cjk.div_ceil(2)
@@ -161,34 +366,198 @@ pub struct NgramCounts {
 /// the sign from it.
 #[inline]
 pub fn for_each_ngram<F: FnMut(Block, u64)>(norm: &str, cfg: &HashConfig, emit: F) -> NgramCounts {
+    struct Emit<F>(F);
+    impl<F: FnMut(Block, u64)> NgramSink for Emit<F> {
+        #[inline(always)]
+        fn char_ngram(&mut self, h: u64) {
+            (self.0)(Block::Char, h)
+        }
+        #[inline(always)]
+        fn word_ngram(&mut self, h: u64) {
+            (self.0)(Block::Word, h)
+        }
+    }
+    walk_ngrams(norm, cfg, Emit(emit)).1
+}
+
+/// Receives the finalised hash of every n-gram of a text, in text order per block.
+pub trait NgramSink {
+    fn char_ngram(&mut self, h: u64);
+    fn word_ngram(&mut self, h: u64);
+}
+
+/// [`for_each_ngram`] with a sink that is moved in and handed back, so that
+/// accumulators in it can live in registers for the whole walk.
+#[inline]
+pub fn walk_ngrams<S: NgramSink>(norm: &str, cfg: &HashConfig, sink: S) -> (S, NgramCounts) {
     let cmax = cfg.char_max.clamp(1, 8) as usize;
-    let mut w = Walker {
-        emit,
-        counts: NgramCounts::default(),
-        ring: [0u32; 8],
-        len: 0,
-        cmax,
-        cmin: (cfg.char_min as usize).clamp(1, cmax),
-        seed_c: cfg.seed ^ TAG_CHAR,
-        want_w1: cfg.word_min <= 1 && cfg.word_max >= 1,
-        want_w2: cfg.word_min <= 2 && cfg.word_max >= 2,
-        prev_word: None,
-    };
+    let cmin = (cfg.char_min as usize).clamp(1, cmax);
+    // The shipped n-gram range gets its own copy with constant bounds, so the
+    // per-char loop over n-gram lengths is unrolled.
+    if (cmin, cmax) == (3, 5) {
+        walk(norm, cfg, 3, 5, sink)
+    } else {
+        walk(norm, cfg, cmin, cmax, sink)
+    }
+}
+
+/// Chars the n-gram walk decodes before hashing them as char n-grams.
+const CHUNK: usize = 256;
+
+/// Char n-gram state carried across chunks: the last chars and how many there were.
+struct CharNgrams {
+    /// `last[k]` is the char k positions back.
+    last: [u64; 8],
+    /// Chars (pads included) hashed so far.
+    seen: usize,
+    seed: u64,
+    cmin: usize,
+    cmax: usize,
+    count: u32,
+}
+
+impl CharNgrams {
+    /// Emits the n-grams ending at each of `chars` (lowercased, digits folded). The
+    /// sink is moved in and out so that its accumulators stay in registers.
+    #[inline(always)]
+    fn feed<S: NgramSink>(&mut self, mut sink: S, chars: &[u32]) -> S {
+        let mut rest = chars;
+        // The first chars of a text, and n-gram ranges other than the shipped one,
+        // go one at a time through the general loop.
+        while self.seen < self.cmax || (self.cmin, self.cmax) != (3, 5) {
+            let Some((&c, tail)) = rest.split_first() else {
+                return sink;
+            };
+            self.push(&mut sink, c as u64);
+            rest = tail;
+        }
+        // 3- to 5-grams with the window in registers. Same hashes as `push`: each
+        // n-gram mixes the seed, then its chars newest first.
+        let [mut c1, mut c2, mut c3, mut c4, ..] = self.last;
+        let seed = self.seed;
+        for &c in rest {
+            let c0 = c as u64;
+            let h3 = mix(mix(mix(seed, c0), c1), c2);
+            sink.char_ngram(fmix(h3 ^ (3 << 56)));
+            let h4 = mix(h3, c3);
+            sink.char_ngram(fmix(h4 ^ (4 << 56)));
+            let h5 = mix(h4, c4);
+            sink.char_ngram(fmix(h5 ^ (5 << 56)));
+            (c1, c2, c3, c4) = (c0, c1, c2, c3);
+        }
+        // Only the 4 newest chars matter from here on (cmax = 5).
+        self.last[..4].copy_from_slice(&[c1, c2, c3, c4]);
+        self.seen += rest.len();
+        self.count += 3 * rest.len() as u32;
+        sink
+    }
+
+    #[inline(always)]
+    fn push<S: NgramSink>(&mut self, sink: &mut S, c: u64) {
+        self.last.copy_within(0..7, 1);
+        self.last[0] = c;
+        self.seen += 1;
+        let mut h = self.seed;
+        for k in 0..self.cmax.min(self.seen) {
+            h = mix(h, self.last[k]);
+            if k + 1 >= self.cmin {
+                sink.char_ngram(fmix(h ^ ((k as u64 + 1) << 56)));
+                self.count += 1;
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn walk<S: NgramSink>(
+    norm: &str,
+    cfg: &HashConfig,
+    cmin: usize,
+    cmax: usize,
+    mut sink: S,
+) -> (S, NgramCounts) {
     let seed_w = cfg.seed;
+    let want_w1 = cfg.word_min <= 1 && cfg.word_max >= 1;
+    let want_w2 = cfg.word_min <= 2 && cfg.word_max >= 2;
+    let mut words = 0u32;
+    let mut prev_word: Option<u64> = None;
+    #[inline(always)]
+    fn end_word<S: NgramSink>(
+        sink: &mut S,
+        word_h: u64,
+        prev: &mut Option<u64>,
+        want_w1: bool,
+        want_w2: bool,
+    ) -> u32 {
+        let mut n = 0;
+        if want_w1 {
+            sink.word_ngram(fmix(word_h ^ TAG_WORD1));
+            n += 1;
+        }
+        if want_w2 && let Some(p) = *prev {
+            sink.word_ngram(fmix(mix(p, word_h) ^ TAG_WORD2));
+            n += 1;
+        }
+        *prev = Some(word_h);
+        n
+    }
+    macro_rules! end_word {
+        ($h:expr) => {
+            words += end_word(&mut sink, $h, &mut prev_word, want_w1, want_w2)
+        };
+    }
+    let mut chars = CharNgrams {
+        last: [0; 8],
+        seen: 0,
+        seed: cfg.seed ^ TAG_CHAR,
+        cmin,
+        cmax,
+        count: 0,
+    };
+    // Word n-grams are emitted while decoding; char n-grams a chunk at a time
+    // afterwards, in a loop that does nothing else.
+    let mut buf = [0u32; CHUNK];
+    buf[0] = ' ' as u32;
+    let mut n = 1;
     let mut word_h: u64 = seed_w;
     let mut in_word = false;
-    w.push_char(' ');
-    for c in norm.chars() {
-        let lc = lower(c);
+    let bytes = norm.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let x = bytes[i];
+        if in_word && x.is_ascii_lowercase() {
+            // The bulk of a text: a lowercase letter inside a word only extends the
+            // word's hash.
+            if n == CHUNK {
+                sink = chars.feed(sink, &buf);
+                n = 0;
+            }
+            buf[n] = x as u32;
+            n += 1;
+            word_h = mix(word_h, x as u64);
+            i += 1;
+            continue;
+        }
+        let c = match x {
+            0..0x80 => x as char,
+            _ => norm[i..].chars().next().expect("char boundary"),
+        };
+        i += c.len_utf8();
+        let (f, lc) = char_info(c);
         let lc = if lc.is_ascii_digit() { '0' } else { lc };
-        w.push_char(lc);
-        if is_cjk(c) {
+        if n == CHUNK {
+            sink = chars.feed(sink, &buf);
+            n = 0;
+        }
+        buf[n] = lc as u32;
+        n += 1;
+        if f & C_CJK != 0 {
             if in_word {
-                w.end_word(word_h);
+                end_word!(word_h);
                 in_word = false;
             }
-            w.end_word(mix(seed_w, lc as u64));
-        } else if is_word_char(c) || (in_word && c == '\'') {
+            end_word!(mix(seed_w, lc as u64));
+        } else if f & C_ALNUM != 0 || (in_word && c == '\'') {
             if !in_word {
                 word_h = seed_w;
                 in_word = true;
@@ -196,66 +565,28 @@ pub fn for_each_ngram<F: FnMut(Block, u64)>(norm: &str, cfg: &HashConfig, emit: 
             word_h = mix(word_h, lc as u64);
         } else {
             if in_word {
-                w.end_word(word_h);
+                end_word!(word_h);
                 in_word = false;
             }
-            if is_sentence_end(c) {
-                w.prev_word = None;
+            if f & C_SENT_END != 0 {
+                prev_word = None;
             }
         }
     }
     if in_word {
-        w.end_word(word_h);
+        end_word!(word_h);
     }
-    w.push_char(' ');
-    w.counts
-}
-
-/// State of [`for_each_ngram`]; a struct (not closures) so the whole walk is
-/// monomorphised over `F` and inlined, with no dynamic dispatch per n-gram.
-struct Walker<F: FnMut(Block, u64)> {
-    emit: F,
-    counts: NgramCounts,
-    ring: [u32; 8],
-    len: usize,
-    cmax: usize,
-    cmin: usize,
-    seed_c: u64,
-    want_w1: bool,
-    want_w2: bool,
-    prev_word: Option<u64>,
-}
-
-impl<F: FnMut(Block, u64)> Walker<F> {
-    #[inline(always)]
-    fn push_char(&mut self, c: char) {
-        self.ring[self.len & 7] = c as u32;
-        self.len += 1;
-        let mut h = self.seed_c;
-        let upto = self.cmax.min(self.len);
-        for k in 0..upto {
-            h = mix(h, self.ring[(self.len - 1 - k) & 7] as u64);
-            if k + 1 >= self.cmin {
-                (self.emit)(Block::Char, fmix(h ^ ((k as u64 + 1) << 56)));
-                self.counts.chars += 1;
-            }
-        }
+    if n == CHUNK {
+        sink = chars.feed(sink, &buf);
+        n = 0;
     }
-
-    #[inline(always)]
-    fn end_word(&mut self, word_h: u64) {
-        if self.want_w1 {
-            (self.emit)(Block::Word, fmix(word_h ^ TAG_WORD1));
-            self.counts.words += 1;
-        }
-        if self.want_w2
-            && let Some(p) = self.prev_word
-        {
-            (self.emit)(Block::Word, fmix(mix(p, word_h) ^ TAG_WORD2));
-            self.counts.words += 1;
-        }
-        self.prev_word = Some(word_h);
-    }
+    buf[n] = ' ' as u32;
+    sink = chars.feed(sink, &buf[..n + 1]);
+    let counts = NgramCounts {
+        chars: chars.count,
+        words,
+    };
+    (sink, counts)
 }
 
 /// Bucket index and sign of a finalised hash. Signed hashing makes collisions cancel
@@ -302,8 +633,10 @@ pub const N_STYLE: usize = STYLE_NAMES.len();
 
 const SEG: usize = 25;
 
+const WORD_HASH_SEED: u64 = 0x77;
+
 fn hash_word_lower(w: &str) -> u64 {
-    let mut h = 0x77u64;
+    let mut h = WORD_HASH_SEED;
     for c in w.chars() {
         h = mix(h, lower(c) as u64);
     }
@@ -484,6 +817,10 @@ impl StyleAcc {
 /// last line is excluded because some corpora cut generated text mid-sentence, which
 /// would teach the opposite. Emoji or nothing at the end counts as unterminated.
 pub fn unterminated_lines(raw: &str) -> f32 {
+    // Most CRM fields are one line, and one line is undefined.
+    if memchr::memchr(b'\n', raw.as_bytes()).is_none() {
+        return f32::NAN;
+    }
     let (mut lines, mut open) = (0u32, 0u32);
     let mut last_open = false;
     for line in raw.split('\n') {
@@ -532,39 +869,58 @@ pub const ENGLISH_ONLY_STYLE: [usize; 2] = [16, 17];
 /// symmetric distributions; standardisation happens in the model. Returns whether
 /// the text looks English (share of English function words).
 pub fn style_features(raw: &str, norm: &str, tables: &StyleTables, out: &mut [f32]) -> bool {
+    style_pass(raw, norm, tables, out).0
+}
+
+/// A word of the style pass, accumulated while its chars go by.
+struct StyleWord {
+    start: usize,
+    upper: u32,
+    letters: u32,
+    chars: u32,
+    first_upper: bool,
+    has_apos: bool,
+    /// [`hash_word_lower`] of the word so far, before finalisation.
+    hash: u64,
+}
+
+/// [`style_features`], plus the dominant script of the text's letters (see
+/// [`super::script_of`]), counted in the same pass over the chars.
+pub(crate) fn style_pass(
+    raw: &str,
+    norm: &str,
+    tables: &StyleTables,
+    out: &mut [f32],
+) -> (bool, usize) {
     let mut a = StyleAcc::default();
     let mut prev: char = ' ';
     let mut prev2: char = ' ';
-    let mut word_start = 0usize;
+    let mut prev_numeric = false;
+    let mut prev2_numeric = false;
     let mut in_word = false;
-    let mut word_upper = 0u32;
-    let mut word_letters = 0u32;
-    let mut word_first_upper = false;
-    let mut word_has_apos = false;
+    let mut word = StyleWord {
+        start: 0,
+        upper: 0,
+        letters: 0,
+        chars: 0,
+        first_upper: false,
+        has_apos: false,
+        hash: 0,
+    };
     let mut at_sentence_start = true;
     let mut run_char = ' ';
     let mut run_len = 0u32;
+    // Letters per script, indexed by the script bits of the char class (7 = none).
+    let mut scripts = [0u32; 8];
 
     let bytes = norm.as_bytes();
-    let finish_word = |a: &mut StyleAcc,
-                       start: usize,
-                       end: usize,
-                       upper: u32,
-                       letters: u32,
-                       first_upper: bool,
-                       has_apos: bool,
-                       sentence_first: bool| {
-        let w = &norm[start..end];
-        let wl = if w.is_ascii() {
-            w.len()
-        } else {
-            w.chars().count()
-        } as u32;
+    let finish_word = |a: &mut StyleAcc, wd: &StyleWord, end: usize, sentence_first: bool| {
+        let w = &norm[wd.start..end];
         a.words += 1;
-        a.word_chars += wl;
+        a.word_chars += wd.chars;
         a.cur_sent_words += 1;
         a.seg_half_words += 2;
-        let h = hash_word_lower(w);
+        let h = fmix(wd.hash);
         if a.seg_len == SEG {
             a.seg_ttr_sum += a.seg_ttr();
             a.seg_count += 1;
@@ -579,15 +935,15 @@ pub fn style_features(raw: &str, norm: &str, tables: &StyleTables, out: &mut [f3
         if w == "i" {
             a.lower_i += 1;
         }
-        if has_apos && is_english_contraction(w) {
+        if wd.has_apos && is_english_contraction(w) {
             a.contractions += 1;
         }
-        if letters >= 2 && upper == letters {
+        if wd.letters >= 2 && wd.upper == wd.letters {
             a.allcaps += 1;
         }
-        if first_upper
+        if wd.first_upper
             && !sentence_first
-            && upper < letters.max(2)
+            && wd.upper < wd.letters.max(2)
             && w != "I"
             && !w.starts_with("I'")
         {
@@ -596,11 +952,135 @@ pub fn style_features(raw: &str, norm: &str, tables: &StyleTables, out: &mut [f3
     };
 
     let mut sentence_first_word = true;
-    for (i, c) in norm.char_indices() {
+    let mut i = 0;
+    while i < bytes.len() {
+        if in_word {
+            // Lowercase ASCII letters continuing a word, most of any text: only the
+            // word hash and the letter-repeat run change per char; the counters
+            // they would bump one by one move in bulk.
+            let mut j = i;
+            while let Some(&x) = bytes.get(j)
+                && x.is_ascii_lowercase()
+            {
+                let c = x as char;
+                if c == run_char {
+                    run_len += 1;
+                    if run_len == 3 {
+                        a.rep_letters += 1;
+                    }
+                } else {
+                    run_char = c;
+                    run_len = 1;
+                }
+                word.hash = mix(word.hash, x as u64);
+                j += 1;
+            }
+            if j > i {
+                let k = (j - i) as u32;
+                scripts[0] += k;
+                a.nonspace += k;
+                a.letters += k;
+                a.cased += k;
+                word.letters += k;
+                word.chars += k;
+                if k >= 2 {
+                    prev2 = bytes[j - 2] as char;
+                    prev2_numeric = false;
+                } else {
+                    prev2 = prev;
+                    prev2_numeric = prev_numeric;
+                }
+                prev = bytes[j - 1] as char;
+                prev_numeric = false;
+                i = j;
+                continue;
+            }
+        }
+        let x = bytes[i];
+        if x == b' ' {
+            // A space can only end a word and shift the previous-char window: every
+            // other check needs a letter, a digit or punctuation.
+            run_char = ' ';
+            run_len = 1;
+            if in_word {
+                finish_word(&mut a, &word, i, sentence_first_word);
+                sentence_first_word = false;
+                in_word = false;
+            }
+            prev2 = prev;
+            prev = ' ';
+            prev2_numeric = prev_numeric;
+            prev_numeric = false;
+            i += 1;
+            continue;
+        }
+        if x.is_ascii_alphabetic() {
+            // An ASCII letter that starts a word or is a capital inside one: the
+            // general path below, minus what cannot apply to a letter.
+            let c = x as char;
+            let upper = x.is_ascii_uppercase();
+            scripts[0] += 1;
+            a.nonspace += 1;
+            if c == run_char {
+                run_len += 1;
+                if run_len == 3 {
+                    a.rep_letters += 1;
+                }
+            } else {
+                run_char = c;
+                run_len = 1;
+            }
+            if !in_word {
+                in_word = true;
+                word = StyleWord {
+                    start: i,
+                    upper: 0,
+                    letters: 0,
+                    chars: 0,
+                    first_upper: upper,
+                    has_apos: false,
+                    hash: WORD_HASH_SEED,
+                };
+                if at_sentence_start {
+                    if !upper {
+                        a.sent_lower_start += 1;
+                    }
+                    a.sent_cased_start += 1;
+                }
+                at_sentence_start = false;
+            }
+            word.chars += 1;
+            word.hash = mix(word.hash, x.to_ascii_lowercase() as u64);
+            a.letters += 1;
+            a.cased += 1;
+            if upper {
+                a.upper += 1;
+                word.upper += 1;
+            }
+            word.letters += 1;
+            if matches!(prev, ',' | '.' | '!' | '?' | ';') && !prev2_numeric {
+                a.no_space_after += 1;
+            }
+            prev2 = prev;
+            prev = c;
+            prev2_numeric = prev_numeric;
+            prev_numeric = false;
+            i += 1;
+            continue;
+        }
+        let c = match x {
+            0..0x80 => x as char,
+            _ => norm[i..].chars().next().expect("char boundary"),
+        };
+        let next_i = i + c.len_utf8();
+        let (f, lc) = char_info(c);
+        let alpha = f & C_ALPHA != 0;
+        let numeric = f & C_NUMERIC != 0;
+        scripts[(f >> SCRIPT_SHIFT) as usize & 7] += 1;
         if c != ' ' {
             a.nonspace += 1;
         }
-        if c == run_char && c.is_alphabetic() {
+        if c == run_char && alpha {
             run_len += 1;
             if run_len == 3 {
                 a.rep_letters += 1;
@@ -609,45 +1089,42 @@ pub fn style_features(raw: &str, norm: &str, tables: &StyleTables, out: &mut [f3
             run_char = c;
             run_len = 1;
         }
-        let wordish = is_word_char(c) && !is_cjk(c);
+        let wordish = f & C_ALNUM != 0 && f & C_CJK == 0;
         if wordish
             || (in_word && c == '\'' && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic()))
         {
             if !in_word {
                 in_word = true;
-                word_start = i;
-                word_upper = 0;
-                word_letters = 0;
-                word_first_upper = c.is_uppercase();
-                word_has_apos = false;
-                if at_sentence_start && c.is_alphabetic() {
-                    if c.is_lowercase() {
+                word = StyleWord {
+                    start: i,
+                    upper: 0,
+                    letters: 0,
+                    chars: 0,
+                    first_upper: f & C_UPPER != 0,
+                    has_apos: false,
+                    hash: WORD_HASH_SEED,
+                };
+                if at_sentence_start && alpha {
+                    if f & C_LOWER != 0 {
                         a.sent_lower_start += 1;
                         a.sent_cased_start += 1;
-                    } else if c.is_uppercase() {
+                    } else if f & C_UPPER != 0 {
                         a.sent_cased_start += 1;
                     }
                 }
                 at_sentence_start = false;
             }
             if c == '\'' {
-                word_has_apos = true;
+                word.has_apos = true;
             }
+            word.chars += 1;
+            word.hash = mix(word.hash, lc as u64);
         } else if in_word {
-            finish_word(
-                &mut a,
-                word_start,
-                i,
-                word_upper,
-                word_letters,
-                word_first_upper,
-                word_has_apos,
-                sentence_first_word,
-            );
+            finish_word(&mut a, &word, i, sentence_first_word);
             sentence_first_word = false;
             in_word = false;
         }
-        if is_cjk(c) {
+        if f & C_CJK != 0 {
             a.words += 1;
             a.word_chars += 1;
             a.cur_sent_words += 1;
@@ -662,21 +1139,21 @@ pub fn style_features(raw: &str, norm: &str, tables: &StyleTables, out: &mut [f3
             a.seg[a.seg_len] = c as u64;
             a.seg_len += 1;
         }
-        if c.is_alphabetic() {
+        if alpha {
             a.letters += 1;
-            if c.is_uppercase() {
+            if f & C_UPPER != 0 {
                 a.upper += 1;
                 a.cased += 1;
                 if in_word {
-                    word_upper += 1;
+                    word.upper += 1;
                 }
-            } else if c.is_lowercase() {
+            } else if f & C_LOWER != 0 {
                 a.cased += 1;
             }
             if in_word {
-                word_letters += 1;
+                word.letters += 1;
             }
-        } else if c.is_numeric() {
+        } else if numeric {
             a.digits += 1;
         }
         match c {
@@ -705,14 +1182,14 @@ pub fn style_features(raw: &str, norm: &str, tables: &StyleTables, out: &mut [f3
         if matches!(c, '!' | '?') && matches!(prev, '!' | '?') {
             a.rep_punct += 1;
         }
-        if matches!(prev, ',' | '.' | '!' | '?' | ';') && c.is_alphabetic() && !prev2.is_numeric() {
+        if matches!(prev, ',' | '.' | '!' | '?' | ';') && alpha && !prev2_numeric {
             // "word,next" / "end.Next": typical of hurried human typing. Skip "3.5".
             a.no_space_after += 1;
         }
         if prev == ' ' && matches!(c, ',' | '.' | '!' | '?') {
             a.space_before += 1;
         }
-        if is_sentence_end(c) {
+        if f & C_SENT_END != 0 {
             a.end_sentence();
             a.close_segment(false);
             at_sentence_start = true;
@@ -720,18 +1197,12 @@ pub fn style_features(raw: &str, norm: &str, tables: &StyleTables, out: &mut [f3
         }
         prev2 = prev;
         prev = c;
+        prev2_numeric = prev_numeric;
+        prev_numeric = numeric;
+        i = next_i;
     }
     if in_word {
-        finish_word(
-            &mut a,
-            word_start,
-            norm.len(),
-            word_upper,
-            word_letters,
-            word_first_upper,
-            word_has_apos,
-            sentence_first_word,
-        );
+        finish_word(&mut a, &word, norm.len(), sentence_first_word);
     }
     a.end_sentence();
     a.close_segment(false);
@@ -801,7 +1272,16 @@ pub fn style_features(raw: &str, norm: &str, tables: &StyleTables, out: &mut [f3
         },
     ];
     out[..N_STYLE].copy_from_slice(&vals);
-    a.english as f32 >= ENGLISH_MIN_SHARE * a.words.max(1) as f32
+    let mut script = 0;
+    for s in 1..N_SCRIPTS {
+        if scripts[s] > scripts[script] {
+            script = s;
+        }
+    }
+    (
+        a.english as f32 >= ENGLISH_MIN_SHARE * a.words.max(1) as f32,
+        script,
+    )
 }
 
 #[cfg(test)]

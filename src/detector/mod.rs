@@ -21,11 +21,10 @@ pub use model::Model;
 
 use artefacts::Artefacts;
 use features::{
-    Block, N_STYLE, STYLE_NAMES, StyleTables, bucket, for_each_ngram, normalize_into,
-    style_features, word_count,
+    N_STYLE, NgramSink, STYLE_NAMES, StyleTables, normalize_counting, style_pass, walk_ngrams,
 };
 use lexicon::{LEXICON_NAMES, LexScan, Lexicons, N_LEX};
-use model::{N_DENSE, N_SCRIPTS, Weights};
+use model::{N_DENSE, Weights};
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -92,62 +91,49 @@ pub(crate) fn components() -> &'static Components {
     })
 }
 
+/// Per-thread text buffers of the scorer, reused so scoring does not allocate.
+struct Scratch {
+    /// The text after [`normalize_into`].
+    norm: String,
+    /// `norm` ASCII-lowercased, for the phrase automata.
+    lower: String,
+}
+
 thread_local! {
-    static NORM_BUF: RefCell<String> = RefCell::new(String::with_capacity(4096));
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch {
+        norm: String::with_capacity(4096),
+        lower: String::with_capacity(4096),
+    });
 }
 
 /// Dominant script of a text's letters: 0 Latin, 1 Cyrillic, 2 CJK, 3 Hangul, 4 other.
 pub fn script_of(norm: &str) -> usize {
-    let mut counts = [0u32; N_SCRIPTS];
-    for c in norm.chars() {
-        if c.is_ascii() {
-            if c.is_ascii_alphabetic() {
-                counts[0] += 1;
-            }
-            continue;
-        }
-        let cp = c as u32;
-        let s = match cp {
-            0x00c0..=0x024f | 0x1e00..=0x1eff => 0,
-            0x0400..=0x052f => 1,
-            0xac00..=0xd7af | 0x1100..=0x11ff | 0x3130..=0x318f => 3,
-            _ if features::is_cjk(c) => 2,
-            _ if c.is_alphabetic() => 4,
-            _ => continue,
-        };
-        counts[s] += 1;
-    }
-    let mut best = 0;
-    for s in 1..N_SCRIPTS {
-        if counts[s] > counts[best] {
-            best = s;
-        }
-    }
-    best
+    features::dominant_script(norm)
 }
 
 /// Raw (unstandardised) dense features of a normalised text: style, then lexicons.
-/// Also returns whether the text is English; English-only features of other texts
-/// are neutralised at standardisation (see [`neutral_mask`]).
+/// Also returns whether the text is English (English-only features of other texts
+/// are neutralised at standardisation, see [`neutral_mask`]) and its [`script_of`].
 pub(crate) fn dense_raw(
     raw: &str,
     norm: &str,
+    lower: &str,
     cfg: &model::FeatureConfig,
     comps: &Components,
     words: usize,
     out: &mut [f32; N_DENSE],
-) -> (LexScan, bool) {
+) -> (LexScan, bool, usize) {
     out.fill(0.0);
-    let english = style_features(raw, norm, &comps.style, &mut out[..N_STYLE]);
+    let (english, script) = style_pass(raw, norm, &comps.style, &mut out[..N_STYLE]);
     if !cfg.use_style {
         out[..N_STYLE].fill(0.0);
     }
     let mut scan = LexScan::default();
     if cfg.use_lexicon && english {
-        scan = comps.lex.scan(norm);
+        scan = comps.lex.scan_lowered(lower);
         Lexicons::features(&scan, words, &mut out[N_STYLE..]);
     }
-    (scan, english)
+    (scan, english, script)
 }
 
 /// Dense features that carry no information for a non-English text: the lexicons are
@@ -208,56 +194,45 @@ impl Detector {
     }
 
     /// Score one text. Safe to call from many threads; the only allocation is the
-    /// signal list of the returned assessment (the normalisation buffer is reused).
+    /// signal list of the returned assessment (the text buffers are reused).
     pub fn score(&self, text: &str) -> Assessment {
-        NORM_BUF.with(|b| {
-            let mut norm = b.borrow_mut();
-            normalize_into(text, &mut norm);
-            self.score_normalized(text, &norm, true)
-        })
+        self.score_with(text, true, MIN_WORDS)
     }
 
     /// Scores one text, building the signal list only when asked: most rows
     /// of a scan need the score alone.
     pub fn assess(&self, text: &str, want_signals: bool) -> Assessment {
-        NORM_BUF.with(|b| {
-            let mut norm = b.borrow_mut();
-            normalize_into(text, &mut norm);
-            self.score_normalized(text, &norm, want_signals)
-        })
+        self.score_with(text, want_signals, MIN_WORDS)
     }
 
     /// Like [`Detector::score`] but without building the signal list.
     pub fn score_only(&self, text: &str) -> f32 {
-        NORM_BUF.with(|b| {
-            let mut norm = b.borrow_mut();
-            normalize_into(text, &mut norm);
-            self.score_normalized(text, &norm, false).score
-        })
+        self.score_with(text, false, MIN_WORDS).score
     }
 
     /// Score regardless of length (for measuring how scores behave on short texts;
     /// the product should use [`Detector::score`], which refuses to judge them).
     pub fn score_any_length(&self, text: &str) -> f32 {
-        NORM_BUF.with(|b| {
-            let mut norm = b.borrow_mut();
-            normalize_into(text, &mut norm);
-            self.score_inner(text, &norm, false, 0).score
-        })
+        self.score_with(text, false, 0).score
     }
 
-    fn score_normalized(&self, raw: &str, norm: &str, want_signals: bool) -> Assessment {
-        self.score_inner(raw, norm, want_signals, MIN_WORDS)
+    fn score_with(&self, text: &str, want_signals: bool, min_words: usize) -> Assessment {
+        SCRATCH.with(|b| {
+            let Scratch { norm, lower } = &mut *b.borrow_mut();
+            let words = normalize_counting(text, norm);
+            self.score_inner(text, norm, words, lower, want_signals, min_words)
+        })
     }
 
     fn score_inner(
         &self,
         raw: &str,
         norm: &str,
+        words: usize,
+        lower: &mut String,
         want_signals: bool,
         min_words: usize,
     ) -> Assessment {
-        let words = word_count(norm);
         if words < min_words {
             return Assessment {
                 score: 0.0,
@@ -267,36 +242,32 @@ impl Detector {
         }
         let comps = components();
         let m = &self.model;
-        let art = comps.art.scan(raw, norm);
+        lower.clear();
+        lower.push_str(norm);
+        lower.make_ascii_lowercase();
+        let art = comps.art.scan_lowered(raw, lower);
 
         let (mut char_sum, mut word_sum) = (0f32, 0f32);
         let mut counts = features::NgramCounts::default();
         if m.cfg.use_hashed {
-            let bits = m.cfg.hash.bits;
+            let mask = (1usize << m.cfg.hash.bits) - 1;
             // Monomorphise the lookup per encoding so the inner loop has no branch on it.
-            counts = match &m.hashed {
-                Weights::F32(w) => for_each_ngram(norm, &m.cfg.hash, |blk, h| {
-                    let (i, neg) = bucket(h, bits);
-                    let v = if neg { -w[i] } else { w[i] };
-                    if blk == Block::Char {
-                        char_sum += v
-                    } else {
-                        word_sum += v
-                    }
-                }),
+            let (c, sums) = match &m.hashed {
+                // Slices of exactly mask + 1 entries, so indexing needs no bounds check.
+                Weights::F32(w) => {
+                    let w = &w[..=mask];
+                    let (s, c) = walk_ngrams(norm, &m.cfg.hash, WeightSum::new(|i| w[i], mask));
+                    (c, (s.char_sum, s.word_sum))
+                }
                 Weights::Codebook { table, codes } => {
-                    for_each_ngram(norm, &m.cfg.hash, |blk, h| {
-                        let (i, neg) = bucket(h, bits);
-                        let v = table[codes[i] as usize];
-                        let v = if neg { -v } else { v };
-                        if blk == Block::Char {
-                            char_sum += v
-                        } else {
-                            word_sum += v
-                        }
-                    })
+                    let codes = &codes[..=mask];
+                    let sink = WeightSum::new(|i| table[codes[i] as usize], mask);
+                    let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
+                    (c, (s.char_sum, s.word_sum))
                 }
             };
+            counts = c;
+            (char_sum, word_sum) = sums;
         }
         let char_c =
             m.cfg.char_scale * char_sum / (counts.chars.max(1) as f32).powf(m.cfg.norm_pow);
@@ -304,8 +275,9 @@ impl Detector {
             m.cfg.word_scale * word_sum / (counts.words.max(1) as f32).powf(m.cfg.norm_pow);
 
         let mut raw_dense = [0f32; N_DENSE];
-        let (lex, english) = dense_raw(raw, norm, &m.cfg, comps, words, &mut raw_dense);
-        let g = if m.cfg.per_script { script_of(norm) } else { 0 };
+        let (lex, english, script) =
+            dense_raw(raw, norm, lower, &m.cfg, comps, words, &mut raw_dense);
+        let g = if m.cfg.per_script { script } else { 0 };
         let mut dense_c = [0f32; N_DENSE];
         let mut margin = m.bias + char_c + word_c;
         for j in 0..N_DENSE {
@@ -378,6 +350,47 @@ impl Detector {
             judged: true,
             signals,
         }
+    }
+}
+
+/// Sums the signed weights of a text's n-grams per block, in text order (the order
+/// fixes the f32 rounding, so it must not change).
+struct WeightSum<W> {
+    weight: W,
+    mask: usize,
+    char_sum: f32,
+    word_sum: f32,
+}
+
+impl<W: Fn(usize) -> f32> WeightSum<W> {
+    fn new(weight: W, mask: usize) -> Self {
+        WeightSum {
+            weight,
+            mask,
+            char_sum: 0.0,
+            word_sum: 0.0,
+        }
+    }
+
+    /// The weight of a hash's bucket, negated when its top bit is set (signed hashing,
+    /// see [`features::bucket`]). The sign bit is flipped arithmetically, exactly as
+    /// `-v` would: half of all n-grams are negative at random, so a branch here would
+    /// be mispredicted about every other n-gram.
+    #[inline(always)]
+    fn get(&self, h: u64) -> f32 {
+        let v = (self.weight)(h as usize & self.mask);
+        f32::from_bits(v.to_bits() ^ (((h >> 63) as u32) << 31))
+    }
+}
+
+impl<W: Fn(usize) -> f32> NgramSink for WeightSum<W> {
+    #[inline(always)]
+    fn char_ngram(&mut self, h: u64) {
+        self.char_sum += self.get(h);
+    }
+    #[inline(always)]
+    fn word_ngram(&mut self, h: u64) {
+        self.word_sum += self.get(h);
     }
 }
 

@@ -11,7 +11,7 @@ use super::artefacts::strip_preamble;
 use super::features::{N_STYLE, bucket, fmix, for_each_ngram, mix, normalize_into, word_count};
 use super::metrics::threshold_at_fpr;
 use super::model::{FeatureConfig, Model, N_DENSE, N_SCRIPTS, Weights};
-use super::{Example, components, dense_raw, neutral_mask, noisy_or, script_of, standardize};
+use super::{Example, components, dense_raw, neutral_mask, noisy_or, standardize};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -227,7 +227,9 @@ fn featurize_one(text: &str, cfg: &FeatureConfig, machine: bool, source: u16, gr
         use_lexicon: true,
         ..*cfg
     };
-    let (_, english) = dense_raw(text, &norm, &all, comps, word_count(&norm), &mut dense);
+    let lower = norm.to_ascii_lowercase();
+    let words = word_count(&norm);
+    let (_, english, script) = dense_raw(text, &norm, &lower, &all, comps, words, &mut dense);
     Doc {
         n_char_entries: ch.len() as u32,
         idx: ch.iter().chain(wd.iter()).map(|e| e.0).collect(),
@@ -235,10 +237,10 @@ fn featurize_one(text: &str, cfg: &FeatureConfig, machine: bool, source: u16, gr
         n_chars: counts.chars,
         n_words_ngrams: counts.words,
         dense,
-        script: script_of(&norm) as u8,
+        script: script as u8,
         english,
         p_art: art,
-        words: word_count(&norm) as u32,
+        words: words as u32,
         machine,
         source,
         group,
