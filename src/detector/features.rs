@@ -164,6 +164,11 @@ const C_ALNUM: u32 = C_ALPHA | C_NUMERIC;
 const SCRIPT_SHIFT: u32 = 8;
 const SCRIPT_NONE: u32 = 7;
 
+/// The ASCII part of [`unicode_class`], as a constant table: the Unicode predicates
+/// are not `const`, and ASCII is most of the text, so it must not pay a lazy-init
+/// check per char. ASCII letters count as Latin (script 0), which `unicode_class`
+/// reserves for accented Latin; the `ascii_table_agrees_with_unicode_class` test pins
+/// every other bit.
 const fn ascii_classes() -> [u32; 128] {
     let mut t = [0u32; 128];
     let mut i = 0;
@@ -1287,6 +1292,18 @@ pub(crate) fn style_pass(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_table_agrees_with_unicode_class() {
+        for b in 0u8..128 {
+            let c = b as char;
+            let mut want = unicode_class(c);
+            if want & C_ALPHA != 0 {
+                want &= !(0xff << SCRIPT_SHIFT); // Latin
+            }
+            assert_eq!(ASCII_CLASS[b as usize], want, "class of {c:?}");
+        }
+    }
 
     fn style_of(t: &str) -> [f32; N_STYLE] {
         let tables = StyleTables::new();
