@@ -41,6 +41,11 @@ allow = true
 files = [{ pattern = "*descriptions*", object = "Product_Description" }, { pattern = "*lead*", object = "Lead" }]
 "#;
 
+/// `crmguard scan -p p.toml --object OBJECT FILE`.
+fn scan_as(wd: &Workdir, object: &str, file: &str) -> std::process::Output {
+    wd.run(&["scan", "-p", "p.toml", "--object", object, file])
+}
+
 fn quarantined(wd: &Workdir, stem: &str) -> u64 {
     wd.report(&format!("crmguard-out/{stem}.report.json"))["rows_quarantined"]
         .as_u64()
@@ -52,19 +57,12 @@ fn allowed_per_object_from_the_flag() {
     let wd = Workdir::new();
     wd.write("p.toml", POLICY);
     wd.write("rows.csv", synthetic_rows("openai/gpt-4o-2024-08-06"));
-    let out = wd.run(&[
-        "scan",
-        "-p",
-        "p.toml",
-        "--object",
-        "Product_Description",
-        "rows.csv",
-    ]);
+    let out = scan_as(&wd, "Product_Description", "rows.csv");
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     let report = wd.report("crmguard-out/rows.report.json");
     assert_eq!(report["input"]["object"], "Product_Description");
 
-    let out = wd.run(&["scan", "-p", "p.toml", "--object", "Lead", "rows.csv"]);
+    let out = scan_as(&wd, "Lead", "rows.csv");
     assert_eq!(status(&out), 1);
     assert_eq!(
         wd.report("crmguard-out/rows.report.json")["reasons"]["SYNTHETIC_NOT_ALLOWED"],
@@ -93,14 +91,7 @@ fn object_from_the_file_name_and_the_flag_wins() {
     assert_eq!(status(&out), 1);
     assert_eq!(quarantined(&wd, "product_descriptions_q3"), 0);
     assert_eq!(quarantined(&wd, "leads_q3"), 2);
-    let out = wd.run(&[
-        "scan",
-        "-p",
-        "p.toml",
-        "--object",
-        "Lead",
-        "product_descriptions_q3.csv",
-    ]);
+    let out = scan_as(&wd, "Lead", "product_descriptions_q3.csv");
     assert_eq!(status(&out), 1);
     assert_eq!(quarantined(&wd, "product_descriptions_q3"), 2);
 }
@@ -128,14 +119,7 @@ fn untrusted_models_are_held_back_even_where_allowed() {
     let wd = Workdir::new();
     wd.write("p.toml", POLICY);
     wd.write("rows.csv", synthetic_rows("meta-llama/Llama-3-8B"));
-    let out = wd.run(&[
-        "scan",
-        "-p",
-        "p.toml",
-        "--object",
-        "Product_Description",
-        "rows.csv",
-    ]);
+    let out = scan_as(&wd, "Product_Description", "rows.csv");
     assert_eq!(status(&out), 1);
     let r = wd.report("crmguard-out/rows.report.json");
     assert_eq!(r["reasons"]["UNTRUSTED_AI_SOURCE"], 2);
@@ -147,12 +131,6 @@ fn lead_and_contact_stay_closed_when_allow_is_true() {
     let wd = Workdir::new();
     wd.write("p.toml", "[synthetic]\nallow = true\n");
     wd.write("rows.csv", synthetic_rows("openai/gpt-4o"));
-    assert_eq!(
-        status(&wd.run(&["scan", "-p", "p.toml", "--object", "Case", "rows.csv"])),
-        0
-    );
-    assert_eq!(
-        status(&wd.run(&["scan", "-p", "p.toml", "--object", "contact", "rows.csv"])),
-        1
-    );
+    assert_eq!(status(&scan_as(&wd, "Case", "rows.csv")), 0);
+    assert_eq!(status(&scan_as(&wd, "contact", "rows.csv")), 1);
 }

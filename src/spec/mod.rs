@@ -1,5 +1,6 @@
-//! The domain contract (`../shared/spec/disclosure.md`, mirrored in docs/):
-//! disclosure fields, reason codes and the provenance hash.
+//! The domain contract (the shared spec `disclosure.md`, mirrored with crmguard's
+//! reading of it in docs/disclosure.md): disclosure fields, reason codes and the
+//! provenance hash.
 
 pub mod disclosure;
 pub mod provenance;
