@@ -191,6 +191,45 @@ fn compressed_inputs_are_read_and_outputs_written_plain() {
 }
 
 #[test]
+fn damaged_compressed_inputs_are_errors_that_name_the_file() {
+    let wd = Workdir::new();
+    let mut text = format!("{HEADER}\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("Lead {i},a note about lead {i},no,web\n"));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    // Cut mid-stream: the first rows decode, then the data ends.
+    wd.write("cut.csv.gz", &gz[..gz.len() / 2]);
+    wd.write("fake.csv.gz", "not gzip at all");
+    wd.write("junk.ndjson.zst", "not zstd at all");
+    for (file, want) in [
+        ("cut.csv.gz", "corrupt or truncated gzip data"),
+        ("fake.csv.gz", "corrupt or truncated gzip data"),
+        ("junk.ndjson.zst", "corrupt or truncated zstd data"),
+    ] {
+        let out = wd.run(&["scan", file]);
+        assert_eq!(status(&out), 2, "{file}");
+        let err = stderr(&out);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "{err}");
+        assert!(
+            lines[0].starts_with(&format!("crmguard: error: {file}:")),
+            "{err}"
+        );
+        assert!(lines[0].contains(want), "{err}");
+        let stem = file.split('.').next().unwrap();
+        let written: Vec<String> = wd
+            .list("crmguard-out")
+            .into_iter()
+            .filter(|n| n.starts_with(&format!("{stem}.")))
+            .collect();
+        assert!(written.is_empty(), "{file}: {written:?}");
+    }
+}
+
+#[test]
 fn stdin_with_format_flag() {
     let wd = Workdir::new();
     let out = wd

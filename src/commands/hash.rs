@@ -69,8 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         std::path::Path::new("."),
     )?;
     let path = &input.path;
-    let src = open_input(path, input.compression)
-        .with_context(|| format!("{}: cannot open", path.display()))?;
+    let src = open_input(path, input.compression)?;
     let bom = src.bom;
     let mut reader = reader_for(input.format, src.reader, path)?;
 

@@ -1,6 +1,7 @@
 //! Opening an input: a file or stdin, possibly gzip/zstd-compressed, hashed
 //! and counted as it is read, with a UTF-8 BOM taken off.
 
+use anyhow::Context as _;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
@@ -73,6 +74,29 @@ impl<R: Read> Read for Tee<R> {
     }
 }
 
+/// Says which decompressor failed: zstd's "Unknown frame descriptor" or flate2's
+/// "incomplete deflate stream" alone do not tell a user that the file is damaged.
+/// OS errors come from the file underneath and pass through as they are.
+struct Decoded<R> {
+    inner: R,
+    format: &'static str,
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if e.raw_os_error().is_some() || e.kind() == io::ErrorKind::Interrupted {
+                e
+            } else {
+                io::Error::new(
+                    e.kind(),
+                    format!("corrupt or truncated {} data ({e})", self.format),
+                )
+            }
+        })
+    }
+}
+
 /// An opened input, ready for a format reader.
 pub struct InputSource {
     pub reader: Box<dyn BufRead + Send>,
@@ -83,15 +107,20 @@ pub struct InputSource {
 }
 
 /// Opens `path` (`-` is stdin) with the given compression.
-pub fn open_input(path: &Path, compression: Compression) -> io::Result<InputSource> {
+///
+/// Errors name the file: "cannot open" when it cannot be opened, "cannot read" when
+/// its first bytes cannot be read or decompressed.
+pub fn open_input(path: &Path, compression: Compression) -> anyhow::Result<InputSource> {
+    let cannot_open =
+        |e: io::Error| anyhow::Error::new(e).context(format!("{}: cannot open", path.display()));
     let stats = InputStats::default();
     let (raw, size): (Box<dyn Read + Send>, Option<u64>) = if path.as_os_str() == "-" {
         (Box::new(io::stdin()), None)
     } else {
-        let file = File::open(path)?;
-        let meta = file.metadata()?;
+        let file = File::open(path).map_err(cannot_open)?;
+        let meta = file.metadata().map_err(cannot_open)?;
         if meta.is_dir() {
-            return Err(io::Error::other("is a directory"));
+            return Err(cannot_open(io::Error::other("is a directory")));
         }
         (Box::new(file), Some(meta.len()))
     };
@@ -101,15 +130,23 @@ pub fn open_input(path: &Path, compression: Compression) -> io::Result<InputSour
     };
     let mut decoded: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(tee),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(tee))),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(tee)?),
+        Compression::Gzip => Box::new(Decoded {
+            inner: flate2::read::MultiGzDecoder::new(BufReader::new(tee)),
+            format: "gzip",
+        }),
+        Compression::Zstd => Box::new(Decoded {
+            inner: zstd::stream::read::Decoder::new(tee).map_err(cannot_open)?,
+            format: "zstd",
+        }),
     };
     // A BOM can arrive split across reads from a pipe: collect up to three
     // bytes before deciding.
     let mut head = Vec::with_capacity(3);
     while head.len() < 3 {
         let mut byte = [0u8; 3];
-        let n = decoded.read(&mut byte[..3 - head.len()])?;
+        let n = decoded
+            .read(&mut byte[..3 - head.len()])
+            .with_context(|| format!("{}: cannot read", path.display()))?;
         if n == 0 {
             break;
         }

@@ -67,8 +67,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let path = &input.path;
-    let src = open_input(path, input.compression)
-        .with_context(|| format!("{}: cannot open", path.display()))?;
+    let src = open_input(path, input.compression)?;
     if let (Some(bar), Some(size)) = (cfg.progress, src.size) {
         bar.set_length(size);
     }
