@@ -123,6 +123,26 @@ fn ndjson_objects_get_keys_and_bad_lines_are_wrapped() {
 }
 
 #[test]
+fn a_record_naming_a_key_twice_is_malformed_not_read_as_its_last_value() {
+    let wd = Workdir::new();
+    let twice = r#"{"is_synthetic":"no","data_source":"web","is_synthetic":"yes"}"#;
+    wd.write("in.ndjson", format!("{twice}\n"));
+    wd.write("in.json", format!("[{twice}]"));
+    for (file, quarantine) in [
+        ("in.ndjson", "crmguard-out/in.quarantine.ndjson"),
+        ("in.json", "crmguard-out/in.quarantine.json"),
+    ] {
+        let out = wd.run(&["scan", "--out-dir", "crmguard-out", file]);
+        assert_eq!(status(&out), 1, "{file}: {}", stderr(&out));
+        let q = String::from_utf8(wd.read(quarantine)).unwrap();
+        let first = q.lines().find(|l| l.starts_with('{')).unwrap();
+        let row: serde_json::Value = serde_json::from_str(first.trim_end_matches(',')).unwrap();
+        assert_eq!(row["crmguard_reasons"], "MALFORMED_ROW", "{file}");
+        assert_eq!(row["crmguard_raw"], twice, "{file}: kept byte for byte");
+    }
+}
+
+#[test]
 fn json_array_outputs_are_arrays_with_elements_as_read() {
     let wd = Workdir::new();
     wd.write(

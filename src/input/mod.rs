@@ -171,22 +171,77 @@ pub(crate) fn parse_object(raw: &[u8], row_utf8: &mut bool) -> Content {
     let parsed = match std::str::from_utf8(raw) {
         Ok(s) => {
             *row_utf8 = true;
-            serde_json::from_str::<Value>(s)
+            serde_json::from_str::<UniqueKeys>(s)
         }
         Err(_) => {
             *row_utf8 = false;
-            serde_json::from_str::<Value>(&String::from_utf8_lossy(raw))
+            serde_json::from_str::<UniqueKeys>(&String::from_utf8_lossy(raw))
         }
     };
     match parsed {
-        Ok(Value::Object(map)) => Content::Object(map),
-        _ => Content::Malformed,
+        Ok(UniqueKeys(map)) => Content::Object(map),
+        Err(_) => Content::Malformed,
+    }
+}
+
+/// A JSON object whose keys are unique. serde_json keeps the last of two equal
+/// keys without a word, but a record that says `"is_synthetic":"no"` and then
+/// `"is_synthetic":"yes"` is ambiguous, and the CRM's importer may read it the
+/// other way: such a record is malformed, as a CSV header naming a column twice is.
+struct UniqueKeys(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> serde::de::Visitor<'de> for Object {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<UniqueKeys, A::Error> {
+                let mut map = Map::new();
+                while let Some(key) = a.next_key::<String>()? {
+                    let value = a.next_value::<Value>()?;
+                    if map.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "duplicate key `{key}`"
+                        )));
+                    }
+                    map.insert(key, value);
+                }
+                Ok(UniqueKeys(map))
+            }
+        }
+        d.deserialize_map(Object)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_given_twice_makes_the_record_malformed() {
+        let mut utf8 = false;
+        let parse = |s: &str, utf8: &mut bool| parse_object(s.as_bytes(), utf8);
+        assert!(matches!(
+            parse(
+                r#"{"is_synthetic":"no","data_source":"web","is_synthetic":"yes"}"#,
+                &mut utf8
+            ),
+            Content::Malformed
+        ));
+        // Nested objects are values, not columns: their keys are not checked.
+        match parse(r#"{"a":{"b":1,"b":2},"c":[1,1]}"#, &mut utf8) {
+            Content::Object(map) => assert_eq!(map.len(), 2),
+            _ => panic!("a record with unique keys is an object"),
+        }
+        assert!(matches!(parse("[1,2]", &mut utf8), Content::Malformed));
+        assert!(matches!(parse("\"text\"", &mut utf8), Content::Malformed));
+    }
 
     #[test]
     fn formats_from_extensions() {
