@@ -50,13 +50,17 @@ pub struct AiText {
     pub model: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_path: Option<PathBuf>,
-    /// Scores at or above this are UNDISCLOSED_AI_TEXT.
+    /// Scores above this are UNDISCLOSED_AI_TEXT.
     pub threshold: f32,
     /// Texts with fewer words are not judged.
     pub min_words: usize,
     pub text_columns: Vec<String>,
     /// Whether the columns were inferred from the file (else the policy's).
     pub text_columns_inferred: bool,
+    /// Columns the policy names that no record of this file has: a typo in the
+    /// policy would otherwise turn the detector off without a word.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub text_columns_missing: Vec<String>,
     pub rows_judged: u64,
     pub rows_flagged: u64,
     /// Rows whose text was all shorter than `min_words`: not judged.
@@ -148,6 +152,8 @@ pub struct AiTally {
     pub too_short: u64,
     pub disclosed: u64,
     pub no_text: u64,
+    /// Union of the rows' [`Verdict::ai_columns_seen`].
+    pub columns_seen: u64,
     /// `family detail` of flagged rows' signals -> rows.
     pub signals: BTreeMap<String, u64>,
 }
@@ -172,6 +178,7 @@ impl Tally {
         self.notices.ambiguous_source_type += u64::from(v.notices.ambiguous_source_type);
         self.notices.retired_source_type += u64::from(v.notices.retired_source_type);
         let ai = &mut self.ai;
+        ai.columns_seen |= v.ai_columns_seen;
         match &v.ai {
             AiStatus::NotRun => {}
             AiStatus::Disclosed => ai.disclosed += 1,

@@ -285,6 +285,32 @@ fn policy_controls_the_detector() {
     let r = wd.report("crmguard-out/in.report.json");
     assert_eq!(r["ai_text"]["text_columns"], serde_json::json!(["other"]));
     assert_eq!(r["ai_text"]["text_columns_inferred"], false);
+    assert!(r["ai_text"].get("text_columns_missing").is_none());
+    // A named column that no record has is reported, not silently skipped;
+    // one present only in a disclosed record still counts as present.
+    wd.write(
+        "typo.toml",
+        "[detector]\ntext_columns = [\"Other\", \"Nots\", \"Body\"]\n",
+    );
+    wd.write(
+        "in.ndjson",
+        format!(
+            "{{\"Other\":\"{PASTED}\",\"is_synthetic\":false,\"data_source\":\"web\"}}\n\
+             {{\"Body\":\"x\",\"is_synthetic\":true,\"data_source\":\"ai_generated\"}}\n"
+        ),
+    );
+    let out = wd.run(&["scan", "-p", "typo.toml", "in.ndjson"]);
+    assert_eq!(status(&out), 1);
+    let r = wd.report("crmguard-out/in.report.json");
+    assert_eq!(
+        r["ai_text"]["text_columns_missing"],
+        serde_json::json!(["Nots"])
+    );
+    assert!(
+        stderr(&out).contains("no record has the text column(s) `Nots`"),
+        "{}",
+        stderr(&out)
+    );
     // A threshold no score reaches.
     wd.write("lax.toml", "[detector]\nthreshold = 1.0\n");
     assert_eq!(status(&wd.run(&["scan", "-p", "lax.toml", "in.csv"])), 0);

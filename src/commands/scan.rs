@@ -270,6 +270,17 @@ pub fn summary(report: &Report, report_path: &Path) -> String {
             "  detector: {} rows judged in {columns}, {} flagged; {} too short, {} disclosed",
             ai.rows_judged, ai.rows_flagged, ai.rows_too_short, ai.rows_disclosed
         );
+        if !ai.text_columns_missing.is_empty() {
+            let _ = writeln!(
+                s,
+                "  warning: no record has the text column(s) {} named in [detector] text_columns",
+                ai.text_columns_missing
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
     }
     let outputs: Vec<String> = report
         .outputs

@@ -44,6 +44,9 @@ pub struct Verdict {
     pub notices: Notices,
     /// What the detector made of the row.
     pub ai: AiStatus,
+    /// Bit i: the row has a cell for the i-th column the policy names in
+    /// `[detector] text_columns` (so a name matching no column can be reported).
+    pub ai_columns_seen: u64,
 }
 
 /// What the detector made of a row.

@@ -49,13 +49,24 @@ pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
     let Some(ai) = &ctx.ai else {
         return;
     };
+    let Some(columns) = ai.columns.get() else {
+        if row.synthetic() == Some(true) {
+            v.ai = AiStatus::Disclosed;
+        }
+        return;
+    };
+    for cell in row.cells() {
+        if let Some(i) = columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(cell.name))
+        {
+            v.ai_columns_seen |= 1u64.checked_shl(i as u32).unwrap_or(0);
+        }
+    }
     if row.synthetic() == Some(true) {
         v.ai = AiStatus::Disclosed;
         return;
     }
-    let Some(columns) = ai.columns.get() else {
-        return;
-    };
     let mut best: Option<(f32, &str, std::borrow::Cow<str>)> = None;
     let mut any_text = false;
     for cell in row.cells() {

@@ -209,6 +209,19 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
             min_words: crate::detector::MIN_WORDS,
             text_columns: ai.columns.get().cloned().unwrap_or_default(),
             text_columns_inferred: cfg.policy.detector.text_columns.is_empty(),
+            text_columns_missing: cfg
+                .policy
+                .detector
+                .text_columns
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| {
+                    let bit = 1u64.checked_shl(*i as u32).unwrap_or(0);
+                    // Past 64 names there is no bit: never reported missing.
+                    bit != 0 && tally.ai.columns_seen & bit == 0
+                })
+                .map(|(_, name)| name.clone())
+                .collect(),
             rows_judged: tally.ai.judged,
             rows_flagged: tally.ai.flagged,
             rows_too_short: tally.ai.too_short,
