@@ -424,7 +424,9 @@ struct CharNgrams {
 impl CharNgrams {
     /// Emits the n-grams ending at each of `chars` (lowercased, digits folded). The
     /// sink is moved in and out so that its accumulators stay in registers.
-    #[inline(always)]
+    // Not inlined: once per 256 chars, a call costs nothing, while inlined into the
+    // decoding loop the two loops shared registers and both spilled.
+    #[inline(never)]
     fn feed<S: NgramSink>(&mut self, mut sink: S, chars: &[u32]) -> S {
         let mut rest = chars;
         // The first chars of a text, and n-gram ranges other than the shipped one,
