@@ -424,7 +424,9 @@ struct CharNgrams {
 impl CharNgrams {
     /// Emits the n-grams ending at each of `chars` (lowercased, digits folded). The
     /// sink is moved in and out so that its accumulators stay in registers.
-    #[inline(always)]
+    // Not inlined: once per 256 chars, a call costs nothing, while inlined into the
+    // decoding loop the two loops shared registers and both spilled.
+    #[inline(never)]
     fn feed<S: NgramSink>(&mut self, mut sink: S, chars: &[u32]) -> S {
         let mut rest = chars;
         // The first chars of a text, and n-gram ranges other than the shipped one,
@@ -771,6 +773,11 @@ struct StyleAcc {
     midcap: u32,
     seg: [u64; SEG],
     seg_len: usize,
+    /// Distinct words among `seg[..seg_len]`.
+    seg_distinct: u32,
+    /// Bit `h % 64` set for every word `h` in the segment: a clear bit proves a word
+    /// new without searching the segment, and most words are new.
+    seg_seen: u64,
     seg_ttr_sum: f64,
     seg_count: u32,
     comma_segs: u32,
@@ -805,15 +812,25 @@ impl StyleAcc {
         self.cur_sent_words = 0;
     }
 
-    fn seg_ttr(&self) -> f64 {
-        let n = self.seg_len;
-        let mut distinct = 0;
-        for i in 0..n {
-            if !self.seg[..i].contains(&self.seg[i]) {
-                distinct += 1;
-            }
+    /// Adds a word (its hash) to the current 25-word segment, after closing the
+    /// segment if it is full. Distinct words are counted as they arrive rather than
+    /// by comparing all pairs when the segment closes.
+    #[inline(always)]
+    fn push_seg(&mut self, h: u64) {
+        if self.seg_len == SEG {
+            self.seg_ttr_sum += self.seg_distinct as f64 / SEG as f64;
+            self.seg_count += 1;
+            self.seg_len = 0;
+            self.seg_distinct = 0;
+            self.seg_seen = 0;
         }
-        distinct as f64 / n.max(1) as f64
+        let bit = 1u64 << (h & 63);
+        if self.seg_seen & bit == 0 || !self.seg[..self.seg_len].contains(&h) {
+            self.seg_distinct += 1;
+        }
+        self.seg_seen |= bit;
+        self.seg[self.seg_len] = h;
+        self.seg_len += 1;
     }
 }
 
@@ -919,20 +936,25 @@ pub(crate) fn style_pass(
     let mut scripts = [0u32; 8];
 
     let bytes = norm.as_bytes();
-    let finish_word = |a: &mut StyleAcc, wd: &StyleWord, end: usize, sentence_first: bool| {
+    // A function inlined into the char loop rather than a closure: the closure was
+    // an out-of-line call per word, whose prologue and epilogue cost more
+    // instructions than half its body.
+    #[inline(always)]
+    fn finish_word(
+        a: &mut StyleAcc,
+        wd: &StyleWord,
+        end: usize,
+        sentence_first: bool,
+        norm: &str,
+        tables: &StyleTables,
+    ) {
         let w = &norm[wd.start..end];
         a.words += 1;
         a.word_chars += wd.chars;
         a.cur_sent_words += 1;
         a.seg_half_words += 2;
         let h = fmix(wd.hash);
-        if a.seg_len == SEG {
-            a.seg_ttr_sum += a.seg_ttr();
-            a.seg_count += 1;
-            a.seg_len = 0;
-        }
-        a.seg[a.seg_len] = h;
-        a.seg_len += 1;
+        a.push_seg(h);
         let flags = tables.lookup(h);
         a.first += (flags & FLAG_FIRST != 0) as u32;
         a.second += (flags & FLAG_SECOND != 0) as u32;
@@ -954,7 +976,7 @@ pub(crate) fn style_pass(
         {
             a.midcap += 1;
         }
-    };
+    }
 
     let mut sentence_first_word = true;
     let mut i = 0;
@@ -1008,7 +1030,7 @@ pub(crate) fn style_pass(
             run_char = ' ';
             run_len = 1;
             if in_word {
-                finish_word(&mut a, &word, i, sentence_first_word);
+                finish_word(&mut a, &word, i, sentence_first_word, norm, tables);
                 sentence_first_word = false;
                 in_word = false;
             }
@@ -1125,7 +1147,7 @@ pub(crate) fn style_pass(
             word.chars += 1;
             word.hash = mix(word.hash, lc as u64);
         } else if in_word {
-            finish_word(&mut a, &word, i, sentence_first_word);
+            finish_word(&mut a, &word, i, sentence_first_word, norm, tables);
             sentence_first_word = false;
             in_word = false;
         }
@@ -1136,13 +1158,7 @@ pub(crate) fn style_pass(
             a.seg_half_words += 1;
             at_sentence_start = false;
             sentence_first_word = false;
-            if a.seg_len == SEG {
-                a.seg_ttr_sum += a.seg_ttr();
-                a.seg_count += 1;
-                a.seg_len = 0;
-            }
-            a.seg[a.seg_len] = c as u64;
-            a.seg_len += 1;
+            a.push_seg(c as u64);
         }
         if alpha {
             a.letters += 1;
@@ -1207,7 +1223,7 @@ pub(crate) fn style_pass(
         i = next_i;
     }
     if in_word {
-        finish_word(&mut a, &word, norm.len(), sentence_first_word);
+        finish_word(&mut a, &word, norm.len(), sentence_first_word, norm, tables);
     }
     a.end_sentence();
     a.close_segment(false);

@@ -75,6 +75,9 @@ pub struct Assessment {
 
 pub const MAX_SIGNALS: usize = 5;
 
+/// Bucket mask of the shipped models' 2^18 hashed weights.
+const SHIPPED_MASK: usize = (1 << 18) - 1;
+
 /// Compiled phrase sets shared by every detector in the process.
 pub(crate) struct Components {
     pub art: Artefacts,
@@ -256,12 +259,23 @@ impl Detector {
                 // Slices of exactly mask + 1 entries, so indexing needs no bounds check.
                 Weights::F32(w) => {
                     let w = &w[..=mask];
-                    let (s, c) = walk_ngrams(norm, &m.cfg.hash, WeightSum::new(|i| w[i], mask));
+                    let sink = WeightSum::new(|h| w[h as usize & mask]);
+                    let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
+                    (c, (s.char_sum, s.word_sum))
+                }
+                // The shipped size as a constant: the mask becomes an immediate and the
+                // index provably in bounds. With a runtime mask the n-gram loop kept a
+                // bounds check per n-gram and spilled its window to the stack.
+                Weights::Codebook { table, codes } if mask == SHIPPED_MASK => {
+                    let codes: &[u8; SHIPPED_MASK + 1] =
+                        codes[..=SHIPPED_MASK].try_into().expect("2^18 codes");
+                    let sink = WeightSum::new(|h| table[codes[h as usize & SHIPPED_MASK] as usize]);
+                    let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
                     (c, (s.char_sum, s.word_sum))
                 }
                 Weights::Codebook { table, codes } => {
                     let codes = &codes[..=mask];
-                    let sink = WeightSum::new(|i| table[codes[i] as usize], mask);
+                    let sink = WeightSum::new(|h| table[codes[h as usize & mask] as usize]);
                     let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
                     (c, (s.char_sum, s.word_sum))
                 }
@@ -356,17 +370,16 @@ impl Detector {
 /// Sums the signed weights of a text's n-grams per block, in text order (the order
 /// fixes the f32 rounding, so it must not change).
 struct WeightSum<W> {
+    /// Weight of the bucket of a hash (its low bits).
     weight: W,
-    mask: usize,
     char_sum: f32,
     word_sum: f32,
 }
 
-impl<W: Fn(usize) -> f32> WeightSum<W> {
-    fn new(weight: W, mask: usize) -> Self {
+impl<W: Fn(u64) -> f32> WeightSum<W> {
+    fn new(weight: W) -> Self {
         WeightSum {
             weight,
-            mask,
             char_sum: 0.0,
             word_sum: 0.0,
         }
@@ -378,12 +391,12 @@ impl<W: Fn(usize) -> f32> WeightSum<W> {
     /// be mispredicted about every other n-gram.
     #[inline(always)]
     fn get(&self, h: u64) -> f32 {
-        let v = (self.weight)(h as usize & self.mask);
+        let v = (self.weight)(h);
         f32::from_bits(v.to_bits() ^ (((h >> 63) as u32) << 31))
     }
 }
 
-impl<W: Fn(usize) -> f32> NgramSink for WeightSum<W> {
+impl<W: Fn(u64) -> f32> NgramSink for WeightSum<W> {
     #[inline(always)]
     fn char_ngram(&mut self, h: u64) {
         self.char_sum += self.get(h);
