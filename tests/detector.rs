@@ -52,7 +52,7 @@ fn detect_scores_and_explains() {
 fn eval_on_a_fixture_with_a_known_answer() {
     let wd = Workdir::new();
     let file = fixtures().join("detect/eval_known.csv");
-    let out = wd.run(&[
+    let args = [
         "eval",
         file.to_str().unwrap(),
         "--text-column",
@@ -61,8 +61,8 @@ fn eval_on_a_fixture_with_a_known_answer() {
         "origin",
         "--positive",
         "ai",
-        "--json",
-    ]);
+    ];
+    let out = wd.run(&[&args[..], &["--json"]].concat());
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for key in [
@@ -86,16 +86,7 @@ fn eval_on_a_fixture_with_a_known_answer() {
     assert_eq!(v["fpr"], 0.0);
 
     // Text output carries the same numbers.
-    let out = wd.run(&[
-        "eval",
-        file.to_str().unwrap(),
-        "--text-column",
-        "review",
-        "--label-column",
-        "origin",
-        "--positive",
-        "ai",
-    ]);
+    let out = wd.run(&args);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("auroc             1.0000"), "{text}");
     assert!(text.contains("0 of 20 human texts flagged"), "{text}");

@@ -49,28 +49,25 @@ pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
     let Some(ai) = &ctx.ai else {
         return;
     };
+    let disclosed = row.synthetic() == Some(true);
+    if disclosed {
+        v.ai = AiStatus::Disclosed;
+    }
     let Some(columns) = ai.columns.get() else {
-        if row.synthetic() == Some(true) {
-            v.ai = AiStatus::Disclosed;
-        }
         return;
     };
-    for cell in row.cells() {
-        if let Some(i) = columns
-            .iter()
-            .position(|c| c.eq_ignore_ascii_case(cell.name))
-        {
-            v.ai_columns_seen |= 1u64.checked_shl(i as u32).unwrap_or(0);
-        }
-    }
-    if row.synthetic() == Some(true) {
-        v.ai = AiStatus::Disclosed;
-        return;
-    }
     let mut best: Option<(f32, &str, std::borrow::Cow<str>)> = None;
     let mut any_text = false;
     for cell in row.cells() {
-        if cell.kind != Kind::Text || !columns.iter().any(|c| c.eq_ignore_ascii_case(cell.name)) {
+        let Some(i) = columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(cell.name))
+        else {
+            continue;
+        };
+        // Seen even in disclosed rows: the column exists in the file.
+        v.ai_columns_seen |= column_bit(i);
+        if disclosed || cell.kind != Kind::Text {
             continue;
         }
         let text = cell.text();
@@ -82,6 +79,9 @@ pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
         if a.judged && best.as_ref().is_none_or(|(s, _, _)| a.score > *s) {
             best = Some((a.score, cell.name, text));
         }
+    }
+    if disclosed {
+        return;
     }
     match best {
         Some((score, column, text)) => {
@@ -107,6 +107,12 @@ pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
         None if any_text => v.ai = AiStatus::TooShort,
         None => v.ai = AiStatus::NoText,
     }
+}
+
+/// The [`Verdict::ai_columns_seen`] bit of the i-th named text column; none
+/// past the 64th, which is then never reported missing.
+pub fn column_bit(i: usize) -> u64 {
+    1u64.checked_shl(i as u32).unwrap_or(0)
 }
 
 /// Words below which a value is not prose, for column inference.

@@ -216,8 +216,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| {
-                    let bit = 1u64.checked_shl(*i as u32).unwrap_or(0);
-                    // Past 64 names there is no bit: never reported missing.
+                    let bit = crate::rules::undisclosed_ai_text::column_bit(*i);
                     bit != 0 && tally.ai.columns_seen & bit == 0
                 })
                 .map(|(_, name)| name.clone())
