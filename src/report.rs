@@ -154,7 +154,8 @@ pub struct AiTally {
     pub no_text: u64,
     /// Union of the rows' [`Verdict::ai_columns_seen`].
     pub columns_seen: u64,
-    /// `family detail` of flagged rows' signals -> rows.
+    /// `family detail` of flagged rows' signals -> rows; a lexicon signal counts
+    /// once per phrase shown (`phrase LEXICON: "PHRASE"`).
     pub signals: BTreeMap<String, u64>,
 }
 
@@ -189,9 +190,18 @@ impl Tally {
                 if v.reasons.contains(Reason::UndisclosedAiText) {
                     ai.flagged += 1;
                     for s in &f.signals {
-                        *ai.signals
-                            .entry(format!("{} {}", s.family, s.detail))
-                            .or_default() += 1;
+                        if s.phrases.is_empty() {
+                            *ai.signals
+                                .entry(format!("{} {}", s.family, s.detail))
+                                .or_default() += 1;
+                        }
+                        // One entry per phrase, not per combination of phrases: the
+                        // report answers "which phrases keep getting rows held back".
+                        for p in &s.phrases {
+                            *ai.signals
+                                .entry(format!("{} {}: \"{p}\"", s.family, s.name))
+                                .or_default() += 1;
+                        }
                     }
                 }
             }

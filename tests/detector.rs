@@ -45,6 +45,54 @@ fn detect_scores_and_explains() {
     assert_eq!(lines[1]["flagged"], false);
 }
 
+#[test]
+fn lexicon_signals_name_their_phrases_longest_first() {
+    let text = "We delve into a rich tapestry of hospitality. This hotel is a testament to \
+                care and it truly elevates every stay. This is seamless.";
+    let out = Workdir::new().run(&["detect", "--json", text]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let signals = v["signals"].as_array().unwrap();
+    let lexicon: Vec<&serde_json::Value> =
+        signals.iter().filter(|s| s["family"] == "phrase").collect();
+    assert!(lexicon.len() >= 2, "{v}");
+    let lower = text.to_lowercase();
+    for s in lexicon {
+        let phrases: Vec<&str> = s["phrases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert!((1..=3).contains(&phrases.len()), "{s}");
+        assert!(
+            phrases.windows(2).all(|w| w[0].len() >= w[1].len()),
+            "most specific first: {s}"
+        );
+        let detail = s["detail"].as_str().unwrap();
+        assert!(detail.starts_with(s["name"].as_str().unwrap()), "{s}");
+        for p in &phrases {
+            assert!(lower.contains(p), "{p} is not in the text");
+            assert!(detail.contains(&format!("\"{p}\"")), "{s}");
+        }
+    }
+    // Kobak's list matches five words of this text, "this" among them: the three
+    // longest are shown and the other two counted.
+    let kobak = signals
+        .iter()
+        .find(|s| s["name"] == "kobak excess words")
+        .expect("kobak signal");
+    assert!(
+        kobak["detail"].as_str().unwrap().contains("more)"),
+        "{kobak}"
+    );
+    assert!(
+        !kobak["phrases"]
+            .as_array()
+            .unwrap()
+            .contains(&"this".into())
+    );
+}
+
 /// Every machine row of eval_known.csv carries a decisive chat artefact and
 /// every human row is a genuine review, so the answer is known: perfect
 /// separation at the shipped threshold.
@@ -229,6 +277,18 @@ fn scan_explains_what_it_judged() {
             .unwrap()
             .starts_with("artefact")
     );
+    // Lexicon signals are tallied per phrase, not per list of phrases.
+    let phrase_rows: Vec<&str> = ai["top_signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["signal"].as_str())
+        .filter(|s| s.starts_with("phrase "))
+        .collect();
+    assert!(!phrase_rows.is_empty(), "{ai}");
+    for s in phrase_rows {
+        assert_eq!(s.matches('"').count(), 2, "{s}");
+    }
     let q = quarantine_cells(
         &wd.read("crmguard-out/reviews.quarantine.csv"),
         b',',

@@ -40,7 +40,11 @@ struct Scored<'a> {
 #[derive(Serialize)]
 struct SignalOut<'a> {
     family: &'a str,
+    name: &'a str,
     detail: &'a str,
+    /// Lexicon signals only: the phrases found, most specific first.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    phrases: &'a [&'static str],
     weight: f32,
 }
 
@@ -86,7 +90,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     .iter()
                     .map(|s| SignalOut {
                         family: s.family,
+                        name: s.name,
                         detail: &s.detail,
+                        phrases: &s.phrases,
                         weight: s.weight,
                     })
                     .collect(),

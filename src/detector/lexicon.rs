@@ -34,12 +34,10 @@ pub struct Lexicons {
     patterns: Vec<(String, u8)>,
 }
 
-/// Per-lexicon match counts of one text plus the first phrase matched in each, for
-/// explanations. No heap allocation.
+/// Per-lexicon match counts of one text. No heap allocation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LexScan {
     pub counts: [u32; N_LEX],
-    pub first: [Option<u32>; N_LEX],
 }
 
 fn parse_lists() -> Vec<(String, u8)> {
@@ -154,25 +152,51 @@ impl Lexicons {
     pub fn scan_lowered(&self, norm: &str) -> LexScan {
         let mut s = LexScan::default();
         for m in self.ac.find_iter(norm) {
-            let (p, mask) = &self.patterns[m.pattern().as_usize()];
-            let pb = p.as_bytes();
-            let left_ok =
-                !pb[0].is_ascii_alphanumeric() || is_alnum_byte_boundary(norm, m.start(), true);
-            let right_ok = !pb[pb.len() - 1].is_ascii_alphanumeric()
-                || is_alnum_byte_boundary(norm, m.end(), false);
-            if !(left_ok && right_ok) {
+            let Some(mask) = self.whole_word(norm, &m) else {
                 continue;
-            }
+            };
             for lex in 0..N_LEX {
-                if mask & (1 << lex) != 0 {
-                    s.counts[lex] += 1;
-                    if s.first[lex].is_none() {
-                        s.first[lex] = Some(m.pattern().as_u32());
-                    }
-                }
+                s.counts[lex] += u32::from(mask & (1 << lex) != 0);
             }
         }
         s
+    }
+
+    /// The lexicon mask of a match's phrase, or `None` when the phrase starts or ends
+    /// with a letter or digit that touches another one in the text.
+    #[inline]
+    fn whole_word(&self, norm: &str, m: &aho_corasick::Match) -> Option<u8> {
+        let (p, mask) = &self.patterns[m.pattern().as_usize()];
+        let pb = p.as_bytes();
+        let left_ok =
+            !pb[0].is_ascii_alphanumeric() || is_alnum_byte_boundary(norm, m.start(), true);
+        let right_ok = !pb[pb.len() - 1].is_ascii_alphanumeric()
+            || is_alnum_byte_boundary(norm, m.end(), false);
+        (left_ok && right_ok).then_some(*mask)
+    }
+
+    /// For explanations: the distinct phrases of each lexicon found in an
+    /// ASCII-lowercased text, the most specific (longest) first, then in text order.
+    /// Every match counts the same towards a lexicon's rate, but "testament to" tells
+    /// an admin far more than "this", which is also on Kobak's list.
+    pub fn matched_phrases(&self, lowered: &str) -> [Vec<u32>; N_LEX] {
+        let mut out: [Vec<u32>; N_LEX] = Default::default();
+        for m in self.ac.find_iter(lowered) {
+            let Some(mask) = self.whole_word(lowered, &m) else {
+                continue;
+            };
+            let id = m.pattern().as_u32();
+            for (lex, list) in out.iter_mut().enumerate() {
+                if mask & (1 << lex) != 0 && !list.contains(&id) {
+                    list.push(id);
+                }
+            }
+        }
+        for list in &mut out {
+            // Stable: equally long phrases keep their text order.
+            list.sort_by_key(|id| std::cmp::Reverse(self.phrase(*id).len()));
+        }
+        out
     }
 
     /// Dense lexicon features: log(1 + matches per 100 words).
@@ -209,8 +233,9 @@ mod tests {
         assert!(s.counts[4] >= 1); // defluff ai vocabulary
         let none = l.scan("Delver tapestryx");
         assert_eq!(none.counts[0], 0);
-        let first = s.first[1].unwrap();
-        assert_eq!(l.phrase(first), "delve");
+        let kobak =
+            &l.matched_phrases("we delve into a rich tapestry. it is a testament to care.")[1];
+        assert_eq!(l.phrase(kobak[0]), "delve");
     }
 
     #[test]
@@ -220,6 +245,29 @@ mod tests {
         assert!(s.counts[2] >= 2);
         let h = l.scan("My two cents: rule of thumb :)");
         assert!(h.counts[3] >= 2);
+    }
+
+    #[test]
+    fn matched_phrases_are_distinct_and_most_specific_first() {
+        let l = Lexicons::new();
+        let text = "this delve is a testament to this delve";
+        let found = l.matched_phrases(text);
+        let antislop: Vec<&str> = found[0].iter().map(|id| l.phrase(*id)).collect();
+        assert_eq!(antislop.first(), Some(&"testament to"), "{antislop:?}");
+        assert_eq!(
+            antislop.iter().filter(|p| **p == "delve").count(),
+            1,
+            "{antislop:?}"
+        );
+        let kobak: Vec<&str> = found[1].iter().map(|id| l.phrase(*id)).collect();
+        let (delve, this) = (
+            kobak.iter().position(|p| *p == "delve"),
+            kobak.iter().position(|p| *p == "this"),
+        );
+        assert!(delve.is_some() && this.is_some(), "{kobak:?}");
+        assert!(delve < this, "{kobak:?}");
+        // The same whole-word rule as the counts.
+        assert!(l.matched_phrases("delver").iter().all(Vec::is_empty));
     }
 
     #[test]

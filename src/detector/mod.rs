@@ -58,7 +58,13 @@ pub struct Example {
 pub struct Signal {
     /// "artefact", "phrase", "ngram" or "style".
     pub family: &'static str,
+    /// What the signal is: the artefact rule, lexicon, n-gram block or style feature.
+    pub name: &'static str,
+    /// `name`, followed for a lexicon by the phrases found (see [`Signal::phrases`]).
     pub detail: String,
+    /// For a lexicon, the distinct phrases found, most specific first, at most
+    /// [`MAX_PHRASES`]; empty for every other family.
+    pub phrases: Vec<&'static str>,
     /// Contribution in calibrated log-odds; positive = evidence for machine text.
     pub weight: f32,
 }
@@ -74,6 +80,8 @@ pub struct Assessment {
 }
 
 pub const MAX_SIGNALS: usize = 5;
+/// Phrases listed per lexicon signal.
+pub const MAX_PHRASES: usize = 3;
 
 /// Bucket mask of the shipped models' 2^18 hashed weights.
 const SHIPPED_MASK: usize = (1 << 18) - 1;
@@ -289,7 +297,7 @@ impl Detector {
             m.cfg.word_scale * word_sum / (counts.words.max(1) as f32).powf(m.cfg.norm_pow);
 
         let mut raw_dense = [0f32; N_DENSE];
-        let (lex, english, script) =
+        let (_, english, script) =
             dense_raw(raw, norm, lower, &m.cfg, comps, words, &mut raw_dense);
         let g = if m.cfg.per_script { script } else { 0 };
         let mut dense_c = [0f32; N_DENSE];
@@ -315,7 +323,9 @@ impl Detector {
             for (detail, p) in art.hits() {
                 s.push(Signal {
                     family: "artefact",
+                    name: detail,
                     detail: (*detail).to_string(),
+                    phrases: Vec::new(),
                     // Log-odds of the rule; informational rules (p = 0) weigh 0.
                     weight: if *p > 0.0 { (p / (1.0 - p)).ln() } else { 0.0 },
                 });
@@ -328,28 +338,43 @@ impl Detector {
                 cands[2 + j] = (2 + j, a * dense_c[j]);
             }
             cands.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()));
+            // Found on the first lexicon signal shown: most rows show none.
+            let mut found: Option<[Vec<u32>; N_LEX]> = None;
             for &(k, w) in cands.iter().take(MAX_SIGNALS) {
                 if w.abs() < 0.05 || s.len() >= MAX_SIGNALS {
                     break;
                 }
-                let (family, detail) = match k {
-                    0 => ("ngram", "char n-grams".to_string()),
-                    1 => ("ngram", "word n-grams".to_string()),
-                    k if k - 2 < N_STYLE => ("style", STYLE_NAMES[k - 2].to_string()),
+                let (family, name, detail, phrases) = match k {
+                    0 => ("ngram", "char n-grams", None, Vec::new()),
+                    1 => ("ngram", "word n-grams", None, Vec::new()),
+                    k if k - 2 < N_STYLE => ("style", STYLE_NAMES[k - 2], None, Vec::new()),
                     k => {
                         let l = k - 2 - N_STYLE;
-                        match lex.first[l] {
-                            Some(id) => (
-                                "phrase",
-                                format!("{}: \"{}\"", LEXICON_NAMES[l], comps.lex.phrase(id)),
-                            ),
-                            None => ("phrase", format!("{} (none found)", LEXICON_NAMES[l])),
-                        }
+                        let ids = &found.get_or_insert_with(|| comps.lex.matched_phrases(lower))[l];
+                        let phrases: Vec<&'static str> = ids
+                            .iter()
+                            .take(MAX_PHRASES)
+                            .map(|id| comps.lex.phrase(*id))
+                            .collect();
+                        let detail = if phrases.is_empty() {
+                            format!("{} (none found)", LEXICON_NAMES[l])
+                        } else {
+                            let quoted: Vec<String> =
+                                phrases.iter().map(|p| format!("\"{p}\"")).collect();
+                            let more = match ids.len().saturating_sub(MAX_PHRASES) {
+                                0 => String::new(),
+                                n => format!(" (+{n} more)"),
+                            };
+                            format!("{}: {}{more}", LEXICON_NAMES[l], quoted.join(", "))
+                        };
+                        ("phrase", LEXICON_NAMES[l], Some(detail), phrases)
                     }
                 };
                 s.push(Signal {
                     family,
-                    detail,
+                    name,
+                    detail: detail.unwrap_or_else(|| name.to_string()),
+                    phrases,
                     weight: w,
                 });
             }
