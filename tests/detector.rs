@@ -316,6 +316,25 @@ fn scan_explains_what_it_judged() {
 }
 
 #[test]
+fn a_scan_with_no_prose_says_it_judged_nothing() {
+    let wd = Workdir::new();
+    wd.write(
+        "in.csv",
+        "Name,Notes,is_synthetic,data_source\nA,call back,false,web\nB,left a message,false,web\n",
+    );
+    let out = wd.run(&["scan", "in.csv"]);
+    assert_eq!(status(&out), 0);
+    assert!(
+        stderr(&out).contains("detector: judged nothing: no column holds prose"),
+        "{}",
+        stderr(&out)
+    );
+    let r = wd.report("crmguard-out/in.report.json");
+    assert_eq!(r["ai_text"]["text_columns"], serde_json::json!([]));
+    assert_eq!(r["ai_text"]["rows_judged"], 0);
+}
+
+#[test]
 fn policy_controls_the_detector() {
     let wd = Workdir::new();
     wd.write(

@@ -260,16 +260,25 @@ pub fn summary(report: &Report, report_path: &Path) -> String {
         let _ = writeln!(s, "  warning {}: {}", f.code, f.message);
     }
     if let Some(ai) = &report.ai_text {
-        let columns = if ai.text_columns.is_empty() {
-            "no prose columns found".to_string()
+        if ai.text_columns.is_empty() {
+            // Said plainly: a scan that judged nothing must not read like one that
+            // found nothing.
+            let _ = writeln!(
+                s,
+                "  detector: judged nothing: no column holds prose; name the free-text \
+                 columns in [detector] text_columns if the file has any"
+            );
         } else {
-            ai.text_columns.join(", ")
-        };
-        let _ = writeln!(
-            s,
-            "  detector: {} rows judged in {columns}, {} flagged; {} too short, {} disclosed",
-            ai.rows_judged, ai.rows_flagged, ai.rows_too_short, ai.rows_disclosed
-        );
+            let _ = writeln!(
+                s,
+                "  detector: {} rows judged in {}, {} flagged; {} too short, {} disclosed",
+                ai.rows_judged,
+                ai.text_columns.join(", "),
+                ai.rows_flagged,
+                ai.rows_too_short,
+                ai.rows_disclosed
+            );
+        }
         if !ai.text_columns_missing.is_empty() {
             let _ = writeln!(
                 s,
