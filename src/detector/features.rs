@@ -742,48 +742,61 @@ pub const ENGLISH_MIN_SHARE: f32 = 0.12;
 const FLAG_FIRST: u8 = 1;
 const FLAG_SECOND: u8 = 2;
 const FLAG_ENGLISH: u8 = 4;
-const WORD_TABLE: usize = 512;
+const WORD_TABLE: usize = 1024;
 
-/// Word sets, hashed once into a small open-addressing table (word hash -> flags), so
-/// each word of a scored text costs one probe instead of three binary searches.
+/// Word sets, hashed once into a small table (word hash -> flags), so each word of a
+/// scored text costs two compares instead of three binary searches. Every word sits
+/// in its home slot or the next one (the slot bits of the hash are chosen so), so a
+/// lookup reads both without branching: a probe loop's exit is data-dependent and
+/// mispredicted often.
 pub struct StyleTables {
-    keys: Box<[u64; WORD_TABLE]>,
-    flags: Box<[u8; WORD_TABLE]>,
+    keys: Box<[u64; WORD_TABLE + 1]>,
+    flags: Box<[u8; WORD_TABLE + 1]>,
+    /// Which bits of the hash pick the slot.
+    shift: u32,
 }
 
 impl StyleTables {
     pub fn new() -> Self {
-        let mut t = StyleTables {
-            keys: Box::new([0; WORD_TABLE]),
-            flags: Box::new([0; WORD_TABLE]),
-        };
-        for (list, flag) in [
+        let lists = [
             (FIRST_PERSON, FLAG_FIRST),
             (SECOND_PERSON, FLAG_SECOND),
             (ENGLISH_FUNCTION, FLAG_ENGLISH),
-        ] {
-            for h in sorted_hashes(list) {
-                let mut i = (h as usize) & (WORD_TABLE - 1);
-                while t.flags[i] != 0 && t.keys[i] != h {
-                    i = (i + 1) & (WORD_TABLE - 1);
+        ]
+        .map(|(words, flag)| (sorted_hashes(words), flag));
+        'shift: for shift in 0..=(64 - WORD_TABLE.trailing_zeros()) {
+            let mut t = StyleTables {
+                keys: Box::new([0; WORD_TABLE + 1]),
+                flags: Box::new([0; WORD_TABLE + 1]),
+                shift,
+            };
+            for (hashes, flag) in &lists {
+                for &h in hashes {
+                    let home = t.slot(h);
+                    let Some(i) = (home..=home + 1).find(|&i| t.flags[i] == 0 || t.keys[i] == h)
+                    else {
+                        continue 'shift;
+                    };
+                    t.keys[i] = h;
+                    t.flags[i] |= *flag;
                 }
-                t.keys[i] = h;
-                t.flags[i] |= flag;
             }
+            return t;
         }
-        t
+        panic!("no slot bits keep every word within one slot of home: grow WORD_TABLE");
     }
 
-    #[inline]
+    #[inline(always)]
+    fn slot(&self, h: u64) -> usize {
+        (h >> self.shift) as usize & (WORD_TABLE - 1)
+    }
+
+    #[inline(always)]
     fn lookup(&self, h: u64) -> u8 {
-        let mut i = (h as usize) & (WORD_TABLE - 1);
-        while self.flags[i] != 0 {
-            if self.keys[i] == h {
-                return self.flags[i];
-            }
-            i = (i + 1) & (WORD_TABLE - 1);
-        }
-        0
+        let i = self.slot(h);
+        // A mask, not an `if`, which the compiler kept as a branch.
+        let at = |i: usize| self.flags[i] & 0u8.wrapping_sub((self.keys[i] == h) as u8);
+        at(i) | at(i + 1)
     }
 }
 
@@ -955,11 +968,52 @@ struct StyleWord {
     start: usize,
     upper: u32,
     letters: u32,
-    chars: u32,
-    first_upper: bool,
     has_apos: bool,
     /// [`hash_word_lower`] of the word so far, before finalisation.
     hash: u64,
+}
+
+/// The char that ends at byte `i` of `s`, or a space at the start. The style pass
+/// looks back at the text instead of carrying the previous chars and the current
+/// letter run along: that state, live across the whole char loop, pushed the state
+/// it does need out of registers, and most chars never look at it.
+#[inline(always)]
+fn char_before(s: &str, i: usize) -> char {
+    match s.as_bytes()[..i].last() {
+        None => ' ',
+        Some(&b) if b < 0x80 => b as char,
+        Some(_) => s[..i].chars().next_back().expect("char boundary"),
+    }
+}
+
+#[inline(always)]
+fn is_numeric(c: char) -> bool {
+    class_of(c) & C_NUMERIC != 0
+}
+
+/// Whether the letter `c` at byte `i` makes a run of one letter exactly three long
+/// ("sooo" counts once): the two chars before it are `c`, the third is not.
+#[inline]
+fn run_of_three(s: &str, i: usize, c: char) -> bool {
+    let n = c.len_utf8();
+    char_before(s, i) == c && char_before(s, i - n) == c && char_before(s, i - 2 * n) != c
+}
+
+/// [`run_of_three`] for an ASCII letter `x`, on bytes: the bytes before it equal
+/// `x` exactly when the chars do.
+#[inline(always)]
+fn ascii_run_of_three(b: &[u8], i: usize, x: u8) -> bool {
+    i >= 2 && b[i - 1] == x && b[i - 2] == x && (i < 3 || b[i - 3] != x)
+}
+
+/// Whether a word starts with a capital; read off the text at the word's end rather
+/// than carried through it.
+#[inline(always)]
+fn starts_upper(w: &str) -> bool {
+    match w.as_bytes()[0] {
+        b if b < 0x80 => b.is_ascii_uppercase(),
+        _ => class_of(w.chars().next().expect("word")) & C_UPPER != 0,
+    }
 }
 
 /// [`style_features`], plus the dominant script of the text's letters (see
@@ -971,23 +1025,15 @@ pub(crate) fn style_pass(
     out: &mut [f32],
 ) -> (bool, usize) {
     let mut a = StyleAcc::default();
-    let mut prev: char = ' ';
-    let mut prev2: char = ' ';
-    let mut prev_numeric = false;
-    let mut prev2_numeric = false;
     let mut in_word = false;
     let mut word = StyleWord {
         start: 0,
         upper: 0,
         letters: 0,
-        chars: 0,
-        first_upper: false,
         has_apos: false,
         hash: 0,
     };
     let mut at_sentence_start = true;
-    let mut run_char = ' ';
-    let mut run_len = 0u32;
     // Letters per script, indexed by the script bits of the char class (7 = none).
     let mut scripts = [0u32; 8];
 
@@ -1006,7 +1052,6 @@ pub(crate) fn style_pass(
     ) {
         let w = &norm[wd.start..end];
         a.words += 1;
-        a.word_chars += wd.chars;
         a.cur_sent_words += 1;
         a.seg_half_words += 2;
         let h = fmix(wd.hash);
@@ -1024,8 +1069,8 @@ pub(crate) fn style_pass(
         if wd.letters >= 2 && wd.upper == wd.letters {
             a.allcaps += 1;
         }
-        if wd.first_upper
-            && !sentence_first
+        if !sentence_first
+            && starts_upper(w)
             && wd.upper < wd.letters.max(2)
             && w != "I"
             && !w.starts_with("I'")
@@ -1045,15 +1090,8 @@ pub(crate) fn style_pass(
             while let Some(&x) = bytes.get(j)
                 && x.is_ascii_lowercase()
             {
-                let c = x as char;
-                if c == run_char {
-                    run_len += 1;
-                    if run_len == 3 {
-                        a.rep_letters += 1;
-                    }
-                } else {
-                    run_char = c;
-                    run_len = 1;
+                if ascii_run_of_three(bytes, j, x) {
+                    a.rep_letters += 1;
                 }
                 word.hash = mix(word.hash, x as u64);
                 j += 1;
@@ -1065,53 +1103,31 @@ pub(crate) fn style_pass(
                 a.letters += k;
                 a.cased += k;
                 word.letters += k;
-                word.chars += k;
-                if k >= 2 {
-                    prev2 = bytes[j - 2] as char;
-                    prev2_numeric = false;
-                } else {
-                    prev2 = prev;
-                    prev2_numeric = prev_numeric;
-                }
-                prev = bytes[j - 1] as char;
-                prev_numeric = false;
+                a.word_chars += k;
                 i = j;
                 continue;
             }
         }
         let x = bytes[i];
         if x == b' ' {
-            // A space can only end a word and shift the previous-char window: every
-            // other check needs a letter, a digit or punctuation.
-            run_char = ' ';
-            run_len = 1;
+            // A space can only end a word: every other check needs a letter, a
+            // digit or punctuation.
             if in_word {
                 finish_word(&mut a, &word, i, sentence_first_word, norm, tables);
                 sentence_first_word = false;
                 in_word = false;
             }
-            prev2 = prev;
-            prev = ' ';
-            prev2_numeric = prev_numeric;
-            prev_numeric = false;
             i += 1;
             continue;
         }
         if x.is_ascii_alphabetic() {
             // An ASCII letter that starts a word or is a capital inside one: the
             // general path below, minus what cannot apply to a letter.
-            let c = x as char;
             let upper = x.is_ascii_uppercase();
             scripts[0] += 1;
             a.nonspace += 1;
-            if c == run_char {
-                run_len += 1;
-                if run_len == 3 {
-                    a.rep_letters += 1;
-                }
-            } else {
-                run_char = c;
-                run_len = 1;
+            if ascii_run_of_three(bytes, i, x) {
+                a.rep_letters += 1;
             }
             if !in_word {
                 in_word = true;
@@ -1119,8 +1135,6 @@ pub(crate) fn style_pass(
                     start: i,
                     upper: 0,
                     letters: 0,
-                    chars: 0,
-                    first_upper: upper,
                     has_apos: false,
                     hash: WORD_HASH_SEED,
                 };
@@ -1132,7 +1146,7 @@ pub(crate) fn style_pass(
                 }
                 at_sentence_start = false;
             }
-            word.chars += 1;
+            a.word_chars += 1;
             word.hash = mix(word.hash, x.to_ascii_lowercase() as u64);
             a.letters += 1;
             a.cased += 1;
@@ -1141,13 +1155,12 @@ pub(crate) fn style_pass(
                 word.upper += 1;
             }
             word.letters += 1;
-            if matches!(prev, ',' | '.' | '!' | '?' | ';') && !prev2_numeric {
+            if i > 0
+                && matches!(bytes[i - 1], b',' | b'.' | b'!' | b'?' | b';')
+                && !is_numeric(char_before(norm, i - 1))
+            {
                 a.no_space_after += 1;
             }
-            prev2 = prev;
-            prev = c;
-            prev2_numeric = prev_numeric;
-            prev_numeric = false;
             i += 1;
             continue;
         }
@@ -1163,15 +1176,10 @@ pub(crate) fn style_pass(
         if c != ' ' {
             a.nonspace += 1;
         }
-        if c == run_char && alpha {
-            run_len += 1;
-            if run_len == 3 {
-                a.rep_letters += 1;
-            }
-        } else {
-            run_char = c;
-            run_len = 1;
+        if alpha && run_of_three(norm, i, c) {
+            a.rep_letters += 1;
         }
+        let prev = char_before(norm, i);
         let wordish = f & C_ALNUM != 0 && f & C_CJK == 0;
         if wordish
             || (in_word && c == '\'' && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic()))
@@ -1182,8 +1190,6 @@ pub(crate) fn style_pass(
                     start: i,
                     upper: 0,
                     letters: 0,
-                    chars: 0,
-                    first_upper: f & C_UPPER != 0,
                     has_apos: false,
                     hash: WORD_HASH_SEED,
                 };
@@ -1200,7 +1206,7 @@ pub(crate) fn style_pass(
             if c == '\'' {
                 word.has_apos = true;
             }
-            word.chars += 1;
+            a.word_chars += 1;
             word.hash = mix(word.hash, lc as u64);
         } else if in_word {
             finish_word(&mut a, &word, i, sentence_first_word, norm, tables);
@@ -1253,13 +1259,16 @@ pub(crate) fn style_pass(
             '\u{2026}' => a.ellipsis += 1,
             _ => {}
         }
-        if c == '.' && prev == '.' && prev2 != '.' {
+        if c == '.' && prev == '.' && char_before(norm, i - 1) != '.' {
             a.ellipsis += 1;
         }
         if matches!(c, '!' | '?') && matches!(prev, '!' | '?') {
             a.rep_punct += 1;
         }
-        if matches!(prev, ',' | '.' | '!' | '?' | ';') && alpha && !prev2_numeric {
+        if matches!(prev, ',' | '.' | '!' | '?' | ';')
+            && alpha
+            && !is_numeric(char_before(norm, i - 1))
+        {
             // "word,next" / "end.Next": typical of hurried human typing. Skip "3.5".
             a.no_space_after += 1;
         }
@@ -1272,10 +1281,6 @@ pub(crate) fn style_pass(
             at_sentence_start = true;
             sentence_first_word = true;
         }
-        prev2 = prev;
-        prev = c;
-        prev2_numeric = prev_numeric;
-        prev_numeric = numeric;
         i = next_i;
     }
     if in_word {
