@@ -445,13 +445,22 @@ pub fn for_each_ngram<F: FnMut(Block, u64)>(norm: &str, cfg: &HashConfig, emit: 
 pub trait NgramSink {
     fn char_ngram(&mut self, h: u64);
     fn word_ngram(&mut self, h: u64);
+    /// The 3-, 4- and 5-gram ending at one char, in that order. A sink may sum the
+    /// three separately: one running sum would make every n-gram wait for the
+    /// previous addition.
+    #[inline(always)]
+    fn char_ngram3(&mut self, h3: u64, h4: u64, h5: u64) {
+        self.char_ngram(h3);
+        self.char_ngram(h4);
+        self.char_ngram(h5);
+    }
 }
 
 /// [`for_each_ngram`] with a sink that is moved in and handed back, so that
 /// accumulators in it can live in registers for the whole walk.
 #[inline]
 pub fn walk_ngrams<S: NgramSink>(norm: &str, cfg: &HashConfig, sink: S) -> (S, NgramCounts) {
-    let cmax = cfg.char_max.clamp(1, 8) as usize;
+    let cmax = (cfg.char_max as usize).clamp(1, CHAR_MAX_N);
     let cmin = (cfg.char_min as usize).clamp(1, cmax);
     // The shipped n-gram range gets its own copy with constant bounds, so the
     // per-char loop over n-gram lengths is unrolled.
@@ -465,10 +474,50 @@ pub fn walk_ngrams<S: NgramSink>(norm: &str, cfg: &HashConfig, sink: S) -> (S, N
 /// Chars the n-gram walk decodes before hashing them as char n-grams.
 const CHUNK: usize = 256;
 
-/// Char n-gram state carried across chunks: the last chars and how many there were.
+/// Bits per char in the char n-gram window: 5 chars fill 60 of a u64's bits, and
+/// the top 4 tag the n-gram's length.
+const CHAR_BITS: u32 = 12;
+/// Longest char n-gram the packed window holds.
+pub const CHAR_MAX_N: usize = 5;
+
+/// A char as the n-gram window stores it. Code points below U+0800 (Latin, Greek,
+/// Cyrillic, Arabic, Hebrew...) are kept exact; the rest (CJK, Hangul, Indic) share
+/// 2,048 hashed slots, so five chars fit in a u64. Those scripts get coarser char
+/// n-grams (a slot stands for several Chinese characters); their word n-grams, one
+/// per CJK character, still see the exact code point.
+#[inline(always)]
+fn window_char(c: u32) -> u64 {
+    if c < 0x800 {
+        c as u64
+    } else {
+        0x800 | (c.wrapping_mul(0x9e37_79b1) >> 21) as u64
+    }
+}
+
+/// The finalised hash of the char n-gram of length `n` ending at the newest char of
+/// `window`. One 64x64->128 multiply, folded: its low bits (the bucket) and top bit
+/// (the sign) depend on every char, and unlike a chain of per-char mixes each
+/// n-gram is independent of the others, so the CPU hashes several at once.
+#[inline(always)]
+fn char_ngram_hash(window: u64, n: usize, seed: u64) -> u64 {
+    let key = (window & ((1u64 << (CHAR_BITS as usize * n)) - 1)) | (n as u64) << 60;
+    let p = ((key ^ seed) as u128) * 0x9e37_79b9_7f4a_7c15u128;
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// Adds a char to a word's running hash. Rotate and xor only: a multiply per letter
+/// made every letter wait ~5 cycles for the one before it, and the word's hash is
+/// finalised ([`fmix`]) before use anyway. Each of a word's first 9 ASCII letters
+/// lands on bits of its own.
+#[inline(always)]
+fn word_step(h: u64, c: u64) -> u64 {
+    h.rotate_left(7) ^ c
+}
+
+/// Char n-gram state carried across chunks.
 struct CharNgrams {
-    /// `last[k]` is the char k positions back.
-    last: [u64; 8],
+    /// The newest chars, [`window_char`]-coded, newest in the low bits.
+    window: u64,
     /// Chars (pads included) hashed so far.
     seen: usize,
     seed: u64,
@@ -491,42 +540,33 @@ impl CharNgrams {
             let Some((&c, tail)) = rest.split_first() else {
                 return sink;
             };
-            self.push(&mut sink, c as u64);
+            self.push(&mut sink, c);
             rest = tail;
         }
-        // 3- to 5-grams with the window in registers. Same hashes as `push`: each
-        // n-gram mixes the seed, then its chars newest first.
-        let [mut c1, mut c2, mut c3, mut c4, ..] = self.last;
+        // Same hashes as `push`, with the lengths unrolled.
+        let mut w = self.window;
         let seed = self.seed;
         for &c in rest {
-            let c0 = c as u64;
-            let h3 = mix(mix(mix(seed, c0), c1), c2);
-            sink.char_ngram(fmix(h3 ^ (3 << 56)));
-            let h4 = mix(h3, c3);
-            sink.char_ngram(fmix(h4 ^ (4 << 56)));
-            let h5 = mix(h4, c4);
-            sink.char_ngram(fmix(h5 ^ (5 << 56)));
-            (c1, c2, c3, c4) = (c0, c1, c2, c3);
+            w = (w << CHAR_BITS) | window_char(c);
+            sink.char_ngram3(
+                char_ngram_hash(w, 3, seed),
+                char_ngram_hash(w, 4, seed),
+                char_ngram_hash(w, 5, seed),
+            );
         }
-        // Only the 4 newest chars matter from here on (cmax = 5).
-        self.last[..4].copy_from_slice(&[c1, c2, c3, c4]);
+        self.window = w;
         self.seen += rest.len();
         self.count += 3 * rest.len() as u32;
         sink
     }
 
     #[inline(always)]
-    fn push<S: NgramSink>(&mut self, sink: &mut S, c: u64) {
-        self.last.copy_within(0..7, 1);
-        self.last[0] = c;
+    fn push<S: NgramSink>(&mut self, sink: &mut S, c: u32) {
+        self.window = (self.window << CHAR_BITS) | window_char(c);
         self.seen += 1;
-        let mut h = self.seed;
-        for k in 0..self.cmax.min(self.seen) {
-            h = mix(h, self.last[k]);
-            if k + 1 >= self.cmin {
-                sink.char_ngram(fmix(h ^ ((k as u64 + 1) << 56)));
-                self.count += 1;
-            }
+        for n in self.cmin..=self.cmax.min(self.seen) {
+            sink.char_ngram(char_ngram_hash(self.window, n, self.seed));
+            self.count += 1;
         }
     }
 }
@@ -570,7 +610,7 @@ fn walk<S: NgramSink>(
         };
     }
     let mut chars = CharNgrams {
-        last: [0; 8],
+        window: 0,
         seen: 0,
         seed: cfg.seed ^ TAG_CHAR,
         cmin,
@@ -597,7 +637,7 @@ fn walk<S: NgramSink>(
             }
             buf[n] = x as u32;
             n += 1;
-            word_h = mix(word_h, x as u64);
+            word_h = word_step(word_h, x as u64);
             i += 1;
             continue;
         }
@@ -625,7 +665,7 @@ fn walk<S: NgramSink>(
                 word_h = seed_w;
                 in_word = true;
             }
-            word_h = mix(word_h, lc as u64);
+            word_h = word_step(word_h, lc as u64);
         } else {
             if in_word {
                 end_word!(word_h);

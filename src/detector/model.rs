@@ -5,7 +5,7 @@
 //! # File format (little-endian)
 //! ```text
 //! magic        8 bytes  "CRMGDET1"
-//! version      u32      = 1
+//! version      u32      = 2 (1: char n-grams hashed by a per-char mix chain)
 //! bits         u8       log2(number of hash buckets)
 //! char_min/max u8, u8   char n-gram range
 //! word_min/max u8, u8   word n-gram range
@@ -39,7 +39,9 @@ use anyhow::{Context, Result, bail, ensure};
 use std::path::Path;
 
 pub const MAGIC: &[u8; 8] = b"CRMGDET1";
-pub const VERSION: u32 = 1;
+/// Bumped whenever the same bytes would score differently: version 2 hashes char
+/// n-grams from a packed window, so a version 1 model's weights sit in other buckets.
+pub const VERSION: u32 = 2;
 pub const N_DENSE: usize = N_STYLE + N_LEX;
 /// Scripts for per-script standardisation: Latin, Cyrillic, CJK, Hangul, other.
 pub const N_SCRIPTS: usize = 5;
@@ -270,14 +272,17 @@ impl Model {
         let version = r.u32()?;
         ensure!(
             version == VERSION,
-            "unsupported detector model version {version} (expected {VERSION})"
+            "detector model version {version} is not supported by this crmguard (it reads \
+             version {VERSION}); retrain it with `crmguard train`"
         );
         let hb = r.take(6)?;
         let (bits, char_min, char_max, word_min, word_max, flags) =
             (hb[0], hb[1], hb[2], hb[3], hb[4], hb[5]);
         ensure!((8..=26).contains(&bits), "bad bucket bits {bits}");
         ensure!(
-            char_min <= char_max && char_max <= 8 && word_min <= word_max,
+            char_min <= char_max
+                && char_max as usize <= super::features::CHAR_MAX_N
+                && word_min <= word_max,
             "bad n-gram ranges"
         );
         r.take(2)?;
@@ -457,6 +462,20 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("magic")
+        );
+    }
+
+    #[test]
+    fn an_older_version_is_refused_with_advice() {
+        let mut bytes = tiny(true).to_bytes();
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let n = bytes.len() - 8;
+        let sum = fnv1a(&bytes[..n]);
+        bytes[n..].copy_from_slice(&sum.to_le_bytes());
+        let err = Model::read(&bytes).unwrap_err().to_string();
+        assert!(
+            err.contains("version 1") && err.contains("retrain"),
+            "{err}"
         );
     }
 
