@@ -59,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let opts = TrainOptions::default();
     let prep = prepare(&examples, &opts.features, opts.strip_preambles);
     let all: Vec<usize> = (0..examples.len()).collect();
-    let (model, _) = train_prepared(&prep, &all, &opts);
+    let (model, report) = train_prepared(&prep, &all, &opts);
     let bytes = model.to_bytes();
     write_atomically(&args.out, &bytes)
         .with_context(|| format!("{}: cannot write", args.out.display()))?;
@@ -70,5 +70,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         blake3::hash(&bytes).to_hex(),
         model.threshold
     );
+    if !report.per_source_threshold.is_empty() {
+        // The shipped threshold is the strictest of these; say which source set it.
+        let each: Vec<String> = report
+            .per_source_threshold
+            .iter()
+            .map(|(s, t)| format!("{s} {t:.4}"))
+            .collect();
+        eprintln!(
+            "crmguard: threshold per held-out source (1% FPR): {}",
+            each.join(", ")
+        );
+    }
     Ok(exit::CLEAN)
 }
