@@ -23,7 +23,7 @@ use artefacts::Artefacts;
 use features::{
     N_STYLE, NgramSink, STYLE_NAMES, StyleTables, normalize_counting, style_pass, walk_ngrams,
 };
-use lexicon::{LEXICON_NAMES, LexScan, Lexicons, N_LEX};
+use lexicon::{LEXICON_NAMES, Lexicons, N_LEX};
 use model::{N_DENSE, Weights};
 use std::cell::RefCell;
 use std::path::Path;
@@ -133,18 +133,17 @@ pub(crate) fn dense_raw(
     comps: &Components,
     words: usize,
     out: &mut [f32; N_DENSE],
-) -> (LexScan, bool, usize) {
+) -> (bool, usize) {
     out.fill(0.0);
     let (english, script) = style_pass(raw, norm, &comps.style, &mut out[..N_STYLE]);
     if !cfg.use_style {
         out[..N_STYLE].fill(0.0);
     }
-    let mut scan = LexScan::default();
     if cfg.use_lexicon && english {
-        scan = comps.lex.scan_lowered(lower);
+        let scan = comps.lex.scan_lowered(lower);
         Lexicons::features(&scan, words, &mut out[N_STYLE..]);
     }
-    (scan, english, script)
+    (english, script)
 }
 
 /// Dense features that carry no information for a non-English text: the lexicons are
@@ -297,8 +296,7 @@ impl Detector {
             m.cfg.word_scale * word_sum / (counts.words.max(1) as f32).powf(m.cfg.norm_pow);
 
         let mut raw_dense = [0f32; N_DENSE];
-        let (_, english, script) =
-            dense_raw(raw, norm, lower, &m.cfg, comps, words, &mut raw_dense);
+        let (english, script) = dense_raw(raw, norm, lower, &m.cfg, comps, words, &mut raw_dense);
         let g = if m.cfg.per_script { script } else { 0 };
         let mut dense_c = [0f32; N_DENSE];
         let mut margin = m.bias + char_c + word_c;
