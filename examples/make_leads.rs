@@ -4,13 +4,55 @@
 
 use std::io::{BufWriter, Write};
 
-const NOTES: &[&str] = &[
-    "Met at the Berlin trade show, wants pricing for 50 seats before Q3. Currently evaluating two other vendors and asked for references in retail.",
-    "asked for a demo next tuesday, prefers mornings. small team, 12 people, mostly remote. budget not confirmed yet",
-    "Inbound from the pricing page. Currently on a competitor, contract ends in March. Main pain point is the reporting, \"too slow\" in her words.",
-    "Referred by Coho Winery. Interested in the wholesale catalogue only, not the subscription.\nCall back after the 15th.",
-    "wants EU data residency + SSO, otherwise no deal. IT director joins the next call.",
-    "Downloaded the returns-policy whitepaper; small shop, 3 staff. Probably not a fit for the enterprise tier but could do the starter plan.",
+// Descriptions are assembled from clauses with numbers, months and names
+// filled in, so that a million rows hold hundreds of thousands of distinct
+// texts, as a real export does: a handful of texts repeated would keep every
+// cache and branch predictor of the detector warm and flatter it.
+const OPENERS: &[&str] = &[
+    "Met at the {city} trade show",
+    "Inbound from the pricing page",
+    "Referred by {company}",
+    "asked for a demo next {day}",
+    "Downloaded the {topic} whitepaper",
+    "Called in after the {month} webinar",
+    "Replied to the newsletter",
+    "Found us through a partner in {city}",
+    "Chat on the website, asked about {topic}",
+];
+const MIDDLES: &[&str] = &[
+    "wants pricing for {n} seats before Q{q}",
+    "currently on a competitor, contract ends in {month}",
+    "small team, {n} people, mostly remote",
+    "interested in the wholesale catalogue only, not the subscription",
+    "wants EU data residency + SSO, otherwise no deal",
+    "main pain point is the reporting, \"too slow\" in her words",
+    "budget not confirmed yet",
+    "evaluating two other vendors and asked for references in {topic}",
+    "runs {n} stores, inventory still in spreadsheets",
+    "needs the {topic} integration before go-live in {month}",
+];
+const CLOSERS: &[&str] = &[
+    "Call back after the {d}th.",
+    "IT director joins the next call.",
+    "Probably not a fit for the enterprise tier but could do the starter plan.",
+    "prefers mornings",
+    "Send the {topic} case study.",
+    "follow up in {q} weeks",
+    "",
+];
+const SEPS: &[&str] = &[". ", ", ", "; ", ".\n", " - "];
+const CITIES: &[&str] = &[
+    "Berlin", "Lyon", "Austin", "Osaka", "Porto", "Gdansk", "Leeds",
+];
+const DAYS: &[&str] = &["monday", "tuesday", "Thursday", "friday"];
+const MONTHS: &[&str] = &["January", "March", "June", "September", "November"];
+const TOPICS: &[&str] = &[
+    "retail",
+    "returns-policy",
+    "Shopify",
+    "ERP",
+    "loyalty",
+    "B2B",
 ];
 const FIRST: &[&str] = &[
     "Ada", "Bruno", "Chiara", "Dmitri", "Elif", "Farah", "Gustavo", "Hana", "Jürgen", "Keiko",
@@ -27,6 +69,41 @@ const COMPANIES: &[&str] = &[
     "Wide World Importers",
     "Fourth Coffee",
 ];
+
+/// One lead description: an opener, one or two details and maybe a closer.
+fn description(next: &mut impl FnMut(usize) -> usize) -> String {
+    let mut out = String::new();
+    let mut clauses = vec![OPENERS[next(OPENERS.len())], MIDDLES[next(MIDDLES.len())]];
+    if next(2) == 0 {
+        clauses.push(MIDDLES[next(MIDDLES.len())]);
+    }
+    clauses.push(CLOSERS[next(CLOSERS.len())]);
+    for (k, clause) in clauses.iter().filter(|c| !c.is_empty()).enumerate() {
+        if k > 0 {
+            out.push_str(SEPS[next(SEPS.len())]);
+        }
+        let mut rest = *clause;
+        while let Some(open) = rest.find('{') {
+            let close = open + rest[open..].find('}').expect("closed placeholder");
+            out.push_str(&rest[..open]);
+            let value = match &rest[open + 1..close] {
+                "city" => CITIES[next(CITIES.len())].to_string(),
+                "company" => COMPANIES[next(COMPANIES.len())].to_string(),
+                "day" => DAYS[next(DAYS.len())].to_string(),
+                "month" => MONTHS[next(MONTHS.len())].to_string(),
+                "topic" => TOPICS[next(TOPICS.len())].to_string(),
+                "n" => (2 + next(400)).to_string(),
+                "q" => (1 + next(4)).to_string(),
+                "d" => (4 + next(25)).to_string(),
+                other => panic!("unknown placeholder {other}"),
+            };
+            out.push_str(&value);
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+    }
+    out
+}
 
 fn main() -> std::io::Result<()> {
     let rows: u64 = std::env::args()
@@ -51,7 +128,7 @@ fn main() -> std::io::Result<()> {
             LAST[next(LAST.len())],
             COMPANIES[next(COMPANIES.len())],
         );
-        let note = NOTES[next(NOTES.len())];
+        let note = description(&mut next);
         let problem = next(100);
         let (flag, source) = match problem {
             0 => ("maybe", "web_form"),
