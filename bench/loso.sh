@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Leave-one-source-out evaluation of the detector with crmguard's own
 # commands: for each labelled file, train on the others and evaluate on it.
-# Not a test (about 25 minutes on 2 cores); numbers go to docs/detector.md.
+# Not a test (about 17 minutes on 2 cores); numbers go to docs/detector.md.
+# TRAIN_ARGS is passed to every `crmguard train`, e.g. TRAIN_ARGS="--char-ngrams none"
+# for the ablation in docs/detector.md.
 #
 #   bench/loso.sh [DATA_DIR]      default: ../shared/data/detect/train
 #
@@ -23,7 +25,7 @@ for held in "${files[@]}"; do
   name=$(basename "$held" .csv)
   train=()
   for f in "${files[@]}"; do [ "$f" = "$held" ] || train+=("$f"); done
-  "$bin" train --data "${train[@]}" --out "$work/$name.bin" 2> "$work/train.log"
+  "$bin" train --data "${train[@]}" --out "$work/$name.bin" ${TRAIN_ARGS:-} 2> "$work/train.log"
   "$bin" eval "$held" --model "$work/$name.bin" --judged-only --json > "$work/eval.json"
   python3 - "$held" "$work/eval.json" <<'PY'
 import json, os, sys

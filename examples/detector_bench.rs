@@ -7,7 +7,8 @@
 //! cargo run --release --example detector_bench -- /work/shared/data/detect/train/*.csv
 //! ```
 //! `--only long|crm` runs one of the two and `--reps N` changes the 3 (e.g. for
-//! callgrind, where one repetition is enough); `--parts` also
+//! callgrind, where one repetition is enough); `--model FILE` times a model
+//! from `crmguard train` instead of the built-in one; `--parts` also
 //! times each stage of scoring alone on the CRM-sized texts.
 
 #[path = "shared/detector_corpus.rs"]
@@ -122,12 +123,27 @@ fn main() {
         only = args.get(i + 1).cloned();
         args.drain(i..(i + 2).min(args.len()));
     }
+    let mut model = None;
+    if let Some(i) = args.iter().position(|a| a == "--model") {
+        model = args.get(i + 1).cloned();
+        args.drain(i..(i + 2).min(args.len()));
+    }
     if args.is_empty() {
-        eprintln!("usage: detector_bench [--only long|crm] TEXTS.csv...");
+        eprintln!("usage: detector_bench [--only long|crm] [--model FILE] TEXTS.csv...");
         std::process::exit(2);
     }
     let long = corpus::csv_texts(&args);
-    let d = Detector::embedded();
+    let loaded;
+    let d = match model {
+        Some(path) => {
+            loaded = Detector::from_model_file(path.as_ref()).unwrap_or_else(|e| {
+                eprintln!("detector_bench: {e}");
+                std::process::exit(2)
+            });
+            &loaded
+        }
+        None => Detector::embedded(),
+    };
     if only.as_deref() != Some("crm") {
         bench("long", d, &long, reps);
     }

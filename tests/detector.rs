@@ -202,6 +202,11 @@ fn train_is_deterministic_and_its_model_is_used() {
         "{}",
         stderr(&out)
     );
+    assert!(
+        stderr(&out).contains("features: char 3-5-grams, word 1-2-grams"),
+        "{}",
+        stderr(&out)
+    );
     let b: Vec<String> = args("b.bin");
     assert_eq!(
         status(&wd.run(&b.iter().map(String::as_str).collect::<Vec<_>>())),
@@ -231,6 +236,53 @@ fn train_is_deterministic_and_its_model_is_used() {
     let out = wd.run(&["detect", "--model", "bad.bin", GENUINE]);
     assert_eq!(status(&out), 2);
     assert!(stderr(&out).contains("bad magic"), "{}", stderr(&out));
+}
+
+#[test]
+fn train_can_leave_out_char_ngrams() {
+    let wd = Workdir::new();
+    let data = fixtures().join("detect/train_small.csv");
+    let data = data.to_str().unwrap();
+    let out = wd.run(&[
+        "train",
+        "--data",
+        data,
+        "--out",
+        "m.bin",
+        "--char-ngrams",
+        "none",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("features: no char n-grams, word 1-2-grams"),
+        "{}",
+        stderr(&out)
+    );
+    // Without char n-grams, that family never explains a score.
+    for text in [PASTED, GENUINE] {
+        let out = wd.run(&["detect", "--model", "m.bin", "--json", text]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["judged"], true);
+        let signals = v["signals"].as_array().unwrap();
+        assert!(!signals.iter().any(|s| s["name"] == "char n-grams"), "{v}");
+    }
+
+    let out = wd.run(&[
+        "train",
+        "--data",
+        data,
+        "--out",
+        "bad.bin",
+        "--char-ngrams",
+        "2-7",
+    ]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("`2-7` is not a range"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!wd.join("bad.bin").exists());
 }
 
 #[test]

@@ -30,6 +30,26 @@ pub struct Args {
     /// sources [default: each file is a source]
     #[arg(long, value_name = "NAME")]
     pub source_column: Option<String>,
+    /// Character n-gram lengths, `MIN-MAX` (at most 5), or `none` for a
+    /// model without them: faster to score, see docs/detector.md for what
+    /// each choice costs in accuracy
+    #[arg(long, value_name = "RANGE", default_value = "3-5", value_parser = parse_char_ngrams)]
+    pub char_ngrams: (u8, u8),
+}
+
+/// `3-5`, `4` or `none` as (min, max) lengths; (0, 0) means none.
+fn parse_char_ngrams(s: &str) -> Result<(u8, u8), String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok((0, 0));
+    }
+    let (lo, hi) = s.split_once('-').unwrap_or((s, s));
+    let parse = |x: &str| x.trim().parse::<u8>().ok().filter(|n| (1..=5).contains(n));
+    match (parse(lo), parse(hi)) {
+        (Some(lo), Some(hi)) if lo <= hi => Ok((lo, hi)),
+        _ => Err(format!(
+            "`{s}` is not a range of lengths 1 to 5 like `3-5`, nor `none`"
+        )),
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -56,7 +76,18 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         sources.len(),
         sources.join(", ")
     );
-    let opts = TrainOptions::default();
+    let mut opts = TrainOptions::default();
+    (opts.features.hash.char_min, opts.features.hash.char_max) = args.char_ngrams;
+    let h = &opts.features.hash;
+    eprintln!(
+        "crmguard: features: {}, word {}-{}-grams, style, lexicons",
+        match args.char_ngrams {
+            (0, _) => "no char n-grams".to_string(),
+            (lo, hi) => format!("char {lo}-{hi}-grams"),
+        },
+        h.word_min,
+        h.word_max
+    );
     let prep = prepare(&examples, &opts.features, opts.strip_preambles);
     let all: Vec<usize> = (0..examples.len()).collect();
     let (model, report) = train_prepared(&prep, &all, &opts);

@@ -460,8 +460,8 @@ pub trait NgramSink {
 /// accumulators in it can live in registers for the whole walk.
 #[inline]
 pub fn walk_ngrams<S: NgramSink>(norm: &str, cfg: &HashConfig, sink: S) -> (S, NgramCounts) {
-    let cmax = (cfg.char_max as usize).clamp(1, CHAR_MAX_N);
-    let cmin = (cfg.char_min as usize).clamp(1, cmax);
+    let cmax = (cfg.char_max as usize).min(CHAR_MAX_N);
+    let cmin = (cfg.char_min as usize).clamp(1.min(cmax), cmax);
     // The shipped n-gram range gets its own copy with constant bounds, so the
     // per-char loop over n-gram lengths is unrolled.
     if (cmin, cmax) == (3, 5) {
@@ -533,6 +533,10 @@ impl CharNgrams {
     // decoding loop the two loops shared registers and both spilled.
     #[inline(never)]
     fn feed<S: NgramSink>(&mut self, mut sink: S, chars: &[u32]) -> S {
+        if self.cmax == 0 {
+            // A model without char n-grams.
+            return sink;
+        }
         let mut rest = chars;
         // The first chars of a text, and n-gram ranges other than the shipped one,
         // go one at a time through the general loop.
@@ -1502,6 +1506,32 @@ mod tests {
             v
         };
         assert_eq!(hashes("Room 12 was\n\nGREAT"), hashes("room 47 was great"));
+    }
+
+    #[test]
+    fn a_char_range_of_zero_emits_word_ngrams_only() {
+        let text = "The room was great. We stayed 3 nights, 東京 again";
+        let walk = |cfg: &HashConfig| {
+            let (mut chars, mut words) = (Vec::new(), Vec::new());
+            let counts = for_each_ngram(text, cfg, |b, h| match b {
+                Block::Char => chars.push(h),
+                Block::Word => words.push(h),
+            });
+            (chars, words, counts)
+        };
+        let full = HashConfig::default();
+        let none = HashConfig {
+            char_min: 0,
+            char_max: 0,
+            ..full
+        };
+        let (c_full, w_full, n_full) = walk(&full);
+        let (c_none, w_none, n_none) = walk(&none);
+        assert!(!c_full.is_empty());
+        assert!(c_none.is_empty());
+        assert_eq!(n_none.chars, 0);
+        assert_eq!(w_none, w_full);
+        assert_eq!(n_none.words, n_full.words);
     }
 
     #[test]

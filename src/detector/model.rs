@@ -7,7 +7,7 @@
 //! magic        8 bytes  "CRMGDET1"
 //! version      u32      = 2 (1: char n-grams hashed by a per-char mix chain)
 //! bits         u8       log2(number of hash buckets)
-//! char_min/max u8, u8   char n-gram range
+//! char_min/max u8, u8   char n-gram range; 0, 0 = none (`train --char-ngrams none`)
 //! word_min/max u8, u8   word n-gram range
 //! flags        u8       bit0 hashed n-grams, bit1 style, bit2 lexicons, bit3 per-script standardisation
 //! reserved     u16      = 0
