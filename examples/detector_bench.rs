@@ -78,7 +78,6 @@ fn parts(d: &Detector, texts: &[String]) {
     });
     let (art, lex, style) = (Artefacts::new(), Lexicons::new(), StyleTables::new());
     let cfg = d.model().cfg.hash;
-    let w = &d.model().hashed;
     let mut i = 0;
     let mut next = || {
         i = (i + 1) % norms.len();
@@ -90,11 +89,10 @@ fn parts(d: &Detector, texts: &[String]) {
         for_each_ngram(next(), &cfg, |_, h| x ^= h);
         x as f32
     });
-    let mask = (1usize << cfg.bits) - 1;
+    // What scoring runs: signed lookups summed per n-gram length.
     time_part("n-grams + weights", texts, |_| {
-        let mut s = 0f32;
-        for_each_ngram(next(), &cfg, |_, h| s += w.get(h as usize & mask));
-        s
+        let (c, w, _) = d.ngram_sums(next());
+        c + w
     });
     let mut out = [0f32; 27];
     time_part("style_features", texts, |t| {

@@ -226,6 +226,44 @@ impl Detector {
         self.score_with(text, false, 0).score
     }
 
+    /// The signed weight sums of a normalised text's char and word n-grams, and how
+    /// many of each there are: the hashed part of the margin, before normalisation.
+    /// Public so that benchmarks time exactly what scoring runs.
+    pub fn ngram_sums(&self, norm: &str) -> (f32, f32, features::NgramCounts) {
+        let m = &self.model;
+        if !m.cfg.use_hashed {
+            return (0.0, 0.0, features::NgramCounts::default());
+        }
+        let mask = (1usize << m.cfg.hash.bits) - 1;
+        // Monomorphise the lookup per encoding so the inner loop has no branch on it.
+        let (c, (char_sum, word_sum)) = match &m.hashed {
+            // Slices of exactly mask + 1 entries, so indexing needs no bounds check.
+            Weights::F32(w) => {
+                let w = &w[..=mask];
+                let sink = WeightSum::new(|h| w[h as usize & mask]);
+                let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
+                (c, (s.char_sum(), s.word_sum))
+            }
+            // The shipped size as a constant: the mask becomes an immediate and the
+            // index provably in bounds. With a runtime mask the n-gram loop kept a
+            // bounds check per n-gram and spilled its window to the stack.
+            Weights::Codebook { table, codes } if mask == SHIPPED_MASK => {
+                let codes: &[u8; SHIPPED_MASK + 1] =
+                    codes[..=SHIPPED_MASK].try_into().expect("2^18 codes");
+                let sink = WeightSum::new(|h| table[codes[h as usize & SHIPPED_MASK] as usize]);
+                let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
+                (c, (s.char_sum(), s.word_sum))
+            }
+            Weights::Codebook { table, codes } => {
+                let codes = &codes[..=mask];
+                let sink = WeightSum::new(|h| table[codes[h as usize & mask] as usize]);
+                let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
+                (c, (s.char_sum(), s.word_sum))
+            }
+        };
+        (char_sum, word_sum, c)
+    }
+
     fn score_with(&self, text: &str, want_signals: bool, min_words: usize) -> Assessment {
         SCRATCH.with(|b| {
             let Scratch { norm, lower } = &mut *b.borrow_mut();
@@ -257,39 +295,7 @@ impl Detector {
         lower.make_ascii_lowercase();
         let art = comps.art.scan_lowered(raw, lower);
 
-        let (mut char_sum, mut word_sum) = (0f32, 0f32);
-        let mut counts = features::NgramCounts::default();
-        if m.cfg.use_hashed {
-            let mask = (1usize << m.cfg.hash.bits) - 1;
-            // Monomorphise the lookup per encoding so the inner loop has no branch on it.
-            let (c, sums) = match &m.hashed {
-                // Slices of exactly mask + 1 entries, so indexing needs no bounds check.
-                Weights::F32(w) => {
-                    let w = &w[..=mask];
-                    let sink = WeightSum::new(|h| w[h as usize & mask]);
-                    let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
-                    (c, (s.char_sum(), s.word_sum))
-                }
-                // The shipped size as a constant: the mask becomes an immediate and the
-                // index provably in bounds. With a runtime mask the n-gram loop kept a
-                // bounds check per n-gram and spilled its window to the stack.
-                Weights::Codebook { table, codes } if mask == SHIPPED_MASK => {
-                    let codes: &[u8; SHIPPED_MASK + 1] =
-                        codes[..=SHIPPED_MASK].try_into().expect("2^18 codes");
-                    let sink = WeightSum::new(|h| table[codes[h as usize & SHIPPED_MASK] as usize]);
-                    let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
-                    (c, (s.char_sum(), s.word_sum))
-                }
-                Weights::Codebook { table, codes } => {
-                    let codes = &codes[..=mask];
-                    let sink = WeightSum::new(|h| table[codes[h as usize & mask] as usize]);
-                    let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
-                    (c, (s.char_sum(), s.word_sum))
-                }
-            };
-            counts = c;
-            (char_sum, word_sum) = sums;
-        }
+        let (char_sum, word_sum, counts) = self.ngram_sums(norm);
         let char_c =
             m.cfg.char_scale * char_sum / (counts.chars.max(1) as f32).powf(m.cfg.norm_pow);
         let word_c =
