@@ -81,8 +81,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let h = &opts.features.hash;
     eprintln!(
         "crmguard: features: {}, word {}-{}-grams, style, lexicons",
-        match args.char_ngrams {
-            (0, _) => "no char n-grams".to_string(),
+        match (h.char_min, h.char_max) {
+            (_, 0) => "no char n-grams".to_string(),
             (lo, hi) => format!("char {lo}-{hi}-grams"),
         },
         h.word_min,
