@@ -83,6 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         "crmguard: features: {}, word {}-{}-grams, style, lexicons",
         match (h.char_min, h.char_max) {
             (_, 0) => "no char n-grams".to_string(),
+            (lo, hi) if lo == hi => format!("char {lo}-grams"),
             (lo, hi) => format!("char {lo}-{hi}-grams"),
         },
         h.word_min,
