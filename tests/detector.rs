@@ -239,7 +239,7 @@ fn train_is_deterministic_and_its_model_is_used() {
 }
 
 #[test]
-fn train_can_leave_out_char_ngrams() {
+fn train_can_leave_out_feature_families() {
     let wd = Workdir::new();
     let data = fixtures().join("detect/train_small.csv");
     let data = data.to_str().unwrap();
@@ -265,6 +265,34 @@ fn train_can_leave_out_char_ngrams() {
         assert_eq!(v["judged"], true);
         let signals = v["signals"].as_array().unwrap();
         assert!(!signals.iter().any(|s| s["name"] == "char n-grams"), "{v}");
+    }
+
+    let out = wd.run(&[
+        "train",
+        "--data",
+        data,
+        "--out",
+        "plain.bin",
+        "--no-style",
+        "--no-lexicons",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("features: char 3-5-grams, word 1-2-grams, no style, no lexicons"),
+        "{}",
+        stderr(&out)
+    );
+    // Only n-grams (and artefact rules, which are not trained) can explain a score.
+    for text in [PASTED, GENUINE] {
+        let out = wd.run(&["detect", "--model", "plain.bin", "--json", text]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let signals = v["signals"].as_array().unwrap();
+        assert!(
+            signals
+                .iter()
+                .all(|s| s["family"] == "ngram" || s["family"] == "artefact"),
+            "{v}"
+        );
     }
 
     let out = wd.run(&[

@@ -23,7 +23,7 @@ pub struct Args {
     #[command(flatten)]
     pub columns: labelled::Columns,
     /// Column tying rows about the same item together (kept on one side of
-    /// every split) [default: each row alone]
+    /// every split); without it in the data, each row is a group of its own
     #[arg(long, value_name = "NAME", default_value = "group_id")]
     pub group_column: String,
     /// Column naming each row's source corpus; calibration holds out whole
@@ -35,6 +35,13 @@ pub struct Args {
     /// each choice costs in accuracy
     #[arg(long, value_name = "RANGE", default_value = "3-5", value_parser = parse_char_ngrams)]
     pub char_ngrams: (u8, u8),
+    /// Leave out the style features (sentence lengths, punctuation, ...):
+    /// see docs/detector.md for what that costs
+    #[arg(long)]
+    pub no_style: bool,
+    /// Leave out the LLM-phrase lexicon rates
+    #[arg(long)]
+    pub no_lexicons: bool,
 }
 
 /// `3-5`, `4` or `none` as (min, max) lengths; (0, 0) means none.
@@ -78,16 +85,25 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     );
     let mut opts = TrainOptions::default();
     (opts.features.hash.char_min, opts.features.hash.char_max) = args.char_ngrams;
-    let h = &opts.features.hash;
+    opts.features.use_style = !args.no_style;
+    opts.features.use_lexicon = !args.no_lexicons;
+    let f = &opts.features;
+    let h = &f.hash;
     eprintln!(
-        "crmguard: features: {}, word {}-{}-grams, style, lexicons",
+        "crmguard: features: {}, word {}-{}-grams, {}, {}",
         match (h.char_min, h.char_max) {
             (_, 0) => "no char n-grams".to_string(),
             (lo, hi) if lo == hi => format!("char {lo}-grams"),
             (lo, hi) => format!("char {lo}-{hi}-grams"),
         },
         h.word_min,
-        h.word_max
+        h.word_max,
+        if f.use_style { "style" } else { "no style" },
+        if f.use_lexicon {
+            "lexicons"
+        } else {
+            "no lexicons"
+        },
     );
     let prep = prepare(&examples, &opts.features, opts.strip_preambles);
     let all: Vec<usize> = (0..examples.len()).collect();

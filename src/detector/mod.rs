@@ -301,22 +301,27 @@ impl Detector {
         let word_c =
             m.cfg.word_scale * word_sum / (counts.words.max(1) as f32).powf(m.cfg.norm_pow);
 
-        let mut raw_dense = [0f32; N_DENSE];
-        let (english, script) = dense_raw(raw, norm, lower, &m.cfg, comps, words, &mut raw_dense);
-        let g = if m.cfg.per_script { script } else { 0 };
         let mut dense_c = [0f32; N_DENSE];
         let mut margin = m.bias + char_c + word_c;
-        for j in 0..N_DENSE {
-            if neutral_mask(j, english) {
-                continue;
+        // A model trained without style and lexicons has all-zero dense weights:
+        // skipping the style pass leaves the margin as it was and halves the work.
+        if m.cfg.use_style || m.cfg.use_lexicon {
+            let mut raw_dense = [0f32; N_DENSE];
+            let (english, script) =
+                dense_raw(raw, norm, lower, &m.cfg, comps, words, &mut raw_dense);
+            let g = if m.cfg.per_script { script } else { 0 };
+            for j in 0..N_DENSE {
+                if neutral_mask(j, english) {
+                    continue;
+                }
+                let z = standardize(
+                    raw_dense[j],
+                    m.dense_mean[g * N_DENSE + j],
+                    m.dense_std[g * N_DENSE + j],
+                );
+                dense_c[j] = m.dense_w[j] * z;
+                margin += dense_c[j];
             }
-            let z = standardize(
-                raw_dense[j],
-                m.dense_mean[g * N_DENSE + j],
-                m.dense_std[g * N_DENSE + j],
-            );
-            dense_c[j] = m.dense_w[j] * z;
-            margin += dense_c[j];
         }
         let p_model = m.calibrate(margin);
         let p_art = art.probability();
@@ -507,6 +512,31 @@ mod tests {
         assert_eq!(a, d.score(t));
         assert_eq!(a.score, d.score_only(t));
         assert!(d.shipped_threshold() > 0.0 && d.shipped_threshold() < 1.0);
+    }
+
+    #[test]
+    fn a_model_without_dense_features_scores_as_with_zero_dense_weights() {
+        // Such a model skips the style pass; that must be the only difference.
+        let mut m = Model::read(EMBEDDED_MODEL).unwrap();
+        m.dense_w.fill(0.0);
+        let with_pass = Detector::from_model(m.clone());
+        m.cfg.use_style = false;
+        m.cfg.use_lexicon = false;
+        let without = Detector::from_model(m);
+        for t in [
+            "we stayed 3 nights, room was ok but the breakfast was cold and the lift broke twice lol",
+            "Certainly! Here is a review: the hotel offers a seamless blend of comfort and style.",
+            "Das Hotel war sauber, das Personal freundlich und das Frühstück reichhaltig und gut.",
+        ] {
+            let (a, b) = (with_pass.score(t), without.score(t));
+            assert!(a.judged && a.score > 0.0);
+            assert_eq!(a.score.to_bits(), b.score.to_bits(), "{t}");
+            assert!(
+                !b.signals
+                    .iter()
+                    .any(|s| s.family == "style" || s.family == "phrase")
+            );
+        }
     }
 
     #[test]
