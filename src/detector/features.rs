@@ -500,8 +500,22 @@ fn window_char(c: u32) -> u64 {
 /// n-gram is independent of the others, so the CPU hashes several at once.
 #[inline(always)]
 fn char_ngram_hash(window: u64, n: usize, seed: u64) -> u64 {
-    let key = (window & ((1u64 << (CHAR_BITS as usize * n)) - 1)) | (n as u64) << 60;
-    let p = ((key ^ seed) as u128) * 0x9e37_79b9_7f4a_7c15u128;
+    char_ngram_hash_tagged(window, n, length_seed(n, seed))
+}
+
+/// The seed of n-grams of length `n`: the length tag sits above the 60 bits of the
+/// window, so or-ing it into the key and xor-ing it into the seed are the same, and
+/// the seed per length is computed once per chunk instead of once per n-gram.
+#[inline(always)]
+fn length_seed(n: usize, seed: u64) -> u64 {
+    seed ^ (n as u64) << 60
+}
+
+/// [`char_ngram_hash`] given [`length_seed`].
+#[inline(always)]
+fn char_ngram_hash_tagged(window: u64, n: usize, seed_n: u64) -> u64 {
+    let key = window & ((1u64 << (CHAR_BITS as usize * n)) - 1);
+    let p = ((key ^ seed_n) as u128) * 0x9e37_79b9_7f4a_7c15u128;
     (p as u64) ^ ((p >> 64) as u64)
 }
 
@@ -549,13 +563,17 @@ impl CharNgrams {
         }
         // Same hashes as `push`, with the lengths unrolled.
         let mut w = self.window;
-        let seed = self.seed;
+        let (s3, s4, s5) = (
+            length_seed(3, self.seed),
+            length_seed(4, self.seed),
+            length_seed(5, self.seed),
+        );
         for &c in rest {
             w = (w << CHAR_BITS) | window_char(c);
             sink.char_ngram3(
-                char_ngram_hash(w, 3, seed),
-                char_ngram_hash(w, 4, seed),
-                char_ngram_hash(w, 5, seed),
+                char_ngram_hash_tagged(w, 3, s3),
+                char_ngram_hash_tagged(w, 4, s4),
+                char_ngram_hash_tagged(w, 5, s5),
             );
         }
         self.window = w;

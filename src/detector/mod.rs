@@ -159,6 +159,17 @@ pub struct Detector {
     model: Model,
     /// blake3 of the model file's bytes: which model judged a scan.
     id: String,
+    /// A codebook model's table followed by its negation, so that a signed lookup
+    /// is one load at `code | sign << 8` (see [`signed_index`]) instead of a load and
+    /// a sign flip; empty for other models.
+    signed_table: Vec<f32>,
+}
+
+/// Index into [`Detector::signed_table`] of a hash's bucket code: the hash's top
+/// bit (its sign, see [`features::bucket`]) selects the negated half.
+#[inline(always)]
+fn signed_index(code: u8, h: u64) -> usize {
+    code as usize | (h >> 55) as usize & 0x100
 }
 
 impl Detector {
@@ -184,9 +195,18 @@ impl Detector {
 
     pub fn from_model(model: Model) -> Detector {
         let _ = components();
+        let signed_table = match &model.hashed {
+            Weights::Codebook { table, .. } => table
+                .iter()
+                .copied()
+                .chain(table.iter().map(|v| -v))
+                .collect(),
+            Weights::F32(_) => Vec::new(),
+        };
         Detector {
             model,
             id: String::from("in-memory"),
+            signed_table,
         }
     }
 
@@ -240,23 +260,26 @@ impl Detector {
             // Slices of exactly mask + 1 entries, so indexing needs no bounds check.
             Weights::F32(w) => {
                 let w = &w[..=mask];
-                let sink = WeightSum::new(|h| w[h as usize & mask]);
+                let sink = WeightSum::new(|h| with_sign(w[h as usize & mask], h));
                 let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
                 (c, (s.char_sum(), s.word_sum))
             }
             // The shipped size as a constant: the mask becomes an immediate and the
             // index provably in bounds. With a runtime mask the n-gram loop kept a
             // bounds check per n-gram and spilled its window to the stack.
-            Weights::Codebook { table, codes } if mask == SHIPPED_MASK => {
+            Weights::Codebook { codes, .. } if mask == SHIPPED_MASK => {
                 let codes: &[u8; SHIPPED_MASK + 1] =
                     codes[..=SHIPPED_MASK].try_into().expect("2^18 codes");
-                let sink = WeightSum::new(|h| table[codes[h as usize & SHIPPED_MASK] as usize]);
+                let signed: &[f32; 512] = self.signed_table[..].try_into().expect("2 x 256");
+                let sink =
+                    WeightSum::new(|h| signed[signed_index(codes[h as usize & SHIPPED_MASK], h)]);
                 let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
                 (c, (s.char_sum(), s.word_sum))
             }
-            Weights::Codebook { table, codes } => {
+            Weights::Codebook { codes, .. } => {
                 let codes = &codes[..=mask];
-                let sink = WeightSum::new(|h| table[codes[h as usize & mask] as usize]);
+                let signed: &[f32; 512] = self.signed_table[..].try_into().expect("2 x 256");
+                let sink = WeightSum::new(|h| signed[signed_index(codes[h as usize & mask], h)]);
                 let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
                 (c, (s.char_sum(), s.word_sum))
             }
@@ -401,9 +424,18 @@ impl Detector {
     }
 }
 
+/// `v` negated when the hash's top bit is set (signed hashing, see
+/// [`features::bucket`]). The sign bit is flipped arithmetically, exactly as `-v`
+/// would: half of all n-grams are negative at random, so a branch here would be
+/// mispredicted about every other n-gram.
+#[inline(always)]
+fn with_sign(v: f32, h: u64) -> f32 {
+    f32::from_bits(v.to_bits() ^ (((h >> 63) as u32) << 31))
+}
+
 /// Sums the signed weights of a text's n-grams per block.
 struct WeightSum<W> {
-    /// Weight of the bucket of a hash (its low bits).
+    /// Signed weight of the bucket of a hash (its low bits; the sign from its top bit).
     weight: W,
     /// Char n-gram sums by length (3, 4, 5; n-grams fed one by one go to the first):
     /// three independent additions per char instead of one chain.
@@ -424,14 +456,9 @@ impl<W: Fn(u64) -> f32> WeightSum<W> {
         self.char_sums[0] + self.char_sums[1] + self.char_sums[2]
     }
 
-    /// The weight of a hash's bucket, negated when its top bit is set (signed hashing,
-    /// see [`features::bucket`]). The sign bit is flipped arithmetically, exactly as
-    /// `-v` would: half of all n-grams are negative at random, so a branch here would
-    /// be mispredicted about every other n-gram.
     #[inline(always)]
     fn get(&self, h: u64) -> f32 {
-        let v = (self.weight)(h);
-        f32::from_bits(v.to_bits() ^ (((h >> 63) as u32) << 31))
+        (self.weight)(h)
     }
 }
 
@@ -536,6 +563,25 @@ mod tests {
                     .iter()
                     .any(|s| s.family == "style" || s.family == "phrase")
             );
+        }
+    }
+
+    #[test]
+    fn signed_lookups_match_the_sign_flip() {
+        let d = Detector::embedded();
+        let Weights::Codebook { table, .. } = &d.model().hashed else {
+            panic!("the shipped model has a codebook");
+        };
+        for code in [0u8, 1, 127, 200, 255] {
+            for h in [0u64, 1 << 62, 1 << 63, u64::MAX] {
+                let v = d.signed_table[signed_index(code, h)];
+                let want = if h >> 63 == 1 {
+                    -table[code as usize]
+                } else {
+                    table[code as usize]
+                };
+                assert_eq!(v.to_bits(), want.to_bits());
+            }
         }
     }
 
