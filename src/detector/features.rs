@@ -558,11 +558,11 @@ pub const CHAR_MAX_N: usize = 5;
 /// n-grams (a slot stands for several Chinese characters); their word n-grams, one
 /// per CJK character, still see the exact code point.
 #[inline(always)]
-fn window_char(c: u32) -> u64 {
+fn window_char(c: u32) -> u32 {
     if c < 0x800 {
-        c as u64
+        c
     } else {
-        0x800 | (c.wrapping_mul(0x9e37_79b1) >> 21) as u64
+        0x800 | (c.wrapping_mul(0x9e37_79b1) >> 21)
     }
 }
 
@@ -613,7 +613,8 @@ struct CharNgrams {
 }
 
 impl CharNgrams {
-    /// Emits the n-grams ending at each of `chars` (lowercased, digits folded). The
+    /// Emits the n-grams ending at each of `chars` (lowercased, digits folded,
+    /// [`window_char`]-coded by the decoder, which knows ASCII needs no coding). The
     /// sink is moved in and out so that its accumulators stay in registers.
     // Not inlined: once per 256 chars, a call costs nothing, while inlined into the
     // decoding loop the two loops shared registers and both spilled.
@@ -641,7 +642,7 @@ impl CharNgrams {
             length_seed(5, self.seed),
         );
         for &c in rest {
-            w = (w << CHAR_BITS) | window_char(c);
+            w = (w << CHAR_BITS) | c as u64;
             sink.char_ngram3(
                 char_ngram_hash_tagged(w, 3, s3),
                 char_ngram_hash_tagged(w, 4, s4),
@@ -656,7 +657,7 @@ impl CharNgrams {
 
     #[inline(always)]
     fn push<S: NgramSink>(&mut self, sink: &mut S, c: u32) {
-        self.window = (self.window << CHAR_BITS) | window_char(c);
+        self.window = (self.window << CHAR_BITS) | c as u64;
         self.seen += 1;
         for n in self.cmin..=self.cmax.min(self.seen) {
             sink.char_ngram(char_ngram_hash(self.window, n, self.seed));
@@ -712,7 +713,8 @@ fn walk<S: NgramSink>(
         count: 0,
     };
     // Word n-grams are emitted while decoding; char n-grams a chunk at a time
-    // afterwards, in a loop that does nothing else.
+    // afterwards, in a loop that does nothing else. The chunk holds chars already
+    // [`window_char`]-coded: ASCII, nearly all of it, is its own code.
     let mut buf = [0u32; CHUNK];
     buf[0] = ' ' as u32;
     let mut n = 1;
@@ -746,7 +748,7 @@ fn walk<S: NgramSink>(
             sink = chars.feed(sink, &buf);
             n = 0;
         }
-        buf[n] = lc as u32;
+        buf[n] = window_char(lc as u32);
         n += 1;
         if f & C_CJK != 0 {
             if in_word {
