@@ -151,6 +151,24 @@ fn report_counts_add_up_and_hashes_match_the_files() {
 }
 
 #[test]
+fn the_summary_counts_rows_in_words() {
+    let wd = Workdir::new();
+    wd.write("good.csv", GOOD);
+    wd.write("bad.csv", BAD);
+    let out = wd.run(&["scan", "good.csv", "bad.csv"]);
+    assert!(
+        stderr(&out).contains("good.csv: 1 row: 1 clean, 0 quarantined"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("bad.csv: 2 rows: 1 clean, 1 quarantined"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn quiet_prints_nothing_on_success() {
     let wd = Workdir::new();
     wd.write("bad.csv", BAD);

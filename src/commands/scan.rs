@@ -238,9 +238,10 @@ pub fn summary(report: &Report, report_path: &Path) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{}: {} rows: {} clean, {} quarantined",
+        "{}: {} row{}: {} clean, {} quarantined",
         report.input.path.display(),
         report.rows_total,
+        if report.rows_total == 1 { "" } else { "s" },
         report.rows_clean,
         report.rows_quarantined
     );
