@@ -243,15 +243,18 @@ fn train_can_leave_out_feature_families() {
     let wd = Workdir::new();
     let data = fixtures().join("detect/train_small.csv");
     let data = data.to_str().unwrap();
-    let out = wd.run(&[
-        "train",
-        "--data",
-        data,
-        "--out",
-        "m.bin",
-        "--char-ngrams",
-        "none",
-    ]);
+    let train = |out: &str, options: &[&str]| {
+        wd.run(&[&["train", "--data", data, "--out", out], options].concat())
+    };
+    // The signals `detect` explains a text's score with, under a model.
+    let signals = |model: &str, text: &str| {
+        let out = wd.run(&["detect", "--model", model, "--json", text]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["judged"], true, "{v}");
+        v["signals"].as_array().unwrap().clone()
+    };
+
+    let out = train("m.bin", &["--char-ngrams", "none"]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     assert!(
         stderr(&out).contains("features: no char n-grams, word 1-2-grams"),
@@ -260,22 +263,11 @@ fn train_can_leave_out_feature_families() {
     );
     // Without char n-grams, that family never explains a score.
     for text in [PASTED, GENUINE] {
-        let out = wd.run(&["detect", "--model", "m.bin", "--json", text]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["judged"], true);
-        let signals = v["signals"].as_array().unwrap();
-        assert!(!signals.iter().any(|s| s["name"] == "char n-grams"), "{v}");
+        let s = signals("m.bin", text);
+        assert!(!s.iter().any(|s| s["name"] == "char n-grams"), "{s:?}");
     }
 
-    let out = wd.run(&[
-        "train",
-        "--data",
-        data,
-        "--out",
-        "plain.bin",
-        "--no-style",
-        "--no-lexicons",
-    ]);
+    let out = train("plain.bin", &["--no-style", "--no-lexicons"]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     assert!(
         stderr(&out).contains("features: char 3-5-grams, word 1-2-grams, no style, no lexicons"),
@@ -284,26 +276,15 @@ fn train_can_leave_out_feature_families() {
     );
     // Only n-grams (and artefact rules, which are not trained) can explain a score.
     for text in [PASTED, GENUINE] {
-        let out = wd.run(&["detect", "--model", "plain.bin", "--json", text]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let signals = v["signals"].as_array().unwrap();
+        let s = signals("plain.bin", text);
         assert!(
-            signals
-                .iter()
+            s.iter()
                 .all(|s| s["family"] == "ngram" || s["family"] == "artefact"),
-            "{v}"
+            "{s:?}"
         );
     }
 
-    let out = wd.run(&[
-        "train",
-        "--data",
-        data,
-        "--out",
-        "bad.bin",
-        "--char-ngrams",
-        "2-7",
-    ]);
+    let out = train("bad.bin", &["--char-ngrams", "2-7"]);
     assert_eq!(status(&out), 2);
     assert!(
         stderr(&out).contains("`2-7` is not a range"),
