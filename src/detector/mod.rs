@@ -169,7 +169,7 @@ pub struct Detector {
 /// bit (its sign, see [`features::bucket`]) selects the negated half.
 #[inline(always)]
 fn signed_index(code: u8, h: u64) -> usize {
-    code as usize | (h >> 55) as usize & 0x100
+    code as usize | ((h >> 55) as usize & 0x100)
 }
 
 impl Detector {
