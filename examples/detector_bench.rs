@@ -126,8 +126,11 @@ fn main() {
         model = args.get(i + 1).cloned();
         args.drain(i..(i + 2).min(args.len()));
     }
-    if args.is_empty() {
-        eprintln!("usage: detector_bench [--only long|crm] [--model FILE] TEXTS.csv...");
+    // Anything else starting with '-' (`--help` included) is not a file of texts.
+    if args.is_empty() || args.iter().any(|a| a.starts_with('-')) {
+        eprintln!(
+            "usage: detector_bench [--only long|crm] [--reps N] [--parts] [--model FILE] TEXTS.csv..."
+        );
         std::process::exit(2);
     }
     let long = corpus::csv_texts(&args);
