@@ -517,14 +517,14 @@ pub fn for_each_ngram<F: FnMut(Block, u64)>(norm: &str, cfg: &HashConfig, emit: 
 pub trait NgramSink {
     fn char_ngram(&mut self, h: u64);
     fn word_ngram(&mut self, h: u64);
-    /// The 3-, 4- and 5-gram ending at one char, in that order. A sink may sum the
-    /// three separately: one running sum would make every n-gram wait for the
-    /// previous addition.
+    /// A char n-gram of the `k`-th length of the model's range (0: the shortest),
+    /// once the text is long enough for all of them. A sink may sum each length
+    /// separately: one running sum would make every n-gram wait for the previous
+    /// addition.
     #[inline(always)]
-    fn char_ngram3(&mut self, h3: u64, h4: u64, h5: u64) {
-        self.char_ngram(h3);
-        self.char_ngram(h4);
-        self.char_ngram(h5);
+    fn char_ngram_nth(&mut self, k: usize, h: u64) {
+        let _ = k;
+        self.char_ngram(h);
     }
 }
 
@@ -625,33 +625,53 @@ impl CharNgrams {
             return sink;
         }
         let mut rest = chars;
-        // The first chars of a text, and n-gram ranges other than the shipped one,
-        // go one at a time through the general loop.
-        while self.seen < self.cmax || (self.cmin, self.cmax) != (3, 5) {
+        // The first chars of a text go one at a time through the general loop.
+        while self.seen < self.cmax {
             let Some((&c, tail)) = rest.split_first() else {
                 return sink;
             };
             self.push(&mut sink, c);
             rest = tail;
         }
-        // Same hashes as `push`, with the lengths unrolled.
+        // The ranges `train --char-ngrams` is documented with get a copy of the
+        // loop with constant lengths, unrolled; others take the general one.
+        match (self.cmin, self.cmax) {
+            (3, 5) => self.feed_range::<3, 5, S>(sink, rest),
+            (3, 4) => self.feed_range::<3, 4, S>(sink, rest),
+            (4, 5) => self.feed_range::<4, 5, S>(sink, rest),
+            (4, 4) => self.feed_range::<4, 4, S>(sink, rest),
+            _ => {
+                for &c in rest {
+                    self.push(&mut sink, c);
+                }
+                sink
+            }
+        }
+    }
+
+    /// Same hashes as `push` for every char of `chars`, with the lengths `LO..=HI`
+    /// known at compile time; the window already holds `HI` chars. A function of its
+    /// own: sharing `feed`'s body with the other ranges cost its loop registers.
+    #[inline(never)]
+    fn feed_range<const LO: usize, const HI: usize, S: NgramSink>(
+        &mut self,
+        mut sink: S,
+        chars: &[u32],
+    ) -> S {
         let mut w = self.window;
-        let (s3, s4, s5) = (
-            length_seed(3, self.seed),
-            length_seed(4, self.seed),
-            length_seed(5, self.seed),
-        );
-        for &c in rest {
+        let mut seeds = [0u64; CHAR_MAX_N];
+        for n in LO..=HI {
+            seeds[n - LO] = length_seed(n, self.seed);
+        }
+        for &c in chars {
             w = (w << CHAR_BITS) | c as u64;
-            sink.char_ngram3(
-                char_ngram_hash_tagged(w, 3, s3),
-                char_ngram_hash_tagged(w, 4, s4),
-                char_ngram_hash_tagged(w, 5, s5),
-            );
+            for n in LO..=HI {
+                sink.char_ngram_nth(n - LO, char_ngram_hash_tagged(w, n, seeds[n - LO]));
+            }
         }
         self.window = w;
-        self.seen += rest.len();
-        self.count += 3 * rest.len() as u32;
+        self.seen += chars.len();
+        self.count += ((HI - LO + 1) * chars.len()) as u32;
         sink
     }
 

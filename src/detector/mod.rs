@@ -437,8 +437,8 @@ fn with_sign(v: f32, h: u64) -> f32 {
 struct WeightSum<W> {
     /// Signed weight of the bucket of a hash (its low bits; the sign from its top bit).
     weight: W,
-    /// Char n-gram sums by length (3, 4, 5; n-grams fed one by one go to the first):
-    /// three independent additions per char instead of one chain.
+    /// Char n-gram sums by length, shortest first (n-grams fed one by one go to the
+    /// first): independent additions per char instead of one chain.
     char_sums: [f32; 3],
     word_sum: f32,
 }
@@ -468,10 +468,8 @@ impl<W: Fn(u64) -> f32> NgramSink for WeightSum<W> {
         self.char_sums[0] += self.get(h);
     }
     #[inline(always)]
-    fn char_ngram3(&mut self, h3: u64, h4: u64, h5: u64) {
-        self.char_sums[0] += self.get(h3);
-        self.char_sums[1] += self.get(h4);
-        self.char_sums[2] += self.get(h5);
+    fn char_ngram_nth(&mut self, k: usize, h: u64) {
+        self.char_sums[k] += self.get(h);
     }
     #[inline(always)]
     fn word_ngram(&mut self, h: u64) {
