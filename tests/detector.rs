@@ -203,7 +203,7 @@ fn train_is_deterministic_and_its_model_is_used() {
         stderr(&out)
     );
     assert!(
-        stderr(&out).contains("features: char 3-5-grams, word 1-2-grams"),
+        stderr(&out).contains("features: char 4-grams, word 1-2-grams"),
         "{}",
         stderr(&out)
     );
@@ -270,7 +270,7 @@ fn train_can_leave_out_feature_families() {
     let out = train("plain.bin", &["--no-style", "--no-lexicons"]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("features: char 3-5-grams, word 1-2-grams, no style, no lexicons"),
+        stderr(&out).contains("features: char 4-grams, word 1-2-grams, no style, no lexicons"),
         "{}",
         stderr(&out)
     );

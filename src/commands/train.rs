@@ -30,10 +30,10 @@ pub struct Args {
     /// sources [default: each file is a source]
     #[arg(long, value_name = "NAME")]
     pub source_column: Option<String>,
-    /// Character n-gram lengths, `MIN-MAX` (at most 5), or `none` for a
-    /// model without them: faster to score, see docs/detector.md for what
-    /// each choice costs in accuracy
-    #[arg(long, value_name = "RANGE", default_value = "3-5", value_parser = parse_char_ngrams)]
+    /// Character n-gram lengths, `MIN-MAX` (at most 5), `N`, or `none` for a
+    /// model without them: see docs/detector.md for what each choice costs in
+    /// speed and accuracy
+    #[arg(long, value_name = "RANGE", default_value = "4", value_parser = parse_char_ngrams)]
     pub char_ngrams: (u8, u8),
     /// Leave out the style features (sentence lengths, punctuation, ...):
     /// see docs/detector.md for what that costs
