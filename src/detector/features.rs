@@ -1124,8 +1124,17 @@ pub const ENGLISH_ONLY_STYLE: [usize; 2] = [16, 17];
 /// symmetric distributions; standardisation happens in the model. Returns whether
 /// the text looks English (share of English function words).
 pub fn style_features(raw: &str, norm: &str, tables: &StyleTables, out: &mut [f32]) -> bool {
-    style_pass(raw, norm, tables, out).0
+    style_pass::<true>(raw, norm, tables, out).0
 }
+
+/// Style features that cost per-word bookkeeping (the 25-word segments of the
+/// type/token ratio, the case of each word, the byte before each word) and that a
+/// model may give no weight: the consistency filter in training drops features whose
+/// effect flips between sources, and it dropped all four from the shipped model. A
+/// model whose weights for all of them are zero gets the style pass without them
+/// ([`style_pass`] with `ALL = false`), which leaves them undefined (NaN): exactly
+/// what a zero weight makes of any value.
+pub const PER_WORD_EXTRAS: [usize; 4] = [1, 14, 21, 25];
 
 /// A word of the style pass, accumulated while its chars go by.
 struct StyleWord {
@@ -1181,8 +1190,9 @@ fn starts_upper(w: &str) -> bool {
 }
 
 /// [`style_features`], plus the dominant script of the text's letters (see
-/// [`super::script_of`]), counted in the same pass over the chars.
-pub(crate) fn style_pass(
+/// [`super::script_of`]), counted in the same pass over the chars. Without `ALL`,
+/// the [`PER_WORD_EXTRAS`] are left out (NaN).
+pub(crate) fn style_pass<const ALL: bool>(
     raw: &str,
     norm: &str,
     tables: &StyleTables,
@@ -1206,7 +1216,7 @@ pub(crate) fn style_pass(
     // an out-of-line call per word, whose prologue and epilogue cost more
     // instructions than half its body.
     #[inline(always)]
-    fn finish_word(
+    fn finish_word<const ALL: bool>(
         a: &mut StyleAcc,
         wd: &StyleWord,
         end: usize,
@@ -1219,7 +1229,9 @@ pub(crate) fn style_pass(
         a.cur_sent_words += 1;
         a.seg_half_words += 2;
         let h = fmix(wd.hash);
-        a.push_seg(h);
+        if ALL {
+            a.push_seg(h);
+        }
         let flags = tables.lookup(h);
         a.person += PERSON_LANES[(flags & (FLAG_FIRST | FLAG_SECOND)) as usize];
         a.english += u32::from(flags & FLAG_ENGLISH != 0);
@@ -1228,6 +1240,9 @@ pub(crate) fn style_pass(
         }
         if wd.has_apos && is_english_contraction(w) {
             a.contractions += 1;
+        }
+        if !ALL {
+            return;
         }
         if wd.letters >= 2 && wd.upper == wd.letters {
             a.allcaps += 1;
@@ -1276,7 +1291,7 @@ pub(crate) fn style_pass(
             // A space can only end a word: every other check needs a letter, a
             // digit or punctuation.
             if in_word {
-                finish_word(&mut a, &word, i, sentence_first_word, norm, tables);
+                finish_word::<ALL>(&mut a, &word, i, sentence_first_word, norm, tables);
                 sentence_first_word = false;
                 in_word = false;
             }
@@ -1318,7 +1333,8 @@ pub(crate) fn style_pass(
                 word.upper += 1;
             }
             word.letters += 1;
-            if i > 0
+            if ALL
+                && i > 0
                 && matches!(bytes[i - 1], b',' | b'.' | b'!' | b'?' | b';')
                 && !is_numeric(char_before(norm, i - 1))
             {
@@ -1372,7 +1388,7 @@ pub(crate) fn style_pass(
             a.word_chars += 1;
             word.hash = mix(word.hash, lc as u64);
         } else if in_word {
-            finish_word(&mut a, &word, i, sentence_first_word, norm, tables);
+            finish_word::<ALL>(&mut a, &word, i, sentence_first_word, norm, tables);
             sentence_first_word = false;
             in_word = false;
         }
@@ -1383,7 +1399,9 @@ pub(crate) fn style_pass(
             a.seg_half_words += 1;
             at_sentence_start = false;
             sentence_first_word = false;
-            a.push_seg(c as u64);
+            if ALL {
+                a.push_seg(c as u64);
+            }
         }
         if alpha {
             a.letters += 1;
@@ -1428,7 +1446,8 @@ pub(crate) fn style_pass(
         if matches!(c, '!' | '?') && matches!(prev, '!' | '?') {
             a.rep_punct += 1;
         }
-        if matches!(prev, ',' | '.' | '!' | '?' | ';')
+        if ALL
+            && matches!(prev, ',' | '.' | '!' | '?' | ';')
             && alpha
             && !is_numeric(char_before(norm, i - 1))
         {
@@ -1447,7 +1466,7 @@ pub(crate) fn style_pass(
         i = next_i;
     }
     if in_word {
-        finish_word(&mut a, &word, norm.len(), sentence_first_word, norm, tables);
+        finish_word::<ALL>(&mut a, &word, norm.len(), sentence_first_word, norm, tables);
     }
     a.end_sentence();
     a.close_segment(false);
@@ -1457,7 +1476,7 @@ pub(crate) fn style_pass(
     let rate = |x: u32, d: f64| ((x as f64) / d).sqrt() as f32;
     let nan = f32::NAN;
     // Only full 25-word segments: a short text always looks lexically diverse.
-    let ttr = if a.seg_count > 0 {
+    let ttr = if ALL && a.seg_count > 0 {
         (a.seg_ttr_sum / a.seg_count as f64) as f32
     } else {
         nan
@@ -1494,7 +1513,7 @@ pub(crate) fn style_pass(
         } else {
             nan
         },
-        rate(a.allcaps, words),
+        if ALL { rate(a.allcaps, words) } else { nan },
         if a.sent_cased_start > 0 {
             a.sent_lower_start as f32 / a.sent_cased_start as f32
         } else {
@@ -1505,11 +1524,15 @@ pub(crate) fn style_pass(
         rate(a.person as u32, words),
         rate((a.person >> 32) as u32, words),
         rate(a.digits, a.nonspace.max(1) as f64),
-        rate(a.no_space_after, words),
+        if ALL {
+            rate(a.no_space_after, words)
+        } else {
+            nan
+        },
         rate(a.space_before, words),
         rate(a.rep_letters, words),
         unterminated_lines(raw),
-        rate(a.midcap, words),
+        if ALL { rate(a.midcap, words) } else { nan },
         if a.comma_segs > 0 {
             a.short_comma_segs as f32 / a.comma_segs as f32
         } else {
@@ -1794,6 +1817,36 @@ mod tests {
         for h in [0u64, u64::MAX, 12345678901234] {
             let (b, _) = bucket(h, 18);
             assert!(b < 1 << 18);
+        }
+    }
+
+    #[test]
+    fn the_lean_style_pass_differs_only_in_the_per_word_extras() {
+        let tables = StyleTables::new();
+        for t in [
+            "The room was GREAT,the staff friendly.Breakfast ok; we'd come back. i think so!",
+            "Das Hotel war sauber, das Personal freundlich. Wir kommen wieder, sicher!",
+            "酒店很好，服务也很好。房间干净，早餐丰富。",
+            &"one two three four five six seven eight nine ten. ".repeat(8),
+        ] {
+            let mut n = String::new();
+            normalize_into(t, &mut n);
+            let (mut full, mut lean) = ([0f32; N_STYLE], [0f32; N_STYLE]);
+            let f = style_pass::<true>(t, &n, &tables, &mut full);
+            let l = style_pass::<false>(t, &n, &tables, &mut lean);
+            assert_eq!(f, l, "{t}");
+            for j in 0..N_STYLE {
+                if PER_WORD_EXTRAS.contains(&j) {
+                    assert!(lean[j].is_nan(), "{t}: {}", STYLE_NAMES[j]);
+                } else {
+                    assert_eq!(
+                        full[j].to_bits(),
+                        lean[j].to_bits(),
+                        "{t}: {}",
+                        STYLE_NAMES[j]
+                    );
+                }
+            }
         }
     }
 

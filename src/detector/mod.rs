@@ -125,17 +125,25 @@ pub fn script_of(norm: &str) -> usize {
 /// Raw (unstandardised) dense features of a normalised text: style, then lexicons.
 /// Also returns whether the text is English (English-only features of other texts
 /// are neutralised at standardisation, see [`neutral_mask`]) and its [`script_of`].
+/// Without `all_style` the style features in [`features::PER_WORD_EXTRAS`] are not
+/// computed (NaN), for a model that gives them no weight.
 pub(crate) fn dense_raw(
     raw: &str,
     norm: &str,
     lower: &str,
     cfg: &model::FeatureConfig,
-    comps: &Components,
     words: usize,
+    all_style: bool,
     out: &mut [f32; N_DENSE],
 ) -> (bool, usize) {
+    let comps = components();
     out.fill(0.0);
-    let (english, script) = style_pass(raw, norm, &comps.style, &mut out[..N_STYLE]);
+    let style = &mut out[..N_STYLE];
+    let (english, script) = if all_style {
+        style_pass::<true>(raw, norm, &comps.style, style)
+    } else {
+        style_pass::<false>(raw, norm, &comps.style, style)
+    };
     if !cfg.use_style {
         out[..N_STYLE].fill(0.0);
     }
@@ -163,6 +171,9 @@ pub struct Detector {
     /// is one load at `code | sign << 8` (see [`signed_index`]) instead of a load and
     /// a sign flip; empty for other models.
     signed_table: Vec<f32>,
+    /// Whether the style pass must compute [`features::PER_WORD_EXTRAS`]: only
+    /// when the model gives one of them a weight.
+    all_style: bool,
 }
 
 /// Index into [`Detector::signed_table`] of a hash's bucket code: the hash's top
@@ -203,10 +214,16 @@ impl Detector {
                 .collect(),
             Weights::F32(_) => Vec::new(),
         };
+        // A NaN standardises to 0, and 0 times a zero weight is what any value
+        // would have contributed.
+        let all_style = features::PER_WORD_EXTRAS
+            .iter()
+            .any(|&j| model.dense_w.get(j).is_some_and(|w| *w != 0.0));
         Detector {
             model,
             id: String::from("in-memory"),
             signed_table,
+            all_style,
         }
     }
 
@@ -330,8 +347,15 @@ impl Detector {
         // skipping the style pass leaves the margin as it was and halves the work.
         if m.cfg.use_style || m.cfg.use_lexicon {
             let mut raw_dense = [0f32; N_DENSE];
-            let (english, script) =
-                dense_raw(raw, norm, lower, &m.cfg, comps, words, &mut raw_dense);
+            let (english, script) = dense_raw(
+                raw,
+                norm,
+                lower,
+                &m.cfg,
+                words,
+                self.all_style,
+                &mut raw_dense,
+            );
             let g = if m.cfg.per_script { script } else { 0 };
             for j in 0..N_DENSE {
                 if neutral_mask(j, english) {
@@ -562,6 +586,33 @@ mod tests {
                     .any(|s| s.family == "style" || s.family == "phrase")
             );
         }
+    }
+
+    #[test]
+    fn the_lean_style_pass_scores_as_the_full_one_under_zero_weights() {
+        let texts = [
+            "we stayed 3 nights,room was ok but i think the breakfast was cold and the lift broke twice",
+            "Certainly! Here is a review: the Hotel offers a seamless blend of comfort and style. \
+             The STAFF were great, the pool was lovely, and we will come back next year for sure.",
+            "Das Hotel war sauber, das Personal freundlich und das Frühstück reichhaltig und gut.",
+            "酒店很好，服务也很好。房间干净，早餐丰富，位置方便，下次还会再来。",
+        ];
+        let mut m = Model::read(EMBEDDED_MODEL).unwrap();
+        for j in features::PER_WORD_EXTRAS {
+            m.dense_w[j] = 0.0;
+        }
+        let lean = Detector::from_model(m.clone());
+        assert!(!lean.all_style);
+        let mut full = Detector::from_model(m.clone());
+        full.all_style = true;
+        for t in texts {
+            let (a, b) = (lean.score(t), full.score(t));
+            assert!(a.judged, "{t}");
+            assert_eq!(a.score.to_bits(), b.score.to_bits(), "{t}");
+        }
+        // Any weight on one of them, and the pass computes them all.
+        m.dense_w[features::PER_WORD_EXTRAS[2]] = 0.5;
+        assert!(Detector::from_model(m).all_style);
     }
 
     #[test]
