@@ -7,7 +7,9 @@
 //! antislop_sampler (Apache-2.0), kobak_excess_vocab (MIT), pypi_defluff (MIT),
 //! hc3_indicating_words (CC-BY-SA 4.0, attribution in its NOTICE file).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, PatternID};
 
 const ANTISLOP: &str =
     include_str!("../../assets/lexicons/antislop_sampler/slop_phrase_prob_adjustments.json");
@@ -30,8 +32,86 @@ pub const LEXICON_NAMES: [&str; 6] = [
 pub const N_LEX: usize = LEXICON_NAMES.len();
 
 pub struct Lexicons {
-    ac: AhoCorasick,
+    dfa: DFA,
+    /// The DFA's unanchored start state.
+    start: StateID,
     patterns: Vec<(String, u8)>,
+}
+
+/// Texts shorter than this are scanned by one search: splitting them would save
+/// less than setting up the second search costs.
+const MIN_SPLIT: usize = 128;
+/// How far past the split the first search looks for the state the second one was
+/// in at the same byte.
+const SYNC_WINDOW: usize = 16;
+
+/// One leftmost-longest search over a text, as aho-corasick's `find_iter` runs it
+/// (after each match, a new search from the match's end), advanced a byte per call
+/// so that two searches over the two halves of a text can run interleaved: each
+/// byte is a dependent load from a 2 MB table, and one search alone leaves the CPU
+/// waiting on it.
+#[derive(Clone, Copy)]
+struct Search {
+    /// The next byte to read.
+    at: usize,
+    sid: StateID,
+    /// The longest match of the current search so far: its pattern and end.
+    found: Option<(PatternID, usize)>,
+    /// No match can follow what has been read.
+    done: bool,
+}
+
+impl Search {
+    fn new(start: StateID, at: usize, len: usize) -> Search {
+        Search {
+            at,
+            sid: start,
+            found: None,
+            done: at >= len,
+        }
+    }
+
+    /// Reads the next byte (the search must not be done); returns the match it
+    /// completes, if any, as pattern and end. `MAY_END`: whether this byte may be
+    /// the text's last.
+    #[inline(always)]
+    fn step<const MAY_END: bool>(
+        &mut self,
+        dfa: &DFA,
+        start: StateID,
+        hay: &[u8],
+    ) -> Option<(PatternID, usize)> {
+        self.sid = dfa.next_state(Anchored::No, self.sid, hay[self.at]);
+        self.at += 1;
+        let mut over = MAY_END && self.at == hay.len();
+        if dfa.is_special(self.sid) {
+            if dfa.is_dead(self.sid) {
+                over = true;
+            } else if dfa.is_match(self.sid) {
+                self.found = Some((dfa.match_pattern(self.sid, 0), self.at));
+            }
+        }
+        if !over {
+            return None;
+        }
+        // The search ends with its longest match, and the next one starts after it;
+        // without a match there is none further on either.
+        let m = self.found.take();
+        match m {
+            Some((_, end)) => {
+                self.at = end;
+                self.sid = start;
+                self.done = end == hay.len();
+            }
+            None => self.done = true,
+        }
+        m
+    }
+
+    /// Whether two searches at the same byte will find the same matches from here on.
+    fn same_state(&self, other: &Search) -> bool {
+        self.at == other.at && self.sid == other.sid && self.found == other.found
+    }
 }
 
 /// Per-lexicon match counts of one text. No heap allocation.
@@ -120,14 +200,33 @@ impl Lexicons {
         // matches as an ASCII-case-insensitive automaton on the original, but the DFA
         // has half the byte classes, so it is half the size (~2 MB instead of ~4) and
         // builds and scans faster.
-        let ac = AhoCorasickBuilder::new()
+        // A full DFA, so the scan never walks NFA failure links (2-3x faster on the
+        // scoring path than aho-corasick's default). No prefilter: with thousands of
+        // patterns, common words among them, none would skip anything.
+        let dfa = aho_corasick::dfa::Builder::new()
             .match_kind(MatchKind::LeftmostLongest)
-            // A full DFA, so the scan never walks NFA failure links (2-3x faster on
-            // the scoring path than the default).
-            .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(patterns.iter().map(|p| p.0.as_str()))
             .expect("lexicon patterns compile");
-        Lexicons { ac, patterns }
+        let start = dfa
+            .start_state(Anchored::No)
+            .expect("the DFA supports unanchored searches");
+        Lexicons {
+            dfa,
+            start,
+            patterns,
+        }
+    }
+
+    /// Calls `f(pattern, start, end)` for each match, in text order: what
+    /// aho-corasick's `find_iter` finds, one search at a time.
+    fn for_each_match(&self, hay: &[u8], mut f: impl FnMut(PatternID, usize, usize)) {
+        let mut s = Search::new(self.start, 0, hay.len());
+        while !s.done {
+            if let Some((pid, end)) = s.step::<true>(&self.dfa, self.start, hay) {
+                f(pid, end - self.dfa.pattern_len(pid), end);
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -150,28 +249,86 @@ impl Lexicons {
 
     /// [`Lexicons::scan`] given the normalised text already ASCII-lowercased.
     pub fn scan_lowered(&self, norm: &str) -> LexScan {
-        let mut s = LexScan::default();
-        for m in self.ac.find_iter(norm) {
-            let Some(mask) = self.whole_word(norm, &m) else {
-                continue;
-            };
-            for lex in 0..N_LEX {
-                s.counts[lex] += u32::from(mask & (1 << lex) != 0);
+        let hay = norm.as_bytes();
+        let count = |s: &mut LexScan, (pid, end): (PatternID, usize)| {
+            let start = end - self.dfa.pattern_len(pid);
+            if let Some(mask) = self.whole_word(norm, pid, start, end) {
+                for lex in 0..N_LEX {
+                    s.counts[lex] += u32::from(mask & (1 << lex) != 0);
+                }
+            }
+        };
+        // The second half starts after a space, so it does not start inside a word.
+        let split = (hay.len() >= MIN_SPLIT)
+            .then(|| (hay.len() / 2..hay.len()).find(|&i| hay[i - 1] == b' '))
+            .flatten();
+        let Some(p) = split else {
+            let mut s = LexScan::default();
+            self.for_each_match(hay, |pid, _, end| count(&mut s, (pid, end)));
+            return s;
+        };
+        let (dfa, start) = (&self.dfa, self.start);
+        // `a` searches from the start of the text, `b` from the split. Where `a`
+        // reaches a byte in the state `b` had there, both find the same matches from
+        // then on: `a`'s counts up to there plus `b`'s after it are the whole text's.
+        let (mut a, mut b) = (
+            Search::new(start, 0, hay.len()),
+            Search::new(start, p, hay.len()),
+        );
+        let (mut ca, mut cb) = (LexScan::default(), LexScan::default());
+        // `b`'s state and counts at each byte of the window after the split, at its
+        // last visit there.
+        let mut seen: [Option<(Search, LexScan)>; SYNC_WINDOW] = [None; SYNC_WINDOW];
+        seen[0] = Some((b, cb));
+        // `a` cannot reach the end of the text before the split.
+        while !a.done && a.at != p {
+            if let Some(m) = a.step::<false>(dfa, start, hay) {
+                count(&mut ca, m);
+            }
+            if !b.done {
+                if let Some(m) = b.step::<true>(dfa, start, hay) {
+                    count(&mut cb, m);
+                }
+                if let Some(slot) = seen.get_mut(b.at - p) {
+                    *slot = Some((b, cb));
+                }
             }
         }
-        s
+        while !b.done {
+            if let Some(m) = b.step::<true>(dfa, start, hay) {
+                count(&mut cb, m);
+            }
+            if let Some(slot) = seen.get_mut(b.at - p) {
+                *slot = Some((b, cb));
+            }
+        }
+        while !a.done {
+            if let Some(Some((sb, at_sync))) = a.at.checked_sub(p).and_then(|k| seen.get(k))
+                && a.same_state(sb)
+            {
+                for lex in 0..N_LEX {
+                    ca.counts[lex] += cb.counts[lex] - at_sync.counts[lex];
+                }
+                return ca;
+            }
+            if let Some(m) = a.step::<true>(dfa, start, hay) {
+                count(&mut ca, m);
+            }
+        }
+        // No common state near the split (or `a` was already past it): `a` alone
+        // has read the whole text.
+        ca
     }
 
     /// The lexicon mask of a match's phrase, or `None` when the phrase starts or ends
     /// with a letter or digit that touches another one in the text.
     #[inline]
-    fn whole_word(&self, norm: &str, m: &aho_corasick::Match) -> Option<u8> {
-        let (p, mask) = &self.patterns[m.pattern().as_usize()];
+    fn whole_word(&self, norm: &str, pid: PatternID, start: usize, end: usize) -> Option<u8> {
+        let (p, mask) = &self.patterns[pid.as_usize()];
         let pb = p.as_bytes();
-        let left_ok =
-            !pb[0].is_ascii_alphanumeric() || is_alnum_byte_boundary(norm, m.start(), true);
-        let right_ok = !pb[pb.len() - 1].is_ascii_alphanumeric()
-            || is_alnum_byte_boundary(norm, m.end(), false);
+        let left_ok = !pb[0].is_ascii_alphanumeric() || is_alnum_byte_boundary(norm, start, true);
+        let right_ok =
+            !pb[pb.len() - 1].is_ascii_alphanumeric() || is_alnum_byte_boundary(norm, end, false);
         (left_ok && right_ok).then_some(*mask)
     }
 
@@ -181,17 +338,17 @@ impl Lexicons {
     /// an admin far more than "this", which is also on Kobak's list.
     pub fn matched_phrases(&self, lowered: &str) -> [Vec<u32>; N_LEX] {
         let mut out: [Vec<u32>; N_LEX] = Default::default();
-        for m in self.ac.find_iter(lowered) {
-            let Some(mask) = self.whole_word(lowered, &m) else {
-                continue;
+        self.for_each_match(lowered.as_bytes(), |pid, start, end| {
+            let Some(mask) = self.whole_word(lowered, pid, start, end) else {
+                return;
             };
-            let id = m.pattern().as_u32();
+            let id = pid.as_u32();
             for (lex, list) in out.iter_mut().enumerate() {
                 if mask & (1 << lex) != 0 && !list.contains(&id) {
                     list.push(id);
                 }
             }
-        }
+        });
         for list in &mut out {
             // Stable: equally long phrases keep their text order.
             list.sort_by_key(|id| std::cmp::Reverse(self.phrase(*id).len()));
@@ -270,6 +427,74 @@ mod tests {
         assert!(delve < this, "{kobak:?}");
         // The same whole-word rule as the counts.
         assert!(l.matched_phrases("delver").iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn the_split_scan_counts_what_aho_corasick_finds() {
+        let l = Lexicons::new();
+        let reference = aho_corasick::AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(l.patterns.iter().map(|p| p.0.as_str()))
+            .unwrap();
+        let counts = |t: &str| {
+            let mut s = LexScan::default();
+            for m in reference.find_iter(t) {
+                if let Some(mask) = l.whole_word(t, m.pattern(), m.start(), m.end()) {
+                    for lex in 0..N_LEX {
+                        s.counts[lex] += u32::from(mask & (1 << lex) != 0);
+                    }
+                }
+            }
+            s.counts
+        };
+        // Phrases (so matches straddle the split), their pieces, near misses, and
+        // words of no list; texts long enough to be split and too short to be.
+        let mut words: Vec<&str> = l
+            .patterns
+            .iter()
+            .step_by(97)
+            .map(|p| p.0.as_str())
+            .collect();
+        words.extend([
+            "testament",
+            "to",
+            "a",
+            "delve",
+            "delver",
+            "into",
+            "the",
+            "hotel",
+            "was",
+            ",",
+            ".",
+            "clean",
+            "room",
+            "it",
+            "is",
+            "worth",
+            "noting",
+            "that",
+            "realms",
+            "x",
+        ]);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut text = String::new();
+        for _ in 0..3_000 {
+            text.clear();
+            let target = next(700);
+            while text.len() < target {
+                text.push_str(words[next(words.len())]);
+                // Mostly spaces, sometimes none, so phrases run into each other.
+                text.push_str(["", " ", " ", " ", "  "][next(5)]);
+            }
+            assert_eq!(l.scan_lowered(&text).counts, counts(&text), "{text:?}");
+        }
     }
 
     #[test]
