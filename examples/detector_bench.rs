@@ -59,9 +59,7 @@ fn time_part(label: &str, texts: &[String], mut f: impl FnMut(&str) -> f32) {
 
 fn parts(d: &Detector, texts: &[String]) {
     use crmguard::detector::artefacts::Artefacts;
-    use crmguard::detector::features::{
-        StyleTables, for_each_ngram, normalize_into, style_features, word_count,
-    };
+    use crmguard::detector::features::{for_each_ngram, normalize_into, word_count};
     use crmguard::detector::lexicon::Lexicons;
     let norms: Vec<String> = texts
         .iter()
@@ -76,13 +74,16 @@ fn parts(d: &Detector, texts: &[String]) {
         normalize_into(t, &mut buf);
         buf.len() as f32
     });
-    let (art, lex, style) = (Artefacts::new(), Lexicons::new(), StyleTables::new());
+    // The phrase automata read the normalised text ASCII-lowercased, once for both.
+    let lowers: Vec<String> = norms.iter().map(|n| n.to_ascii_lowercase()).collect();
+    let (art, lex) = (Artefacts::new(), Lexicons::new());
     let cfg = d.model().cfg.hash;
     let mut i = 0;
-    let mut next = || {
+    let mut at = || {
         i = (i + 1) % norms.len();
-        &norms[i]
+        i
     };
+    let mut next = || &norms[at()];
     time_part("word_count", texts, |_| word_count(next()) as f32);
     time_part("n-grams (hash only)", texts, |_| {
         let mut x = 0u64;
@@ -95,12 +96,20 @@ fn parts(d: &Detector, texts: &[String]) {
         c + w
     });
     let mut out = [0f32; 27];
+    // What scoring runs: the style pass without the features the model ignores.
     time_part("style_features", texts, |t| {
-        style_features(t, next(), &style, &mut out) as u8 as f32
+        d.style_features(t, next(), &mut out) as u8 as f32
     });
-    time_part("lexicon scan", texts, |_| lex.scan(next()).counts[0] as f32);
+    let mut k = 0;
+    let mut lower = || {
+        k = (k + 1) % lowers.len();
+        &lowers[k]
+    };
+    time_part("lexicon scan", texts, |_| {
+        lex.scan_lowered(lower()).counts[0] as f32
+    });
     time_part("artefact scan", texts, |t| {
-        art.scan(t, next()).probability()
+        art.scan_lowered(t, lower()).probability()
     });
     time_part("script_of", texts, |_| {
         crmguard::detector::script_of(next()) as f32

@@ -304,6 +304,19 @@ impl Detector {
         (char_sum, word_sum, c)
     }
 
+    /// The style features of a normalised text as this detector's scoring computes
+    /// them: without those its model gives no weight (NaN, see
+    /// [`features::PER_WORD_EXTRAS`]). Returns whether the text reads as English.
+    /// Public so that benchmarks time exactly what scoring runs.
+    pub fn style_features(&self, raw: &str, norm: &str, out: &mut [f32]) -> bool {
+        let tables = &components().style;
+        if self.all_style {
+            style_pass::<true>(raw, norm, tables, out).0
+        } else {
+            style_pass::<false>(raw, norm, tables, out).0
+        }
+    }
+
     fn score_with(&self, text: &str, want_signals: bool, min_words: usize) -> Assessment {
         SCRATCH.with(|b| {
             let Scratch { norm, lower } = &mut *b.borrow_mut();
