@@ -174,6 +174,8 @@ pub struct Detector {
     /// Whether the style pass must compute [`features::PER_WORD_EXTRAS`]: only
     /// when the model gives one of them a weight.
     all_style: bool,
+    /// The dense features the model gives a weight, in order.
+    weighted_dense: Vec<usize>,
 }
 
 /// Index into [`Detector::signed_table`] of a hash's bucket code: the hash's top
@@ -219,11 +221,15 @@ impl Detector {
         let all_style = features::PER_WORD_EXTRAS
             .iter()
             .any(|&j| model.dense_w.get(j).is_some_and(|w| *w != 0.0));
+        let weighted_dense = (0..N_DENSE)
+            .filter(|&j| model.dense_w.get(j).is_some_and(|w| *w != 0.0))
+            .collect();
         Detector {
             model,
             id: String::from("in-memory"),
             signed_table,
             all_style,
+            weighted_dense,
         }
     }
 
@@ -370,15 +376,13 @@ impl Detector {
                 &mut raw_dense,
             );
             let g = if m.cfg.per_script { script } else { 0 };
-            for j in 0..N_DENSE {
+            let (mean, std) = (of_group(&m.dense_mean, g), of_group(&m.dense_std, g));
+            // Features of zero weight would add 0 (or -0) to the margin: skipped.
+            for &j in &self.weighted_dense {
                 if neutral_mask(j, english) {
                     continue;
                 }
-                let z = standardize(
-                    raw_dense[j],
-                    m.dense_mean[g * N_DENSE + j],
-                    m.dense_std[g * N_DENSE + j],
-                );
+                let z = standardize(raw_dense[j], mean[j], std[j]);
                 dense_c[j] = m.dense_w[j] * z;
                 margin += dense_c[j];
             }
@@ -459,6 +463,15 @@ impl Detector {
             signals,
         }
     }
+}
+
+/// The dense values (means or deviations) of script group `g`, as an array so that
+/// indexing it by feature needs no bounds check.
+#[inline]
+fn of_group(v: &[f32], g: usize) -> &[f32; N_DENSE] {
+    v[g * N_DENSE..][..N_DENSE]
+        .try_into()
+        .expect("N_DENSE values per group")
 }
 
 /// `v` negated when the hash's top bit is set (signed hashing, see
