@@ -1283,7 +1283,11 @@ pub(crate) fn style_pass<const ALL: bool>(
                 word.letters += k;
                 a.word_chars += k;
                 i = j;
-                continue;
+                // The byte that ended the run is handled below, without going round
+                // the loop to find again that it is not a lowercase letter.
+                if i == bytes.len() {
+                    break;
+                }
             }
         }
         let x = bytes[i];
