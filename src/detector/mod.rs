@@ -138,12 +138,7 @@ pub(crate) fn dense_raw(
 ) -> (bool, usize) {
     let comps = components();
     out.fill(0.0);
-    let style = &mut out[..N_STYLE];
-    let (english, script) = if all_style {
-        style_pass::<true>(raw, norm, &comps.style, style)
-    } else {
-        style_pass::<false>(raw, norm, &comps.style, style)
-    };
+    let (english, script) = style_pass_as(all_style, raw, norm, &mut out[..N_STYLE]);
     if !cfg.use_style {
         out[..N_STYLE].fill(0.0);
     }
@@ -152,6 +147,17 @@ pub(crate) fn dense_raw(
         Lexicons::features(&scan, words, &mut out[N_STYLE..]);
     }
     (english, script)
+}
+
+/// The style pass, with every feature (`all`) or without the
+/// [`features::PER_WORD_EXTRAS`].
+fn style_pass_as(all: bool, raw: &str, norm: &str, out: &mut [f32]) -> (bool, usize) {
+    let tables = &components().style;
+    if all {
+        style_pass::<true>(raw, norm, tables, out)
+    } else {
+        style_pass::<false>(raw, norm, tables, out)
+    }
 }
 
 /// Dense features that carry no information for a non-English text: the lexicons are
@@ -216,14 +222,14 @@ impl Detector {
                 .collect(),
             Weights::F32(_) => Vec::new(),
         };
-        // A NaN standardises to 0, and 0 times a zero weight is what any value
-        // would have contributed.
-        let all_style = features::PER_WORD_EXTRAS
-            .iter()
-            .any(|&j| model.dense_w.get(j).is_some_and(|w| *w != 0.0));
-        let weighted_dense = (0..N_DENSE)
+        let weighted_dense: Vec<usize> = (0..N_DENSE)
             .filter(|&j| model.dense_w.get(j).is_some_and(|w| *w != 0.0))
             .collect();
+        // Left out, those features are NaN, which standardises to 0: what a zero
+        // weight makes of any value.
+        let all_style = features::PER_WORD_EXTRAS
+            .iter()
+            .any(|j| weighted_dense.contains(j));
         Detector {
             model,
             id: String::from("in-memory"),
@@ -315,12 +321,7 @@ impl Detector {
     /// [`features::PER_WORD_EXTRAS`]). Returns whether the text reads as English.
     /// Public so that benchmarks time exactly what scoring runs.
     pub fn style_features(&self, raw: &str, norm: &str, out: &mut [f32]) -> bool {
-        let tables = &components().style;
-        if self.all_style {
-            style_pass::<true>(raw, norm, tables, out).0
-        } else {
-            style_pass::<false>(raw, norm, tables, out).0
-        }
+        style_pass_as(self.all_style, raw, norm, out).0
     }
 
     fn score_with(&self, text: &str, want_signals: bool, min_words: usize) -> Assessment {
