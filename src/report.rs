@@ -189,7 +189,7 @@ impl Tally {
                 ai.judged += 1;
                 if v.reasons.contains(Reason::UndisclosedAiText) {
                     ai.flagged += 1;
-                    for s in &f.signals {
+                    for s in f.signals() {
                         if s.phrases.is_empty() {
                             *ai.signals
                                 .entry(format!("{} {}", s.family, s.detail))

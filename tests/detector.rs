@@ -417,6 +417,14 @@ fn policy_controls_the_detector() {
     assert_eq!(r["ai_text"]["text_columns"], serde_json::json!(["other"]));
     assert_eq!(r["ai_text"]["text_columns_inferred"], false);
     assert!(r["ai_text"].get("text_columns_missing").is_none());
+    // The explanation names the column as the file does, not as the policy.
+    let q = quarantine_cells(
+        &wd.read("crmguard-out/in.quarantine.csv"),
+        b',',
+        &["crmguard_reasons", "crmguard_ai_signals"],
+    );
+    assert_eq!(q[0][0], "UNDISCLOSED_AI_TEXT");
+    assert!(q[0][1].starts_with("Other: artefact"), "{}", q[0][1]);
     // A named column that no record has is reported, not silently skipped;
     // one present only in a disclosed record still counts as present.
     wd.write(
@@ -442,6 +450,15 @@ fn policy_controls_the_detector() {
         "{}",
         stderr(&out)
     );
+    // The same for a CSV file, whose columns are matched once, by its header.
+    let out = wd.run(&["scan", "-p", "typo.toml", "in.csv"]);
+    assert_eq!(status(&out), 1);
+    let r = wd.report("crmguard-out/in.report.json");
+    assert_eq!(
+        r["ai_text"]["text_columns_missing"],
+        serde_json::json!(["Nots", "Body"])
+    );
+    assert_eq!(r["ai_text"]["rows_flagged"], 1);
     // A threshold no score reaches.
     wd.write("lax.toml", "[detector]\nthreshold = 1.0\n");
     assert_eq!(status(&wd.run(&["scan", "-p", "lax.toml", "in.csv"])), 0);

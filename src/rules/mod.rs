@@ -17,7 +17,7 @@ mod synthetic_policy;
 mod timestamp;
 pub mod undisclosed_ai_text;
 
-pub use undisclosed_ai_text::{AiContext, AiFinding};
+pub use undisclosed_ai_text::{AiContext, AiFinding, TextColumns};
 
 use std::borrow::Cow;
 
@@ -61,7 +61,7 @@ pub enum AiStatus {
     NoText,
     /// Text, all of it too short to judge.
     TooShort,
-    Judged(Box<AiFinding>),
+    Judged(AiFinding),
 }
 
 impl AiStatus {
@@ -167,6 +167,26 @@ impl<'a> RowView<'a> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The `i`-th cell of a CSV record; `None` for JSON or past the record's
+    /// end.
+    pub fn csv_cell(&self, i: usize) -> Option<Cell<'_>> {
+        match &self.source {
+            Source::Csv { row, columns } => {
+                let c = columns.columns.get(i)?;
+                Some(Cell {
+                    name: &c.name,
+                    bytes: row.csv_field(i)?,
+                    kind: Kind::Text,
+                    nested: None,
+                    field: c.field,
+                    injection_exempt: c.injection_exempt,
+                    added: c.added,
+                })
+            }
+            Source::Json(_) => None,
+        }
     }
 
     /// The CSV record's bytes as read, for checks that can scan them whole.

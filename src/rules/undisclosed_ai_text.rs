@@ -4,20 +4,31 @@
 //! Short texts are not judged either (the detector cannot tell, and terse
 //! genuine reviews are exactly what a false positive would hit).
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use super::{AiStatus, Context, Kind, RowView, Verdict};
+use super::{AiStatus, Cell, Column, Columns, Context, Kind, RowView, Verdict};
 use crate::detector::{Detector, Signal};
 use crate::input::Row;
 use crate::spec::Reason;
 
-/// What the detector found in a row: its strongest text field.
+/// What the detector found in a row: the score of its strongest text field
+/// and, for a flagged row, why. Held in the row's verdict without a heap
+/// allocation unless the row is flagged: most rows are judged.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AiFinding {
     /// Calibrated P(machine) of the field that scored highest.
     pub score: f32,
+    /// Only for flagged rows.
+    pub explanation: Option<Box<Explanation>>,
+}
+
+/// Why a row was flagged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// The column of the field that scored highest, as the file names it.
     pub column: String,
-    /// Why, strongest first; only for flagged rows.
+    /// Evidence for machine text, strongest first.
     pub signals: Vec<Signal>,
 }
 
@@ -25,15 +36,58 @@ impl AiFinding {
     /// The `crmguard_ai_signals` cell: `column: family detail; ...`,
     /// strongest first.
     pub fn signals_text(&self) -> String {
-        if self.signals.is_empty() {
+        let Some(e) = self
+            .explanation
+            .as_deref()
+            .filter(|e| !e.signals.is_empty())
+        else {
             return String::new();
-        }
-        let list: Vec<String> = self
+        };
+        let list: Vec<String> = e
             .signals
             .iter()
             .map(|s| format!("{} {}", s.family, s.detail))
             .collect();
-        format!("{}: {}", self.column, list.join("; "))
+        format!("{}: {}", e.column, list.join("; "))
+    }
+
+    /// The signals behind a flag; none for rows not flagged.
+    pub fn signals(&self) -> &[Signal] {
+        self.explanation.as_deref().map_or(&[], |e| &e.signals)
+    }
+}
+
+/// The columns one file's scan judges.
+#[derive(Debug, Clone)]
+pub struct TextColumns {
+    /// From the policy, or inferred from the first batch.
+    pub names: Vec<String>,
+    /// In a CSV file, the judged columns' positions in the record, in
+    /// record order: found once from the header rather than by name in every
+    /// row, which cost a scan more than its rules did. `None` for JSON,
+    /// whose keys vary by record.
+    csv: Option<Vec<usize>>,
+    /// The [`Verdict::ai_columns_seen`] mask of a CSV record.
+    csv_seen: u64,
+}
+
+impl TextColumns {
+    pub fn new(names: Vec<String>, header: Option<&Columns>) -> TextColumns {
+        let index = |c: &Column| names.iter().position(|n| n.eq_ignore_ascii_case(&c.name));
+        let csv = header.map(|h| {
+            (h.columns.iter().enumerate())
+                .filter(|(_, c)| index(c).is_some())
+                .map(|(pos, _)| pos)
+                .collect()
+        });
+        let csv_seen = (header.iter().flat_map(|h| &h.columns))
+            .filter_map(index)
+            .fold(0, |mask, i| mask | column_bit(i));
+        TextColumns {
+            names,
+            csv,
+            csv_seen,
+        }
     }
 }
 
@@ -41,11 +95,10 @@ impl AiFinding {
 pub struct AiContext<'a> {
     pub detector: &'a Detector,
     pub threshold: f32,
-    /// Columns judged: from the policy, or inferred from the first batch.
-    pub columns: OnceLock<Vec<String>>,
+    pub columns: OnceLock<TextColumns>,
 }
 
-pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
+pub fn check<'a>(row: &'a RowView, ctx: &Context, v: &mut Verdict) {
     let Some(ai) = &ctx.ai else {
         return;
     };
@@ -56,28 +109,46 @@ pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
     let Some(columns) = ai.columns.get() else {
         return;
     };
-    let mut best: Option<(f32, &str, std::borrow::Cow<str>)> = None;
+    let mut best: Option<(f32, &str, Cow<str>)> = None;
     let mut any_text = false;
-    for cell in row.cells() {
-        let Some(i) = columns
-            .iter()
-            .position(|c| c.eq_ignore_ascii_case(cell.name))
-        else {
-            continue;
-        };
-        // Seen even in disclosed rows: the column exists in the file.
-        v.ai_columns_seen |= column_bit(i);
-        if disclosed || cell.kind != Kind::Text {
-            continue;
-        }
+    let mut judge = |cell: Cell<'a>| {
         let text = cell.text();
         if text.trim().is_empty() {
-            continue;
+            return;
         }
         any_text = true;
         let a = ai.detector.assess(&text, false);
         if a.judged && best.as_ref().is_none_or(|(s, _, _)| a.score > *s) {
             best = Some((a.score, cell.name, text));
+        }
+    };
+    match &columns.csv {
+        Some(slots) => {
+            // Seen even in disclosed rows: the column exists in the file.
+            v.ai_columns_seen |= columns.csv_seen;
+            if !disclosed {
+                for &pos in slots {
+                    if let Some(cell) = row.csv_cell(pos) {
+                        judge(cell);
+                    }
+                }
+            }
+        }
+        None => {
+            for cell in row.cells() {
+                let Some(i) = columns
+                    .names
+                    .iter()
+                    .position(|c| c.eq_ignore_ascii_case(cell.name))
+                else {
+                    continue;
+                };
+                v.ai_columns_seen |= column_bit(i);
+                if disclosed || cell.kind != Kind::Text {
+                    continue;
+                }
+                judge(cell);
+            }
         }
     }
     if disclosed {
@@ -90,19 +161,19 @@ pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
             if flagged {
                 v.add(Reason::UndisclosedAiText);
             }
-            v.ai = AiStatus::Judged(Box::new(AiFinding {
+            v.ai = AiStatus::Judged(AiFinding {
                 score,
-                column: column.to_string(),
                 // Explaining costs a second pass; only flagged rows need it.
                 // Only evidence for machine text explains a flag.
-                signals: if flagged {
-                    let mut s = ai.detector.assess(&text, true).signals;
-                    s.retain(|s| s.weight > 0.0);
-                    s
-                } else {
-                    Vec::new()
-                },
-            }));
+                explanation: flagged.then(|| {
+                    let mut signals = ai.detector.assess(&text, true).signals;
+                    signals.retain(|s| s.weight > 0.0);
+                    Box::new(Explanation {
+                        column: column.to_string(),
+                        signals,
+                    })
+                }),
+            });
         }
         None if any_text => v.ai = AiStatus::TooShort,
         None => v.ai = AiStatus::NoText,

@@ -25,7 +25,7 @@ use crate::input::{Compression, Format, open_input, reader_for};
 use crate::output::{RowWriter, write_atomically};
 use crate::policy::{Policy, PolicySource};
 use crate::report::{AiText, AuditInfo, FileFinding, InputInfo, OutputInfo, PolicyInfo, Report};
-use crate::rules::{AiContext, Context};
+use crate::rules::{AiContext, Context, TextColumns};
 use crate::spec::FileCode;
 use findings::{missing_keys_finding, resolve_header, target_limits};
 use pipeline::{StageError, run_batches};
@@ -96,7 +96,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
             threshold,
             columns: match &cfg.policy.detector.text_columns {
                 c if c.is_empty() => std::sync::OnceLock::new(),
-                c => std::sync::OnceLock::from(c.clone()),
+                c => std::sync::OnceLock::from(TextColumns::new(c.clone(), columns.as_ref())),
             },
         }),
     };
@@ -207,7 +207,11 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
             model_path: cfg.policy.detector.model.clone(),
             threshold: ai.threshold,
             min_words: crate::detector::MIN_WORDS,
-            text_columns: ai.columns.get().cloned().unwrap_or_default(),
+            text_columns: ai
+                .columns
+                .get()
+                .map(|c| c.names.clone())
+                .unwrap_or_default(),
             text_columns_inferred: cfg.policy.detector.text_columns.is_empty(),
             text_columns_missing: cfg
                 .policy

@@ -12,7 +12,7 @@ use crate::input::{InputStats, RecordReader, Row};
 use crate::output::{RowWriter, TagValue};
 use crate::report::Tally;
 use crate::rules::undisclosed_ai_text::infer_columns;
-use crate::rules::{Context, Verdict, check_row};
+use crate::rules::{Context, TextColumns, Verdict, check_row};
 
 /// Rows per batch, and bytes per batch, whichever comes first. Fixed, not
 /// derived from the thread count: batches are also the unit of progress and
@@ -121,7 +121,9 @@ pub fn run_batches(
                 break Err(StageError::Interrupted);
             }
             if let Some(ai) = &ctx.ai {
-                ai.columns.get_or_init(|| infer_columns(batch.rows(), ctx));
+                ai.columns.get_or_init(|| {
+                    TextColumns::new(infer_columns(batch.rows(), ctx), ctx.columns)
+                });
             }
             let mut verdicts = std::mem::take(&mut spare);
             let (written, ()) = rayon::join(
