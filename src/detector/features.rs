@@ -1128,13 +1128,15 @@ pub fn style_features(raw: &str, norm: &str, tables: &StyleTables, out: &mut [f3
 }
 
 /// Style features that cost per-word bookkeeping (the 25-word segments of the
-/// type/token ratio, the case of each word, the byte before each word) and that a
-/// model may give no weight: the consistency filter in training drops features whose
-/// effect flips between sources, and it dropped all four from the shipped model. A
-/// model whose weights for all of them are zero gets the style pass without them
+/// type/token ratio, the case of each word, the byte before each word) or a pass
+/// of their own over the raw text (unterminated lines: a line search, then a trim
+/// per line, about 330 instructions per CRM field), and that a model may give no
+/// weight: the consistency filter in training drops features whose effect flips
+/// between sources, and it dropped all five from the shipped model. A model whose
+/// weights for all of them are zero gets the style pass without them
 /// ([`style_pass`] with `ALL = false`), which leaves them undefined (NaN): exactly
 /// what a zero weight makes of any value.
-pub const PER_WORD_EXTRAS: [usize; 4] = [1, 14, 21, 25];
+pub const LEAN_SKIPS: [usize; 5] = [1, 14, 21, 24, 25];
 
 /// A word of the style pass, accumulated while its chars go by.
 struct StyleWord {
@@ -1191,7 +1193,7 @@ fn starts_upper(w: &str) -> bool {
 
 /// [`style_features`], plus the dominant script of the text's letters (see
 /// [`super::script_of`]), counted in the same pass over the chars. Without `ALL`,
-/// the [`PER_WORD_EXTRAS`] are left out (NaN).
+/// the [`LEAN_SKIPS`] are left out (NaN).
 pub(crate) fn style_pass<const ALL: bool>(
     raw: &str,
     norm: &str,
@@ -1535,7 +1537,7 @@ pub(crate) fn style_pass<const ALL: bool>(
         },
         rate(a.space_before, words),
         rate(a.rep_letters, words),
-        unterminated_lines(raw),
+        if ALL { unterminated_lines(raw) } else { nan },
         if ALL { rate(a.midcap, words) } else { nan },
         if a.comma_segs > 0 {
             a.short_comma_segs as f32 / a.comma_segs as f32
@@ -1832,6 +1834,7 @@ mod tests {
             "Das Hotel war sauber, das Personal freundlich. Wir kommen wieder, sicher!",
             "酒店很好，服务也很好。房间干净，早餐丰富。",
             &"one two three four five six seven eight nine ten. ".repeat(8),
+            "Location: great\nRoom | dirty\nStaff friendly and helpful.\nWould come back",
         ] {
             let mut n = String::new();
             normalize_into(t, &mut n);
@@ -1840,7 +1843,7 @@ mod tests {
             let l = style_pass::<false>(t, &n, &tables, &mut lean);
             assert_eq!(f, l, "{t}");
             for j in 0..N_STYLE {
-                if PER_WORD_EXTRAS.contains(&j) {
+                if LEAN_SKIPS.contains(&j) {
                     assert!(lean[j].is_nan(), "{t}: {}", STYLE_NAMES[j]);
                 } else {
                     assert_eq!(

@@ -125,7 +125,7 @@ pub fn script_of(norm: &str) -> usize {
 /// Raw (unstandardised) dense features of a normalised text: style, then lexicons.
 /// Also returns whether the text is English (English-only features of other texts
 /// are neutralised at standardisation, see [`neutral_mask`]) and its [`script_of`].
-/// Without `all_style` the style features in [`features::PER_WORD_EXTRAS`] are not
+/// Without `all_style` the style features in [`features::LEAN_SKIPS`] are not
 /// computed (NaN), for a model that gives them no weight.
 pub(crate) fn dense_raw(
     raw: &str,
@@ -150,7 +150,7 @@ pub(crate) fn dense_raw(
 }
 
 /// The style pass, with every feature (`all`) or without the
-/// [`features::PER_WORD_EXTRAS`].
+/// [`features::LEAN_SKIPS`].
 fn style_pass_as(all: bool, raw: &str, norm: &str, out: &mut [f32]) -> (bool, usize) {
     let tables = &components().style;
     if all {
@@ -177,7 +177,7 @@ pub struct Detector {
     /// is one load at `code | sign << 8` (see [`signed_index`]) instead of a load and
     /// a sign flip; empty for other models.
     signed_table: Vec<f32>,
-    /// Whether the style pass must compute [`features::PER_WORD_EXTRAS`]: only
+    /// Whether the style pass must compute [`features::LEAN_SKIPS`]: only
     /// when the model gives one of them a weight.
     all_style: bool,
     /// The dense features the model gives a weight, in order.
@@ -227,7 +227,7 @@ impl Detector {
             .collect();
         // Left out, those features are NaN, which standardises to 0: what a zero
         // weight makes of any value.
-        let all_style = features::PER_WORD_EXTRAS
+        let all_style = features::LEAN_SKIPS
             .iter()
             .any(|j| weighted_dense.contains(j));
         Detector {
@@ -318,7 +318,7 @@ impl Detector {
 
     /// The style features of a normalised text as this detector's scoring computes
     /// them: without those its model gives no weight (NaN, see
-    /// [`features::PER_WORD_EXTRAS`]). Returns whether the text reads as English.
+    /// [`features::LEAN_SKIPS`]). Returns whether the text reads as English.
     /// Public so that benchmarks time exactly what scoring runs.
     pub fn style_features(&self, raw: &str, norm: &str, out: &mut [f32]) -> bool {
         style_pass_as(self.all_style, raw, norm, out).0
@@ -623,9 +623,11 @@ mod tests {
              The STAFF were great, the pool was lovely, and we will come back next year for sure.",
             "Das Hotel war sauber, das Personal freundlich und das Frühstück reichhaltig und gut.",
             "酒店很好，服务也很好。房间干净，早餐丰富，位置方便，下次还会再来。",
+            "Location: great for the beach\nRoom | dirty, the carpet had stains\nStaff friendly \
+             and helpful at the desk.\nWould come back",
         ];
         let mut m = Model::read(EMBEDDED_MODEL).unwrap();
-        for j in features::PER_WORD_EXTRAS {
+        for j in features::LEAN_SKIPS {
             m.dense_w[j] = 0.0;
         }
         let lean = Detector::from_model(m.clone());
@@ -638,7 +640,7 @@ mod tests {
             assert_eq!(a.score.to_bits(), b.score.to_bits(), "{t}");
         }
         // Any weight on one of them, and the pass computes them all.
-        m.dense_w[features::PER_WORD_EXTRAS[2]] = 0.5;
+        m.dense_w[features::LEAN_SKIPS[2]] = 0.5;
         assert!(Detector::from_model(m).all_style);
     }
 
