@@ -173,18 +173,7 @@ impl<'a> RowView<'a> {
     /// end.
     pub fn csv_cell(&self, i: usize) -> Option<Cell<'_>> {
         match &self.source {
-            Source::Csv { row, columns } => {
-                let c = columns.columns.get(i)?;
-                Some(Cell {
-                    name: &c.name,
-                    bytes: row.csv_field(i)?,
-                    kind: Kind::Text,
-                    nested: None,
-                    field: c.field,
-                    injection_exempt: c.injection_exempt,
-                    added: c.added,
-                })
-            }
+            Source::Csv { row, columns } => Some(columns.columns.get(i)?.cell(row.csv_field(i)?)),
             Source::Json(_) => None,
         }
     }
@@ -270,15 +259,7 @@ fn csv_cells<'r>(row: &'r Row, columns: &'r Columns) -> impl Iterator<Item = Cel
         let bytes = &fields[start..end];
         start = end;
         match info.next() {
-            Some(c) => Cell {
-                name: &c.name,
-                bytes,
-                kind: Kind::Text,
-                nested: None,
-                field: c.field,
-                injection_exempt: c.injection_exempt,
-                added: c.added,
-            },
+            Some(c) => c.cell(bytes),
             // A field beyond the header (MALFORMED_ROW): content, nameless.
             None => Cell {
                 name: "",
@@ -300,6 +281,21 @@ pub struct Column {
     pub field: Option<Field>,
     pub injection_exempt: bool,
     pub added: bool,
+}
+
+impl Column {
+    /// This column's cell of a record.
+    fn cell<'a>(&'a self, bytes: &'a [u8]) -> Cell<'a> {
+        Cell {
+            name: &self.name,
+            bytes,
+            kind: Kind::Text,
+            nested: None,
+            field: self.field,
+            injection_exempt: self.injection_exempt,
+            added: self.added,
+        }
+    }
 }
 
 /// What the rules know about the columns of a CSV file, resolved once.
