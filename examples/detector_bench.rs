@@ -59,8 +59,9 @@ fn time_part(label: &str, texts: &[String], mut f: impl FnMut(&str) -> f32) {
 
 fn parts(d: &Detector, texts: &[String]) {
     use crmguard::detector::artefacts::Artefacts;
-    use crmguard::detector::features::{for_each_ngram, normalize_into, word_count};
-    use crmguard::detector::lexicon::Lexicons;
+    use crmguard::detector::features::{
+        StyleTables, for_each_ngram, normalize_into, style_features, word_count,
+    };
     let norms: Vec<String> = texts
         .iter()
         .map(|t| {
@@ -74,9 +75,9 @@ fn parts(d: &Detector, texts: &[String]) {
         normalize_into(t, &mut buf);
         buf.len() as f32
     });
-    // The phrase automata read the normalised text ASCII-lowercased, once for both.
+    // The artefact automaton reads the normalised text ASCII-lowercased.
     let lowers: Vec<String> = norms.iter().map(|n| n.to_ascii_lowercase()).collect();
-    let (art, lex) = (Artefacts::new(), Lexicons::new());
+    let (art, tables) = (Artefacts::new(), StyleTables::new());
     let cfg = d.model().cfg.hash;
     let mut i = 0;
     let mut at = || {
@@ -96,18 +97,20 @@ fn parts(d: &Detector, texts: &[String]) {
         c + w
     });
     let mut out = [0f32; 27];
-    // What scoring runs: the style pass without the features the model ignores.
-    time_part("style_features", texts, |t| {
+    // What scoring runs: the style pass without the features the model ignores,
+    // with the lexicon phrases matched on its words.
+    time_part("style + lexicons", texts, |t| {
         d.style_features(t, next(), &mut out) as u8 as f32
+    });
+    // The same pass matching nothing, and so what the phrases add to it.
+    time_part("style alone", texts, |t| {
+        style_features(t, next(), &tables, &mut out) as u8 as f32
     });
     let mut k = 0;
     let mut lower = || {
         k = (k + 1) % lowers.len();
         &lowers[k]
     };
-    time_part("lexicon scan", texts, |_| {
-        lex.scan_lowered(lower()).counts[0] as f32
-    });
     time_part("artefact scan", texts, |t| {
         art.scan_lowered(t, lower()).probability()
     });

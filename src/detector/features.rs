@@ -332,6 +332,7 @@ const fn ascii_classes() -> [u32; 128] {
 
 static ASCII_CLASS: [u32; 128] = ascii_classes();
 
+use super::lexicon::Tokens;
 use super::model::N_SCRIPTS;
 
 /// Dominant script of a text's letters; see [`super::script_of`].
@@ -1124,7 +1125,24 @@ pub const ENGLISH_ONLY_STYLE: [usize; 2] = [16, 17];
 /// symmetric distributions; standardisation happens in the model. Returns whether
 /// the text looks English (share of English function words).
 pub fn style_features(raw: &str, norm: &str, tables: &StyleTables, out: &mut [f32]) -> bool {
-    style_pass::<true>(raw, norm, tables, out).0
+    style_pass::<true, _>(raw, norm, tables, out, &mut NoTokens).0
+}
+
+/// For a style pass whose tokens nobody matches.
+pub struct NoTokens;
+
+impl Tokens for NoTokens {
+    #[inline(always)]
+    fn token(&mut self, _: u64) {}
+}
+
+const MARK_SEED: u64 = 0x2e;
+
+/// The token of a char that is not part of a word (punctuation, symbols, CJK): a
+/// hash of its own kind, so no mark is taken for a word.
+#[inline(always)]
+fn mark_token(c: char) -> u64 {
+    fmix(mix(MARK_SEED, c as u64))
 }
 
 /// Style features that cost per-word bookkeeping (the 25-word segments of the
@@ -1193,12 +1211,14 @@ fn starts_upper(w: &str) -> bool {
 
 /// [`style_features`], plus the dominant script of the text's letters (see
 /// [`super::script_of`]), counted in the same pass over the chars. Without `ALL`,
-/// the [`LEAN_SKIPS`] are left out (NaN).
-pub(crate) fn style_pass<const ALL: bool>(
+/// the [`LEAN_SKIPS`] are left out (NaN). Each word and each mark (a char outside
+/// words other than a space) goes to `tokens` as it ends, for the phrase lexicons.
+pub(crate) fn style_pass<const ALL: bool, T: Tokens>(
     raw: &str,
     norm: &str,
     tables: &StyleTables,
     out: &mut [f32],
+    tokens: &mut T,
 ) -> (bool, usize) {
     let mut a = StyleAcc::default();
     let mut in_word = false;
@@ -1218,19 +1238,21 @@ pub(crate) fn style_pass<const ALL: bool>(
     // an out-of-line call per word, whose prologue and epilogue cost more
     // instructions than half its body.
     #[inline(always)]
-    fn finish_word<const ALL: bool>(
+    fn finish_word<const ALL: bool, T: Tokens>(
         a: &mut StyleAcc,
         wd: &StyleWord,
         end: usize,
         sentence_first: bool,
         norm: &str,
         tables: &StyleTables,
+        tokens: &mut T,
     ) {
         let w = &norm[wd.start..end];
         a.words += 1;
         a.cur_sent_words += 1;
         a.seg_half_words += 2;
         let h = fmix(wd.hash);
+        tokens.token(h);
         if ALL {
             a.push_seg(h);
         }
@@ -1297,7 +1319,7 @@ pub(crate) fn style_pass<const ALL: bool>(
             // A space can only end a word: every other check needs a letter, a
             // digit or punctuation.
             if in_word {
-                finish_word::<ALL>(&mut a, &word, i, sentence_first_word, norm, tables);
+                finish_word::<ALL, T>(&mut a, &word, i, sentence_first_word, norm, tables, tokens);
                 sentence_first_word = false;
                 in_word = false;
             }
@@ -1393,10 +1415,13 @@ pub(crate) fn style_pass<const ALL: bool>(
             }
             a.word_chars += 1;
             word.hash = mix(word.hash, lc as u64);
-        } else if in_word {
-            finish_word::<ALL>(&mut a, &word, i, sentence_first_word, norm, tables);
-            sentence_first_word = false;
-            in_word = false;
+        } else {
+            if in_word {
+                finish_word::<ALL, T>(&mut a, &word, i, sentence_first_word, norm, tables, tokens);
+                sentence_first_word = false;
+                in_word = false;
+            }
+            tokens.token(mark_token(c));
         }
         if f & C_CJK != 0 {
             a.words += 1;
@@ -1472,7 +1497,15 @@ pub(crate) fn style_pass<const ALL: bool>(
         i = next_i;
     }
     if in_word {
-        finish_word::<ALL>(&mut a, &word, norm.len(), sentence_first_word, norm, tables);
+        finish_word::<ALL, T>(
+            &mut a,
+            &word,
+            norm.len(),
+            sentence_first_word,
+            norm,
+            tables,
+            tokens,
+        );
     }
     a.end_sentence();
     a.close_segment(false);
@@ -1839,8 +1872,8 @@ mod tests {
             let mut n = String::new();
             normalize_into(t, &mut n);
             let (mut full, mut lean) = ([0f32; N_STYLE], [0f32; N_STYLE]);
-            let f = style_pass::<true>(t, &n, &tables, &mut full);
-            let l = style_pass::<false>(t, &n, &tables, &mut lean);
+            let f = style_pass::<true, _>(t, &n, &tables, &mut full, &mut NoTokens);
+            let l = style_pass::<false, _>(t, &n, &tables, &mut lean, &mut NoTokens);
             assert_eq!(f, l, "{t}");
             for j in 0..N_STYLE {
                 if LEAN_SKIPS.contains(&j) {

@@ -3,13 +3,18 @@
 //! lists were curated on other corpora, and a per-list rate transfers across sources
 //! better than per-phrase weights fitted to our four training files.
 //!
+//! Phrases are matched as sequences of tokens, the words and punctuation marks the
+//! style pass finds ([`super::features::style_pass`]): it hashes every word anyway,
+//! so a phrase costs a table lookup per token instead of a DFA step per byte. A
+//! match is whole words by construction ("realm" never fires inside "realms"), case
+//! is ignored, and spaces do not count ("well-being" and "well - being" are the same
+//! three tokens). Among overlapping phrases the leftmost wins, then the longest.
+//!
 //! Sources and licences (files under assets/lexicons/<name>/ with their LICENSE):
 //! antislop_sampler (Apache-2.0), kobak_excess_vocab (MIT), pypi_defluff (MIT),
 //! hc3_indicating_words (CC-BY-SA 4.0, attribution in its NOTICE file).
 
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind, PatternID};
+use super::features::{N_STYLE, StyleTables, normalize_into, style_pass};
 
 const ANTISLOP: &str =
     include_str!("../../assets/lexicons/antislop_sampler/slop_phrase_prob_adjustments.json");
@@ -32,92 +37,218 @@ pub const LEXICON_NAMES: [&str; 6] = [
 pub const N_LEX: usize = LEXICON_NAMES.len();
 
 pub struct Lexicons {
-    dfa: DFA,
-    /// The DFA's unanchored start state.
-    start: StateID,
+    trie: Trie,
     patterns: Vec<(String, u8)>,
-}
-
-/// Texts shorter than this are scanned by one search: splitting them would save
-/// less than setting up the second search costs.
-const MIN_SPLIT: usize = 128;
-/// How far past the split the first search looks for the state the second one was
-/// in at the same byte.
-const SYNC_WINDOW: usize = 16;
-
-/// One leftmost-longest search over a text, as aho-corasick's `find_iter` runs it
-/// (after each match, a new search from the match's end), advanced a byte per call
-/// so that two searches over the two halves of a text can run interleaved: each
-/// byte is a dependent load from a 2 MB table, and one search alone leaves the CPU
-/// waiting on it.
-#[derive(Clone, Copy)]
-struct Search {
-    /// The next byte to read.
-    at: usize,
-    sid: StateID,
-    /// The longest match of the current search so far: its pattern and end.
-    found: Option<(PatternID, usize)>,
-    /// No match can follow what has been read.
-    done: bool,
-}
-
-impl Search {
-    fn new(start: StateID, at: usize, len: usize) -> Search {
-        Search {
-            at,
-            sid: start,
-            found: None,
-            done: at >= len,
-        }
-    }
-
-    /// Reads the next byte (the search must not be done); returns the match it
-    /// completes, if any, as pattern and end. `MAY_END`: whether this byte may be
-    /// the text's last.
-    #[inline(always)]
-    fn step<const MAY_END: bool>(
-        &mut self,
-        dfa: &DFA,
-        start: StateID,
-        hay: &[u8],
-    ) -> Option<(PatternID, usize)> {
-        self.sid = dfa.next_state(Anchored::No, self.sid, hay[self.at]);
-        self.at += 1;
-        let mut over = MAY_END && self.at == hay.len();
-        if dfa.is_special(self.sid) {
-            if dfa.is_dead(self.sid) {
-                over = true;
-            } else if dfa.is_match(self.sid) {
-                self.found = Some((dfa.match_pattern(self.sid, 0), self.at));
-            }
-        }
-        if !over {
-            return None;
-        }
-        // The search ends with its longest match, and the next one starts after it;
-        // without a match there is none further on either.
-        let m = self.found.take();
-        match m {
-            Some((_, end)) => {
-                self.at = end;
-                self.sid = start;
-                self.done = end == hay.len();
-            }
-            None => self.done = true,
-        }
-        m
-    }
-
-    /// Whether two searches at the same byte will find the same matches from here on.
-    fn same_state(&self, other: &Search) -> bool {
-        self.at == other.at && self.sid == other.sid && self.found == other.found
-    }
+    /// For reading phrases and texts outside scoring.
+    tables: StyleTables,
 }
 
 /// Per-lexicon match counts of one text. No heap allocation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LexScan {
     pub counts: [u32; N_LEX],
+}
+
+/// Longest phrase, in tokens, that the matcher follows.
+const MAX_TOKENS: usize = 16;
+
+/// The phrases as a trie over token hashes, stored as one open-addressing table of
+/// (parent node, token) -> child: a lookup is a load and a compare or two, and the
+/// root's entries (every phrase's first token) are the ones nearly every lookup
+/// touches.
+struct Trie {
+    /// Bit `h % 2^16` set for every token `h` that starts a phrase: 8 KB, so the
+    /// test most tokens end at stays in the L1 cache, where the table does not.
+    first: Box<[u64; FIRST_BITS / 64]>,
+    /// (token, parent node + 1, child node); a zero parent marks an empty slot.
+    slots: Vec<(u64, u32, u32)>,
+    mask: usize,
+    /// Per node: the lexicon mask of the phrase ending there (0: none) and its id.
+    ends: Vec<(u8, u32)>,
+}
+
+const FIRST_BITS: usize = 1 << 16;
+
+impl Trie {
+    #[inline(always)]
+    fn may_start(&self, token: u64) -> bool {
+        let b = token as usize & (FIRST_BITS - 1);
+        self.first[b / 64] & (1 << (b % 64)) != 0
+    }
+
+    #[inline(always)]
+    fn slot(&self, node: u32, token: u64) -> usize {
+        // Tokens are finalised hashes: their top bits are already well mixed.
+        ((token ^ u64::from(node).wrapping_mul(0x9e37_79b9_7f4a_7c15)) >> 40) as usize & self.mask
+    }
+
+    #[inline(always)]
+    fn child(&self, node: u32, token: u64) -> Option<u32> {
+        let mut i = self.slot(node, token);
+        loop {
+            let (t, parent, child) = self.slots[i];
+            if parent == 0 {
+                return None;
+            }
+            if t == token && parent == node + 1 {
+                return Some(child);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn build(phrases: &[Vec<u64>], masks: &[u8]) -> Trie {
+        let edges: usize = phrases.iter().map(Vec::len).sum();
+        let cap = (edges * 2).next_power_of_two().max(64);
+        let mut t = Trie {
+            first: Box::new([0; FIRST_BITS / 64]),
+            slots: vec![(0, 0, 0); cap],
+            mask: cap - 1,
+            ends: vec![(0, 0)],
+        };
+        for (id, (tokens, &mask)) in phrases.iter().zip(masks).enumerate() {
+            let b = tokens[0] as usize & (FIRST_BITS - 1);
+            t.first[b / 64] |= 1 << (b % 64);
+            let mut node = 0u32;
+            for &tok in tokens {
+                node = match t.child(node, tok) {
+                    Some(c) => c,
+                    None => {
+                        let c = t.ends.len() as u32;
+                        t.ends.push((0, 0));
+                        let mut i = t.slot(node, tok);
+                        while t.slots[i].1 != 0 {
+                            i = (i + 1) & t.mask;
+                        }
+                        t.slots[i] = (tok, node + 1, c);
+                        c
+                    }
+                };
+            }
+            let end = &mut t.ends[node as usize];
+            // Phrases that differ only in spacing share a node: the first keeps its
+            // id, the lists add up.
+            if end.0 == 0 {
+                end.1 = id as u32;
+            }
+            end.0 |= mask;
+        }
+        t
+    }
+}
+
+/// Where phrases are taken from: what the style pass reports as it reads a text.
+pub trait Tokens {
+    /// The next token (a word or a mark) of the text, as its finalised hash.
+    fn token(&mut self, h: u64);
+}
+
+/// The tokens of a text, in order.
+impl Tokens for Vec<u64> {
+    fn token(&mut self, h: u64) {
+        self.push(h);
+    }
+}
+
+/// Phrase matching over one text's tokens, fed by the style pass: leftmost, then
+/// longest. An attempt starts at a token that begins a phrase and follows the trie
+/// while it can; when it cannot, its longest phrase counts and the tokens after that
+/// phrase are read again (without one, all but the attempt's first).
+pub struct LexRun<'l> {
+    lex: &'l Lexicons,
+    /// The current attempt's tokens.
+    pending: [u64; MAX_TOKENS],
+    len: usize,
+    node: u32,
+    /// Tokens in the attempt's longest phrase so far (0: none) and its trie node.
+    best: usize,
+    best_node: u32,
+    counts: LexScan,
+    /// For explanations: the ids of the phrases found, in text order.
+    found: Option<Vec<u32>>,
+}
+
+impl Tokens for LexRun<'_> {
+    #[inline(always)]
+    fn token(&mut self, h: u64) {
+        if self.len == 0 {
+            // Nearly every token: no phrase starts with it.
+            if self.lex.trie.may_start(h)
+                && let Some(c) = self.lex.trie.child(0, h)
+            {
+                self.start(h, c);
+            }
+            return;
+        }
+        self.extend(h);
+    }
+}
+
+impl LexRun<'_> {
+    fn start(&mut self, h: u64, node: u32) {
+        self.pending[0] = h;
+        self.len = 1;
+        self.node = node;
+        self.best = 0;
+        self.mark_end();
+    }
+
+    #[inline(never)]
+    fn extend(&mut self, h: u64) {
+        if self.len < MAX_TOKENS
+            && let Some(c) = self.lex.trie.child(self.node, h)
+        {
+            self.pending[self.len] = h;
+            self.len += 1;
+            self.node = c;
+            self.mark_end();
+            return;
+        }
+        self.resolve();
+        self.token(h);
+    }
+
+    fn mark_end(&mut self) {
+        if self.lex.trie.ends[self.node as usize].0 != 0 {
+            self.best = self.len;
+            self.best_node = self.node;
+        }
+    }
+
+    /// Ends the current attempt: counts its longest phrase and reads again the
+    /// tokens after it.
+    fn resolve(&mut self) {
+        let (from, to) = (self.best.max(1), self.len);
+        if self.best > 0 {
+            let (mask, id) = self.lex.trie.ends[self.best_node as usize];
+            for lex in 0..N_LEX {
+                self.counts.counts[lex] += u32::from(mask & (1 << lex) != 0);
+            }
+            if let Some(found) = &mut self.found {
+                found.push(id);
+            }
+        }
+        self.len = 0;
+        // Usually nothing: the attempt was one token long, or one phrase.
+        if from < to {
+            let pending = self.pending;
+            for &h in &pending[from..to] {
+                self.token(h);
+            }
+        }
+    }
+
+    /// The counts of the whole text, once its last token is in.
+    pub fn finish(mut self) -> LexScan {
+        self.flush();
+        self.counts
+    }
+
+    fn flush(&mut self) {
+        while self.len > 0 {
+            self.resolve();
+        }
+    }
 }
 
 fn parse_lists() -> Vec<(String, u8)> {
@@ -183,49 +314,45 @@ fn parse_lists() -> Vec<(String, u8)> {
     merged
 }
 
-#[inline]
-fn is_alnum_byte_boundary(s: &str, byte_idx: usize, before: bool) -> bool {
-    let c = if before {
-        s[..byte_idx].chars().next_back()
-    } else {
-        s[byte_idx..].chars().next()
-    };
-    !c.is_some_and(|c| c.is_alphanumeric())
-}
-
 impl Lexicons {
     pub fn new() -> Self {
         let patterns = parse_lists();
-        // Patterns are lowercase and matched against ASCII-lowercased text: the same
-        // matches as an ASCII-case-insensitive automaton on the original, but the DFA
-        // has half the byte classes, so it is half the size (~2 MB instead of ~4) and
-        // builds and scans faster.
-        // A full DFA, so the scan never walks NFA failure links (2-3x faster on the
-        // scoring path than aho-corasick's default). No prefilter: with thousands of
-        // patterns, common words among them, none would skip anything.
-        let dfa = aho_corasick::dfa::Builder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .prefilter(false)
-            .build(patterns.iter().map(|p| p.0.as_str()))
-            .expect("lexicon patterns compile");
-        let start = dfa
-            .start_state(Anchored::No)
-            .expect("the DFA supports unanchored searches");
+        let tables = StyleTables::new();
+        let (mut tokens, mut norm, mut style) = (Vec::new(), String::new(), [0f32; N_STYLE]);
+        let phrases: Vec<Vec<u64>> = patterns
+            .iter()
+            .map(|(p, _)| {
+                // The phrase read exactly as a text would be.
+                tokens.clear();
+                normalize_into(p, &mut norm);
+                style_pass::<false, _>(p, &norm, &tables, &mut style, &mut tokens);
+                assert!(
+                    (1..=MAX_TOKENS).contains(&tokens.len()),
+                    "lexicon phrase {p:?} has {} tokens",
+                    tokens.len()
+                );
+                tokens.clone()
+            })
+            .collect();
+        let masks: Vec<u8> = patterns.iter().map(|p| p.1).collect();
         Lexicons {
-            dfa,
-            start,
+            trie: Trie::build(&phrases, &masks),
             patterns,
+            tables,
         }
     }
 
-    /// Calls `f((pattern, end))` for each match, in text order: what aho-corasick's
-    /// `find_iter` finds, one search at a time.
-    fn for_each_match(&self, hay: &[u8], mut f: impl FnMut((PatternID, usize))) {
-        let mut s = Search::new(self.start, 0, hay.len());
-        while !s.done {
-            if let Some(m) = s.step::<true>(&self.dfa, self.start, hay) {
-                f(m);
-            }
+    /// A matcher for one text, to be fed by its style pass.
+    pub fn run(&self) -> LexRun<'_> {
+        LexRun {
+            lex: self,
+            pending: [0; MAX_TOKENS],
+            len: 0,
+            node: 0,
+            best: 0,
+            best_node: 0,
+            counts: LexScan::default(),
+            found: None,
         }
     }
 
@@ -241,116 +368,32 @@ impl Lexicons {
         &self.patterns[id as usize].0
     }
 
-    /// Count whole-word matches (a phrase starting or ending with a letter must not
-    /// touch another letter: "realm" must not fire inside "realms" unless listed).
+    /// Counts the phrases of each lexicon in a normalised text, by a style pass of
+    /// its own (scoring gets them from the style pass it runs anyway).
     pub fn scan(&self, norm: &str) -> LexScan {
-        self.scan_lowered(&norm.to_ascii_lowercase())
+        let mut run = self.run();
+        style_pass::<false, _>(norm, norm, &self.tables, &mut [0f32; N_STYLE], &mut run);
+        run.finish()
     }
 
-    /// [`Lexicons::scan`] given the normalised text already ASCII-lowercased.
-    pub fn scan_lowered(&self, norm: &str) -> LexScan {
-        let hay = norm.as_bytes();
-        let count = |s: &mut LexScan, (pid, end): (PatternID, usize)| {
-            if let Some(mask) = self.whole_word(norm, pid, end) {
-                for lex in 0..N_LEX {
-                    s.counts[lex] += u32::from(mask & (1 << lex) != 0);
-                }
-            }
-        };
-        // The second half starts after a space, so it does not start inside a word.
-        let split = (hay.len() >= MIN_SPLIT)
-            .then(|| (hay.len() / 2..hay.len()).find(|&i| hay[i - 1] == b' '))
-            .flatten();
-        let Some(p) = split else {
-            let mut s = LexScan::default();
-            self.for_each_match(hay, |m| count(&mut s, m));
-            return s;
-        };
-        let (dfa, start) = (&self.dfa, self.start);
-        // `a` searches from the start of the text, `b` from the split. Where `a`
-        // reaches a byte in the state `b` had there, both find the same matches from
-        // then on: `a`'s counts up to there plus `b`'s after it are the whole text's.
-        let (mut a, mut b) = (
-            Search::new(start, 0, hay.len()),
-            Search::new(start, p, hay.len()),
-        );
-        let (mut ca, mut cb) = (LexScan::default(), LexScan::default());
-        // `b`'s state and counts at each byte of the window after the split, at its
-        // last visit there.
-        let mut seen: [Option<(Search, LexScan)>; SYNC_WINDOW] = [None; SYNC_WINDOW];
-        seen[0] = Some((b, cb));
-        // `a` cannot reach the end of the text before the split.
-        while !a.done && a.at != p {
-            if let Some(m) = a.step::<false>(dfa, start, hay) {
-                count(&mut ca, m);
-            }
-            if !b.done {
-                if let Some(m) = b.step::<true>(dfa, start, hay) {
-                    count(&mut cb, m);
-                }
-                if let Some(slot) = seen.get_mut(b.at - p) {
-                    *slot = Some((b, cb));
-                }
-            }
-        }
-        // `b`'s step is written out here and above: as one closure, scoring ran 6%
-        // slower (the searches' state no longer stayed in registers).
-        while !b.done {
-            if let Some(m) = b.step::<true>(dfa, start, hay) {
-                count(&mut cb, m);
-            }
-            if let Some(slot) = seen.get_mut(b.at - p) {
-                *slot = Some((b, cb));
-            }
-        }
-        while !a.done {
-            if let Some(Some((sb, at_sync))) = a.at.checked_sub(p).and_then(|k| seen.get(k))
-                && a.same_state(sb)
-            {
-                for lex in 0..N_LEX {
-                    ca.counts[lex] += cb.counts[lex] - at_sync.counts[lex];
-                }
-                return ca;
-            }
-            if let Some(m) = a.step::<true>(dfa, start, hay) {
-                count(&mut ca, m);
-            }
-        }
-        // No common state near the split (or `a` was already past it): `a` alone
-        // has read the whole text.
-        ca
-    }
-
-    /// The lexicon mask of the phrase matched up to `end`, or `None` when the phrase
-    /// starts or ends with a letter or digit that touches another one in the text.
-    #[inline]
-    fn whole_word(&self, norm: &str, pid: PatternID, end: usize) -> Option<u8> {
-        let (p, mask) = &self.patterns[pid.as_usize()];
-        let pb = p.as_bytes();
-        let start = end - pb.len();
-        let left_ok = !pb[0].is_ascii_alphanumeric() || is_alnum_byte_boundary(norm, start, true);
-        let right_ok =
-            !pb[pb.len() - 1].is_ascii_alphanumeric() || is_alnum_byte_boundary(norm, end, false);
-        (left_ok && right_ok).then_some(*mask)
-    }
-
-    /// For explanations: the distinct phrases of each lexicon found in an
-    /// ASCII-lowercased text, the most specific (longest) first, then in text order.
-    /// Every match counts the same towards a lexicon's rate, but "testament to" tells
-    /// an admin far more than "this", which is also on Kobak's list.
-    pub fn matched_phrases(&self, lowered: &str) -> [Vec<u32>; N_LEX] {
+    /// For explanations: the distinct phrases of each lexicon found in a normalised
+    /// text, the most specific (longest) first, then in text order. Every match
+    /// counts the same towards a lexicon's rate, but "testament to" tells an admin
+    /// far more than "this", which is also on Kobak's list.
+    pub fn matched_phrases(&self, norm: &str) -> [Vec<u32>; N_LEX] {
+        let mut run = self.run();
+        run.found = Some(Vec::new());
+        style_pass::<false, _>(norm, norm, &self.tables, &mut [0f32; N_STYLE], &mut run);
+        run.flush();
         let mut out: [Vec<u32>; N_LEX] = Default::default();
-        self.for_each_match(lowered.as_bytes(), |(pid, end)| {
-            let Some(mask) = self.whole_word(lowered, pid, end) else {
-                return;
-            };
-            let id = pid.as_u32();
+        for id in run.found.take().unwrap_or_default() {
+            let mask = self.patterns[id as usize].1;
             for (lex, list) in out.iter_mut().enumerate() {
                 if mask & (1 << lex) != 0 && !list.contains(&id) {
                     list.push(id);
                 }
             }
-        });
+        }
         for list in &mut out {
             // Stable: equally long phrases keep their text order.
             list.sort_by_key(|id| std::cmp::Reverse(self.phrase(*id).len()));
@@ -431,44 +474,70 @@ mod tests {
         assert!(l.matched_phrases("delver").iter().all(Vec::is_empty));
     }
 
+    /// The tokens of a text as the style pass reports them.
+    fn tokens_of(l: &Lexicons, text: &str) -> Vec<u64> {
+        let mut norm = String::new();
+        normalize_into(text, &mut norm);
+        let mut tokens = Vec::new();
+        style_pass::<false, _>(text, &norm, &l.tables, &mut [0f32; N_STYLE], &mut tokens);
+        tokens
+    }
+
     #[test]
-    fn the_split_scan_counts_what_aho_corasick_finds() {
+    fn the_matcher_counts_what_a_leftmost_longest_search_over_tokens_finds() {
         let l = Lexicons::new();
-        let reference = aho_corasick::AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(l.patterns.iter().map(|p| p.0.as_str()))
-            .unwrap();
-        let counts = |t: &str| {
-            let mut s = LexScan::default();
-            for m in reference.find_iter(t) {
-                if let Some(mask) = l.whole_word(t, m.pattern(), m.end()) {
-                    for lex in 0..N_LEX {
-                        s.counts[lex] += u32::from(mask & (1 << lex) != 0);
+        let phrases: std::collections::HashMap<Vec<u64>, u8> = l
+            .patterns
+            .iter()
+            .map(|(p, mask)| (tokens_of(&l, p), *mask))
+            .fold(Default::default(), |mut m, (t, mask)| {
+                *m.entry(t).or_default() |= mask;
+                m
+            });
+        // The plain definition: at each token, the longest phrase that starts there
+        // counts and the search goes on after it; without one, at the next token.
+        let reference = |t: &str| {
+            let toks = tokens_of(&l, t);
+            let mut counts = [0u32; N_LEX];
+            let mut i = 0;
+            while i < toks.len() {
+                let longest = (1..=MAX_TOKENS.min(toks.len() - i))
+                    .rev()
+                    .find_map(|n| phrases.get(&toks[i..i + n]).map(|m| (n, *m)));
+                match longest {
+                    Some((n, mask)) => {
+                        for (lex, c) in counts.iter_mut().enumerate() {
+                            *c += u32::from(mask & (1 << lex) != 0);
+                        }
+                        i += n;
                     }
+                    None => i += 1,
                 }
             }
-            s.counts
+            counts
         };
-        // Phrases (so matches straddle the split), their pieces, near misses, and
-        // words of no list; texts long enough to be split and too short to be.
+        // Phrases (overlapping and running into each other), their pieces, near
+        // misses, marks and words of no list.
         let mut words: Vec<&str> = l
             .patterns
             .iter()
-            .step_by(97)
+            .step_by(37)
             .map(|p| p.0.as_str())
             .collect();
         words.extend([
             "testament",
             "to",
             "a",
+            "A",
             "delve",
-            "delver",
+            "Delver",
             "into",
             "the",
             "hotel",
             "was",
             ",",
             ".",
+            "!",
             "clean",
             "room",
             "it",
@@ -478,6 +547,25 @@ mod tests {
             "that",
             "realms",
             "x",
+            "in",
+            "conclusion",
+            "rich",
+            "tapestry",
+            "I",
+            "hope",
+            "this",
+            "helps",
+            "let",
+            "me",
+            "know",
+            "if",
+            "you",
+            "have",
+            "any",
+            "questions",
+            "酒店",
+            "don't",
+            "well-being",
         ]);
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = |n: usize| {
@@ -487,16 +575,36 @@ mod tests {
             (state % n as u64) as usize
         };
         let mut text = String::new();
+        let mut matched = 0;
         for _ in 0..3_000 {
             text.clear();
-            let target = next(700);
+            let target = next(400);
             while text.len() < target {
                 text.push_str(words[next(words.len())]);
-                // Mostly spaces, sometimes none, so phrases run into each other.
                 text.push_str(["", " ", " ", " ", "  "][next(5)]);
             }
-            assert_eq!(l.scan_lowered(&text).counts, counts(&text), "{text:?}");
+            let want = reference(&text);
+            matched += want.iter().sum::<u32>();
+            let mut norm = String::new();
+            normalize_into(&text, &mut norm);
+            assert_eq!(l.scan(&norm).counts, want, "{text:?}");
         }
+        assert!(matched > 10_000, "{matched}");
+    }
+
+    #[test]
+    fn matches_are_whole_tokens_and_ignore_spacing() {
+        let l = Lexicons::new();
+        let kobak = |t: &str| l.scan(t).counts[1];
+        assert_eq!(kobak("delve"), 1);
+        assert_eq!(kobak("delver undelve delvex"), 0);
+        // A mark is a token of its own, so "delve," is the word and a comma.
+        assert_eq!(kobak("delve, delve."), 2);
+        // Phrases are lowercase token sequences: case and the spaces between
+        // tokens do not matter.
+        let antislop = |t: &str| l.scan(t).counts[0];
+        assert_eq!(antislop("it is Testament  To care"), 1);
+        assert_eq!(antislop("it is testament to care"), 1);
     }
 
     #[test]

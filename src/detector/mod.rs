@@ -23,7 +23,7 @@ use artefacts::Artefacts;
 use features::{
     N_STYLE, NgramSink, STYLE_NAMES, StyleTables, normalize_counting, style_pass, walk_ngrams,
 };
-use lexicon::{LEXICON_NAMES, Lexicons, N_LEX};
+use lexicon::{LEXICON_NAMES, LexRun, Lexicons, N_LEX};
 use model::{N_DENSE, Weights};
 use std::cell::RefCell;
 use std::path::Path;
@@ -130,33 +130,37 @@ pub fn script_of(norm: &str) -> usize {
 pub(crate) fn dense_raw(
     raw: &str,
     norm: &str,
-    lower: &str,
     cfg: &model::FeatureConfig,
     words: usize,
     all_style: bool,
     out: &mut [f32; N_DENSE],
 ) -> (bool, usize) {
-    let comps = components();
     out.fill(0.0);
-    let (english, script) = style_pass_as(all_style, raw, norm, &mut out[..N_STYLE]);
+    let mut lex = components().lex.run();
+    let (english, script) = style_pass_as(all_style, raw, norm, &mut out[..N_STYLE], &mut lex);
     if !cfg.use_style {
         out[..N_STYLE].fill(0.0);
     }
     if cfg.use_lexicon && english {
-        let scan = comps.lex.scan_lowered(lower);
-        Lexicons::features(&scan, words, &mut out[N_STYLE..]);
+        Lexicons::features(&lex.finish(), words, &mut out[N_STYLE..]);
     }
     (english, script)
 }
 
 /// The style pass, with every feature (`all`) or without the
 /// [`features::LEAN_SKIPS`].
-fn style_pass_as(all: bool, raw: &str, norm: &str, out: &mut [f32]) -> (bool, usize) {
+fn style_pass_as(
+    all: bool,
+    raw: &str,
+    norm: &str,
+    out: &mut [f32],
+    lex: &mut LexRun,
+) -> (bool, usize) {
     let tables = &components().style;
     if all {
-        style_pass::<true>(raw, norm, tables, out)
+        style_pass::<true, _>(raw, norm, tables, out, lex)
     } else {
-        style_pass::<false>(raw, norm, tables, out)
+        style_pass::<false, _>(raw, norm, tables, out, lex)
     }
 }
 
@@ -321,7 +325,10 @@ impl Detector {
     /// [`features::LEAN_SKIPS`]). Returns whether the text reads as English.
     /// Public so that benchmarks time exactly what scoring runs.
     pub fn style_features(&self, raw: &str, norm: &str, out: &mut [f32]) -> bool {
-        style_pass_as(self.all_style, raw, norm, out).0
+        let mut lex = components().lex.run();
+        let english = style_pass_as(self.all_style, raw, norm, out, &mut lex).0;
+        std::hint::black_box(lex.finish());
+        english
     }
 
     fn score_with(&self, text: &str, want_signals: bool, min_words: usize) -> Assessment {
@@ -367,15 +374,8 @@ impl Detector {
         // skipping the style pass leaves the margin as it was and halves the work.
         if m.cfg.use_style || m.cfg.use_lexicon {
             let mut raw_dense = [0f32; N_DENSE];
-            let (english, script) = dense_raw(
-                raw,
-                norm,
-                lower,
-                &m.cfg,
-                words,
-                self.all_style,
-                &mut raw_dense,
-            );
+            let (english, script) =
+                dense_raw(raw, norm, &m.cfg, words, self.all_style, &mut raw_dense);
             let g = if m.cfg.per_script { script } else { 0 };
             let (mean, std) = (of_group(&m.dense_mean, g), of_group(&m.dense_std, g));
             // Features of zero weight would add 0 (or -0) to the margin: skipped.
@@ -424,7 +424,7 @@ impl Detector {
                     k if k - 2 < N_STYLE => ("style", STYLE_NAMES[k - 2], None, Vec::new()),
                     k => {
                         let l = k - 2 - N_STYLE;
-                        let ids = &found.get_or_insert_with(|| comps.lex.matched_phrases(lower))[l];
+                        let ids = &found.get_or_insert_with(|| comps.lex.matched_phrases(norm))[l];
                         let phrases: Vec<&'static str> = ids
                             .iter()
                             .take(MAX_PHRASES)

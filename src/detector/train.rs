@@ -227,9 +227,8 @@ fn featurize_one(text: &str, cfg: &FeatureConfig, machine: bool, source: u16, gr
         use_lexicon: true,
         ..*cfg
     };
-    let lower = norm.to_ascii_lowercase();
     let words = word_count(&norm);
-    let (english, script) = dense_raw(text, &norm, &lower, &all, words, true, &mut dense);
+    let (english, script) = dense_raw(text, &norm, &all, words, true, &mut dense);
     Doc {
         n_char_entries: ch.len() as u32,
         idx: ch.iter().chain(wd.iter()).map(|e| e.0).collect(),
