@@ -106,7 +106,7 @@ pub(crate) fn components() -> &'static Components {
 struct Scratch {
     /// The text after [`normalize_into`].
     norm: String,
-    /// `norm` ASCII-lowercased, for the phrase automata.
+    /// `norm` ASCII-lowercased, for the artefact automaton.
     lower: String,
 }
 
@@ -322,7 +322,8 @@ impl Detector {
 
     /// The style features of a normalised text as this detector's scoring computes
     /// them: without those its model gives no weight (NaN, see
-    /// [`features::LEAN_SKIPS`]). Returns whether the text reads as English.
+    /// [`features::LEAN_SKIPS`]), and with the lexicon phrases matched on the way
+    /// (the counts are dropped). Returns whether the text reads as English.
     /// Public so that benchmarks time exactly what scoring runs.
     pub fn style_features(&self, raw: &str, norm: &str, out: &mut [f32]) -> bool {
         let mut lex = components().lex.run();
