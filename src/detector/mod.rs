@@ -23,7 +23,7 @@ use artefacts::Artefacts;
 use features::{
     N_STYLE, NgramSink, STYLE_NAMES, StyleTables, normalize_counting, style_pass, walk_ngrams,
 };
-use lexicon::{LEXICON_NAMES, LexRun, Lexicons, N_LEX};
+use lexicon::{LEXICON_NAMES, Lexicons, N_LEX};
 use model::{N_DENSE, Weights};
 use std::cell::RefCell;
 use std::path::Path;
@@ -136,31 +136,39 @@ pub(crate) fn dense_raw(
     out: &mut [f32; N_DENSE],
 ) -> (bool, usize) {
     out.fill(0.0);
-    let mut lex = components().lex.run();
-    let (english, script) = style_pass_as(all_style, raw, norm, &mut out[..N_STYLE], &mut lex);
+    let (style, lexicons) = out.split_at_mut(N_STYLE);
+    // The phrases are matched on the style pass's words, only for a model that
+    // weighs them: a model trained without lexicons keeps its speed.
+    let (english, script) = if cfg.use_lexicon {
+        let mut lex = components().lex.run();
+        let (english, script) = style_pass_as(all_style, raw, norm, style, &mut lex);
+        if english {
+            Lexicons::features(&lex.finish(), words, lexicons);
+        }
+        (english, script)
+    } else {
+        style_pass_as(all_style, raw, norm, style, &mut features::NoTokens)
+    };
     if !cfg.use_style {
-        out[..N_STYLE].fill(0.0);
-    }
-    if cfg.use_lexicon && english {
-        Lexicons::features(&lex.finish(), words, &mut out[N_STYLE..]);
+        style.fill(0.0);
     }
     (english, script)
 }
 
 /// The style pass, with every feature (`all`) or without the
 /// [`features::LEAN_SKIPS`].
-fn style_pass_as(
+fn style_pass_as<T: lexicon::Tokens>(
     all: bool,
     raw: &str,
     norm: &str,
     out: &mut [f32],
-    lex: &mut LexRun,
+    tokens: &mut T,
 ) -> (bool, usize) {
     let tables = &components().style;
     if all {
-        style_pass::<true, _>(raw, norm, tables, out, lex)
+        style_pass::<true, _>(raw, norm, tables, out, tokens)
     } else {
-        style_pass::<false, _>(raw, norm, tables, out, lex)
+        style_pass::<false, _>(raw, norm, tables, out, tokens)
     }
 }
 
