@@ -150,6 +150,13 @@ impl Tokens for Vec<u64> {
     }
 }
 
+/// Reads a normalised text's tokens into `tokens`, as scoring's style pass finds
+/// them: how phrases are tokenised, and texts outside scoring.
+fn read_tokens(tables: &StyleTables, norm: &str, tokens: &mut impl Tokens) {
+    // The lean pass: its tokens are the full pass's, and `raw` goes unread.
+    style_pass::<false, _>(norm, norm, tables, &mut [0f32; N_STYLE], tokens);
+}
+
 /// Phrase matching over one text's tokens, fed by the style pass: leftmost, then
 /// longest. An attempt starts at a token that begins a phrase and follows the trie
 /// while it can; when it cannot, its longest phrase counts and the tokens after that
@@ -318,14 +325,14 @@ impl Lexicons {
     pub fn new() -> Self {
         let patterns = parse_lists();
         let tables = StyleTables::new();
-        let (mut tokens, mut norm, mut style) = (Vec::new(), String::new(), [0f32; N_STYLE]);
+        let (mut tokens, mut norm) = (Vec::new(), String::new());
         let phrases: Vec<Vec<u64>> = patterns
             .iter()
             .map(|(p, _)| {
                 // The phrase read exactly as a text would be.
                 tokens.clear();
                 normalize_into(p, &mut norm);
-                style_pass::<false, _>(p, &norm, &tables, &mut style, &mut tokens);
+                read_tokens(&tables, &norm, &mut tokens);
                 assert!(
                     (1..=MAX_TOKENS).contains(&tokens.len()),
                     "lexicon phrase {p:?} has {} tokens",
@@ -372,7 +379,7 @@ impl Lexicons {
     /// its own (scoring gets them from the style pass it runs anyway).
     pub fn scan(&self, norm: &str) -> LexScan {
         let mut run = self.run();
-        style_pass::<false, _>(norm, norm, &self.tables, &mut [0f32; N_STYLE], &mut run);
+        read_tokens(&self.tables, norm, &mut run);
         run.finish()
     }
 
@@ -383,7 +390,7 @@ impl Lexicons {
     pub fn matched_phrases(&self, norm: &str) -> [Vec<u32>; N_LEX] {
         let mut run = self.run();
         run.found = Some(Vec::new());
-        style_pass::<false, _>(norm, norm, &self.tables, &mut [0f32; N_STYLE], &mut run);
+        read_tokens(&self.tables, norm, &mut run);
         run.flush();
         let mut out: [Vec<u32>; N_LEX] = Default::default();
         for id in run.found.take().unwrap_or_default() {
@@ -479,7 +486,7 @@ mod tests {
         let mut norm = String::new();
         normalize_into(text, &mut norm);
         let mut tokens = Vec::new();
-        style_pass::<false, _>(text, &norm, &l.tables, &mut [0f32; N_STYLE], &mut tokens);
+        read_tokens(&l.tables, &norm, &mut tokens);
         tokens
     }
 
