@@ -171,8 +171,9 @@ pub struct LexRun<'l> {
     best: usize,
     best_node: u32,
     counts: LexScan,
-    /// For explanations: the ids of the phrases found, in text order.
-    found: Option<Vec<u32>>,
+    /// For explanations: the phrases found, in text order, as id and the lexicons
+    /// they counted for (those of every phrase read the same way, as in the counts).
+    found: Option<Vec<(u32, u8)>>,
 }
 
 impl Tokens for LexRun<'_> {
@@ -232,7 +233,7 @@ impl LexRun<'_> {
                 self.counts.counts[lex] += u32::from(mask & (1 << lex) != 0);
             }
             if let Some(found) = &mut self.found {
-                found.push(id);
+                found.push((id, mask));
             }
         }
         self.len = 0;
@@ -393,8 +394,7 @@ impl Lexicons {
         read_tokens(&self.tables, norm, &mut run);
         run.flush();
         let mut out: [Vec<u32>; N_LEX] = Default::default();
-        for id in run.found.take().unwrap_or_default() {
-            let mask = self.patterns[id as usize].1;
+        for (id, mask) in run.found.take().unwrap_or_default() {
             for (lex, list) in out.iter_mut().enumerate() {
                 if mask & (1 << lex) != 0 && !list.contains(&id) {
                     list.push(id);
