@@ -548,7 +548,7 @@ pub fn walk_ngrams<S: NgramSink>(norm: &str, cfg: &HashConfig, sink: S) -> (S, N
 }
 
 /// Chars the n-gram walk decodes before hashing them as char n-grams.
-const CHUNK: usize = 256;
+pub(crate) const CHUNK: usize = 256;
 
 /// Bits per char in the char n-gram window: 5 chars fill 60 of a u64's bits, and
 /// the top 4 tag the n-gram's length.
@@ -618,23 +618,22 @@ struct CharNgrams {
 
 impl CharNgrams {
     /// Emits the n-grams ending at each of `chars` (lowercased, digits folded,
-    /// [`window_char`]-coded by the decoder, which knows ASCII needs no coding). The
-    /// sink is moved in and out so that its accumulators stay in registers.
+    /// [`window_char`]-coded by the decoder, which knows ASCII needs no coding).
     // Not inlined: once per 256 chars, a call costs nothing, while inlined into the
     // decoding loop the two loops shared registers and both spilled.
     #[inline(never)]
-    fn feed<S: NgramSink>(&mut self, mut sink: S, chars: &[u32]) -> S {
+    fn feed<S: NgramSink>(&mut self, sink: &mut S, chars: &[u32]) {
         if self.cmax == 0 {
             // A model without char n-grams.
-            return sink;
+            return;
         }
         let mut rest = chars;
         // The first chars of a text go one at a time through the general loop.
         while self.seen < self.cmax {
             let Some((&c, tail)) = rest.split_first() else {
-                return sink;
+                return;
             };
-            self.push(&mut sink, c);
+            self.push(sink, c);
             rest = tail;
         }
         // The ranges `train --char-ngrams` is documented with get a copy of the
@@ -646,9 +645,8 @@ impl CharNgrams {
             (4, 4) => self.feed_range::<4, 4, S>(sink, rest),
             _ => {
                 for &c in rest {
-                    self.push(&mut sink, c);
+                    self.push(sink, c);
                 }
-                sink
             }
         }
     }
@@ -659,9 +657,9 @@ impl CharNgrams {
     #[inline(never)]
     fn feed_range<const LO: usize, const HI: usize, S: NgramSink>(
         &mut self,
-        mut sink: S,
+        sink: &mut S,
         chars: &[u32],
-    ) -> S {
+    ) {
         let mut w = self.window;
         let mut seeds = [0u64; CHAR_MAX_N];
         for n in LO..=HI {
@@ -676,7 +674,6 @@ impl CharNgrams {
         self.window = w;
         self.seen += chars.len();
         self.count += ((HI - LO + 1) * chars.len()) as u32;
-        sink
     }
 
     #[inline(always)]
@@ -696,69 +693,23 @@ fn walk<S: NgramSink>(
     cfg: &HashConfig,
     cmin: usize,
     cmax: usize,
-    mut sink: S,
+    sink: S,
 ) -> (S, NgramCounts) {
-    let seed_w = cfg.seed;
-    let want_w1 = cfg.word_min <= 1 && cfg.word_max >= 1;
-    let want_w2 = cfg.word_min <= 2 && cfg.word_max >= 2;
-    let mut words = 0u32;
-    let mut prev_word: Option<u64> = None;
-    #[inline(always)]
-    fn end_word<S: NgramSink>(
-        sink: &mut S,
-        word_h: u64,
-        prev: &mut Option<u64>,
-        want_w1: bool,
-        want_w2: bool,
-    ) -> u32 {
-        let mut n = 0;
-        if want_w1 {
-            sink.word_ngram(fmix(word_h ^ TAG_WORD1));
-            n += 1;
-        }
-        if want_w2 && let Some(p) = *prev {
-            sink.word_ngram(fmix(mix(p, word_h) ^ TAG_WORD2));
-            n += 1;
-        }
-        *prev = Some(word_h);
-        n
-    }
-    macro_rules! end_word {
-        ($h:expr) => {
-            words += end_word(&mut sink, $h, &mut prev_word, want_w1, want_w2)
-        };
-    }
-    let mut chars = CharNgrams {
-        window: 0,
-        seen: 0,
-        seed: cfg.seed ^ TAG_CHAR,
-        cmin,
-        cmax,
-        count: 0,
-    };
-    // Word n-grams are emitted while decoding; char n-grams a chunk at a time
-    // afterwards, in a loop that does nothing else. The chunk holds chars already
-    // [`window_char`]-coded: ASCII, nearly all of it, is its own code.
     let mut buf = [0u32; CHUNK];
-    buf[0] = ' ' as u32;
-    let mut n = 1;
-    let mut word_h: u64 = seed_w;
-    let mut in_word = false;
+    let mut w = NgramWalker::with_range(cfg, cmin, cmax, sink, &mut buf);
     let bytes = norm.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         let x = bytes[i];
-        if in_word && x.is_ascii_lowercase() {
+        if w.in_word && x.is_ascii_lowercase() {
             // The bulk of a text: a lowercase letter inside a word only extends the
             // word's hash.
-            if n == CHUNK {
-                sink = chars.feed(sink, &buf);
-                n = 0;
+            let mut j = i + 1;
+            while j < bytes.len() && bytes[j].is_ascii_lowercase() {
+                j += 1;
             }
-            buf[n] = x as u32;
-            n += 1;
-            word_h = word_step(word_h, x as u64);
-            i += 1;
+            w.lower_run(&bytes[i..j]);
+            i = j;
             continue;
         }
         let c = match x {
@@ -767,49 +718,214 @@ fn walk<S: NgramSink>(
         };
         i += c.len_utf8();
         let (f, lc) = char_info(c);
-        let lc = if lc.is_ascii_digit() { '0' } else { lc };
-        if n == CHUNK {
-            sink = chars.feed(sink, &buf);
-            n = 0;
+        w.char(c, f, lc);
+    }
+    w.finish()
+}
+
+/// What a pass over a text's chars hands on for its n-grams: [`NgramWalker`]
+/// when the style pass also walks the n-grams ([`style_pass`]), [`NoChars`]
+/// otherwise. Chars come in text order; `lower_run` only while a word is going
+/// on (see [`NgramWalker::lower_run`]).
+pub(crate) trait CharFeed {
+    /// Lowercase ASCII letters that continue the current word.
+    fn lower_run(&mut self, run: &[u8]);
+    /// Any other ASCII letter.
+    fn ascii_letter(&mut self, x: u8);
+    fn space(&mut self);
+    /// Any other char, with its [`char_info`].
+    fn char(&mut self, c: char, f: u32, lc: char);
+}
+
+/// For a pass whose chars make no n-grams.
+pub(crate) struct NoChars;
+
+impl CharFeed for NoChars {
+    #[inline(always)]
+    fn lower_run(&mut self, _: &[u8]) {}
+    #[inline(always)]
+    fn ascii_letter(&mut self, _: u8) {}
+    #[inline(always)]
+    fn space(&mut self) {}
+    #[inline(always)]
+    fn char(&mut self, _: char, _: u32, _: char) {}
+}
+
+/// The n-grams of a text fed one char at a time ([`CharFeed`]), into a sink. Word
+/// n-grams are emitted as words end; char n-grams a chunk at a time, in a loop
+/// that does nothing else. The chunk holds chars already [`window_char`]-coded:
+/// ASCII, nearly all of it, is its own code.
+pub(crate) struct NgramWalker<'b, S> {
+    sink: S,
+    chars: CharNgrams,
+    /// Borrowed: a walker is moved about, and a chunk in it would be copied along.
+    buf: &'b mut [u32; CHUNK],
+    n: usize,
+    seed_w: u64,
+    want_w1: bool,
+    want_w2: bool,
+    word_h: u64,
+    in_word: bool,
+    prev_word: Option<u64>,
+    words: u32,
+}
+
+impl<'b, S: NgramSink> NgramWalker<'b, S> {
+    pub(crate) fn new(cfg: &HashConfig, sink: S, buf: &'b mut [u32; CHUNK]) -> Self {
+        let cmax = (cfg.char_max as usize).min(CHAR_MAX_N);
+        let cmin = (cfg.char_min as usize).clamp(1.min(cmax), cmax);
+        Self::with_range(cfg, cmin, cmax, sink, buf)
+    }
+
+    #[inline(always)]
+    fn with_range(
+        cfg: &HashConfig,
+        cmin: usize,
+        cmax: usize,
+        sink: S,
+        buf: &'b mut [u32; CHUNK],
+    ) -> Self {
+        buf[0] = ' ' as u32;
+        NgramWalker {
+            sink,
+            chars: CharNgrams {
+                window: 0,
+                seen: 0,
+                seed: cfg.seed ^ TAG_CHAR,
+                cmin,
+                cmax,
+                count: 0,
+            },
+            buf,
+            n: 1,
+            seed_w: cfg.seed,
+            want_w1: cfg.word_min <= 1 && cfg.word_max >= 1,
+            want_w2: cfg.word_min <= 2 && cfg.word_max >= 2,
+            word_h: cfg.seed,
+            in_word: false,
+            prev_word: None,
+            words: 0,
         }
-        buf[n] = window_char(lc as u32);
-        n += 1;
+    }
+
+    /// Appends a coded char to the chunk, hashing the chunk first if it is full.
+    #[inline(always)]
+    fn push(&mut self, coded: u32) {
+        if self.n == CHUNK {
+            self.flush();
+        }
+        self.buf[self.n] = coded;
+        self.n += 1;
+    }
+
+    /// Hashes the chunk's chars. Only the chunk, the char n-gram state and the sink
+    /// go to [`CharNgrams::feed`] (not inlined: once per chunk), so that the rest
+    /// of the walker can stay in registers.
+    #[inline(always)]
+    fn flush(&mut self) {
+        self.chars.feed(&mut self.sink, &self.buf[..self.n]);
+        self.n = 0;
+    }
+
+    #[inline(always)]
+    fn end_word(&mut self, word_h: u64) {
+        if self.want_w1 {
+            self.sink.word_ngram(fmix(word_h ^ TAG_WORD1));
+            self.words += 1;
+        }
+        if self.want_w2
+            && let Some(p) = self.prev_word
+        {
+            self.sink.word_ngram(fmix(mix(p, word_h) ^ TAG_WORD2));
+            self.words += 1;
+        }
+        self.prev_word = Some(word_h);
+    }
+
+    /// The n-grams' counts, once the text's last char is in.
+    #[inline(always)]
+    pub(crate) fn finish(mut self) -> (S, NgramCounts) {
+        if self.in_word {
+            self.end_word(self.word_h);
+        }
+        self.push(' ' as u32);
+        self.chars.feed(&mut self.sink, &self.buf[..self.n]);
+        let counts = NgramCounts {
+            chars: self.chars.count,
+            words: self.words,
+        };
+        (self.sink, counts)
+    }
+}
+
+impl<S: NgramSink> CharFeed for NgramWalker<'_, S> {
+    /// The word's hash and the chunk advance in locals: through `self` each letter
+    /// would wait for the previous one's store.
+    #[inline(always)]
+    fn lower_run(&mut self, run: &[u8]) {
+        debug_assert!(self.in_word);
+        let mut h = self.word_h;
+        let mut n = self.n;
+        for &x in run {
+            if n == CHUNK {
+                self.n = n;
+                self.flush();
+                n = 0;
+            }
+            self.buf[n] = x as u32;
+            n += 1;
+            h = word_step(h, x as u64);
+        }
+        self.n = n;
+        self.word_h = h;
+    }
+
+    #[inline(always)]
+    fn ascii_letter(&mut self, x: u8) {
+        let lc = x.to_ascii_lowercase();
+        self.push(lc as u32);
+        if !self.in_word {
+            self.word_h = self.seed_w;
+            self.in_word = true;
+        }
+        self.word_h = word_step(self.word_h, lc as u64);
+    }
+
+    #[inline(always)]
+    fn space(&mut self) {
+        self.push(' ' as u32);
+        if self.in_word {
+            self.end_word(self.word_h);
+            self.in_word = false;
+        }
+    }
+
+    #[inline(always)]
+    fn char(&mut self, c: char, f: u32, lc: char) {
+        let lc = if lc.is_ascii_digit() { '0' } else { lc };
+        self.push(window_char(lc as u32));
         if f & C_CJK != 0 {
-            if in_word {
-                end_word!(word_h);
-                in_word = false;
+            if self.in_word {
+                self.end_word(self.word_h);
+                self.in_word = false;
             }
-            end_word!(mix(seed_w, lc as u64));
-        } else if f & C_ALNUM != 0 || (in_word && c == '\'') {
-            if !in_word {
-                word_h = seed_w;
-                in_word = true;
+            self.end_word(mix(self.seed_w, lc as u64));
+        } else if f & C_ALNUM != 0 || (self.in_word && c == '\'') {
+            if !self.in_word {
+                self.word_h = self.seed_w;
+                self.in_word = true;
             }
-            word_h = word_step(word_h, lc as u64);
+            self.word_h = word_step(self.word_h, lc as u64);
         } else {
-            if in_word {
-                end_word!(word_h);
-                in_word = false;
+            if self.in_word {
+                self.end_word(self.word_h);
+                self.in_word = false;
             }
             if f & C_SENT_END != 0 {
-                prev_word = None;
+                self.prev_word = None;
             }
         }
     }
-    if in_word {
-        end_word!(word_h);
-    }
-    if n == CHUNK {
-        sink = chars.feed(sink, &buf);
-        n = 0;
-    }
-    buf[n] = ' ' as u32;
-    sink = chars.feed(sink, &buf[..n + 1]);
-    let counts = NgramCounts {
-        chars: chars.count,
-        words,
-    };
-    (sink, counts)
 }
 
 /// Bucket index and sign of a finalised hash. Signed hashing makes collisions cancel
@@ -1220,6 +1336,22 @@ pub(crate) fn style_pass<const ALL: bool, T: Tokens>(
     out: &mut [f32],
     tokens: &mut T,
 ) -> (bool, usize) {
+    let (english, script, NoChars) =
+        style_walk::<ALL, T, NoChars>(raw, norm, tables, out, tokens, NoChars);
+    (english, script)
+}
+
+/// [`style_pass`] that also hands every char to `feed`: with an [`NgramWalker`],
+/// one pass over the text yields the style features and the n-grams. The feed is
+/// moved in and handed back so that its state can live in registers.
+pub(crate) fn style_walk<const ALL: bool, T: Tokens, G: CharFeed>(
+    raw: &str,
+    norm: &str,
+    tables: &StyleTables,
+    out: &mut [f32],
+    tokens: &mut T,
+    mut feed: G,
+) -> (bool, usize, G) {
     let mut a = StyleAcc::default();
     let mut in_word = false;
     let mut word = StyleWord {
@@ -1299,6 +1431,7 @@ pub(crate) fn style_pass<const ALL: bool, T: Tokens>(
                 j += 1;
             }
             if j > i {
+                feed.lower_run(&bytes[i..j]);
                 let k = (j - i) as u32;
                 scripts[0] += k;
                 a.nonspace += k;
@@ -1318,6 +1451,7 @@ pub(crate) fn style_pass<const ALL: bool, T: Tokens>(
         if x == b' ' {
             // A space can only end a word: every other check needs a letter, a
             // digit or punctuation.
+            feed.space();
             if in_word {
                 finish_word::<ALL, T>(&mut a, &word, i, sentence_first_word, norm, tables, tokens);
                 sentence_first_word = false;
@@ -1330,6 +1464,7 @@ pub(crate) fn style_pass<const ALL: bool, T: Tokens>(
             // An ASCII letter that starts a word or is a capital inside one: the
             // general path below, minus what cannot apply to a letter.
             let upper = x.is_ascii_uppercase();
+            feed.ascii_letter(x);
             scripts[0] += 1;
             a.nonspace += 1;
             if ascii_run_of_three(bytes, i, x) {
@@ -1377,6 +1512,7 @@ pub(crate) fn style_pass<const ALL: bool, T: Tokens>(
         };
         let next_i = i + c.len_utf8();
         let (f, lc) = char_info(c);
+        feed.char(c, f, lc);
         let alpha = f & C_ALPHA != 0;
         let numeric = f & C_NUMERIC != 0;
         scripts[(f >> SCRIPT_SHIFT) as usize & 7] += 1;
@@ -1588,6 +1724,7 @@ pub(crate) fn style_pass<const ALL: bool, T: Tokens>(
     (
         a.english as f32 >= ENGLISH_MIN_SHARE * a.words.max(1) as f32,
         script,
+        feed,
     )
 }
 

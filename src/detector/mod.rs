@@ -21,7 +21,8 @@ pub use model::Model;
 
 use artefacts::Artefacts;
 use features::{
-    N_STYLE, NgramSink, STYLE_NAMES, StyleTables, normalize_counting, style_pass, walk_ngrams,
+    CHUNK, CharFeed, N_STYLE, NgramCounts, NgramSink, NgramWalker, NoChars, STYLE_NAMES,
+    StyleTables, normalize_counting, style_walk, walk_ngrams,
 };
 use lexicon::{LEXICON_NAMES, Lexicons, N_LEX};
 use model::{N_DENSE, Weights};
@@ -135,40 +136,56 @@ pub(crate) fn dense_raw(
     all_style: bool,
     out: &mut [f32; N_DENSE],
 ) -> (bool, usize) {
+    let (english, script, NoChars) = dense_walk(raw, norm, cfg, words, all_style, out, NoChars);
+    (english, script)
+}
+
+/// [`dense_raw`], handing the text's chars on to `feed` as the style pass reads
+/// them (see [`features::style_walk`]).
+fn dense_walk<G: CharFeed>(
+    raw: &str,
+    norm: &str,
+    cfg: &model::FeatureConfig,
+    words: usize,
+    all_style: bool,
+    out: &mut [f32; N_DENSE],
+    feed: G,
+) -> (bool, usize, G) {
     out.fill(0.0);
     let (style, lexicons) = out.split_at_mut(N_STYLE);
     // The phrases are matched on the style pass's words, only for a model that
     // weighs them: a model trained without lexicons keeps its speed.
-    let (english, script) = if cfg.use_lexicon {
+    let (english, script, feed) = if cfg.use_lexicon {
         let mut lex = components().lex.run();
-        let (english, script) = style_pass_as(all_style, raw, norm, style, &mut lex);
+        let (english, script, feed) = style_pass_as(all_style, raw, norm, style, &mut lex, feed);
         if english {
             Lexicons::features(&lex.finish(), words, lexicons);
         }
-        (english, script)
+        (english, script, feed)
     } else {
-        style_pass_as(all_style, raw, norm, style, &mut features::NoTokens)
+        style_pass_as(all_style, raw, norm, style, &mut features::NoTokens, feed)
     };
     if !cfg.use_style {
         style.fill(0.0);
     }
-    (english, script)
+    (english, script, feed)
 }
 
 /// The style pass, with every feature (`all`) or without the
 /// [`features::LEAN_SKIPS`].
-fn style_pass_as<T: lexicon::Tokens>(
+fn style_pass_as<T: lexicon::Tokens, G: CharFeed>(
     all: bool,
     raw: &str,
     norm: &str,
     out: &mut [f32],
     tokens: &mut T,
-) -> (bool, usize) {
+    feed: G,
+) -> (bool, usize, G) {
     let tables = &components().style;
     if all {
-        style_pass::<true, _>(raw, norm, tables, out, tokens)
+        style_walk::<true, _, _>(raw, norm, tables, out, tokens, feed)
     } else {
-        style_pass::<false, _>(raw, norm, tables, out, tokens)
+        style_walk::<false, _, _>(raw, norm, tables, out, tokens, feed)
     }
 }
 
@@ -291,19 +308,32 @@ impl Detector {
     /// many of each there are: the hashed part of the margin, before normalisation.
     /// Public so that benchmarks time exactly what scoring runs.
     pub fn ngram_sums(&self, norm: &str) -> (f32, f32, features::NgramCounts) {
-        let m = &self.model;
-        if !m.cfg.use_hashed {
+        if !self.model.cfg.use_hashed {
             return (0.0, 0.0, features::NgramCounts::default());
         }
+        struct Walk<'a>(&'a str, &'a features::HashConfig);
+        impl WithSum for Walk<'_> {
+            type Out = (f32, f32, NgramCounts);
+            #[inline(always)]
+            fn run<W: Fn(u64) -> f32>(self, sink: WeightSum<W>) -> Self::Out {
+                let (s, c) = walk_ngrams(self.0, self.1, sink);
+                (s.char_sum(), s.word_sum, c)
+            }
+        }
+        self.with_sum(Walk(norm, &self.model.cfg.hash))
+    }
+
+    /// Runs `job` with a sink that sums this model's n-gram weights, monomorphised
+    /// per weight encoding so the inner loop has no branch on it.
+    #[inline(always)]
+    fn with_sum<J: WithSum>(&self, job: J) -> J::Out {
+        let m = &self.model;
         let mask = (1usize << m.cfg.hash.bits) - 1;
-        // Monomorphise the lookup per encoding so the inner loop has no branch on it.
-        let (c, (char_sum, word_sum)) = match &m.hashed {
+        match &m.hashed {
             // Slices of exactly mask + 1 entries, so indexing needs no bounds check.
             Weights::F32(w) => {
                 let w = &w[..=mask];
-                let sink = WeightSum::new(|h| with_sign(w[h as usize & mask], h));
-                let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
-                (c, (s.char_sum(), s.word_sum))
+                job.run(WeightSum::new(|h| with_sign(w[h as usize & mask], h)))
             }
             // The shipped size as a constant: the mask becomes an immediate and the
             // index provably in bounds. With a runtime mask the n-gram loop kept a
@@ -312,20 +342,63 @@ impl Detector {
                 let codes: &[u8; SHIPPED_MASK + 1] =
                     codes[..=SHIPPED_MASK].try_into().expect("2^18 codes");
                 let signed: &[f32; 512] = self.signed_table[..].try_into().expect("2 x 256");
-                let sink =
-                    WeightSum::new(|h| signed[signed_index(codes[h as usize & SHIPPED_MASK], h)]);
-                let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
-                (c, (s.char_sum(), s.word_sum))
+                job.run(WeightSum::new(|h| {
+                    signed[signed_index(codes[h as usize & SHIPPED_MASK], h)]
+                }))
             }
             Weights::Codebook { codes, .. } => {
                 let codes = &codes[..=mask];
                 let signed: &[f32; 512] = self.signed_table[..].try_into().expect("2 x 256");
-                let sink = WeightSum::new(|h| signed[signed_index(codes[h as usize & mask], h)]);
-                let (s, c) = walk_ngrams(norm, &m.cfg.hash, sink);
-                (c, (s.char_sum(), s.word_sum))
+                job.run(WeightSum::new(|h| {
+                    signed[signed_index(codes[h as usize & mask], h)]
+                }))
             }
-        };
-        (char_sum, word_sum, c)
+        }
+    }
+
+    /// The n-gram sums and counts ([`Detector::ngram_sums`]) and the raw dense
+    /// features ([`dense_raw`]) of a text, in one pass over its chars.
+    fn ngrams_and_dense(
+        &self,
+        raw: &str,
+        norm: &str,
+        words: usize,
+        dense: &mut [f32; N_DENSE],
+    ) -> ((f32, f32, NgramCounts), (bool, usize)) {
+        struct Both<'a> {
+            d: &'a Detector,
+            raw: &'a str,
+            norm: &'a str,
+            words: usize,
+            dense: &'a mut [f32; N_DENSE],
+        }
+        impl WithSum for Both<'_> {
+            type Out = ((f32, f32, NgramCounts), (bool, usize));
+            #[inline(always)]
+            fn run<W: Fn(u64) -> f32>(self, sink: WeightSum<W>) -> Self::Out {
+                let cfg = &self.d.model.cfg;
+                let mut buf = [0u32; CHUNK];
+                let walker = NgramWalker::new(&cfg.hash, sink, &mut buf);
+                let (english, script, walker) = dense_walk(
+                    self.raw,
+                    self.norm,
+                    cfg,
+                    self.words,
+                    self.d.all_style,
+                    self.dense,
+                    walker,
+                );
+                let (s, c) = walker.finish();
+                ((s.char_sum(), s.word_sum, c), (english, script))
+            }
+        }
+        self.with_sum(Both {
+            d: self,
+            raw,
+            norm,
+            words,
+            dense,
+        })
     }
 
     /// The style features of a normalised text as this detector's scoring computes
@@ -335,7 +408,7 @@ impl Detector {
     /// Public so that benchmarks time exactly what scoring runs.
     pub fn style_features(&self, raw: &str, norm: &str, out: &mut [f32]) -> bool {
         let mut lex = components().lex.run();
-        let english = style_pass_as(self.all_style, raw, norm, out, &mut lex).0;
+        let english = style_pass_as(self.all_style, raw, norm, out, &mut lex, NoChars).0;
         std::hint::black_box(lex.finish());
         english
     }
@@ -371,7 +444,18 @@ impl Detector {
         lower.make_ascii_lowercase();
         let art = comps.art.scan_lowered(raw, lower);
 
-        let (char_sum, word_sum, counts) = self.ngram_sums(norm);
+        let mut raw_dense = [0f32; N_DENSE];
+        // A model trained without style and lexicons has all-zero dense weights:
+        // skipping the style pass leaves the margin as it was and halves the work.
+        let dense = m.cfg.use_style || m.cfg.use_lexicon;
+        let ((char_sum, word_sum, counts), (english, script)) = if dense && m.cfg.use_hashed {
+            self.ngrams_and_dense(raw, norm, words, &mut raw_dense)
+        } else if dense {
+            let (e, s) = dense_raw(raw, norm, &m.cfg, words, self.all_style, &mut raw_dense);
+            (self.ngram_sums(norm), (e, s))
+        } else {
+            (self.ngram_sums(norm), (false, 0))
+        };
         let char_c =
             m.cfg.char_scale * char_sum / (counts.chars.max(1) as f32).powf(m.cfg.norm_pow);
         let word_c =
@@ -379,12 +463,7 @@ impl Detector {
 
         let mut dense_c = [0f32; N_DENSE];
         let mut margin = m.bias + char_c + word_c;
-        // A model trained without style and lexicons has all-zero dense weights:
-        // skipping the style pass leaves the margin as it was and halves the work.
-        if m.cfg.use_style || m.cfg.use_lexicon {
-            let mut raw_dense = [0f32; N_DENSE];
-            let (english, script) =
-                dense_raw(raw, norm, &m.cfg, words, self.all_style, &mut raw_dense);
+        if dense {
             let g = if m.cfg.per_script { script } else { 0 };
             let (mean, std) = (of_group(&m.dense_mean, g), of_group(&m.dense_std, g));
             // Features of zero weight would add 0 (or -0) to the margin: skipped.
@@ -491,6 +570,13 @@ fn of_group(v: &[f32], g: usize) -> &[f32; N_DENSE] {
 #[inline(always)]
 fn with_sign(v: f32, h: u64) -> f32 {
     f32::from_bits(v.to_bits() ^ (((h >> 63) as u32) << 31))
+}
+
+/// A job that needs the model's [`WeightSum`] sink, whatever its weight encoding
+/// (see [`Detector::with_sum`]).
+trait WithSum {
+    type Out;
+    fn run<W: Fn(u64) -> f32>(self, sink: WeightSum<W>) -> Self::Out;
 }
 
 /// Sums the signed weights of a text's n-grams per block.
@@ -622,6 +708,106 @@ mod tests {
                     .any(|s| s.family == "style" || s.family == "phrase")
             );
         }
+    }
+
+    /// Texts of every kind of char the two walks treat differently: words broken by
+    /// apostrophes ("it''s", "dogs'"), capitals, digits, CJK, Cyrillic, sentence ends,
+    /// and lowercase runs longer than the n-gram chunk.
+    fn mixed_texts(n: usize) -> Vec<String> {
+        let long = "x".repeat(300);
+        let pieces: &[&str] = &[
+            "the",
+            "room",
+            "was",
+            "clean",
+            "It's",
+            "it''s",
+            "dogs'",
+            "'quoted'",
+            "O'Neil",
+            "NASA",
+            "Überraschung",
+            "café",
+            "3.5",
+            "2024",
+            "42nd",
+            "酒店很好",
+            "服务",
+            "отель",
+            "Москва",
+            "!",
+            "?!",
+            ".",
+            "...",
+            ",",
+            ";",
+            ":",
+            "—",
+            "–",
+            "(",
+            ")",
+            "\"",
+            "\n",
+            "seamless",
+            "delve",
+            "a testament to",
+            "well-being",
+            &long,
+            "i",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |k: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % k as u64) as usize
+        };
+        (0..n)
+            .map(|_| {
+                let len = 1 + next(120);
+                let mut t = String::new();
+                for _ in 0..len {
+                    t.push_str(pieces[next(pieces.len())]);
+                    t.push_str([" ", " ", " ", "", "  "][next(5)]);
+                }
+                t
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_pass_for_ngrams_and_style_gives_what_the_separate_passes_give() {
+        let mut checked = 0;
+        for all_style in [false, true] {
+            let mut d = Detector::from_model(Model::read(EMBEDDED_MODEL).unwrap());
+            d.all_style = all_style;
+            for t in mixed_texts(600) {
+                let mut norm = String::new();
+                let words = normalize_counting(&t, &mut norm);
+                let mut apart = [0f32; N_DENSE];
+                let (english, script) =
+                    dense_raw(&t, &norm, &d.model.cfg, words, all_style, &mut apart);
+                let (c, w, counts) = d.ngram_sums(&norm);
+                let mut fused = [0f32; N_DENSE];
+                let ((fc, fw, fcounts), (fe, fs)) =
+                    d.ngrams_and_dense(&t, &norm, words, &mut fused);
+                assert_eq!(
+                    (c.to_bits(), w.to_bits()),
+                    (fc.to_bits(), fw.to_bits()),
+                    "{t:?}"
+                );
+                assert_eq!(
+                    (counts.chars, counts.words),
+                    (fcounts.chars, fcounts.words),
+                    "{t:?}"
+                );
+                assert_eq!((english, script), (fe, fs), "{t:?}");
+                assert_eq!(apart.map(f32::to_bits), fused.map(f32::to_bits), "{t:?}");
+                checked += usize::from(counts.chars as usize > features::CHUNK);
+            }
+        }
+        // Some texts span several chunks of the n-gram walk.
+        assert!(checked > 100, "{checked}");
     }
 
     #[test]
