@@ -724,12 +724,17 @@ fn walk<S: NgramSink>(
 }
 
 /// What a pass over a text's chars hands on for its n-grams: [`NgramWalker`]
-/// when the style pass also walks the n-grams ([`style_pass`]), [`NoChars`]
-/// otherwise. Chars come in text order; `lower_run` only while a word is going
-/// on (see [`NgramWalker::lower_run`]).
+/// when the style pass also walks the n-grams ([`style_walk`]), [`NoChars`]
+/// otherwise. Every char comes once, in text order.
 pub(crate) trait CharFeed {
-    /// Lowercase ASCII letters that continue the current word.
-    fn lower_run(&mut self, run: &[u8]);
+    /// How many [`CharFeed::word_letter`] calls the feed takes before
+    /// [`CharFeed::make_room`] is due.
+    fn room(&self) -> usize;
+    fn make_room(&mut self);
+    /// A lowercase ASCII letter inside a style word. The n-gram walk is then
+    /// inside a word too: its words take every char the style pass's do, and
+    /// more (any apostrophe, CJK aside), so this only extends the word.
+    fn word_letter(&mut self, x: u8);
     /// Any other ASCII letter.
     fn ascii_letter(&mut self, x: u8);
     fn space(&mut self);
@@ -742,7 +747,13 @@ pub(crate) struct NoChars;
 
 impl CharFeed for NoChars {
     #[inline(always)]
-    fn lower_run(&mut self, _: &[u8]) {}
+    fn room(&self) -> usize {
+        usize::MAX
+    }
+    #[inline(always)]
+    fn make_room(&mut self) {}
+    #[inline(always)]
+    fn word_letter(&mut self, _: u8) {}
     #[inline(always)]
     fn ascii_letter(&mut self, _: u8) {}
     #[inline(always)]
@@ -842,25 +853,9 @@ impl<'b, S: NgramSink> NgramWalker<'b, S> {
         self.prev_word = Some(word_h);
     }
 
-    /// The n-grams' counts, once the text's last char is in.
-    #[inline(always)]
-    pub(crate) fn finish(mut self) -> (S, NgramCounts) {
-        if self.in_word {
-            self.end_word(self.word_h);
-        }
-        self.push(' ' as u32);
-        self.chars.feed(&mut self.sink, &self.buf[..self.n]);
-        let counts = NgramCounts {
-            chars: self.chars.count,
-            words: self.words,
-        };
-        (self.sink, counts)
-    }
-}
-
-impl<S: NgramSink> CharFeed for NgramWalker<'_, S> {
-    /// The word's hash and the chunk advance in locals: through `self` each letter
-    /// would wait for the previous one's store.
+    /// Lowercase ASCII letters that continue the current word. The word's hash and
+    /// the chunk advance in locals: through `self` each letter would wait for the
+    /// previous one's store.
     #[inline(always)]
     fn lower_run(&mut self, run: &[u8]) {
         debug_assert!(self.in_word);
@@ -878,6 +873,41 @@ impl<S: NgramSink> CharFeed for NgramWalker<'_, S> {
         }
         self.n = n;
         self.word_h = h;
+    }
+
+    /// The n-grams' counts, once the text's last char is in.
+    #[inline(always)]
+    pub(crate) fn finish(mut self) -> (S, NgramCounts) {
+        if self.in_word {
+            self.end_word(self.word_h);
+        }
+        self.push(' ' as u32);
+        self.chars.feed(&mut self.sink, &self.buf[..self.n]);
+        let counts = NgramCounts {
+            chars: self.chars.count,
+            words: self.words,
+        };
+        (self.sink, counts)
+    }
+}
+
+impl<S: NgramSink> CharFeed for NgramWalker<'_, S> {
+    #[inline(always)]
+    fn room(&self) -> usize {
+        CHUNK - self.n
+    }
+
+    #[inline(always)]
+    fn make_room(&mut self) {
+        self.flush();
+    }
+
+    #[inline(always)]
+    fn word_letter(&mut self, x: u8) {
+        debug_assert!(self.in_word && self.n < CHUNK);
+        self.buf[self.n] = x as u32;
+        self.n += 1;
+        self.word_h = word_step(self.word_h, x as u64);
     }
 
     #[inline(always)]
@@ -1421,17 +1451,28 @@ pub(crate) fn style_walk<const ALL: bool, T: Tokens, G: CharFeed>(
             // word hash and the letter-repeat run change per char; the counters
             // they would bump one by one move in bulk.
             let mut j = i;
-            while let Some(&x) = bytes.get(j)
-                && x.is_ascii_lowercase()
-            {
-                if ascii_run_of_three(bytes, j, x) {
-                    a.rep_letters += 1;
+            loop {
+                // As far as the feed takes letters without stopping to hash them.
+                let end = bytes.len().min(j.saturating_add(feed.room()));
+                while j < end {
+                    let x = bytes[j];
+                    if !x.is_ascii_lowercase() {
+                        break;
+                    }
+                    if ascii_run_of_three(bytes, j, x) {
+                        a.rep_letters += 1;
+                    }
+                    word.hash = mix(word.hash, x as u64);
+                    feed.word_letter(x);
+                    j += 1;
                 }
-                word.hash = mix(word.hash, x as u64);
-                j += 1;
+                if j == end && bytes.get(j).is_some_and(u8::is_ascii_lowercase) {
+                    feed.make_room();
+                    continue;
+                }
+                break;
             }
             if j > i {
-                feed.lower_run(&bytes[i..j]);
                 let k = (j - i) as u32;
                 scripts[0] += k;
                 a.nonspace += k;
