@@ -112,6 +112,26 @@ pub fn normalize_counting(text: &str, out: &mut String) -> usize {
         }
         let c = text[i..].chars().next().expect("char boundary");
         let len = c.len_utf8();
+        let f = class_of(c);
+        // Letters and digits, most non-ASCII chars, are never spaces, controls or
+        // apostrophes; U+02BC, a letter, is the one apostrophe among them.
+        if f & C_ALNUM != 0 && c != '\u{02bc}' {
+            if pending_space {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                pending_space = false;
+            }
+            if f & C_CJK != 0 {
+                cjk += 1;
+                in_word = false;
+            } else {
+                words += !in_word as usize;
+                in_word = true;
+            }
+            i += len;
+            continue;
+        }
         if c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' || c.is_control() {
             out.push_str(&text[start..i]);
             pending_space = true;
@@ -133,7 +153,6 @@ pub fn normalize_counting(text: &str, out: &mut String) -> usize {
                 }
                 pending_space = false;
             }
-            let f = class_of(c);
             if f & C_CJK != 0 {
                 cjk += 1;
                 in_word = false;
@@ -735,6 +754,9 @@ pub(crate) trait CharFeed {
     /// inside a word too: its words take every char the style pass's do, and
     /// more (any apostrophe, CJK aside), so this only extends the word.
     fn word_letter(&mut self, x: u8);
+    /// A letter outside ASCII inside a style word (as [`CharFeed::word_letter`]),
+    /// lowercased.
+    fn word_char(&mut self, lc: char);
     /// Any other ASCII letter.
     fn ascii_letter(&mut self, x: u8);
     fn space(&mut self);
@@ -754,6 +776,8 @@ impl CharFeed for NoChars {
     fn make_room(&mut self) {}
     #[inline(always)]
     fn word_letter(&mut self, _: u8) {}
+    #[inline(always)]
+    fn word_char(&mut self, _: char) {}
     #[inline(always)]
     fn ascii_letter(&mut self, _: u8) {}
     #[inline(always)]
@@ -908,6 +932,13 @@ impl<S: NgramSink> CharFeed for NgramWalker<'_, S> {
         self.buf[self.n] = x as u32;
         self.n += 1;
         self.word_h = word_step(self.word_h, x as u64);
+    }
+
+    #[inline(always)]
+    fn word_char(&mut self, lc: char) {
+        debug_assert!(self.in_word);
+        self.push(window_char(lc as u32));
+        self.word_h = word_step(self.word_h, lc as u64);
     }
 
     #[inline(always)]
@@ -1332,10 +1363,17 @@ fn is_numeric(c: char) -> bool {
 
 /// Whether the letter `c` at byte `i` makes a run of one letter exactly three long
 /// ("sooo" counts once): the two chars before it are `c`, the third is not.
-#[inline]
-fn run_of_three(s: &str, i: usize, c: char) -> bool {
-    let n = c.len_utf8();
-    char_before(s, i) == c && char_before(s, i - n) == c && char_before(s, i - 2 * n) != c
+/// Compared as bytes: UTF-8 is self-synchronising, so the bytes before a char
+/// boundary spell `c` exactly when the char before it is `c`.
+#[inline(always)]
+fn run_of_three(b: &[u8], i: usize, c: char) -> bool {
+    let mut e = [0u8; 4];
+    let e = c.encode_utf8(&mut e).as_bytes();
+    let n = e.len();
+    // Byte by byte from the last: a slice comparison is a call to memcmp, and the
+    // last byte already tells nearly every char apart.
+    let spelt = |end: usize| end >= n && b[end - n..end].iter().rev().eq(e.iter().rev());
+    spelt(i) && spelt(i - n) && !spelt(i - 2 * n)
 }
 
 /// [`run_of_three`] for an ASCII letter `x`, on bytes: the bytes before it equal
@@ -1553,6 +1591,24 @@ pub(crate) fn style_walk<const ALL: bool, T: Tokens, G: CharFeed>(
         };
         let next_i = i + c.len_utf8();
         let (f, lc) = char_info(c);
+        if in_word && f & (C_ALPHA | C_LOWER | C_CJK) == C_ALPHA | C_LOWER {
+            // A lowercase letter continuing a word, outside ASCII (Cyrillic, Greek,
+            // accented Latin): the general path below, minus what cannot apply.
+            // The char before it is a word char, so no punctuation rule looks at it.
+            scripts[(f >> SCRIPT_SHIFT) as usize & 7] += 1;
+            a.nonspace += 1;
+            if run_of_three(bytes, i, c) {
+                a.rep_letters += 1;
+            }
+            a.word_chars += 1;
+            word.hash = mix(word.hash, lc as u64);
+            a.letters += 1;
+            a.cased += 1;
+            word.letters += 1;
+            feed.word_char(lc);
+            i = next_i;
+            continue;
+        }
         feed.char(c, f, lc);
         let alpha = f & C_ALPHA != 0;
         let numeric = f & C_NUMERIC != 0;
@@ -1560,7 +1616,7 @@ pub(crate) fn style_walk<const ALL: bool, T: Tokens, G: CharFeed>(
         if c != ' ' {
             a.nonspace += 1;
         }
-        if alpha && run_of_three(norm, i, c) {
+        if alpha && run_of_three(bytes, i, c) {
             a.rep_letters += 1;
         }
         let prev = char_before(norm, i);
@@ -1969,7 +2025,9 @@ mod tests {
     fn normalize_counting_matches_a_char_by_char_reference() {
         // Every string of up to 5 chars over an alphabet that hits each branch: the
         // ASCII run's space rules at both ends of a text and next to non-ASCII chars.
-        let alphabet = ['a', '1', '-', ' ', '\n', 'é', '\u{2019}', '酒', '\u{a0}'];
+        let alphabet = [
+            'a', '1', '-', ' ', '\n', 'é', '\u{2019}', '\u{2bc}', '酒', '\u{a0}', '٣',
+        ];
         let mut out = String::new();
         let mut text = String::new();
         for len in 0..=5u32 {
@@ -2142,6 +2200,24 @@ mod tests {
             assert!(sloppy[idx(name)] > clean[idx(name)], "{name}");
         }
         assert!(clean[idx("uppercase ratio")] > 0.0);
+    }
+
+    #[test]
+    fn letter_runs_of_three_count_once_in_any_script() {
+        // rate = sqrt(runs / words); each text is 4 words.
+        let runs = |t: &str| {
+            let v = style_of(t)[idx("letter repeats (sooo)")];
+            (v * v * 4.0).round() as u32
+        };
+        assert_eq!(runs("it was sooo good"), 1);
+        assert_eq!(runs("it was soooooo good"), 1);
+        assert_eq!(runs("it was soo good"), 0);
+        assert_eq!(runs("было оооочень хорошо да"), 1);
+        assert_eq!(runs("было оочень хорошо да"), 0);
+        assert_eq!(runs("c'était trèèès bien ici"), 1);
+        // Same last byte, another char: "ѐ" (d1 90) and "А" (d0 90) in a row.
+        assert_eq!(runs("это ѐАѐ слово да"), 0);
+        assert_eq!(runs("это жжж жжж да"), 2);
     }
 
     #[test]
