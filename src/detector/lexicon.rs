@@ -179,6 +179,16 @@ pub struct LexRun<'l> {
 impl Tokens for LexRun<'_> {
     #[inline(always)]
     fn token(&mut self, h: u64) {
+        if self.len == 1 && self.best == 0 {
+            // A quarter of all tokens start an attempt ("the", "a", "it"), and
+            // nearly every such attempt ends at the next token with no phrase:
+            // then nothing counts and nothing is read again (see `resolve`).
+            if let Some(c) = self.lex.trie.child(self.node, h) {
+                self.push(h, c);
+                return;
+            }
+            self.len = 0;
+        }
         if self.len == 0 {
             // Nearly every token: no phrase starts with it.
             if self.lex.trie.may_start(h)
@@ -206,14 +216,20 @@ impl LexRun<'_> {
         if self.len < MAX_TOKENS
             && let Some(c) = self.lex.trie.child(self.node, h)
         {
-            self.pending[self.len] = h;
-            self.len += 1;
-            self.node = c;
-            self.mark_end();
+            self.push(h, c);
             return;
         }
         self.resolve();
         self.token(h);
+    }
+
+    /// Follows the trie edge of token `h` to `node`.
+    #[inline(always)]
+    fn push(&mut self, h: u64, node: u32) {
+        self.pending[self.len] = h;
+        self.len += 1;
+        self.node = node;
+        self.mark_end();
     }
 
     fn mark_end(&mut self) {
