@@ -1447,7 +1447,6 @@ pub(crate) fn style_walk<const ALL: bool, T: Tokens, G: CharFeed>(
         tables: &StyleTables,
         tokens: &mut T,
     ) {
-        let w = &norm[wd.start..end];
         a.words += 1;
         a.cur_sent_words += 1;
         a.seg_half_words += 2;
@@ -1459,10 +1458,12 @@ pub(crate) fn style_walk<const ALL: bool, T: Tokens, G: CharFeed>(
         let flags = tables.lookup(h);
         a.person += PERSON_LANES[(flags & (FLAG_FIRST | FLAG_SECOND)) as usize];
         a.english += u32::from(flags & FLAG_ENGLISH != 0);
-        if w == "i" {
+        // On bytes: the lean pass needs the word as a `&str` only for the rare
+        // word with an apostrophe, and slicing it checks both ends.
+        if end - wd.start == 1 && norm.as_bytes()[wd.start] == b'i' {
             a.lower_i += 1;
         }
-        if wd.has_apos && is_english_contraction(w) {
+        if wd.has_apos && is_english_contraction(&norm[wd.start..end]) {
             a.contractions += 1;
         }
         if !ALL {
@@ -1471,6 +1472,7 @@ pub(crate) fn style_walk<const ALL: bool, T: Tokens, G: CharFeed>(
         if wd.letters >= 2 && wd.upper == wd.letters {
             a.allcaps += 1;
         }
+        let w = &norm[wd.start..end];
         if !sentence_first
             && starts_upper(w)
             && wd.upper < wd.letters.max(2)
