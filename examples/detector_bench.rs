@@ -9,7 +9,8 @@
 //! `--only long|crm` runs one of the two and `--reps N` changes the 3 (e.g. for
 //! callgrind, where one repetition is enough); `--model FILE` times a model
 //! from `crmguard train` instead of the built-in one; `--parts` also
-//! times each stage of scoring alone on the CRM-sized texts.
+//! times each stage of scoring alone on the CRM-sized texts; `--by-script`
+//! times the CRM-sized texts of each script (their dominant one) apart.
 
 #[path = "shared/detector_corpus.rs"]
 mod corpus;
@@ -128,7 +129,8 @@ fn main() {
         args.drain(i..(i + 2).min(args.len()));
     }
     let want_parts = args.iter().any(|a| a == "--parts");
-    args.retain(|a| a != "--parts");
+    let by_script = args.iter().any(|a| a == "--by-script");
+    args.retain(|a| a != "--parts" && a != "--by-script");
     if let Some(i) = args.iter().position(|a| a == "--only") {
         only = args.get(i + 1).cloned();
         args.drain(i..(i + 2).min(args.len()));
@@ -141,7 +143,7 @@ fn main() {
     // Anything else starting with '-' (`--help` included) is not a file of texts.
     if args.is_empty() || args.iter().any(|a| a.starts_with('-')) {
         eprintln!(
-            "usage: detector_bench [--only long|crm] [--reps N] [--parts] [--model FILE] TEXTS.csv..."
+            "usage: detector_bench [--only long|crm] [--reps N] [--parts] [--by-script] [--model FILE] TEXTS.csv..."
         );
         std::process::exit(2);
     }
@@ -165,5 +167,24 @@ fn main() {
     }
     if want_parts {
         parts(d, &corpus::crm_pieces(&long));
+    }
+    if by_script {
+        scripts(d, &corpus::crm_pieces(&long), reps);
+    }
+}
+
+/// [`bench`] on the texts of each dominant script ([`crmguard::detector::script_of`]).
+fn scripts(d: &Detector, texts: &[String], reps: usize) {
+    const NAMES: [&str; 5] = ["latin", "cyril", "cjk", "hangl", "other"];
+    let mut groups: Vec<Vec<String>> = vec![Vec::new(); NAMES.len()];
+    let mut norm = String::new();
+    for t in texts {
+        crmguard::detector::features::normalize_into(t, &mut norm);
+        groups[crmguard::detector::script_of(&norm)].push(t.clone());
+    }
+    for (name, g) in NAMES.iter().zip(&groups) {
+        if !g.is_empty() {
+            bench(name, d, g, reps);
+        }
     }
 }
