@@ -114,30 +114,15 @@ pub fn normalize_counting(text: &str, out: &mut String) -> usize {
         let len = c.len_utf8();
         let f = class_of(c);
         // Letters and digits, most non-ASCII chars, are never spaces, controls or
-        // apostrophes; U+02BC, a letter, is the one apostrophe among them.
-        if f & C_ALNUM != 0 && c != '\u{02bc}' {
-            if pending_space {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                pending_space = false;
-            }
-            if f & C_CJK != 0 {
-                cjk += 1;
-                in_word = false;
-            } else {
-                words += !in_word as usize;
-                in_word = true;
-            }
-            i += len;
-            continue;
-        }
-        if c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' || c.is_control() {
+        // apostrophes (U+02BC, a letter, is the one apostrophe among them): their
+        // class answers before the Unicode predicates are asked.
+        let kept = f & C_ALNUM != 0 && c != '\u{02bc}';
+        if !kept && (c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' || c.is_control()) {
             out.push_str(&text[start..i]);
             pending_space = true;
             start = i + len;
             in_word = false;
-        } else if matches!(c, '\u{2019}' | '\u{2018}' | '\u{02bc}') {
+        } else if !kept && matches!(c, '\u{2019}' | '\u{2018}' | '\u{02bc}') {
             // Written as '\'', which (unlike U+02BC, a letter) is no word char.
             out.push_str(&text[start..i]);
             if pending_space && !out.is_empty() {
