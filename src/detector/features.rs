@@ -540,15 +540,32 @@ pub trait NgramSink {
 /// accumulators in it can live in registers for the whole walk.
 #[inline]
 pub fn walk_ngrams<S: NgramSink>(norm: &str, cfg: &HashConfig, sink: S) -> (S, NgramCounts) {
-    let cmax = (cfg.char_max as usize).min(CHAR_MAX_N);
-    let cmin = (cfg.char_min as usize).clamp(1.min(cmax), cmax);
-    // The shipped n-gram range gets its own copy with constant bounds, so the
-    // per-char loop over n-gram lengths is unrolled.
-    if (cmin, cmax) == (3, 5) {
-        walk(norm, cfg, 3, 5, sink)
-    } else {
-        walk(norm, cfg, cmin, cmax, sink)
+    let mut buf = [0u32; CHUNK];
+    let mut w = NgramWalker::new(cfg, sink, &mut buf);
+    let bytes = norm.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let x = bytes[i];
+        if w.in_word && x.is_ascii_lowercase() {
+            // The bulk of a text: a lowercase letter inside a word only extends the
+            // word's hash.
+            let mut j = i + 1;
+            while j < bytes.len() && bytes[j].is_ascii_lowercase() {
+                j += 1;
+            }
+            w.lower_run(&bytes[i..j]);
+            i = j;
+            continue;
+        }
+        let c = match x {
+            0..0x80 => x as char,
+            _ => norm[i..].chars().next().expect("char boundary"),
+        };
+        i += c.len_utf8();
+        let (f, lc) = char_info(c);
+        w.char(c, f, lc);
     }
+    w.finish()
 }
 
 /// Chars the n-gram walk decodes before hashing them as char n-grams.
@@ -691,42 +708,6 @@ impl CharNgrams {
     }
 }
 
-#[inline(always)]
-fn walk<S: NgramSink>(
-    norm: &str,
-    cfg: &HashConfig,
-    cmin: usize,
-    cmax: usize,
-    sink: S,
-) -> (S, NgramCounts) {
-    let mut buf = [0u32; CHUNK];
-    let mut w = NgramWalker::with_range(cfg, cmin, cmax, sink, &mut buf);
-    let bytes = norm.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let x = bytes[i];
-        if w.in_word && x.is_ascii_lowercase() {
-            // The bulk of a text: a lowercase letter inside a word only extends the
-            // word's hash.
-            let mut j = i + 1;
-            while j < bytes.len() && bytes[j].is_ascii_lowercase() {
-                j += 1;
-            }
-            w.lower_run(&bytes[i..j]);
-            i = j;
-            continue;
-        }
-        let c = match x {
-            0..0x80 => x as char,
-            _ => norm[i..].chars().next().expect("char boundary"),
-        };
-        i += c.len_utf8();
-        let (f, lc) = char_info(c);
-        w.char(c, f, lc);
-    }
-    w.finish()
-}
-
 /// What a pass over a text's chars hands on for its n-grams: [`NgramWalker`]
 /// when the style pass also walks the n-grams ([`style_walk`]), [`NoChars`]
 /// otherwise. Every char comes once, in text order.
@@ -791,20 +772,10 @@ pub(crate) struct NgramWalker<'b, S> {
 }
 
 impl<'b, S: NgramSink> NgramWalker<'b, S> {
+    #[inline(always)]
     pub(crate) fn new(cfg: &HashConfig, sink: S, buf: &'b mut [u32; CHUNK]) -> Self {
         let cmax = (cfg.char_max as usize).min(CHAR_MAX_N);
         let cmin = (cfg.char_min as usize).clamp(1.min(cmax), cmax);
-        Self::with_range(cfg, cmin, cmax, sink, buf)
-    }
-
-    #[inline(always)]
-    fn with_range(
-        cfg: &HashConfig,
-        cmin: usize,
-        cmax: usize,
-        sink: S,
-        buf: &'b mut [u32; CHUNK],
-    ) -> Self {
         buf[0] = ' ' as u32;
         NgramWalker {
             sink,
@@ -891,7 +862,7 @@ impl<'b, S: NgramSink> NgramWalker<'b, S> {
             self.end_word(self.word_h);
         }
         self.push(' ' as u32);
-        self.chars.feed(&mut self.sink, &self.buf[..self.n]);
+        self.flush();
         let counts = NgramCounts {
             chars: self.chars.count,
             words: self.words,
