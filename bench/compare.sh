@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Two crmguard builds on the same generated file, runs interleaved, best wall
-# time of REPS each: on a shared virtual machine the host's load changes within
-# minutes, so separate bench/run.sh runs of two builds are not comparable.
+# Two crmguard builds on the same generated file, runs interleaved: on a shared
+# virtual machine the host's load changes within minutes, so separate
+# bench/run.sh runs of two builds are not comparable.
 #
 #   bench/compare.sh OLD_BIN NEW_BIN [ROWS]     e.g. a build of an older commit
 #                                               against target/release/crmguard
+#
+# Two estimates of each build's detector-on/off ratio:
+# - "best": best wall time of REPS for each configuration, the ratio of those;
+# - "paired": each rep times the detector-off and -on scans back to back (the
+#   order alternating between reps), and the median of those per-rep ratios
+#   is reported with its range. A neighbour that slows the host for minutes
+#   slows both halves of a pair alike, so this one holds up on a busy host,
+#   where the best times of the two configurations may come from calm and
+#   busy minutes respectively.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old=$1 new=$2 rows=${3:-1000000} reps=${REPS:-4}
@@ -13,27 +22,39 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 target/release/examples/make_leads "$rows" > "$work/leads.csv"
 printf '[detector]\nenabled = false\n' > "$work/off.toml"
-declare -A best
 steal() { awk '/^cpu /{print $9}' /proc/stat; }
 s0=$(steal)
-for _ in $(seq "$reps"); do
-  for b in old new; do
+# One line per run: rep, build, jobs, detector, wall seconds.
+log=$work/times
+for rep in $(seq "$reps"); do
+  builds=(old new) dets=(off on)
+  if [ $((rep % 2)) = 0 ]; then builds=(new old) dets=(on off); fi
+  for b in "${builds[@]}"; do
     bin=${!b}
-    for cfg in "off 1" "on 1" "off 2" "on 2"; do
-      read -r det jobs <<< "$cfg"
-      pol=(); [ "$det" = off ] && pol=(-p "$work/off.toml")
-      rm -rf "$work/out"
-      t=$( { /usr/bin/time -f %e "$bin" scan -q --fail-on never "${pol[@]}" -j "$jobs" -o "$work/out" "$work/leads.csv"; } 2>&1 | tail -1)
-      k="$b -j$jobs detector $det"
-      if [ -z "${best[$k]:-}" ] || awk -v a="$t" -v b="${best[$k]}" 'BEGIN { exit !(a < b) }'; then best[$k]=$t; fi
+    for jobs in 1 2; do
+      for det in "${dets[@]}"; do
+        pol=(); [ "$det" = off ] && pol=(-p "$work/off.toml")
+        rm -rf "$work/out"
+        t=$( { /usr/bin/time -f %e "$bin" scan -q --fail-on never "${pol[@]}" -j "$jobs" -o "$work/out" "$work/leads.csv"; } 2>&1 | tail -1)
+        echo "$rep $b $jobs $det $t" >> "$log"
+      done
     done
   done
 done
 parse=$( { /usr/bin/time -f %e target/release/examples/csv_baseline "$work/leads.csv" > /dev/null; } 2>&1 | tail -1)
 echo "csv parse (floor): $parse s; CPU stolen by the host meanwhile: $(( ($(steal) - s0) / 100 )) s"
-for b in old new; do
-  for j in 1 2; do
-    off=${best["$b -j$j detector off"]} on=${best["$b -j$j detector on"]}
-    echo "$b -j$j: detector off $off s, on $on s ($(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.2fx", a / b }'))"
-  done
-done
+awk '
+  { t[$1, $2, $3, $4] = $5; k = $2 SUBSEP $3 SUBSEP $4
+    if (!(k in best) || $5 < best[k]) best[k] = $5; n = $1 }
+  END {
+    split("old new", bs, " ")
+    for (bi = 1; bi <= 2; bi++) for (j = 1; j <= 2; j++) {
+      b = bs[bi]; m = 0
+      for (r = 1; r <= n; r++) q[++m] = t[r, b, j, "on"] / t[r, b, j, "off"]
+      for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++) if (q[y] < q[x]) { s = q[x]; q[x] = q[y]; q[y] = s }
+      med = (m % 2) ? q[(m + 1) / 2] : (q[m / 2] + q[m / 2 + 1]) / 2
+      off = best[b, j, "off"]; on = best[b, j, "on"]
+      printf "%s -j%d: detector off %s s, on %s s (best %.2fx); paired median %.2fx (%.2f-%.2f, %d reps)\n",
+        b, j, off, on, on / off, med, q[1], q[m], m
+    }
+  }' "$log"
