@@ -108,15 +108,17 @@ impl FromIterator<Field> for FieldSet {
 /// Parses a boolean from Data Loader's accepted set, any case, surrounding
 /// spaces ignored (spreadsheets pad cells).
 pub fn parse_bool(value: &str) -> Option<bool> {
-    let v = value.trim();
-    const TRUE: [&str; 5] = ["true", "yes", "y", "1", "on"];
-    const FALSE: [&str; 5] = ["false", "no", "n", "0", "off"];
-    if TRUE.iter().any(|t| v.eq_ignore_ascii_case(t)) {
-        Some(true)
-    } else if FALSE.iter().any(|t| v.eq_ignore_ascii_case(t)) {
-        Some(false)
-    } else {
-        None
+    // Every row asks, several times: lowercased once into a buffer as long as
+    // the longest word, then one match, rather than ten case-blind compares.
+    let v = value.trim().as_bytes();
+    let mut buf = [0u8; 5];
+    let lower = buf.get_mut(..v.len())?;
+    lower.copy_from_slice(v);
+    lower.make_ascii_lowercase();
+    match &*lower {
+        b"true" | b"yes" | b"y" | b"1" | b"on" => Some(true),
+        b"false" | b"no" | b"n" | b"0" | b"off" => Some(false),
+        _ => None,
     }
 }
 
@@ -215,6 +217,55 @@ mod tests {
         }
         for bad in ["", "2", "maybe", "tru", "yes please", "t"] {
             assert_eq!(parse_bool(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn booleans_as_ten_case_blind_compares_would_read_them() {
+        let reference = |value: &str| {
+            let v = value.trim();
+            let is = |set: [&str; 5]| set.iter().any(|t| v.eq_ignore_ascii_case(t));
+            if is(["true", "yes", "y", "1", "on"]) {
+                Some(true)
+            } else if is(["false", "no", "n", "0", "off"]) {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        let words = [
+            "true", "yes", "y", "1", "on", "false", "no", "n", "0", "off",
+        ];
+        let mut inputs: Vec<String> = Vec::new();
+        for w in words {
+            // Every capitalisation, padded or not, and each with a char more.
+            for mask in 0..1u32 << w.len() {
+                let cased: String = (w.chars().enumerate())
+                    .map(|(i, c)| match mask >> i & 1 {
+                        1 => c.to_ascii_uppercase(),
+                        _ => c,
+                    })
+                    .collect();
+                inputs.push(format!("\t{cased} "));
+                inputs.push(format!("{cased}x"));
+                inputs.push(cased);
+            }
+        }
+        inputs.extend(
+            [
+                "",
+                " ",
+                "falsey",
+                "fals",
+                "tru\u{e9}",
+                "\u{130}",
+                "ÿes",
+                "1 0",
+            ]
+            .map(String::from),
+        );
+        for v in &inputs {
+            assert_eq!(parse_bool(v), reference(v), "{v:?}");
         }
     }
 
