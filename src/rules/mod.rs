@@ -130,7 +130,17 @@ pub struct RowView<'a> {
 
 #[derive(Debug)]
 enum Source<'a> {
-    Csv { row: &'a Row, columns: &'a Columns },
+    Csv {
+        row: &'a Row,
+        columns: &'a Columns,
+        /// The record's unquoted fields, back to back, and where each ends.
+        fields: &'a [u8],
+        ends: &'a [usize],
+        /// `fields` as text when it is valid UTF-8: checked once per row, so
+        /// that each disclosure value the rules ask for is a slice of it
+        /// rather than another validation.
+        text: Option<&'a str>,
+    },
     Json(Vec<JsonCell<'a>>),
 }
 
@@ -149,18 +159,27 @@ struct JsonCell<'a> {
 
 impl<'a> RowView<'a> {
     /// Every column or key, in order.
-    pub fn cells(&self) -> impl Iterator<Item = Cell<'_>> {
-        let (csv, json) = match &self.source {
-            Source::Csv { row, columns } => (Some(csv_cells(row, columns)), None),
-            Source::Json(cells) => (None, Some(cells.iter().map(JsonCell::cell))),
-        };
-        csv.into_iter().flatten().chain(json.into_iter().flatten())
+    pub fn cells(&self) -> Cells<'_> {
+        Cells(match &self.source {
+            Source::Csv {
+                columns,
+                fields,
+                ends,
+                ..
+            } => CellsOf::Csv {
+                fields,
+                ends: ends.iter(),
+                start: 0,
+                columns: columns.columns.iter(),
+            },
+            Source::Json(cells) => CellsOf::Json(cells.iter()),
+        })
     }
 
     /// Number of cells.
     pub fn len(&self) -> usize {
         match &self.source {
-            Source::Csv { row, .. } => row.csv_len(),
+            Source::Csv { ends, .. } => ends.len(),
             Source::Json(cells) => cells.len(),
         }
     }
@@ -173,7 +192,9 @@ impl<'a> RowView<'a> {
     /// end.
     pub fn csv_cell(&self, i: usize) -> Option<Cell<'_>> {
         match &self.source {
-            Source::Csv { row, columns } => Some(columns.columns.get(i)?.cell(row.csv_field(i)?)),
+            Source::Csv { row, columns, .. } => {
+                Some(columns.columns.get(i)?.cell(row.csv_field(i)?))
+            }
             Source::Json(_) => None,
         }
     }
@@ -190,7 +211,18 @@ impl<'a> RowView<'a> {
     pub fn get(&self, f: Field) -> Option<Cow<'_, str>> {
         let i = self.by_field[f as usize]?;
         match &self.source {
-            Source::Csv { row, .. } => row.csv_field(i).map(decode),
+            Source::Csv {
+                fields, ends, text, ..
+            } => {
+                let end = *ends.get(i)?;
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                // Fields end at delimiters, so on char boundaries: the slice
+                // exists whenever the text does.
+                Some(match text.and_then(|t| t.get(start..end)) {
+                    Some(s) => Cow::Borrowed(s),
+                    None => decode(&fields[start..end]),
+                })
+            }
             Source::Json(cells) => Some(Cow::Borrowed(&*cells[i].text)),
         }
     }
@@ -248,30 +280,53 @@ fn decode(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
-fn csv_cells<'r>(row: &'r Row, columns: &'r Columns) -> impl Iterator<Item = Cell<'r>> {
-    let (fields, ends): (&[u8], &[usize]) = match &row.content {
-        Content::Csv { fields, ends } => (fields, ends),
-        _ => (&[], &[]),
-    };
-    let mut start = 0;
-    let mut info = columns.columns.iter();
-    ends.iter().map(move |&end| {
-        let bytes = &fields[start..end];
-        start = end;
-        match info.next() {
-            Some(c) => c.cell(bytes),
-            // A field beyond the header (MALFORMED_ROW): content, nameless.
-            None => Cell {
-                name: "",
-                bytes,
-                kind: Kind::Text,
-                nested: None,
-                field: None,
-                injection_exempt: false,
-                added: false,
-            },
+/// The cells of a row ([`RowView::cells`]). One type for both sources, with
+/// the CSV walk written out: as a chain of optional adapters it cost more
+/// than the checks that iterate it.
+pub struct Cells<'v>(CellsOf<'v>);
+
+enum CellsOf<'v> {
+    Csv {
+        fields: &'v [u8],
+        ends: std::slice::Iter<'v, usize>,
+        start: usize,
+        columns: std::slice::Iter<'v, Column>,
+    },
+    Json(std::slice::Iter<'v, JsonCell<'v>>),
+}
+
+impl<'v> Iterator for Cells<'v> {
+    type Item = Cell<'v>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Cell<'v>> {
+        match &mut self.0 {
+            CellsOf::Csv {
+                fields,
+                ends,
+                start,
+                columns,
+            } => {
+                let end = *ends.next()?;
+                let bytes = &fields[*start..end];
+                *start = end;
+                Some(match columns.next() {
+                    Some(c) => c.cell(bytes),
+                    // A field beyond the header (MALFORMED_ROW): content, nameless.
+                    None => Cell {
+                        name: "",
+                        bytes,
+                        kind: Kind::Text,
+                        nested: None,
+                        field: None,
+                        injection_exempt: false,
+                        added: false,
+                    },
+                })
+            }
+            CellsOf::Json(cells) => cells.next().map(JsonCell::cell),
         }
-    })
+    }
 }
 
 /// What the rules know about one CSV column, resolved once per file.
@@ -428,9 +483,16 @@ pub fn check_row(row: &Row, ctx: &Context) -> Verdict {
 /// that does not parse, is not an object, or names a field twice).
 pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
     match &row.content {
-        Content::Csv { .. } => {
+        Content::Csv { fields, ends } => {
             let columns = ctx.columns?;
-            Some(RowView::new(Source::Csv { row, columns }, columns.by_field))
+            let source = Source::Csv {
+                row,
+                columns,
+                fields,
+                ends,
+                text: std::str::from_utf8(fields).ok(),
+            };
+            Some(RowView::new(source, columns.by_field))
         }
         Content::Object(map) => {
             let mut by_field = [None; Field::COUNT];
