@@ -712,15 +712,14 @@ impl CharNgrams {
 /// when the style pass also walks the n-grams ([`style_walk`]), [`NoChars`]
 /// otherwise. Every char comes once, in text order.
 pub(crate) trait CharFeed {
-    /// How many [`CharFeed::word_letter`] calls the feed takes before
-    /// [`CharFeed::make_room`] is due.
-    fn room(&self) -> usize;
-    fn make_room(&mut self);
-    /// A lowercase ASCII letter inside a style word. The n-gram walk is then
-    /// inside a word too: its words take every char the style pass's do, and
-    /// more (any apostrophe, CJK aside), so this only extends the word.
-    fn word_letter(&mut self, x: u8);
-    /// A letter outside ASCII inside a style word (as [`CharFeed::word_letter`]),
+    /// A run of lowercase ASCII letters inside a style word. The n-gram walk
+    /// is then inside a word too: its words take every char the style pass's
+    /// do, and more (any apostrophe, CJK aside), so this only extends the word.
+    /// A whole run rather than letter by letter: the walker then keeps its
+    /// state in registers for the run, where per letter it went through
+    /// memory, a store and a load on the critical path of every letter.
+    fn word_run(&mut self, run: &[u8]);
+    /// A letter outside ASCII inside a style word (as [`CharFeed::word_run`]),
     /// lowercased.
     fn word_char(&mut self, lc: char);
     /// Any other ASCII letter.
@@ -735,13 +734,7 @@ pub(crate) struct NoChars;
 
 impl CharFeed for NoChars {
     #[inline(always)]
-    fn room(&self) -> usize {
-        usize::MAX
-    }
-    #[inline(always)]
-    fn make_room(&mut self) {}
-    #[inline(always)]
-    fn word_letter(&mut self, _: u8) {}
+    fn word_run(&mut self, _: &[u8]) {}
     #[inline(always)]
     fn word_char(&mut self, _: char) {}
     #[inline(always)]
@@ -873,21 +866,8 @@ impl<'b, S: NgramSink> NgramWalker<'b, S> {
 
 impl<S: NgramSink> CharFeed for NgramWalker<'_, S> {
     #[inline(always)]
-    fn room(&self) -> usize {
-        CHUNK - self.n
-    }
-
-    #[inline(always)]
-    fn make_room(&mut self) {
-        self.flush();
-    }
-
-    #[inline(always)]
-    fn word_letter(&mut self, x: u8) {
-        debug_assert!(self.in_word && self.n < CHUNK);
-        self.buf[self.n] = x as u32;
-        self.n += 1;
-        self.word_h = word_step(self.word_h, x as u64);
+    fn word_run(&mut self, run: &[u8]) {
+        self.lower_run(run);
     }
 
     #[inline(always)]
@@ -1447,28 +1427,19 @@ pub(crate) fn style_walk<const ALL: bool, T: Tokens, G: CharFeed>(
             // word hash and the letter-repeat run change per char; the counters
             // they would bump one by one move in bulk.
             let mut j = i;
-            loop {
-                // As far as the feed takes letters without stopping to hash them.
-                let end = bytes.len().min(j.saturating_add(feed.room()));
-                while j < end {
-                    let x = bytes[j];
-                    if !x.is_ascii_lowercase() {
-                        break;
-                    }
-                    if ascii_run_of_three(bytes, j, x) {
-                        a.rep_letters += 1;
-                    }
-                    word.hash = mix(word.hash, x as u64);
-                    feed.word_letter(x);
-                    j += 1;
+            while j < bytes.len() {
+                let x = bytes[j];
+                if !x.is_ascii_lowercase() {
+                    break;
                 }
-                if j == end && bytes.get(j).is_some_and(u8::is_ascii_lowercase) {
-                    feed.make_room();
-                    continue;
+                if ascii_run_of_three(bytes, j, x) {
+                    a.rep_letters += 1;
                 }
-                break;
+                word.hash = mix(word.hash, x as u64);
+                j += 1;
             }
             if j > i {
+                feed.word_run(&bytes[i..j]);
                 let k = (j - i) as u32;
                 scripts[0] += k;
                 a.nonspace += k;
