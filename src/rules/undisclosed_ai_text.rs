@@ -233,19 +233,83 @@ pub fn infer_columns(rows: &[Row], ctx: &Context) -> Vec<String> {
 /// Prose: several words, mostly letters. Scripts written without spaces
 /// (Chinese, Japanese) count characters instead.
 fn is_prose(text: &str) -> bool {
-    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-    let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+    // One pass: every cell of the first batch comes through here, before any
+    // row can be judged.
+    let (mut letters, mut chars, mut words, mut cjk) = (0usize, 0usize, 0usize, false);
+    let mut in_word = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            in_word = false;
+            continue;
+        }
+        chars += 1;
+        words += usize::from(!in_word);
+        in_word = true;
+        letters += usize::from(c.is_alphabetic());
+        cjk |= crate::detector::features::is_cjk(c);
+    }
     if chars == 0 || letters * 2 < chars {
         return false;
     }
-    let words = text.split_whitespace().count();
-    words >= PROSE_WORDS
-        || (words < 3 && letters >= 20 && text.chars().any(crate::detector::features::is_cjk))
+    words >= PROSE_WORDS || (words < 3 && letters >= 20 && cjk)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prose_in_one_pass_as_in_three() {
+        let reference = |text: &str| {
+            let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+            let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+            if chars == 0 || letters * 2 < chars {
+                return false;
+            }
+            let words = text.split_whitespace().count();
+            words >= PROSE_WORDS
+                || (words < 3
+                    && letters >= 20
+                    && text.chars().any(crate::detector::features::is_cjk))
+        };
+        let pieces = [
+            "word",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\u{a0}",
+            "\u{3000}",
+            "12",
+            "-",
+            "性价比超高的酒店",
+            "比较贵",
+            "〇〇",
+            "ok",
+            "é",
+            "ー",
+            "，",
+            "a1",
+            "・",
+            "abcdefghijklmnopqrstu",
+        ];
+        // Every sequence of up to four pieces, and longer runs of each.
+        let mut texts: Vec<String> = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = (texts.iter())
+                .flat_map(|t| pieces.iter().map(move |p| format!("{t}{p}")))
+                .collect();
+            texts.extend(longer);
+            texts.dedup();
+        }
+        texts.extend(pieces.iter().map(|p| p.repeat(7)));
+        texts.extend(pieces.iter().map(|p| format!("{p} ").repeat(6)));
+        let prose = texts.iter().filter(|t| reference(t)).count();
+        assert!(prose > 100, "the cases must reach both answers: {prose}");
+        for t in &texts {
+            assert_eq!(is_prose(t), reference(t), "{t:?}");
+        }
+    }
 
     #[test]
     fn prose_or_not() {
