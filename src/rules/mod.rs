@@ -192,9 +192,12 @@ impl<'a> RowView<'a> {
     /// end.
     pub fn csv_cell(&self, i: usize) -> Option<Cell<'_>> {
         match &self.source {
-            Source::Csv { row, columns, .. } => {
-                Some(columns.columns.get(i)?.cell(row.csv_field(i)?))
-            }
+            Source::Csv {
+                columns,
+                fields,
+                ends,
+                ..
+            } => Some(columns.columns.get(i)?.cell(&fields[span(ends, i)?])),
             Source::Json(_) => None,
         }
     }
@@ -214,13 +217,12 @@ impl<'a> RowView<'a> {
             Source::Csv {
                 fields, ends, text, ..
             } => {
-                let end = *ends.get(i)?;
-                let start = if i == 0 { 0 } else { ends[i - 1] };
+                let span = span(ends, i)?;
                 // Fields end at delimiters, so on char boundaries: the slice
                 // exists whenever the text does.
-                Some(match text.and_then(|t| t.get(start..end)) {
+                Some(match text.and_then(|t| t.get(span.clone())) {
                     Some(s) => Cow::Borrowed(s),
-                    None => decode(&fields[start..end]),
+                    None => decode(&fields[span]),
                 })
             }
             Source::Json(cells) => Some(Cow::Borrowed(&*cells[i].text)),
@@ -278,6 +280,12 @@ fn decode(bytes: &[u8]) -> Cow<'_, str> {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(bytes),
     }
+}
+
+/// Where the `i`-th field of a CSV record lies in its fields buffer.
+fn span(ends: &[usize], i: usize) -> Option<std::ops::Range<usize>> {
+    let end = *ends.get(i)?;
+    Some(if i == 0 { 0 } else { ends[i - 1] }..end)
 }
 
 /// The cells of a row ([`RowView::cells`]). One type for both sources, with
