@@ -428,7 +428,12 @@ impl Lexicons {
     pub fn features(scan: &LexScan, words: usize, out: &mut [f32]) {
         let w = words.max(1) as f32;
         for (o, c) in out.iter_mut().zip(scan.counts.iter()) {
-            *o = (100.0 * *c as f32 / w).ln_1p();
+            // ln_1p(0) is 0: most texts match no phrase of most lexicons.
+            *o = if *c == 0 {
+                0.0
+            } else {
+                (100.0 * *c as f32 / w).ln_1p()
+            };
         }
     }
 }

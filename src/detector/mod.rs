@@ -211,7 +211,13 @@ pub struct Detector {
     all_style: bool,
     /// The dense features the model gives a weight, in order.
     weighted_dense: Vec<usize>,
+    /// `n.powf(norm_pow)` for the n-gram counts of texts up to a few KB: two
+    /// `powf` calls a text cost more than a CRM field's dense features.
+    norm_divisors: Vec<f32>,
 }
+
+/// Counts below which [`Detector::norm_divisor`] is a table lookup.
+const NORM_TABLE: usize = 4096;
 
 /// Index into [`Detector::signed_table`] of a hash's bucket code: the hash's top
 /// bit (its sign, see [`features::bucket`]) selects the negated half.
@@ -259,12 +265,25 @@ impl Detector {
         let all_style = features::LEAN_SKIPS
             .iter()
             .any(|j| weighted_dense.contains(j));
+        let norm_divisors = (0..NORM_TABLE)
+            .map(|n| (n.max(1) as f32).powf(model.cfg.norm_pow))
+            .collect();
         Detector {
             model,
             id: String::from("in-memory"),
             signed_table,
             all_style,
             weighted_dense,
+            norm_divisors,
+        }
+    }
+
+    /// What an n-gram block's weight sum is divided by, for `n` n-grams.
+    #[inline]
+    fn norm_divisor(&self, n: u32) -> f32 {
+        match self.norm_divisors.get(n as usize) {
+            Some(d) => *d,
+            None => (n as f32).powf(self.model.cfg.norm_pow),
         }
     }
 
@@ -456,10 +475,8 @@ impl Detector {
         } else {
             (self.ngram_sums(norm), (false, 0))
         };
-        let char_c =
-            m.cfg.char_scale * char_sum / (counts.chars.max(1) as f32).powf(m.cfg.norm_pow);
-        let word_c =
-            m.cfg.word_scale * word_sum / (counts.words.max(1) as f32).powf(m.cfg.norm_pow);
+        let char_c = m.cfg.char_scale * char_sum / self.norm_divisor(counts.chars);
+        let word_c = m.cfg.word_scale * word_sum / self.norm_divisor(counts.words);
 
         let mut dense_c = [0f32; N_DENSE];
         let mut margin = m.bias + char_c + word_c;
