@@ -5,6 +5,7 @@
 #
 #   bench/compare.sh OLD_BIN NEW_BIN [ROWS]     e.g. a build of an older commit
 #                                               against target/release/crmguard
+#   JOBS=2 REPS=20 bench/compare.sh ...         -j2 only, more pairs
 #
 # Two estimates of each build's detector-on/off ratio:
 # - "best": best wall time of REPS for each configuration, the ratio of those;
@@ -16,7 +17,7 @@
 #   busy minutes respectively.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-old=$1 new=$2 rows=${3:-1000000} reps=${REPS:-4}
+old=$1 new=$2 rows=${3:-1000000} reps=${REPS:-4} jobs_list=${JOBS:-1 2}
 cargo build --release -q --example make_leads --example csv_baseline
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -31,7 +32,7 @@ for rep in $(seq "$reps"); do
   if [ $((rep % 2)) = 0 ]; then builds=(new old) dets=(on off); fi
   for b in "${builds[@]}"; do
     bin=${!b}
-    for jobs in 1 2; do
+    for jobs in $jobs_list; do
       for det in "${dets[@]}"; do
         pol=(); [ "$det" = off ] && pol=(-p "$work/off.toml")
         rm -rf "$work/out"
@@ -50,6 +51,7 @@ awk '
     split("old new", bs, " ")
     for (bi = 1; bi <= 2; bi++) for (j = 1; j <= 2; j++) {
       b = bs[bi]; m = 0
+      if (!((b, j, "off") in best)) continue
       for (r = 1; r <= n; r++) q[++m] = t[r, b, j, "on"] / t[r, b, j, "off"]
       for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++) if (q[y] < q[x]) { s = q[x]; q[x] = q[y]; q[y] = s }
       med = (m % 2) ? q[(m + 1) / 2] : (q[m / 2] + q[m / 2 + 1]) / 2
