@@ -90,6 +90,9 @@ impl FieldSet {
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
+    pub fn union(self, other: FieldSet) -> FieldSet {
+        FieldSet(self.0 | other.0)
+    }
     pub fn iter(self) -> impl Iterator<Item = Field> {
         Field::ALL.into_iter().filter(move |f| self.contains(*f))
     }
@@ -218,6 +221,22 @@ mod tests {
         for bad in ["", "2", "maybe", "tru", "yes please", "t"] {
             assert_eq!(parse_bool(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn field_set_union_holds_both_sides() {
+        let a: FieldSet = [Field::IsSynthetic, Field::DataSource]
+            .into_iter()
+            .collect();
+        let b: FieldSet = [Field::DataSource, Field::ProvenanceHash]
+            .into_iter()
+            .collect();
+        let u: Vec<Field> = a.union(b).iter().collect();
+        assert_eq!(
+            u,
+            vec![Field::IsSynthetic, Field::DataSource, Field::ProvenanceHash]
+        );
+        assert!(FieldSet::default().union(FieldSet::default()).is_empty());
     }
 
     #[test]
