@@ -553,7 +553,7 @@ pub fn walk_ngrams<S: NgramSink>(norm: &str, cfg: &HashConfig, sink: S) -> (S, N
             while j < bytes.len() && bytes[j].is_ascii_lowercase() {
                 j += 1;
             }
-            w.lower_run(&bytes[i..j]);
+            w.word_run(&bytes[i..j]);
             i = j;
             continue;
         }
@@ -826,28 +826,6 @@ impl<'b, S: NgramSink> NgramWalker<'b, S> {
         self.prev_word = Some(word_h);
     }
 
-    /// Lowercase ASCII letters that continue the current word. The word's hash and
-    /// the chunk advance in locals: through `self` each letter would wait for the
-    /// previous one's store.
-    #[inline(always)]
-    fn lower_run(&mut self, run: &[u8]) {
-        debug_assert!(self.in_word);
-        let mut h = self.word_h;
-        let mut n = self.n;
-        for &x in run {
-            if n == CHUNK {
-                self.n = n;
-                self.flush();
-                n = 0;
-            }
-            self.buf[n] = x as u32;
-            n += 1;
-            h = word_step(h, x as u64);
-        }
-        self.n = n;
-        self.word_h = h;
-    }
-
     /// The n-grams' counts, once the text's last char is in.
     #[inline(always)]
     pub(crate) fn finish(mut self) -> (S, NgramCounts) {
@@ -865,9 +843,25 @@ impl<'b, S: NgramSink> NgramWalker<'b, S> {
 }
 
 impl<S: NgramSink> CharFeed for NgramWalker<'_, S> {
+    /// The word's hash and the chunk advance in locals: through `self` each
+    /// letter would wait for the previous one's store.
     #[inline(always)]
     fn word_run(&mut self, run: &[u8]) {
-        self.lower_run(run);
+        debug_assert!(self.in_word);
+        let mut h = self.word_h;
+        let mut n = self.n;
+        for &x in run {
+            if n == CHUNK {
+                self.n = n;
+                self.flush();
+                n = 0;
+            }
+            self.buf[n] = x as u32;
+            n += 1;
+            h = word_step(h, x as u64);
+        }
+        self.n = n;
+        self.word_h = h;
     }
 
     #[inline(always)]

@@ -121,11 +121,7 @@ impl Row {
     /// CSV field `i`, as bytes.
     pub fn csv_field(&self, i: usize) -> Option<&[u8]> {
         match &self.content {
-            Content::Csv { fields, ends } => {
-                let end = *ends.get(i)?;
-                let start = if i == 0 { 0 } else { ends[i - 1] };
-                Some(&fields[start..end])
-            }
+            Content::Csv { fields, ends } => Some(&fields[field_span(ends, i)?]),
             _ => None,
         }
     }
@@ -136,6 +132,13 @@ impl Row {
             _ => 0,
         }
     }
+}
+
+/// Where CSV field `i` lies in a record's fields buffer, given where each
+/// field ends ([`Content::Csv`]).
+pub fn field_span(ends: &[usize], i: usize) -> Option<std::ops::Range<usize>> {
+    let end = *ends.get(i)?;
+    Some(if i == 0 { 0 } else { ends[i - 1] }..end)
 }
 
 /// A reader of records in one format.

@@ -23,7 +23,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::input::{Content, Header, Row};
+use crate::input::{Content, Header, Row, field_span};
 use crate::policy::Policy;
 use crate::spec::disclosure::parse_bool;
 use crate::spec::{Field, FieldSet, Reason, ReasonSet};
@@ -197,7 +197,7 @@ impl<'a> RowView<'a> {
                 fields,
                 ends,
                 ..
-            } => Some(columns.columns.get(i)?.cell(&fields[span(ends, i)?])),
+            } => Some(columns.columns.get(i)?.cell(&fields[field_span(ends, i)?])),
             Source::Json(_) => None,
         }
     }
@@ -217,7 +217,7 @@ impl<'a> RowView<'a> {
             Source::Csv {
                 fields, ends, text, ..
             } => {
-                let span = span(ends, i)?;
+                let span = field_span(ends, i)?;
                 // Fields end at delimiters, so on char boundaries: the slice
                 // exists whenever the text does.
                 Some(match text.and_then(|t| t.get(span.clone())) {
@@ -280,12 +280,6 @@ fn decode(bytes: &[u8]) -> Cow<'_, str> {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(bytes),
     }
-}
-
-/// Where the `i`-th field of a CSV record lies in its fields buffer.
-fn span(ends: &[usize], i: usize) -> Option<std::ops::Range<usize>> {
-    let end = *ends.get(i)?;
-    Some(if i == 0 { 0 } else { ends[i - 1] }..end)
 }
 
 /// The cells of a row ([`RowView::cells`]). One type for both sources, with
