@@ -167,16 +167,11 @@ impl Tally {
         } else {
             self.rows_quarantined += 1;
         }
-        // Sets walk every code they could hold: most rows hold none.
-        if !v.reasons.is_empty() {
-            for r in v.reasons.iter() {
-                self.reasons[r as usize] += 1;
-            }
+        for r in v.reasons.iter() {
+            self.reasons[r as usize] += 1;
         }
-        if !v.missing.is_empty() {
-            for f in v.missing.iter() {
-                self.missing[f as usize] += 1;
-            }
+        for f in v.missing.iter() {
+            self.missing[f as usize] += 1;
         }
         self.fields_seen = self.fields_seen.union(v.present);
         self.notices.ambiguous_source_type += u64::from(v.notices.ambiguous_source_type);

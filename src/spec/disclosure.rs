@@ -93,8 +93,15 @@ impl FieldSet {
     pub fn union(self, other: FieldSet) -> FieldSet {
         FieldSet(self.0 | other.0)
     }
+    /// The fields in the order of [`Field::ALL`], whose i-th field is bit i:
+    /// set bits only.
     pub fn iter(self) -> impl Iterator<Item = Field> {
-        Field::ALL.into_iter().filter(move |f| self.contains(*f))
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits.wrapping_sub(1);
+            Field::ALL.get(i).copied()
+        })
     }
 }
 
@@ -220,6 +227,24 @@ mod tests {
         }
         for bad in ["", "2", "maybe", "tru", "yes please", "t"] {
             assert_eq!(parse_bool(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn field_sets_iterate_in_field_order() {
+        // Bit i is the i-th of Field::ALL: iterating set bits relies on it.
+        for (i, f) in Field::ALL.into_iter().enumerate() {
+            assert_eq!(f as usize, i, "{f:?}");
+        }
+        for mask in 0..=u8::MAX {
+            let set: FieldSet = (Field::ALL.into_iter())
+                .filter(|f| mask >> (*f as u8) & 1 == 1)
+                .collect();
+            let want: Vec<Field> = Field::ALL
+                .into_iter()
+                .filter(|f| set.contains(*f))
+                .collect();
+            assert_eq!(set.iter().collect::<Vec<_>>(), want, "{mask:#b}");
         }
     }
 

@@ -86,11 +86,15 @@ impl ReasonSet {
         self.0.count_ones() as usize
     }
 
+    /// The codes in the order of [`Reason::ALL`], whose i-th code is bit i:
+    /// set bits only, so an empty set (most rows) costs one test.
     pub fn iter(self) -> impl Iterator<Item = Reason> {
-        Reason::ALL
-            .iter()
-            .copied()
-            .filter(move |r| self.contains(*r))
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits.wrapping_sub(1);
+            Reason::ALL.get(i).copied()
+        })
     }
 
     /// The `crmguard_reasons` cell: codes joined by `;`.
@@ -160,6 +164,31 @@ impl serde::Serialize for FileCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reason_sets_iterate_in_code_order() {
+        // Bit i is the i-th of Reason::ALL: iterating set bits relies on it.
+        for (i, r) in Reason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{r:?}");
+        }
+        let all = Reason::ALL;
+        let mut sets = vec![ReasonSet::empty()];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i..] {
+                let mut s = ReasonSet::empty();
+                s.insert(*a);
+                s.insert(*b);
+                sets.push(s);
+            }
+        }
+        let mut every = ReasonSet::empty();
+        all.iter().for_each(|r| every.insert(*r));
+        sets.push(every);
+        for s in sets {
+            let want: Vec<Reason> = all.iter().copied().filter(|r| s.contains(*r)).collect();
+            assert_eq!(s.iter().collect::<Vec<_>>(), want);
+        }
+    }
 
     #[test]
     fn codes_round_trip_and_are_unique() {
