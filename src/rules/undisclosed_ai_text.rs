@@ -295,12 +295,13 @@ mod tests {
         ];
         // Every sequence of up to four pieces, and longer runs of each.
         let mut texts: Vec<String> = vec![String::new()];
+        let mut layer = texts.clone();
         for _ in 0..4 {
-            let longer: Vec<String> = (texts.iter())
+            // Extending only the newest layer makes each sequence once.
+            layer = (layer.iter())
                 .flat_map(|t| pieces.iter().map(move |p| format!("{t}{p}")))
                 .collect();
-            texts.extend(longer);
-            texts.dedup();
+            texts.extend(layer.iter().cloned());
         }
         texts.extend(pieces.iter().map(|p| p.repeat(7)));
         texts.extend(pieces.iter().map(|p| format!("{p} ").repeat(6)));
