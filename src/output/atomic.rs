@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
+use super::flush::Flusher;
+
 /// What a finished output is, for the report.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OutputSummary {
@@ -22,11 +24,18 @@ const BUF_SIZE: usize = 256 * 1024;
 /// A file being written: hashed and counted as it goes. It buffers itself
 /// rather than sitting on a BufWriter so that blake3 sees whole buffers,
 /// where its SIMD paths run several times faster than on row-sized pieces.
+///
+/// Full buffers are hashed, written and synced by a thread of the file's
+/// own ([`Flusher`]), started when the first one fills, so that the scan's
+/// threads never wait for the disk. Files smaller than a buffer (reports,
+/// most quarantines) never start one.
 pub struct AtomicFile {
     tmp: NamedTempFile,
     buf: Vec<u8>,
     path: PathBuf,
-    hasher: blake3::Hasher,
+    /// `None` while a [`Flusher`] has it.
+    hasher: Option<blake3::Hasher>,
+    flusher: Option<Flusher>,
     bytes: u64,
     pub rows: u64,
 }
@@ -53,7 +62,8 @@ impl AtomicFile {
             tmp,
             buf: Vec::with_capacity(BUF_SIZE),
             path: path.to_owned(),
-            hasher: blake3::Hasher::new(),
+            hasher: Some(blake3::Hasher::new()),
+            flusher: None,
             bytes: 0,
             rows: 0,
         })
@@ -63,25 +73,72 @@ impl AtomicFile {
         &self.path
     }
 
+    /// Hands the buffer to the flusher thread (starting it if need be) and
+    /// takes an empty one in its place.
     fn drain(&mut self) -> io::Result<()> {
-        self.hasher.update(&self.buf);
-        self.tmp.write_all(&self.buf)?;
-        self.buf.clear();
-        Ok(())
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        if self.flusher.is_none() {
+            let file = self.tmp.as_file().try_clone()?;
+            let hasher = self.hasher.take().expect("a hasher without a flusher");
+            self.flusher = Some(Flusher::start(file, hasher)?);
+        }
+        let f = self.flusher.as_ref().expect("started above");
+        match f.send(std::mem::take(&mut self.buf)) {
+            Ok(empty) => {
+                self.buf = empty;
+                Ok(())
+            }
+            // The thread stopped on an error: that error is the answer.
+            Err(()) => self.stop_flusher(),
+        }
+    }
+
+    /// Stops the flusher thread, if there is one, once it has written all it
+    /// was sent; the hasher comes back from it.
+    fn stop_flusher(&mut self) -> io::Result<()> {
+        let Some(f) = self.flusher.take() else {
+            return Ok(());
+        };
+        let (hasher, result) = f.stop();
+        self.hasher = Some(hasher);
+        result
+    }
+
+    /// Writes what is buffered and waits until the file holds every byte
+    /// written to it so far.
+    fn write_out(&mut self) -> io::Result<()> {
+        if self.flusher.is_some() {
+            self.drain()?;
+            self.stop_flusher()
+        } else {
+            let hasher = self.hasher.as_mut().expect("a hasher without a flusher");
+            hasher.update(&self.buf);
+            self.tmp.write_all(&self.buf)?;
+            self.buf.clear();
+            Ok(())
+        }
     }
 
     /// Flushes and syncs: the file is complete but still under its temp
     /// name, so a step that must come before it appears (the audit record)
     /// can still fail without leaving it behind.
     pub fn finish(mut self) -> io::Result<Finished> {
-        self.drain()?;
+        self.write_out()?;
         self.tmp.as_file().sync_all()?;
         Ok(Finished {
             summary: OutputSummary {
                 path: self.path,
                 rows: self.rows,
                 bytes: self.bytes,
-                blake3: self.hasher.finalize().to_hex().to_string(),
+                blake3: self
+                    .hasher
+                    .as_ref()
+                    .expect("the flusher is stopped")
+                    .finalize()
+                    .to_hex()
+                    .to_string(),
             },
             tmp: self.tmp,
         })
@@ -109,21 +166,20 @@ impl Finished {
 
 impl Write for AtomicFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.buf.len() + data.len() > BUF_SIZE {
+        if !self.buf.is_empty() && self.buf.len() + data.len() > BUF_SIZE {
             self.drain()?;
         }
-        if data.len() >= BUF_SIZE {
-            self.hasher.update(data);
-            self.tmp.write_all(data)?;
-        } else {
-            self.buf.extend_from_slice(data);
+        // A piece larger than a buffer (rare: rows are small) is one buffer.
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= BUF_SIZE {
+            self.drain()?;
         }
         self.bytes += data.len() as u64;
         Ok(data.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.drain()?;
+        self.write_out()?;
         self.tmp.flush()
     }
 }
@@ -179,6 +235,44 @@ mod tests {
         let path = dir.path().join("out.csv");
         let mut f = AtomicFile::create(&path).unwrap();
         f.write_all(b"partial").unwrap();
+        drop(f);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// Rows of a few dozen bytes, one piece larger than a buffer, and a
+    /// flush midway: what goes through the flusher thread comes out whole,
+    /// in order, hashed, and synced as it grows.
+    #[test]
+    fn files_larger_than_the_buffers_come_out_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        let mut f = AtomicFile::create(&path).unwrap();
+        let mut expected = Vec::new();
+        for i in 0..400_000u32 {
+            let row = format!("{i},row {i},{}\n", "x".repeat((i % 97) as usize));
+            f.write_all(row.as_bytes()).unwrap();
+            expected.extend_from_slice(row.as_bytes());
+            if i == 100_000 {
+                f.flush().unwrap();
+                let big = vec![b'#'; 3 * BUF_SIZE + 5];
+                f.write_all(&big).unwrap();
+                expected.extend_from_slice(&big);
+            }
+        }
+        assert!(expected.len() as u64 > super::super::flush::SYNC_EVERY);
+        let summary = f.commit().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), expected);
+        assert_eq!(summary.bytes, expected.len() as u64);
+        assert_eq!(summary.blake3, blake3::hash(&expected).to_hex().to_string());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn dropped_large_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(&vec![b'a'; 5 * BUF_SIZE]).unwrap();
         drop(f);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

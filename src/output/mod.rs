@@ -3,6 +3,7 @@
 //! (or keys) appended at the end.
 
 mod atomic;
+mod flush;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
