@@ -15,6 +15,9 @@
 #   slows both halves of a pair alike, so this one holds up on a busy host,
 #   where the best times of the two configurations may come from calm and
 #   busy minutes respectively.
+# Each configuration's median CPU use (user + system time over wall time, in
+# vCPUs) and CPU time follow: where the wall times differ, they tell whether
+# a build does less work or keeps the cores busier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old=$1 new=$2 rows=${3:-1000000} reps=${REPS:-4} jobs_list=${JOBS:-1 2}
@@ -25,7 +28,7 @@ target/release/examples/make_leads "$rows" > "$work/leads.csv"
 printf '[detector]\nenabled = false\n' > "$work/off.toml"
 steal() { awk '/^cpu /{print $9}' /proc/stat; }
 s0=$(steal)
-# One line per run: rep, build, jobs, detector, wall seconds.
+# One line per run: rep, build, jobs, detector, wall, user and system seconds.
 log=$work/times
 for rep in $(seq "$reps"); do
   builds=(old new) dets=(off on)
@@ -36,7 +39,7 @@ for rep in $(seq "$reps"); do
       for det in "${dets[@]}"; do
         pol=(); [ "$det" = off ] && pol=(-p "$work/off.toml")
         rm -rf "$work/out"
-        t=$( { /usr/bin/time -f %e "$bin" scan -q --fail-on never "${pol[@]}" -j "$jobs" -o "$work/out" "$work/leads.csv"; } 2>&1 | tail -1)
+        t=$( { /usr/bin/time -f '%e %U %S' "$bin" scan -q --fail-on never "${pol[@]}" -j "$jobs" -o "$work/out" "$work/leads.csv"; } 2>&1 | tail -1)
         echo "$rep $b $jobs $det $t" >> "$log"
       done
     done
@@ -45,7 +48,11 @@ done
 parse=$( { /usr/bin/time -f %e target/release/examples/csv_baseline "$work/leads.csv" > /dev/null; } 2>&1 | tail -1)
 echo "csv parse (floor): $parse s; CPU stolen by the host meanwhile: $(( ($(steal) - s0) / 100 )) s"
 awk '
-  { t[$1, $2, $3, $4] = $5; k = $2 SUBSEP $3 SUBSEP $4
+  function median(a, m,   x, y, s) {
+    for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++) if (a[y] < a[x]) { s = a[x]; a[x] = a[y]; a[y] = s }
+    return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+  }
+  { t[$1, $2, $3, $4] = $5; cpu[$1, $2, $3, $4] = $6 + $7; k = $2 SUBSEP $3 SUBSEP $4
     if (!(k in best) || $5 < best[k]) best[k] = $5; n = $1 }
   END {
     split("old new", bs, " ")
@@ -53,10 +60,14 @@ awk '
       b = bs[bi]; m = 0
       if (!((b, j, "off") in best)) continue
       for (r = 1; r <= n; r++) q[++m] = t[r, b, j, "on"] / t[r, b, j, "off"]
-      for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++) if (q[y] < q[x]) { s = q[x]; q[x] = q[y]; q[y] = s }
-      med = (m % 2) ? q[(m + 1) / 2] : (q[m / 2] + q[m / 2 + 1]) / 2
+      med = median(q, m)  # sorts q, so q[1] and q[m] are the range
       off = best[b, j, "off"]; on = best[b, j, "on"]
       printf "%s -j%d: detector off %s s, on %s s (best %.2fx); paired median %.2fx (%.2f-%.2f, %d reps)\n",
         b, j, off, on, on / off, med, q[1], q[m], m
+      for (d = 1; d <= 2; d++) {
+        det = d == 1 ? "off" : "on"
+        for (r = 1; r <= n; r++) { u[r] = cpu[r, b, j, det] / t[r, b, j, det]; c[r] = cpu[r, b, j, det] }
+        printf "  detector %-3s: CPU use %.2f vCPUs, CPU time %.2f s (medians)\n", det, median(u, n), median(c, n)
+      }
     }
   }' "$log"

@@ -12,7 +12,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 /// Buffers queued for the thread beside the one being filled: enough to ride
-/// out one of its syncs (~10 ms for 16 MB on the disk measured) at the
+/// out one of its syncs (10–17 ms for 16 MB on the disk measured) at the
 /// writer's pace, few enough to keep memory flat (16 × 256 KB).
 const BUFS_IN_FLIGHT: usize = 16;
 
