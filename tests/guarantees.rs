@@ -58,6 +58,14 @@ fn one_thread_and_many_threads_write_identical_bytes() {
     let big = wd.report("j4/big.report.json");
     assert_eq!(big["rows_total"], 20_000);
     assert!(big["rows_quarantined"].as_u64().unwrap() > 300);
+    // The clean file is larger than an output buffer, so it went through the
+    // flush thread: the report's size and hash must still be the file's.
+    for o in big["outputs"].as_array().unwrap() {
+        let bytes = wd.read(o["path"].as_str().unwrap());
+        assert_eq!(o["bytes"], bytes.len() as u64);
+        assert_eq!(o["blake3"], blake3::hash(&bytes).to_hex().to_string());
+    }
+    assert!(wd.read("j4/big.clean.csv").len() > 256 * 1024);
 }
 
 /// Splits CSV bytes into records the way the spec means them (quotes may
