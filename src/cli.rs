@@ -2,24 +2,12 @@
 //! under `commands/`; this file only routes to them and turns errors into one
 //! line on stderr and an exit status.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::commands;
-
-/// Exit statuses (README "Exit status").
-pub mod exit {
-    /// Nothing was quarantined.
-    pub const CLEAN: u8 = 0;
-    /// Rows were quarantined (or, with `--fail-on warning`, a file finding).
-    pub const FINDINGS: u8 = 1;
-    /// An error: bad input, bad policy, missing file, I/O.
-    pub const ERROR: u8 = 2;
-    /// Ctrl-C.
-    pub const INTERRUPTED: u8 = 130;
-}
+use crate::error::{exit, print_error};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -82,23 +70,4 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit::ERROR)
         }
     }
-}
-
-/// Prints an error and its causes on one line.
-pub fn print_error(e: &anyhow::Error) {
-    let mut line = String::from("crmguard: error: ");
-    let mut first = true;
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if !first {
-            // Causes often repeat their parent's text; skip the echo.
-            if line.ends_with(&text) {
-                continue;
-            }
-            line.push_str(": ");
-        }
-        first = false;
-        line.push_str(&text.replace('\n', " "));
-    }
-    let _ = writeln!(std::io::stderr(), "{line}");
 }

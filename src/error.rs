@@ -2,6 +2,7 @@
 //! one line, `FILE:LINE:COL: message`, so editors and CI logs can jump to it.
 
 use std::fmt;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +55,37 @@ pub fn line_col(text: &[u8], offset: usize) -> (u64, u64) {
     } as u64
         + 1;
     (line, column)
+}
+
+/// Exit statuses (README "Exit status").
+pub mod exit {
+    /// Nothing was quarantined.
+    pub const CLEAN: u8 = 0;
+    /// Rows were quarantined (or, with `--fail-on warning`, a file finding).
+    pub const FINDINGS: u8 = 1;
+    /// An error: bad input, bad policy, missing file, I/O.
+    pub const ERROR: u8 = 2;
+    /// Ctrl-C.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// Prints an error and its causes on one line.
+pub fn print_error(e: &anyhow::Error) {
+    let mut line = String::from("crmguard: error: ");
+    let mut first = true;
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !first {
+            // Causes often repeat their parent's text; skip the echo.
+            if line.ends_with(&text) {
+                continue;
+            }
+            line.push_str(": ");
+        }
+        first = false;
+        line.push_str(&text.replace('\n', " "));
+    }
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 #[cfg(test)]

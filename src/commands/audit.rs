@@ -10,7 +10,7 @@ use crate::audit::{
     DEFAULT_LOG, Record, VerifyError, for_each_record, for_each_record_upto, verify,
     verify_expecting,
 };
-use crate::cli::exit;
+use crate::error::exit;
 use crate::output::{AtomicFile, same_file};
 
 #[derive(clap::Args, Debug)]

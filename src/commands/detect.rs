@@ -5,9 +5,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::cli::exit;
-use crate::commands::scan::load_policy;
 use crate::detector::{Detector, MIN_WORDS};
+use crate::error::exit;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -50,7 +49,7 @@ struct SignalOut<'a> {
 
 /// Exit status: 1 when any text is flagged, as `scan` does for quarantine.
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let policy = load_policy(args.policy.as_deref())?;
+    let policy = crate::policy::Policy::discover(args.policy.as_deref())?;
     let own;
     let detector = match args.model.as_ref().or(policy.detector.model.as_ref()) {
         Some(p) => {

@@ -6,10 +6,10 @@ use anyhow::bail;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cli::exit;
 use crate::commands::labelled;
 use crate::detector::Detector;
 use crate::detector::metrics::{at_threshold, auroc, tpr_at_fpr};
+use crate::error::exit;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

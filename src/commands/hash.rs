@@ -8,9 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 
-use crate::cli::exit;
-use crate::commands::scan::load_policy;
 use crate::error::Located;
+use crate::error::exit;
 use crate::input::{Content, Format, Row, open_input, parse_delimiter, reader_for};
 use crate::output::AtomicFile;
 use crate::rules::provenance::hash_row;
@@ -40,7 +39,7 @@ pub struct Args {
     #[arg(short, long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Input format, instead of guessing from the extension
-    #[arg(short, long, value_parser = crate::commands::scan::parse_format)]
+    #[arg(short, long, value_parser = crate::input::parse_format)]
     pub format: Option<Format>,
     /// CSV delimiter
     #[arg(short, long, value_parser = parse_delimiter)]
@@ -54,7 +53,7 @@ pub enum Alg {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let policy = load_policy(args.policy.as_deref())?;
+    let policy = crate::policy::Policy::discover(args.policy.as_deref())?;
     let algorithm = match args.algorithm {
         Alg::Blake3 => Algorithm::Blake3,
         Alg::Sha256 => Algorithm::Sha256,

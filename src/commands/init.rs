@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
-use crate::cli::exit;
+use crate::error::exit;
 use crate::output::write_atomically;
 use crate::policy::DEFAULT_POLICY;
 

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::{exit, print_error};
 use crate::detector::Detector;
-use crate::input::{Format, parse_delimiter};
+use crate::error::{exit, print_error};
+use crate::input::{Format, parse_delimiter, parse_format};
 use crate::policy::Policy;
 use crate::report::Report;
 use crate::scan::{Input, Interrupted, ScanConfig, check_plans, scan};
@@ -62,40 +62,13 @@ pub enum FailOn {
     Never,
 }
 
-pub fn parse_format(s: &str) -> Result<Format, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "csv" => Ok(Format::Csv { delimiter: b',' }),
-        "tsv" => Ok(Format::Csv { delimiter: b'\t' }),
-        "json" => Ok(Format::Json),
-        "ndjson" | "jsonl" => Ok(Format::Ndjson),
-        _ => Err(format!(
-            "unknown format {s:?}: use csv, tsv, json or ndjson"
-        )),
-    }
-}
-
 fn parse_now(s: &str) -> Result<jiff::Timestamp, String> {
     crate::rules::parse_timestamp(s)
         .ok_or_else(|| format!("{s:?} is not an RFC 3339 time with an offset"))
 }
 
-/// `--policy`, else `crmguard.toml` in the working directory, else built-in.
-pub fn load_policy(explicit: Option<&Path>) -> anyhow::Result<Policy> {
-    match explicit {
-        Some(p) => Policy::load(p),
-        None => {
-            let default = Path::new("crmguard.toml");
-            if default.exists() {
-                Policy::load(default)
-            } else {
-                Ok(Policy::builtin())
-            }
-        }
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let policy = load_policy(args.policy.as_deref())?;
+    let policy = Policy::discover(args.policy.as_deref())?;
     let inputs = args
         .files
         .iter()

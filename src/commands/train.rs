@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
-use crate::cli::exit;
 use crate::commands::labelled;
 use crate::detector::train::{TrainOptions, prepare, train_prepared};
+use crate::error::exit;
 use crate::output::write_atomically;
 
 #[derive(clap::Args, Debug)]

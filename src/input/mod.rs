@@ -170,6 +170,19 @@ pub fn reader_for(
 }
 
 /// Parses a JSON record's bytes into `row.content`, setting `row.utf8`.
+/// `--format`'s value.
+pub fn parse_format(s: &str) -> Result<Format, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "csv" => Ok(Format::Csv { delimiter: b',' }),
+        "tsv" => Ok(Format::Csv { delimiter: b'\t' }),
+        "json" => Ok(Format::Json),
+        "ndjson" | "jsonl" => Ok(Format::Ndjson),
+        _ => Err(format!(
+            "unknown format {s:?}: use csv, tsv, json or ndjson"
+        )),
+    }
+}
+
 pub(crate) fn parse_object(raw: &[u8], row_utf8: &mut bool) -> Content {
     let parsed = match std::str::from_utf8(raw) {
         Ok(s) => {

@@ -300,6 +300,21 @@ impl Policy {
             .expect("the built-in policy is valid (tested)")
     }
 
+    /// `--policy`, else `crmguard.toml` in the working directory, else built-in.
+    pub fn discover(explicit: Option<&Path>) -> anyhow::Result<Policy> {
+        match explicit {
+            Some(p) => Policy::load(p),
+            None => {
+                let default = Path::new("crmguard.toml");
+                if default.exists() {
+                    Policy::load(default)
+                } else {
+                    Ok(Policy::builtin())
+                }
+            }
+        }
+    }
+
     /// Loads `path`; errors name the file, line and column.
     pub fn load(path: &Path) -> anyhow::Result<Policy> {
         let text = std::fs::read(path)
@@ -568,7 +583,7 @@ impl Policy {
     /// Whether a column is one crmguard adds (its own or a tag column): not
     /// content, so outside the provenance hash.
     pub fn is_added_column(&self, name: &str) -> bool {
-        name.starts_with(crate::rules::ADDED_PREFIX)
+        name.starts_with(crate::spec::ADDED_PREFIX)
             || self
                 .tagging
                 .as_ref()

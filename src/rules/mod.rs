@@ -30,9 +30,6 @@ use crate::spec::{Field, FieldSet, Reason, ReasonSet};
 
 pub use timestamp::parse as parse_timestamp;
 
-/// Prefix of the columns and keys crmguard itself adds to outputs.
-pub const ADDED_PREFIX: &str = "crmguard_";
-
 /// What the rules found in one row.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Verdict {

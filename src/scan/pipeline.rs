@@ -135,7 +135,9 @@ pub fn run_batches(
                     for (row, verdict) in done.rows().iter().zip(&verdicts) {
                         tally.add(verdict);
                         if verdict.is_clean() {
-                            tagger.values(row, verdict, &mut tags)?;
+                            tagger
+                                .values(row, verdict, &mut tags)
+                                .map_err(StageError::Input)?;
                             writer.write_clean(row, &tags).map_err(StageError::Output)?;
                         } else {
                             let reasons = verdict.reasons.joined();

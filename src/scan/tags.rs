@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::pipeline::StageError;
 use crate::error::Located;
 use crate::input::Row;
 use crate::output::TagValue;
@@ -61,7 +60,7 @@ impl Tagger {
         row: &Row,
         verdict: &Verdict,
         out: &mut Vec<TagValue>,
-    ) -> Result<(), StageError> {
+    ) -> Result<(), Located> {
         out.clear();
         if self.kinds.is_empty() {
             return Ok(());
@@ -72,7 +71,7 @@ impl Tagger {
                 .iter()
                 .find(|n| map.keys().any(|k| k.trim().eq_ignore_ascii_case(n)))
         {
-            return Err(StageError::Input(Located::new(
+            return Err(Located::new(
                 &self.path,
                 row.line,
                 1,
@@ -80,7 +79,7 @@ impl Tagger {
                     "record {} already has the tag key `{name}` ([tagging]); was this file tagged by an earlier scan?",
                     row.number
                 ),
-            )));
+            ));
         }
         for kind in &self.kinds {
             out.push(match kind {

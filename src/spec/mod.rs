@@ -8,3 +8,6 @@ pub mod reason;
 
 pub use disclosure::{Field, FieldSet};
 pub use reason::{FileCode, Reason, ReasonSet};
+
+/// Prefix of the columns and keys crmguard itself adds to outputs.
+pub const ADDED_PREFIX: &str = "crmguard_";
