@@ -4,7 +4,8 @@
 Usage:
   python3 build.py MIRRORS_DIR OUT_DIR [SOURCE ...]   build every source (or the named ones)
                                                       into OUT_DIR/train and OUT_DIR/eval
-  python3 build.py --list                             list the sources and their upstream repos
+  python3 build.py --list                             list the outputs, one line each
+  python3 build.py --repos                            list the upstream repositories to mirror
   python3 build.py --verify MIRRORS_DIR REFERENCE_DIR compare the legacy files with a reference copy
 
 MIRRORS_DIR holds bare git mirrors laid out as <owner>+<name>/repo, which is what
@@ -15,6 +16,7 @@ rename). Standard library only; see SOURCES.md beside this file for what each so
 
 Schema: uid,text,label,generator,domain,language,attack,source_dataset,group_id,orig_label
 """
+import bz2
 import csv
 import hashlib
 import html
@@ -25,6 +27,7 @@ import random
 import re
 import subprocess
 import sys
+import zipfile
 
 FIELDS = ["uid", "text", "label", "generator", "domain", "language", "attack",
           "source_dataset", "group_id", "orig_label"]
@@ -50,6 +53,12 @@ COMMITS = {
     "isha-2812/nlp_opinion_spamming": "334f3c07aeff8d66b0b73c7d540162a9a3477d98",
     "naman-tiwari/Customer-Support-on-Twitter": "3ea10276ec5c94d7eca2f3bde2c0f41d149048f5",
     "Weixin-Liang/ChatGPT-Detector-Bias": "1d05ed8242d4694a0ed7b73a79c52be8864470f9",
+    "vakyansh/cucom": "60b9a7f9670e2176330b0576e232be4ec5a7fe19",
+    "momenashra/Synthetic-data-generator": "dbf2ecfa14eff6e392320e140d1ea9f0d1559d0c",
+    "Alexandr142/int20hq": "73ebde339475603d638cbd234f0f1cc330e9e83e",
+    "asappresearch/dialog-intent-induction": "6396f3153b0fda7e170b1df6b68e969b5e4eb16e",
+    "ali-ce/datasets": "2a036bf1a68a67d5447a6a16be1e95889a62f3f0",
+    "varunchitale/SentimentAnalysis": "0fecb52a8f541be39e6737fccccd0315fed059d9",
 }
 
 # Cap per source and label, so that no single source dominates a leave-one-source-out run.
@@ -300,6 +309,55 @@ def phi3_requests(m):
     return src, rows
 
 
+def cucom_ecommerce(m):
+    """CuCom v0.1 (2025, Apache-2.0): casual customer complaints and agent replies, e-commerce."""
+    repo, src = "vakyansh/cucom", "cucom_ecommerce_chats"
+    archive = zipfile.ZipFile(io.BytesIO(git_show_bytes(m, repo, "ecommerce/ecommerce_v_0_1.jsonl.zip")))
+    rows = []
+    for line in archive.read("merged.jsonl").decode("utf-8").splitlines():
+        d = json.loads(line)
+        for turn in d["turns"]:
+            customer = turn["role"] == "user"
+            # the README names no model: "synthetic user-agent conversations" (Jan-Feb 2025)
+            rows.append(row(src, crlf(turn["content"]).strip(), "machine", "unnamed-llm-2025",
+                            "support_chat" if customer else "agent_reply", f"{src}|{d['id']}",
+                            "synthetic_" + ("customer" if customer else "agent")))
+    return src, sample(rows, CAP, src)
+
+
+def persona_reviews(m):
+    """Persona-prompted headphone reviews by gemini-2.0-flash-001 and llama-3.1-8b-instant (2026)."""
+    repo, src = "momenashra/Synthetic-data-generator", "persona_reviews_gemini2_llama31"
+    rows = []
+    for path in ("data/generated_reviews_google_gemini.jsonl",
+                 "data/generated_reviews_groq_llama.jsonl"):
+        for i, line in enumerate(git_show(m, repo, path).splitlines()):
+            d = json.loads(line)
+            generator = model_id(d["provider"])
+            rows.append(row(src, crlf(d["text"]).strip(), "machine", generator, "product_review",
+                            f"{src}|{generator}|{i}", f"persona_{d['persona']}_rating{d['rating']}"))
+    return src, rows
+
+
+def int20h_llama3(m):
+    """INT20H hackathon (2026): persona-driven support chats, customer and agent, by llama3 (8B)."""
+    repo, src = "Alexandr142/int20hq", "int20h_llama3_support_chats"
+    rows = []
+    for conv in json.loads(git_show(m, repo, "data/dataset.json")):
+        turns = conv["chat"]
+        if turns and "messages" in turns[0]:  # ten chats are nested one level deeper
+            turns = turns[0]["messages"]
+        for turn in turns:
+            if "text" not in turn or turn.get("role") not in ("customer", "agent"):
+                continue  # one malformed turn has its text as a key
+            customer = turn["role"] == "customer"
+            # generate.py: ollama model "llama3" (Llama 3 8B Instruct), temperature 0.7
+            rows.append(row(src, crlf(turn["text"]).strip(), "machine", "llama-3-8b-instruct",
+                            "support_chat" if customer else "agent_reply", f"{src}|{conv['id']}",
+                            conv.get("metadata", {}).get("personality_type") or "unknown"))
+    return src, sample(rows, CAP, src)
+
+
 # ---------------------------------------------------------------- new sources: human side
 
 def banking77(m):
@@ -378,6 +436,52 @@ def twcs_sample(m):
     return src, rows
 
 
+_TURN = re.compile(r"<(cust|rep)__(.*?)__(?:cust|rep)>", re.S)
+_PLACEHOLDER = re.compile(r"__(?:company|cust)__")
+
+
+def twcs_airlines(m):
+    """Customer Support on Twitter (2017): airline customers' tweets and agents' replies."""
+    repo, src = "asappresearch/dialog-intent-induction", "twcs_airlines_2017"
+    text = bz2.decompress(git_show_bytes(m, repo, "data/airlines_raw.csv.bz2")).decode("utf-8")
+    rows = []
+    for d in csv.DictReader(io.StringIO(text, newline="")):
+        for who, turn in _TURN.findall(d["first_utterance"] + " " + d["context"]):
+            # __company__ / __cust__ stand where the @handles were: Twitter addressing
+            turn = re.sub(r"\s+", " ", _PLACEHOLDER.sub(" ", turn)).strip()
+            customer = who == "cust"
+            rows.append(row(src, turn, "human", "human",
+                            "support_tweet" if customer else "agent_reply",
+                            f"{src}|{d['first_tweet_id']}",
+                            "human_2017_" + ("customer" if customer else "agent")))
+    return src, sample(rows, CAP + CAP // 10, src)
+
+
+def yc_startups(m):
+    """Y Combinator startups 2005-2014: one-line company descriptions (CrunchBase, AngelList)."""
+    repo, src = "ali-ce/datasets", "yc_startup_descriptions"
+    rows = []
+    for d in csv.DictReader(io.StringIO(git_show(m, repo, "Y-Combinator/Startups.csv"),
+                                        newline="")):
+        rows.append(row(src, crlf(d["Description"]).strip(), "human", "human",
+                        "company_description", f"{src}|{d['Company']}",
+                        f"human_yc_{d['Y Combinator Year']}"))
+    return src, rows
+
+
+def uci_sentences(m):
+    """UCI Sentiment Labelled Sentences (Kotzias et al. 2015): Amazon and Yelp review lines."""
+    repo, src = "varunchitale/SentimentAnalysis", "uci_review_sentences_2015"
+    rows = []
+    for path, domain in (("amazon_cells_labelled.txt", "product_review"),
+                         ("yelp_labelled.txt", "restaurant_review")):
+        for i, line in enumerate(git_show(m, repo, path).splitlines()):
+            sentence, _, polarity = line.rpartition("\t")
+            rows.append(row(src, sentence.strip(), "human", "human", domain,
+                            f"{src}|{path}|{i}", f"human_2015_polarity{polarity.strip()}"))
+    return src, rows
+
+
 # ---------------------------------------------------------------- evaluation only
 
 LIANG_SETS = {
@@ -432,6 +536,11 @@ def email_body(text):
     return body.strip()
 
 
+def model_id(raw):
+    """'google/gemini-2.0-flash-001' or 'groq_llama-3.1-8b-instant' -> the bare model id."""
+    return re.split(r"[/_]", raw.strip())[-1]
+
+
 def opening_group(source, text):
     """A group for sources without item ids: texts that open with the same words.
 
@@ -482,11 +591,17 @@ NEW = [
     ("phishing_gemini3_flash.csv", phishing_gemini3, NEW_OPTS),
     ("emailsense_gpt4_turbo.csv", emailsense_gpt4, NEW_OPTS),
     ("phi3_operational_requests.csv", phi3_requests, NEW_OPTS),
+    ("cucom_ecommerce_chats.csv", cucom_ecommerce, NEW_OPTS),
+    ("persona_reviews_gemini2_llama31.csv", persona_reviews, NEW_OPTS),
+    ("int20h_llama3_support_chats.csv", int20h_llama3, NEW_OPTS),
     ("banking77_queries_human.csv", banking77, NEW_OPTS),
     ("aeslc_enron_emails_human.csv", aeslc_enron, NEW_OPTS),
     ("amazon_alexa_reviews_2018_human.csv", alexa2018, NEW_OPTS),
     ("ott_deceptive_opinion_hotels_human.csv", ott_hotel, NEW_OPTS),
     ("twcs_support_tweets_2017_human.csv", twcs_sample, NEW_OPTS),
+    ("twcs_airlines_2017_human.csv", twcs_airlines, NEW_OPTS),
+    ("yc_startup_descriptions_human.csv", yc_startups, NEW_OPTS),
+    ("uci_review_sentences_2015_human.csv", uci_sentences, NEW_OPTS),
 ]
 # Written to OUT_DIR/../eval: material to measure on, never to train on.
 EVAL = [
@@ -575,6 +690,9 @@ def main(argv):
     if argv[1:2] == ["--list"]:
         for sub, fname, fn, _ in sources():
             print(f"{sub}/{fname}\t{(fn.__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    if argv[1:2] == ["--repos"]:
+        print("\n".join(sorted(COMMITS)))
         return 0
     if argv[1:2] == ["--verify"] and len(argv) == 4:
         return verify(argv[2], argv[3])
