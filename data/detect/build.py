@@ -59,6 +59,8 @@ COMMITS = {
     "asappresearch/dialog-intent-induction": "6396f3153b0fda7e170b1df6b68e969b5e4eb16e",
     "ali-ce/datasets": "2a036bf1a68a67d5447a6a16be1e95889a62f3f0",
     "varunchitale/SentimentAnalysis": "0fecb52a8f541be39e6737fccccd0315fed059d9",
+    "kishorekumar1111/Ticket-Hackthon": "fd8a959285a24a6611b36fdc16e7b22ecb0f2a1b",
+    "hannaharmon/review_classification": "a70e2723adae9b56d3e65d2a23abc47d033d8400",
 }
 
 # Cap per source and label, so that no single source dominates a leave-one-source-out run.
@@ -358,6 +360,40 @@ def int20h_llama3(m):
     return src, sample(rows, CAP, src)
 
 
+_ANON = re.compile(r"<[a-z_]+>")
+
+
+def open_ticket_ai(m):
+    """Open Ticket AI synthetic tickets (2024-25): English customer tickets and agents' answers."""
+    repo, src = "kishorekumar1111/Ticket-Hackthon", "open_ticket_ai_tickets"
+    # The copy in this repository is cut at 2 MB mid-row; the cut row has no language field.
+    text = git_show(m, repo, "data/dataset-tickets-multi-lang-4-20k.csv")
+    rows = []
+    for i, d in enumerate(csv.DictReader(io.StringIO(text, newline=""))):
+        if d.get("language") != "en":
+            continue
+        for field, domain in (("body", "support_ticket"), ("answer", "agent_reply")):
+            value = crlf(d.get(field) or "").strip()
+            if _ANON.search(value):
+                continue  # "<name>", "<tel_num>": the dataset's own masks, a label giveaway
+            rows.append(row(src, value, "machine", "unnamed-llm-open-ticket-ai", domain,
+                            f"{src}|{i}", f"synthetic_{d['type']}_{d['queue']}"))
+    return src, rows
+
+
+def chatgpt_amazon_reviews(m):
+    """A 2023 class project: ChatGPT-3.5 product reviews beside Amazon polarity reviews (2015)."""
+    repo, src = "hannaharmon/review_classification", "chatgpt35_amazon_reviews"
+    rows = []
+    for i, d in enumerate(csv.DictReader(io.StringIO(git_show(m, repo, "reviews.csv"),
+                                                     newline=""))):
+        human = d["label"] == "1"  # README: human reviews from Kaggle amazon-reviews, AI = 0
+        rows.append(row(src, crlf(d["review"]).strip(), "human" if human else "machine",
+                        "human" if human else "gpt-3.5-turbo", "product_review", f"{src}|{i}",
+                        "human_amazon_polarity_2015" if human else "chatgpt_3.5"))
+    return src, rows
+
+
 # ---------------------------------------------------------------- new sources: human side
 
 def banking77(m):
@@ -594,6 +630,8 @@ NEW = [
     ("cucom_ecommerce_chats.csv", cucom_ecommerce, NEW_OPTS),
     ("persona_reviews_gemini2_llama31.csv", persona_reviews, NEW_OPTS),
     ("int20h_llama3_support_chats.csv", int20h_llama3, NEW_OPTS),
+    ("open_ticket_ai_tickets.csv", open_ticket_ai, NEW_OPTS),
+    ("chatgpt35_amazon_reviews.csv", chatgpt_amazon_reviews, NEW_OPTS),
     ("banking77_queries_human.csv", banking77, NEW_OPTS),
     ("aeslc_enron_emails_human.csv", aeslc_enron, NEW_OPTS),
     ("amazon_alexa_reviews_2018_human.csv", alexa2018, NEW_OPTS),
