@@ -11,8 +11,9 @@ Usage:
 MIRRORS_DIR holds bare git mirrors laid out as <owner>+<name>/repo, which is what
 `git clone --mirror https://github.com/<owner>/<name> <owner>+<name>/repo` gives. Every file is
 read with `git show <commit>:<path>` at the commit pinned in COMMITS, so the output does not
-depend on what upstream does later. Each CSV is written to OUT_DIR atomically (NAME.tmp, then
-rename). Standard library only; see SOURCES.md beside this file for what each source is.
+depend on what upstream does later. Each CSV is written atomically (NAME.tmp, then rename)
+to OUT_DIR/train, or OUT_DIR/eval for material that must never be trained on. Standard
+library only; see SOURCES.md beside this file for what each source is.
 
 Schema: uid,text,label,generator,domain,language,attack,source_dataset,group_id,orig_label
 """
@@ -113,6 +114,11 @@ def git_show_many(mirrors, repo, paths):
     return blobs
 
 
+def git_csv(mirrors, repo, path, **kwargs):
+    """The rows of a CSV file at the pinned commit, as dicts."""
+    return csv.DictReader(io.StringIO(git_show(mirrors, repo, path), newline=""), **kwargs)
+
+
 def uid_of(source, text):
     return hashlib.sha1(f"{source}\x00{text}".encode("utf-8")).hexdigest()[:16]
 
@@ -196,8 +202,7 @@ def salminen2022(m):
     repo, src = "chanyagracet/fake-review-detection", "salminen2022_partial"
     rows = []
     for split in ("dev", "test"):
-        text = git_show(m, repo, f"output/{split}_predictions_final_model.csv")
-        for d in csv.DictReader(io.StringIO(text, newline="")):
+        for d in git_csv(m, repo, f"output/{split}_predictions_final_model.csv"):
             human = d["True_Label"] == "1"  # 1 = OR (original), as Probability_OR says
             rows.append(row(src, d["Text"].strip(), "human" if human else "machine",
                             "human" if human else "gpt2-finetuned(salminen2022)",
@@ -220,7 +225,7 @@ def amazon2017(m):
     """Amazon Reviews'23 (McAuley lab), Electronics reviews dated 2017: human only."""
     repo, src = "Eyad-Wahdan/AI-Generated-Reviews-Analysis", "amazon_reviews23_electronics_2017"
     rows = []
-    for d in csv.DictReader(io.StringIO(git_show(m, repo, "2017-sample-long.csv"), newline="")):
+    for d in git_csv(m, repo, "2017-sample-long.csv"):
         if not d["timestamp"].startswith("2017-"):
             continue  # only reviews dated 2017 are trusted as human
         rows.append(row(src, strip_markup(crlf(d["text"])), "human", "human", "product_review",
@@ -243,7 +248,7 @@ def apt_eval(m):
     for degree in ("major", "slight_major"):
         for tag, generator in APT_GENERATORS.items():
             path = f"data/polished/polished_texts_{degree}_{tag}.csv"
-            for d in csv.DictReader(io.StringIO(git_show(m, repo, path), newline="")):
+            for d in git_csv(m, repo, path):
                 rows.append(row(src, crlf(d["generation"]).strip(), "machine", generator,
                                 d["domain"], f"hwt{d['id']}", d["attack"],
                                 attack=f"polish_{degree}"))
@@ -304,8 +309,7 @@ def phi3_requests(m):
     """Operational requests to a SaaS company, 10-25 words, by Phi-3-mini-4k-instruct."""
     repo, src = "Kavya-24/ai-generated-dataset", "phi3_operational_requests"
     rows = []
-    for i, d in enumerate(csv.DictReader(io.StringIO(
-            git_show(m, repo, "operational_requests/requests.csv"), newline=""))):
+    for i, d in enumerate(git_csv(m, repo, "operational_requests/requests.csv")):
         rows.append(row(src, d["requests"].strip(), "machine", "phi-3-mini-4k-instruct",
                         "support_request", f"{src}|{i}", "synthetic_request"))
     return src, rows
@@ -367,9 +371,8 @@ def open_ticket_ai(m):
     """Open Ticket AI synthetic tickets (2024-25): English customer tickets and agents' answers."""
     repo, src = "kishorekumar1111/Ticket-Hackthon", "open_ticket_ai_tickets"
     # The copy in this repository is cut at 2 MB mid-row; the cut row has no language field.
-    text = git_show(m, repo, "data/dataset-tickets-multi-lang-4-20k.csv")
     rows = []
-    for i, d in enumerate(csv.DictReader(io.StringIO(text, newline=""))):
+    for i, d in enumerate(git_csv(m, repo, "data/dataset-tickets-multi-lang-4-20k.csv")):
         if d.get("language") != "en":
             continue
         for field, domain in (("body", "support_ticket"), ("answer", "agent_reply")):
@@ -385,8 +388,7 @@ def chatgpt_amazon_reviews(m):
     """A 2023 class project: ChatGPT-3.5 product reviews beside Amazon polarity reviews (2015)."""
     repo, src = "hannaharmon/review_classification", "chatgpt35_amazon_reviews"
     rows = []
-    for i, d in enumerate(csv.DictReader(io.StringIO(git_show(m, repo, "reviews.csv"),
-                                                     newline=""))):
+    for i, d in enumerate(git_csv(m, repo, "reviews.csv")):
         human = d["label"] == "1"  # README: human reviews from Kaggle amazon-reviews, AI = 0
         rows.append(row(src, crlf(d["review"]).strip(), "human" if human else "machine",
                         "human" if human else "gpt-3.5-turbo", "product_review", f"{src}|{i}",
@@ -401,8 +403,7 @@ def banking77(m):
     repo, src = "PolyAI-LDN/task-specific-datasets", "banking77_queries"
     rows = []
     for split in ("train", "test"):
-        text = git_show(m, repo, f"banking_data/{split}.csv")
-        for d in csv.DictReader(io.StringIO(text, newline="")):
+        for d in git_csv(m, repo, f"banking_data/{split}.csv"):
             # group by intent: the same intent is asked in near-paraphrases
             rows.append(row(src, d["text"].strip(), "human", "human", "support_query",
                             f"{src}|{d['category']}", f"human_2020_{split}"))
@@ -445,7 +446,7 @@ def ott_hotel(m):
     """Ott et al. 2011/2013 hotel reviews: TripAdvisor and Turker-written, all human."""
     repo, src = "isha-2812/nlp_opinion_spamming", "ott_deceptive_opinion_hotels"
     rows = []
-    for d in csv.DictReader(io.StringIO(git_show(m, repo, "deceptive-opinion.csv"), newline="")):
+    for d in git_csv(m, repo, "deceptive-opinion.csv"):
         # "deceptive" reviews are fakes that people wrote by hand: still human text
         rows.append(row(src, crlf(d["text"]).strip(), "human", "human", "hotel_review",
                         f"{src}|{d['hotel']}", f"{d['deceptive']}_{d['polarity']}_{d['source']}"))
@@ -459,7 +460,7 @@ def twcs_sample(m):
     """Customer Support on Twitter (2017): customers' tweets to brands and agents' replies."""
     repo, src = "naman-tiwari/Customer-Support-on-Twitter", "twcs_support_tweets_2017"
     rows = []
-    for d in csv.DictReader(io.StringIO(git_show(m, repo, "sample.csv"), newline="")):
+    for d in git_csv(m, repo, "sample.csv"):
         if not d["created_at"].endswith(" 2017"):
             continue
         inbound = d["inbound"] == "True"
@@ -497,8 +498,7 @@ def yc_startups(m):
     """Y Combinator startups 2005-2014: one-line company descriptions (CrunchBase, AngelList)."""
     repo, src = "ali-ce/datasets", "yc_startup_descriptions"
     rows = []
-    for d in csv.DictReader(io.StringIO(git_show(m, repo, "Y-Combinator/Startups.csv"),
-                                        newline="")):
+    for d in git_csv(m, repo, "Y-Combinator/Startups.csv"):
         rows.append(row(src, crlf(d["Description"]).strip(), "human", "human",
                         "company_description", f"{src}|{d['Company']}",
                         f"human_yc_{d['Y Combinator Year']}"))
@@ -542,7 +542,7 @@ def liang_bias(m):
     return src, rows
 
 
-# ---------------------------------------------------------------- normalisation helpers
+# ---------------------------------------------------------------- per-source text helpers
 
 _PREAMBLE = re.compile(
     r"^\s*(?:\*\*[^*\n]{0,80}\*\*:?\s*|(?:(?:sure|certainly|of course|okay)[,!.]?\s*)?"
@@ -611,7 +611,7 @@ def strip_markup(text):
 
 # (output file, builder, options). min_words drops fragments too short to label (0: keep all);
 # dedupe "attack" keeps one copy of a text per attack (MixSet repeats a text across attacks on
-# purpose), "text" keeps one copy per source.
+# purpose), "text" keeps one copy per source; cap samples at most that many rows per label.
 LEGACY = [
     ("mixset.csv", mixset, {"min_words": 0, "dedupe": "attack"}),
     ("m4_llama2.csv", m4_llama2, {"min_words": 0, "dedupe": "text"}),
