@@ -318,7 +318,8 @@ def phi3_requests(m):
 def cucom_ecommerce(m):
     """CuCom v0.1 (2025, Apache-2.0): casual customer complaints and agent replies, e-commerce."""
     repo, src = "vakyansh/cucom", "cucom_ecommerce_chats"
-    archive = zipfile.ZipFile(io.BytesIO(git_show_bytes(m, repo, "ecommerce/ecommerce_v_0_1.jsonl.zip")))
+    blob = git_show_bytes(m, repo, "ecommerce/ecommerce_v_0_1.jsonl.zip")
+    archive = zipfile.ZipFile(io.BytesIO(blob))
     rows = []
     for line in archive.read("merged.jsonl").decode("utf-8").splitlines():
         d = json.loads(line)
@@ -580,8 +581,8 @@ def model_id(raw):
 def opening_group(source, text):
     """A group for sources without item ids: texts that open with the same words.
 
-    DetectRL's machine reviews continue the first sentence of a human review, so the two
-    share their opening; grouping by it keeps them on one side of a split.
+    DetectRL prompted its models with the opening of a human review; where both texts are
+    here they share that opening, and grouping by it keeps them on one side of a split.
     """
     words = re.findall(r"\w+", text.lower())[:6]
     return f"{source}|" + " ".join(words)
