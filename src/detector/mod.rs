@@ -15,9 +15,11 @@ pub mod features;
 pub mod lexicon;
 pub mod metrics;
 pub mod model;
+pub mod sensitivity;
 pub mod train;
 
 pub use model::Model;
+pub use sensitivity::{Sensitivity, Thresholds};
 
 use artefacts::Artefacts;
 use features::{
