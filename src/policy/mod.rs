@@ -9,6 +9,11 @@ use serde::Deserialize;
 use crate::error::{Located, line_col};
 use crate::spec::{Field, FieldSet};
 
+mod detector;
+
+pub use detector::DetectorPolicy;
+use detector::DetectorSection;
+
 /// The commented policy `crmguard init` writes; also the built-in default.
 pub const DEFAULT_POLICY: &str = include_str!("default.toml");
 
@@ -33,39 +38,6 @@ struct PolicyFile {
     tagging: Option<TaggingSection>,
     #[serde(default)]
     detector: DetectorSection,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct DetectorSection {
-    enabled: bool,
-    threshold: Option<f32>,
-    text_columns: Vec<String>,
-    model: Option<PathBuf>,
-}
-
-impl Default for DetectorSection {
-    fn default() -> Self {
-        DetectorSection {
-            enabled: true,
-            threshold: None,
-            text_columns: Vec::new(),
-            model: None,
-        }
-    }
-}
-
-/// How the AI-text detector runs (`[detector]`).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct DetectorPolicy {
-    pub enabled: bool,
-    /// `None`: the model's shipped threshold.
-    pub threshold: Option<f32>,
-    /// Columns to judge; empty: inferred per file.
-    pub text_columns: Vec<String>,
-    /// A retrained model file instead of the built-in one, resolved
-    /// against the policy file's directory.
-    pub model: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -351,7 +323,7 @@ impl Policy {
         })?;
         // Values are checked after parsing, so their errors point at the key
         // by searching for it: a good-enough location for a short file.
-        let key_at = |key: &str, msg: String| at(text.find(key).unwrap_or(0), msg);
+        let key_at = |key: &str, msg: String| at(find_key(text, key), msg);
 
         if let Some(v) = file.version
             && v != 1
@@ -498,33 +470,7 @@ impl Policy {
                 Some(tags)
             }
         };
-        let d = &file.detector;
-        if let Some(t) = d.threshold
-            && !(0.0..=1.0).contains(&t)
-        {
-            return Err(key_at(
-                "threshold",
-                format!("[detector] threshold {t} is not in [0, 1]"),
-            ));
-        }
-        let detector = DetectorPolicy {
-            enabled: d.enabled,
-            threshold: d.threshold,
-            text_columns: d
-                .text_columns
-                .iter()
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty())
-                .collect(),
-            model: d
-                .model
-                .as_ref()
-                .filter(|p| !p.as_os_str().is_empty())
-                .map(|p| match (&source, p.is_relative()) {
-                    (PolicySource::File(f), true) => f.parent().unwrap_or(Path::new("")).join(p),
-                    _ => p.clone(),
-                }),
-        };
+        let detector = detector::resolve(&file.detector, &source, key_at)?;
         if file.limits.max_field_chars == 0 {
             return Err(key_at(
                 "max_field_chars",
@@ -606,6 +552,24 @@ impl Policy {
             .iter()
             .any(|e| e.eq_ignore_ascii_case(column))
     }
+}
+
+/// Where `key` is set in a policy's text: the first line that starts with
+/// it as a key (`key =`, `[key]`), else its first occurrence anywhere (a
+/// value, an inline table), else the start. A plain substring search would
+/// find `threshold` inside `review_threshold`, or in a comment.
+fn find_key(text: &str, key: &str) -> usize {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && (key.starts_with('[') || rest.trim_start().starts_with('='))
+        {
+            return offset + (line.len() - trimmed.len());
+        }
+        offset += line.len();
+    }
+    text.find(key).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -700,6 +664,20 @@ mod tests {
         assert!(t.is_added_column("crmguard_row"));
         assert!(!t.is_added_column("Description"));
         assert!(parse("").unwrap().tagging.is_none());
+    }
+
+    #[test]
+    fn keys_are_found_where_they_are_set() {
+        let text = "# threshold: see docs\n[detector]\nreview_threshold = 0.5\n  threshold = 0.4\n";
+        let err = parse(text).unwrap_err();
+        assert!(err.starts_with("p.toml:3:1: "), "{err}");
+        assert_eq!(
+            find_key(text, "threshold"),
+            text.find("  threshold").unwrap() + 2
+        );
+        assert_eq!(find_key(text, "[detector]"), text.find('[').unwrap());
+        // Not a key on any line: the first occurrence.
+        assert_eq!(find_key("a = \"x\"\n", "x"), 5);
     }
 
     #[test]
