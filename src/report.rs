@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::detector::Sensitivity;
+use crate::input::Row;
 use crate::output::OutputSummary;
-use crate::rules::{AiStatus, Verdict};
+use crate::rules::{AiFinding, AiStatus, Verdict};
 use crate::spec::{FieldSet, FileCode, Reason};
 
 /// Version of the report's schema; bumped on any incompatible change.
@@ -50,8 +52,13 @@ pub struct AiText {
     pub model: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_path: Option<PathBuf>,
+    /// The preset the thresholds came from (the policy may override them).
+    pub sensitivity: Sensitivity,
     /// Scores above this are UNDISCLOSED_AI_TEXT.
     pub threshold: f32,
+    /// Clean rows scoring above this (and not above `threshold`) are listed
+    /// for review; `null`: no review tier.
+    pub review_threshold: Option<f32>,
     /// Texts with fewer words are not judged.
     pub min_words: usize,
     pub text_columns: Vec<String>,
@@ -63,6 +70,8 @@ pub struct AiText {
     pub text_columns_missing: Vec<String>,
     pub rows_judged: u64,
     pub rows_flagged: u64,
+    /// Clean rows listed for review, all of them (`review` lists the first).
+    pub rows_review: u64,
     /// Rows whose text was all shorter than `min_words`: not judged.
     pub rows_too_short: u64,
     /// Rows with `is_synthetic` true: disclosed, not judged.
@@ -70,6 +79,67 @@ pub struct AiText {
     pub rows_without_text: u64,
     /// The signals behind flagged rows, most frequent first (at most 10).
     pub top_signals: Vec<SignalCount>,
+    /// The first [`REVIEW_LISTED`] rows for review, in input order.
+    pub review: Vec<ReviewRow>,
+    pub score_histogram: Histogram,
+}
+
+/// Rows for review listed in a report; `rows_review` counts the rest. A
+/// report is read by people and pages: a million borderline rows would make
+/// it a second copy of the input's size, and the first thousand already say
+/// what the tier catches.
+pub const REVIEW_LISTED: usize = 1000;
+
+/// A clean row an admin may want to look at before importing.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewRow {
+    /// 1-based record number (header not counted), as `crmguard_row`.
+    pub row: u64,
+    /// 1-based line of the input where the record starts.
+    pub line: u64,
+    /// The judged column whose text scored highest.
+    pub column: String,
+    pub score: f32,
+    /// Evidence for machine text, strongest first.
+    pub signals: Vec<ReviewSignal>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewSignal {
+    /// `family detail`, as in `crmguard_ai_signals`.
+    pub signal: String,
+    /// Contribution to the score, in log-odds.
+    pub weight: f32,
+}
+
+/// Bins of the histogram of judged rows' scores.
+pub const HISTOGRAM_BINS: usize = 20;
+
+/// Judged rows' scores in [`HISTOGRAM_BINS`] equal bins over [0, 1]: bin
+/// `i` counts scores `s` with `floor(s * 20) = i`, and the last one takes
+/// 1.0 as well. Counts, so any thread count gives the same.
+#[derive(Debug, Clone, Serialize)]
+pub struct Histogram {
+    pub bin_width: f32,
+    pub counts: [u64; HISTOGRAM_BINS],
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            bin_width: 1.0 / HISTOGRAM_BINS as f32,
+            counts: [0; HISTOGRAM_BINS],
+        }
+    }
+}
+
+impl Histogram {
+    pub fn add(&mut self, score: f32) {
+        // A NaN score would land in bin 0 (`as` saturates); scores are
+        // calibrated probabilities, so none is expected.
+        let bin = ((score * HISTOGRAM_BINS as f32) as usize).min(HISTOGRAM_BINS - 1);
+        self.counts[bin] += 1;
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,6 +219,10 @@ pub struct Tally {
 pub struct AiTally {
     pub judged: u64,
     pub flagged: u64,
+    pub review: u64,
+    /// The first [`REVIEW_LISTED`] of them.
+    pub review_rows: Vec<ReviewRow>,
+    pub histogram: Histogram,
     pub too_short: u64,
     pub disclosed: u64,
     pub no_text: u64,
@@ -159,8 +233,31 @@ pub struct AiTally {
     pub signals: BTreeMap<String, u64>,
 }
 
+impl AiTally {
+    fn add_review(&mut self, row: &Row, f: &AiFinding) {
+        self.review += 1;
+        if self.review_rows.len() == REVIEW_LISTED {
+            return;
+        }
+        self.review_rows.push(ReviewRow {
+            row: row.number,
+            line: row.line,
+            column: (f.explanation.as_ref())
+                .map(|e| e.column.clone())
+                .unwrap_or_default(),
+            score: f.score,
+            signals: (f.signals().iter())
+                .map(|s| ReviewSignal {
+                    signal: format!("{} {}", s.family, s.detail),
+                    weight: s.weight,
+                })
+                .collect(),
+        });
+    }
+}
+
 impl Tally {
-    pub fn add(&mut self, v: &Verdict) {
+    pub fn add(&mut self, row: &Row, v: &Verdict) {
         self.rows_total += 1;
         if v.is_clean() {
             self.rows_clean += 1;
@@ -185,6 +282,10 @@ impl Tally {
             AiStatus::TooShort => ai.too_short += 1,
             AiStatus::Judged(f) => {
                 ai.judged += 1;
+                ai.histogram.add(f.score);
+                if f.review {
+                    ai.add_review(row, f);
+                }
                 if v.reasons.contains(Reason::UndisclosedAiText) {
                     ai.flagged += 1;
                     for s in f.signals() {

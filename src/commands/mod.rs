@@ -6,6 +6,7 @@ pub mod detect;
 pub mod eval;
 pub mod hash;
 pub mod init;
+pub mod judge;
 pub mod labelled;
 pub mod scan;
 pub mod train;

@@ -8,11 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::detector::Detector;
+use crate::commands::judge::Judge;
+use crate::detector::Sensitivity;
 use crate::error::{exit, print_error};
 use crate::input::{Format, parse_delimiter, parse_format};
 use crate::policy::Policy;
-use crate::report::Report;
+use crate::report::{AiText, Report};
 use crate::scan::{Input, Interrupted, ScanConfig, check_plans, scan};
 
 #[derive(clap::Args, Debug)]
@@ -44,6 +45,10 @@ pub struct Args {
     /// When to exit with status 1
     #[arg(long, value_enum, default_value_t = FailOn::Quarantine)]
     pub fail_on: FailOn,
+    /// Detector preset, instead of the policy's [detector] sensitivity (its
+    /// threshold keys still apply)
+    #[arg(long, value_enum, value_name = "PRESET")]
+    pub sensitivity: Option<Sensitivity>,
     /// Judge timestamps as of this RFC 3339 time instead of now (reproducible re-runs)
     #[arg(long, value_name = "TIME", value_parser = parse_now)]
     pub now: Option<jiff::Timestamp>,
@@ -56,7 +61,7 @@ pub struct Args {
 pub enum FailOn {
     /// Exit 1 when any row was quarantined
     Quarantine,
-    /// Exit 1 on quarantined rows or any file-level finding
+    /// Exit 1 on quarantined rows, rows listed for review or any file-level finding
     Warning,
     /// Exit 0 unless there was an error (cron jobs that only want the files)
     Never,
@@ -125,24 +130,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 
     // One detector for the whole run: the built-in model, or a retrained
     // one the policy names.
-    let own_model;
-    let detector = if policy.detector.enabled {
-        let d: &Detector = match &policy.detector.model {
-            Some(path) => {
-                own_model = Detector::from_model_file(path).with_context(|| {
-                    format!("{}: cannot load the detector model", path.display())
-                })?;
-                &own_model
-            }
-            None => Detector::embedded(),
-        };
-        Some((
-            d,
-            policy.detector.threshold.unwrap_or(d.shipped_threshold()),
-        ))
-    } else {
-        None
+    let judge = match policy.detector.enabled {
+        true => Some(Judge::load(&policy, None, args.sensitivity)?),
+        false => None,
     };
+    let detector = judge.as_ref().map(Judge::settings);
 
     let show = !args.quiet && std::io::stderr().is_terminal();
     let scan_time = args.now.unwrap_or_else(jiff::Timestamp::now);
@@ -171,7 +163,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 let fails = match args.fail_on {
                     FailOn::Quarantine => report.rows_quarantined > 0,
                     FailOn::Warning => {
-                        report.rows_quarantined > 0 || !report.file_findings.is_empty()
+                        report.rows_quarantined > 0
+                            || !report.file_findings.is_empty()
+                            || report.ai_text.as_ref().is_some_and(|ai| ai.rows_review > 0)
                     }
                     FailOn::Never => false,
                 };
@@ -209,9 +203,13 @@ fn progress_bar(path: &Path) -> ProgressBar {
 pub fn summary(report: &Report, report_path: &Path) -> String {
     use std::fmt::Write;
     let mut s = String::new();
+    let review = match &report.ai_text {
+        Some(ai) if ai.rows_review > 0 => format!(" ({} for review)", ai.rows_review),
+        _ => String::new(),
+    };
     let _ = writeln!(
         s,
-        "{}: {} row{}: {} clean, {} quarantined",
+        "{}: {} row{}: {} clean{review}, {} quarantined",
         report.input.path.display(),
         report.rows_total,
         if report.rows_total == 1 { "" } else { "s" },
@@ -234,36 +232,7 @@ pub fn summary(report: &Report, report_path: &Path) -> String {
         let _ = writeln!(s, "  warning {}: {}", f.code, f.message);
     }
     if let Some(ai) = &report.ai_text {
-        if ai.text_columns.is_empty() {
-            // Said plainly: a scan that judged nothing must not read like one that
-            // found nothing.
-            let _ = writeln!(
-                s,
-                "  detector: judged nothing: no column holds prose; name the free-text \
-                 columns in [detector] text_columns if the file has any"
-            );
-        } else {
-            let _ = writeln!(
-                s,
-                "  detector: {} rows judged in {}, {} flagged; {} too short, {} disclosed",
-                ai.rows_judged,
-                ai.text_columns.join(", "),
-                ai.rows_flagged,
-                ai.rows_too_short,
-                ai.rows_disclosed
-            );
-        }
-        if !ai.text_columns_missing.is_empty() {
-            let _ = writeln!(
-                s,
-                "  warning: no record has the text column(s) {} named in [detector] text_columns",
-                ai.text_columns_missing
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+        detector_summary(ai, &mut s);
     }
     let outputs: Vec<String> = report
         .outputs
@@ -273,4 +242,51 @@ pub fn summary(report: &Report, report_path: &Path) -> String {
         .collect();
     let _ = writeln!(s, "  wrote {}", outputs.join(", "));
     s
+}
+
+/// The detector's lines of the summary.
+fn detector_summary(ai: &AiText, s: &mut String) {
+    use std::fmt::Write;
+    if ai.text_columns.is_empty() {
+        // Said plainly: a scan that judged nothing must not read like one that
+        // found nothing.
+        let _ = writeln!(
+            s,
+            "  detector: judged nothing: no column holds prose; name the free-text \
+             columns in [detector] text_columns if the file has any"
+        );
+    } else {
+        let review = match ai.review_threshold {
+            Some(_) => format!(", {} for review", ai.rows_review),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "  detector ({}): {} rows judged in {}, {} flagged{review}; {} too short, {} disclosed",
+            ai.sensitivity,
+            ai.rows_judged,
+            ai.text_columns.join(", "),
+            ai.rows_flagged,
+            ai.rows_too_short,
+            ai.rows_disclosed
+        );
+        if ai.review.len() < ai.rows_review as usize {
+            let _ = writeln!(
+                s,
+                "  the report lists the first {} rows for review",
+                ai.review.len()
+            );
+        }
+    }
+    if !ai.text_columns_missing.is_empty() {
+        let _ = writeln!(
+            s,
+            "  warning: no record has the text column(s) {} named in [detector] text_columns",
+            ai.text_columns_missing
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
 }

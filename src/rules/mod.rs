@@ -17,7 +17,7 @@ mod synthetic_policy;
 mod timestamp;
 pub mod undisclosed_ai_text;
 
-pub use undisclosed_ai_text::{AiContext, AiFinding, TextColumns};
+pub use undisclosed_ai_text::{AiContext, AiFinding, AiSettings, TextColumns};
 
 use std::borrow::Cow;
 

@@ -8,22 +8,27 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use super::{AiStatus, Cell, Column, Columns, Context, Kind, RowView, Verdict};
-use crate::detector::{Detector, Signal};
+use crate::detector::{Detector, Sensitivity, Signal, Thresholds};
 use crate::input::Row;
 use crate::spec::Reason;
 
 /// What the detector found in a row: the score of its strongest text field
-/// and, for a flagged row, why. Held in the row's verdict without a heap
-/// allocation unless the row is flagged: most rows are judged.
+/// and, for a flagged row or one listed for review, why. Held in the row's
+/// verdict without a heap allocation unless the row is one of those: most
+/// rows are judged.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AiFinding {
     /// Calibrated P(machine) of the field that scored highest.
     pub score: f32,
-    /// Only for flagged rows.
+    /// A clean row scoring above the review threshold but not above the
+    /// quarantine threshold: it stays in the clean file, and the report lists
+    /// it for an admin to look at.
+    pub review: bool,
+    /// Only for flagged rows and rows for review.
     pub explanation: Option<Box<Explanation>>,
 }
 
-/// Why a row was flagged.
+/// Why a row was flagged or listed for review.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
     /// The column of the field that scored highest, as the file names it.
@@ -51,7 +56,7 @@ impl AiFinding {
         format!("{}: {}", e.column, list.join("; "))
     }
 
-    /// The signals behind a flag; none for rows not flagged.
+    /// The signals behind a flag or a review; none for other rows.
     pub fn signals(&self) -> &[Signal] {
         self.explanation.as_deref().map_or(&[], |e| &e.signals)
     }
@@ -91,10 +96,19 @@ impl TextColumns {
     }
 }
 
+/// The detector a run judges with, and its thresholds.
+#[derive(Clone, Copy)]
+pub struct AiSettings<'a> {
+    pub detector: &'a Detector,
+    /// The preset the thresholds came from (the policy's keys may override
+    /// its values), for the report.
+    pub sensitivity: Sensitivity,
+    pub thresholds: Thresholds,
+}
+
 /// The detector as one file's scan uses it.
 pub struct AiContext<'a> {
-    pub detector: &'a Detector,
-    pub threshold: f32,
+    pub settings: AiSettings<'a>,
     pub columns: OnceLock<TextColumns>,
 }
 
@@ -117,7 +131,7 @@ pub fn check<'a>(row: &'a RowView, ctx: &Context, v: &mut Verdict) {
             return;
         }
         any_text = true;
-        let a = ai.detector.assess(&text, false);
+        let a = ai.settings.detector.assess(&text, false);
         if a.judged && best.as_ref().is_none_or(|(s, _, _)| a.score > *s) {
             best = Some((a.score, cell.name, text));
         }
@@ -155,28 +169,38 @@ pub fn check<'a>(row: &'a RowView, ctx: &Context, v: &mut Verdict) {
         return;
     }
     match best {
-        Some((score, column, text)) => {
-            // Strictly above, as `eval` and the shipped threshold count it.
-            let flagged = score > ai.threshold;
-            if flagged {
-                v.add(Reason::UndisclosedAiText);
-            }
-            v.ai = AiStatus::Judged(AiFinding {
-                score,
-                // Explaining costs a second pass; only flagged rows need it.
-                // Only evidence for machine text explains a flag.
-                explanation: flagged.then(|| {
-                    let mut signals = ai.detector.assess(&text, true).signals;
-                    signals.retain(|s| s.weight > 0.0);
-                    Box::new(Explanation {
-                        column: column.to_string(),
-                        signals,
-                    })
-                }),
-            });
-        }
+        Some((score, column, text)) => v.ai = AiStatus::Judged(decide(ai, score, column, &text, v)),
         None if any_text => v.ai = AiStatus::TooShort,
         None => v.ai = AiStatus::NoText,
+    }
+}
+
+/// What a judged row's best score means: flagged above the quarantine
+/// threshold, listed for review above the review threshold, explained when
+/// either.
+fn decide(ai: &AiContext, score: f32, column: &str, text: &str, v: &mut Verdict) -> AiFinding {
+    // Strictly above, as `eval` and the shipped threshold count it.
+    let t = &ai.settings.thresholds;
+    let flagged = score > t.quarantine;
+    // Only a row that would otherwise be imported needs a look: this rule
+    // runs last, so every other reason is known by now.
+    let review = !flagged && v.is_clean() && t.review.is_some_and(|r| score > r);
+    if flagged {
+        v.add(Reason::UndisclosedAiText);
+    }
+    AiFinding {
+        score,
+        review,
+        // Explaining costs a second pass; only flagged rows and rows for
+        // review need it. Only evidence for machine text explains.
+        explanation: (flagged || review).then(|| {
+            let mut signals = ai.settings.detector.assess(text, true).signals;
+            signals.retain(|s| s.weight > 0.0);
+            Box::new(Explanation {
+                column: column.to_string(),
+                signals,
+            })
+        }),
     }
 }
 

@@ -19,13 +19,14 @@ use indicatif::ProgressBar;
 pub use plan::{Input, check_plans};
 
 use crate::audit::{AuditLog, RowSpool};
-use crate::detector::Detector;
 use crate::error::Located;
 use crate::input::{Compression, Format, open_input, reader_for};
 use crate::output::{RowWriter, write_atomically};
 use crate::policy::{Policy, PolicySource};
-use crate::report::{AiText, AuditInfo, FileFinding, InputInfo, OutputInfo, PolicyInfo, Report};
-use crate::rules::{AiContext, Context, TextColumns};
+use crate::report::{
+    AiText, AuditInfo, FileFinding, InputInfo, OutputInfo, PolicyInfo, Report, Tally,
+};
+use crate::rules::{AiContext, AiSettings, Context, TextColumns};
 use crate::spec::FileCode;
 use findings::{missing_keys_finding, resolve_header, target_limits};
 use pipeline::{StageError, run_batches};
@@ -45,8 +46,8 @@ pub struct ScanConfig<'a> {
     /// Set while the audit record is being written, when even a second
     /// Ctrl-C must wait.
     pub critical: &'a AtomicBool,
-    /// The AI-text detector and its threshold; `None` when turned off.
-    pub detector: Option<(&'a Detector, f32)>,
+    /// The AI-text detector and its thresholds; `None` when turned off.
+    pub detector: Option<AiSettings<'a>>,
 }
 
 /// The scan stopped because of Ctrl-C.
@@ -91,9 +92,8 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         columns: columns.as_ref(),
         object_flag: cfg.object,
         object_from_file: input.object_from_file(cfg.policy),
-        ai: cfg.detector.map(|(detector, threshold)| AiContext {
-            detector,
-            threshold,
+        ai: cfg.detector.map(|settings| AiContext {
+            settings,
             columns: match &cfg.policy.detector.text_columns {
                 c if c.is_empty() => std::sync::OnceLock::new(),
                 c => std::sync::OnceLock::from(TextColumns::new(c.clone(), columns.as_ref())),
@@ -202,36 +202,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         missing_fields: tally.missing_map(),
         notices: tally.notices.clone(),
         file_findings: findings,
-        ai_text: ctx.ai.as_ref().map(|ai| AiText {
-            model: ai.detector.id().to_string(),
-            model_path: cfg.policy.detector.model.clone(),
-            threshold: ai.threshold,
-            min_words: crate::detector::MIN_WORDS,
-            text_columns: ai
-                .columns
-                .get()
-                .map(|c| c.names.clone())
-                .unwrap_or_default(),
-            text_columns_inferred: cfg.policy.detector.text_columns.is_empty(),
-            text_columns_missing: cfg
-                .policy
-                .detector
-                .text_columns
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| {
-                    let bit = crate::rules::undisclosed_ai_text::column_bit(*i);
-                    bit != 0 && tally.ai.columns_seen & bit == 0
-                })
-                .map(|(_, name)| name.clone())
-                .collect(),
-            rows_judged: tally.ai.judged,
-            rows_flagged: tally.ai.flagged,
-            rows_too_short: tally.ai.too_short,
-            rows_disclosed: tally.ai.disclosed,
-            rows_without_text: tally.ai.no_text,
-            top_signals: tally.top_signals(10),
-        }),
+        ai_text: ctx.ai.as_ref().map(|ai| ai_text(ai, cfg.policy, &tally)),
         outputs: vec![
             OutputInfo {
                 kind: "clean",
@@ -268,4 +239,42 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
     write_atomically(&input.outputs.report, &json)
         .with_context(|| format!("{}: cannot write", input.outputs.report.display()))?;
     Ok(report)
+}
+
+/// The report's account of the detector's work on one file.
+fn ai_text(ai: &AiContext, policy: &Policy, tally: &Tally) -> AiText {
+    AiText {
+        model: ai.settings.detector.id().to_string(),
+        model_path: policy.detector.model.clone(),
+        sensitivity: ai.settings.sensitivity,
+        threshold: ai.settings.thresholds.quarantine,
+        review_threshold: ai.settings.thresholds.review,
+        min_words: crate::detector::MIN_WORDS,
+        text_columns: ai
+            .columns
+            .get()
+            .map(|c| c.names.clone())
+            .unwrap_or_default(),
+        text_columns_inferred: policy.detector.text_columns.is_empty(),
+        text_columns_missing: policy
+            .detector
+            .text_columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                let bit = crate::rules::undisclosed_ai_text::column_bit(*i);
+                bit != 0 && tally.ai.columns_seen & bit == 0
+            })
+            .map(|(_, name)| name.clone())
+            .collect(),
+        rows_judged: tally.ai.judged,
+        rows_flagged: tally.ai.flagged,
+        rows_review: tally.ai.review,
+        rows_too_short: tally.ai.too_short,
+        rows_disclosed: tally.ai.disclosed,
+        rows_without_text: tally.ai.no_text,
+        top_signals: tally.top_signals(10),
+        review: tally.ai.review_rows.clone(),
+        score_histogram: tally.ai.histogram.clone(),
+    }
 }

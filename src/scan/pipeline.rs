@@ -133,7 +133,7 @@ pub fn run_batches(
                     };
                     let mut tags = Vec::with_capacity(tagger.names.len());
                     for (row, verdict) in done.rows().iter().zip(&verdicts) {
-                        tally.add(verdict);
+                        tally.add(row, verdict);
                         if verdict.is_clean() {
                             tagger
                                 .values(row, verdict, &mut tags)

@@ -1,0 +1,67 @@
+//! The detector a command judges with, and its thresholds. `scan`, `detect`
+//! and `eval` resolve them here, so one policy means the same to all three:
+//! the model from `--model` or the policy, the preset from `--sensitivity`
+//! or the policy, and the policy's `threshold` and `review_threshold` over
+//! the preset's values.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::detector::{Detector, Sensitivity, Thresholds};
+use crate::policy::Policy;
+use crate::rules::AiSettings;
+
+pub struct Judge {
+    detector: Loaded,
+    pub sensitivity: Sensitivity,
+    pub thresholds: Thresholds,
+}
+
+enum Loaded {
+    Embedded(&'static Detector),
+    Own(Box<Detector>),
+}
+
+impl Judge {
+    /// `model` and `sensitivity` are the command line's, over the policy's.
+    pub fn load(
+        policy: &Policy,
+        model: Option<&Path>,
+        sensitivity: Option<Sensitivity>,
+    ) -> anyhow::Result<Judge> {
+        let detector =
+            match model.or(policy.detector.model.as_deref()) {
+                Some(path) => Loaded::Own(Box::new(Detector::from_model_file(path).with_context(
+                    || format!("{}: cannot load the detector model", path.display()),
+                )?)),
+                None => Loaded::Embedded(Detector::embedded()),
+            };
+        let sensitivity = sensitivity.unwrap_or(policy.detector.sensitivity);
+        let preset = match &detector {
+            Loaded::Embedded(d) => d.thresholds(sensitivity),
+            Loaded::Own(d) => d.thresholds(sensitivity),
+        };
+        let thresholds = policy.detector.thresholds(sensitivity, preset)?;
+        Ok(Judge {
+            detector,
+            sensitivity,
+            thresholds,
+        })
+    }
+
+    pub fn detector(&self) -> &Detector {
+        match &self.detector {
+            Loaded::Embedded(d) => d,
+            Loaded::Own(d) => d,
+        }
+    }
+
+    pub fn settings(&self) -> AiSettings<'_> {
+        AiSettings {
+            detector: self.detector(),
+            sensitivity: self.sensitivity,
+            thresholds: self.thresholds,
+        }
+    }
+}
