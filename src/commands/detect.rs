@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::detector::{Detector, MIN_WORDS};
+use crate::commands::judge::Judge;
+use crate::detector::{MIN_WORDS, Sensitivity};
 use crate::error::exit;
 
 #[derive(clap::Args, Debug)]
@@ -19,9 +20,12 @@ pub struct Args {
     /// A model from `crmguard train` [default: the policy's, else the built-in one]
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
-    /// Policy file, for its [detector] model and threshold [default: ./crmguard.toml if present]
+    /// Policy file, for its [detector] model, sensitivity and thresholds [default: ./crmguard.toml if present]
     #[arg(short, long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Detector preset, instead of the policy's [detector] sensitivity
+    #[arg(long, value_enum, value_name = "PRESET")]
+    pub sensitivity: Option<Sensitivity>,
     /// Print JSON (one object per text) instead of text
     #[arg(long)]
     pub json: bool,
@@ -32,7 +36,12 @@ struct Scored<'a> {
     score: f32,
     judged: bool,
     flagged: bool,
+    /// Above the review threshold, not flagged: `scan` would keep the row
+    /// and list it for review.
+    review: bool,
+    sensitivity: Sensitivity,
     threshold: f32,
+    review_threshold: Option<f32>,
     signals: Vec<SignalOut<'a>>,
 }
 
@@ -50,18 +59,10 @@ struct SignalOut<'a> {
 /// Exit status: 1 when any text is flagged, as `scan` does for quarantine.
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let policy = crate::policy::Policy::discover(args.policy.as_deref())?;
-    let own;
-    let detector = match args.model.as_ref().or(policy.detector.model.as_ref()) {
-        Some(p) => {
-            own = Detector::from_model_file(p)?;
-            &own
-        }
-        None => Detector::embedded(),
-    };
-    let threshold = policy
-        .detector
-        .threshold
-        .unwrap_or(detector.shipped_threshold());
+    let judge = Judge::load(&policy, args.model.as_deref(), args.sensitivity)?;
+    let detector = judge.detector();
+    let threshold = judge.thresholds.quarantine;
+    let review_threshold = judge.thresholds.review;
     let texts = if args.texts.is_empty() {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;
@@ -77,13 +78,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     for text in &texts {
         let a = detector.assess(text, true);
         let flagged = a.judged && a.score > threshold;
+        let review = a.judged && !flagged && review_threshold.is_some_and(|r| a.score > r);
         any |= flagged;
         if args.json {
             let out = Scored {
                 score: a.score,
                 judged: a.judged,
                 flagged,
+                review,
+                sensitivity: judge.sensitivity,
                 threshold,
+                review_threshold,
                 signals: a
                     .signals
                     .iter()
@@ -100,14 +105,15 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         } else if !a.judged {
             println!("not judged: fewer than {MIN_WORDS} words");
         } else {
+            let verdict = match (flagged, review) {
+                (true, _) => "machine-written",
+                (false, true) => "for review",
+                (false, false) => "not flagged",
+            };
+            let review = review_threshold.map_or(String::new(), |r| format!(", review {r:.3}"));
             println!(
-                "{:.3}  {} (threshold {threshold:.3})",
-                a.score,
-                if flagged {
-                    "machine-written"
-                } else {
-                    "not flagged"
-                }
+                "{:.3}  {verdict} ({}: threshold {threshold:.3}{review})",
+                a.score, judge.sensitivity
             );
             for s in &a.signals {
                 println!("  {:+6.2}  {:<9} {}", s.weight, s.family, s.detail);

@@ -6,9 +6,10 @@ use anyhow::bail;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::commands::judge::Judge;
 use crate::commands::labelled;
-use crate::detector::Detector;
-use crate::detector::metrics::{at_threshold, auroc, tpr_at_fpr};
+use crate::detector::Sensitivity;
+use crate::detector::metrics::{Confusion, at_threshold, auroc, tpr_at_fpr};
 use crate::error::exit;
 
 #[derive(clap::Args, Debug)]
@@ -18,12 +19,21 @@ pub struct Args {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub columns: labelled::Columns,
-    /// A model from `crmguard train` instead of the built-in one
+    /// A model from `crmguard train` [default: the policy's, else the built-in one]
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
-    /// Threshold to report precision/recall/FPR at [default: the model's shipped threshold]
+    /// Policy file, for its [detector] model, sensitivity and thresholds [default: ./crmguard.toml if present]
+    #[arg(short, long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Detector preset whose thresholds to report at, instead of the policy's
+    #[arg(long, value_enum, value_name = "PRESET")]
+    pub sensitivity: Option<Sensitivity>,
+    /// Quarantine threshold to report precision/recall/FPR at [default: the preset's]
     #[arg(long, value_name = "SCORE")]
     pub threshold: Option<f32>,
+    /// Review threshold to report precision/recall/FPR at [default: the preset's]
+    #[arg(long, value_name = "SCORE")]
+    pub review_threshold: Option<f32>,
     /// Leave texts too short to judge out of the metrics (research
     /// comparisons), instead of scoring them 0 as `scan` does
     #[arg(long)]
@@ -48,7 +58,23 @@ pub struct Evaluation {
     pub auroc: Option<f64>,
     pub tpr_at_1pct_fpr: Option<f64>,
     pub tpr_at_5pct_fpr: Option<f64>,
+    /// The preset the thresholds came from.
+    pub sensitivity: Sensitivity,
+    /// Quarantine threshold; the counts below are of texts above it.
     pub threshold: f32,
+    #[serde(flatten)]
+    pub quarantine: Rates,
+    /// `None` (null) when the preset has no review tier.
+    pub review_threshold: Option<f32>,
+    /// Texts above the review threshold: those `scan` quarantines or lists
+    /// for review.
+    pub at_review_threshold: Option<Rates>,
+}
+
+/// Precision, recall and false-positive rate of flagging the texts above a
+/// threshold.
+#[derive(Debug, Serialize)]
+pub struct Rates {
     pub precision: Option<f64>,
     pub recall: Option<f64>,
     pub fpr: Option<f64>,
@@ -59,20 +85,37 @@ pub struct Evaluation {
     pub fn_: usize,
 }
 
+impl From<Confusion> for Rates {
+    fn from(c: Confusion) -> Rates {
+        Rates {
+            precision: defined(c.precision),
+            recall: defined(c.recall),
+            fpr: defined(c.fpr),
+            tp: c.tp,
+            fp: c.fp,
+            tn: c.tn,
+            fn_: c.fn_,
+        }
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<u8> {
+    let policy = crate::policy::Policy::discover(args.policy.as_deref())?;
+    let judge = Judge::load(&policy, args.model.as_deref(), args.sensitivity)?;
+    let detector = judge.detector();
+    let threshold = args.threshold.unwrap_or(judge.thresholds.quarantine);
+    let review_threshold = args
+        .review_threshold
+        .or(judge.thresholds.review.filter(|r| *r < threshold));
+    if let Some(r) = review_threshold
+        && r >= threshold
+    {
+        bail!("--review-threshold {r} is not below the quarantine threshold {threshold}");
+    }
     let examples = labelled::load(&args.files, &args.columns, None, None)?;
     if examples.is_empty() {
         bail!("no rows to evaluate");
     }
-    let own;
-    let detector = match &args.model {
-        Some(p) => {
-            own = Detector::from_model_file(p)?;
-            &own
-        }
-        None => Detector::embedded(),
-    };
-    let threshold = args.threshold.unwrap_or(detector.shipped_threshold());
     let assessed: Vec<(f32, bool)> = examples
         .par_iter()
         .map(|e| {
@@ -89,7 +132,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .filter(kept)
         .map(|i| examples[i].machine)
         .collect();
-    let c = at_threshold(&scores, &labels, threshold);
     let e = Evaluation {
         n: scores.len(),
         positives: labels.iter().filter(|l| **l).count(),
@@ -98,14 +140,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         auroc: defined(auroc(&scores, &labels)),
         tpr_at_1pct_fpr: defined(tpr_at_fpr(&scores, &labels, 0.01)),
         tpr_at_5pct_fpr: defined(tpr_at_fpr(&scores, &labels, 0.05)),
+        sensitivity: judge.sensitivity,
         threshold,
-        precision: defined(c.precision),
-        recall: defined(c.recall),
-        fpr: defined(c.fpr),
-        tp: c.tp,
-        fp: c.fp,
-        tn: c.tn,
-        fn_: c.fn_,
+        quarantine: at_threshold(&scores, &labels, threshold).into(),
+        review_threshold,
+        at_review_threshold: review_threshold.map(|r| at_threshold(&scores, &labels, r).into()),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&e)?);
@@ -119,18 +158,19 @@ fn defined(x: f64) -> Option<f64> {
     (!x.is_nan()).then_some(x)
 }
 
+fn pct(x: Option<f64>) -> String {
+    x.map_or("n/a".into(), |x| format!("{:.1}%", x * 100.0))
+}
+
 fn text(e: &Evaluation) -> String {
-    let pct = |x: Option<f64>| x.map_or("n/a".into(), |x| format!("{:.1}%", x * 100.0));
     let num = |x: Option<f64>| x.map_or("n/a".into(), |x| format!("{x:.4}"));
-    format!(
+    let mut s = format!(
         "n                 {}  ({} machine, {} human; {} too short to judge, scored 0)\n\
          auroc             {}\n\
          tpr_at_1pct_fpr   {}\n\
          tpr_at_5pct_fpr   {}\n\
-         threshold         {:.4}\n\
-         precision         {}\n\
-         recall            {}\n\
-         fpr               {}  ({} of {} human texts flagged)\n",
+         sensitivity       {}\n\
+         threshold         {:.4}  (quarantine)\n",
         e.n,
         e.positives,
         e.negatives,
@@ -138,11 +178,32 @@ fn text(e: &Evaluation) -> String {
         num(e.auroc),
         pct(e.tpr_at_1pct_fpr),
         pct(e.tpr_at_5pct_fpr),
+        e.sensitivity,
         e.threshold,
-        pct(e.precision),
-        pct(e.recall),
-        pct(e.fpr),
-        e.fp,
-        e.negatives
+    );
+    s.push_str(&rates(&e.quarantine, e.negatives, ""));
+    match (e.review_threshold, &e.at_review_threshold) {
+        (Some(r), Some(rates_r)) => {
+            s.push_str(&format!(
+                "review_threshold  {r:.4}  (quarantined or listed for review)\n"
+            ));
+            s.push_str(&rates(rates_r, e.negatives, "  "));
+        }
+        _ => s.push_str("review_threshold  none  (no review tier)\n"),
+    }
+    s
+}
+
+fn rates(r: &Rates, negatives: usize, indent: &str) -> String {
+    let w = 18 - indent.len();
+    format!(
+        "{indent}{:<w$}{}\n{indent}{:<w$}{}\n{indent}{:<w$}{}  ({} of {negatives} human texts flagged)\n",
+        "precision",
+        pct(r.precision),
+        "recall",
+        pct(r.recall),
+        "fpr",
+        pct(r.fpr),
+        r.fp,
     )
 }
