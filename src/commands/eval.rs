@@ -181,23 +181,23 @@ fn text(e: &Evaluation) -> String {
         e.sensitivity,
         e.threshold,
     );
-    s.push_str(&rates(&e.quarantine, e.negatives, ""));
+    s.push_str(&rates(&e.quarantine, e.negatives, "", "flagged"));
     match (e.review_threshold, &e.at_review_threshold) {
         (Some(r), Some(rates_r)) => {
             s.push_str(&format!(
                 "review_threshold  {r:.4}  (quarantined or listed for review)\n"
             ));
-            s.push_str(&rates(rates_r, e.negatives, "  "));
+            s.push_str(&rates(rates_r, e.negatives, "  ", "quarantined or listed"));
         }
         _ => s.push_str("review_threshold  none  (no review tier)\n"),
     }
     s
 }
 
-fn rates(r: &Rates, negatives: usize, indent: &str) -> String {
+fn rates(r: &Rates, negatives: usize, indent: &str, held: &str) -> String {
     let w = 18 - indent.len();
     format!(
-        "{indent}{:<w$}{}\n{indent}{:<w$}{}\n{indent}{:<w$}{}  ({} of {negatives} human texts flagged)\n",
+        "{indent}{:<w$}{}\n{indent}{:<w$}{}\n{indent}{:<w$}{}  ({} of {negatives} human texts {held})\n",
         "precision",
         pct(r.precision),
         "recall",

@@ -69,15 +69,16 @@ pub struct Thresholds {
 /// Provisional shifts, in log-odds, from the model's single threshold `t`.
 /// Relative rather than absolute so that a retrained model, whose `t` may
 /// sit anywhere, gets presets that keep their order. On the shipped model
-/// (`t` = 0.8685):
-/// - `-1.29` gives 0.646, the loosest of the four per-source thresholds
-///   `crmguard train` chose for 1% human false positives on a held-out
-///   source (m4 0.868, salminen 0.847, michigan 0.754, mixset 0.646). On two
-///   sources that model never saw (989 Amazon reviews from 2017, 120
-///   gemini-2.5-flash support tickets; `crmguard eval --judged-only
-///   --threshold 0.646`) it flags 0.2% of the human texts and 56% of the
-///   machine ones, against 0.2% and 24% at `t`.
-/// - `-1.89` gives 0.5: 1.5% of those human texts, 92% of the machine ones.
+/// (`t` = 0.8683):
+/// - `-1.29` gives 0.645, about the loosest of the four per-source
+///   thresholds `crmguard train` chose for 1% human false positives on a
+///   held-out source (m4 0.868, salminen 0.847, michigan 0.754, mixset
+///   0.646). On two sources that model never saw (989 Amazon reviews from
+///   2017, 120 gemini-2.5-flash support tickets; `crmguard eval
+///   --sensitivity thorough`) it flags 0.2% of the human texts and 57.5% of
+///   the machine ones, against 0.2% and 24.2% at `t`.
+/// - `-1.89` gives 0.499: 1.5% of those human texts, 93.3% of the machine
+///   ones.
 const LOOSE_SHIFT: f32 = -1.29;
 const LOOSER_SHIFT: f32 = -1.89;
 
