@@ -12,6 +12,10 @@
 //! times each stage of scoring alone on the CRM-sized texts; `--by-script`
 //! times the CRM-sized texts of each script (their dominant one) apart.
 
+// A developer's tool: it prints to the terminal it was run from, with
+// none of the files or names crmguard escapes (src/terminal.rs).
+#![allow(clippy::disallowed_macros)]
+
 #[path = "shared/detector_corpus.rs"]
 mod corpus;
 

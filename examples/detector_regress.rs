@@ -11,6 +11,10 @@
 //! character pieces, every string in `fixtures/samples/*`, and generated texts
 //! mixing scripts, whitespace and punctuation the feature code special-cases.
 
+// A developer's tool: it prints to the terminal it was run from, with
+// none of the files or names crmguard escapes (src/terminal.rs).
+#![allow(clippy::disallowed_macros)]
+
 #[path = "shared/detector_corpus.rs"]
 mod corpus;
 

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands;
 use crate::error::{exit, print_error};
+use crate::terminal;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -50,7 +51,12 @@ pub fn main() -> ExitCode {
             } else {
                 exit::CLEAN
             };
-            let _ = e.print();
+            // `--help >/dev/full` fails like any other write.
+            let code = if e.print().is_err() {
+                exit::ERROR
+            } else {
+                code
+            };
             return ExitCode::from(code);
         }
     };
@@ -63,11 +69,14 @@ pub fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Audit(args) => commands::audit::run(args),
     };
-    match result {
-        Ok(code) => ExitCode::from(code),
+    let code = match result {
+        Ok(code) => code,
+        // `crmguard hash big.csv | head`: the reader had enough.
+        Err(e) if terminal::is_closed_stdout(&e) => exit::CLEAN,
         Err(e) => {
             print_error(&e);
-            ExitCode::from(exit::ERROR)
+            exit::ERROR
         }
-    }
+    };
+    ExitCode::from(terminal::final_status(code))
 }

@@ -2,7 +2,6 @@
 //! one line, `FILE:LINE:COL: message`, so editors and CI logs can jump to it.
 
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +29,7 @@ impl fmt::Display for Located {
         write!(
             f,
             "{}:{}:{}: {}",
-            self.path.display(),
+            crate::terminal::path(&self.path),
             self.line,
             self.column,
             self.message
@@ -69,7 +68,8 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
-/// Prints an error and its causes on one line.
+/// Prints an error and its causes on one line, escaped (a file name or a
+/// header name in it may hold control characters).
 pub fn print_error(e: &anyhow::Error) {
     let mut line = String::from("crmguard: error: ");
     let mut first = true;
@@ -83,9 +83,9 @@ pub fn print_error(e: &anyhow::Error) {
             line.push_str(": ");
         }
         first = false;
-        line.push_str(&text.replace('\n', " "));
+        line.push_str(&text);
     }
-    let _ = writeln!(std::io::stderr(), "{line}");
+    crate::errln!("{line}");
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::detector::Sensitivity;
 use crate::input::Row;
-use crate::output::OutputSummary;
+use crate::output::{OutputSummary, lossy_opt_path, lossy_path};
 use crate::rules::{AiFinding, AiStatus, Verdict};
 use crate::spec::{FieldSet, FileCode, Reason};
 
@@ -50,7 +50,10 @@ pub struct Report {
 pub struct AiText {
     /// blake3 of the model's bytes, and its file when not the built-in one.
     pub model: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "lossy_opt_path"
+    )]
     pub model_path: Option<PathBuf>,
     /// The preset the thresholds came from (the policy may override them).
     pub sensitivity: Sensitivity,
@@ -150,6 +153,7 @@ pub struct SignalCount {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditInfo {
+    #[serde(serialize_with = "lossy_path")]
     pub log: PathBuf,
     pub seq: u64,
     pub head: String,
@@ -157,6 +161,7 @@ pub struct AuditInfo {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InputInfo {
+    #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,
     pub format: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -175,6 +180,7 @@ pub struct InputInfo {
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyInfo {
     /// `null` when the built-in default policy was used.
+    #[serde(serialize_with = "lossy_opt_path")]
     pub path: Option<PathBuf>,
     pub blake3: String,
 }

@@ -823,7 +823,7 @@ fn audit_log_option_and_errors_leave_no_record() {
     // A log that is also an input is refused.
     let out = wd.run(&["scan", "--audit-log", "ok.csv", "ok.csv"]);
     assert_eq!(status(&out), 2);
-    assert!(stderr(&out).contains("the audit log is also an input"));
+    assert!(stderr(&out).contains("the audit log is also a file this run reads"));
 }
 
 #[test]

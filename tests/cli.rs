@@ -280,7 +280,7 @@ fn refuses_to_write_over_an_input_or_twice_to_one_output() {
     let out = wd.run(&["scan", "-o", "out", "out/x.csv", "out/x.clean.csv"]);
     assert_eq!(status(&out), 2);
     assert!(
-        stderr(&out).contains("refusing to write over the input"),
+        stderr(&out).contains("refusing to write over out/x.clean.csv, which this run reads"),
         "{}",
         stderr(&out)
     );

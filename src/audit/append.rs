@@ -22,11 +22,16 @@ pub(crate) const TAIL_CHUNK: usize = 64 * 1024;
 /// it would extend a file nobody reads, so open again.
 fn open_locked(path: &Path) -> io::Result<File> {
     for _ in 0..100 {
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)?;
+        let mut options = OpenOptions::new();
+        options.read(true).append(true).create(true);
+        // Who scanned which file when, and the hashes of quarantined rows:
+        // a new log is private. An existing one keeps the mode it was given.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path)?;
         file.lock()?;
         if is_at(&file, path)? {
             return Ok(file);

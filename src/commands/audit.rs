@@ -1,6 +1,6 @@
 //! `crmguard audit`: verify, list and export the audit log.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
@@ -11,7 +11,9 @@ use crate::audit::{
     verify_expecting,
 };
 use crate::error::exit;
-use crate::output::{AtomicFile, same_file};
+use crate::output::{Mode, OutputFile, same_file};
+use crate::terminal;
+use crate::{errln, outln};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -58,7 +60,7 @@ pub struct ExportArgs {
     /// Only scans (and their rows) on or after this date (2026-11-01, UTC) or RFC 3339 time
     #[arg(long, value_name = "DATE", value_parser = parse_since)]
     pub since: Option<jiff::Timestamp>,
-    /// Write the CSV here instead of stdout
+    /// Write the CSV here instead of stdout (`-`: stdout)
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -84,10 +86,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 fn broken_or_error(log: &Path, e: VerifyError) -> anyhow::Result<u8> {
     match e {
         VerifyError::Broken(b) => {
-            eprintln!("{}:{b}", log.display());
+            errln!("{}:{b}", terminal::path(log));
             Ok(exit::FINDINGS)
         }
-        VerifyError::Io(e) => Err(anyhow!(e).context(format!("{}: cannot read", log.display()))),
+        VerifyError::Io(e) => {
+            Err(anyhow!(e).context(format!("{}: cannot read", terminal::path(log))))
+        }
     }
 }
 
@@ -105,15 +109,15 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<u8> {
     };
     if let Some(head) = &args.expect_head {
         let Some(seq) = found else {
-            eprintln!(
+            errln!(
                 "{}: no record with hash {head}: records were cut off the end, or this is another log",
-                log.display()
+                terminal::path(log)
             );
             return Ok(exit::FINDINGS);
         };
-        println!(
+        outln!(
             "{}: OK, {} records ({} scans), head {}; expected head is record {seq}{}",
-            log.display(),
+            terminal::path(log),
             summary.records,
             summary.scans,
             summary.head,
@@ -123,14 +127,14 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<u8> {
             }
         );
     } else {
-        println!(
+        outln!(
             "{}: OK, {} records ({} scans), head {}",
-            log.display(),
+            terminal::path(log),
             summary.records,
             summary.scans,
             summary.head
         );
-        eprintln!(
+        errln!(
             "note: records cut off the end leave a valid chain; check against a head recorded \
              elsewhere (a report's) with --expect-head"
         );
@@ -154,10 +158,10 @@ fn run_show(args: ShowArgs) -> anyhow::Result<u8> {
         return broken_or_error(&args.log, e);
     }
     if scans.is_empty() {
-        eprintln!("{}: no scans", args.log.display());
+        errln!("{}: no scans", terminal::path(&args.log));
         return Ok(exit::CLEAN);
     }
-    ignore_broken_pipe(io::stdout().lock().write_all(scan_table(&scans).as_bytes()))?;
+    terminal::out_text(&scan_table(&scans));
     Ok(exit::CLEAN)
 }
 
@@ -168,7 +172,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<u8> {
     {
         bail!(
             "{}: is the audit log itself; choose another file",
-            out.display()
+            terminal::path(out)
         );
     }
     // Verify first so nothing of a broken log is exported, then export
@@ -177,27 +181,18 @@ fn run_export(args: ExportArgs) -> anyhow::Result<u8> {
         Ok(s) => s,
         Err(e) => return broken_or_error(log, e),
     };
-    match &args.output {
-        Some(path) => {
-            let file = AtomicFile::create(path)
-                .with_context(|| format!("{}: cannot write", path.display()))?;
-            let (file, scans, rows) = export_to(log, summary.bytes, args.since, file)?;
-            file.commit()
-                .with_context(|| format!("{}: cannot write", path.display()))?;
-            eprintln!(
-                "crmguard: wrote {} ({scans} scans, {rows} quarantined rows)",
-                path.display()
-            );
-        }
-        None => {
-            let out = io::BufWriter::new(io::stdout().lock());
-            match export_to(log, summary.bytes, args.since, out) {
-                Ok((mut out, _, _)) => ignore_broken_pipe(out.flush())?,
-                // `crmguard audit export | head` is not an error.
-                Err(e) if is_broken_pipe(&e) => {}
-                Err(e) => return Err(e),
-            }
-        }
+    let path = args.output.as_deref().unwrap_or(Path::new("-"));
+    let cannot = || format!("{}: cannot write", terminal::path(path));
+    // The export names who scanned what, and every quarantined row's hash:
+    // as private as the log it comes from.
+    let file = OutputFile::create(path, Mode::Private).with_context(cannot)?;
+    let (file, scans, rows) = export_to(log, summary.bytes, args.since, file)?;
+    file.commit().with_context(cannot)?;
+    if path.as_os_str() != "-" {
+        errln!(
+            "crmguard: wrote {} ({scans} scans, {rows} quarantined rows)",
+            terminal::path(path)
+        );
     }
     Ok(exit::CLEAN)
 }
@@ -213,24 +208,12 @@ fn export_to<W: Write>(
         Ok(_) => {}
         Err(VerifyError::Io(e)) => return Err(e.into()),
         Err(VerifyError::Broken(b)) => {
-            bail!("{}:{b} (the log changed during the export)", log.display())
+            bail!(
+                "{}:{b} (the log changed during the export)",
+                terminal::path(log)
+            )
         }
     }
     let (scans, rows) = (csv.scans, csv.rows);
     Ok((csv.finish()?, scans, rows))
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
-}
-
-/// `crmguard audit show | head` is not an error.
-fn ignore_broken_pipe(r: io::Result<()>) -> io::Result<()> {
-    match r {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        r => r,
-    }
 }

@@ -1,6 +1,6 @@
 //! `crmguard detect`: score text from arguments or stdin, with its reasons.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -8,6 +8,8 @@ use serde::Serialize;
 use crate::commands::judge::Judge;
 use crate::detector::{MIN_WORDS, Sensitivity};
 use crate::error::exit;
+use crate::outln;
+use crate::terminal;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -75,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         args.texts.clone()
     };
     let mut any = false;
+    let mut json = terminal::stdout_data();
     for text in &texts {
         let a = detector.assess(text, true);
         let flagged = a.judged && a.score > threshold;
@@ -101,9 +104,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     })
                     .collect(),
             };
-            println!("{}", serde_json::to_string(&out)?);
+            serde_json::to_writer(&mut json, &out)?;
+            json.write_all(b"\n")?;
         } else if !a.judged {
-            println!("not judged: fewer than {MIN_WORDS} words");
+            outln!("not judged: fewer than {MIN_WORDS} words");
         } else {
             let verdict = match (flagged, review) {
                 (true, _) => "machine-written",
@@ -111,14 +115,15 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 (false, false) => "not flagged",
             };
             let review = review_threshold.map_or(String::new(), |r| format!(", review {r:.3}"));
-            println!(
+            outln!(
                 "{:.3}  {verdict} ({}: threshold {threshold:.3}{review})",
                 a.score, judge.sensitivity
             );
             for s in &a.signals {
-                println!("  {:+6.2}  {:<9} {}", s.weight, s.family, s.detail);
+                outln!("  {:+6.2}  {:<9} {}", s.weight, s.family, s.detail);
             }
         }
     }
+    json.flush()?;
     Ok(if any { exit::FINDINGS } else { exit::CLEAN })
 }

@@ -1,5 +1,6 @@
 //! `crmguard eval`: how the detector does on labelled data, yours or ours.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::bail;
@@ -11,6 +12,7 @@ use crate::commands::labelled;
 use crate::detector::Sensitivity;
 use crate::detector::metrics::{Confusion, at_threshold, auroc, tpr_at_fpr};
 use crate::error::exit;
+use crate::terminal;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -147,9 +149,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         at_review_threshold: review_threshold.map(|r| at_threshold(&scores, &labels, r).into()),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&e)?);
+        let mut out = terminal::stdout_data();
+        serde_json::to_writer_pretty(&mut out, &e)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
     } else {
-        print!("{}", text(&e));
+        terminal::out_text(&text(&e));
     }
     Ok(exit::CLEAN)
 }

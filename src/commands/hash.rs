@@ -11,12 +11,13 @@ use anyhow::{Context as _, bail};
 use crate::error::Located;
 use crate::error::exit;
 use crate::input::{Content, Format, Row, open_input, parse_delimiter, reader_for};
-use crate::output::AtomicFile;
+use crate::output::{Mode, OutputFile};
 use crate::rules::provenance::hash_row;
 use crate::rules::{Columns, Context, build_view};
 use crate::scan::Input;
 use crate::spec::Field;
 use crate::spec::provenance::Algorithm;
+use crate::terminal;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -76,11 +77,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .output
         .clone()
         .or(args.in_place.then(|| args.file.clone()));
-    let mut out: Box<dyn Sink> = match &target {
-        Some(p) => Box::new(
-            AtomicFile::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
-        ),
-        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    // The producer's own data file: readable as its umask says, like the
+    // input it replaces.
+    let mut out = match &target {
+        Some(p) => OutputFile::create(p, Mode::Shared)
+            .with_context(|| format!("{}: cannot create", terminal::path(p)))?,
+        None => OutputFile::create(std::path::Path::new("-"), Mode::Shared)?,
     };
     if bom {
         out.write_all(b"\xEF\xBB\xBF")?;
@@ -174,7 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             csv_append: new_column.is_some(),
         };
         write_row(
-            &mut *out,
+            &mut out,
             &row,
             input.format,
             hash.as_deref(),
@@ -185,12 +187,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if input.format == Format::Json {
         out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
     }
-    out.finish()?;
+    out.commit()?;
     let dest = match &target {
-        Some(p) => p.display().to_string(),
+        Some(p) => terminal::path(p).to_string(),
         None => "stdout".into(),
     };
-    eprintln!(
+    crate::errln!(
         "crmguard: hashed {hashed} of {rows} records ({}) -> {dest}",
         match algorithm {
             Algorithm::Blake3 => "blake3",
@@ -198,23 +200,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     );
     Ok(exit::CLEAN)
-}
-
-/// An output that is either committed atomically or just flushed.
-trait Sink: Write {
-    fn finish(self: Box<Self>) -> io::Result<()>;
-}
-
-impl Sink for AtomicFile {
-    fn finish(self: Box<Self>) -> io::Result<()> {
-        self.commit().map(|_| ())
-    }
-}
-
-impl<W: Write> Sink for io::BufWriter<W> {
-    fn finish(mut self: Box<Self>) -> io::Result<()> {
-        self.flush()
-    }
 }
 
 /// Where a CSV record's hash goes.
@@ -231,7 +216,7 @@ struct Placement {
 /// hash covers values, not quoting); a JSON object gets the key spliced in,
 /// or is re-serialised when it already had one.
 fn write_row(
-    out: &mut dyn Sink,
+    out: &mut OutputFile,
     row: &Row,
     format: Format,
     hash: Option<&str>,

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use crate::error::exit;
-use crate::output::write_atomically;
+use crate::output::{Mode, OutputFile};
 use crate::policy::DEFAULT_POLICY;
+use crate::terminal;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -20,18 +21,22 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    if args.path.as_os_str() == "-" {
-        std::io::stdout().write_all(DEFAULT_POLICY.as_bytes())?;
-        return Ok(exit::CLEAN);
-    }
-    if args.path.exists() && !args.force {
+    let path = &args.path;
+    // `-`, /dev/stdout or a pipe is not a policy file being replaced.
+    let is_file = path.as_os_str() != "-" && std::fs::metadata(path).map_or(true, |m| m.is_file());
+    if is_file && path.exists() && !args.force {
         bail!(
             "{}: already exists (use --force to replace it)",
-            args.path.display()
+            terminal::path(path)
         );
     }
-    write_atomically(&args.path, DEFAULT_POLICY.as_bytes())
-        .with_context(|| format!("{}: cannot write", args.path.display()))?;
-    eprintln!("crmguard: wrote {}", args.path.display());
+    let cannot = || format!("{}: cannot write", terminal::path(path));
+    let mut out = OutputFile::create(path, Mode::Shared).with_context(cannot)?;
+    out.write_all(DEFAULT_POLICY.as_bytes())
+        .with_context(cannot)?;
+    out.commit().with_context(cannot)?;
+    if is_file {
+        crate::errln!("crmguard: wrote {}", terminal::path(path));
+    }
     Ok(exit::CLEAN)
 }

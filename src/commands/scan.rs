@@ -10,11 +10,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::commands::judge::Judge;
 use crate::detector::Sensitivity;
+use crate::errln;
 use crate::error::{exit, print_error};
 use crate::input::{Format, parse_delimiter, parse_format};
+use crate::output::{remove_live_temps, remove_stale_temps};
 use crate::policy::Policy;
+use crate::policy::PolicySource;
 use crate::report::{AiText, Report};
-use crate::scan::{Input, Interrupted, ScanConfig, check_plans, scan};
+use crate::scan::{Input, Interrupted, ScanConfig, check_audit_log, check_plans, scan};
+use crate::terminal;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -74,29 +78,41 @@ fn parse_now(s: &str) -> Result<jiff::Timestamp, String> {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let policy = Policy::discover(args.policy.as_deref())?;
-    let inputs = args
+    // An input that cannot be planned (a directory, an unknown extension)
+    // is an error of its own, like a missing file: the others still scan.
+    let planned: Vec<anyhow::Result<Input>> = args
         .files
         .iter()
         .map(|f| Input::plan(f, args.format, args.delimiter, &args.out_dir))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    check_plans(&inputs)?;
-    if let Some(log) = &args.audit_log
-        && let Some(input) = inputs
-            .iter()
-            .find(|i| crate::output::same_file(log, &i.path))
-    {
-        anyhow::bail!(
-            "{}: the audit log is also an input ({})",
-            log.display(),
-            input.path.display()
-        );
+        .collect();
+    let inputs: Vec<&Input> = planned.iter().filter_map(|p| p.as_ref().ok()).collect();
+    let mut reads: Vec<&Path> = Vec::new();
+    if let PolicySource::File(p) = &policy.source {
+        reads.push(p);
     }
+    if let Some(model) = &policy.detector.model {
+        reads.push(model);
+    }
+    check_plans(&inputs, &reads)?;
+    let audit_log = args
+        .audit_log
+        .clone()
+        .unwrap_or_else(|| args.out_dir.join(crate::audit::DEFAULT_FILE_NAME));
+    check_audit_log(&audit_log, &inputs, &reads)?;
     std::fs::create_dir_all(&args.out_dir).with_context(|| {
         format!(
             "{}: cannot create the output directory",
-            args.out_dir.display()
+            terminal::path(&args.out_dir)
         )
     })?;
+    for stale in remove_stale_temps(&args.out_dir).unwrap_or_default() {
+        if !args.quiet {
+            errln!(
+                "crmguard: removed {}, left by a crmguard process that no longer runs",
+                terminal::path(&stale)
+            );
+        }
+    }
 
     let jobs = args.jobs.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -108,23 +124,23 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let critical = Arc::new(AtomicBool::new(false));
     {
         let (flag, critical) = (interrupted.clone(), critical.clone());
-        // The first Ctrl-C lets the scan stop between batches and remove its
-        // temp files; a second one, for a scan blocked on a read, exits now
-        // (temp files keep their hidden names, never an output's) unless an
-        // audit record is being written, which takes moments.
+        // Ctrl-C, SIGTERM and SIGHUP alike: the first lets the scan stop
+        // between batches and remove its temp files; a second one, for a
+        // scan blocked on a read, removes them and exits now, unless the
+        // outputs are being committed, which takes moments.
         let _ = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::SeqCst) && !critical.load(Ordering::SeqCst) {
+                remove_live_temps();
                 std::process::exit(exit::INTERRUPTED as i32);
             }
         });
     }
-    let audit_log = args
-        .audit_log
-        .clone()
-        .unwrap_or_else(|| args.out_dir.join(crate::audit::DEFAULT_FILE_NAME));
     if let Some(dir) = audit_log.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| {
-            format!("{}: cannot create the audit log's directory", dir.display())
+            format!(
+                "{}: cannot create the audit log's directory",
+                terminal::path(dir)
+            )
         })?;
     }
 
@@ -139,7 +155,15 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let show = !args.quiet && std::io::stderr().is_terminal();
     let scan_time = args.now.unwrap_or_else(jiff::Timestamp::now);
     let mut status = exit::CLEAN;
-    for input in &inputs {
+    for input in &planned {
+        let input = match input {
+            Ok(input) => input,
+            Err(e) => {
+                print_error(e);
+                status = exit::ERROR;
+                continue;
+            }
+        };
         let bar = show.then(|| progress_bar(&input.path));
         let cfg = ScanConfig {
             policy: &policy,
@@ -158,7 +182,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         match result {
             Ok(report) => {
                 if !args.quiet {
-                    eprint!("{}", summary(&report, &input.outputs.report));
+                    terminal::err_text(&summary(&report, &input.outputs.report));
                 }
                 let fails = match args.fail_on {
                     FailOn::Quarantine => report.rows_quarantined > 0,
@@ -183,6 +207,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             }
         }
     }
+    if interrupted.load(Ordering::SeqCst) {
+        // The signal came while the last file's outputs were being
+        // committed: they are complete, but the run was still interrupted.
+        errln!("crmguard: interrupted");
+        return Ok(exit::INTERRUPTED);
+    }
     Ok(status)
 }
 
@@ -195,7 +225,7 @@ fn progress_bar(path: &Path) -> ProgressBar {
         .expect("valid template")
         .progress_chars("=> "),
     );
-    bar.set_prefix(path.display().to_string());
+    bar.set_prefix(terminal::path(path).to_string());
     bar
 }
 
@@ -210,7 +240,7 @@ pub fn summary(report: &Report, report_path: &Path) -> String {
     let _ = writeln!(
         s,
         "{}: {} row{}: {} clean{review}, {} quarantined",
-        report.input.path.display(),
+        terminal::path(&report.input.path),
         report.rows_total,
         if report.rows_total == 1 { "" } else { "s" },
         report.rows_clean,
@@ -222,14 +252,19 @@ pub fn summary(report: &Report, report_path: &Path) -> String {
             let detail: Vec<String> = report
                 .missing_fields
                 .iter()
-                .map(|(f, n)| format!("{f} {n}"))
+                .map(|(f, n)| format!("{} {n}", terminal::escape(f)))
                 .collect();
             let _ = write!(s, "  ({})", detail.join(", "));
         }
         s.push('\n');
     }
     for f in &report.file_findings {
-        let _ = writeln!(s, "  warning {}: {}", f.code, f.message);
+        let _ = writeln!(
+            s,
+            "  warning {}: {}",
+            f.code,
+            terminal::escape(&f.message)
+        );
     }
     if let Some(ai) = &report.ai_text {
         detector_summary(ai, &mut s);
@@ -237,8 +272,8 @@ pub fn summary(report: &Report, report_path: &Path) -> String {
     let outputs: Vec<String> = report
         .outputs
         .iter()
-        .map(|o| o.summary.path.display().to_string())
-        .chain([report_path.display().to_string()])
+        .map(|o| terminal::path(&o.summary.path).to_string())
+        .chain([terminal::path(report_path).to_string()])
         .collect();
     let _ = writeln!(s, "  wrote {}", outputs.join(", "));
     s
@@ -265,7 +300,7 @@ fn detector_summary(ai: &AiText, s: &mut String) {
             "  detector ({}): {} rows judged in {}, {} flagged{review}; {} too short, {} disclosed",
             ai.sensitivity,
             ai.rows_judged,
-            ai.text_columns.join(", "),
+            terminal::escape(&ai.text_columns.join(", ")),
             ai.rows_flagged,
             ai.rows_too_short,
             ai.rows_disclosed
@@ -284,7 +319,7 @@ fn detector_summary(ai: &AiText, s: &mut String) {
             "  warning: no record has the text column(s) {} named in [detector] text_columns",
             ai.text_columns_missing
                 .iter()
-                .map(|c| format!("`{c}`"))
+                .map(|c| format!("`{}`", terminal::escape(c)))
                 .collect::<Vec<_>>()
                 .join(", ")
         );

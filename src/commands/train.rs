@@ -3,14 +3,17 @@
 //! this command (docs/detector.md says how), and the same data gives the
 //! same bytes.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
 use crate::commands::labelled;
 use crate::detector::train::{TrainOptions, prepare, train_prepared};
+use crate::errln;
 use crate::error::exit;
-use crate::output::write_atomically;
+use crate::output::{Mode, OutputFile};
+use crate::terminal;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -77,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut sources: Vec<&str> = examples.iter().map(|e| e.source.as_str()).collect();
     sources.sort_unstable();
     sources.dedup();
-    eprintln!(
+    errln!(
         "crmguard: training on {} rows ({machine} machine) from {} source(s): {}",
         examples.len(),
         sources.len(),
@@ -89,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     opts.features.use_lexicon = !args.no_lexicons;
     let f = &opts.features;
     let h = &f.hash;
-    eprintln!(
+    errln!(
         "crmguard: features: {}, word {}-{}-grams, {}, {}",
         match (h.char_min, h.char_max) {
             (_, 0) => "no char n-grams".to_string(),
@@ -109,11 +112,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let all: Vec<usize> = (0..examples.len()).collect();
     let (model, report) = train_prepared(&prep, &all, &opts);
     let bytes = model.to_bytes();
-    write_atomically(&args.out, &bytes)
-        .with_context(|| format!("{}: cannot write", args.out.display()))?;
-    eprintln!(
+    let cannot = || format!("{}: cannot write", terminal::path(&args.out));
+    let mut out = OutputFile::create(&args.out, Mode::Shared).with_context(cannot)?;
+    out.write_all(&bytes).with_context(cannot)?;
+    out.commit().with_context(cannot)?;
+    errln!(
         "crmguard: wrote {} ({} bytes, blake3 {}), threshold {:.4}",
-        args.out.display(),
+        terminal::path(&args.out),
         bytes.len(),
         blake3::hash(&bytes).to_hex(),
         model.threshold
@@ -125,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             .iter()
             .map(|(s, t)| format!("{s} {t:.4}"))
             .collect();
-        eprintln!(
+        errln!(
             "crmguard: threshold per held-out source (1% FPR): {}",
             each.join(", ")
         );

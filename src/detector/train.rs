@@ -335,7 +335,7 @@ pub fn train_prepared(
                 .filter(|r| !test_set.contains(r))
                 .collect();
             if opts.verbose {
-                eprintln!(
+                crate::errln!(
                     "  calibration fold {}/{}: train {} held-out {}",
                     fi + 1,
                     folds.len(),
@@ -1012,7 +1012,7 @@ fn lbfgs(
         std::mem::swap(&mut g, &mut g_new);
         f = f_new;
         if verbose && (it % 25 == 0) {
-            eprintln!("    iter {it:4} loss {f:.6} |g| {:.3e}", dot(&g, &g).sqrt());
+            crate::errln!("    iter {it:4} loss {f:.6} |g| {:.3e}", dot(&g, &g).sqrt());
         }
         if rel < tol && it > 5 {
             break;

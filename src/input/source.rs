@@ -111,8 +111,9 @@ pub struct InputSource {
 /// Errors name the file: "cannot open" when it cannot be opened, "cannot read" when
 /// its first bytes cannot be read or decompressed.
 pub fn open_input(path: &Path, compression: Compression) -> anyhow::Result<InputSource> {
-    let cannot_open =
-        |e: io::Error| anyhow::Error::new(e).context(format!("{}: cannot open", path.display()));
+    let cannot_open = |e: io::Error| {
+        anyhow::Error::new(e).context(format!("{}: cannot open", crate::terminal::path(path)))
+    };
     let stats = InputStats::default();
     let (raw, size): (Box<dyn Read + Send>, Option<u64>) = if path.as_os_str() == "-" {
         (Box::new(io::stdin()), None)
@@ -146,7 +147,7 @@ pub fn open_input(path: &Path, compression: Compression) -> anyhow::Result<Input
         let mut byte = [0u8; 3];
         let n = decoded
             .read(&mut byte[..3 - head.len()])
-            .with_context(|| format!("{}: cannot read", path.display()))?;
+            .with_context(|| format!("{}: cannot read", crate::terminal::path(path)))?;
         if n == 0 {
             break;
         }

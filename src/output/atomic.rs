@@ -1,7 +1,8 @@
 //! Output files that appear under their final name only when complete: they
-//! are written to a hidden temp file in the same directory and renamed into
-//! place. A failure, Ctrl-C or crash leaves at most a `.*.crmguard-tmp` file,
-//! never a truncated output under a name a loader would pick up.
+//! are written to a hidden temp file in the same directory (temp.rs) and
+//! renamed into place. A failure or Ctrl-C removes the temp file; a crash
+//! leaves at most a private `.*.crmguard-tmp` file, which a later run
+//! removes, never a truncated output under a name a loader would pick up.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -9,10 +10,12 @@ use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
 use super::flush::Flusher;
+use super::temp::{self, Live, Mode};
 
 /// What a finished output is, for the report.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OutputSummary {
+    #[serde(serialize_with = "super::lossy_path")]
     pub path: PathBuf,
     pub rows: u64,
     pub bytes: u64,
@@ -31,6 +34,8 @@ const BUF_SIZE: usize = 256 * 1024;
 /// most quarantines) never start one.
 pub struct AtomicFile {
     tmp: NamedTempFile,
+    live: Live,
+    mode: Mode,
     buf: Vec<u8>,
     path: PathBuf,
     /// `None` while a [`Flusher`] has it.
@@ -41,25 +46,14 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    pub fn create(path: &Path) -> io::Result<AtomicFile> {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let prefix = format!(".{name}.");
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".crmguard-tmp");
-        // tempfile's private 0600 suits secrets, not files a team shares:
-        // ask for 0666 and let the umask decide, as any new file would.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o666));
-        }
-        let tmp = builder.tempfile_in(dir)?;
+    /// Starts writing the file that will appear at `path`; `mode` says who
+    /// may read it once it is there (the temp file is private meanwhile).
+    pub fn create(path: &Path, mode: Mode) -> io::Result<AtomicFile> {
+        let (tmp, live) = temp::create(path)?;
         Ok(AtomicFile {
             tmp,
+            live,
+            mode,
             buf: Vec::with_capacity(BUF_SIZE),
             path: path.to_owned(),
             hasher: Some(blake3::Hasher::new()),
@@ -126,6 +120,12 @@ impl AtomicFile {
     /// can still fail without leaving it behind.
     pub fn finish(mut self) -> io::Result<Finished> {
         self.write_out()?;
+        #[cfg(unix)]
+        if self.mode == Mode::Shared {
+            use std::os::unix::fs::PermissionsExt;
+            let perms = std::fs::Permissions::from_mode(self.mode.bits());
+            self.tmp.as_file().set_permissions(perms)?;
+        }
         self.tmp.as_file().sync_all()?;
         Ok(Finished {
             summary: OutputSummary {
@@ -141,6 +141,7 @@ impl AtomicFile {
                     .to_string(),
             },
             tmp: self.tmp,
+            _live: self.live,
         })
     }
 
@@ -154,6 +155,7 @@ impl AtomicFile {
 pub struct Finished {
     pub summary: OutputSummary,
     tmp: NamedTempFile,
+    _live: Live,
 }
 
 impl Finished {
@@ -185,8 +187,8 @@ impl Write for AtomicFile {
 }
 
 /// Writes `contents` to `path` through a temp file and a rename.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut f = AtomicFile::create(path)?;
+pub fn write_atomically(path: &Path, contents: &[u8], mode: Mode) -> io::Result<()> {
+    let mut f = AtomicFile::create(path, mode)?;
     f.write_all(contents)?;
     f.commit().map(|_| ())
 }
@@ -218,7 +220,7 @@ mod tests {
     fn nothing_under_the_final_name_until_commit() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.csv");
-        let mut f = AtomicFile::create(&path).unwrap();
+        let mut f = AtomicFile::create(&path, Mode::Shared).unwrap();
         f.write_all(b"a,b\n").unwrap();
         assert!(!path.exists());
         let summary = f.commit().unwrap();
@@ -234,7 +236,7 @@ mod tests {
     fn dropped_file_leaves_nothing() {
         for size in [7, 5 * BUF_SIZE] {
             let dir = tempfile::tempdir().unwrap();
-            let mut f = AtomicFile::create(&dir.path().join("out.csv")).unwrap();
+            let mut f = AtomicFile::create(&dir.path().join("out.csv"), Mode::Private).unwrap();
             f.write_all(&vec![b'a'; size]).unwrap();
             drop(f);
             assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{size}");
@@ -248,7 +250,7 @@ mod tests {
     fn files_larger_than_the_buffers_come_out_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.csv");
-        let mut f = AtomicFile::create(&path).unwrap();
+        let mut f = AtomicFile::create(&path, Mode::Shared).unwrap();
         let mut expected = Vec::new();
         for i in 0..400_000u32 {
             let row = format!("{i},row {i},{}\n", "x".repeat((i % 97) as usize));

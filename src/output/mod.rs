@@ -4,11 +4,16 @@
 
 mod atomic;
 mod flush;
+mod target;
+mod temp;
 
+use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub use atomic::{AtomicFile, Finished, OutputSummary, same_file, write_atomically};
+pub use target::OutputFile;
+pub use temp::{Mode, NAME_MAX, TEMP_SUFFIX, remove_live_temps, remove_stale_temps};
 
 use crate::input::{Content, Format, Header, Row, Terminator};
 
@@ -21,16 +26,38 @@ pub struct OutputPaths {
 }
 
 impl OutputPaths {
-    pub fn new(out_dir: &Path, stem: &str, ext: &str) -> OutputPaths {
+    /// `stem` and `ext` are the input's, bytes as they are (a name that is
+    /// not UTF-8 gives outputs named with the same bytes).
+    pub fn new(out_dir: &Path, stem: &OsStr, ext: &OsStr) -> OutputPaths {
+        let name = |middle: &str, ext: &OsStr| {
+            let mut n = stem.to_owned();
+            n.push(middle);
+            n.push(ext);
+            out_dir.join(n)
+        };
         OutputPaths {
-            clean: out_dir.join(format!("{stem}.clean.{ext}")),
-            quarantine: out_dir.join(format!("{stem}.quarantine.{ext}")),
-            report: out_dir.join(format!("{stem}.report.json")),
+            clean: name(".clean.", ext),
+            quarantine: name(".quarantine.", ext),
+            report: name(".report.", OsStr::new("json")),
         }
     }
 
     pub fn all(&self) -> [&Path; 3] {
         [&self.clean, &self.quarantine, &self.report]
+    }
+}
+
+/// Serialises a path as a JSON string; a name that is not UTF-8 gets U+FFFD
+/// for its invalid bytes (as in the audit log) rather than failing the report.
+pub fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+/// [`lossy_path`] for an optional path.
+pub fn lossy_opt_path<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => lossy_path(p, s),
+        None => s.serialize_none(),
     }
 }
 
@@ -93,8 +120,10 @@ impl RowWriter {
             format,
             tags: tags.iter().map(|t| t.to_string()).collect(),
             quarantine_columns,
-            clean: AtomicFile::create(&paths.clean)?,
-            quarantine: AtomicFile::create(&paths.quarantine)?,
+            // Clean rows go to the CRM anyway; quarantined rows are the
+            // ones held back, with why: personal data for few eyes.
+            clean: AtomicFile::create(&paths.clean, Mode::Shared)?,
+            quarantine: AtomicFile::create(&paths.quarantine, Mode::Private)?,
             header_len: header.map_or(0, |h| h.names.len()),
             terminator: match header.map(|h| h.terminator) {
                 Some(t @ (Terminator::CrLf | Terminator::Cr)) => t,

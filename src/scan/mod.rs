@@ -16,12 +16,12 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use indicatif::ProgressBar;
 
-pub use plan::{Input, check_plans};
+pub use plan::{Input, check_audit_log, check_plans};
 
 use crate::audit::{AuditLog, RowSpool};
 use crate::error::Located;
 use crate::input::{Compression, Format, open_input, reader_for};
-use crate::output::{RowWriter, write_atomically};
+use crate::output::{Mode, RowWriter, write_atomically};
 use crate::policy::{Policy, PolicySource};
 use crate::report::{
     AiText, AuditInfo, FileFinding, InputInfo, OutputInfo, PolicyInfo, Report, Tally,
@@ -236,7 +236,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
     let mut json = serde_json::to_vec_pretty(&report)?;
     json.push(b'\n');
-    write_atomically(&input.outputs.report, &json)
+    write_atomically(&input.outputs.report, &json, Mode::Private)
         .with_context(|| format!("{}: cannot write", input.outputs.report.display()))?;
     Ok(report)
 }

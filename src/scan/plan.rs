@@ -1,13 +1,16 @@
 //! Planning a run: each input's format and output names, and the checks
-//! that no output would overwrite an input or another output.
+//! that no file the run writes (an output, the audit log) is one it reads
+//! or another one it writes.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 
 use crate::input::{Compression, Format};
-use crate::output::OutputPaths;
+use crate::output::{NAME_MAX, OutputPaths, TEMP_SUFFIX, same_file};
 use crate::policy::Policy;
+use crate::terminal;
 
 /// One input to scan, with where its outputs go.
 #[derive(Debug, Clone)]
@@ -22,7 +25,8 @@ pub struct Input {
 impl Input {
     /// Works out the format (from the extension unless `format` is given)
     /// and the output names: `NAME.EXT` gives `NAME.clean.EXT`,
-    /// `NAME.quarantine.EXT` and `NAME.report.json`.
+    /// `NAME.quarantine.EXT` and `NAME.report.json`. Names are built from
+    /// the file name's bytes, so a name that is not UTF-8 keeps its bytes.
     pub fn plan(
         path: &Path,
         format: Option<Format>,
@@ -30,41 +34,96 @@ impl Input {
         out_dir: &Path,
     ) -> anyhow::Result<Input> {
         let is_stdin = path.as_os_str() == "-";
+        let shown = terminal::path(path);
+        if !is_stdin && path.is_dir() {
+            bail!("{shown}: is a directory, not a file");
+        }
         let file_name = if is_stdin {
-            "stdin".to_string()
+            b"stdin".to_vec()
         } else {
-            path.file_name()
-                .ok_or_else(|| anyhow!("{}: not a file name", path.display()))?
-                .to_string_lossy()
-                .into_owned()
+            match path.file_name() {
+                Some(n) => bytes_of(n),
+                None => bail!("{shown}: not a file name"),
+            }
         };
-        let (name, compression) = Compression::split_name(&file_name);
-        let (stem, ext) = match name.rsplit_once('.') {
-            Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
+        let (name, compression) = split_compression(&file_name);
+        let (stem, ext) = match name.iter().rposition(|&b| b == b'.') {
+            Some(dot) if dot > 0 => (&name[..dot], Some(&name[dot + 1..])),
             _ => (name, None),
         };
-        let mut format = match (format, ext.and_then(Format::from_extension)) {
+        let from_ext = ext
+            .and_then(|e| std::str::from_utf8(e).ok())
+            .and_then(Format::from_extension);
+        let mut format = match (format, from_ext) {
             (Some(f), _) | (None, Some(f)) => f,
             (None, None) if is_stdin => Format::Csv { delimiter: b',' },
             (None, None) => bail!(
-                "{}: cannot tell the format from the extension; use --format csv|tsv|json|ndjson",
-                path.display()
+                "{shown}: cannot tell the format from the extension; use --format csv|tsv|json|ndjson"
             ),
         };
         if let (Format::Csv { delimiter: d }, Some(given)) = (&mut format, delimiter) {
             *d = given;
         }
         let ext = match (ext, format) {
-            (Some(e), _) => e.to_string(),
+            (Some(e), _) => os_of(e),
             (None, Format::Csv { delimiter: b'\t' }) => "tsv".into(),
             (None, f) => f.name().into(),
         };
+        let outputs = OutputPaths::new(out_dir, &os_of(stem), &ext);
+        for out in outputs.all() {
+            let len = out.file_name().map_or(0, |n| bytes_of(n).len());
+            if len > NAME_MAX {
+                bail!(
+                    "{shown}: the output name {} would be {len} bytes, more than the {NAME_MAX} a file name may have; rename the input",
+                    terminal::path(Path::new(out.file_name().unwrap_or_default()))
+                );
+            }
+        }
         Ok(Input {
             path: path.to_owned(),
             format,
             compression,
-            outputs: OutputPaths::new(out_dir, stem, &ext),
+            outputs,
         })
+    }
+}
+
+/// A file name's bytes: its own on Unix, UTF-8 (lossy) elsewhere.
+fn bytes_of(name: &OsStr) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        name.as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        name.to_string_lossy().as_bytes().to_vec()
+    }
+}
+
+fn os_of(bytes: &[u8]) -> OsString {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        OsStr::from_bytes(bytes).to_owned()
+    }
+    #[cfg(not(unix))]
+    {
+        String::from_utf8_lossy(bytes).into_owned().into()
+    }
+}
+
+/// `a.csv.gz` → (`a.csv`, gzip), on bytes.
+fn split_compression(name: &[u8]) -> (&[u8], Compression) {
+    let ends = |suffix: &[u8]| {
+        name.len() > suffix.len() && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    if ends(b".gz") {
+        (&name[..name.len() - 3], Compression::Gzip)
+    } else if ends(b".zst") {
+        (&name[..name.len() - 4], Compression::Zstd)
+    } else {
+        (name, Compression::None)
     }
 }
 
@@ -76,34 +135,161 @@ impl Input {
     }
 }
 
-/// Refuses plans that would write one output twice or over an input.
-pub fn check_plans(inputs: &[Input]) -> anyhow::Result<()> {
+/// Refuses plans that would write one output twice, or over an input or
+/// another file the run reads (`reads`: the policy, a model).
+pub fn check_plans(inputs: &[&Input], reads: &[&Path]) -> anyhow::Result<()> {
     let stdin_count = inputs.iter().filter(|i| i.path.as_os_str() == "-").count();
     if stdin_count > 1 {
         bail!("`-` (stdin) is given {stdin_count} times");
     }
+    let read_paths: Vec<&Path> = inputs
+        .iter()
+        .map(|i| i.path.as_path())
+        .filter(|p| p.as_os_str() != "-")
+        .chain(reads.iter().copied())
+        .collect();
+    let read_at: Vec<PathBuf> = read_paths.iter().map(|p| landing(p, true)).collect();
     for (i, a) in inputs.iter().enumerate() {
         for b in &inputs[i + 1..] {
             if a.outputs.report == b.outputs.report {
                 bail!(
                     "{} and {} would both write {}; scan them into different --out-dir",
-                    a.path.display(),
-                    b.path.display(),
-                    a.outputs.report.display()
+                    terminal::path(&a.path),
+                    terminal::path(&b.path),
+                    terminal::path(&a.outputs.report)
                 );
             }
         }
         for out in a.outputs.all() {
-            for input in inputs {
-                if crate::output::same_file(out, &input.path) {
+            let out_at = landing(out, false);
+            for (read, at) in read_paths.iter().zip(&read_at) {
+                if same_file(out, read) || out_at == *at {
                     bail!(
-                        "{}: refusing to write over the input {}",
-                        out.display(),
-                        input.path.display()
+                        "{}: refusing to write over {}, which this run reads",
+                        terminal::path(out),
+                        terminal::path(read)
                     );
                 }
             }
         }
     }
     Ok(())
+}
+
+/// Refuses an audit log that is a file the run reads (an input, the
+/// policy, a model) or writes (an output, whose rename would replace the
+/// log, or a temp file). Paths are compared where the writes land: through
+/// symlinks, for files that do not exist yet too.
+pub fn check_audit_log(log: &Path, inputs: &[&Input], reads: &[&Path]) -> anyhow::Result<()> {
+    let log_at = landing(log, true);
+    let shown = terminal::path(log);
+    if log_at
+        .file_name()
+        .is_some_and(|n| bytes_of(n).ends_with(TEMP_SUFFIX.as_bytes()))
+    {
+        bail!("{shown}: the audit log's name is one crmguard gives its temp files");
+    }
+    let read = inputs
+        .iter()
+        .map(|i| i.path.as_path())
+        .filter(|p| p.as_os_str() != "-")
+        .chain(reads.iter().copied());
+    for r in read {
+        if same_file(log, r) || landing(r, true) == log_at {
+            bail!(
+                "{shown}: the audit log is also a file this run reads ({})",
+                terminal::path(r)
+            );
+        }
+    }
+    for input in inputs {
+        for out in input.outputs.all() {
+            if landing(out, false) == log_at {
+                bail!(
+                    "{shown}: the audit log is also an output of {} ({}); choose another --audit-log",
+                    terminal::path(&input.path),
+                    terminal::path(out)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The absolute path a write to `path` lands on, whether it exists or not.
+/// `follow`: the last component's symlink is followed too (a file opened
+/// for appending); otherwise it is the link itself that a rename replaces.
+fn landing(path: &Path, follow: bool) -> PathBuf {
+    let mut path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    // A dangling symlink is followed by hand, a bounded number of times.
+    for _ in 0..40 {
+        if follow {
+            if let Ok(real) = std::fs::canonicalize(&path) {
+                return real;
+            }
+            if let Ok(target) = std::fs::read_link(&path) {
+                path = match path.parent() {
+                    Some(dir) => dir.join(target),
+                    None => target,
+                };
+                continue;
+            }
+        }
+        break;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => landing(dir, true).join(name),
+        // `DIR/..` of a DIR that does not exist yet: the run creates DIR,
+        // and `..` leads back out of it.
+        (Some(dir), None) if path.ends_with("..") => {
+            let dir = landing(dir, true);
+            dir.parent().map_or(dir.clone(), Path::to_path_buf)
+        }
+        _ => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn landing_resolves_links_and_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(real.join("out")).unwrap();
+        assert_eq!(
+            landing(&dir.path().join("out/new/x.jsonl"), true),
+            real.join("out/new/x.jsonl")
+        );
+        assert_eq!(
+            landing(&dir.path().join("out/./new/../x.jsonl"), true),
+            real.join("out/x.jsonl")
+        );
+        #[cfg(unix)]
+        {
+            let link = real.join("log.jsonl");
+            std::os::unix::fs::symlink(real.join("out/report.json"), &link).unwrap();
+            assert_eq!(landing(&link, true), real.join("out/report.json"));
+            assert_eq!(landing(&link, false), link);
+            std::os::unix::fs::symlink(real.join("out"), real.join("o")).unwrap();
+            assert_eq!(
+                landing(&real.join("o/r.json"), false),
+                real.join("out/r.json")
+            );
+        }
+    }
+
+    #[test]
+    fn compression_suffixes_split_on_bytes() {
+        assert_eq!(
+            split_compression(b"a.ndjson.gz"),
+            (&b"a.ndjson"[..], Compression::Gzip)
+        );
+        assert_eq!(
+            split_compression(b"caf\xe9.csv.ZST"),
+            (&b"caf\xe9.csv"[..], Compression::Zstd)
+        );
+        assert_eq!(split_compression(b".gz"), (&b".gz"[..], Compression::None));
+    }
 }

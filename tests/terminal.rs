@@ -1,0 +1,157 @@
+//! What reaches the terminal: untrusted names escaped, never obeyed; write
+//! errors on stdout and stderr handled (exit 2), a closed pipe quiet.
+
+mod common;
+
+use std::fs::File;
+use std::process::{Output, Stdio};
+
+use common::{Workdir, status, stderr};
+
+const GOOD: &str = "Name,is_synthetic,data_source\nAda,no,web\n";
+const BAD: &str = "Name,is_synthetic,data_source\nAda,no,web\nBob,maybe,web\n";
+
+fn assert_no_raw_controls(text: &str) {
+    for (i, c) in text.char_indices() {
+        assert!(
+            c == '\n' || !c.is_control(),
+            "raw {c:?} at byte {i} in {text:?}"
+        );
+    }
+}
+
+#[test]
+fn a_file_name_with_escapes_and_a_newline_is_shown_escaped() {
+    let wd = Workdir::new();
+    let name = "x\x1b[31m\nred.csv";
+    wd.write(name, BAD);
+    let out = wd.run(&["scan", name]);
+    assert_eq!(status(&out), 1);
+    let err = stderr(&out);
+    assert_no_raw_controls(&err);
+    // The summary's first line names the file, on one line.
+    let first = err.lines().next().unwrap();
+    assert!(first.starts_with("x\\x1b[31m\\nred.csv: 2 rows"), "{err}");
+    // Outputs keep the name's bytes.
+    assert!(wd.join("crmguard-out/x\x1b[31m\nred.clean.csv").exists());
+
+    let out = wd.run(&["scan", "missing\x1b]0;pwned\x07.csv"]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert_no_raw_controls(&err);
+    assert!(
+        err.contains("missing\\x1b]0;pwned\\x07.csv: cannot open"),
+        "{err}"
+    );
+}
+
+#[test]
+fn header_names_in_errors_are_escaped() {
+    let wd = Workdir::new();
+    wd.write(
+        "dup.csv",
+        "Name,is_synthetic,data_source,\x1b[2Jx,\x1b[2Jx\nAda,no,web,1,2\n",
+    );
+    let out = wd.run(&["scan", "dup.csv"]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert_no_raw_controls(&err);
+    assert!(err.contains("\\x1b[2Jx"), "{err}");
+}
+
+#[test]
+fn policy_text_in_errors_is_escaped() {
+    let wd = Workdir::new();
+    wd.write("crmguard.toml", "[tagging]\nscan_id = \"tag\\u001b[31m\"\n");
+    wd.write(
+        "in.csv",
+        "Name,tag\x1b[31m,is_synthetic,data_source\nA,1,no,web\n",
+    );
+    let out = wd.run(&["scan", "in.csv"]);
+    let err = stderr(&out);
+    assert_no_raw_controls(&err);
+    assert_eq!(status(&out), 2, "{err}");
+    assert!(err.contains("tag\\x1b[31m"), "{err}");
+}
+
+fn dev_full() -> Stdio {
+    Stdio::from(File::options().write(true).open("/dev/full").unwrap())
+}
+
+/// A pipe whose reader is already gone: every write fails with EPIPE.
+fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Stdio::from(writer)
+}
+
+fn run_with(wd: &Workdir, args: &[&str], stdout: Stdio, stderr_to: Stdio) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_crmguard"))
+        .current_dir(wd.path())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr_to)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_full_disk_on_stderr_or_stdout_is_exit_2_not_a_panic() {
+    let wd = Workdir::new();
+    wd.write("bad.csv", BAD);
+    let out = run_with(&wd, &["scan", "bad.csv"], Stdio::piped(), dev_full());
+    assert_eq!(out.status.code(), Some(2));
+    // The scan itself was done: only its summary could not be written.
+    assert!(wd.join("crmguard-out/bad.clean.csv").exists());
+
+    let log = "crmguard-out/crmguard-audit.jsonl";
+    let out = run_with(&wd, &["audit", "verify", log], dev_full(), Stdio::piped());
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("cannot write to stdout"),
+        "{}",
+        stderr(&out)
+    );
+    for args in [
+        &["audit", "show", log][..],
+        &["audit", "export", log],
+        &[
+            "detect",
+            "Certainly! Here is a concise overview of the key points.",
+        ],
+        &["hash", "bad.csv"],
+        &["init", "-"],
+        &["--help"],
+    ] {
+        let out = run_with(&wd, args, dev_full(), Stdio::piped());
+        assert_eq!(status(&out), 2, "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let wd = Workdir::new();
+    wd.write("good.csv", GOOD);
+    wd.write("bad.csv", BAD);
+    assert_eq!(status(&wd.run(&["scan", "good.csv"])), 0);
+    let log = "crmguard-out/crmguard-audit.jsonl";
+    for (args, code) in [
+        (&["audit", "verify", log][..], 0),
+        (&["audit", "show", log], 0),
+        (&["audit", "export", log], 0),
+        (&["hash", "bad.csv"], 0),
+        (&["init", "-"], 0),
+    ] {
+        let out = run_with(&wd, args, closed_pipe(), Stdio::piped());
+        assert_eq!(status(&out), code, "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("error"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // A summary nobody reads does not change a scan's verdict.
+    let out = run_with(&wd, &["scan", "bad.csv"], Stdio::piped(), closed_pipe());
+    assert_eq!(out.status.code(), Some(1));
+}
