@@ -39,6 +39,19 @@ impl fmt::Display for Located {
 
 impl std::error::Error for Located {}
 
+/// The run stopped because of Ctrl-C (or SIGTERM, SIGHUP): the file being
+/// scanned got no outputs and no audit record.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("interrupted: no outputs written")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 /// 1-based line and column of byte `offset` in `text`.
 pub fn line_col(text: &[u8], offset: usize) -> (u64, u64) {
     let before = &text[..offset.min(text.len())];

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod detector;
 pub mod error;
+pub mod hooks;
 pub mod input;
 pub mod output;
 pub mod policy;

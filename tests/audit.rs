@@ -102,8 +102,9 @@ fn record(wd: &Workdir, input: &str, started_at: &str, total: u64, quarantined: 
         .unwrap()
 }
 
-/// Three scans: lines 1 (scan), 2-3 (rows 4, 9), 4 (scan, nothing
-/// quarantined), 5 (scan), 6-8 (rows 1, 2, 7).
+/// Three scans: lines 1 (scan), 2-3 (rows 4, 9), 4 (commit); 5 (scan,
+/// nothing quarantined), 6 (commit); 7 (scan), 8-10 (rows 1, 2, 7), 11
+/// (commit).
 fn sample_log(wd: &Workdir) -> Vec<Head> {
     vec![
         record(wd, "leads.csv", "2026-10-15T09:00:00Z", 10, &[4, 9]),
@@ -159,14 +160,18 @@ fn a_valid_log_verifies_and_names_its_head() {
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        format!("{LOG}: OK, 8 records (3 scans), head {}\n", heads[2].hash)
+        format!(
+            "{LOG}: OK, 11 records (3 scans, 3 committed), head {}\n",
+            heads[2].hash
+        )
     );
     assert!(
         stderr(&out).contains("--expect-head"),
         "the truncation note"
     );
-    assert_eq!(heads.iter().map(|h| h.seq).collect::<Vec<_>>(), [3, 4, 8]);
-    let last = json(&lines(&wd)[7]);
+    assert_eq!(heads.iter().map(|h| h.seq).collect::<Vec<_>>(), [4, 6, 11]);
+    let last = json(&lines(&wd)[10]);
+    assert_eq!(last["type"], "commit");
     assert_eq!(last["hash"], heads[2].hash.as_str());
     assert_eq!(last["scan_id"], heads[2].scan_id.as_str());
 }
@@ -183,7 +188,7 @@ fn expect_head_catches_records_cut_off_the_end() {
     // An older head is still in the log: scans appended since are fine.
     let out = wd.run(&["audit", "verify", LOG, "--expect-head", &heads[0].hash]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
-    assert!(stdout(&out).contains("record 3, 5 records appended since"));
+    assert!(stdout(&out).contains("record 4, 7 records appended since"));
 
     let wrong = "ab".repeat(32);
     let out = wd.run(&["audit", "verify", LOG, "--expect-head", &wrong]);
@@ -192,7 +197,7 @@ fn expect_head_catches_records_cut_off_the_end() {
 
     // The last scan and its rows removed: the chain alone still verifies...
     let all = lines(&wd);
-    wd.write(LOG, all[..4].concat());
+    wd.write(LOG, all[..6].concat());
     assert_eq!(status(&wd.run(&["audit", "verify", LOG])), 0);
     // ...the head recorded elsewhere does not.
     let out = wd.run(&["audit", "verify", LOG, "--expect-head", head]);
@@ -244,10 +249,23 @@ fn records_hold_the_scan_and_never_row_content() {
     assert_eq!(scan["scan_id"], scan_id("leads.csv"));
     assert_eq!(heads[0].scan_id, scan_id("leads.csv"));
     assert_eq!(scan["input"]["object"], "Lead");
-    assert!(json(&all[3])["input"].get("object").is_none());
+    assert!(json(&all[4])["input"].get("object").is_none());
 
     // The offset is normalised to UTC.
-    assert_eq!(json(&all[4])["at"], "2026-11-02T09:30:00Z");
+    assert_eq!(json(&all[6])["at"], "2026-11-02T09:30:00Z");
+
+    // The commit record: which scan, and when its outputs were in place.
+    let commit = json(&all[3]);
+    let keys: Vec<&str> = commit
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(keys, ["v", "seq", "type", "scan_id", "at", "prev", "hash"]);
+    assert_eq!(commit["type"], "commit");
+    assert_eq!(commit["scan_id"], scan["scan_id"]);
+    assert_eq!(commit["prev"], json(&all[2])["hash"]);
 
     let row = json(&all[1]);
     let keys: Vec<&str> = row
@@ -284,15 +302,15 @@ fn an_edited_record_is_caught_where_it_was_edited() {
     let all = lines(&wd);
 
     let mut edited = all.clone();
-    edited[6] = edited[6].replace(
+    edited[8] = edited[8].replace(
         "\"reasons\":\"CSV_INJECTION\"",
         "\"reasons\":\"FIELD_TOO_LONG\"",
     );
-    assert_ne!(edited[6], all[6]);
+    assert_ne!(edited[8], all[8]);
     let err = verify_fails(&wd, &edited);
     assert_eq!(
         err,
-        "log.jsonl:7: record 7: hash does not match its content (edited?)"
+        "log.jsonl:9: record 9: hash does not match its content (edited?)"
     );
 
     let mut edited = all.clone();
@@ -314,8 +332,8 @@ fn an_edited_record_is_caught_where_it_was_edited() {
 
     // Counts in a scan record are covered like everything else.
     let mut edited = all.clone();
-    edited[4] = edited[4].replace("\"rows_quarantined\":3", "\"rows_quarantined\":0");
-    assert!(verify_fails(&wd, &edited).starts_with("log.jsonl:5: record 5: hash does not match"));
+    edited[6] = edited[6].replace("\"rows_quarantined\":3", "\"rows_quarantined\":0");
+    assert!(verify_fails(&wd, &edited).starts_with("log.jsonl:7: record 7: hash does not match"));
 }
 
 #[test]
@@ -353,8 +371,8 @@ fn swapped_records_are_caught() {
     );
     // Whole scans swapped (scan 2 before scan 1 and its rows).
     let all = fresh_lines(&wd);
-    let swapped = [&all[3..4], &all[..3], &all[4..]].concat();
-    assert!(verify_fails(&wd, &swapped).starts_with("log.jsonl:1: record 4: seq 4 at the start"));
+    let swapped = [&all[4..6], &all[..4], &all[6..]].concat();
+    assert!(verify_fails(&wd, &swapped).starts_with("log.jsonl:1: record 5: seq 5 at the start"));
 }
 
 #[test]
@@ -369,18 +387,20 @@ fn a_truncated_last_line_is_caught_and_not_appended_to() {
         assert_eq!(status(&out), 1);
         assert_eq!(
             stderr(&out),
-            "log.jsonl:8: record 8: truncated record (no end of line)\n"
+            "log.jsonl:11: record 11: truncated record (no end of line)\n"
         );
     }
     // Cut and then "repaired" with a newline: still not a whole record.
     wd.write(LOG, format!("{}\n", &text[..text.len() - 30]));
     let err = verify_fails(&wd, &[wd.read_string(LOG)]);
     assert!(
-        err.starts_with("log.jsonl:8: record 8: truncated record"),
+        err.starts_with("log.jsonl:11: record 11: truncated record"),
         "{err}"
     );
 
-    // Appending onto a broken tail would vouch for it: refused, log untouched.
+    // Appending onto a broken tail would vouch for it: refused, log
+    // untouched. (A line merely cut short is what a crash leaves: the
+    // append recovers from it, tests/commit.rs.)
     let before = wd.read(LOG);
     let mut spool = RowSpool::new().unwrap();
     spool.push(1, "CSV_INJECTION", &[7; 32]).unwrap();
@@ -389,7 +409,7 @@ fn a_truncated_last_line_is_caught_and_not_appended_to() {
         .unwrap_err();
     let msg = format!("{err:#}");
     assert!(
-        msg.contains("log.jsonl:8: record 8: truncated record"),
+        msg.contains("log.jsonl:11: record 11: truncated record"),
         "{msg}"
     );
     assert!(msg.contains("refusing to append"), "{msg}");
@@ -401,20 +421,20 @@ fn an_appended_garbage_line_is_caught() {
     let wd = Workdir::new();
     sample_log(&wd);
     let mut all = lines(&wd);
-    all.push("{\"v\":1,\"seq\":9,\"note\":\"hi\"}\n".into());
+    all.push("{\"v\":1,\"seq\":12,\"note\":\"hi\"}\n".into());
     assert_eq!(
         verify_fails(&wd, &all),
-        "log.jsonl:9: record 9: no \"hash\""
+        "log.jsonl:12: record 12: no \"hash\""
     );
     all.pop();
     all.push("not json\n".into());
-    assert!(verify_fails(&wd, &all).starts_with("log.jsonl:9: record 9: not a JSON record"));
+    assert!(verify_fails(&wd, &all).starts_with("log.jsonl:12: record 12: not a JSON record"));
     // A record of another chain, valid on its own.
     let other = Workdir::new();
     sample_log(&other);
     all.pop();
-    all.push(lines(&other)[7].clone());
-    assert!(verify_fails(&wd, &all).contains("record 8: seq 8 follows 8"));
+    all.push(lines(&other)[10].clone());
+    assert!(verify_fails(&wd, &all).contains("record 11: seq 11 follows 11"));
 }
 
 #[test]
@@ -422,14 +442,15 @@ fn row_records_must_match_the_scan_counts() {
     let wd = Workdir::new();
     sample_log(&wd);
     let all = lines(&wd);
-    // The last row of the last scan cut off along with its line: the chain
+    // The last row of the last scan cut off with its commit: the chain
     // holds, the scan record's count does not.
-    let err = verify_fails(&wd, &all[..7]);
+    let err = verify_fails(&wd, &all[..9]);
     assert_eq!(
         err,
-        "log.jsonl:5: record 5: scan ".to_string()
-            + json(&all[4])["scan_id"].as_str().unwrap()
-            + " lists 3 quarantined rows but 2 row records follow (truncated, or an append was interrupted?)"
+        "log.jsonl:7: record 7: scan ".to_string()
+            + json(&all[6])["scan_id"].as_str().unwrap()
+            + " lists 3 quarantined rows but 2 row records follow (an append was interrupted, \
+               or the log was cut; the next scan cuts the unfinished append and records that)"
     );
 
     // The pipeline handing over fewer decisions than quarantined rows is a
@@ -476,7 +497,10 @@ fn an_empty_log_verifies() {
     wd.write(LOG, "");
     let out = wd.run(&["audit", "verify", LOG]);
     assert_eq!(status(&out), 0);
-    assert!(stdout(&out).contains(&format!("0 records (0 scans), head {}", "0".repeat(64))));
+    assert!(stdout(&out).contains(&format!(
+        "0 records (0 scans, 0 committed), head {}",
+        "0".repeat(64)
+    )));
 }
 
 #[test]
@@ -521,14 +545,18 @@ fn concurrent_appends_keep_one_valid_chain() {
 
     let out = wd.run(&["audit", "verify", LOG]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
-    let total = 2 * FILES * (ROWS + 1);
+    let total = 2 * FILES * (ROWS + 2);
     assert!(
-        stdout(&out).contains(&format!("OK, {total} records ({} scans)", 2 * FILES)),
+        stdout(&out).contains(&format!(
+            "OK, {total} records ({0} scans, {0} committed)",
+            2 * FILES
+        )),
         "{}",
         stdout(&out)
     );
 
-    // Every scan is followed by all of its own rows, in order, and nothing else.
+    // Every scan is followed by all of its own rows, in order, and its
+    // commit record, and nothing else.
     let all = lines(&wd);
     assert_eq!(all.len(), total);
     let mut inputs = Vec::new();
@@ -543,7 +571,10 @@ fn concurrent_appends_keep_one_valid_chain() {
             assert_eq!(row["scan_id"], scan["scan_id"], "line {}", i + r + 1);
             assert_eq!(row["row"], r as u64);
         }
-        i += ROWS + 1;
+        let commit = json(&all[i + ROWS + 1]);
+        assert_eq!(commit["type"], "commit");
+        assert_eq!(commit["scan_id"], scan["scan_id"]);
+        i += ROWS + 2;
     }
     inputs.sort();
     let mut expected: Vec<String> = ["a", "b"]
@@ -587,12 +618,17 @@ fn export_writes_scans_and_decisions_as_csv() {
     let out = wd.run(&["audit", "export", LOG, "-o", "audit.csv"]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     let rows = export_csv(&wd.read("audit.csv"));
-    assert_eq!(rows.len(), 8);
+    assert_eq!(rows.len(), 11);
     let kinds: Vec<&str> = rows.iter().map(|r| r["record"].as_str()).collect();
     assert_eq!(
         kinds,
-        ["scan", "row", "row", "scan", "scan", "row", "row", "row"]
+        [
+            "scan", "row", "row", "commit", "scan", "commit", "scan", "row", "row", "row", "commit"
+        ]
     );
+    assert_eq!(rows[3]["scan_id"], heads[0].scan_id);
+    assert_eq!(rows[3]["decision"], "committed");
+    assert_eq!(rows[3]["input_path"], "leads.csv");
     let scan = &rows[0];
     assert_eq!(scan["scan_id"], heads[0].scan_id);
     assert_eq!(scan["input_path"], "leads.csv");
@@ -620,7 +656,7 @@ fn export_writes_scans_and_decisions_as_csv() {
     assert_eq!(row["input_object"], "Lead");
 
     // The hostile input path reaches the spreadsheet as text.
-    for r in &rows[4..] {
+    for r in &rows[6..] {
         assert_eq!(r["input_path"], format!("'{INJECTION}"));
     }
     for r in &rows {
@@ -650,14 +686,14 @@ fn export_and_show_filter_by_date() {
         let out = wd.run(&["audit", "export", LOG, "--since", since]);
         assert_eq!(status(&out), 0, "{}", stderr(&out));
         let rows = export_csv(&out.stdout);
-        assert_eq!(rows.len(), 4, "{since}");
+        assert_eq!(rows.len(), 5, "{since}");
         assert!(rows.iter().all(|r| r["scan_id"] == heads[2].scan_id));
     }
     let rows = export_csv(
         &wd.run(&["audit", "export", LOG, "--since", "2026-10-16"])
             .stdout,
     );
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 7);
     let rows = export_csv(
         &wd.run(&["audit", "export", LOG, "--since", "2027-01-01"])
             .stdout,
@@ -733,6 +769,7 @@ fn show_lists_scans() {
             "10",
             "8",
             "2",
+            "committed",
             "CSV_INJECTION",
             "2,",
             "FIELD_TOO_LONG",
@@ -754,92 +791,4 @@ fn show_lists_scans() {
     let out = wd.run(&["audit", "show", LOG]);
     assert_eq!(status(&out), 1);
     assert!(out.stdout.is_empty());
-}
-
-// ---------------------------------------------------------------------------
-// The scan pipeline writes the log.
-
-#[test]
-fn every_scan_is_recorded_and_the_report_anchors_it() {
-    let wd = Workdir::new();
-    wd.write(
-        "leads.csv",
-        "Name,Email,is_synthetic,data_source\nAda,ada@example.com,no,web\nBob,bob.secret@example.com,maybe,web\n=Cid,cid@example.com,no,web\n",
-    );
-    assert_eq!(status(&wd.run(&["scan", "leads.csv"])), 1);
-    assert_eq!(status(&wd.run(&["scan", "leads.csv"])), 1);
-    let log = wd.read_string("crmguard-out/crmguard-audit.jsonl");
-    let lines: Vec<serde_json::Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    // Two scans, each followed by its two quarantined rows.
-    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["scan", "row", "row", "scan", "row", "row"]);
-    assert_eq!(lines[1]["row"], 2);
-    assert_eq!(lines[1]["reasons"], "INVALID_BOOLEAN");
-    assert_eq!(
-        lines[1]["row_blake3"],
-        blake3::hash(b"Bob,bob.secret@example.com,maybe,web")
-            .to_hex()
-            .to_string()
-    );
-    assert!(!log.contains("bob.secret"), "the log holds no row content");
-    let report = wd.report("crmguard-out/leads.report.json");
-    assert_eq!(lines[3]["scan_id"], report["scan_id"]);
-    assert_eq!(lines[3]["input"]["blake3"], report["input"]["blake3"]);
-    assert_eq!(report["audit"]["seq"], 6);
-    let head = report["audit"]["head"].as_str().unwrap();
-    let out = wd.run(&[
-        "audit",
-        "verify",
-        "crmguard-out/crmguard-audit.jsonl",
-        "--expect-head",
-        head,
-    ]);
-    assert_eq!(status(&out), 0, "{}", stderr(&out));
-}
-
-#[test]
-fn audit_log_option_and_errors_leave_no_record() {
-    let wd = Workdir::new();
-    wd.write("ok.csv", "Name,is_synthetic,data_source\nAda,no,web\n");
-    wd.write("dup.csv", "a,A\n1,2\n");
-    let out = wd.run(&[
-        "scan",
-        "--audit-log",
-        "audit/log.jsonl",
-        "ok.csv",
-        "dup.csv",
-    ]);
-    assert_eq!(status(&out), 2);
-    let log = wd.read_string("audit/log.jsonl");
-    assert_eq!(
-        log.lines().count(),
-        1,
-        "only the scan that succeeded: {log}"
-    );
-    assert!(!wd.join("crmguard-out/crmguard-audit.jsonl").exists());
-    // A log that is also an input is refused.
-    let out = wd.run(&["scan", "--audit-log", "ok.csv", "ok.csv"]);
-    assert_eq!(status(&out), 2);
-    assert!(stderr(&out).contains("the audit log is also a file this run reads"));
-}
-
-#[test]
-fn a_broken_log_stops_the_scan_before_outputs_appear() {
-    let wd = Workdir::new();
-    wd.write("ok.csv", "Name,is_synthetic,data_source\nAda,no,web\n");
-    wd.write(
-        "crmguard-out/crmguard-audit.jsonl",
-        "{\"v\":1,\"seq\":1,\"trunc",
-    );
-    let out = wd.run(&["scan", "ok.csv"]);
-    assert_eq!(status(&out), 2);
-    assert!(
-        stderr(&out).contains("crmguard-audit.jsonl"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(wd.list("crmguard-out"), vec!["crmguard-audit.jsonl"]);
 }

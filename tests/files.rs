@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Workdir, status, stderr};
+use common::{Workdir, signal, status, stderr};
 
 const GOOD: &str = "Name,is_synthetic,data_source\nAda,no,web\n";
 const BAD: &str = "Name,is_synthetic,data_source\nAda,no,web\nBob,maybe,web\n";
@@ -186,14 +186,6 @@ fn temps(wd: &Workdir, dir: &str) -> Vec<String> {
         .into_iter()
         .filter(|n| n.ends_with(".crmguard-tmp"))
         .collect()
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
 }
 
 #[test]

@@ -1,18 +1,22 @@
 //! Appending a scan to the log. Several crmguard processes (a cron job and an
 //! admin, two CI jobs) may share one log: each takes an exclusive lock, reads
-//! the head under it, and writes its whole scan before letting go, so scans
-//! never interleave and every one chains onto the one before it.
+//! the head under it, writes its whole scan, puts its outputs in place and
+//! writes its commit record before letting go, so appends never interleave
+//! and every one chains onto the one before it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use super::Head;
-use super::chain::Broken;
-use super::record::{GENESIS, LineEncoder, MAX_LINE, RowBody, ScanRecord, check_line};
-use super::spool::RowSpool;
+use super::record::{CommitRecord, GENESIS, LineEncoder, MAX_LINE, RowBody, ScanRecord};
+use super::recover;
+use super::spool::{RowSpool, SpoolReader};
+use crate::error::Interrupted;
+use crate::hooks;
 
 /// Bytes read per step when looking backwards for the last line.
 pub(crate) const TAIL_CHUNK: usize = 64 * 1024;
@@ -91,7 +95,7 @@ pub(crate) fn read_last_line(
 
 /// 1-based line number of the line starting at `offset`; only for messages
 /// about a broken log, where reading it through is acceptable.
-fn line_number(file: &mut File, offset: u64) -> io::Result<u64> {
+pub(crate) fn line_number(file: &mut File, offset: u64) -> io::Result<u64> {
     file.seek(SeekFrom::Start(0))?;
     let mut left = offset;
     let mut lines = 1;
@@ -108,87 +112,191 @@ fn line_number(file: &mut File, offset: u64) -> io::Result<u64> {
     Ok(lines)
 }
 
-/// `seq` and hash of the last record: what the next record chains onto.
-/// Only the last line is checked; a broken one ends the append, as chaining
-/// onto garbage would make the garbage look vouched for.
+/// What the next record chains onto: the last record's `seq` and hash,
+/// once a dead append's leftovers are dealt with (recover.rs).
 fn read_head(file: &mut File, path: &Path, len: u64) -> anyhow::Result<(u64, blake3::Hash)> {
     if len == 0 {
         return Ok((0, GENESIS));
     }
-    let (start, line) = read_last_line(file, len, TAIL_CHUNK)
-        .with_context(|| format!("{}: cannot read the audit log", path.display()))?;
-    match check_line(&line) {
-        Ok(entry) => Ok((entry.seq, entry.hash)),
-        Err(e) => {
-            let line = line_number(file, start)
-                .with_context(|| format!("{}: cannot read the audit log", path.display()))?;
-            let broken = Broken {
-                line,
-                seq: e.seq.unwrap_or(line),
-                what: e.what,
-            };
-            bail!(
-                "{}:{broken}; refusing to append to a broken audit log (see `crmguard audit verify`)",
-                path.display()
-            )
+    let (_, line) = read_last_line(file, len, TAIL_CHUNK)
+        .with_context(|| format!("{}: cannot read the audit log", crate::terminal::path(path)))?;
+    recover::prepare(file, path, len, &line)
+}
+
+/// A scan appended to the log but not committed: the log stays locked, no
+/// reader sees the records yet, and dropping this takes them back out.
+/// [`Pending::commit`] appends the commit record once the outputs are in
+/// place (docs/audit.md, "Commit").
+pub struct Pending {
+    file: File,
+    path: PathBuf,
+    /// The log's length before the scan's records.
+    start: u64,
+    head: Head,
+    done: bool,
+}
+
+impl Pending {
+    /// The scan's last record (its scan record, or its last row record).
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// Makes the records durable: before any output appears, a crash must
+    /// find them in the log.
+    pub fn sync(&mut self) -> anyhow::Result<()> {
+        self.file.sync_data().with_context(|| self.cannot())
+    }
+
+    fn cannot(&self) -> String {
+        format!(
+            "{}: cannot append to the audit log",
+            crate::terminal::path(&self.path)
+        )
+    }
+
+    /// Appends the commit record and lets the log go; returns the new head.
+    /// On failure the scan's records are taken back out, as on drop.
+    pub fn commit(mut self) -> anyhow::Result<Head> {
+        let body = CommitRecord {
+            scan_id: self.head.scan_id.clone(),
+            at: jiff::Timestamp::now().to_string(),
+        };
+        let prev = blake3::Hash::from_hex(&self.head.hash).expect("our own hex");
+        let seq = self.head.seq + 1;
+        let mut line = Vec::new();
+        let hash = LineEncoder::default()
+            .encode(&mut line, seq, "commit", &body, &prev)
+            .with_context(|| self.cannot())?;
+        self.file
+            .write_all(&line)
+            .and_then(|()| self.file.sync_data())
+            .with_context(|| self.cannot())?;
+        self.done = true;
+        if self.start == 0 {
+            sync_parent(&self.path);
+        }
+        Ok(Head {
+            seq,
+            hash: hash.to_hex().to_string(),
+            scan_id: body.scan_id,
+        })
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if !self.done {
+            // Still under the lock: no reader has seen the records.
+            let _ = self.file.set_len(self.start);
+            let _ = self.file.sync_data();
         }
     }
 }
 
-/// Appends `scan` and one row record per spooled row; returns the new head.
-pub(crate) fn append(
+/// Locks the log, makes it whole if a dead append left it unfinished, and
+/// appends `scan` and one row record per spooled row. `cancel` (Ctrl-C) is
+/// checked after every write: set, the records are taken back out and the
+/// error is [`Interrupted`].
+pub(crate) fn begin(
     path: &Path,
     scan: &ScanRecord,
     rows: RowSpool,
     chunk: usize,
-) -> anyhow::Result<Head> {
-    let cannot = || format!("{}: cannot append to the audit log", path.display());
+    cancel: &AtomicBool,
+) -> anyhow::Result<Pending> {
+    let cannot = || {
+        format!(
+            "{}: cannot append to the audit log",
+            crate::terminal::path(path)
+        )
+    };
     // Flushing the spool before locking keeps the lock held for the append
     // alone.
     let mut rows = rows.into_reader().with_context(cannot)?;
     let mut file = open_locked(path).with_context(cannot)?;
     let len = file.metadata().with_context(cannot)?.len();
-    let (mut seq, mut prev) = read_head(&mut file, path, len)?;
-
-    let mut write = |file: &mut File| -> io::Result<()> {
-        let mut enc = LineEncoder::default();
-        let mut buf = Vec::with_capacity(chunk.min(16 << 20) + 4096);
-        seq += 1;
-        prev = enc.encode(&mut buf, seq, "scan", scan, &prev)?;
-        while let Some((row, hash, reasons)) = rows.next_row()? {
-            seq += 1;
-            let row_blake3 = blake3::Hash::from_bytes(hash).to_hex();
-            let body = RowBody {
-                scan_id: &scan.scan_id,
-                row,
-                reasons,
-                row_blake3: &row_blake3,
-            };
-            prev = enc.encode(&mut buf, seq, "row", &body, &prev)?;
-            // One write per chunk: the lock, not the write size, is what
-            // keeps other appenders out.
-            if buf.len() >= chunk {
-                file.write_all(&buf)?;
-                buf.clear();
-            }
-        }
-        file.write_all(&buf)?;
-        file.sync_data()
+    let (seq, prev) = read_head(&mut file, path, len)?;
+    let start = file.metadata().with_context(cannot)?.len();
+    let mut pending = Pending {
+        file,
+        path: path.to_owned(),
+        start,
+        head: Head {
+            seq,
+            hash: String::new(),
+            scan_id: scan.scan_id.clone(),
+        },
+        done: false,
     };
-    if let Err(e) = write(&mut file) {
-        // Take back a partial scan while still holding the lock, so the log
-        // stays verifiable and the next append is not refused.
-        let _ = file.set_len(len).and_then(|()| file.sync_data());
-        return Err(e).with_context(cannot);
+    // On any error `pending` is dropped, which takes the records back out.
+    let (seq, prev) = match write_records(
+        &mut pending.file,
+        scan,
+        &mut rows,
+        (seq, prev),
+        chunk,
+        cancel,
+    ) {
+        Ok(head) => head,
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(Interrupted.into()),
+        Err(e) => return Err(e).with_context(cannot),
+    };
+    pending.head.seq = seq;
+    pending.head.hash = prev.to_hex().to_string();
+    Ok(pending)
+}
+
+/// Writes the scan record and its row records after `(seq, prev)`;
+/// returns the last one's `seq` and hash. `cancel` set after a write is an
+/// error of kind `Interrupted` (a write's own EINTR never surfaces here:
+/// `write_all` retries it).
+fn write_records(
+    file: &mut File,
+    scan: &ScanRecord,
+    rows: &mut SpoolReader,
+    (mut seq, mut prev): (u64, blake3::Hash),
+    chunk: usize,
+    cancel: &AtomicBool,
+) -> io::Result<(u64, blake3::Hash)> {
+    let mut first = true;
+    let mut write = |file: &mut File, buf: &[u8]| -> io::Result<()> {
+        if std::mem::take(&mut first) && hooks::armed("append") {
+            let half = buf.len() / 2;
+            file.write_all(&buf[..half])?;
+            hooks::pause("append", cancel);
+            file.write_all(&buf[half..])?;
+        } else {
+            file.write_all(buf)?;
+        }
+        if cancel.load(Ordering::SeqCst) {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
+        Ok(())
+    };
+    let mut enc = LineEncoder::default();
+    let mut buf = Vec::with_capacity(chunk.min(16 << 20) + 4096);
+    seq += 1;
+    prev = enc.encode(&mut buf, seq, "scan", scan, &prev)?;
+    while let Some((row, hash, reasons)) = rows.next_row()? {
+        seq += 1;
+        let row_blake3 = blake3::Hash::from_bytes(hash).to_hex();
+        let body = RowBody {
+            scan_id: &scan.scan_id,
+            row,
+            reasons,
+            row_blake3: &row_blake3,
+        };
+        prev = enc.encode(&mut buf, seq, "row", &body, &prev)?;
+        // One write per chunk: the lock, not the write size, is what keeps
+        // other appenders out.
+        if buf.len() >= chunk {
+            write(file, &buf)?;
+            buf.clear();
+        }
     }
-    if len == 0 {
-        sync_parent(path);
-    }
-    Ok(Head {
-        seq,
-        hash: prev.to_hex().to_string(),
-        scan_id: scan.scan_id.clone(),
-    })
+    write(file, &buf)?;
+    Ok((seq, prev))
 }
 
 /// A new log's directory entry must reach the disk too, or a crash could lose
@@ -210,6 +318,7 @@ fn sync_parent(path: &Path) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::record::check_line;
     use super::*;
     use std::io::Cursor;
 

@@ -1,6 +1,9 @@
 //! Verifying the chain: every line checks on its own (record.rs), `seq`
-//! counts up from 1, each `prev` is the previous line's hash, and each scan
-//! record is followed by exactly its quarantined rows' records.
+//! counts up from 1, each `prev` is the previous line's hash, and the
+//! records come in appends: a scan record, exactly its quarantined rows'
+//! records, then its commit record (or the recovery record a later append
+//! wrote when the scan's process had died); or a recovery record alone,
+//! where an unfinished append was cut off.
 
 use std::fmt;
 use std::fs::File;
@@ -62,6 +65,14 @@ impl From<Broken> for VerifyError {
 pub struct VerifySummary {
     pub records: u64,
     pub scans: u64,
+    /// Scans with a commit record: their outputs were put in place.
+    pub committed: u64,
+    /// Recovery records: appends a killed process left unfinished.
+    pub recoveries: u64,
+    /// The last scan, when its records are complete but nothing follows
+    /// them: its process died before committing, and no append since has
+    /// recorded that. `(line, scan_id)`.
+    pub unfinished: Option<(u64, String)>,
     /// `seq` of the last record (0 for an empty log).
     pub seq: u64,
     /// Hash of the last record, hex (64 zeros for an empty log).
@@ -93,10 +104,28 @@ impl OpenScan {
                 self.expected,
                 self.seen,
                 if at_end {
-                    "truncated, or an append was interrupted?"
+                    "an append was interrupted, or the log was cut; the next scan cuts the \
+                     unfinished append and records that"
                 } else {
                     "records deleted?"
                 }
+            ),
+        })
+    }
+
+    /// The record after a scan's rows must end its append, for that scan.
+    fn close(&self, kind: &str, scan_id: Option<&str>, line: u64, seq: u64) -> Result<(), Broken> {
+        self.check_complete(false)?;
+        if scan_id == Some(self.scan_id.as_str()) {
+            return Ok(());
+        }
+        Err(Broken {
+            line,
+            seq,
+            what: format!(
+                "{kind} record for scan {} follows scan {} (records deleted or moved?)",
+                scan_id.unwrap_or("(none)"),
+                self.scan_id
             ),
         })
     }
@@ -109,6 +138,9 @@ pub(crate) struct Chain {
     head: blake3::Hash,
     records: u64,
     scans: u64,
+    committed: u64,
+    recoveries: u64,
+    /// The scan whose append is not finished yet.
     open: Option<OpenScan>,
 }
 
@@ -120,8 +152,41 @@ impl Chain {
             head: GENESIS,
             records: 0,
             scans: 0,
+            committed: 0,
+            recoveries: 0,
             open: None,
         }
+    }
+
+    /// A chain that goes on from a record already checked (`seq`, `head`),
+    /// as if the lines before it had been pushed; line numbers count from it.
+    pub fn resume(seq: u64, head: blake3::Hash) -> Chain {
+        Chain {
+            seq,
+            head,
+            ..Chain::new()
+        }
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    pub fn head(&self) -> blake3::Hash {
+        self.head
+    }
+
+    /// Records pushed so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// The scan whose append is not finished: its id, the row records seen
+    /// and the number it lists.
+    pub fn open_scan(&self) -> Option<(&str, u64, u64)> {
+        self.open
+            .as_ref()
+            .map(|o| (o.scan_id.as_str(), o.seen, o.expected))
     }
 
     /// Checks the next line (with its `\n`, if it has one).
@@ -165,6 +230,14 @@ impl Chain {
             Record::Scan(scan) => {
                 if let Some(open) = &self.open {
                     open.check_complete(false)?;
+                    return Err(broken(
+                        entry.seq,
+                        format!(
+                            "scan {} follows scan {} (line {}), which has no commit or \
+                             recovery record (records deleted?)",
+                            scan.scan_id, open.scan_id, open.line
+                        ),
+                    ));
                 }
                 self.scans += 1;
                 self.open = Some(OpenScan {
@@ -202,6 +275,24 @@ impl Chain {
                 }
                 open.seen += 1;
             }
+            Record::Commit(c) => {
+                let Some(open) = self.open.take() else {
+                    return Err(broken(
+                        entry.seq,
+                        format!("commit record for scan {} without its scan", c.scan_id),
+                    ));
+                };
+                open.close("commit", Some(&c.scan_id), self.line, entry.seq)?;
+                self.committed += 1;
+            }
+            Record::Recovery(r) => {
+                // Closes the unfinished scan before it, if any; alone, it
+                // says what was cut from where it stands.
+                if let Some(open) = self.open.take() {
+                    open.close("recovery", r.scan_id.as_deref(), self.line, entry.seq)?;
+                }
+                self.recoveries += 1;
+            }
         }
         self.seq = entry.seq;
         self.head = entry.hash;
@@ -216,6 +307,9 @@ impl Chain {
         Ok(VerifySummary {
             records: self.records,
             scans: self.scans,
+            committed: self.committed,
+            recoveries: self.recoveries,
+            unfinished: self.open.map(|o| (o.line, o.scan_id)),
             seq: self.seq,
             head: self.head.to_hex().to_string(),
             bytes,
@@ -269,11 +363,13 @@ pub(crate) fn walk(
 #[cfg(test)]
 mod tests {
     use super::super::record::tests::row_body;
-    use super::super::record::{LineEncoder, ScanRecord};
+    use super::super::record::{
+        CommitRecord, LineEncoder, OUTPUTS_NONE, OUTPUTS_UNKNOWN, RecoveryRecord, ScanRecord,
+    };
     use super::*;
 
-    fn scan(id: &str, quarantined: u64) -> ScanRecord {
-        ScanRecord {
+    fn scan(id: &str, quarantined: u64) -> Record {
+        Record::Scan(Box::new(ScanRecord {
             scan_id: id.into(),
             at: "2026-11-27T04:00:00Z".into(),
             user: "u".into(),
@@ -295,11 +391,31 @@ mod tests {
             rows_quarantined: quarantined,
             reasons: Default::default(),
             file_findings: vec![],
-        }
+        }))
     }
 
-    fn boxed(s: ScanRecord) -> Record {
-        Record::Scan(Box::new(s))
+    fn row(id: &str, n: u64) -> Record {
+        Record::Row(row_body(id, n))
+    }
+
+    fn commit(id: &str) -> Record {
+        Record::Commit(CommitRecord {
+            scan_id: id.into(),
+            at: "2026-11-27T04:00:01Z".into(),
+        })
+    }
+
+    fn recovery(id: Option<&str>, outputs: &str) -> Record {
+        Record::Recovery(RecoveryRecord {
+            scan_id: id.map(String::from),
+            outputs: outputs.into(),
+            cut_bytes: 0,
+            cut_records: 0,
+            cut_blake3: blake3::hash(b"").to_hex().to_string(),
+            at: "2026-11-27T05:00:00Z".into(),
+            user: "u".into(),
+            host: "h".into(),
+        })
     }
 
     fn lines(recs: &[Record]) -> Vec<Vec<u8>> {
@@ -313,6 +429,8 @@ mod tests {
                 prev = match r {
                     Record::Scan(s) => enc.encode(&mut out, seq, "scan", s, &prev),
                     Record::Row(r) => enc.encode(&mut out, seq, "row", r, &prev),
+                    Record::Commit(c) => enc.encode(&mut out, seq, "commit", c, &prev),
+                    Record::Recovery(r) => enc.encode(&mut out, seq, "recovery", r, &prev),
                 }
                 .unwrap();
                 out
@@ -331,56 +449,89 @@ mod tests {
     #[test]
     fn counts_and_head() {
         let ls = lines(&[
-            boxed(scan("a", 2)),
-            Record::Row(row_body("a", 1)),
-            Record::Row(row_body("a", 5)),
-            boxed(scan("b", 0)),
+            scan("a", 2),
+            row("a", 1),
+            row("a", 5),
+            commit("a"),
+            scan("b", 0),
+            commit("b"),
         ]);
         let s = run(&ls).unwrap();
-        assert_eq!((s.records, s.scans, s.seq), (4, 2, 4));
-        assert_eq!(s.head, check_line(&ls[3]).unwrap().hash.to_hex().as_str());
+        assert_eq!((s.records, s.scans, s.committed, s.seq), (6, 2, 2, 6));
+        assert_eq!(s.unfinished, None);
+        assert_eq!(s.head, check_line(&ls[5]).unwrap().hash.to_hex().as_str());
         assert_eq!(run(&[]).unwrap().head, "0".repeat(64));
     }
 
     #[test]
     fn rows_must_belong_to_the_scan_before_them() {
-        let missing_row = lines(&[
-            boxed(scan("a", 2)),
-            Record::Row(row_body("a", 1)),
-            boxed(scan("b", 0)),
-        ]);
+        let missing_row = lines(&[scan("a", 2), row("a", 1), commit("a")]);
         let b = run(&missing_row).unwrap_err();
         assert_eq!((b.line, b.seq), (1, 1));
         assert!(b.what.contains("lists 2 quarantined rows but 1"), "{b}");
 
-        let cut_at_end = lines(&[boxed(scan("a", 2)), Record::Row(row_body("a", 1))]);
+        let cut_at_end = lines(&[scan("a", 2), row("a", 1)]);
         let b = run(&cut_at_end).unwrap_err();
         assert_eq!(b.line, 1);
-        assert!(b.what.contains("truncated"), "{b}");
+        assert!(b.what.contains("append was interrupted"), "{b}");
 
-        let foreign = lines(&[boxed(scan("a", 1)), Record::Row(row_body("z", 1))]);
+        let foreign = lines(&[scan("a", 1), row("z", 1)]);
         let b = run(&foreign).unwrap_err();
         assert_eq!((b.line, b.seq), (2, 2));
         assert!(b.what.contains("of scan z follows scan a"), "{b}");
 
-        let extra = lines(&[
-            boxed(scan("a", 1)),
-            Record::Row(row_body("a", 1)),
-            Record::Row(row_body("a", 2)),
-        ]);
+        let extra = lines(&[scan("a", 1), row("a", 1), row("a", 2)]);
         assert_eq!(run(&extra).unwrap_err().line, 3);
 
-        let orphan = lines(&[Record::Row(row_body("a", 1))]);
+        let orphan = lines(&[row("a", 1)]);
         assert!(run(&orphan).unwrap_err().what.contains("before any scan"));
     }
 
     #[test]
+    fn every_scan_ends_with_its_commit_or_a_recovery() {
+        // No commit between two scans: a commit record was deleted.
+        let b = run(&lines(&[scan("a", 0), scan("b", 0), commit("b")])).unwrap_err();
+        assert_eq!((b.line, b.seq), (2, 2));
+        assert!(b.what.contains("has no commit or recovery record"), "{b}");
+        // A commit for another scan, or for none.
+        let b = run(&lines(&[scan("a", 0), commit("b")])).unwrap_err();
+        assert!(
+            b.what.contains("commit record for scan b follows scan a"),
+            "{b}"
+        );
+        let b = run(&lines(&[commit("a")])).unwrap_err();
+        assert!(b.what.contains("without its scan"), "{b}");
+        // A commit must come after all the rows.
+        let b = run(&lines(&[scan("a", 1), commit("a")])).unwrap_err();
+        assert!(b.what.contains("lists 1 quarantined rows but 0"), "{b}");
+        // A dead scan closed by a recovery, and a recovery alone.
+        let s = run(&lines(&[
+            scan("a", 1),
+            row("a", 1),
+            recovery(Some("a"), OUTPUTS_UNKNOWN),
+            recovery(None, OUTPUTS_NONE),
+            scan("b", 0),
+            commit("b"),
+        ]))
+        .unwrap();
+        assert_eq!((s.scans, s.committed, s.recoveries), (2, 1, 2));
+        let b = run(&lines(&[
+            scan("a", 0),
+            recovery(Some("z"), OUTPUTS_UNKNOWN),
+        ]))
+        .unwrap_err();
+        assert!(
+            b.what.contains("recovery record for scan z follows scan a"),
+            "{b}"
+        );
+        // Complete but not committed at the very end: whole, and said so.
+        let s = run(&lines(&[scan("a", 1), row("a", 1)])).unwrap();
+        assert_eq!(s.unfinished, Some((1, "a".to_string())));
+    }
+
+    #[test]
     fn links_are_checked() {
-        let ls = lines(&[
-            boxed(scan("a", 0)),
-            boxed(scan("b", 0)),
-            boxed(scan("c", 0)),
-        ]);
+        let ls = lines(&[scan("a", 0), commit("a"), scan("c", 0), commit("c")]);
         let b = run(&[ls[0].clone(), ls[2].clone()]).unwrap_err();
         assert_eq!((b.line, b.seq), (2, 3));
         assert!(b.what.contains("seq 3 follows 1"), "{b}");
@@ -389,7 +540,7 @@ mod tests {
         assert_eq!((b.line, b.seq), (1, 2));
 
         // Same seq, wrong prev: a record from another chain.
-        let other = lines(&[boxed(scan("x", 0)), boxed(scan("y", 0))]);
+        let other = lines(&[scan("x", 0), commit("x")]);
         let b = run(&[ls[0].clone(), other[1].clone()]).unwrap_err();
         assert_eq!((b.line, b.seq), (2, 2));
         assert!(b.what.contains("prev does not match"), "{b}");

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 use super::record::{Entry, Record, ScanRecord};
+use crate::terminal::escape;
 
 /// `--since`: a date (`2026-11-01`, midnight UTC) or an RFC 3339 time.
 pub fn parse_since(s: &str) -> Result<jiff::Timestamp, String> {
@@ -26,7 +27,11 @@ pub fn parse_since(s: &str) -> Result<jiff::Timestamp, String> {
 /// Whether a scan is on or after `since`. A scan whose time does not parse
 /// is kept: a filter must not hide what it cannot judge.
 pub fn scan_included(scan: &ScanRecord, since: Option<jiff::Timestamp>) -> bool {
-    match (since, scan.at.parse::<jiff::Timestamp>()) {
+    at_included(&scan.at, since)
+}
+
+fn at_included(at: &str, since: Option<jiff::Timestamp>) -> bool {
+    match (since, at.parse::<jiff::Timestamp>()) {
         (Some(since), Ok(at)) => at >= since,
         _ => true,
     }
@@ -179,13 +184,98 @@ impl<W: Write> CsvExport<W> {
                 self.rows += 1;
                 write_cells(&mut self.out, &cells)
             }
+            Record::Commit(c) => {
+                let Some(scan) = self.current.take() else {
+                    return Ok(());
+                };
+                self.end_line(EndLine {
+                    seq: &seq,
+                    record: "commit",
+                    scan_id: &scan.scan_id,
+                    at: &c.at,
+                    who: (&scan.user, &scan.host),
+                    scan: Some(&scan),
+                    decision: "committed",
+                    reasons: "",
+                })
+            }
+            Record::Recovery(r) => {
+                // Closes the current scan, or stands alone after a cut.
+                let scan = self
+                    .current
+                    .take()
+                    .filter(|s| r.scan_id.as_ref() == Some(&s.scan_id));
+                if scan.is_none() && !at_included(&r.at, self.since) {
+                    return Ok(());
+                }
+                let scan_id = r.scan_id.as_deref().unwrap_or("");
+                let decision = format!("outputs {}", r.outputs);
+                let cut = format!(
+                    "cut {} bytes ({} records), blake3 {}",
+                    r.cut_bytes, r.cut_records, r.cut_blake3
+                );
+                self.end_line(EndLine {
+                    seq: &seq,
+                    record: "recovery",
+                    scan_id,
+                    at: &r.at,
+                    who: (&r.user, &r.host),
+                    scan: scan.as_ref(),
+                    decision: &decision,
+                    reasons: &cut,
+                })
+            }
         }
+    }
+
+    fn end_line(&mut self, l: EndLine<'_>) -> io::Result<()> {
+        let from = |f: fn(&ScanRecord) -> &str| l.scan.map_or("", f);
+        let cells: [&str; 23] = [
+            l.seq,
+            l.record,
+            l.scan_id,
+            l.at,
+            l.who.0,
+            l.who.1,
+            from(|s| &s.input.path),
+            from(|s| s.input.object.as_deref().unwrap_or("")),
+            "",
+            from(|s| &s.input.blake3),
+            from(|s| s.policy.path.as_deref().unwrap_or("")),
+            from(|s| &s.policy.blake3),
+            "",
+            l.decision,
+            l.reasons,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ];
+        write_cells(&mut self.out, &cells)
     }
 
     /// Flushes and hands back the writer.
     pub fn finish(self) -> io::Result<W> {
         self.out.into_inner().map_err(|e| e.into_error())
     }
+}
+
+/// The line of a record that ends an append: a commit, or a recovery
+/// (`reasons` then says what was cut). `who` made the record; `scan` is the
+/// scan it ends, for its input and policy columns.
+struct EndLine<'a> {
+    seq: &'a str,
+    record: &'a str,
+    scan_id: &'a str,
+    at: &'a str,
+    who: (&'a str, &'a str),
+    scan: Option<&'a ScanRecord>,
+    decision: &'a str,
+    reasons: &'a str,
 }
 
 fn write_cells(out: &mut csv::Writer<impl Write>, cells: &[&str; 23]) -> io::Result<()> {
@@ -205,16 +295,9 @@ fn csv_io(e: csv::Error) -> io::Error {
     }
 }
 
-/// Control characters in a path or user name would be run by the terminal;
-/// show them as `?`.
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
-
-/// The scans as an aligned table, one line each, with a header.
-pub fn scan_table(scans: &[ScanRecord]) -> String {
+/// The scans as an aligned table, one line each, with a header: each with
+/// its status (`committed`, or why not).
+pub fn scan_table(scans: &[(ScanRecord, &str)]) -> String {
     let header = [
         "TIME (UTC)",
         "SCAN",
@@ -223,13 +306,14 @@ pub fn scan_table(scans: &[ScanRecord]) -> String {
         "ROWS",
         "CLEAN",
         "QUARANTINED",
+        "STATUS",
         "TOP REASONS",
     ];
-    let right = [false, false, false, false, true, true, true, false];
-    let mut rows: Vec<[String; 8]> = vec![header.map(String::from)];
-    for s in scans {
+    let right = [false, false, false, false, true, true, true, false, false];
+    let mut rows: Vec<[String; 9]> = vec![header.map(String::from)];
+    for (s, status) in scans {
         let time = s.at.parse::<jiff::Timestamp>().map_or_else(
-            |_| printable(&s.at),
+            |_| escape(&s.at).into_owned(),
             |t| t.strftime("%Y-%m-%d %H:%M:%S").to_string(),
         );
         let mut reasons: Vec<(&String, &u64)> = s.reasons.iter().collect();
@@ -245,15 +329,16 @@ pub fn scan_table(scans: &[ScanRecord]) -> String {
         rows.push([
             time,
             s.scan_id.chars().take(12).collect(),
-            printable(&format!("{}@{}", s.user, s.host)),
-            printable(&s.input.path),
+            escape(&format!("{}@{}", s.user, s.host)).into_owned(),
+            escape(&s.input.path).into_owned(),
             s.rows_total.to_string(),
             s.rows_clean.to_string(),
             s.rows_quarantined.to_string(),
+            status.to_string(),
             top.join(", "),
         ]);
     }
-    let mut widths = [0usize; 8];
+    let mut widths = [0usize; 9];
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
@@ -310,10 +395,5 @@ mod tests {
         assert!(parse_since("yesterday").is_err());
         assert!(parse_since("2026-13-01").is_err());
         assert!(parse_since("2026-11-01T00:00:00").is_err(), "no offset");
-    }
-
-    #[test]
-    fn control_characters_do_not_reach_the_terminal() {
-        assert_eq!(printable("a\x1b[2Jb\n"), "a?[2Jb?");
     }
 }

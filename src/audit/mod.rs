@@ -11,17 +11,21 @@ mod append;
 mod chain;
 pub mod export;
 mod record;
+mod recover;
 mod spool;
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, bail};
 
+pub use append::Pending;
 pub use chain::{Broken, VerifyError, VerifySummary};
 pub use record::{
-    Entry, GENESIS, InputRef, OutputRef, PolicyRef, Record, RowRecord, ScanRecord, VERSION,
+    CommitRecord, Entry, GENESIS, InputRef, OUTPUTS_NONE, OUTPUTS_UNKNOWN, OutputRef, PolicyRef,
+    Record, RecoveryRecord, RowRecord, ScanRecord, VERSION,
 };
 pub use spool::RowSpool;
 
@@ -74,10 +78,25 @@ impl AuditLog {
         self
     }
 
-    /// Appends one scan record and one row record per quarantined row;
-    /// returns the new head. `rows` must hold exactly the report's
-    /// `rows_quarantined` rows, in the order they were quarantined.
+    /// Records a scan whose outputs need no placing (tools, tests): appends
+    /// its records and its commit record at once; returns the new head.
     pub fn record_scan(&self, report: &Report, rows: RowSpool) -> anyhow::Result<Head> {
+        let mut pending = self.begin(report, rows, &AtomicBool::new(false))?;
+        pending.sync()?;
+        pending.commit()
+    }
+
+    /// Locks the log and appends one scan record and one row record per
+    /// quarantined row, uncommitted ([`Pending`]). `rows` must hold exactly
+    /// the report's `rows_quarantined` rows, in the order they were
+    /// quarantined. `cancel` set during the append (Ctrl-C) takes the
+    /// records back out and fails with [`crate::error::Interrupted`].
+    pub fn begin(
+        &self,
+        report: &Report,
+        rows: RowSpool,
+        cancel: &AtomicBool,
+    ) -> anyhow::Result<Pending> {
         if rows.len() != report.rows_quarantined {
             bail!(
                 "{}: cannot record the scan of {}: {} row decisions for {} quarantined rows",
@@ -149,13 +168,13 @@ impl AuditLog {
                 .map(|f| f.code.code().to_string())
                 .collect(),
         };
-        append::append(&self.path, &scan, rows, self.chunk)
+        append::begin(&self.path, &scan, rows, self.chunk, cancel)
     }
 }
 
 /// Who runs crmguard, where. Looked up once; never fails: an audit record
 /// with `unknown` beats a scan that cannot run.
-fn identity() -> &'static (String, String) {
+pub(crate) fn identity() -> &'static (String, String) {
     static IDENTITY: OnceLock<(String, String)> = OnceLock::new();
     IDENTITY.get_or_init(|| {
         let env = |names: &[&str]| {

@@ -92,10 +92,55 @@ pub(crate) struct RowBody<'a> {
     pub row_blake3: &'a str,
 }
 
+/// A scan's outputs are in place: written after their renames, so a scan
+/// record without one never vouches for files (docs/audit.md, "Commit").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitRecord {
+    pub scan_id: String,
+    /// When the outputs were in place, RFC 3339.
+    pub at: String,
+}
+
+/// Written by the next append after a process died in the middle of its
+/// own (`kill -9`, a crash): what was found, and what was cut to make the
+/// log whole again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryRecord {
+    /// The unfinished scan, when its scan record was whole.
+    pub scan_id: Option<String>,
+    /// [`OUTPUTS_NONE`] or [`OUTPUTS_UNKNOWN`].
+    pub outputs: String,
+    /// Bytes cut off the end of the log, their blake3 and how many whole
+    /// records they held: the evidence of what was removed.
+    pub cut_bytes: u64,
+    pub cut_records: u64,
+    pub cut_blake3: String,
+    /// When, and by whom, the log was recovered.
+    pub at: String,
+    pub user: String,
+    pub host: String,
+}
+
+/// The scan's records were incomplete and were cut: its process died
+/// before its outputs could appear.
+pub const OUTPUTS_NONE: &str = "none";
+/// The scan's records were complete but it has no commit record: its
+/// process died while putting its outputs in place, or just before.
+pub const OUTPUTS_UNKNOWN: &str = "unknown";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
     Scan(Box<ScanRecord>),
     Row(RowRecord),
+    Commit(CommitRecord),
+    Recovery(RecoveryRecord),
+}
+
+impl Record {
+    /// Whether the record ends an append: after it, the log is whole.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Record::Commit(_) | Record::Recovery(_))
+    }
 }
 
 /// A checked line of the log.
@@ -155,6 +200,12 @@ impl LineEncoder {
         out.extend_from_slice(b"\"}\n");
         Ok(hash)
     }
+}
+
+/// How every line with this `seq` begins: a line cut short by a crash
+/// begins the same way, which tells it from a line crmguard did not write.
+pub(crate) fn line_opening(seq: u64) -> String {
+    format!("{{\"v\":{VERSION},\"seq\":{seq},\"type\":\"")
 }
 
 /// Why a line is not a valid record; `seq` when the line had a readable one.
@@ -257,6 +308,21 @@ pub(crate) fn check_line(line: &[u8]) -> Result<Entry, LineError> {
         Some("row") => Record::Row(
             serde_json::from_slice(body).map_err(|e| bad(Some(seq), format!("row record: {e}")))?,
         ),
+        Some("commit") => Record::Commit(
+            serde_json::from_slice(body)
+                .map_err(|e| bad(Some(seq), format!("commit record: {e}")))?,
+        ),
+        Some("recovery") => {
+            let r: RecoveryRecord = serde_json::from_slice(body)
+                .map_err(|e| bad(Some(seq), format!("recovery record: {e}")))?;
+            if r.outputs != OUTPUTS_NONE && r.outputs != OUTPUTS_UNKNOWN {
+                return Err(bad(
+                    Some(seq),
+                    format!("recovery record: outputs {:?}", r.outputs),
+                ));
+            }
+            Record::Recovery(r)
+        }
         Some(other) => return Err(bad(Some(seq), format!("unknown record type {other:?}"))),
         None => return Err(bad(Some(seq), "no \"type\"")),
     };

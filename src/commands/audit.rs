@@ -7,8 +7,8 @@ use anyhow::{Context, anyhow, bail};
 
 use crate::audit::export::{CsvExport, parse_since, scan_included, scan_table};
 use crate::audit::{
-    DEFAULT_LOG, Record, VerifyError, for_each_record, for_each_record_upto, verify,
-    verify_expecting,
+    DEFAULT_LOG, OUTPUTS_NONE, Record, ScanRecord, VerifyError, VerifySummary, for_each_record,
+    for_each_record_upto, verify, verify_expecting,
 };
 use crate::error::exit;
 use crate::output::{Mode, OutputFile, same_file};
@@ -65,6 +65,10 @@ pub struct ExportArgs {
     pub output: Option<PathBuf>,
 }
 
+/// STATUS of a scan with no commit record: its process died (a recovery
+/// says so, or none has been written yet).
+const NOT_COMMITTED: &str = "not committed";
+
 fn parse_hash(s: &str) -> Result<String, String> {
     if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(s.to_ascii_lowercase())
@@ -116,10 +120,10 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<u8> {
             return Ok(exit::FINDINGS);
         };
         outln!(
-            "{}: OK, {} records ({} scans), head {}; expected head is record {seq}{}",
+            "{}: OK, {} records ({}), head {}; expected head is record {seq}{}",
             terminal::path(log),
             summary.records,
-            summary.scans,
+            counts(&summary),
             summary.head,
             match summary.seq - seq {
                 0 => String::new(),
@@ -128,10 +132,10 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<u8> {
         );
     } else {
         outln!(
-            "{}: OK, {} records ({} scans), head {}",
+            "{}: OK, {} records ({}), head {}",
             terminal::path(log),
             summary.records,
-            summary.scans,
+            counts(&summary),
             summary.head
         );
         errln!(
@@ -139,18 +143,45 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<u8> {
              elsewhere (a report's) with --expect-head"
         );
     }
+    if let Some((line, scan_id)) = &summary.unfinished {
+        errln!(
+            "note: the last scan ({scan_id}, line {line}) has no commit record: its process \
+             ended while putting its outputs in place, or just before; the next scan records \
+             that (docs/audit.md)"
+        );
+    }
     Ok(exit::CLEAN)
 }
 
+/// `3 scans, 3 committed` (and recoveries, when there were any).
+fn counts(s: &VerifySummary) -> String {
+    let mut text = format!("{} scans, {} committed", s.scans, s.committed);
+    if s.recoveries > 0 {
+        text.push_str(&format!(", {} recovered", s.recoveries));
+    }
+    text
+}
+
 fn run_show(args: ShowArgs) -> anyhow::Result<u8> {
-    let mut scans = Vec::new();
+    let mut scans: Vec<(ScanRecord, &str)> = Vec::new();
+    let mut cut = 0;
     // The table is printed only once the whole log verified: a listing of a
     // tampered log would lend it credibility.
     let result = for_each_record(&args.log, |e| {
-        if let Record::Scan(s) = &e.record
-            && scan_included(s, args.since)
-        {
-            scans.push((**s).clone());
+        let last = scans
+            .last_mut()
+            .filter(|(_, status)| *status == NOT_COMMITTED);
+        match &e.record {
+            Record::Scan(s) if scan_included(s, args.since) => {
+                scans.push(((**s).clone(), NOT_COMMITTED));
+            }
+            Record::Commit(c) => {
+                if let Some((_, status)) = last.filter(|(s, _)| s.scan_id == c.scan_id) {
+                    *status = "committed";
+                }
+            }
+            Record::Recovery(r) if r.outputs == OUTPUTS_NONE => cut += 1,
+            _ => {}
         }
         Ok(())
     });
@@ -162,6 +193,12 @@ fn run_show(args: ShowArgs) -> anyhow::Result<u8> {
         return Ok(exit::CLEAN);
     }
     terminal::out_text(&scan_table(&scans));
+    if cut > 0 {
+        errln!(
+            "note: {cut} unfinished append(s) were cut off by recoveries (`crmguard audit export` \
+             lists them)"
+        );
+    }
     Ok(exit::CLEAN)
 }
 

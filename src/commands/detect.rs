@@ -117,7 +117,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             let review = review_threshold.map_or(String::new(), |r| format!(", review {r:.3}"));
             outln!(
                 "{:.3}  {verdict} ({}: threshold {threshold:.3}{review})",
-                a.score, judge.sensitivity
+                a.score,
+                judge.sensitivity
             );
             for s in &a.signals {
                 outln!("  {:+6.2}  {:<9} {}", s.weight, s.family, s.detail);

@@ -259,12 +259,7 @@ pub fn summary(report: &Report, report_path: &Path) -> String {
         s.push('\n');
     }
     for f in &report.file_findings {
-        let _ = writeln!(
-            s,
-            "  warning {}: {}",
-            f.code,
-            terminal::escape(&f.message)
-        );
+        let _ = writeln!(s, "  warning {}: {}", f.code, terminal::escape(&f.message));
     }
     if let Some(ai) = &report.ai_text {
         detector_summary(ai, &mut s);

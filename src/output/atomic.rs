@@ -186,13 +186,6 @@ impl Write for AtomicFile {
     }
 }
 
-/// Writes `contents` to `path` through a temp file and a rename.
-pub fn write_atomically(path: &Path, contents: &[u8], mode: Mode) -> io::Result<()> {
-    let mut f = AtomicFile::create(path, mode)?;
-    f.write_all(contents)?;
-    f.commit().map(|_| ())
-}
-
 /// Whether `a` and `b` name the same existing file.
 pub fn same_file(a: &Path, b: &Path) -> bool {
     #[cfg(unix)]

@@ -11,7 +11,7 @@ use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-pub use atomic::{AtomicFile, Finished, OutputSummary, same_file, write_atomically};
+pub use atomic::{AtomicFile, Finished, OutputSummary, same_file};
 pub use target::OutputFile;
 pub use temp::{Mode, NAME_MAX, TEMP_SUFFIX, remove_live_temps, remove_stale_temps};
 

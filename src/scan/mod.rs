@@ -4,13 +4,14 @@
 //! on the row and on file-level facts fixed before the first batch, any
 //! number of threads writes the same bytes.
 
+mod commit;
 mod findings;
 mod pipeline;
 mod plan;
 mod tags;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
@@ -18,14 +19,12 @@ use indicatif::ProgressBar;
 
 pub use plan::{Input, check_audit_log, check_plans};
 
-use crate::audit::{AuditLog, RowSpool};
+use crate::audit::RowSpool;
 use crate::error::Located;
 use crate::input::{Compression, Format, open_input, reader_for};
-use crate::output::{Mode, RowWriter, write_atomically};
+use crate::output::RowWriter;
 use crate::policy::{Policy, PolicySource};
-use crate::report::{
-    AiText, AuditInfo, FileFinding, InputInfo, OutputInfo, PolicyInfo, Report, Tally,
-};
+use crate::report::{AiText, FileFinding, InputInfo, OutputInfo, PolicyInfo, Report, Tally};
 use crate::rules::{AiContext, AiSettings, Context, TextColumns};
 use crate::spec::FileCode;
 use findings::{missing_keys_finding, resolve_header, target_limits};
@@ -50,17 +49,7 @@ pub struct ScanConfig<'a> {
     pub detector: Option<AiSettings<'a>>,
 }
 
-/// The scan stopped because of Ctrl-C.
-#[derive(Debug)]
-pub struct Interrupted;
-
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("interrupted: no outputs written")
-    }
-}
-
-impl std::error::Error for Interrupted {}
+pub use crate::error::Interrupted;
 
 /// Scans one input into its clean and quarantine files and report. On any
 /// error nothing is left under the output names.
@@ -219,25 +208,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         report.rows_clean + report.rows_quarantined,
         report.rows_total
     );
-    // The audit record goes in before the outputs appear: a log that lacks
-    // a scan whose files exist would be the silent failure this tool is
-    // against. A second Ctrl-C must not cut the record in half.
-    cfg.critical.store(true, Ordering::SeqCst);
-    let head = AuditLog::new(cfg.audit_log).record_scan(&report, spool);
-    cfg.critical.store(false, Ordering::SeqCst);
-    let head = head.with_context(|| format!("{}: cannot append", cfg.audit_log.display()))?;
-    report.audit = Some(AuditInfo {
-        log: cfg.audit_log.to_owned(),
-        seq: head.seq,
-        head: head.hash,
-    });
-    let persisted = clean.persist().and_then(|_| quarantine.persist());
-    persisted
-        .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
-    let mut json = serde_json::to_vec_pretty(&report)?;
-    json.push(b'\n');
-    write_atomically(&input.outputs.report, &json, Mode::Private)
-        .with_context(|| format!("{}: cannot write", input.outputs.report.display()))?;
+    commit::commit(input, cfg, &mut report, spool, clean, quarantine)?;
     Ok(report)
 }
 
