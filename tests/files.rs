@@ -200,6 +200,33 @@ fn sigterm_stops_a_scan_as_ctrl_c_does() {
 }
 
 #[test]
+fn a_second_signal_exits_at_once_and_removes_its_temp_files() {
+    let wd = Workdir::new();
+    // Blocked on a read of stdin, the scan cannot reach its next batch.
+    let (child, stdin) = scan_waiting_on_stdin(&wd, "o");
+    let mut child = child;
+    signal(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(50));
+    signal(&child, "-TERM");
+    // stdin stays open: only the second signal can end the scan.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code();
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("a second signal did not end the scan");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    drop(stdin);
+    assert_eq!(code, Some(130));
+    assert_eq!(wd.list("o"), Vec::<String>::new());
+}
+
+#[test]
 fn temp_files_of_killed_scans_are_private_and_removed_later_but_live_ones_kept() {
     let wd = Workdir::new();
     // A live scan into the same directory keeps its temp files through the

@@ -155,3 +155,48 @@ fn a_closed_pipe_ends_the_output_quietly() {
     let out = run_with(&wd, &["scan", "bad.csv"], Stdio::piped(), closed_pipe());
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A tool a test needs: missing, the test fails in CI (CRMGUARD_CI set, as
+/// `.ci/run` does) and is skipped, saying so, elsewhere.
+fn have_tool(name: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CRMGUARD_CI").is_none(),
+            "{name} is missing; .ci/run installs it"
+        );
+        // A skipped test must say so.
+        #[allow(clippy::disallowed_macros)]
+        {
+            eprintln!("skipped: {name} is not installed");
+        }
+    }
+    found
+}
+
+#[test]
+fn the_progress_bar_shows_a_file_name_escaped() {
+    if !have_tool("script") {
+        return;
+    }
+    let wd = Workdir::new();
+    let name = "x\x1b[31m.csv";
+    wd.write(name, BAD);
+    // script(1) runs the scan on a pseudo-terminal, where the bar is drawn.
+    let out = std::process::Command::new("script")
+        .current_dir(wd.path())
+        .args([
+            "-qec",
+            &format!("{} scan 'x\x1b[31m.csv'", env!("CARGO_BIN_EXE_crmguard")),
+            "/dev/null",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("x\\x1b[31m.csv ["), "no bar drawn: {text:?}");
+    assert!(!text.contains(name), "{text:?}");
+}
