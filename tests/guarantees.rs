@@ -242,3 +242,33 @@ fn ctrl_c_leaves_no_outputs() {
     assert!(stderr(&out).contains("interrupted"));
     assert_eq!(wd.list("crmguard-out"), Vec::<String>::new());
 }
+
+/// Each promise in the README's Guarantees section names the tests that
+/// keep it, as `FILE::NAME`: they must exist, or a renamed test would leave
+/// a promise kept by nothing.
+#[test]
+fn the_readme_names_tests_that_exist() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme.find("## Guarantees").expect("a Guarantees section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let mut named = 0;
+    for token in section.split('`').skip(1).step_by(2) {
+        let Some((file, name)) = token.split_once("::") else {
+            continue;
+        };
+        if !file.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            continue;
+        }
+        let path = root.join("tests").join(format!("{file}.rs"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("README names {token}: {}: {e}", path.display()));
+        assert!(
+            text.contains(&format!("fn {name}(")),
+            "README names {token}, which tests/{file}.rs does not have"
+        );
+        named += 1;
+    }
+    assert!(named >= 10, "only {named} tests named");
+}
