@@ -78,41 +78,7 @@ fn parse_now(s: &str) -> Result<jiff::Timestamp, String> {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let policy = Policy::discover(args.policy.as_deref())?;
-    // An input that cannot be planned (a directory, an unknown extension)
-    // is an error of its own, like a missing file: the others still scan.
-    let planned: Vec<anyhow::Result<Input>> = args
-        .files
-        .iter()
-        .map(|f| Input::plan(f, args.format, args.delimiter, &args.out_dir))
-        .collect();
-    let inputs: Vec<&Input> = planned.iter().filter_map(|p| p.as_ref().ok()).collect();
-    let mut reads: Vec<&Path> = Vec::new();
-    if let PolicySource::File(p) = &policy.source {
-        reads.push(p);
-    }
-    if let Some(model) = &policy.detector.model {
-        reads.push(model);
-    }
-    check_plans(&inputs, &reads)?;
-    let audit_log = args
-        .audit_log
-        .clone()
-        .unwrap_or_else(|| args.out_dir.join(crate::audit::DEFAULT_FILE_NAME));
-    check_audit_log(&audit_log, &inputs, &reads)?;
-    std::fs::create_dir_all(&args.out_dir).with_context(|| {
-        format!(
-            "{}: cannot create the output directory",
-            terminal::path(&args.out_dir)
-        )
-    })?;
-    for stale in remove_stale_temps(&args.out_dir).unwrap_or_default() {
-        if !args.quiet {
-            errln!(
-                "crmguard: removed {}, left by a crmguard process that no longer runs",
-                terminal::path(&stale)
-            );
-        }
-    }
+    let (planned, audit_log) = plan_run(&args, &policy)?;
 
     let jobs = args.jobs.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -135,14 +101,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             }
         });
     }
-    if let Some(dir) = audit_log.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| {
-            format!(
-                "{}: cannot create the audit log's directory",
-                terminal::path(dir)
-            )
-        })?;
-    }
 
     // One detector for the whole run: the built-in model, or a retrained
     // one the policy names.
@@ -150,12 +108,77 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         true => Some(Judge::load(&policy, None, args.sensitivity)?),
         false => None,
     };
-    let detector = judge.as_ref().map(Judge::settings);
+    let cfg = ScanConfig {
+        policy: &policy,
+        scan_time: args.now.unwrap_or_else(jiff::Timestamp::now),
+        interrupted: &interrupted,
+        progress: None,
+        object: args.object.as_deref(),
+        audit_log: &audit_log,
+        critical: &critical,
+        detector: judge.as_ref().map(Judge::settings),
+    };
+    let status = pool.install(|| scan_all(&planned, &cfg, &args));
+    if status != exit::INTERRUPTED && interrupted.load(Ordering::SeqCst) {
+        // The signal came while the last file's outputs were being
+        // committed: they are complete, but the run was still interrupted.
+        errln!("crmguard: interrupted");
+        return Ok(exit::INTERRUPTED);
+    }
+    Ok(status)
+}
 
+/// Plans every input and checks the plan as a whole; creates the out dir
+/// and the log's, and removes temp files killed scans left in the out dir.
+/// Returns the plans (an input that could not be planned is its error) and
+/// the audit log's path.
+fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<Input>>, PathBuf)> {
+    // An input that cannot be planned (a directory, an unknown extension)
+    // is an error of its own, like a missing file: the others still scan.
+    let planned: Vec<anyhow::Result<Input>> = args
+        .files
+        .iter()
+        .map(|f| Input::plan(f, args.format, args.delimiter, &args.out_dir))
+        .collect();
+    let inputs: Vec<&Input> = planned.iter().filter_map(|p| p.as_ref().ok()).collect();
+    let mut reads: Vec<&Path> = Vec::new();
+    if let PolicySource::File(p) = &policy.source {
+        reads.push(p);
+    }
+    if let Some(model) = &policy.detector.model {
+        reads.push(model);
+    }
+    check_plans(&inputs, &reads)?;
+    let audit_log = args
+        .audit_log
+        .clone()
+        .unwrap_or_else(|| args.out_dir.join(crate::audit::DEFAULT_FILE_NAME));
+    check_audit_log(&audit_log, &inputs, &reads)?;
+    let log_dir = audit_log.parent().filter(|d| !d.as_os_str().is_empty());
+    for dir in [Some(args.out_dir.as_path()), log_dir]
+        .into_iter()
+        .flatten()
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the directory", terminal::path(dir)))?;
+    }
+    for stale in remove_stale_temps(&args.out_dir).unwrap_or_default() {
+        if !args.quiet {
+            errln!(
+                "crmguard: removed {}, left by a crmguard process that no longer runs",
+                terminal::path(&stale)
+            );
+        }
+    }
+    Ok((planned, audit_log))
+}
+
+/// Scans the inputs in order, printing each one's summary or error;
+/// returns the run's exit status.
+fn scan_all(planned: &[anyhow::Result<Input>], base: &ScanConfig, args: &Args) -> u8 {
     let show = !args.quiet && std::io::stderr().is_terminal();
-    let scan_time = args.now.unwrap_or_else(jiff::Timestamp::now);
     let mut status = exit::CLEAN;
-    for input in &planned {
+    for input in planned {
         let input = match input {
             Ok(input) => input,
             Err(e) => {
@@ -166,16 +189,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         };
         let bar = show.then(|| progress_bar(&input.path));
         let cfg = ScanConfig {
-            policy: &policy,
-            scan_time,
-            interrupted: &interrupted,
             progress: bar.as_ref(),
-            object: args.object.as_deref(),
-            audit_log: &audit_log,
-            critical: &critical,
-            detector,
+            ..*base
         };
-        let result = pool.install(|| scan(input, &cfg));
+        let result = scan(input, &cfg);
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
@@ -199,7 +216,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             }
             Err(e) if e.is::<Interrupted>() => {
                 print_error(&e);
-                return Ok(exit::INTERRUPTED);
+                return exit::INTERRUPTED;
             }
             Err(e) => {
                 print_error(&e);
@@ -207,13 +224,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             }
         }
     }
-    if interrupted.load(Ordering::SeqCst) {
-        // The signal came while the last file's outputs were being
-        // committed: they are complete, but the run was still interrupted.
-        errln!("crmguard: interrupted");
-        return Ok(exit::INTERRUPTED);
-    }
-    Ok(status)
+    status
 }
 
 fn progress_bar(path: &Path) -> ProgressBar {
