@@ -404,3 +404,33 @@ fn a_broken_log_stops_the_scan_before_outputs_appear() {
     );
     assert_eq!(wd.list("crmguard-out"), vec!["crmguard-audit.jsonl"]);
 }
+
+#[test]
+fn a_commit_record_cut_short_is_recovered_as_unknown_outputs() {
+    let wd = Workdir::new();
+    wd.write("y.csv", GOOD);
+    assert_eq!(status(&wd.run(&["scan", "-q", "y.csv"])), 0);
+    // Killed while writing its commit record: its outputs had been renamed.
+    let log = wd.read(LOG);
+    wd.write(LOG, &log[..log.len() - 10]);
+    wd.write("z.csv", GOOD);
+    let out = wd.run(&["scan", "-q", "z.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("outputs: unknown"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(types(&wd), ["scan", "recovery", "scan", "commit"]);
+    let recovery = &records(&wd)[1];
+    let torn = log.len()
+        - 10
+        - log[..log.len() - 1]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .unwrap()
+        - 1;
+    assert_eq!(recovery["cut_bytes"], torn as u64);
+    assert_eq!(recovery["scan_id"], records(&wd)[0]["scan_id"]);
+    assert_eq!(status(&verify(&wd)), 0);
+}

@@ -129,10 +129,16 @@ fn find_base(file: &mut File, path: &Path, len: u64) -> anyhow::Result<Base> {
     let cannot = || format!("{}: cannot read the audit log", crate::terminal::path(path));
     let mut back = BackLines::new(file, len);
     let mut scans = 0;
+    let mut last = true;
     let found = loop {
         let Some((offset, line)) = back.prev().with_context(cannot)? else {
             break None;
         };
+        // A last line cut short (a commit record, say) is the dead
+        // append's, whatever its type: read_unfinished judges it.
+        if std::mem::take(&mut last) && !line.ends_with(b"\n") {
+            continue;
+        }
         match kind_of(&line) {
             Some(b"commit" | b"recovery") => break Some((offset, line)),
             Some(b"scan") => scans += 1,
