@@ -196,6 +196,17 @@ fn ctrl_c_during_the_append_or_before_the_renames_leaves_nothing() {
     }
 }
 
+/// Scans a good `z.csv` after a crash: it succeeds and warns that it
+/// recovered the log, with `outputs: OUTPUTS`; returns its stderr.
+fn scan_recovering(wd: &Workdir, outputs: &str) -> String {
+    wd.write("z.csv", GOOD);
+    let out = wd.run(&["scan", "-q", "z.csv"]);
+    let err = stderr(&out);
+    assert_eq!(status(&out), 0, "{err}");
+    assert!(err.contains(&format!("outputs: {outputs};")), "{err}");
+    err
+}
+
 #[test]
 fn kill_9_mid_append_is_cut_off_and_recorded_by_the_next_scan() {
     let wd = Workdir::new();
@@ -213,14 +224,8 @@ fn kill_9_mid_append_is_cut_off_and_recorded_by_the_next_scan() {
     let out = verify(&wd);
     assert_eq!(status(&out), 1, "{}", stderr(&out));
     // The next scan cuts the unfinished append off, says so, and records it.
-    wd.write("z.csv", GOOD);
-    let out = wd.run(&["scan", "-q", "z.csv"]);
-    assert_eq!(status(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("unfinished append") && stderr(&out).contains("outputs: none"),
-        "{}",
-        stderr(&out)
-    );
+    let err = scan_recovering(&wd, "none");
+    assert!(err.contains("cut off the unfinished append"), "{err}");
     let out = verify(&wd);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     assert!(wd.read(LOG).starts_with(&committed));
@@ -275,14 +280,7 @@ fn kill_9_before_the_commit_record_is_recorded_as_unknown_outputs() {
         stderr(&out)
     );
     let x_id = records(&wd)[0]["scan_id"].clone();
-    wd.write("z.csv", GOOD);
-    let out = wd.run(&["scan", "-q", "z.csv"]);
-    assert_eq!(status(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("outputs: unknown"),
-        "{}",
-        stderr(&out)
-    );
+    scan_recovering(&wd, "unknown");
     assert_eq!(
         types(&wd),
         ["scan", "row", "row", "row", "recovery", "scan", "commit"]
@@ -413,14 +411,7 @@ fn a_commit_record_cut_short_is_recovered_as_unknown_outputs() {
     // Killed while writing its commit record: its outputs had been renamed.
     let log = wd.read(LOG);
     wd.write(LOG, &log[..log.len() - 10]);
-    wd.write("z.csv", GOOD);
-    let out = wd.run(&["scan", "-q", "z.csv"]);
-    assert_eq!(status(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("outputs: unknown"),
-        "{}",
-        stderr(&out)
-    );
+    scan_recovering(&wd, "unknown");
     assert_eq!(types(&wd), ["scan", "recovery", "scan", "commit"]);
     let recovery = &records(&wd)[1];
     let torn = log.len()
