@@ -200,7 +200,7 @@ fn only_clean_rows_are_listed_for_review_and_the_audit_log_adds_up() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(records.len(), 2, "{log}");
+    assert_eq!(records.len(), 3, "{log}");
     let scan = &records[0];
     assert_eq!(scan["type"], "scan");
     assert_eq!(scan["rows_clean"], 1);
@@ -208,6 +208,7 @@ fn only_clean_rows_are_listed_for_review_and_the_audit_log_adds_up() {
     assert_eq!(scan["rows_total"], 2);
     assert_eq!(records[1]["type"], "row");
     assert_eq!(records[1]["row"], 2);
+    assert_eq!(records[2]["type"], "commit");
     let out = wd.run(&["audit", "verify", "crmguard-out/crmguard-audit.jsonl"]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
 }
