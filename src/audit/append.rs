@@ -143,9 +143,13 @@ impl Pending {
     }
 
     /// Makes the records durable: before any output appears, a crash must
-    /// find them in the log.
+    /// find them in the log (and a new log's name in its directory).
     pub fn sync(&mut self) -> anyhow::Result<()> {
-        self.file.sync_data().with_context(|| self.cannot())
+        self.file.sync_data().with_context(|| self.cannot())?;
+        if self.start == 0 {
+            sync_parent(&self.path);
+        }
+        Ok(())
     }
 
     fn cannot(&self) -> String {
@@ -173,9 +177,6 @@ impl Pending {
             .and_then(|()| self.file.sync_data())
             .with_context(|| self.cannot())?;
         self.done = true;
-        if self.start == 0 {
-            sync_parent(&self.path);
-        }
         Ok(Head {
             seq,
             hash: hash.to_hex().to_string(),
