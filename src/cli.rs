@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands;
 use crate::error::{exit, print_error};
@@ -16,7 +16,7 @@ use crate::terminal;
     version,
     about = "Gate CSV/JSON imports into CRMs: synthetic-content disclosure, undisclosed AI text, clean and quarantine files",
     long_about = None,
-    after_help = "Exit status: 0 nothing quarantined, 1 rows quarantined, 2 error.\nDocs: README.md and docs/ in the crmguard repository."
+    after_help = "Exit status: 0 nothing quarantined (or only rows in the --baseline), 1 rows quarantined, 2 error.\nDocs: README.md and docs/ in the crmguard repository."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -39,6 +39,10 @@ pub enum Command {
     Train(commands::train::Args),
     /// Verify, list and export the audit log
     Audit(commands::audit::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(commands::completions::Args),
+    /// Print the manual page (roff), or write one per subcommand
+    Man(commands::man::Args),
 }
 
 /// Runs the command line; returns the process exit status.
@@ -68,6 +72,8 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Audit(args) => commands::audit::run(args),
+        Command::Completions(args) => commands::completions::run(args, Cli::command()),
+        Command::Man(args) => commands::man::run(args, Cli::command()),
     };
     let code = match result {
         Ok(code) => code,

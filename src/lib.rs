@@ -6,6 +6,7 @@
 //! one input; [`cli`] and [`commands`] parse arguments and print.
 
 pub mod audit;
+pub mod baseline;
 pub mod cli;
 pub mod commands;
 pub mod detector;

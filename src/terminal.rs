@@ -185,6 +185,12 @@ fn text(stream: Stream, text: &str) {
     write_to(stream, &s);
 }
 
+/// Notes a failed write to stderr made outside this module (the scan
+/// summary, written through anstream for its colours).
+pub fn stderr_failed(e: &io::Error) {
+    record_failure(Stream::Err, e);
+}
+
 pub fn err_text(s: &str) {
     text(Stream::Err, s);
 }

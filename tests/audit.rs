@@ -45,12 +45,14 @@ fn report(input: &str, started_at: &str, total: u64, quarantined: &[u64]) -> Rep
             format: "csv",
             delimiter: Some(",".into()),
             compression: None,
+            transcoded_from: None,
             bytes: 1234,
             blake3: hex(input.as_bytes()),
             object: (input == "leads.csv").then(|| "Lead".into()),
         },
         policy: PolicyInfo {
             path: Some(PathBuf::from("crmguard.toml")),
+            found_by: "--policy",
             blake3: hex(b"policy"),
         },
         started_at: started_at.into(),
@@ -59,6 +61,9 @@ fn report(input: &str, started_at: &str, total: u64, quarantined: &[u64]) -> Rep
         rows_total: total,
         rows_clean: total - q,
         rows_quarantined: q,
+        rows_baselined: None,
+        reasons_baselined: None,
+        column_findings: BTreeMap::new(),
         reasons: if q > 0 {
             BTreeMap::from([("CSV_INJECTION", q), ("FIELD_TOO_LONG", 1)])
         } else {
@@ -69,6 +74,7 @@ fn report(input: &str, started_at: &str, total: u64, quarantined: &[u64]) -> Rep
         file_findings: vec![FileFinding {
             code: FileCode::BomPresent,
             message: "bom".into(),
+            fix: None,
         }],
         outputs: vec![output("clean", total - q), output("quarantine", q)],
         ai_text: None,

@@ -69,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         std::path::Path::new("."),
     )?;
     let path = &input.path;
-    let src = open_input(path, input.compression)?;
+    let src = open_input(path, input.compression, None)?;
     let bom = src.bom;
     let mut reader = reader_for(input.format, src.reader, path)?;
 

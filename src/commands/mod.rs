@@ -2,11 +2,13 @@
 //! library and the terminal.
 
 pub mod audit;
+pub mod completions;
 pub mod detect;
 pub mod eval;
 pub mod hash;
 pub mod init;
 pub mod judge;
 pub mod labelled;
+pub mod man;
 pub mod scan;
 pub mod train;

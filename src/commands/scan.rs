@@ -1,22 +1,24 @@
 //! `crmguard scan`: the audited import gate.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::baseline::{Baseline, BaselineWriter};
 use crate::commands::judge::Judge;
 use crate::detector::Sensitivity;
 use crate::errln;
 use crate::error::{exit, print_error};
 use crate::input::{Format, parse_delimiter, parse_format};
-use crate::output::{remove_live_temps, remove_stale_temps};
+use crate::output::{Mode, OutputFile, remove_live_temps, remove_stale_temps};
 use crate::policy::Policy;
 use crate::policy::PolicySource;
-use crate::report::{AiText, Report};
+use crate::report::run::{BaselineInfo, RunReport};
+use crate::report::{ReportFormat, github, summary};
 use crate::scan::{Input, Interrupted, ScanConfig, check_audit_log, check_plans, scan};
 use crate::terminal;
 
@@ -59,6 +61,68 @@ pub struct Args {
     /// No progress bar and no summary; errors are still printed
     #[arg(short, long)]
     pub quiet: bool,
+    /// Write the run's report over all inputs: FORMAT is json, sarif, junit,
+    /// markdown or html; PATH `-` is stdout. Repeatable
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub reports: Vec<ReportTarget>,
+    /// GitHub Actions annotations on stdout [default: github when GITHUB_ACTIONS=true]
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub annotations: Option<Annotations>,
+    /// Rows this baseline records stay quarantined but do not count towards the exit status
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record every quarantined row (blake3 and reasons, never content) as a baseline
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Transcode inputs from this encoding (e.g. windows-1252) to UTF-8 as they are read
+    #[arg(long, value_name = "LABEL", value_parser = parse_encoding)]
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+}
+
+/// Where one `--report` goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportTarget {
+    pub format: ReportFormat,
+    /// `-`: stdout.
+    pub path: PathBuf,
+}
+
+impl ReportTarget {
+    fn is_stdout(&self) -> bool {
+        self.path.as_os_str() == "-"
+    }
+}
+
+fn parse_report(s: &str) -> Result<ReportTarget, String> {
+    let formats = || ReportFormat::ALL.map(ReportFormat::name).join(", ");
+    let (format, path) = s.split_once('=').ok_or_else(|| {
+        format!(
+            "expected FORMAT=PATH (FORMAT: {}), e.g. sarif=crmguard.sarif",
+            formats()
+        )
+    })?;
+    let format = ReportFormat::from_name(format)
+        .ok_or_else(|| format!("unknown report format {format:?}: use {}", formats()))?;
+    if path.is_empty() {
+        return Err("the report's PATH is empty (use - for stdout)".into());
+    }
+    Ok(ReportTarget {
+        format,
+        path: PathBuf::from(path),
+    })
+}
+
+fn parse_encoding(s: &str) -> Result<&'static encoding_rs::Encoding, String> {
+    encoding_rs::Encoding::for_label(s.trim().as_bytes())
+        .ok_or_else(|| format!("unknown encoding {s:?} (e.g. windows-1252, iso-8859-1, utf-16le)"))
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Annotations {
+    /// `::error file=…,line=…::…` workflow commands
+    Github,
+    /// None, even under GitHub Actions
+    None,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,8 +141,19 @@ fn parse_now(s: &str) -> Result<jiff::Timestamp, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
+    let run_started = jiff::Timestamp::now();
     let policy = Policy::discover(args.policy.as_deref())?;
     let (planned, audit_log) = plan_run(&args, &policy)?;
+    let annotate = annotations(&args)?;
+    let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
+    let mut new_baseline = args
+        .write_baseline
+        .as_deref()
+        .map(|p| {
+            BaselineWriter::create(p, run_started)
+                .with_context(|| format!("{}: cannot create the baseline", terminal::path(p)))
+        })
+        .transpose()?;
 
     let jobs = args.jobs.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -117,14 +192,30 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         audit_log: &audit_log,
         critical: &critical,
         detector: judge.as_ref().map(Judge::settings),
+        baseline: baseline.as_ref(),
+        write_baseline: new_baseline.is_some(),
+        encoding: args.encoding,
     };
-    let status = pool.install(|| scan_all(&planned, &cfg, &args));
+    let mut run = RunReport::new(run_started, fail_on_name(args.fail_on));
+    run.baseline = baseline.as_ref().map(|b| BaselineInfo {
+        path: b.path.clone(),
+        rows: b.len() as u64,
+    });
+    let status = pool.install(|| scan_all(&planned, &cfg, &args, &mut run, &mut new_baseline))?;
     if status != exit::INTERRUPTED && interrupted.load(Ordering::SeqCst) {
         // The signal came while the last file's outputs were being
         // committed: they are complete, but the run was still interrupted.
         errln!("crmguard: interrupted");
         return Ok(exit::INTERRUPTED);
     }
+    if status == exit::INTERRUPTED {
+        return Ok(status);
+    }
+    run.exit_status = status;
+    if !args.quiet && args.files.len() > 1 {
+        summary::print(&summary::total(&run.totals));
+    }
+    finish(&args, &run, new_baseline, annotate)?;
     Ok(status)
 }
 
@@ -133,6 +224,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 /// Returns the plans (an input that could not be planned is its error) and
 /// the audit log's path.
 fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<Input>>, PathBuf)> {
+    if args.out_dir.as_os_str() == "-" {
+        bail!(
+            "--out-dir -: outputs are files, not a stream; use --report FORMAT=- for a report on stdout"
+        );
+    }
+    if args.reports.iter().filter(|r| r.is_stdout()).count() > 1 {
+        bail!("only one --report can go to stdout (-)");
+    }
     // An input that cannot be planned (a directory, an unknown extension)
     // is an error of its own, like a missing file: the others still scan.
     let planned: Vec<anyhow::Result<Input>> = args
@@ -149,6 +248,24 @@ fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<
         reads.push(model);
     }
     check_plans(&inputs, &reads)?;
+    let written = args
+        .reports
+        .iter()
+        .filter(|r| !r.is_stdout())
+        .map(|r| (&r.path, "a report"))
+        .chain(args.write_baseline.iter().map(|p| (p, "the baseline")));
+    for (path, what) in written {
+        if let Some(input) = inputs
+            .iter()
+            .find(|i| crate::output::same_file(path, &i.path))
+        {
+            bail!(
+                "{}: {what} is also an input ({})",
+                terminal::path(path),
+                terminal::path(&input.path)
+            );
+        }
+    }
     let audit_log = args
         .audit_log
         .clone()
@@ -173,16 +290,23 @@ fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<
     Ok((planned, audit_log))
 }
 
-/// Scans the inputs in order, printing each one's summary or error;
-/// returns the run's exit status.
-fn scan_all(planned: &[anyhow::Result<Input>], base: &ScanConfig, args: &Args) -> u8 {
+/// Scans the inputs in order, printing each one's summary or error and
+/// adding it to the run's report; returns the run's exit status.
+fn scan_all(
+    planned: &[anyhow::Result<Input>],
+    base: &ScanConfig,
+    args: &Args,
+    run: &mut RunReport,
+    new_baseline: &mut Option<BaselineWriter>,
+) -> anyhow::Result<u8> {
     let show = !args.quiet && std::io::stderr().is_terminal();
     let mut status = exit::CLEAN;
-    for input in planned {
+    for (input, given) in planned.iter().zip(&args.files) {
         let input = match input {
             Ok(input) => input,
             Err(e) => {
                 print_error(e);
+                run.add_failed(given.clone(), one_line(e));
                 status = exit::ERROR;
                 continue;
             }
@@ -197,34 +321,113 @@ fn scan_all(planned: &[anyhow::Result<Input>], base: &ScanConfig, args: &Args) -
             bar.finish_and_clear();
         }
         match result {
-            Ok(report) => {
+            Ok(done) => {
+                let report = done.report;
                 if !args.quiet {
-                    terminal::err_text(&summary(&report, &input.outputs.report));
+                    summary::print(&summary::file(&report, &input.outputs.report));
                 }
-                let fails = match args.fail_on {
-                    FailOn::Quarantine => report.rows_quarantined > 0,
-                    FailOn::Warning => {
-                        report.rows_quarantined > 0
-                            || !report.file_findings.is_empty()
-                            || report.ai_text.as_ref().is_some_and(|ai| ai.rows_review > 0)
-                    }
-                    FailOn::Never => false,
-                };
-                if fails && status == exit::CLEAN {
+                if let (Some(w), Some(rows)) = (new_baseline.as_mut(), done.baseline_rows) {
+                    w.add(&input.path, rows)
+                        .context("cannot write the baseline")?;
+                }
+                if fails(&report, args.fail_on) && status == exit::CLEAN {
                     status = exit::FINDINGS;
                 }
+                run.add_scanned(report, done.samples);
             }
             Err(e) if e.is::<Interrupted>() => {
                 print_error(&e);
-                return exit::INTERRUPTED;
+                return Ok(exit::INTERRUPTED);
             }
             Err(e) => {
                 print_error(&e);
+                run.add_failed(input.path.clone(), one_line(&e));
                 status = exit::ERROR;
             }
         }
     }
-    status
+    Ok(status)
+}
+
+/// Whether to print GitHub annotations: asked for, or under GitHub Actions
+/// unless a report already takes stdout.
+fn annotations(args: &Args) -> anyhow::Result<bool> {
+    let report_on_stdout = args.reports.iter().any(ReportTarget::is_stdout);
+    match args.annotations {
+        Some(Annotations::Github) if report_on_stdout => {
+            bail!("--annotations github and --report FORMAT=- would both write to stdout")
+        }
+        Some(Annotations::Github) => Ok(true),
+        Some(Annotations::None) => Ok(false),
+        None => Ok(
+            std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") && !report_on_stdout,
+        ),
+    }
+}
+
+/// Writes the run's reports, annotations and baseline.
+fn finish(
+    args: &Args,
+    run: &RunReport,
+    baseline: Option<BaselineWriter>,
+    annotate: bool,
+) -> anyhow::Result<()> {
+    for target in &args.reports {
+        // Reports show rows' cells: private, as quarantine files are.
+        let bytes = target.format.render(run);
+        OutputFile::create(&target.path, Mode::Private)
+            .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.commit()))
+            .with_context(|| {
+                format!("{}: cannot write the report", terminal::path(&target.path))
+            })?;
+    }
+    if annotate {
+        let mut out = terminal::stdout_data();
+        out.write_all(github::render(run).as_bytes())
+            .and_then(|()| out.flush())
+            .context("cannot write annotations")?;
+    }
+    if let (Some(w), Some(path)) = (baseline, &args.write_baseline) {
+        let rows = w.rows();
+        w.commit()
+            .with_context(|| format!("{}: cannot write the baseline", terminal::path(path)))?;
+        if !args.quiet {
+            errln!(
+                "baseline: {rows} quarantined row{} recorded in {}",
+                if rows == 1 { "" } else { "s" },
+                terminal::path(path)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether a file's scan makes the run exit 1. Rows a baseline covers do
+/// not count.
+fn fails(report: &crate::report::Report, fail_on: FailOn) -> bool {
+    let new_rows = report.rows_quarantined - report.rows_baselined.unwrap_or(0);
+    match fail_on {
+        FailOn::Quarantine => new_rows > 0,
+        FailOn::Warning => {
+            new_rows > 0
+                || !report.file_findings.is_empty()
+                || report.ai_text.as_ref().is_some_and(|ai| ai.rows_review > 0)
+        }
+        FailOn::Never => false,
+    }
+}
+
+fn fail_on_name(f: FailOn) -> &'static str {
+    match f {
+        FailOn::Quarantine => "quarantine",
+        FailOn::Warning => "warning",
+        FailOn::Never => "never",
+    }
+}
+
+/// An error and its causes on one line, as `print_error` shows it.
+fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}").replace('\n', " ")
 }
 
 fn progress_bar(path: &Path) -> ProgressBar {
@@ -238,96 +441,4 @@ fn progress_bar(path: &Path) -> ProgressBar {
     );
     bar.set_prefix(terminal::path(path).to_string());
     bar
-}
-
-/// The human summary of one file's scan.
-pub fn summary(report: &Report, report_path: &Path) -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    let review = match &report.ai_text {
-        Some(ai) if ai.rows_review > 0 => format!(" ({} for review)", ai.rows_review),
-        _ => String::new(),
-    };
-    let _ = writeln!(
-        s,
-        "{}: {} row{}: {} clean{review}, {} quarantined",
-        terminal::path(&report.input.path),
-        report.rows_total,
-        if report.rows_total == 1 { "" } else { "s" },
-        report.rows_clean,
-        report.rows_quarantined
-    );
-    for (code, n) in &report.reasons {
-        let _ = write!(s, "  {code:<24} {n:>8}");
-        if *code == "MISSING_DISCLOSURE" && !report.missing_fields.is_empty() {
-            let detail: Vec<String> = report
-                .missing_fields
-                .iter()
-                .map(|(f, n)| format!("{} {n}", terminal::escape(f)))
-                .collect();
-            let _ = write!(s, "  ({})", detail.join(", "));
-        }
-        s.push('\n');
-    }
-    for f in &report.file_findings {
-        let _ = writeln!(s, "  warning {}: {}", f.code, terminal::escape(&f.message));
-    }
-    if let Some(ai) = &report.ai_text {
-        detector_summary(ai, &mut s);
-    }
-    let outputs: Vec<String> = report
-        .outputs
-        .iter()
-        .map(|o| terminal::path(&o.summary.path).to_string())
-        .chain([terminal::path(report_path).to_string()])
-        .collect();
-    let _ = writeln!(s, "  wrote {}", outputs.join(", "));
-    s
-}
-
-/// The detector's lines of the summary.
-fn detector_summary(ai: &AiText, s: &mut String) {
-    use std::fmt::Write;
-    if ai.text_columns.is_empty() {
-        // Said plainly: a scan that judged nothing must not read like one that
-        // found nothing.
-        let _ = writeln!(
-            s,
-            "  detector: judged nothing: no column holds prose; name the free-text \
-             columns in [detector] text_columns if the file has any"
-        );
-    } else {
-        let review = match ai.review_threshold {
-            Some(_) => format!(", {} for review", ai.rows_review),
-            None => String::new(),
-        };
-        let _ = writeln!(
-            s,
-            "  detector ({}): {} rows judged in {}, {} flagged{review}; {} too short, {} disclosed",
-            ai.sensitivity,
-            ai.rows_judged,
-            terminal::escape(&ai.text_columns.join(", ")),
-            ai.rows_flagged,
-            ai.rows_too_short,
-            ai.rows_disclosed
-        );
-        if ai.review.len() < ai.rows_review as usize {
-            let _ = writeln!(
-                s,
-                "  the report lists the first {} rows for review",
-                ai.review.len()
-            );
-        }
-    }
-    if !ai.text_columns_missing.is_empty() {
-        let _ = writeln!(
-            s,
-            "  warning: no record has the text column(s) {} named in [detector] text_columns",
-            ai.text_columns_missing
-                .iter()
-                .map(|c| format!("`{}`", terminal::escape(c)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
 }

@@ -104,13 +104,62 @@ pub struct InputSource {
     pub bom: bool,
     /// Size on disk, when known (not for stdin).
     pub size: Option<u64>,
+    /// How the content is compressed, by its magic bytes: what it was read
+    /// as, whatever the file name says.
+    pub compression: Compression,
+    /// The content had no bytes at all (after decompression).
+    pub empty: bool,
 }
 
-/// Opens `path` (`-` is stdin) with the given compression.
+impl Compression {
+    /// The compression a file's first bytes announce.
+    pub fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some("gzip"),
+            Compression::Zstd => Some("zstd"),
+        }
+    }
+}
+
+/// Content that no format reader can make sense of, by its magic bytes:
+/// said plainly rather than as a parse error on line 1.
+fn refuse_binary(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"PK\x03\x04") {
+        Some("a ZIP archive (an Excel .xlsx workbook?), not CSV or JSON: export it as CSV")
+    } else if head.starts_with(b"\xD0\xCF\x11\xE0") {
+        Some("an old Excel .xls workbook, not CSV or JSON: export it as CSV")
+    } else if head.starts_with(b"%PDF") {
+        Some("a PDF document, not CSV or JSON")
+    } else {
+        None
+    }
+}
+
+/// Opens `path` (`-` is stdin). `named` is the compression its name
+/// implies; gzip or zstd magic bytes win over a plain name (content
+/// compressed under a `.csv` name is read decompressed). A compressed name
+/// over other content keeps the name's word, so damaged data is an error,
+/// not garbage read as rows. With `encoding`,
+/// the (decompressed) content is transcoded to UTF-8 as it is read.
 ///
 /// Errors name the file: "cannot open" when it cannot be opened, "cannot read" when
 /// its first bytes cannot be read or decompressed.
-pub fn open_input(path: &Path, compression: Compression) -> anyhow::Result<InputSource> {
+pub fn open_input(
+    path: &Path,
+    named: Compression,
+    encoding: Option<&'static encoding_rs::Encoding>,
+) -> anyhow::Result<InputSource> {
     let cannot_open = |e: io::Error| {
         anyhow::Error::new(e).context(format!("{}: cannot open", crate::terminal::path(path)))
     };
@@ -125,20 +174,45 @@ pub fn open_input(path: &Path, compression: Compression) -> anyhow::Result<Input
         }
         (Box::new(file), Some(meta.len()))
     };
-    let tee = Tee {
-        inner: raw,
-        stats: stats.clone(),
+    let mut tee = BufReader::with_capacity(
+        BUF_SIZE,
+        Tee {
+            inner: raw,
+            stats: stats.clone(),
+        },
+    );
+    // A pipe may hand over fewer bytes than a magic number in its first
+    // read; a short peek then reads as plain text, which is what it is
+    // unless it is a 1-byte gzip file.
+    let head = tee
+        .fill_buf()
+        .with_context(|| format!("{}: cannot read", crate::terminal::path(path)))?;
+    if let Some(what) = refuse_binary(head) {
+        anyhow::bail!("{}: the file is {what}", crate::terminal::path(path));
+    }
+    let compression = match Compression::sniff(head) {
+        Compression::None => named,
+        sniffed => sniffed,
     };
-    let mut decoded: Box<dyn Read + Send> = match compression {
+    let decompressed: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(tee),
         Compression::Gzip => Box::new(Decoded {
-            inner: flate2::read::MultiGzDecoder::new(BufReader::new(tee)),
+            inner: flate2::bufread::MultiGzDecoder::new(tee),
             format: "gzip",
         }),
         Compression::Zstd => Box::new(Decoded {
-            inner: zstd::stream::read::Decoder::new(tee).map_err(cannot_open)?,
+            inner: zstd::stream::read::Decoder::with_buffer(tee).map_err(cannot_open)?,
             format: "zstd",
         }),
+    };
+    let mut decoded: Box<dyn Read + Send> = match encoding {
+        // The transcoder also drops a BOM of the encoding it was given.
+        Some(enc) => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(enc))
+                .build(decompressed),
+        ),
+        None => decompressed,
     };
     // A BOM can arrive split across reads from a pipe: collect up to three
     // bytes before deciding.
@@ -154,6 +228,7 @@ pub fn open_input(path: &Path, compression: Compression) -> anyhow::Result<Input
         head.extend_from_slice(&byte[..n]);
     }
     let bom = head == BOM;
+    let empty = head.is_empty();
     if bom {
         head.clear();
     }
@@ -163,6 +238,8 @@ pub fn open_input(path: &Path, compression: Compression) -> anyhow::Result<Input
         stats,
         bom,
         size,
+        compression,
+        empty,
     })
 }
 
@@ -191,7 +268,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         std::fs::write(&p, b"\xEF\xBB\xBFa,b\n").unwrap();
-        let mut src = open_input(&p, Compression::None).unwrap();
+        let mut src = open_input(&p, Compression::None, None).unwrap();
         assert!(src.bom);
         let mut s = String::new();
         src.reader.read_to_string(&mut s).unwrap();
@@ -208,7 +285,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         std::fs::write(&p, b"a").unwrap();
-        let mut src = open_input(&p, Compression::None).unwrap();
+        let mut src = open_input(&p, Compression::None, None).unwrap();
         assert!(!src.bom);
         let mut s = String::new();
         src.reader.read_to_string(&mut s).unwrap();
@@ -224,11 +301,51 @@ mod tests {
         enc.write_all(b"{\"a\":1}\n").unwrap();
         let gz = enc.finish().unwrap();
         std::fs::write(&p, &gz).unwrap();
-        let mut src = open_input(&p, Compression::Gzip).unwrap();
+        let mut src = open_input(&p, Compression::None, None).unwrap();
         let mut s = String::new();
         src.reader.read_to_string(&mut s).unwrap();
         assert_eq!(s, "{\"a\":1}\n");
         assert_eq!(src.stats.bytes_read(), gz.len() as u64);
         assert_eq!(src.stats.blake3(), blake3::hash(&gz).to_hex().to_string());
+        assert_eq!(src.compression, Compression::Gzip);
+        // The same bytes under a plain name are sniffed and read alike.
+        let plain = dir.path().join("x.ndjson");
+        std::fs::write(&plain, &gz).unwrap();
+        let mut src = open_input(&plain, Compression::None, None).unwrap();
+        let mut s = String::new();
+        src.reader.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "{\"a\":1}\n");
+        assert_eq!(src.compression, Compression::Gzip);
+    }
+
+    #[test]
+    fn a_compressed_name_keeps_its_word_and_workbooks_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv.gz");
+        std::fs::write(&p, b"a,b\n").unwrap();
+        let e = open_input(&p, Compression::Gzip, None).err().unwrap();
+        assert!(format!("{e:#}").contains("gzip"), "{e:#}");
+        let x = dir.path().join("x.csv");
+        std::fs::write(&x, b"PK\x03\x04rest").unwrap();
+        let e = open_input(&x, Compression::None, None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("ZIP archive"), "{e}");
+        let empty = dir.path().join("e.csv");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(open_input(&empty, Compression::None, None).unwrap().empty);
+    }
+
+    #[test]
+    fn windows_1252_is_transcoded_on_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv");
+        std::fs::write(&p, b"name\nM\xfcller\n").unwrap();
+        let mut src = open_input(&p, Compression::None, Some(encoding_rs::WINDOWS_1252)).unwrap();
+        let mut s = String::new();
+        src.reader.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "name\nMüller\n");
+        assert_eq!(src.stats.bytes_read(), 12, "the stored bytes are counted");
     }
 }

@@ -10,9 +10,11 @@ use crate::error::{Located, line_col};
 use crate::spec::{Field, FieldSet};
 
 mod detector;
+mod discover;
 
 pub use detector::DetectorPolicy;
 use detector::DetectorSection;
+pub use discover::repository_root;
 
 /// The commented policy `crmguard init` writes; also the built-in default.
 pub const DEFAULT_POLICY: &str = include_str!("default.toml");
@@ -240,6 +242,9 @@ pub enum PolicySource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     pub source: PolicySource,
+    /// How the policy was chosen, for the report: `--policy`,
+    /// `CRMGUARD_POLICY`, `discovered` or `built-in`.
+    pub found_by: &'static str,
     /// blake3 of the policy's bytes (the built-in text when no file is used).
     pub blake3: String,
     pub required: FieldSet,
@@ -270,21 +275,6 @@ impl Policy {
     pub fn builtin() -> Policy {
         Policy::parse(DEFAULT_POLICY, PolicySource::BuiltIn)
             .expect("the built-in policy is valid (tested)")
-    }
-
-    /// `--policy`, else `crmguard.toml` in the working directory, else built-in.
-    pub fn discover(explicit: Option<&Path>) -> anyhow::Result<Policy> {
-        match explicit {
-            Some(p) => Policy::load(p),
-            None => {
-                let default = Path::new("crmguard.toml");
-                if default.exists() {
-                    Policy::load(default)
-                } else {
-                    Ok(Policy::builtin())
-                }
-            }
-        }
     }
 
     /// Loads `path`; errors name the file, line and column.
@@ -479,6 +469,10 @@ impl Policy {
         }
 
         Ok(Policy {
+            found_by: match source {
+                PolicySource::BuiltIn => "built-in",
+                PolicySource::File(_) => "--policy",
+            },
             source,
             blake3: blake3::hash(text.as_bytes()).to_hex().to_string(),
             required,
@@ -588,6 +582,7 @@ mod tests {
         let mut empty = parse("").unwrap();
         assert_ne!(empty.blake3, from_text.blake3);
         empty.source = from_text.source.clone();
+        empty.found_by = from_text.found_by;
         empty.blake3 = from_text.blake3.clone();
         assert_eq!(empty, from_text);
         assert!(from_text.injection_exempt("phone"));

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{RowView, Verdict};
+use super::{Cell, RowView, Verdict};
 use crate::spec::Reason;
 
 pub fn check(row: &RowView, v: &mut Verdict) {
@@ -13,13 +13,19 @@ pub fn check(row: &RowView, v: &mut Verdict) {
     // field. JSON escapes control characters, so look at the decoded values.
     let found = match row.csv_raw() {
         Some(raw) => has_control(raw),
-        None => row.cells().any(|c| match c.nested {
-            Some(value) => nested_has_control(value),
-            None => has_control(c.bytes) || has_control(c.name.as_bytes()),
-        }),
+        None => row.cells().any(|c| offends(&c)),
     };
     if found {
         v.add(Reason::ControlCharacter);
+    }
+}
+
+/// Whether this cell holds a control character (used to point reports at
+/// it; the check itself scans a CSV record whole).
+pub fn offends(c: &Cell) -> bool {
+    match c.nested {
+        Some(value) => nested_has_control(value),
+        None => has_control(c.bytes) || has_control(c.name.as_bytes()),
     }
 }
 

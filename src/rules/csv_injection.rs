@@ -4,17 +4,21 @@
 //! number/phone characters is data (`-12.5`, `+1 (555) 010-0199`); `=` and
 //! `@` are never data.
 
-use super::{Kind, RowView, Verdict};
+use super::{Cell, Kind, RowView, Verdict};
 use crate::spec::Reason;
 
 pub fn check(row: &RowView, v: &mut Verdict) {
-    if row.cells().any(|c| {
-        c.kind == Kind::Text
-            && is_formula(c.bytes)
-            && !(c.injection_exempt && is_number_or_phone(c.bytes))
-    }) {
+    if row.cells().any(|c| offends(&c)) {
         v.add(Reason::CsvInjection);
     }
+}
+
+/// Whether this cell is what makes the row CSV_INJECTION (also used to
+/// point reports at it).
+pub fn offends(c: &Cell) -> bool {
+    c.kind == Kind::Text
+        && is_formula(c.bytes)
+        && !(c.injection_exempt && is_number_or_phone(c.bytes))
 }
 
 fn is_formula(value: &[u8]) -> bool {

@@ -2,24 +2,26 @@
 //! Salesforce counts them: the policy's `max_field_chars` (32,000) for every
 //! field, 255 for the `data_source` and `ai_model_version` text fields.
 
-use super::{Context, RowView, Verdict};
+use super::{Cell, Context, RowView, Verdict};
 use crate::spec::Reason;
 
 pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
-    let too_long = row.cells().any(|c| {
-        let limit = c
-            .field
-            .and_then(|f| f.max_chars())
-            .map_or(ctx.policy.max_field_chars, |l| {
-                l.min(ctx.policy.max_field_chars)
-            });
-        // Characters never outnumber bytes: count only when the bytes could
-        // be over.
-        c.bytes.len() > limit && c.text().chars().count() > limit
-    });
-    if too_long {
+    if row.cells().any(|c| offends(&c, ctx)) {
         v.add(Reason::FieldTooLong);
     }
+}
+
+/// Whether this cell is over its limit (also used to point reports at it).
+pub fn offends(c: &Cell, ctx: &Context) -> bool {
+    let limit = c
+        .field
+        .and_then(|f| f.max_chars())
+        .map_or(ctx.policy.max_field_chars, |l| {
+            l.min(ctx.policy.max_field_chars)
+        });
+    // Characters never outnumber bytes: count only when the bytes could
+    // be over.
+    c.bytes.len() > limit && c.text().chars().count() > limit
 }
 
 #[cfg(test)]

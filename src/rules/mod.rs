@@ -6,6 +6,7 @@ mod control_character;
 mod csv_injection;
 mod disclosure_inconsistent;
 mod encoding_invalid;
+pub mod explain;
 mod field_too_long;
 mod invalid_boolean;
 mod invalid_model_version;
@@ -44,6 +45,9 @@ pub struct Verdict {
     /// Bit i: the row has a cell for the i-th column the policy names in
     /// `[detector] text_columns` (so a name matching no column can be reported).
     pub ai_columns_seen: u64,
+    /// For quarantined rows: the columns the reasons point at (see
+    /// [`explain::column_reasons`]); empty for clean rows.
+    pub columns: Vec<(String, ReasonSet)>,
 }
 
 /// What the detector made of a row.
@@ -442,8 +446,17 @@ pub struct Context<'a> {
     pub ai: Option<AiContext<'a>>,
 }
 
-/// Runs every rule on one row.
+/// Runs every rule on one row; a quarantined row also learns which columns
+/// its reasons point at.
 pub fn check_row(row: &Row, ctx: &Context) -> Verdict {
+    let mut v = run_rules(row, ctx);
+    if !v.is_clean() {
+        v.columns = explain::column_reasons(row, ctx, &v);
+    }
+    v
+}
+
+fn run_rules(row: &Row, ctx: &Context) -> Verdict {
     let mut v = Verdict::default();
     encoding_invalid::check(row, &mut v);
     let view = match build_view(row, ctx) {

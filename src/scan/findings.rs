@@ -2,6 +2,7 @@
 //! disclosure columns, target limits, and hints for a wrong delimiter.
 
 use super::Input;
+use super::diagnose::alias_hint;
 use crate::error::Located;
 use crate::input::{Format, Header};
 use crate::policy::Policy;
@@ -29,14 +30,23 @@ pub fn resolve_header(
     }
     let missing = columns.missing(policy);
     if !missing.is_empty() {
+        let hint = delimiter_hint(header, input.format);
         findings.push(FileFinding {
             code: FileCode::MissingDisclosureColumns,
             message: format!(
                 "the header has no column for {}: every row is quarantined with {}{}",
                 names(missing),
                 Reason::MissingDisclosure,
-                delimiter_hint(header, input.format)
+                hint.as_ref()
+                    .map(|(_, word)| format!(
+                        " (the header is one column holding `{word}`s: try --delimiter {word})"
+                    ))
+                    .unwrap_or_default()
             ),
+            fix: match hint {
+                Some((_, word)) => Some(format!("scan with --delimiter {word}")),
+                None => alias_hint(missing, header.names.iter().map(String::as_str), policy),
+            },
         });
     }
     Ok(columns)
@@ -44,12 +54,12 @@ pub fn resolve_header(
 
 /// A one-column header that holds another Bulk API delimiter is almost
 /// always a file read with the wrong one (European Excel writes `;`).
-fn delimiter_hint(header: &Header, format: Format) -> String {
+fn delimiter_hint(header: &Header, format: Format) -> Option<(u8, &'static str)> {
     let Format::Csv { delimiter } = format else {
-        return String::new();
+        return None;
     };
     if header.names.len() != 1 {
-        return String::new();
+        return None;
     }
     let name = &header.names[0];
     [
@@ -62,14 +72,21 @@ fn delimiter_hint(header: &Header, format: Format) -> String {
     ]
     .into_iter()
     .find(|(d, _)| *d != delimiter && name.as_bytes().contains(d))
-    .map(|(_, word)| {
-        format!(" (the header is one column holding `{word}`s: try --delimiter {word})")
-    })
-    .unwrap_or_default()
 }
 
-pub fn missing_keys_finding(required: FieldSet, seen: FieldSet, findings: &mut Vec<FileFinding>) {
-    let never: FieldSet = required.iter().filter(|f| !seen.contains(*f)).collect();
+/// JSON: the required fields no record has a key for. `keys` are the keys
+/// of the first records, for the `[aliases]` hint.
+pub fn missing_keys_finding<'k>(
+    policy: &Policy,
+    seen: FieldSet,
+    keys: impl Iterator<Item = &'k str> + Clone,
+    findings: &mut Vec<FileFinding>,
+) {
+    let never: FieldSet = policy
+        .required
+        .iter()
+        .filter(|f| !seen.contains(*f))
+        .collect();
     if !never.is_empty() {
         findings.push(FileFinding {
             code: FileCode::MissingDisclosureColumns,
@@ -78,6 +95,7 @@ pub fn missing_keys_finding(required: FieldSet, seen: FieldSet, findings: &mut V
                 names(never),
                 Reason::MissingDisclosure
             ),
+            fix: alias_hint(never, keys, policy),
         });
     }
 }
@@ -113,6 +131,7 @@ pub fn target_limits(
         findings.push(FileFinding {
             code: FileCode::TargetLimitExceeded,
             message: format!("the file has {}: split it before upload", over.join(", ")),
+            fix: None,
         });
     }
 }

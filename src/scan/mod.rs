@@ -5,9 +5,11 @@
 //! number of threads writes the same bytes.
 
 mod commit;
+mod diagnose;
 mod findings;
 mod pipeline;
 mod plan;
+mod sink;
 mod tags;
 
 use std::path::Path;
@@ -20,15 +22,18 @@ use indicatif::ProgressBar;
 pub use plan::{Input, check_audit_log, check_plans};
 
 use crate::audit::RowSpool;
+use crate::baseline::Baseline;
 use crate::error::Located;
-use crate::input::{Compression, Format, open_input, reader_for};
+use crate::input::{Compression, Format, Header, InputSource, open_input, reader_for};
 use crate::output::RowWriter;
 use crate::policy::{Policy, PolicySource};
+use crate::report::samples::Samples;
 use crate::report::{AiText, FileFinding, InputInfo, OutputInfo, PolicyInfo, Report, Tally};
 use crate::rules::{AiContext, AiSettings, Context, TextColumns};
 use crate::spec::FileCode;
 use findings::{missing_keys_finding, resolve_header, target_limits};
 use pipeline::{StageError, run_batches};
+use sink::RowSink;
 use tags::{Tagger, new_scan_id};
 
 /// What every scan of one run shares.
@@ -47,28 +52,37 @@ pub struct ScanConfig<'a> {
     pub critical: &'a AtomicBool,
     /// The AI-text detector and its thresholds; `None` when turned off.
     pub detector: Option<AiSettings<'a>>,
+    /// `--baseline`: quarantined rows it covers do not count.
+    pub baseline: Option<&'a Baseline>,
+    /// `--write-baseline`: keep every quarantined row's hash and reasons.
+    pub write_baseline: bool,
+    /// `--encoding`: transcode the input to UTF-8 as it is read.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+}
+
+/// What one file's scan hands to the run: its report, the rows the run's
+/// reports show, and (for `--write-baseline`) its quarantined rows.
+pub struct FileScan {
+    pub report: Report,
+    pub samples: Samples,
+    pub baseline_rows: Option<RowSpool>,
 }
 
 pub use crate::error::Interrupted;
 
 /// Scans one input into its clean and quarantine files and report. On any
 /// error nothing is left under the output names.
-pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
+pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let path = &input.path;
-    let src = open_input(path, input.compression)?;
+    let src = open_input(path, input.compression, cfg.encoding)?;
     if let (Some(bar), Some(size)) = (cfg.progress, src.size) {
         bar.set_length(size);
     }
     let stats = src.stats.clone();
-    let mut findings = Vec::new();
-    if src.bom {
-        findings.push(FileFinding {
-            code: FileCode::BomPresent,
-            message: "a UTF-8 byte-order mark was found; outputs are written without it".into(),
-        });
-    }
+    let mut findings = opening_findings(input, &src);
+    let read_as = src.compression;
     let reader = reader_for(input.format, src.reader, path)?;
 
     let columns = reader
@@ -92,18 +106,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
     let scan_id = new_scan_id(path, started_at);
     let tagger = Tagger::new(cfg.policy, &scan_id, cfg.scan_time, path);
     if let Some(h) = reader.header() {
-        for name in &tagger.names {
-            if h.names.iter().any(|n| n.trim().eq_ignore_ascii_case(name)) {
-                bail!(Located::new(
-                    path,
-                    1,
-                    1,
-                    format!(
-                        "the tag column `{name}` ([tagging]) is already in the header; was this file tagged by an earlier scan?"
-                    ),
-                ));
-            }
-        }
+        refuse_tag_columns(h, &tagger, path)?;
     }
     let tag_names: Vec<&str> = tagger.names.iter().map(String::as_str).collect();
     let mut writer = RowWriter::create(
@@ -119,15 +122,34 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         .header()
         .map_or(0, |h| (h.raw.len() + h.terminator.bytes().len()) as u64);
     let mut spool = RowSpool::new().context("cannot create a temp file for the audit log")?;
-    let (reader, tally, decoded_bytes) =
-        run_batches(reader, &ctx, &mut writer, &mut spool, &tagger, cfg, &stats).map_err(|e| {
-            match e {
-                StageError::Input(e) => anyhow::Error::from(e),
-                StageError::Output(e) => anyhow::Error::from(e)
-                    .context(format!("{}: write failed", input.outputs.clean.display())),
-                StageError::Interrupted => Interrupted.into(),
-            }
+    let delimiter = match input.format {
+        Format::Csv { delimiter } => delimiter,
+        _ => b',',
+    };
+    let mut sink = RowSink::new(
+        &mut writer,
+        &mut spool,
+        &tagger,
+        delimiter,
+        cfg.baseline,
+        cfg.write_baseline,
+    )
+    .context("cannot create a temp file for the baseline")?;
+    let (reader, decoded_bytes) =
+        run_batches(reader, &ctx, &mut sink, cfg, &stats).map_err(|e| match e {
+            StageError::Input(e) => anyhow::Error::from(e),
+            StageError::Output(e) => anyhow::Error::from(e)
+                .context(format!("{}: write failed", input.outputs.clean.display())),
+            StageError::Interrupted => Interrupted.into(),
         })?;
+    let RowSink {
+        tally,
+        samples,
+        encoding,
+        keys,
+        new_baseline,
+        ..
+    } = sink;
     let decoded_bytes = decoded_bytes + header_bytes;
 
     let (lf, crlf) = reader.line_endings();
@@ -135,10 +157,16 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         findings.push(FileFinding {
             code: FileCode::LineEndingMixed,
             message: format!("{lf} lines end with LF and {crlf} with CRLF (header included)"),
+            fix: None,
         });
     }
     if columns.is_none() && tally.rows_total > 0 {
-        missing_keys_finding(cfg.policy.required, tally.fields_seen, &mut findings);
+        missing_keys_finding(
+            cfg.policy,
+            tally.fields_seen,
+            keys.iter().map(String::as_str),
+            &mut findings,
+        );
     }
     target_limits(
         cfg.policy,
@@ -147,6 +175,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         columns.as_ref(),
         &mut findings,
     );
+    findings.extend(encoding.finding(path));
 
     let (clean, quarantine) = writer
         .finish()
@@ -155,30 +184,13 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         schema: crate::report::REPORT_SCHEMA,
         scan_id: scan_id.clone(),
         crmguard_version: env!("CARGO_PKG_VERSION"),
-        input: InputInfo {
-            path: path.clone(),
-            format: input.format.name(),
-            delimiter: match input.format {
-                Format::Csv { delimiter } => Some((delimiter as char).to_string()),
-                _ => None,
-            },
-            compression: match input.compression {
-                Compression::None => None,
-                Compression::Gzip => Some("gzip"),
-                Compression::Zstd => Some("zstd"),
-            },
-            bytes: stats.bytes_read(),
-            blake3: stats.blake3(),
-            object: cfg
-                .object
-                .or(input.object_from_file(cfg.policy))
-                .map(String::from),
-        },
+        input: input_info(input, cfg, &stats, read_as),
         policy: PolicyInfo {
             path: match &cfg.policy.source {
                 PolicySource::BuiltIn => None,
                 PolicySource::File(p) => Some(p.clone()),
             },
+            found_by: cfg.policy.found_by,
             blake3: cfg.policy.blake3.clone(),
         },
         started_at: started_at.to_string(),
@@ -187,8 +199,11 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         rows_total: tally.rows_total,
         rows_clean: tally.rows_clean,
         rows_quarantined: tally.rows_quarantined,
+        rows_baselined: cfg.baseline.map(|_| tally.rows_baselined),
         reasons: tally.reasons_map(),
+        reasons_baselined: cfg.baseline.map(|_| tally.reasons_baselined_map()),
         missing_fields: tally.missing_map(),
+        column_findings: tally.columns_map(),
         notices: tally.notices.clone(),
         file_findings: findings,
         ai_text: ctx.ai.as_ref().map(|ai| ai_text(ai, cfg.policy, &tally)),
@@ -209,7 +224,101 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<Report> {
         report.rows_total
     );
     commit::commit(input, cfg, &mut report, spool, clean, quarantine)?;
-    Ok(report)
+    Ok(FileScan {
+        report,
+        samples,
+        baseline_rows: new_baseline,
+    })
+}
+
+/// What is known of a file as soon as it is opened: a BOM, content
+/// compressed against its name, no content at all.
+fn opening_findings(input: &Input, src: &InputSource) -> Vec<FileFinding> {
+    let mut findings = Vec::new();
+    if src.bom {
+        findings.push(FileFinding {
+            code: FileCode::BomPresent,
+            message: "a UTF-8 byte-order mark was found; outputs are written without it".into(),
+            fix: None,
+        });
+    }
+    if src.compression != input.compression {
+        let name = input.path.display();
+        let is = src.compression.name().unwrap_or("plain");
+        let message = match input.compression.name() {
+            Some(named) => {
+                format!("the name says {named}, but the content is {is} data: read as {is}")
+            }
+            None => format!(
+                "the content is {is} data, though its name does not say so: read decompressed"
+            ),
+        };
+        let fix = format!("name it for what it is (e.g. {name}.{})", ext(is));
+        findings.push(FileFinding {
+            code: FileCode::CompressionMismatch,
+            message,
+            fix: Some(fix),
+        });
+    }
+    if src.empty {
+        findings.push(FileFinding {
+            code: FileCode::EmptyFile,
+            message: "the file is empty (0 bytes of content): nothing to import".into(),
+            fix: Some(
+                "check the export that wrote it: it may have failed or been cut short".into(),
+            ),
+        });
+    }
+    findings
+}
+
+fn ext(compression: &str) -> &'static str {
+    match compression {
+        "gzip" => "gz",
+        _ => "zst",
+    }
+}
+
+/// A file already carrying the `[tagging]` columns was most likely tagged
+/// by an earlier scan: refused, rather than tagged twice.
+fn refuse_tag_columns(h: &Header, tagger: &Tagger, path: &std::path::Path) -> anyhow::Result<()> {
+    for name in &tagger.names {
+        if h.names.iter().any(|n| n.trim().eq_ignore_ascii_case(name)) {
+            bail!(Located::new(
+                path,
+                1,
+                1,
+                format!(
+                    "the tag column `{name}` ([tagging]) is already in the header; was this file tagged by an earlier scan?"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn input_info(
+    input: &Input,
+    cfg: &ScanConfig,
+    stats: &crate::input::InputStats,
+    compression: Compression,
+) -> InputInfo {
+    InputInfo {
+        path: input.path.clone(),
+        format: input.format.name(),
+        delimiter: match input.format {
+            Format::Csv { delimiter } => Some((delimiter as char).to_string()),
+            _ => None,
+        },
+        compression: compression.name(),
+        transcoded_from: cfg.encoding.map(|e| e.name()),
+        bytes: stats.bytes_read(),
+        blake3: stats.blake3(),
+        object: cfg
+            .object
+            .or(input.object_from_file(cfg.policy))
+            .map(String::from),
+    }
 }
 
 /// The report's account of the detector's work on one file.

@@ -5,12 +5,9 @@ use std::sync::atomic::Ordering;
 use rayon::prelude::*;
 
 use super::ScanConfig;
-use super::tags::{Tagger, ai_score};
-use crate::audit::RowSpool;
+use super::sink::RowSink;
 use crate::error::Located;
 use crate::input::{InputStats, RecordReader, Row};
-use crate::output::{RowWriter, TagValue};
-use crate::report::Tally;
 use crate::rules::undisclosed_ai_text::infer_columns;
 use crate::rules::{Context, TextColumns, Verdict, check_row};
 
@@ -60,19 +57,17 @@ pub enum StageError {
 }
 
 /// The three stages over one file: a reader thread parses batches ahead;
-/// the pool checks batch k+1 while this thread writes batch k in order.
-/// Batches and verdict buffers are recycled, so memory stays at a few
-/// batches. Returns the reader (for its line-ending counts), the tally and
+/// the pool checks batch k+1 while this thread writes batch k in order
+/// into `sink`. Batches and verdict buffers are recycled, so memory stays
+/// at a few batches. Returns the reader (for its line-ending counts) and
 /// the bytes of the records.
 pub fn run_batches(
     mut reader: Box<dyn RecordReader>,
     ctx: &Context,
-    writer: &mut RowWriter,
-    spool: &mut RowSpool,
-    tagger: &Tagger,
+    sink: &mut RowSink,
     cfg: &ScanConfig,
     stats: &InputStats,
-) -> Result<(Box<dyn RecordReader>, Tally, u64), StageError> {
+) -> Result<(Box<dyn RecordReader>, u64), StageError> {
     use std::sync::mpsc::sync_channel;
 
     let (full_tx, full_rx) = sync_channel::<Result<Batch, Located>>(1);
@@ -107,7 +102,6 @@ pub fn run_batches(
 
         // Owned here, so it can be dropped before the reader is joined.
         let empty_tx = empty_tx;
-        let mut tally = Tally::default();
         let mut bytes = 0u64;
         let mut pending: Option<(Batch, Vec<Verdict>)> = None;
         let mut spare: Vec<Verdict> = Vec::with_capacity(BATCH_ROWS);
@@ -131,39 +125,7 @@ pub fn run_batches(
                     let Some((done, verdicts)) = pending.take() else {
                         return Ok(None);
                     };
-                    let mut tags = Vec::with_capacity(tagger.names.len());
-                    for (row, verdict) in done.rows().iter().zip(&verdicts) {
-                        tally.add(row, verdict);
-                        if verdict.is_clean() {
-                            tagger
-                                .values(row, verdict, &mut tags)
-                                .map_err(StageError::Input)?;
-                            writer.write_clean(row, &tags).map_err(StageError::Output)?;
-                        } else {
-                            let reasons = verdict.reasons.joined();
-                            let mut values = vec![
-                                TagValue::Number(row.number as f64),
-                                TagValue::Text(reasons.clone()),
-                            ];
-                            if ctx.ai.is_some() {
-                                values.push(ai_score(verdict));
-                                values.push(TagValue::Text(
-                                    verdict
-                                        .ai
-                                        .finding()
-                                        .map(|a| a.signals_text())
-                                        .unwrap_or_default(),
-                                ));
-                            }
-                            writer
-                                .write_quarantine(row, &values)
-                                .map_err(StageError::Output)?;
-                            // The log keeps the row's hash, never its content.
-                            spool
-                                .push(row.number, &reasons, blake3::hash(&row.raw).as_bytes())
-                                .map_err(StageError::Output)?;
-                        }
-                    }
+                    sink.write(done.rows(), &verdicts, ctx)?;
                     bytes += done.bytes;
                     Ok(Some((done, verdicts)))
                 },
@@ -196,6 +158,6 @@ pub fn run_batches(
         drop(full_rx);
         drop(empty_tx);
         let reader = read.join().expect("the reader thread does not panic");
-        outcome.map(|()| (reader, tally, bytes))
+        outcome.map(|()| (reader, bytes))
     })
 }

@@ -7,6 +7,8 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+pub mod tools;
+
 pub struct Workdir {
     dir: tempfile::TempDir,
 }

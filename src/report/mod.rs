@@ -1,5 +1,69 @@
-//! The per-file report (`NAME.report.json`, schema in docs/report.md) and
-//! the counters it is built from.
+//! The reports: the per-file report (`NAME.report.json`, schema in
+//! docs/report.md) and the counters it is built from, here; the run's
+//! report over every input and its formats (`--report FORMAT=PATH`) in the
+//! files beside this one. Scanning and reporting are kept apart: the scan
+//! hands over a [`Report`] and [`samples::Samples`] per file, and the
+//! formats only read them.
+
+pub mod codes;
+pub mod github;
+pub mod html;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod run;
+pub mod samples;
+pub mod sarif;
+pub mod summary;
+
+/// The formats of `--report FORMAT=PATH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Json,
+    Sarif,
+    Junit,
+    Markdown,
+    Html,
+}
+
+impl ReportFormat {
+    pub const ALL: [ReportFormat; 5] = [
+        ReportFormat::Json,
+        ReportFormat::Sarif,
+        ReportFormat::Junit,
+        ReportFormat::Markdown,
+        ReportFormat::Html,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportFormat::Json => "json",
+            ReportFormat::Sarif => "sarif",
+            ReportFormat::Junit => "junit",
+            ReportFormat::Markdown => "markdown",
+            ReportFormat::Html => "html",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ReportFormat> {
+        match name.to_ascii_lowercase().as_str() {
+            "md" => Some(ReportFormat::Markdown),
+            "xml" => Some(ReportFormat::Junit),
+            n => ReportFormat::ALL.into_iter().find(|f| f.name() == n),
+        }
+    }
+
+    /// The run report in this format.
+    pub fn render(self, run: &run::RunReport) -> Vec<u8> {
+        match self {
+            ReportFormat::Json => json::render(run),
+            ReportFormat::Sarif => sarif::render(run),
+            ReportFormat::Junit => junit::render(run),
+            ReportFormat::Markdown => markdown::render(run),
+            ReportFormat::Html => html::render(run),
+        }
+    }
+}
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,10 +94,22 @@ pub struct Report {
     pub rows_total: u64,
     pub rows_clean: u64,
     pub rows_quarantined: u64,
+    /// Quarantined rows the `--baseline` already records: still quarantined,
+    /// not counted towards the exit status. Absent without a baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_baselined: Option<u64>,
     /// Reason code → number of rows carrying it (a row may carry several).
     pub reasons: BTreeMap<&'static str, u64>,
+    /// Of `reasons`, the rows the baseline covers; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasons_baselined: Option<BTreeMap<&'static str, u64>>,
     /// Disclosure field → rows lacking it (the detail of MISSING_DISCLOSURE).
     pub missing_fields: BTreeMap<&'static str, u64>,
+    /// Column → reason code → quarantined rows whose reason points at a
+    /// cell of that column (MALFORMED_ROW and MISSING_DISCLOSURE point at
+    /// none). At most `MAX_COLUMNS` columns; the rest are counted under
+    /// `(other columns)`.
+    pub column_findings: BTreeMap<String, BTreeMap<&'static str, u64>>,
     pub notices: Notices,
     pub file_findings: Vec<FileFinding>,
     /// What the AI-text detector did; absent when the policy turns it off.
@@ -166,8 +242,14 @@ pub struct InputInfo {
     pub format: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<String>,
+    /// How the content was compressed, by its magic bytes (what it was
+    /// read as, whatever its name says).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compression: Option<&'static str>,
+    /// `--encoding`: the encoding the input was transcoded from to UTF-8.
+    /// Outputs then hold the UTF-8 text, not the stored bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcoded_from: Option<&'static str>,
     /// Bytes of the file as stored (compressed, if it is).
     pub bytes: u64,
     pub blake3: String,
@@ -182,6 +264,10 @@ pub struct PolicyInfo {
     /// `null` when the built-in default policy was used.
     #[serde(serialize_with = "lossy_opt_path")]
     pub path: Option<PathBuf>,
+    /// How it was chosen: `--policy`, `CRMGUARD_POLICY`, `discovered`
+    /// (a crmguard.toml found from the working directory up to the
+    /// repository's root) or `built-in`.
+    pub found_by: &'static str,
     pub blake3: String,
 }
 
@@ -197,6 +283,9 @@ pub struct Notices {
 pub struct FileFinding {
     pub code: FileCode,
     pub message: String,
+    /// The fix, in one line, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -206,16 +295,27 @@ pub struct OutputInfo {
     pub summary: OutputSummary,
 }
 
+/// Columns counted one by one in [`Report::column_findings`]; a JSON file
+/// whose records each bring new keys cannot grow the report without end.
+pub const MAX_COLUMNS: usize = 500;
+const OTHER_COLUMNS: &str = "(other columns)";
+
 /// Counts accumulated while rows stream past.
 #[derive(Debug, Default, Clone)]
 pub struct Tally {
     pub rows_total: u64,
     pub rows_clean: u64,
     pub rows_quarantined: u64,
+    /// Quarantined rows a baseline covers.
+    pub rows_baselined: u64,
     pub reasons: [u64; Reason::ALL.len()],
+    /// Of `reasons`, the rows a baseline covers.
+    pub reasons_baselined: [u64; Reason::ALL.len()],
     pub missing: [u64; crate::spec::Field::COUNT],
     /// Every disclosure field seen on at least one row.
     pub fields_seen: FieldSet,
+    /// Column → reason → rows (see [`Report::column_findings`]).
+    pub columns: BTreeMap<String, [u64; Reason::ALL.len()]>,
     pub notices: Notices,
     pub ai: AiTally,
 }
@@ -276,6 +376,20 @@ impl Tally {
         for f in v.missing.iter() {
             self.missing[f as usize] += 1;
         }
+        for (name, reasons) in &v.columns {
+            let known = self.columns.contains_key(name) || self.columns.len() < MAX_COLUMNS;
+            let key = if known { name.as_str() } else { OTHER_COLUMNS };
+            let counts = match self.columns.get_mut(key) {
+                Some(c) => c,
+                None => self
+                    .columns
+                    .entry(key.to_string())
+                    .or_insert([0; Reason::ALL.len()]),
+            };
+            for r in reasons.iter() {
+                counts[r as usize] += 1;
+            }
+        }
         self.fields_seen = self.fields_seen.union(v.present);
         self.notices.ambiguous_source_type += u64::from(v.notices.ambiguous_source_type);
         self.notices.retired_source_type += u64::from(v.notices.retired_source_type);
@@ -331,11 +445,26 @@ impl Tally {
     }
 
     pub fn reasons_map(&self) -> BTreeMap<&'static str, u64> {
-        Reason::ALL
+        counts(&self.reasons)
+    }
+
+    pub fn columns_map(&self) -> BTreeMap<String, BTreeMap<&'static str, u64>> {
+        self.columns
             .iter()
-            .filter(|r| self.reasons[**r as usize] > 0)
-            .map(|r| (r.code(), self.reasons[*r as usize]))
+            .map(|(name, c)| (name.clone(), counts(c)))
             .collect()
+    }
+
+    pub fn reasons_baselined_map(&self) -> BTreeMap<&'static str, u64> {
+        counts(&self.reasons_baselined)
+    }
+
+    /// Counts a quarantined row that a baseline covers.
+    pub fn add_baselined(&mut self, v: &Verdict) {
+        self.rows_baselined += 1;
+        for r in v.reasons.iter() {
+            self.reasons_baselined[r as usize] += 1;
+        }
     }
 
     pub fn missing_map(&self) -> BTreeMap<&'static str, u64> {
@@ -344,5 +473,27 @@ impl Tally {
             .filter(|f| self.missing[**f as usize] > 0)
             .map(|f| (f.name(), self.missing[*f as usize]))
             .collect()
+    }
+}
+
+/// Code → count, for the codes with a count.
+fn counts(per_reason: &[u64; Reason::ALL.len()]) -> BTreeMap<&'static str, u64> {
+    Reason::ALL
+        .iter()
+        .filter(|r| per_reason[**r as usize] > 0)
+        .map(|r| (r.code(), per_reason[*r as usize]))
+        .collect()
+}
+
+impl Report {
+    /// Rows quarantined with `code` that count towards the exit status.
+    pub fn new_rows_with(&self, code: &str) -> u64 {
+        let all = self.reasons.get(code).copied().unwrap_or(0);
+        let known = self
+            .reasons_baselined
+            .as_ref()
+            .and_then(|b| b.get(code).copied())
+            .unwrap_or(0);
+        all - known
     }
 }

@@ -1,0 +1,255 @@
+//! File-level diagnoses with their one-line fix, and the summary's manners:
+//! the total line, colour only on a terminal, `-o -` refused.
+
+mod common;
+
+use std::io::Write;
+use std::process::Command;
+
+use common::tools;
+use common::{Workdir, status, stderr};
+use serde_json::Value;
+
+fn findings(report: &Value) -> Vec<(String, String, Option<String>)> {
+    report["file_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+                f["fix"].as_str().map(String::from),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_windows_1252_export_gets_the_iconv_line_and_encoding_reads_it() {
+    let wd = Workdir::new();
+    let mut bytes = b"Name,City,is_synthetic,data_source\n".to_vec();
+    bytes.extend_from_slice(
+        b"M\xfcller,K\xf6ln,false,web\nAda,London,false,web\nFran\xe7ois,Orl\xe9ans,false,web\n",
+    );
+    wd.write("export.csv", &bytes);
+    let out = wd.run(&["scan", "export.csv"]);
+    assert_eq!(status(&out), 1);
+    let report = wd.report("crmguard-out/export.report.json");
+    assert_eq!(report["reasons"]["ENCODING_INVALID"], 2);
+    let f = findings(&report);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, "ENCODING_NOT_UTF8");
+    assert!(
+        f[0].1
+            .starts_with("2 rows are not UTF-8 and read as windows-1252 (row 1: \"Müller\")"),
+        "{}",
+        f[0].1
+    );
+    let fix = f[0].2.as_deref().unwrap();
+    assert_eq!(
+        fix,
+        "iconv -f WINDOWS-1252 -t UTF-8 export.csv > export.utf8.csv, or scan with --encoding windows-1252"
+    );
+    assert!(
+        stderr(&out).contains(&format!("fix: {fix}")),
+        "{}",
+        stderr(&out)
+    );
+
+    // The fix works: transcoded on read, every row is clean, and the report
+    // and summary say the outputs hold UTF-8 text, not the stored bytes.
+    let out = wd.run(&[
+        "scan",
+        "--encoding",
+        "windows-1252",
+        "-o",
+        "t",
+        "export.csv",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("read as windows-1252, transcoded to UTF-8"));
+    let report = wd.report("t/export.report.json");
+    assert_eq!(report["input"]["transcoded_from"], "windows-1252");
+    assert_eq!(
+        report["input"]["blake3"],
+        blake3::hash(&bytes).to_hex().as_str(),
+        "the stored bytes are hashed"
+    );
+    assert_eq!(
+        wd.read_string("t/export.clean.csv"),
+        "Name,City,is_synthetic,data_source\nMüller,Köln,false,web\nAda,London,false,web\nFrançois,Orléans,false,web\n"
+    );
+    let out = wd.run(&["scan", "--encoding", "klingon", "export.csv"]);
+    assert_eq!(status(&out), 2);
+}
+
+#[test]
+fn near_miss_disclosure_headers_get_the_aliases_line() {
+    let wd = Workdir::new();
+    wd.write(
+        "leads.csv",
+        "Name,acme__Is_Synthetic__c,Data Source\nAda,false,web\n",
+    );
+    let out = wd.run(&["scan", "leads.csv"]);
+    assert_eq!(status(&out), 1);
+    let report = wd.report("crmguard-out/leads.report.json");
+    let f = findings(&report);
+    assert_eq!(f[0].0, "MISSING_DISCLOSURE_COLUMNS");
+    assert_eq!(
+        f[0].2.as_deref(),
+        Some(
+            "add under [aliases] in crmguard.toml (`crmguard init` writes one): \
+             is_synthetic = [\"acme__Is_Synthetic__c\"]; data_source = [\"Data Source\"]"
+        )
+    );
+    // The line, added, is the fix: the row is clean.
+    wd.write(
+        "crmguard.toml",
+        "[aliases]\nis_synthetic = [\"acme__Is_Synthetic__c\"]\ndata_source = [\"Data Source\"]\n",
+    );
+    let out = wd.run(&["scan", "leads.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+
+    // JSON keys are matched the same way.
+    wd.write(
+        "cases.ndjson",
+        "{\"Subject\":\"x\",\"IsSynthetic\":false,\"data-source\":\"web\"}\n",
+    );
+    let out = wd.run(&["scan", "--policy", "/dev/null", "cases.ndjson"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let f = findings(&wd.report("crmguard-out/cases.report.json"));
+    let fix = f[0].2.as_deref().unwrap();
+    assert!(
+        fix.ends_with("is_synthetic = [\"IsSynthetic\"]; data_source = [\"data-source\"]"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn gzip_content_under_a_csv_name_is_read_and_said() {
+    let wd = Workdir::new();
+    let csv = b"Name,is_synthetic,data_source\nAda,false,web\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csv).unwrap();
+    wd.write("leads.csv", gz.finish().unwrap());
+    let out = wd.run(&["scan", "leads.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(wd.read("crmguard-out/leads.clean.csv"), csv);
+    let report = wd.report("crmguard-out/leads.report.json");
+    assert_eq!(report["input"]["compression"], "gzip");
+    let f = findings(&report);
+    assert_eq!(f[0].0, "COMPRESSION_MISMATCH");
+    assert_eq!(
+        f[0].2.as_deref(),
+        Some("name it for what it is (e.g. leads.csv.gz)")
+    );
+    // --fail-on warning makes it count.
+    assert_eq!(
+        status(&wd.run(&["scan", "--fail-on", "warning", "leads.csv"])),
+        1
+    );
+
+    wd.write("book.csv", b"PK\x03\x04\x14\x00\x06\x00");
+    let out = wd.run(&["scan", "book.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("book.csv: the file is a ZIP archive (an Excel .xlsx workbook?)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_empty_file_is_a_finding_in_every_format() {
+    let wd = Workdir::new();
+    for name in ["empty.csv", "empty.ndjson", "empty.json"] {
+        wd.write(name, "");
+        let out = wd.run(&["scan", "--fail-on", "warning", name]);
+        assert_eq!(status(&out), 1, "{name}: {}", stderr(&out));
+        let stem = name.split('.').next().unwrap();
+        let ext = name.split('.').nth(1).unwrap();
+        let report = wd.report(&format!("crmguard-out/{stem}.report.json"));
+        assert_eq!(report["rows_total"], 0, "{name}");
+        let f = findings(&report);
+        assert_eq!(f[0].0, "EMPTY_FILE", "{name}");
+        assert!(
+            wd.join(&format!("crmguard-out/{stem}.clean.{ext}"))
+                .exists()
+        );
+        std::fs::remove_dir_all(wd.join("crmguard-out")).unwrap();
+    }
+}
+
+#[test]
+fn dash_out_dir_is_an_error_not_a_folder() {
+    let wd = Workdir::new();
+    wd.write("a.csv", "Name,is_synthetic,data_source\nAda,false,web\n");
+    let out = wd.run(&["scan", "-o", "-", "a.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("--out-dir -: outputs are files"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!wd.join("-").exists());
+}
+
+#[test]
+fn the_summary_ends_with_a_total_line() {
+    let wd = Workdir::new();
+    wd.write("a.csv", "Name,is_synthetic,data_source\nAda,false,web\n");
+    wd.write("b.csv", "Name,is_synthetic,data_source\n=x,false,web\n");
+    let out = wd.run(&["scan", "a.csv", "b.csv", "missing.csv"]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert_eq!(
+        err.lines().last().unwrap(),
+        "total: 3 files (1 not scanned), 2 rows: 1 clean, 1 quarantined",
+        "{err}"
+    );
+    // Piped: no colour.
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    // `script` gives crmguard a terminal as a person's shell would.
+    let Some(script) = tools::program("script") else {
+        return;
+    };
+    let wd = Workdir::new();
+    wd.write("b.csv", "Name,is_synthetic,data_source\n=x,false,web\n");
+    let on_tty = |no_color: bool| {
+        let mut cmd = Command::new(&script);
+        cmd.args(["-qec"])
+            .arg(format!("{} scan b.csv", env!("CARGO_BIN_EXE_crmguard")))
+            .arg("/dev/null")
+            .current_dir(wd.path())
+            .env("TERM", "xterm")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
+    };
+    let coloured = on_tty(false);
+    assert!(has_sgr(&coloured), "no colour on a terminal: {coloured:?}");
+    let plain = on_tty(true);
+    assert!(plain.contains("1 quarantined"), "{plain:?}");
+    // The progress bar may still clear its line; colours must be gone.
+    assert!(!has_sgr(&plain), "NO_COLOR ignored: {plain:?}");
+}
+
+/// Whether `s` holds an SGR (colour or style) escape sequence: ESC [ digits
+/// and semicolons, then `m`.
+fn has_sgr(s: &str) -> bool {
+    s.split('\u{1b}').skip(1).any(|rest| {
+        let Some(body) = rest.strip_prefix('[') else {
+            return false;
+        };
+        let end = body.find(|c: char| !(c.is_ascii_digit() || c == ';'));
+        end.is_some_and(|i| i > 0 && body[i..].starts_with('m'))
+    })
+}
