@@ -146,6 +146,35 @@ fn refuse_binary(head: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// The content as text: decompressed, then transcoded to UTF-8 when an
+/// encoding is given.
+fn decode(
+    raw: impl BufRead + Send + 'static,
+    compression: Compression,
+    encoding: Option<&'static encoding_rs::Encoding>,
+) -> io::Result<Box<dyn Read + Send>> {
+    let decompressed: Box<dyn Read + Send> = match compression {
+        Compression::None => Box::new(raw),
+        Compression::Gzip => Box::new(Decoded {
+            inner: flate2::bufread::MultiGzDecoder::new(raw),
+            format: "gzip",
+        }),
+        Compression::Zstd => Box::new(Decoded {
+            inner: zstd::stream::read::Decoder::with_buffer(raw)?,
+            format: "zstd",
+        }),
+    };
+    Ok(match encoding {
+        // The transcoder also drops a BOM of the encoding it was given.
+        Some(enc) => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(enc))
+                .build(decompressed),
+        ),
+        None => decompressed,
+    })
+}
+
 /// Opens `path` (`-` is stdin). `named` is the compression its name
 /// implies; gzip or zstd magic bytes win over a plain name (content
 /// compressed under a `.csv` name is read decompressed). A compressed name
@@ -194,26 +223,7 @@ pub fn open_input(
         Compression::None => named,
         sniffed => sniffed,
     };
-    let decompressed: Box<dyn Read + Send> = match compression {
-        Compression::None => Box::new(tee),
-        Compression::Gzip => Box::new(Decoded {
-            inner: flate2::bufread::MultiGzDecoder::new(tee),
-            format: "gzip",
-        }),
-        Compression::Zstd => Box::new(Decoded {
-            inner: zstd::stream::read::Decoder::with_buffer(tee).map_err(cannot_open)?,
-            format: "zstd",
-        }),
-    };
-    let mut decoded: Box<dyn Read + Send> = match encoding {
-        // The transcoder also drops a BOM of the encoding it was given.
-        Some(enc) => Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(enc))
-                .build(decompressed),
-        ),
-        None => decompressed,
-    };
+    let mut decoded = decode(tee, compression, encoding).map_err(cannot_open)?;
     // A BOM can arrive split across reads from a pipe: collect up to three
     // bytes before deciding.
     let mut head = Vec::with_capacity(3);

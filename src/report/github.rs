@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use super::plural;
 use super::run::RunReport;
 
 pub fn render(run: &RunReport) -> String {
@@ -75,10 +76,6 @@ pub fn render(run: &RunReport) -> String {
         }
     }
     s
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// A command's message.

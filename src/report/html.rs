@@ -13,6 +13,7 @@ use std::fmt::Write;
 
 use super::Report;
 use super::codes;
+use super::escape_markup as esc;
 use super::run::{FileEntry, RunReport};
 use super::samples::{CELL_CHARS, CELLS_PER_ROW, ROWS_PER_REASON, Samples};
 
@@ -424,31 +425,6 @@ fn glossary(run: &RunReport, s: &mut String) {
     }
     s.push_str("</dl></section>\n");
     let _ = run;
-}
-
-/// Escapes text for HTML content and quoted attribute values. C0 control
-/// characters, which HTML cannot show, become their Unicode pictures (NUL
-/// as ␀), so a CONTROL_CHARACTER cell shows what it holds; other controls
-/// become U+FFFD.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' => out.push(c),
-            c if (c as u32) < 0x20 => {
-                out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'))
-            }
-            '\u{7f}' => out.push('\u{2421}'),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "

@@ -9,6 +9,8 @@
 use std::fmt::Write;
 
 use super::Report;
+use super::escape_markup as xml;
+use super::plural;
 use super::run::{FileEntry, RunReport};
 use super::samples::Samples;
 use crate::spec::{FileCode, Reason};
@@ -48,90 +50,13 @@ fn suite(
     let mut cases = String::new();
     let mut failures = 0;
     for reason in Reason::ALL {
-        let code = reason.code();
-        let rows = r.reasons.get(code).copied().unwrap_or(0);
-        let _ = write!(
-            cases,
-            "    <testcase classname=\"{class}\" name=\"{code}\" time=\"0\""
-        );
-        let locations = samples
-            .reasons
-            .get(code)
-            .map(|s| s.locations.as_slice())
-            .unwrap_or_default();
-        let new = r.new_rows_with(code);
-        if rows == 0 {
-            cases.push_str("/>\n");
-        } else if new == 0 {
-            let _ = write!(
-                cases,
-                ">\n      <system-out>{rows} row{} quarantined, all in the baseline</system-out>\n    </testcase>\n",
-                plural(rows)
-            );
-        } else {
-            failures += 1;
-            let first: Vec<String> = locations
-                .iter()
-                .map(|l| format!("row {} (line {}, column {})", l.row, l.line, l.column))
-                .collect();
-            let _ = write!(
-                cases,
-                ">\n      <failure type=\"{code}\" message=\"{new}{} row{} quarantined with {code}{}\">{}\nFirst rows: {}{}</failure>\n    </testcase>\n",
-                if r.rows_baselined.is_some() {
-                    " new"
-                } else {
-                    ""
-                },
-                plural(new),
-                match rows - new {
-                    0 => String::new(),
-                    known => format!(" ({known} more in the baseline)"),
-                },
-                xml(reason.description()),
-                first.join(", "),
-                if new > locations.len() as u64 {
-                    ", …"
-                } else {
-                    ""
-                }
-            );
-        }
+        failures += reason_case(&class, *reason, r, samples, &mut cases);
     }
     for fc in FileCode::ALL {
-        if *fc == FileCode::HeaderDuplicate {
-            // An error, not a finding: such a file has no report.
-            continue;
-        }
-        let code = fc.code();
-        let _ = write!(
-            cases,
-            "    <testcase classname=\"{class}\" name=\"{code}\" time=\"0\""
-        );
-        let found: Vec<_> = r.file_findings.iter().filter(|x| x.code == *fc).collect();
-        if found.is_empty() {
-            cases.push_str("/>\n");
-            continue;
-        }
-        let text: Vec<String> = found
-            .iter()
-            .map(|x| match &x.fix {
-                Some(fix) => format!("{}\nFix: {fix}", x.message),
-                None => x.message.clone(),
-            })
-            .collect();
-        let text = xml(&text.join("\n"));
-        if warnings_fail {
-            failures += 1;
-            let _ = write!(
-                cases,
-                ">\n      <failure type=\"{code}\" message=\"{}\">{text}</failure>\n    </testcase>\n",
-                xml(&found[0].message)
-            );
-        } else {
-            let _ = write!(
-                cases,
-                ">\n      <system-out>warning: {text}</system-out>\n    </testcase>\n"
-            );
+        // HEADER_DUPLICATE is an error, not a finding: such a file has no
+        // report.
+        if *fc != FileCode::HeaderDuplicate {
+            failures += finding_case(&class, *fc, r, warnings_fail, &mut cases);
         }
     }
     let tests = Reason::ALL.len() + FileCode::ALL.len() - 1;
@@ -157,6 +82,109 @@ fn suite(
     (s, tests, failures, 0)
 }
 
+/// The testcase of one row-level code; 1 when it fails.
+fn reason_case(
+    class: &str,
+    reason: Reason,
+    r: &Report,
+    samples: &Samples,
+    cases: &mut String,
+) -> usize {
+    let code = reason.code();
+    let rows = r.reasons.get(code).copied().unwrap_or(0);
+    let _ = write!(
+        cases,
+        "    <testcase classname=\"{class}\" name=\"{code}\" time=\"0\""
+    );
+    let locations = samples
+        .reasons
+        .get(code)
+        .map(|s| s.locations.as_slice())
+        .unwrap_or_default();
+    let new = r.new_rows_with(code);
+    if rows == 0 {
+        cases.push_str("/>\n");
+        return 0;
+    }
+    if new == 0 {
+        let _ = write!(
+            cases,
+            ">\n      <system-out>{rows} row{} quarantined, all in the baseline</system-out>\n    </testcase>\n",
+            plural(rows)
+        );
+        return 0;
+    }
+    let first: Vec<String> = locations
+        .iter()
+        .map(|l| format!("row {} (line {}, column {})", l.row, l.line, l.column))
+        .collect();
+    let _ = write!(
+        cases,
+        ">\n      <failure type=\"{code}\" message=\"{new}{} row{} quarantined with {code}{}\">{}\nFirst rows: {}{}</failure>\n    </testcase>\n",
+        if r.rows_baselined.is_some() {
+            " new"
+        } else {
+            ""
+        },
+        plural(new),
+        match rows - new {
+            0 => String::new(),
+            known => format!(" ({known} more in the baseline)"),
+        },
+        xml(reason.description()),
+        first.join(", "),
+        if new > locations.len() as u64 {
+            ", …"
+        } else {
+            ""
+        }
+    );
+    1
+}
+
+/// The testcase of one file-level code; 1 when it fails (only under
+/// `--fail-on warning`: otherwise a finding is a warning in `system-out`).
+fn finding_case(
+    class: &str,
+    fc: FileCode,
+    r: &Report,
+    warnings_fail: bool,
+    cases: &mut String,
+) -> usize {
+    let code = fc.code();
+    let _ = write!(
+        cases,
+        "    <testcase classname=\"{class}\" name=\"{code}\" time=\"0\""
+    );
+    let found: Vec<_> = r.file_findings.iter().filter(|x| x.code == fc).collect();
+    if found.is_empty() {
+        cases.push_str("/>\n");
+        return 0;
+    }
+    let text: Vec<String> = found
+        .iter()
+        .map(|x| match &x.fix {
+            Some(fix) => format!("{}\nFix: {fix}", x.message),
+            None => x.message.clone(),
+        })
+        .collect();
+    let text = xml(&text.join("\n"));
+    if warnings_fail {
+        let _ = write!(
+            cases,
+            ">\n      <failure type=\"{code}\" message=\"{}\">{text}</failure>\n    </testcase>\n",
+            xml(&found[0].message)
+        );
+        1
+    } else {
+        let _ = write!(
+            cases,
+            ">\n      <system-out>warning: {text}</system-out>\n    </testcase>\n"
+        );
+        0
+    }
+}
+
 fn failed_suite(f: &FileEntry) -> (String, usize, usize, usize) {
     let name = xml(&f.input.display().to_string());
     let msg = xml(f.error.as_deref().unwrap_or("not scanned"));
@@ -166,30 +194,6 @@ fn failed_suite(f: &FileEntry) -> (String, usize, usize, usize) {
     (s, 1, 0, 1)
 }
 
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-/// Escapes text for XML content and attributes. Characters XML 1.0 cannot
-/// hold at all (most C0 controls) become U+FFFD: a file name with an escape
-/// sequence must not make the whole report unreadable.
-pub fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,8 +201,8 @@ mod tests {
     #[test]
     fn xml_escapes_markup_and_drops_what_xml_cannot_hold() {
         assert_eq!(
-            xml("a<b>&\"'\u{1b}[31m"),
-            "a&lt;b&gt;&amp;&quot;&apos;\u{fffd}[31m"
+            xml("a<b>&\"'\u{1b}[31m\u{ffff}"),
+            "a&lt;b&gt;&amp;&quot;&#39;\u{241b}[31m\u{fffd}"
         );
     }
 }

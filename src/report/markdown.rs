@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use super::plural;
 use super::run::RunReport;
 
 pub fn render(run: &RunReport) -> Vec<u8> {
@@ -66,6 +67,12 @@ pub fn render(run: &RunReport) -> Vec<u8> {
             let _ = writeln!(s, "| `{code}` | {n} | {} |", first_rows(run, code));
         }
     }
+    findings(run, &mut s);
+    s.into_bytes()
+}
+
+/// The file-level findings, one item each, with their fix.
+fn findings(run: &RunReport, s: &mut String) {
     let findings: Vec<String> = run
         .reports()
         .flat_map(|(r, _)| {
@@ -91,7 +98,6 @@ pub fn render(run: &RunReport) -> Vec<u8> {
             s.push('\n');
         }
     }
-    s.into_bytes()
 }
 
 /// `leads.csv` rows 4, 10 · `cases.ndjson` row 2 (at most five per reason).
@@ -120,10 +126,6 @@ fn first_rows(run: &RunReport, code: &str) -> String {
         }
     }
     parts.join(" · ")
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// Escapes text for a Markdown table cell: HTML is entity-escaped (GitHub

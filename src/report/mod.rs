@@ -16,6 +16,37 @@ pub mod samples;
 pub mod sarif;
 pub mod summary;
 
+/// Escapes text for HTML (and XML: the JUnit report uses it too) content
+/// and quoted attribute values. C0 control characters, which HTML cannot
+/// show and XML 1.0 cannot hold, become their Unicode pictures (NUL as ␀),
+/// so a CONTROL_CHARACTER cell shows what it holds; other controls and the
+/// noncharacters U+FFFE and U+FFFF become U+FFFD.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' => out.push(c),
+            c if (c as u32) < 0x20 => {
+                out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'))
+            }
+            '\u{7f}' => out.push('\u{2421}'),
+            c if c.is_control() || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `s` after a count, in the reports' sentences.
+pub(crate) fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 /// The formats of `--report FORMAT=PATH`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
@@ -235,7 +266,7 @@ pub struct AuditInfo {
     pub head: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct InputInfo {
     #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::Report;
 use super::codes;
+use super::plural;
 use super::run::RunReport;
 use super::samples::Samples;
 use crate::spec::{FileCode, Reason};
@@ -187,29 +188,28 @@ fn file_results(r: &Report, samples: &Samples, base: &Base, with_baseline: bool)
         }
         out.push(res);
     }
-    for f in &r.file_findings {
-        let code = f.code.code();
-        let text = match &f.fix {
-            Some(fix) => format!("{}: {}. Fix: {fix}", r.input.path.display(), f.message),
-            None => format!("{}: {}", r.input.path.display(), f.message),
-        };
-        out.push(json!({
-            "ruleId": code,
-            "ruleIndex": codes::all_codes().position(|c| c == code).unwrap_or(0),
-            "level": "warning",
-            "message": { "text": text },
-            "locations": [{ "physicalLocation": {
-                "artifactLocation": uri.clone(),
-                "region": { "startLine": 1 },
-            }}],
-            "partialFingerprints": { "crmguardFileReason/v1": fingerprint(&uri, code) },
-        }));
-    }
+    out.extend(r.file_findings.iter().map(|f| finding_result(r, f, &uri)));
     out
 }
 
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
+/// A file-level finding: a warning at line 1 of its file.
+fn finding_result(r: &Report, f: &super::FileFinding, uri: &Value) -> Value {
+    let code = f.code.code();
+    let text = match &f.fix {
+        Some(fix) => format!("{}: {}. Fix: {fix}", r.input.path.display(), f.message),
+        None => format!("{}: {}", r.input.path.display(), f.message),
+    };
+    json!({
+        "ruleId": code,
+        "ruleIndex": codes::all_codes().position(|c| c == code).unwrap_or(0),
+        "level": "warning",
+        "message": { "text": text },
+        "locations": [{ "physicalLocation": {
+            "artifactLocation": uri.clone(),
+            "region": { "startLine": 1 },
+        }}],
+        "partialFingerprints": { "crmguardFileReason/v1": fingerprint(uri, code) },
+    })
 }
 
 /// Stable across runs for the same file and code, so GitHub tracks one

@@ -10,6 +10,7 @@ use std::path::Path;
 use anstyle::{AnsiColor, Style};
 
 use super::Report;
+use super::plural;
 use super::run::Totals;
 use crate::terminal;
 
@@ -167,8 +168,4 @@ pub fn total(t: &Totals) -> String {
             n => format!(", {n} file-level finding{}", plural(n)),
         }
     )
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

@@ -89,20 +89,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         .header()
         .map(|h| resolve_header(h, input, cfg.policy, &mut findings))
         .transpose()?;
-    let ctx = Context {
-        policy: cfg.policy,
-        scan_time: cfg.scan_time,
-        columns: columns.as_ref(),
-        object_flag: cfg.object,
-        object_from_file: input.object_from_file(cfg.policy),
-        ai: cfg.detector.map(|settings| AiContext {
-            settings,
-            columns: match &cfg.policy.detector.text_columns {
-                c if c.is_empty() => std::sync::OnceLock::new(),
-                c => std::sync::OnceLock::from(TextColumns::new(c.clone(), columns.as_ref())),
-            },
-        }),
-    };
+    let ctx = context(input, cfg, columns.as_ref());
     let scan_id = new_scan_id(path, started_at);
     let tagger = Tagger::new(cfg.policy, &scan_id, cfg.scan_time, path);
     if let Some(h) = reader.header() {
@@ -136,12 +123,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     )
     .context("cannot create a temp file for the baseline")?;
     let (reader, decoded_bytes) =
-        run_batches(reader, &ctx, &mut sink, cfg, &stats).map_err(|e| match e {
-            StageError::Input(e) => anyhow::Error::from(e),
-            StageError::Output(e) => anyhow::Error::from(e)
-                .context(format!("{}: write failed", input.outputs.clean.display())),
-            StageError::Interrupted => Interrupted.into(),
-        })?;
+        run_batches(reader, &ctx, &mut sink, cfg, &stats).map_err(|e| stage_error(e, input))?;
     let RowSink {
         tally,
         samples,
@@ -152,28 +134,14 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     } = sink;
     let decoded_bytes = decoded_bytes + header_bytes;
 
-    let (lf, crlf) = reader.line_endings();
-    if lf > 0 && crlf > 0 {
-        findings.push(FileFinding {
-            code: FileCode::LineEndingMixed,
-            message: format!("{lf} lines end with LF and {crlf} with CRLF (header included)"),
-            fix: None,
-        });
-    }
-    if columns.is_none() && tally.rows_total > 0 {
-        missing_keys_finding(
-            cfg.policy,
-            tally.fields_seen,
-            keys.iter().map(String::as_str),
-            &mut findings,
-        );
-    }
-    target_limits(
-        cfg.policy,
+    closing_findings(
+        &mut findings,
+        reader.line_endings(),
         &tally,
         decoded_bytes,
         columns.as_ref(),
-        &mut findings,
+        &keys,
+        cfg.policy,
     );
     findings.extend(encoding.finding(path));
 
@@ -181,30 +149,10 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         .finish()
         .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
     let mut report = Report {
-        schema: crate::report::REPORT_SCHEMA,
         scan_id: scan_id.clone(),
-        crmguard_version: env!("CARGO_PKG_VERSION"),
         input: input_info(input, cfg, &stats, read_as),
-        policy: PolicyInfo {
-            path: match &cfg.policy.source {
-                PolicySource::BuiltIn => None,
-                PolicySource::File(p) => Some(p.clone()),
-            },
-            found_by: cfg.policy.found_by,
-            blake3: cfg.policy.blake3.clone(),
-        },
         started_at: started_at.to_string(),
-        scan_time: cfg.scan_time.to_string(),
         elapsed_ms: clock.elapsed().as_millis() as u64,
-        rows_total: tally.rows_total,
-        rows_clean: tally.rows_clean,
-        rows_quarantined: tally.rows_quarantined,
-        rows_baselined: cfg.baseline.map(|_| tally.rows_baselined),
-        reasons: tally.reasons_map(),
-        reasons_baselined: cfg.baseline.map(|_| tally.reasons_baselined_map()),
-        missing_fields: tally.missing_map(),
-        column_findings: tally.columns_map(),
-        notices: tally.notices.clone(),
         file_findings: findings,
         ai_text: ctx.ai.as_ref().map(|ai| ai_text(ai, cfg.policy, &tally)),
         outputs: vec![
@@ -217,7 +165,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
                 summary: quarantine.summary.clone(),
             },
         ],
-        audit: None,
+        ..counts(&tally, cfg)
     };
     debug_assert_eq!(
         report.rows_clean + report.rows_quarantined,
@@ -229,6 +177,100 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         samples,
         baseline_rows: new_baseline,
     })
+}
+
+/// What the rules need besides the row, for this file.
+fn context<'a>(
+    input: &Input,
+    cfg: &ScanConfig<'a>,
+    columns: Option<&'a crate::rules::Columns>,
+) -> Context<'a> {
+    Context {
+        policy: cfg.policy,
+        scan_time: cfg.scan_time,
+        columns,
+        object_flag: cfg.object,
+        object_from_file: input.object_from_file(cfg.policy),
+        ai: cfg.detector.map(|settings| AiContext {
+            settings,
+            columns: match &cfg.policy.detector.text_columns {
+                c if c.is_empty() => std::sync::OnceLock::new(),
+                c => std::sync::OnceLock::from(TextColumns::new(c.clone(), columns)),
+            },
+        }),
+    }
+}
+
+fn stage_error(e: StageError, input: &Input) -> anyhow::Error {
+    match e {
+        StageError::Input(e) => anyhow::Error::from(e),
+        StageError::Output(e) => anyhow::Error::from(e)
+            .context(format!("{}: write failed", input.outputs.clean.display())),
+        StageError::Interrupted => Interrupted.into(),
+    }
+}
+
+/// The report's policy, time and counts; the caller fills in the rest.
+fn counts(tally: &Tally, cfg: &ScanConfig) -> Report {
+    Report {
+        schema: crate::report::REPORT_SCHEMA,
+        scan_id: String::new(),
+        crmguard_version: env!("CARGO_PKG_VERSION"),
+        input: InputInfo::default(),
+        policy: PolicyInfo {
+            path: match &cfg.policy.source {
+                PolicySource::BuiltIn => None,
+                PolicySource::File(p) => Some(p.clone()),
+            },
+            found_by: cfg.policy.found_by,
+            blake3: cfg.policy.blake3.clone(),
+        },
+        started_at: String::new(),
+        scan_time: cfg.scan_time.to_string(),
+        elapsed_ms: 0,
+        rows_total: tally.rows_total,
+        rows_clean: tally.rows_clean,
+        rows_quarantined: tally.rows_quarantined,
+        rows_baselined: cfg.baseline.map(|_| tally.rows_baselined),
+        reasons: tally.reasons_map(),
+        reasons_baselined: cfg.baseline.map(|_| tally.reasons_baselined_map()),
+        missing_fields: tally.missing_map(),
+        column_findings: tally.columns_map(),
+        notices: tally.notices.clone(),
+        file_findings: Vec::new(),
+        ai_text: None,
+        outputs: Vec::new(),
+        audit: None,
+    }
+}
+
+/// What is known of a file once its rows are read: mixed line endings,
+/// JSON keys never seen, target limits.
+fn closing_findings(
+    findings: &mut Vec<FileFinding>,
+    (lf, crlf): (u64, u64),
+    tally: &Tally,
+    decoded_bytes: u64,
+    columns: Option<&crate::rules::Columns>,
+    keys: &std::collections::BTreeSet<String>,
+    policy: &Policy,
+) {
+    if lf > 0 && crlf > 0 {
+        findings.push(FileFinding {
+            code: FileCode::LineEndingMixed,
+            message: format!("{lf} lines end with LF and {crlf} with CRLF (header included)"),
+            fix: None,
+        });
+    }
+    if columns.is_none() && tally.rows_total > 0 {
+        missing_keys_finding(
+            policy,
+            tally.fields_seen,
+            keys.iter().map(String::as_str),
+            findings,
+        );
+    }
+    target_limits(policy, tally, decoded_bytes, columns, findings);
 }
 
 /// What is known of a file as soon as it is opened: a BOM, content
