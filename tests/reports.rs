@@ -435,3 +435,36 @@ fn html_renders_in_chromium_with_the_json_counts_and_runs_no_injected_script() {
     );
     assert!(dom.contains("&lt;/script&gt;&lt;script&gt;"));
 }
+
+#[test]
+fn a_report_on_stdout_leaves_the_summary_on_stderr_and_failed_files_are_reported() {
+    let wd = Workdir::new();
+    wd.write("a.csv", "Name,is_synthetic,data_source\n=x,false,web\n");
+    let out = wd.run(&["scan", "a.csv", "missing.csv", "--report", "json=-"]);
+    assert_eq!(status(&out), 2);
+    let run: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON report alone");
+    assert_eq!(run["exit_status"], 2);
+    assert_eq!(run["totals"]["files_failed"], 1);
+    assert_eq!(run["files"][1]["status"], "error");
+    assert!(
+        run["files"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing.csv")
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("a.csv: 1 row: 0 clean, 1 quarantined"),
+        "{err}"
+    );
+    // Two reports cannot share stdout; a bad format is named.
+    let out = wd.run(&["scan", "a.csv", "--report", "json=-", "--report", "html=-"]);
+    assert_eq!(status(&out), 2);
+    let out = wd.run(&["scan", "a.csv", "--report", "pdf=x.pdf"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("unknown report format \"pdf\""),
+        "{}",
+        stderr(&out)
+    );
+}
