@@ -64,8 +64,9 @@ fn time_part(label: &str, texts: &[String], mut f: impl FnMut(&str) -> f32) {
 
 fn parts(d: &Detector, texts: &[String]) {
     use crmguard::detector::artefacts::Artefacts;
-    use crmguard::detector::features::{
-        StyleTables, for_each_ngram, normalize_into, style_features, word_count,
+    use crmguard::detector::{
+        ngrams::for_each_ngram, normalize::normalize_into, normalize::word_count,
+        style::style_features, words::StyleTables,
     };
     let norms: Vec<String> = texts
         .iter()
@@ -183,7 +184,7 @@ fn scripts(d: &Detector, texts: &[String], reps: usize) {
     let mut groups: Vec<Vec<String>> = vec![Vec::new(); NAMES.len()];
     let mut norm = String::new();
     for t in texts {
-        crmguard::detector::features::normalize_into(t, &mut norm);
+        crmguard::detector::normalize::normalize_into(t, &mut norm);
         groups[crmguard::detector::script_of(&norm)].push(t.clone());
     }
     for (name, g) in NAMES.iter().zip(&groups) {

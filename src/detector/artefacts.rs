@@ -202,7 +202,7 @@ impl Artefacts {
     }
 
     /// `raw` is the text as imported (Markdown needs its line structure); `norm` is its
-    /// whitespace-normalised form (see [`super::features::normalize_into`]).
+    /// whitespace-normalised form (see [`super::normalize::normalize_into`]).
     pub fn scan(&self, raw: &str, norm: &str) -> ArtefactScan {
         self.scan_lowered(raw, &norm.to_ascii_lowercase())
     }
@@ -330,7 +330,7 @@ pub fn strip_preamble(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detector::features::normalize_into;
+    use crate::detector::normalize::normalize_into;
 
     fn scan(t: &str) -> ArtefactScan {
         let mut n = String::new();

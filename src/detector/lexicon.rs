@@ -4,7 +4,7 @@
 //! better than per-phrase weights fitted to our four training files.
 //!
 //! Phrases are matched as sequences of tokens, the words and punctuation marks the
-//! style pass finds ([`super::features::style_pass`]): it hashes every word anyway,
+//! style pass finds ([`super::style::style_pass`]): it hashes every word anyway,
 //! so a phrase costs a table lookup per token instead of a DFA step per byte. A
 //! match is whole words by construction ("realm" never fires inside "realms"), case
 //! is ignored, and spaces do not count ("well-being" and "well - being" are the same
@@ -14,7 +14,10 @@
 //! antislop_sampler (Apache-2.0), kobak_excess_vocab (MIT), pypi_defluff (MIT),
 //! hc3_indicating_words (CC-BY-SA 4.0, attribution in its NOTICE file).
 
-use super::features::{N_STYLE, StyleTables, normalize_into, style_pass};
+use super::normalize::normalize_into;
+use super::style::{N_STYLE, style_pass};
+use super::tokens::Tokens;
+use super::words::StyleTables;
 
 const ANTISLOP: &str =
     include_str!("../../assets/lexicons/antislop_sampler/slop_phrase_prob_adjustments.json");
@@ -134,19 +137,6 @@ impl Trie {
             end.0 |= mask;
         }
         t
-    }
-}
-
-/// Where phrases are taken from: what the style pass reports as it reads a text.
-pub trait Tokens {
-    /// The next token (a word or a mark) of the text, as its finalised hash.
-    fn token(&mut self, h: u64);
-}
-
-/// The tokens of a text, in order.
-impl Tokens for Vec<u64> {
-    fn token(&mut self, h: u64) {
-        self.push(h);
     }
 }
 

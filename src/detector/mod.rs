@@ -4,33 +4,38 @@
 //! One calibrated score per text combines
 //! 1. chat-model artefacts ([`artefacts`]): rules, each strong evidence on its own;
 //! 2. a logistic regression ([`model`]) over hashed char/word n-grams, LLM-lexicon
-//!    rates ([`lexicon`]) and length-normalised style features ([`features`]),
+//!    rates ([`lexicon`]) and length-normalised style features ([`style`]),
 //!    trained by [`train`] and calibrated on sources it was not fitted on.
 //!
 //! The module depends on nothing else in its crate; assets (model, lexicons) are
 //! embedded from `assets/` at compile time.
 
 pub mod artefacts;
-pub mod features;
+pub mod chars;
 pub mod lexicon;
 pub mod metrics;
 pub mod model;
+pub mod ngrams;
+pub mod normalize;
 pub mod sensitivity;
+pub mod style;
+pub mod tokens;
 pub mod train;
+pub mod words;
 
 pub use model::Model;
 pub use sensitivity::{Sensitivity, Thresholds};
 
 use artefacts::Artefacts;
-use features::{
-    CHUNK, CharFeed, N_STYLE, NgramCounts, NgramSink, NgramWalker, NoChars, STYLE_NAMES,
-    StyleTables, normalize_counting, style_walk, walk_ngrams,
-};
 use lexicon::{LEXICON_NAMES, Lexicons, N_LEX};
 use model::{N_DENSE, Weights};
+use ngrams::{CHUNK, CharFeed, NgramCounts, NgramSink, NgramWalker, NoChars, walk_ngrams};
+use normalize::normalize_counting;
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::OnceLock;
+use style::{N_STYLE, STYLE_NAMES, style_walk};
+use words::StyleTables;
 
 /// Texts with fewer words than this are not judged. Below ~8 words even the in-source
 /// AUROC of every model we tried drops towards chance and the false-positive rate on
@@ -122,13 +127,13 @@ thread_local! {
 
 /// Dominant script of a text's letters: 0 Latin, 1 Cyrillic, 2 CJK, 3 Hangul, 4 other.
 pub fn script_of(norm: &str) -> usize {
-    features::dominant_script(norm)
+    chars::dominant_script(norm)
 }
 
 /// Raw (unstandardised) dense features of a normalised text: style, then lexicons.
 /// Also returns whether the text is English (English-only features of other texts
 /// are neutralised at standardisation, see [`neutral_mask`]) and its [`script_of`].
-/// Without `all_style` the style features in [`features::LEAN_SKIPS`] are not
+/// Without `all_style` the style features in [`style::LEAN_SKIPS`] are not
 /// computed (NaN), for a model that gives them no weight.
 pub(crate) fn dense_raw(
     raw: &str,
@@ -143,7 +148,7 @@ pub(crate) fn dense_raw(
 }
 
 /// [`dense_raw`], handing the text's chars on to `feed` as the style pass reads
-/// them (see [`features::style_walk`]).
+/// them (see [`style::style_walk`]).
 fn dense_walk<G: CharFeed>(
     raw: &str,
     norm: &str,
@@ -165,7 +170,7 @@ fn dense_walk<G: CharFeed>(
         }
         (english, script, feed)
     } else {
-        style_pass_as(all_style, raw, norm, style, &mut features::NoTokens, feed)
+        style_pass_as(all_style, raw, norm, style, &mut tokens::NoTokens, feed)
     };
     if !cfg.use_style {
         style.fill(0.0);
@@ -174,8 +179,8 @@ fn dense_walk<G: CharFeed>(
 }
 
 /// The style pass, with every feature (`all`) or without the
-/// [`features::LEAN_SKIPS`].
-fn style_pass_as<T: lexicon::Tokens, G: CharFeed>(
+/// [`style::LEAN_SKIPS`].
+fn style_pass_as<T: tokens::Tokens, G: CharFeed>(
     all: bool,
     raw: &str,
     norm: &str,
@@ -197,7 +202,7 @@ fn style_pass_as<T: lexicon::Tokens, G: CharFeed>(
 /// is not read as evidence either way.
 #[inline]
 pub(crate) fn neutral_mask(j: usize, english: bool) -> bool {
-    !english && (j >= N_STYLE || features::ENGLISH_ONLY_STYLE.contains(&j))
+    !english && (j >= N_STYLE || style::ENGLISH_ONLY_STYLE.contains(&j))
 }
 
 pub struct Detector {
@@ -208,7 +213,7 @@ pub struct Detector {
     /// is one load at `code | sign << 8` (see [`signed_index`]) instead of a load and
     /// a sign flip; empty for other models.
     signed_table: Vec<f32>,
-    /// Whether the style pass must compute [`features::LEAN_SKIPS`]: only
+    /// Whether the style pass must compute [`style::LEAN_SKIPS`]: only
     /// when the model gives one of them a weight.
     all_style: bool,
     /// The dense features the model gives a weight, in order.
@@ -222,7 +227,7 @@ pub struct Detector {
 const NORM_TABLE: usize = 4096;
 
 /// Index into [`Detector::signed_table`] of a hash's bucket code: the hash's top
-/// bit (its sign, see [`features::bucket`]) selects the negated half.
+/// bit (its sign, see [`ngrams::bucket`]) selects the negated half.
 #[inline(always)]
 fn signed_index(code: u8, h: u64) -> usize {
     code as usize | ((h >> 55) as usize & 0x100)
@@ -264,9 +269,7 @@ impl Detector {
             .collect();
         // Left out, those features are NaN, which standardises to 0: what a zero
         // weight makes of any value.
-        let all_style = features::LEAN_SKIPS
-            .iter()
-            .any(|j| weighted_dense.contains(j));
+        let all_style = style::LEAN_SKIPS.iter().any(|j| weighted_dense.contains(j));
         let norm_divisors = (0..NORM_TABLE)
             .map(|n| (n.max(1) as f32).powf(model.cfg.norm_pow))
             .collect();
@@ -328,11 +331,11 @@ impl Detector {
     /// The signed weight sums of a normalised text's char and word n-grams, and how
     /// many of each there are: the hashed part of the margin, before normalisation.
     /// Public so that benchmarks time exactly what scoring runs.
-    pub fn ngram_sums(&self, norm: &str) -> (f32, f32, features::NgramCounts) {
+    pub fn ngram_sums(&self, norm: &str) -> (f32, f32, ngrams::NgramCounts) {
         if !self.model.cfg.use_hashed {
-            return (0.0, 0.0, features::NgramCounts::default());
+            return (0.0, 0.0, ngrams::NgramCounts::default());
         }
-        struct Walk<'a>(&'a str, &'a features::HashConfig);
+        struct Walk<'a>(&'a str, &'a ngrams::HashConfig);
         impl WithSum for Walk<'_> {
             type Out = (f32, f32, NgramCounts);
             #[inline(always)]
@@ -424,7 +427,7 @@ impl Detector {
 
     /// The style features of a normalised text as this detector's scoring computes
     /// them: without those its model gives no weight (NaN, see
-    /// [`features::LEAN_SKIPS`]), and with the lexicon phrases matched on the way
+    /// [`style::LEAN_SKIPS`]), and with the lexicon phrases matched on the way
     /// (the counts are dropped). Returns whether the text reads as English.
     /// Public so that benchmarks time exactly what scoring runs.
     pub fn style_features(&self, raw: &str, norm: &str, out: &mut [f32]) -> bool {
@@ -583,7 +586,7 @@ fn of_group(v: &[f32], g: usize) -> &[f32; N_DENSE] {
 }
 
 /// `v` negated when the hash's top bit is set (signed hashing, see
-/// [`features::bucket`]). The sign bit is flipped arithmetically, exactly as `-v`
+/// [`ngrams::bucket`]). The sign bit is flipped arithmetically, exactly as `-v`
 /// would: half of all n-grams are negative at random, so a branch here would be
 /// mispredicted about every other n-gram.
 #[inline(always)]
@@ -647,7 +650,7 @@ impl<W: Fn(u64) -> f32> NgramSink for WeightSum<W> {
 #[inline]
 pub(crate) fn standardize(x: f32, mean: f32, std: f32) -> f32 {
     if x.is_nan() {
-        // Undefined for this text (see features::STYLE_NAMES): no evidence.
+        // Undefined for this text (see style::STYLE_NAMES): no evidence.
         return 0.0;
     }
     ((x - mean) / std.max(1e-6)).clamp(-4.0, 4.0)
@@ -822,7 +825,7 @@ mod tests {
                 );
                 assert_eq!((english, script), (fe, fs), "{t:?}");
                 assert_eq!(apart.map(f32::to_bits), fused.map(f32::to_bits), "{t:?}");
-                checked += usize::from(counts.chars as usize > features::CHUNK);
+                checked += usize::from(counts.chars as usize > ngrams::CHUNK);
             }
         }
         // Some texts span several chunks of the n-gram walk.
@@ -841,7 +844,7 @@ mod tests {
              and helpful at the desk.\nWould come back",
         ];
         let mut m = Model::read(EMBEDDED_MODEL).unwrap();
-        for j in features::LEAN_SKIPS {
+        for j in style::LEAN_SKIPS {
             m.dense_w[j] = 0.0;
         }
         let lean = Detector::from_model(m.clone());
@@ -854,7 +857,7 @@ mod tests {
             assert_eq!(a.score.to_bits(), b.score.to_bits(), "{t}");
         }
         // Any weight on one of them, and the pass computes them all.
-        m.dense_w[features::LEAN_SKIPS[2]] = 0.5;
+        m.dense_w[style::LEAN_SKIPS[2]] = 0.5;
         assert!(Detector::from_model(m).all_style);
     }
 

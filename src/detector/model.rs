@@ -33,8 +33,9 @@
 //! The codebook holds weight quantiles, so the many small weights keep distinct values
 //! (a linear int8 scale would flush most of them to zero), and 0 maps exactly to 0.
 
-use super::features::{HashConfig, N_STYLE};
 use super::lexicon::N_LEX;
+use super::ngrams::HashConfig;
+use super::style::N_STYLE;
 use anyhow::{Context, Result, bail, ensure};
 use std::path::Path;
 
@@ -43,8 +44,7 @@ pub const MAGIC: &[u8; 8] = b"CRMGDET1";
 /// n-grams from a packed window, so a version 1 model's weights sit in other buckets.
 pub const VERSION: u32 = 2;
 pub const N_DENSE: usize = N_STYLE + N_LEX;
-/// Scripts for per-script standardisation: Latin, Cyrillic, CJK, Hangul, other.
-pub const N_SCRIPTS: usize = 5;
+pub use super::chars::N_SCRIPTS;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FeatureConfig {
@@ -281,7 +281,7 @@ impl Model {
         ensure!((8..=26).contains(&bits), "bad bucket bits {bits}");
         ensure!(
             char_min <= char_max
-                && char_max as usize <= super::features::CHAR_MAX_N
+                && char_max as usize <= super::ngrams::CHAR_MAX_N
                 && word_min <= word_max,
             "bad n-gram ranges"
         );

@@ -8,9 +8,12 @@
 //! number of threads.
 
 use super::artefacts::strip_preamble;
-use super::features::{N_STYLE, bucket, fmix, for_each_ngram, mix, normalize_into, word_count};
 use super::metrics::threshold_at_fpr;
 use super::model::{FeatureConfig, Model, N_DENSE, N_SCRIPTS, Weights};
+use super::ngrams::{Block, HashConfig, bucket, for_each_ngram};
+use super::normalize::{normalize_into, word_count};
+use super::style::N_STYLE;
+use super::tokens::{fmix, mix};
 use super::{Example, components, dense_raw, neutral_mask, noisy_or, standardize};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -122,7 +125,7 @@ impl TrainOptions {
     pub fn baseline() -> Self {
         TrainOptions {
             features: FeatureConfig {
-                hash: super::features::HashConfig {
+                hash: HashConfig {
                     bits: 20,
                     ..Default::default()
                 },
@@ -168,7 +171,7 @@ pub struct Doc {
 pub struct Prepared {
     pub docs: Vec<Doc>,
     pub sources: Vec<String>,
-    pub hash: super::features::HashConfig,
+    pub hash: HashConfig,
 }
 
 /// Text cleaning applied to training and evaluation text (not to scored text):
@@ -201,7 +204,7 @@ fn featurize_one(text: &str, cfg: &FeatureConfig, machine: bool, source: u16, gr
     let counts = for_each_ngram(&norm, &cfg.hash, |blk, h| {
         let (i, neg) = bucket(h, bits);
         let v = if neg { -1.0 } else { 1.0 };
-        if blk == super::features::Block::Char {
+        if blk == Block::Char {
             ch.push((i as u32, v))
         } else {
             wd.push((i as u32, v))

@@ -270,7 +270,7 @@ fn is_prose(text: &str) -> bool {
         words += usize::from(!in_word);
         in_word = true;
         letters += usize::from(c.is_alphabetic());
-        cjk |= crate::detector::features::is_cjk(c);
+        cjk |= crate::detector::chars::is_cjk(c);
     }
     if chars == 0 || letters * 2 < chars {
         return false;
@@ -292,9 +292,7 @@ mod tests {
             }
             let words = text.split_whitespace().count();
             words >= PROSE_WORDS
-                || (words < 3
-                    && letters >= 20
-                    && text.chars().any(crate::detector::features::is_cjk))
+                || (words < 3 && letters >= 20 && text.chars().any(crate::detector::chars::is_cjk))
         };
         let pieces = [
             "word",
