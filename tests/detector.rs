@@ -130,7 +130,10 @@ fn eval_on_a_fixture_with_a_known_answer() {
     assert_eq!(v["auroc"], 1.0);
     assert_eq!(v["tpr_at_1pct_fpr"], 1.0);
     assert_eq!(v["precision"], 1.0);
-    assert_eq!(v["recall"], 1.0);
+    // Two machine rows give themselves away only by what people write too (a
+    // stock opener, a Markdown heading): evidence, not a verdict, so at the
+    // default threshold they may pass, and here they do.
+    assert_eq!(v["recall"], 0.8);
     assert_eq!(v["fpr"], 0.0);
 
     // Text output carries the same numbers.
@@ -338,18 +341,16 @@ fn scan_explains_what_it_judged() {
             .unwrap()
             .starts_with("artefact")
     );
-    // Lexicon signals are tallied per phrase, not per list of phrases.
-    let phrase_rows: Vec<&str> = ai["top_signals"]
-        .as_array()
-        .unwrap()
-        .iter()
+    // Next to a chat preamble (5.3 log-odds), the lexicons' fraction of a
+    // log-odds is no reason worth listing: only the artefacts explain the flag.
+    let top: Vec<&str> = (ai["top_signals"].as_array().unwrap().iter())
         .filter_map(|s| s["signal"].as_str())
-        .filter(|s| s.starts_with("phrase "))
         .collect();
-    assert!(!phrase_rows.is_empty(), "{ai}");
-    for s in phrase_rows {
-        assert_eq!(s.matches('"').count(), 2, "{s}");
-    }
+    assert!(top.iter().all(|s| s.starts_with("artefact ")), "{ai}");
+    assert!(
+        top.contains(&"artefact chat preamble before the answer"),
+        "{ai}"
+    );
     let q = quarantine_cells(
         &wd.read("crmguard-out/reviews.quarantine.csv"),
         b',',
@@ -466,4 +467,57 @@ fn policy_controls_the_detector() {
     let out = wd.run(&["scan", "-p", "bad.toml", "in.csv"]);
     assert_eq!(status(&out), 2);
     assert!(stderr(&out).contains("not in [0, 1]"));
+}
+
+/// Genuine CRM text that uses what chat models also write: a sales rep's
+/// follow-up that opens with the stock line, and a mail-merge template. Each
+/// must pass at the default threshold, with the rule shown as evidence.
+const HUMAN_FOLLOW_UP: &str = "Hi Dana, I hope this message finds you well. Following up on \
+    our call Tuesday - I talked to our ops guy and we can do the 40 units by the 18th if you \
+    confirm by Friday. Pricing same as the quote. Let me know. Thanks, Rob";
+const HUMAN_TEMPLATE: &str = "Hi [First Name], thanks for stopping by our booth at the \
+    Columbus home show last weekend! As promised here's the 10% off code for your first \
+    install: SHOW10. Any questions just reply to this email. Cheers, [Your Name]";
+
+#[test]
+fn openers_and_placeholders_are_evidence_not_verdicts() {
+    let wd = Workdir::new();
+    for (text, rule) in [
+        (HUMAN_FOLLOW_UP, "i hope this message finds you well"),
+        (HUMAN_TEMPLATE, "[your name]"),
+    ] {
+        let out = wd.run(&["detect", "--json", text]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(status(&out), 0, "{v}");
+        assert_eq!(v["flagged"], false, "{v}");
+        let signals = v["signals"].as_array().unwrap();
+        let hit = (signals.iter())
+            .find(|s| s["family"] == "artefact" && s["detail"].as_str().unwrap().contains(rule))
+            .unwrap_or_else(|| panic!("{rule} not among {v}"));
+        // Evidence: a log-odds or two, against 5.3 for a decisive rule.
+        let w = hit["weight"].as_f64().unwrap();
+        assert!(w > 0.0 && w <= 2.5, "{hit}");
+    }
+    // The same template pasted back with a chat model's own words is flagged.
+    let pasted = format!("As an AI language model, I drafted this for you. {HUMAN_TEMPLATE}");
+    let out = wd.run(&["detect", "--json", &pasted]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["flagged"], true, "{v}");
+    assert!(v["score"].as_f64().unwrap() > 0.99, "{v}");
+}
+
+#[test]
+fn signals_are_ranked_by_contribution_and_small_ones_dropped() {
+    let wd = Workdir::new();
+    for text in [PASTED, GENUINE, HUMAN_FOLLOW_UP] {
+        let out = wd.run(&["detect", "--json", text]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let w: Vec<f64> = (v["signals"].as_array().unwrap().iter())
+            .map(|s| s["weight"].as_f64().unwrap().abs())
+            .collect();
+        assert!(!w.is_empty() && w.len() <= 5, "{v}");
+        assert!(w.windows(2).all(|p| p[0] >= p[1]), "{v}");
+        // None below 0.15 log-odds, nor below a tenth of the strongest.
+        assert!(w.iter().all(|x| *x >= 0.15 && *x >= 0.1 * w[0]), "{v}");
+    }
 }

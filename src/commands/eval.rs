@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -43,6 +43,11 @@ pub struct Args {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+    /// Also write each row's score to this CSV (`row,score,judged`, rows
+    /// numbered from 1 in the order read), for tables by any column of the
+    /// input (bench/loso.sh makes them)
+    #[arg(long, value_name = "FILE")]
+    pub scores: Option<PathBuf>,
 }
 
 /// The numbers `eval` prints. Metrics are over every row, as `scan` would
@@ -125,6 +130,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             (a.score, a.judged)
         })
         .collect();
+    if let Some(path) = &args.scores {
+        let mut out = String::from("row,score,judged\n");
+        for (i, (score, judged)) in assessed.iter().enumerate() {
+            out.push_str(&format!("{},{score},{judged}\n", i + 1));
+        }
+        let cannot = || format!("{}: cannot write", terminal::path(path));
+        let mut file = crate::output::OutputFile::create(path, crate::output::Mode::Shared)
+            .with_context(cannot)?;
+        file.write_all(out.as_bytes()).with_context(cannot)?;
+        file.commit().with_context(cannot)?;
+    }
     let kept = |i: &usize| !args.judged_only || assessed[*i].1;
     let scores: Vec<f32> = (0..examples.len())
         .filter(kept)

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use crate::commands::labelled;
+use crate::detector::Sensitivity;
 use crate::detector::train::{TrainOptions, prepare, train_prepared};
 use crate::errln;
 use crate::error::exit;
@@ -45,6 +46,15 @@ pub struct Args {
     /// Leave out the LLM-phrase lexicon rates
     #[arg(long)]
     pub no_lexicons: bool,
+    /// Add word-frequency features (a table of the human texts' commonest
+    /// tokens, stored in the model): see docs/detector.md for what they bought
+    #[arg(long)]
+    pub frequency: bool,
+    /// Labelled files held out for evaluation: any training text that also
+    /// appears in one of them (same text after whitespace normalisation) is
+    /// left out of training
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub exclude: Vec<PathBuf>,
 }
 
 /// `3-5`, `4` or `none` as (min, max) lengths; (0, 0) means none.
@@ -63,12 +73,23 @@ fn parse_char_ngrams(s: &str) -> Result<(u8, u8), String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let examples = labelled::load(
+    let mut examples = labelled::load(
         &args.data,
         &args.columns,
         Some(&args.group_column),
         args.source_column.as_deref(),
     )?;
+    if !args.exclude.is_empty() {
+        let held = labelled::load(&args.exclude, &args.columns, None, None)?;
+        let hashes: std::collections::HashSet<[u8; 32]> =
+            held.iter().map(|e| text_hash(&e.text)).collect();
+        let before = examples.len();
+        examples.retain(|e| !hashes.contains(&text_hash(&e.text)));
+        errln!(
+            "crmguard: left out {} training rows whose text is in the held-out files",
+            before - examples.len()
+        );
+    }
     let machine = examples.iter().filter(|e| e.machine).count();
     if machine == 0 || machine == examples.len() {
         bail!(
@@ -90,10 +111,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     (opts.features.hash.char_min, opts.features.hash.char_max) = args.char_ngrams;
     opts.features.use_style = !args.no_style;
     opts.features.use_lexicon = !args.no_lexicons;
+    opts.features.use_freq = args.frequency;
     let f = &opts.features;
     let h = &f.hash;
     errln!(
-        "crmguard: features: {}, word {}-{}-grams, {}, {}",
+        "crmguard: features: {}, word {}-{}-grams, {}, {}, {}",
         match (h.char_min, h.char_max) {
             (_, 0) => "no char n-grams".to_string(),
             (lo, hi) if lo == hi => format!("char {lo}-grams"),
@@ -107,6 +129,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         } else {
             "no lexicons"
         },
+        if f.use_freq {
+            "word frequency"
+        } else {
+            "no word frequency"
+        },
     );
     let prep = prepare(&examples, &opts.features, opts.strip_preambles);
     let all: Vec<usize> = (0..examples.len()).collect();
@@ -117,23 +144,44 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     out.write_all(&bytes).with_context(cannot)?;
     out.commit().with_context(cannot)?;
     errln!(
-        "crmguard: wrote {} ({} bytes, blake3 {}), threshold {:.4}",
+        "crmguard: wrote {} ({} bytes, blake3 {})",
         terminal::path(&args.out),
         bytes.len(),
         blake3::hash(&bytes).to_hex(),
-        model.threshold
     );
-    if !report.per_source_threshold.is_empty() {
-        // The shipped threshold is the strictest of these; say which source set it.
-        let each: Vec<String> = report
-            .per_source_threshold
-            .iter()
-            .map(|(s, t)| format!("{s} {t:.4}"))
+    for (i, s) in [
+        Sensitivity::Strict,
+        Sensitivity::Balanced,
+        Sensitivity::Thorough,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (q, r) = model.presets[i];
+        let fprs: Vec<String> = (report.per_source_fpr.iter())
+            .filter(|(_, f)| f[i] > 0.0)
+            .map(|(src, f)| format!("{src} {:.2}%", 100.0 * f[i]))
             .collect();
         errln!(
-            "crmguard: threshold per held-out source (1% FPR): {}",
-            each.join(", ")
+            "crmguard: {s}: quarantine above {q:.4}{}; held-out human texts above it: {}",
+            if r.is_nan() {
+                String::new()
+            } else {
+                format!(", review above {r:.4}")
+            },
+            if fprs.is_empty() {
+                "none".to_string()
+            } else {
+                fprs.join(", ")
+            }
         );
     }
     Ok(exit::CLEAN)
+}
+
+/// blake3 of a text with its whitespace normalised, as the detector reads it.
+fn text_hash(text: &str) -> [u8; 32] {
+    let mut norm = String::new();
+    crate::detector::normalize::normalize_into(text, &mut norm);
+    *blake3::hash(norm.trim().as_bytes()).as_bytes()
 }

@@ -7,91 +7,134 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
-/// How much one artefact alone says. Combined noisy-OR: P = 1 - Π(1 - p_i).
-const DECISIVE: f32 = 0.995;
-const STRONG: f32 = 0.95;
-/// Weak: humans write this too, so it may only nudge.
-const WEAK: f32 = 0.3;
-/// Reported as a signal but adds nothing to the score. In the training data **bold**
-/// is human evidence if anything (3% of M4's human Reddit answers, no machine row), and
-/// even as a weak artefact it pushed those genuine answers over the shipped threshold.
-const INFO: f32 = 0.0;
+/// How much one artefact says. Decisive rules are text no human writes into a CRM
+/// field (a chat model's self-reference, its UI, a chat preamble before the
+/// answer): they combine noisy-OR, P = 1 - Π(1 - p_i), and each alone pushes the
+/// score to about 0.995. Evidence rules are text people write too (mail-merge
+/// placeholders, stock openers): each adds log-odds to the model's own, so it tips
+/// a text the model already finds machine-like and leaves a genuine one below
+/// the threshold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Weight {
+    Decisive,
+    /// Adds [`Kind::log_odds`] to the calibrated model score, once per kind
+    /// however many of its phrases a text has.
+    Evidence(Kind),
+    /// Reported as a signal but adds nothing. In the training data **bold** is
+    /// human evidence if anything (3% of M4's human Reddit answers, no machine
+    /// row).
+    Info,
+}
+
+/// What an evidence rule found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A template placeholder: humans keep mail-merge templates in CRMs too.
+    Placeholder,
+    /// Stock chat-model phrasing that people also write.
+    Stock,
+    Weak,
+}
+
+impl Kind {
+    pub fn log_odds(self) -> f32 {
+        match self {
+            Kind::Placeholder => 1.5,
+            Kind::Stock => 1.0,
+            Kind::Weak => 0.5,
+        }
+    }
+}
+
+use Weight::{Decisive, Evidence};
+
+pub const DECISIVE_P: f32 = 0.995;
+const PLACEHOLDER: Weight = Evidence(Kind::Placeholder);
+const STOCK: Weight = Evidence(Kind::Stock);
+const WEAK: Weight = Evidence(Kind::Weak);
+/// Evidence adds up to at most this many log-odds, so that a template full of
+/// placeholders still needs the model's own agreement.
+pub const MAX_EVIDENCE: f32 = 2.5;
 
 /// Phrases matched ASCII-case-insensitively on whitespace-normalised text, so line
 /// breaks inside a phrase ("Certainly!\n\nHere is") do not hide it. Written in
 /// lowercase: they are matched against the ASCII-lowercased text.
-const PHRASES: &[(&str, f32)] = &[
-    ("as an ai language model", DECISIVE),
-    ("as a language model", DECISIVE),
-    ("as an ai model", DECISIVE),
-    ("as an ai assistant", DECISIVE),
-    ("i am an ai language model", DECISIVE),
-    ("i'm an ai language model", DECISIVE),
-    ("i am an ai assistant", DECISIVE),
-    ("i'm just an ai", DECISIVE),
-    ("as of my last knowledge update", DECISIVE),
-    ("as of my knowledge cutoff", DECISIVE),
-    ("my knowledge cutoff", DECISIVE),
-    ("as of my last update", DECISIVE),
-    ("as of my last training", DECISIVE),
-    ("regenerate response", DECISIVE),
-    ("i cannot fulfill", DECISIVE),
-    ("i can't fulfill", DECISIVE),
-    ("i cannot fulfil", DECISIVE),
-    ("i'm unable to fulfill", DECISIVE),
-    ("i do not have personal opinions", DECISIVE),
-    ("i don't have personal opinions", DECISIVE),
-    ("i don't have personal experiences", DECISIVE),
-    ("i do not have personal experiences", DECISIVE),
-    ("certainly! here", DECISIVE),
-    ("certainly, here", DECISIVE),
-    ("sure! here", DECISIVE),
-    ("sure thing! here", DECISIVE),
-    ("absolutely! here", DECISIVE),
-    ("of course! here", DECISIVE),
-    ("here is a rewritten version", DECISIVE),
-    ("here's a rewritten version", DECISIVE),
-    ("here is the rewritten", DECISIVE),
-    ("here's the rewritten", DECISIVE),
-    ("here is a revised version", DECISIVE),
-    ("here's a revised version", DECISIVE),
-    ("here is the revised", DECISIVE),
-    ("here's the revised", DECISIVE),
-    ("here is a polished version", DECISIVE),
-    ("here's a polished version", DECISIVE),
-    ("here is the polished", DECISIVE),
-    ("here's the polished", DECISIVE),
-    ("here is a more polished", DECISIVE),
-    ("here's a more polished", DECISIVE),
-    ("here is an improved version", DECISIVE),
-    ("here's an improved version", DECISIVE),
-    ("here is a possible review", DECISIVE),
-    ("here's a possible review", DECISIVE),
-    ("here is a sample review", DECISIVE),
-    ("here's a sample review", DECISIVE),
-    ("in this rewritten version", DECISIVE),
-    ("[your name]", DECISIVE),
-    ("[your ", DECISIVE),
-    ("[insert ", DECISIVE),
-    ("[company name]", DECISIVE),
-    ("[recipient", DECISIVE),
-    ("[customer name]", DECISIVE),
-    ("[client name]", DECISIVE),
-    ("[product name]", DECISIVE),
-    ("[hotel name]", DECISIVE),
-    ("[name]", DECISIVE),
-    ("[date]", DECISIVE),
-    ("sure, here", STRONG),
-    ("sure, i can", STRONG),
-    ("certainly, i can", STRONG),
-    ("i hope this email finds you well", STRONG),
-    ("i hope this message finds you well", STRONG),
-    ("hope this email finds you well", STRONG),
+const PHRASES: &[(&str, Weight)] = &[
+    ("as an ai language model", Decisive),
+    ("as a language model", Decisive),
+    ("as an ai model", Decisive),
+    ("as an ai assistant", Decisive),
+    ("i am an ai language model", Decisive),
+    ("i'm an ai language model", Decisive),
+    ("i am an ai assistant", Decisive),
+    ("i'm just an ai", Decisive),
+    ("as of my last knowledge update", Decisive),
+    ("as of my knowledge cutoff", Decisive),
+    ("my knowledge cutoff", Decisive),
+    ("as of my last update", Decisive),
+    ("as of my last training", Decisive),
+    ("regenerate response", Decisive),
+    ("i cannot fulfill", Decisive),
+    ("i can't fulfill", Decisive),
+    ("i cannot fulfil", Decisive),
+    ("i'm unable to fulfill", Decisive),
+    ("i do not have personal opinions", Decisive),
+    ("i don't have personal opinions", Decisive),
+    ("i don't have personal experiences", Decisive),
+    ("i do not have personal experiences", Decisive),
+    ("here is a rewritten version", Decisive),
+    ("here's a rewritten version", Decisive),
+    ("here is the rewritten", Decisive),
+    ("here's the rewritten", Decisive),
+    ("here is a revised version", Decisive),
+    ("here's a revised version", Decisive),
+    ("here is a polished version", Decisive),
+    ("here's a polished version", Decisive),
+    ("here is the polished", Decisive),
+    ("here's the polished", Decisive),
+    ("here is a more polished", Decisive),
+    ("here's a more polished", Decisive),
+    ("here is an improved version", Decisive),
+    ("here's an improved version", Decisive),
+    ("here is a possible review", Decisive),
+    ("here's a possible review", Decisive),
+    ("here is a sample review", Decisive),
+    ("here's a sample review", Decisive),
+    ("in this rewritten version", Decisive),
+    // An agent answering a customer writes "Of course! Here is the link" too; only
+    // followed by the answer to a writing request is it decisive (`chat_preamble`).
+    ("certainly! here", STOCK),
+    ("certainly, here", STOCK),
+    ("sure! here", STOCK),
+    ("sure thing! here", STOCK),
+    ("absolutely! here", STOCK),
+    ("of course! here", STOCK),
+    ("sure, here", WEAK),
+    ("sure, i can", WEAK),
+    ("certainly, i can", WEAK),
+    ("[your name]", PLACEHOLDER),
+    ("[your ", PLACEHOLDER),
+    ("[insert ", PLACEHOLDER),
+    ("[company name]", PLACEHOLDER),
+    ("[recipient", PLACEHOLDER),
+    ("[customer name]", PLACEHOLDER),
+    ("[client name]", PLACEHOLDER),
+    ("[product name]", PLACEHOLDER),
+    ("[hotel name]", PLACEHOLDER),
+    ("[first name]", PLACEHOLDER),
+    ("[name]", PLACEHOLDER),
+    ("[date]", PLACEHOLDER),
+    ("i hope this email finds you well", STOCK),
+    ("i hope this message finds you well", STOCK),
+    ("hope this email finds you well", STOCK),
     ("i hope this helps!", WEAK),
     ("let me know if you need any further", WEAK),
     ("let me know if you have any other questions", WEAK),
 ];
 
+/// A reply that opens like a chat model handing over what it was asked to write
+/// ("Sure! Here is a polished version of your review:") and then gives it.
+pub const CHAT_PREAMBLE: &str = "chat preamble before the answer";
 pub const MARKDOWN_HEADING: &str = "markdown heading";
 pub const MARKDOWN_BOLD: &str = "markdown **bold**";
 
@@ -160,28 +203,49 @@ impl KeyFilter {
 }
 
 /// Up to 8 distinct artefacts found in one text, without heap allocation.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ArtefactScan {
-    hits: [(&'static str, f32); 8],
+    hits: [(&'static str, Weight); 8],
     n: usize,
 }
 
+impl Default for ArtefactScan {
+    fn default() -> Self {
+        ArtefactScan {
+            hits: [("", Weight::Info); 8],
+            n: 0,
+        }
+    }
+}
+
 impl ArtefactScan {
-    fn add(&mut self, detail: &'static str, p: f32) {
+    fn add(&mut self, detail: &'static str, w: Weight) {
         if self.n < self.hits.len() && !self.hits[..self.n].iter().any(|h| h.0 == detail) {
-            self.hits[self.n] = (detail, p);
+            self.hits[self.n] = (detail, w);
             self.n += 1;
         }
     }
 
-    pub fn hits(&self) -> &[(&'static str, f32)] {
+    pub fn hits(&self) -> &[(&'static str, Weight)] {
         &self.hits[..self.n]
     }
 
-    /// Noisy-OR of the hits: the probability that at least one of them is a genuine
-    /// chat-model residue. 0 when nothing matched.
+    /// Noisy-OR of the decisive hits: the probability that at least one of them
+    /// is a genuine chat-model residue. 0 when none matched.
     pub fn probability(&self) -> f32 {
-        1.0 - self.hits().iter().fold(1.0f32, |acc, h| acc * (1.0 - h.1))
+        let decisive = self.hits().iter().filter(|h| h.1 == Decisive).count();
+        1.0 - (1.0 - DECISIVE_P).powi(decisive as i32)
+    }
+
+    /// Log-odds the evidence rules add to the model's: each kind found once, at
+    /// most [`MAX_EVIDENCE`] in all.
+    pub fn evidence(&self) -> f32 {
+        let sum: f32 = [Kind::Placeholder, Kind::Stock, Kind::Weak]
+            .into_iter()
+            .filter(|k| self.hits().iter().any(|h| h.1 == Evidence(*k)))
+            .map(Kind::log_odds)
+            .sum();
+        sum.min(MAX_EVIDENCE)
     }
 }
 
@@ -221,10 +285,14 @@ impl Artefacts {
             }
         }
         if has_markdown_heading(raw) {
-            s.add(MARKDOWN_HEADING, STRONG);
+            // Case notes in Markdown-aware tools have headings too.
+            s.add(MARKDOWN_HEADING, STOCK);
         }
         if has_markdown_bold(raw) {
-            s.add(MARKDOWN_BOLD, INFO);
+            s.add(MARKDOWN_BOLD, Weight::Info);
+        }
+        if chat_preamble(raw) {
+            s.add(CHAT_PREAMBLE, Decisive);
         }
         s
     }
@@ -282,6 +350,59 @@ fn has_markdown_bold(raw: &str) -> bool {
         }
     }
     false
+}
+
+/// Whether `raw` opens with a chat model handing over a piece of writing
+/// ("Sure! Here is a polished version of your review:", "Certainly, here's a
+/// draft email:") and then gives it (at least 8 more words). An agent's
+/// "Of course! Here is the link: ..." names no piece of writing, and a
+/// preamble with nothing after it is not followed by an answer.
+pub fn chat_preamble(raw: &str) -> bool {
+    let t = raw.trim_start();
+    // Nearly every text fails on its first byte.
+    if !t
+        .bytes()
+        .next()
+        .is_some_and(|b| matches!(b | 0x20, b's' | b'c' | b'o' | b'a' | b'h'))
+    {
+        return false;
+    }
+    let lim = t.char_indices().nth(200).map_or(t.len(), |(i, _)| i);
+    let Some(end) = t[..lim].find([':', '\n']) else {
+        return false;
+    };
+    let head = t[..end].to_ascii_lowercase().replace('\u{2019}', "'");
+    let starter = [
+        "sure",
+        "certainly",
+        "of course",
+        "absolutely",
+        "here is",
+        "here's",
+    ]
+    .iter()
+    .any(|p| head.starts_with(p));
+    let hands_over = ["here is", "here's", "here are"]
+        .iter()
+        .any(|p| head.contains(p));
+    const WRITING: [&str; 14] = [
+        "version",
+        "rewrit",
+        "polish",
+        "revis",
+        "draft",
+        "review",
+        "summary",
+        "description",
+        "response",
+        "reply",
+        "template",
+        "email",
+        "e-mail",
+        "message",
+    ];
+    let writing = WRITING.iter().any(|k| head.contains(k));
+    starter && hands_over && writing && t[end + 1..].split_whitespace().nth(7).is_some()
 }
 
 /// Remove a leading chat preamble ("Sure, here is a polished version of the review:")
@@ -342,14 +463,14 @@ mod tests {
     fn decisive_phrases_alone_push_near_one() {
         for t in [
             "As an AI language model, I cannot visit hotels.",
-            "Certainly!\n\nHere is the review you asked for.",
-            "Best regards,\n[Your Name]",
-            "Dear [Recipient's Name], thanks",
             "As of my last knowledge update in 2021 the hotel was open.",
             "Regenerate response",
             "I cannot fulfill that request.",
             "Here is a rewritten version of the text: nice room.",
-            "Sure! Here\u{2019}s a short review",
+            "Sure! Here\u{2019}s a polished version of your review:\n\nThe room was \
+             spotless and the staff went out of their way to help us.",
+            "Certainly, here is a draft email: Dear team, thank you for taking the \
+             time to meet with us last week.",
         ] {
             let s = scan(t);
             assert!(s.probability() > 0.99, "{t}: {:?}", s.hits());
@@ -357,22 +478,59 @@ mod tests {
     }
 
     #[test]
-    fn strong_and_weak_phrases() {
-        assert!(scan("Hi Tom, I hope this email finds you well.").probability() >= 0.95);
-        let w = scan("I hope this helps! Cheers");
-        assert!(w.probability() > 0.2 && w.probability() < 0.5);
+    fn what_people_also_write_is_evidence_not_a_verdict() {
+        for t in [
+            "Hi Tom, I hope this email finds you well.",
+            "Hi [First Name], thanks for your order. Best regards, [Your Name]",
+            "Dear [Recipient's Name], thanks",
+            "Of course! Here is the link to reset your password: example.com/reset",
+            "Certainly!\n\nHere is the review you asked for.",
+            "Sure, here's the tracking number: 1Z999 and it should arrive on Monday \
+             or Tuesday at the latest.",
+            "## Notes\nCustomer called about the invoice.",
+            "I hope this helps! Cheers",
+        ] {
+            let s = scan(t);
+            assert_eq!(s.probability(), 0.0, "{t}: {:?}", s.hits());
+            let e = s.evidence();
+            assert!(e > 0.0 && e <= MAX_EVIDENCE, "{t}: {e}");
+        }
+        // Each kind counts once: a template's many placeholders are one piece of
+        // evidence; placeholders, openers and weak phrases add up to a bound.
+        let template = scan("Hi [First Name], from [Company Name]. Best, [Your Name] [Date]");
+        assert_eq!(template.evidence(), Kind::Placeholder.log_odds());
+        let many =
+            scan("[First Name], I hope this email finds you well. I hope this helps! [Your Name]");
+        assert_eq!(many.evidence(), MAX_EVIDENCE);
+    }
+
+    #[test]
+    fn a_preamble_needs_a_piece_of_writing_and_an_answer() {
+        assert!(!chat_preamble(
+            "Sure! Here is a polished version of your review:"
+        ));
+        assert!(!chat_preamble(
+            "Sure, here is the invoice: number 4471 for the order placed on the 3rd of May"
+        ));
+        assert!(!chat_preamble(
+            "The room was fine. Here is my review: clean, quiet, and the staff were kind to us."
+        ));
+        assert!(chat_preamble(
+            "Here's a revised version:\nThank you for reaching out about your order, we are \
+             sorry for the delay."
+        ));
     }
 
     #[test]
     fn markdown_heading_and_bold() {
         let h = scan("## Summary\nThe customer called.");
         assert_eq!(h.hits()[0].0, MARKDOWN_HEADING);
-        assert!(scan("### Pros\n- clean").probability() > 0.9);
+        assert!(scan("### Pros\n- clean").evidence() > 0.0);
         assert!(scan("#1 hotel in town").hits().is_empty());
         assert!(scan("loved it #travel #hotel").hits().is_empty());
         let b = scan("The **staff** were great");
         assert_eq!(b.hits()[0].0, MARKDOWN_BOLD);
-        assert_eq!(b.probability(), 0.0);
+        assert_eq!((b.probability(), b.evidence()), (0.0, 0.0));
         assert!(scan("rated 5 ** stars ** maybe").hits().is_empty());
         assert!(scan("a ** b").hits().is_empty());
     }
@@ -412,7 +570,7 @@ mod tests {
 
     #[test]
     fn hits_are_deduplicated_and_combined() {
-        let s = scan("As an AI language model ... as an AI language model. [Your Name]");
+        let s = scan("As an AI language model ... as an AI language model. As a language model");
         assert_eq!(s.hits().len(), 2);
         assert!(s.probability() > 0.9999);
     }

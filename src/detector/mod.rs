@@ -11,7 +11,11 @@
 //! embedded from `assets/` at compile time.
 
 pub mod artefacts;
+pub mod calibrate;
 pub mod chars;
+pub mod explain;
+pub mod fit;
+pub mod frequency;
 pub mod lexicon;
 pub mod metrics;
 pub mod model;
@@ -29,6 +33,7 @@ pub use scorer::Detector;
 pub use sensitivity::{Sensitivity, Thresholds};
 
 use artefacts::Artefacts;
+use frequency::{FreqRun, FreqTable};
 use lexicon::{Lexicons, N_LEX};
 use model::N_DENSE;
 use ngrams::{CharFeed, NoChars};
@@ -108,47 +113,72 @@ pub fn script_of(norm: &str) -> usize {
     chars::dominant_script(norm)
 }
 
-/// Raw (unstandardised) dense features of a normalised text: style, then lexicons.
-/// Also returns whether the text is English (English-only features of other texts
-/// are neutralised at standardisation, see [`neutral_mask`]) and its [`script_of`].
-/// Without `all_style` the style features in [`style::LEAN_SKIPS`] are not
-/// computed (NaN), for a model that gives them no weight.
+/// Raw (unstandardised) dense features of a normalised text: style, lexicons, then
+/// word frequency (with `freq`, a model's table; NaN without). Also returns whether
+/// the text is English (English-only features of other texts are neutralised at
+/// standardisation, see [`neutral_mask`]) and its [`script_of`]. Without
+/// `all_style` the style features in [`style::LEAN_SKIPS`] are not computed (NaN),
+/// for a model that gives them no weight.
 pub(crate) fn dense_raw(
     raw: &str,
     norm: &str,
     cfg: &model::FeatureConfig,
+    freq: Option<&FreqTable>,
     words: usize,
     all_style: bool,
     out: &mut [f32; N_DENSE],
 ) -> (bool, usize) {
-    let (english, script, NoChars) = dense_walk(raw, norm, cfg, words, all_style, out, NoChars);
+    let (english, script, NoChars) =
+        dense_walk(raw, norm, cfg, freq, words, all_style, out, NoChars);
     (english, script)
 }
 
 /// [`dense_raw`], handing the text's chars on to `feed` as the style pass reads
 /// them (see [`style::style_walk`]).
+#[allow(clippy::too_many_arguments)]
 fn dense_walk<G: CharFeed>(
     raw: &str,
     norm: &str,
     cfg: &model::FeatureConfig,
+    freq: Option<&FreqTable>,
     words: usize,
     all_style: bool,
     out: &mut [f32; N_DENSE],
     feed: G,
 ) -> (bool, usize, G) {
     out.fill(0.0);
-    let (style, lexicons) = out.split_at_mut(N_STYLE);
-    // The phrases are matched on the style pass's words, only for a model that
-    // weighs them: a model trained without lexicons keeps its speed.
-    let (english, script, feed) = if cfg.use_lexicon {
-        let mut lex = components().lex.run();
-        let (english, script, feed) = style_pass_as(all_style, raw, norm, style, &mut lex, feed);
-        if english {
-            Lexicons::features(&lex.finish(), words, lexicons);
+    let (style, rest) = out.split_at_mut(N_STYLE);
+    let (lexicons, freqs) = rest.split_at_mut(N_LEX);
+    freqs.fill(f32::NAN);
+    // The phrases are matched and the frequencies looked up on the style pass's
+    // tokens, only for a model that weighs them: one without keeps its speed.
+    let (english, script, feed) = match (cfg.use_lexicon, freq) {
+        (true, Some(table)) => {
+            let mut run = FreqRun::new(table, components().lex.run());
+            let r = style_pass_as(all_style, raw, norm, style, &mut run, feed);
+            if r.0 {
+                Lexicons::features(&run.inner.finish(), words, lexicons);
+                frequency::features(&run.counts, freqs);
+            }
+            r
         }
-        (english, script, feed)
-    } else {
-        style_pass_as(all_style, raw, norm, style, &mut tokens::NoTokens, feed)
+        (true, None) => {
+            let mut lex = components().lex.run();
+            let r = style_pass_as(all_style, raw, norm, style, &mut lex, feed);
+            if r.0 {
+                Lexicons::features(&lex.finish(), words, lexicons);
+            }
+            r
+        }
+        (false, Some(table)) => {
+            let mut run = FreqRun::new(table, tokens::NoTokens);
+            let r = style_pass_as(all_style, raw, norm, style, &mut run, feed);
+            if r.0 {
+                frequency::features(&run.counts, freqs);
+            }
+            r
+        }
+        (false, None) => style_pass_as(all_style, raw, norm, style, &mut tokens::NoTokens, feed),
     };
     if !cfg.use_style {
         style.fill(0.0);

@@ -1,25 +1,28 @@
-//! The learned part of the detector: a logistic regression over hashed n-grams plus a
-//! few dense (style, lexicon) features, Platt calibration, and the shipped threshold,
-//! with a compact versioned binary format.
+//! The learned part of the detector: a logistic regression over hashed n-grams plus
+//! dense (style, lexicon, word-frequency) features, Platt calibration per length
+//! band, and the presets' thresholds, with a compact versioned binary format.
 //!
 //! # File format (little-endian)
 //! ```text
 //! magic        8 bytes  "CRMGDET1"
-//! version      u32      = 2 (1: char n-grams hashed by a per-char mix chain)
+//! version      u32      = 3 (2: one Platt pair and one threshold, no frequency table;
+//!                        1: char n-grams hashed by a per-char mix chain)
 //! bits         u8       log2(number of hash buckets)
 //! char_min/max u8, u8   char n-gram range; 0, 0 = none (`train --char-ngrams none`)
 //! word_min/max u8, u8   word n-gram range
-//! flags        u8       bit0 hashed n-grams, bit1 style, bit2 lexicons, bit3 per-script standardisation
+//! flags        u8       bit0 hashed n-grams, bit1 style, bit2 lexicons, bit3 per-script
+//!                       standardisation, bit4 word-frequency table
 //! reserved     u16      = 0
 //! seed         u64      hash seed
 //! norm_pow     f32      each n-gram block is divided by (n-grams in block)^norm_pow
 //! char_scale   f32      block multipliers
 //! word_scale   f32
 //! bias         f32
-//! platt_a      f32      P(machine) = sigmoid(platt_a * margin + platt_b)
-//! platt_b      f32
-//! threshold    f32      shipped decision threshold on the calibrated score
-//! n_dense      u32      number of dense features (style + lexicon)
+//! platt        3 × (a f32, b f32)   P(machine) = sigmoid(a * margin + b), per length
+//!                       band (see [`length_band`])
+//! presets      3 × (quarantine f32, review f32)   strict, balanced, thorough; a NaN
+//!                       review means no review tier
+//! n_dense      u32      number of dense features (style + lexicon + frequency)
 //! n_groups     u32      standardisation groups (1, or one per script)
 //! dense_w      n_dense × f32
 //! dense_mean   n_groups × n_dense × f32
@@ -27,12 +30,14 @@
 //! encoding     u8       0 = f32 weights, 1 = u8 codes into a 256-entry f32 codebook
 //! [encoding 1] codebook 256 × f32, then 2^bits × u8 codes
 //! [encoding 0] 2^bits × f32
+//! [bit4]       65,536 × u8 frequency band per token slot (see `frequency`)
 //! meta_len     u32, then meta_len bytes of UTF-8 (how the model was trained)
 //! checksum     u64      FNV-1a 64 of every byte before it
 //! ```
 //! The codebook holds weight quantiles, so the many small weights keep distinct values
 //! (a linear int8 scale would flush most of them to zero), and 0 maps exactly to 0.
 
+use super::frequency::{FreqTable, N_FREQ, SLOTS};
 use super::lexicon::N_LEX;
 use super::ngrams::HashConfig;
 use super::style::N_STYLE;
@@ -40,10 +45,26 @@ use anyhow::{Context, Result, bail, ensure};
 use std::path::Path;
 
 pub const MAGIC: &[u8; 8] = b"CRMGDET1";
-/// Bumped whenever the same bytes would score differently: version 2 hashes char
-/// n-grams from a packed window, so a version 1 model's weights sit in other buckets.
-pub const VERSION: u32 = 2;
-pub const N_DENSE: usize = N_STYLE + N_LEX;
+/// Bumped whenever the same bytes would score differently: version 3 adds style and
+/// word-frequency features, calibration per length band and the presets' thresholds.
+pub const VERSION: u32 = 3;
+pub const N_DENSE: usize = N_STYLE + N_LEX + N_FREQ;
+/// Length bands of the calibration: texts of fewer than 20 words, of 20–49, of 50+.
+pub const N_LEN_BANDS: usize = 3;
+/// The presets in file order: strict, balanced, thorough.
+pub const N_PRESETS: usize = 3;
+
+/// The calibration band of a text of `words` words. Short texts carry less
+/// evidence, so the same margin means less there: one Platt pair for all
+/// lengths made every short text's score too confident or too timid.
+#[inline]
+pub fn length_band(words: usize) -> usize {
+    match words {
+        0..20 => 0,
+        20..50 => 1,
+        _ => 2,
+    }
+}
 pub use super::chars::N_SCRIPTS;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -52,6 +73,8 @@ pub struct FeatureConfig {
     pub use_hashed: bool,
     pub use_style: bool,
     pub use_lexicon: bool,
+    /// Word-frequency features, from a table built of the human training texts.
+    pub use_freq: bool,
     /// Standardise dense features per script, so that e.g. "CJK has short words" or
     /// "Cyrillic has few capitals" cannot act as evidence either way.
     pub per_script: bool,
@@ -67,6 +90,9 @@ impl Default for FeatureConfig {
             use_hashed: true,
             use_style: true,
             use_lexicon: true,
+            // Measured without gain on held-out sources (docs/detector.md):
+            // `train --frequency` adds them.
+            use_freq: false,
             per_script: true,
             // Between mean (1.0) and L2-style (0.5) normalisation: evidence still grows
             // with length, but a long Wikipedia article can no longer pile up an
@@ -164,9 +190,12 @@ pub struct Model {
     pub dense_w: Vec<f32>,
     pub dense_mean: Vec<f32>,
     pub dense_std: Vec<f32>,
-    pub platt_a: f32,
-    pub platt_b: f32,
-    pub threshold: f32,
+    /// Platt (a, b) per [`length_band`].
+    pub platt: [(f32, f32); N_LEN_BANDS],
+    /// (quarantine, review) per preset; review NaN: no review tier.
+    pub presets: [(f32, f32); N_PRESETS],
+    /// Word-frequency bands per token slot; `None`: no frequency features.
+    pub freq: Option<FreqTable>,
     pub meta: String,
 }
 
@@ -175,15 +204,14 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// Calibrated probability from a raw margin. The log-odds are soft-clipped to ±12
+/// Probability from calibrated log-odds `z`. The log-odds are soft-clipped to ±12
 /// (tanh, monotone): in f32, sigmoid(z) is exactly 1.0 from z ≈ 17, and long texts
 /// reach such margins, so without the clip many rows would tie at 1.0 and the ranking
 /// at the strict end (which sets TPR at 1% FPR) would be lost. Below |z| ≈ 5 the clip
 /// changes probabilities by less than 0.002.
 #[inline]
-pub fn calibrate(a: f32, b: f32, margin: f32) -> f32 {
+pub fn probability(z: f32) -> f32 {
     const LIM: f32 = 12.0;
-    let z = a * margin + b;
     sigmoid(LIM * (z / LIM).tanh())
 }
 
@@ -192,8 +220,16 @@ impl Model {
         if self.cfg.per_script { N_SCRIPTS } else { 1 }
     }
 
-    pub fn calibrate(&self, margin: f32) -> f32 {
-        calibrate(self.platt_a, self.platt_b, margin)
+    /// Calibrated log-odds of a margin, for a text of `words` words.
+    #[inline]
+    pub fn log_odds(&self, margin: f32, words: usize) -> f32 {
+        let (a, b) = self.platt[length_band(words)];
+        a * margin + b
+    }
+
+    /// The balanced preset's quarantine threshold: the default.
+    pub fn threshold(&self) -> f32 {
+        self.presets[1].0
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -205,19 +241,21 @@ impl Model {
         let flags = (self.cfg.use_hashed as u8)
             | (self.cfg.use_style as u8) << 1
             | (self.cfg.use_lexicon as u8) << 2
-            | (self.cfg.per_script as u8) << 3;
+            | (self.cfg.per_script as u8) << 3
+            | (self.freq.is_some() as u8) << 4;
         b.push(flags);
         b.extend_from_slice(&0u16.to_le_bytes());
         b.extend_from_slice(&h.seed.to_le_bytes());
+        let pairs = self.platt.iter().chain(&self.presets);
         for f in [
             self.cfg.norm_pow,
             self.cfg.char_scale,
             self.cfg.word_scale,
             self.bias,
-            self.platt_a,
-            self.platt_b,
-            self.threshold,
-        ] {
+        ]
+        .into_iter()
+        .chain(pairs.flat_map(|p| [p.0, p.1]))
+        {
             b.extend_from_slice(&f.to_le_bytes());
         }
         b.extend_from_slice(&(self.dense_w.len() as u32).to_le_bytes());
@@ -244,6 +282,9 @@ impl Model {
                 }
                 b.extend_from_slice(codes);
             }
+        }
+        if let Some(f) = &self.freq {
+            b.extend_from_slice(&f.bands);
         }
         b.extend_from_slice(&(self.meta.len() as u32).to_le_bytes());
         b.extend_from_slice(self.meta.as_bytes());
@@ -287,10 +328,13 @@ impl Model {
         );
         r.take(2)?;
         let seed = r.u64()?;
-        let mut f = [0f32; 7];
+        let mut f = [0f32; 4 + 2 * (N_LEN_BANDS + N_PRESETS)];
         for x in f.iter_mut() {
             *x = r.f32()?;
         }
+        let pair = |i: usize| (f[4 + 2 * i], f[5 + 2 * i]);
+        let platt: [(f32, f32); N_LEN_BANDS] = std::array::from_fn(pair);
+        let presets: [(f32, f32); N_PRESETS] = std::array::from_fn(|i| pair(N_LEN_BANDS + i));
         let cfg = FeatureConfig {
             hash: HashConfig {
                 bits,
@@ -303,6 +347,7 @@ impl Model {
             use_hashed: flags & 1 != 0,
             use_style: flags & 2 != 0,
             use_lexicon: flags & 4 != 0,
+            use_freq: flags & 16 != 0,
             per_script: flags & 8 != 0,
             norm_pow: f[0],
             char_scale: f[1],
@@ -337,6 +382,13 @@ impl Model {
             }
             e => bail!("unknown weight encoding {e}"),
         };
+        let freq = if flags & 16 != 0 {
+            Some(FreqTable {
+                bands: r.take(SLOTS)?.to_vec(),
+            })
+        } else {
+            None
+        };
         let meta_len = r.u32()? as usize;
         let meta =
             String::from_utf8(r.take(meta_len)?.to_vec()).context("model meta is not UTF-8")?;
@@ -348,9 +400,9 @@ impl Model {
             dense_w,
             dense_mean,
             dense_std,
-            platt_a: f[4],
-            platt_b: f[5],
-            threshold: f[6],
+            platt,
+            presets,
+            freq,
             meta,
         })
     }
@@ -425,9 +477,11 @@ mod tests {
             dense_w: (0..N_DENSE).map(|i| i as f32 * 0.1).collect(),
             dense_mean: vec![0.5; N_DENSE * g],
             dense_std: vec![2.0; N_DENSE * g],
-            platt_a: 1.5,
-            platt_b: -0.1,
-            threshold: 0.93,
+            platt: [(1.5, -0.1), (1.2, 0.0), (1.0, 0.3)],
+            presets: [(0.95, f32::NAN), (0.9, 0.6), (0.7, 0.4)],
+            freq: Some(FreqTable {
+                bands: (0..SLOTS).map(|i| (i % 7) as u8).collect(),
+            }),
             meta: "test model".into(),
         }
     }
@@ -438,8 +492,13 @@ mod tests {
             let m = tiny(cb);
             let bytes = m.to_bytes();
             let back = Model::read(&bytes).unwrap();
-            assert_eq!(m, back);
+            // NaN != NaN: compare the bytes, and the fields NaN cannot hide.
             assert_eq!(bytes, back.to_bytes());
+            assert_eq!(
+                (&m.hashed, &m.freq, &m.platt),
+                (&back.hashed, &back.freq, &back.platt)
+            );
+            assert!(back.presets[0].1.is_nan());
         }
     }
 
@@ -468,13 +527,13 @@ mod tests {
     #[test]
     fn an_older_version_is_refused_with_advice() {
         let mut bytes = tiny(true).to_bytes();
-        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
         let n = bytes.len() - 8;
         let sum = fnv1a(&bytes[..n]);
         bytes[n..].copy_from_slice(&sum.to_le_bytes());
         let err = Model::read(&bytes).unwrap_err().to_string();
         assert!(
-            err.contains("version 1") && err.contains("retrain"),
+            err.contains("version 2") && err.contains("retrain"),
             "{err}"
         );
     }

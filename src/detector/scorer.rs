@@ -2,14 +2,14 @@
 //! features and lexicon phrases, the linear margin, calibration, and the
 //! artefact rules, without allocating per text.
 
-use super::lexicon::{LEXICON_NAMES, N_LEX};
-use super::model::{N_DENSE, Weights};
+use super::explain;
+use super::model::{self, N_DENSE, Weights};
 use super::ngrams::{self, CHUNK, NgramCounts, NgramSink, NgramWalker, walk_ngrams};
 use super::normalize::normalize_counting;
-use super::style::{self, N_STYLE, STYLE_NAMES};
+use super::style;
 use super::{
-    Assessment, MAX_PHRASES, MAX_SIGNALS, MIN_WORDS, Model, NoChars, Signal, components, dense_raw,
-    dense_walk, neutral_mask, standardize, style_pass_as,
+    Assessment, MIN_WORDS, Model, NoChars, components, dense_raw, dense_walk, neutral_mask,
+    noisy_or, standardize, style_pass_as,
 };
 use std::cell::RefCell;
 use std::path::Path;
@@ -132,8 +132,9 @@ impl Detector {
         &self.model
     }
 
+    /// The default (balanced) quarantine threshold.
     pub fn shipped_threshold(&self) -> f32 {
-        self.model.threshold
+        self.model.threshold()
     }
 
     /// Score one text. Safe to call from many threads; the only allocation is the
@@ -238,6 +239,7 @@ impl Detector {
                     self.raw,
                     self.norm,
                     cfg,
+                    self.d.model.freq.as_ref(),
                     self.words,
                     self.d.all_style,
                     self.dense,
@@ -302,11 +304,19 @@ impl Detector {
         let mut raw_dense = [0f32; N_DENSE];
         // A model trained without style and lexicons has all-zero dense weights:
         // skipping the style pass leaves the margin as it was and halves the work.
-        let dense = m.cfg.use_style || m.cfg.use_lexicon;
+        let dense = m.cfg.use_style || m.cfg.use_lexicon || m.freq.is_some();
         let ((char_sum, word_sum, counts), (english, script)) = if dense && m.cfg.use_hashed {
             self.ngrams_and_dense(raw, norm, words, &mut raw_dense)
         } else if dense {
-            let (e, s) = dense_raw(raw, norm, &m.cfg, words, self.all_style, &mut raw_dense);
+            let (e, s) = dense_raw(
+                raw,
+                norm,
+                &m.cfg,
+                m.freq.as_ref(),
+                words,
+                self.all_style,
+                &mut raw_dense,
+            );
             (self.ngram_sums(norm), (e, s))
         } else {
             (self.ngram_sums(norm), (false, 0))
@@ -329,73 +339,23 @@ impl Detector {
                 margin += dense_c[j];
             }
         }
-        let p_model = m.calibrate(margin);
-        let p_art = art.probability();
-        let score = 1.0 - (1.0 - p_model) * (1.0 - p_art);
-
+        // The evidence rules add to the model's log-odds; decisive ones combine
+        // with the result noisy-OR.
+        let a = m.platt[model::length_band(words)].0;
+        let z = m.log_odds(margin, words) + art.evidence();
+        let score = noisy_or(model::probability(z), art.probability());
         let signals = if want_signals {
-            let mut s: Vec<Signal> = Vec::with_capacity(8);
-            for (detail, p) in art.hits() {
-                s.push(Signal {
-                    family: "artefact",
-                    name: detail,
-                    detail: (*detail).to_string(),
-                    phrases: Vec::new(),
-                    // Log-odds of the rule; informational rules (p = 0) weigh 0.
-                    weight: if *p > 0.0 { (p / (1.0 - p)).ln() } else { 0.0 },
-                });
+            let mut dense = [0f32; N_DENSE];
+            for (d, c) in dense.iter_mut().zip(&dense_c) {
+                *d = a * c;
             }
-            let a = m.platt_a;
-            let mut cands: [(usize, f32); 2 + N_DENSE] = [(0, 0.0); 2 + N_DENSE];
-            cands[0] = (0, a * char_c);
-            cands[1] = (1, a * word_c);
-            for j in 0..N_DENSE {
-                cands[2 + j] = (2 + j, a * dense_c[j]);
-            }
-            cands.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()));
-            // Found on the first lexicon signal shown: most rows show none.
-            let mut found: Option<[Vec<u32>; N_LEX]> = None;
-            for &(k, w) in cands.iter().take(MAX_SIGNALS) {
-                if w.abs() < 0.05 || s.len() >= MAX_SIGNALS {
-                    break;
-                }
-                let (family, name, detail, phrases) = match k {
-                    0 => ("ngram", "char n-grams", None, Vec::new()),
-                    1 => ("ngram", "word n-grams", None, Vec::new()),
-                    k if k - 2 < N_STYLE => ("style", STYLE_NAMES[k - 2], None, Vec::new()),
-                    k => {
-                        let l = k - 2 - N_STYLE;
-                        let ids = &found.get_or_insert_with(|| comps.lex.matched_phrases(norm))[l];
-                        let phrases: Vec<&'static str> = ids
-                            .iter()
-                            .take(MAX_PHRASES)
-                            .map(|id| comps.lex.phrase(*id))
-                            .collect();
-                        let detail = if phrases.is_empty() {
-                            format!("{} (none found)", LEXICON_NAMES[l])
-                        } else {
-                            let quoted: Vec<String> =
-                                phrases.iter().map(|p| format!("\"{p}\"")).collect();
-                            let more = match ids.len().saturating_sub(MAX_PHRASES) {
-                                0 => String::new(),
-                                n => format!(" (+{n} more)"),
-                            };
-                            format!("{}: {}{more}", LEXICON_NAMES[l], quoted.join(", "))
-                        };
-                        ("phrase", LEXICON_NAMES[l], Some(detail), phrases)
-                    }
-                };
-                s.push(Signal {
-                    family,
-                    name,
-                    detail: detail.unwrap_or_else(|| name.to_string()),
-                    phrases,
-                    weight: w,
-                });
-            }
-            s.sort_by(|x, y| y.weight.abs().total_cmp(&x.weight.abs()));
-            s.truncate(MAX_SIGNALS);
-            s
+            let parts = explain::Parts {
+                art: &art,
+                char_ngrams: a * char_c,
+                word_ngrams: a * word_c,
+                dense: &dense,
+            };
+            explain::signals(&parts, &comps.lex, raw, norm, m.freq.as_ref())
         } else {
             Vec::new()
         };
@@ -479,7 +439,7 @@ impl<W: Fn(u64) -> f32> NgramSink for WeightSum<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detector::script_of;
+    use crate::detector::{MAX_SIGNALS, script_of};
 
     fn is_sync<T: Sync + Send>() {}
 
@@ -622,8 +582,15 @@ mod tests {
                 let mut norm = String::new();
                 let words = normalize_counting(&t, &mut norm);
                 let mut apart = [0f32; N_DENSE];
-                let (english, script) =
-                    dense_raw(&t, &norm, &d.model.cfg, words, all_style, &mut apart);
+                let (english, script) = dense_raw(
+                    &t,
+                    &norm,
+                    &d.model.cfg,
+                    d.model.freq.as_ref(),
+                    words,
+                    all_style,
+                    &mut apart,
+                );
                 let (c, w, counts) = d.ngram_sums(&norm);
                 let mut fused = [0f32; N_DENSE];
                 let ((fc, fw, fcounts), (fe, fs)) =

@@ -6,14 +6,11 @@
 //! but not above `quarantine` still goes to the clean file and is listed in
 //! the report for an admin to look at.
 //!
-//! PROVISIONAL: the values below are derived from the model shipped before
-//! the presets existed, which stores a single threshold. The detector's
-//! redesign replaces the body of [`Detector::thresholds`] with values
-//! measured on held-out sources and stored in the model file; callers keep
-//! this signature.
+//! The values are measured, not chosen: `crmguard train` sets each from the
+//! false-positive rates of human texts from sources left out of the fit, and
+//! stores them in the model file.
 
 use super::Detector;
-use super::model::sigmoid;
 
 /// How eagerly the detector holds rows back (`[detector] sensitivity`,
 /// `--sensitivity`).
@@ -30,6 +27,7 @@ use super::model::sigmoid;
 )]
 #[serde(rename_all = "lowercase")]
 #[clap(rename_all = "lowercase")]
+#[repr(usize)]
 pub enum Sensitivity {
     /// Quarantine only text the model is surest of; no review tier
     Strict,
@@ -66,44 +64,15 @@ pub struct Thresholds {
     pub review: Option<f32>,
 }
 
-/// Provisional shifts, in log-odds, from the model's single threshold `t`.
-/// Relative rather than absolute so that a retrained model, whose `t` may
-/// sit anywhere, gets presets that keep their order. On the shipped model
-/// (`t` = 0.8683):
-/// - `-1.29` gives 0.645, about the loosest of the four per-source
-///   thresholds `crmguard train` chose for 1% human false positives on a
-///   held-out source (m4 0.868, salminen 0.847, michigan 0.754, mixset
-///   0.646). On two sources that model never saw (989 Amazon reviews from
-///   2017, 120 gemini-2.5-flash support tickets; `crmguard eval
-///   --sensitivity thorough`) it flags 0.2% of the human texts and 57.5% of
-///   the machine ones, against 0.2% and 24.2% at `t`.
-/// - `-1.89` gives 0.499: 1.5% of those human texts, 93.3% of the machine
-///   ones.
-const LOOSE_SHIFT: f32 = -1.29;
-const LOOSER_SHIFT: f32 = -1.89;
-
-fn shifted(t: f32, by: f32) -> f32 {
-    let t = t.clamp(1e-6, 1.0 - 1e-6);
-    sigmoid((t / (1.0 - t)).ln() + by)
-}
-
 impl Detector {
-    /// The thresholds a preset stands for with this model.
+    /// The thresholds a preset stands for with this model: measured by
+    /// `crmguard train` on sources held out of the fit and stored in the model
+    /// file (docs/detector.md, "Presets").
     pub fn thresholds(&self, s: Sensitivity) -> Thresholds {
-        let t = self.shipped_threshold();
-        match s {
-            Sensitivity::Strict => Thresholds {
-                quarantine: t,
-                review: None,
-            },
-            Sensitivity::Balanced => Thresholds {
-                quarantine: t,
-                review: Some(shifted(t, LOOSE_SHIFT)),
-            },
-            Sensitivity::Thorough => Thresholds {
-                quarantine: shifted(t, LOOSE_SHIFT),
-                review: Some(shifted(t, LOOSER_SHIFT)),
-            },
+        let (quarantine, review) = self.model().presets[s as usize];
+        Thresholds {
+            quarantine,
+            review: (!review.is_nan()).then_some(review),
         }
     }
 }
@@ -118,7 +87,7 @@ mod tests {
         let strict = d.thresholds(Sensitivity::Strict);
         let balanced = d.thresholds(Sensitivity::Balanced);
         let thorough = d.thresholds(Sensitivity::Thorough);
-        assert_eq!(strict.quarantine, d.shipped_threshold());
+        assert_eq!(balanced.quarantine, d.shipped_threshold());
         assert!(strict.review.is_none());
         assert!(balanced.quarantine <= strict.quarantine);
         assert!(thorough.quarantine < balanced.quarantine);

@@ -9,16 +9,16 @@ use super::chars::{
 use super::ngrams::{CharFeed, NoChars};
 use super::tokens::{NoTokens, Tokens, WORD_HASH_SEED, fmix, mark_token, mix};
 use super::words::{
-    ENGLISH_MIN_SHARE, FLAG_ENGLISH, FLAG_FIRST, FLAG_SECOND, PERSON_LANES, StyleTables,
-    ascii_run_of_three, char_before, is_english_contraction, is_numeric, run_of_three,
-    starts_upper, unterminated_lines,
+    ENGLISH_MIN_SHARE, FLAG_CASUAL, FLAG_ENGLISH, FLAG_FIRST, FLAG_SECOND, PERSON_LANES,
+    StyleTables, ascii_run_of_three, char_before, is_emoji, is_english_contraction, is_numeric,
+    list_lines, run_of_three, starts_upper, unterminated_lines,
 };
 
 /// Style features, in this order. All are rates (per word, per sentence, per letter)
 /// so that they do not grow with length; none of them is a length. A feature that is
 /// undefined for a text (burstiness of one sentence, capitals in Chinese) is NaN,
 /// which the model reads as "no evidence" rather than as an extreme value.
-pub const STYLE_NAMES: [&str; 27] = [
+pub const STYLE_NAMES: [&str; 30] = [
     "mean word length",
     "type/token ratio (25-word segments)",
     "mean sentence length",
@@ -46,6 +46,9 @@ pub const STYLE_NAMES: [&str; 27] = [
     "unterminated lines",
     "capitalised words mid-sentence",
     "short comma segments",
+    "emoji rate",
+    "casual spellings (lol, pls, dont)",
+    "list lines",
 ];
 pub const N_STYLE: usize = STYLE_NAMES.len();
 
@@ -85,6 +88,8 @@ struct StyleAcc {
     no_space_after: u32,
     space_before: u32,
     rep_letters: u32,
+    emoji: u32,
+    casual: u32,
     midcap: u32,
     seg: [u64; SEG],
     seg_len: usize,
@@ -151,7 +156,7 @@ impl StyleAcc {
 
 /// Style features whose meaning is English-specific; for other languages the model
 /// sees them as neutral (standardised value 0) rather than as "absent".
-pub const ENGLISH_ONLY_STYLE: [usize; 2] = [16, 17];
+pub const ENGLISH_ONLY_STYLE: [usize; 3] = [16, 17, 28];
 
 /// Compute the style vector of a normalised text into `out` (length [`N_STYLE`]).
 /// Values are transformed (sqrt of rates, logs) so a linear model sees roughly
@@ -247,6 +252,7 @@ pub(crate) fn style_walk<const ALL: bool, T: Tokens, G: CharFeed>(
         let flags = tables.lookup(h);
         a.person += PERSON_LANES[(flags & (FLAG_FIRST | FLAG_SECOND)) as usize];
         a.english += u32::from(flags & FLAG_ENGLISH != 0);
+        a.casual += u32::from(flags & FLAG_CASUAL != 0);
         // On bytes: the lean pass needs the word as a `&str` only for the rare
         // word with an apostrophe, and slicing it checks both ends.
         if end - wd.start == 1 && norm.as_bytes()[wd.start] == b'i' {
@@ -392,6 +398,9 @@ pub(crate) fn style_walk<const ALL: bool, T: Tokens, G: CharFeed>(
             continue;
         }
         feed.char(c, f, lc);
+        if x >= 0x80 && is_emoji(c) {
+            a.emoji += 1;
+        }
         let alpha = f & C_ALPHA != 0;
         let numeric = f & C_NUMERIC != 0;
         scripts[(f >> SCRIPT_SHIFT) as usize & 7] += 1;
@@ -592,6 +601,9 @@ pub(crate) fn style_walk<const ALL: bool, T: Tokens, G: CharFeed>(
         } else {
             nan
         },
+        rate(a.emoji, words),
+        rate(a.casual, words),
+        list_lines(raw),
     ];
     out[..N_STYLE].copy_from_slice(&vals);
     let mut script = 0;

@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""The tables of docs/detector.md from a bench/loso.sh run (standard library only).
+
+  python3 bench/loso_tables.py DATA_DIR OUT_DIR   print every table (Markdown)
+  python3 bench/loso_tables.py --folds DATA_DIR   print the folds bench/loso.sh runs
+
+Only texts `scan` judges (8 words or more) are counted. A preset flags a text
+whose score is above its quarantine threshold; the review tier holds those above
+the review threshold but not above the quarantine one. Each held-out source is
+measured at the thresholds of its own fold's model, which never saw it.
+"""
+import csv
+import glob
+import math
+import os
+import re
+import struct
+import sys
+from collections import defaultdict
+
+csv.field_size_limit(1 << 30)
+PRESETS = ["strict", "balanced", "thorough"]
+
+
+def norm(t):
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def read(path):
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def folds(data):
+    """One fold per training source; sources sharing 10+ group ids (the same
+    items) go together; a source whose every text is in eval/ is left out."""
+    held_texts = set()
+    for f in glob.glob(os.path.join(data, "eval", "*.csv")):
+        held_texts.update(norm(r["text"]) for r in read(f))
+    files = sorted(os.path.basename(f) for f in glob.glob(os.path.join(data, "train", "*.csv")))
+    groups, keep = {}, []
+    for f in files:
+        rows = read(os.path.join(data, "train", f))
+        if rows and all(norm(r["text"]) in held_texts for r in rows):
+            continue
+        keep.append(f)
+        groups[f] = {r.get("group_id", "") for r in rows} - {""}
+    parent = {f: f for f in keep}
+
+    def find(f):
+        while parent[f] != f:
+            f = parent[f]
+        return f
+
+    for i, a in enumerate(keep):
+        for b in keep[i + 1:]:
+            if len(groups[a] & groups[b]) >= 10:
+                parent[find(b)] = find(a)
+    out = defaultdict(list)
+    for f in keep:
+        out[find(f)].append(f)
+    return [(root[:-4], members) for root, members in sorted(out.items())]
+
+
+def presets(model_path):
+    """(quarantine, review) per preset, from the model file's header (see
+    src/detector/model.rs: the presets follow the three Platt pairs)."""
+    b = open(model_path, "rb").read()
+    v = struct.unpack("<6f", b[68:92])
+    return [(v[2 * i], None if math.isnan(v[2 * i + 1]) else v[2 * i + 1]) for i in range(3)]
+
+
+def auroc(pairs):
+    pos = sum(1 for m, _ in pairs if m)
+    neg = len(pairs) - pos
+    if not pos or not neg:
+        return None
+    s = sorted(pairs, key=lambda p: p[1])
+    rank_sum, i = 0.0, 0
+    while i < len(s):
+        j = i
+        while j + 1 < len(s) and s[j + 1][1] == s[i][1]:
+            j += 1
+        avg = (i + j) / 2 + 1
+        rank_sum += avg * sum(1 for k in range(i, j + 1) if s[k][0])
+        i = j + 1
+    return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
+
+
+def tpr_at_fpr(pairs, fpr):
+    neg = sorted((x for m, x in pairs if not m), reverse=True)
+    pos = [x for m, x in pairs if m]
+    if not neg or not pos:
+        return None
+    t = neg[int(fpr * len(neg) + 1e-9)] if int(fpr * len(neg) + 1e-9) < len(neg) else -1
+    return sum(x > t for x in pos) / len(pos)
+
+
+def family(gen):
+    g = gen.lower()
+    for key, name in [
+        ("human_edit", "human-edited machine text"),
+        ("gpt2", "GPT-2 (fine-tuned)"), ("gpt-2", "GPT-2 (fine-tuned)"),
+        ("gpt-4o", "GPT-4o / 4.1 / 5"), ("gpt-4.1", "GPT-4o / 4.1 / 5"), ("gpt-5", "GPT-4o / 4.1 / 5"),
+        ("gpt-4", "GPT-4 (2023)"), ("gpt4", "GPT-4 (2023)"),
+        ("gpt-3.5", "GPT-3.5 / ChatGPT"), ("chatgpt", "GPT-3.5 / ChatGPT"),
+        ("claude", "Claude"), ("sonnet", "Claude"), ("gemini", "Gemini / PaLM"), ("palm", "Gemini / PaLM"),
+        ("grok", "Grok"), ("llama-3", "Llama 3.x"), ("llama3", "Llama 3.x"), ("llama-2", "Llama 2"),
+        ("llama2", "Llama 2"), ("deepseek", "DeepSeek"), ("qwen", "Qwen"), ("mistral", "Mistral"),
+        ("phi", "Phi-3"), ("dolly", "older open models (Dolly, StableLM, ChatGLM)"),
+        ("stablelm", "older open models (Dolly, StableLM, ChatGLM)"),
+        ("chatglm", "older open models (Dolly, StableLM, ChatGLM)"),
+    ]:
+        if key in g:
+            return name
+    return "other / unnamed"
+
+
+def pct(x):
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def num(x):
+    return "—" if x is None else f"{x:.3f}"
+
+
+def load(data, out):
+    """Judged held-out rows: dicts with the data's columns plus score, fold
+    thresholds and the set they came from."""
+    rows = []
+    fold_presets = {}
+    for fold, members in folds(data):
+        p = presets(os.path.join(out, "folds", fold + ".bin"))
+        fold_presets[fold] = (members, p)
+        for m in members:
+            src = read(os.path.join(data, "train", m))
+            sc = read(os.path.join(out, "folds", m[:-4] + ".scores.csv"))
+            assert len(src) == len(sc), m
+            for r, s in zip(src, sc):
+                if s["judged"] == "true":
+                    rows.append(dict(r, score=float(s["score"]), presets=p, set=m[:-4], fold=fold))
+    evals = []
+    p_all = presets(os.path.join(out, "all.bin"))
+    for e in sorted(glob.glob(os.path.join(data, "eval", "*.csv"))):
+        name = os.path.basename(e)[:-4]
+        src = read(e)
+        sc = read(os.path.join(out, f"eval.{name}.scores.csv"))
+        for r, s in zip(src, sc):
+            if s["judged"] == "true":
+                evals.append(dict(r, score=float(s["score"]), presets=p_all, set=name))
+    return rows, fold_presets, evals, p_all
+
+
+def flagged(r, k):
+    return r["score"] > r["presets"][k][0]
+
+
+def in_review(r, k):
+    q, rev = r["presets"][k]
+    return rev is not None and rev < r["score"] <= q
+
+
+def rate(rows, pred):
+    return (sum(1 for r in rows if pred(r)) / len(rows)) if rows else None
+
+
+def table_sources(rows):
+    print("| held-out source | human | machine | AUROC | strict | balanced | thorough | balanced review tier |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    by = defaultdict(list)
+    for r in rows:
+        by[r["set"]].append(r)
+    for s in sorted(by):
+        rs = by[s]
+        h = [r for r in rs if r["label"] != "machine"]
+        m = [r for r in rs if r["label"] == "machine"]
+        a = auroc([(r["label"] == "machine", r["score"]) for r in rs])
+
+        def cell(k):
+            parts = []
+            if h:
+                parts.append(f"FPR {pct(rate(h, lambda r: flagged(r, k)))}")
+            if m:
+                parts.append(f"recall {pct(rate(m, lambda r: flagged(r, k)))}")
+            return ", ".join(parts)
+
+        rev = []
+        if h:
+            rev.append(f"human {pct(rate(h, lambda r: in_review(r, 1)))}")
+        if m:
+            rev.append(f"machine {pct(rate(m, lambda r: in_review(r, 1)))}")
+        print(f"| {s} | {len(h):,} | {len(m):,} | {num(a)} | {cell(0)} | {cell(1)} | {cell(2)} | {', '.join(rev)} |")
+
+
+def table_overall(rows):
+    h = [r for r in rows if r["label"] != "machine"]
+    m = [r for r in rows if r["label"] == "machine"]
+    srcs = sorted({r["set"] for r in h})
+    print("| preset | quarantine threshold (median of folds) | human texts quarantined, pooled | mean over human sources | worst source | machine texts caught | + review tier: human | + review tier: machine |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for k, name in enumerate(PRESETS):
+        per = []
+        for s in srcs:
+            hs = [r for r in h if r["set"] == s]
+            per.append((rate(hs, lambda r: flagged(r, k)), s))
+        worst = max(per)
+        ths = sorted(r["presets"][k][0] for r in rows)
+        print(f"| {name} | {ths[len(ths) // 2]:.4f} | {pct(rate(h, lambda r: flagged(r, k)))} | "
+              f"{pct(sum(p for p, _ in per) / len(per))} | {pct(worst[0])} ({worst[1]}) | "
+              f"{pct(rate(m, lambda r: flagged(r, k)))} | "
+              f"{pct(rate(h, lambda r: in_review(r, k)))} | {pct(rate(m, lambda r: in_review(r, k)))} |")
+
+
+def words(t):
+    return len(re.findall(r"\w+", t))
+
+
+def table_lengths(rows):
+    bands = [
+        ("all judged", lambda r: True),
+        ("< 100 chars", lambda r: len(r["text"]) < 100),
+        ("100–500 chars", lambda r: 100 <= len(r["text"]) < 500),
+        ("500+ chars", lambda r: len(r["text"]) >= 500),
+        ("8–20 words", lambda r: 8 <= words(r["text"]) <= 20),
+    ]
+    print("| length | human | machine | AUROC | TPR@1%FPR | TPR@5%FPR | balanced: FPR | balanced: recall |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, pred in bands:
+        rs = [r for r in rows if pred(r)]
+        pairs = [(r["label"] == "machine", r["score"]) for r in rs]
+        h = [r for r in rs if r["label"] != "machine"]
+        m = [r for r in rs if r["label"] == "machine"]
+        print(f"| {name} | {len(h):,} | {len(m):,} | {num(auroc(pairs))} | {pct(tpr_at_fpr(pairs, 0.01))} | "
+              f"{pct(tpr_at_fpr(pairs, 0.05))} | {pct(rate(h, lambda r: flagged(r, 1)))} | "
+              f"{pct(rate(m, lambda r: flagged(r, 1)))} |")
+
+
+def table_by(rows, key, label, only_machine=False):
+    print(f"| {label} | texts | strict | balanced | thorough | balanced + review |")
+    print("|---|---:|---:|---:|---:|---:|")
+    by = defaultdict(list)
+    for r in rows:
+        if only_machine and r["label"] != "machine":
+            continue
+        by[key(r)].append(r)
+    for g in sorted(by):
+        rs = by[g]
+        cells = [pct(rate(rs, lambda r, k=k: flagged(r, k))) for k in range(3)]
+        both = pct(rate(rs, lambda r: flagged(r, 1) or in_review(r, 1)))
+        print(f"| {g} | {len(rs):,} | {' | '.join(cells)} | {both} |")
+
+
+def table_folds(fold_presets, p_all):
+    print("| fold (held out) | strict | balanced (review) | thorough (review) |")
+    print("|---|---:|---:|---:|")
+    for fold, (members, p) in sorted(fold_presets.items()):
+        print(f"| {', '.join(m[:-4] for m in members)} | {p[0][0]:.4f} | {p[1][0]:.4f} ({p[1][1]:.4f}) | "
+              f"{p[2][0]:.4f} ({p[2][1]:.4f}) |")
+    print(f"| **all sources (the shipped model)** | {p_all[0][0]:.4f} | {p_all[1][0]:.4f} ({p_all[1][1]:.4f}) | "
+          f"{p_all[2][0]:.4f} ({p_all[2][1]:.4f}) |")
+
+
+def main():
+    if sys.argv[1] == "--folds":
+        for fold, members in folds(sys.argv[2]):
+            print(fold, ",".join(members))
+        return
+    data, out = sys.argv[1], sys.argv[2]
+    rows, fold_presets, evals, p_all = load(data, out)
+    print("### Held out, per source (each at its fold's thresholds)\n")
+    table_sources(rows)
+    print("\n### Held out, all sources pooled\n")
+    table_overall(rows)
+    print("\n### Held out, by length (pooled over folds)\n")
+    table_lengths(rows)
+    print("\n### Held out, machine texts caught, by generator family\n")
+    table_by(rows, lambda r: family(r["generator"]), "generator family", only_machine=True)
+    print("\n### Held out, by domain and class (FPR for human rows, recall for machine rows)\n")
+    table_by(rows, lambda r: f"{r['domain']} ({'machine' if r['label'] == 'machine' else 'human'})", "domain")
+    print("\n### Never trained on: eval/ sets, scored by the model of all training sources\n")
+    table_by(evals, lambda r: f"{r['set']}: {r['generator']} ({r['label']})", "set: generator (label)")
+    print("\nBy domain (non-native writers: `essay_toefl_nonnative`):\n")
+    table_by(evals, lambda r: f"{r['set']}: {r['domain']} ({r['label']})", "set: domain (label)")
+    print("\n### The folds' thresholds\n")
+    table_folds(fold_presets, p_all)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,519 @@
+//! The logistic regression itself: standardisation, the cross-source filters,
+//! and an L-BFGS fit whose result does not depend on the number of threads.
+
+use super::calibrate::balance_weights;
+use super::frequency::{self, FreqTable};
+use super::lexicon::N_LEX;
+use super::model::{FeatureConfig, N_DENSE, N_SCRIPTS};
+use super::style::N_STYLE;
+use super::train::{Doc, Prepared, TrainOptions};
+use super::{neutral_mask, standardize};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+pub struct Fit {
+    /// The word-frequency table built from this fit's human rows, if used.
+    pub freq: Option<FreqTable>,
+    pub w_hashed: Vec<f32>,
+    pub w_dense: [f32; N_DENSE],
+    pub bias: f32,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl Fit {
+    pub fn margin(&self, d: &Doc, cfg: &FeatureConfig) -> f32 {
+        let dense = doc_dense(d, self.freq.as_ref());
+        let (fc, fw) = block_factors(d, cfg);
+        let nc = d.n_char_entries as usize;
+        let mut m = self.bias as f64;
+        if cfg.use_hashed {
+            for k in 0..d.idx.len() {
+                let f = if k < nc { fc } else { fw };
+                m += (self.w_hashed[d.idx[k] as usize] * d.val[k] * f) as f64;
+            }
+        }
+        let g = if cfg.per_script { d.script as usize } else { 0 };
+        for (j, x) in dense.iter().enumerate() {
+            if neutral_mask(j, d.english) {
+                continue;
+            }
+            let z = standardize(*x, self.mean[g * N_DENSE + j], self.std[g * N_DENSE + j]);
+            m += (self.w_dense[j] * z) as f64;
+        }
+        m as f32
+    }
+}
+
+/// A document's dense features, the word-frequency ones from `freq` (NaN without
+/// a table, or for a text not in English: no evidence either way).
+pub fn doc_dense(d: &Doc, freq: Option<&FreqTable>) -> [f32; N_DENSE] {
+    let mut out = d.dense;
+    let f = &mut out[N_STYLE + N_LEX..];
+    match freq {
+        Some(t) if d.english => frequency::features(&t.counts(&d.slots), f),
+        _ => f.fill(f32::NAN),
+    }
+    out
+}
+
+fn block_factors(d: &Doc, cfg: &FeatureConfig) -> (f32, f32) {
+    (
+        cfg.char_scale / (d.n_chars.max(1) as f32).powf(cfg.norm_pow),
+        cfg.word_scale / (d.n_words_ngrams.max(1) as f32).powf(cfg.norm_pow),
+    )
+}
+
+fn dense_enabled(j: usize, opts: &TrainOptions) -> bool {
+    let cfg = &opts.features;
+    let on = if j < N_STYLE {
+        cfg.use_style
+    } else if j < N_STYLE + N_LEX {
+        cfg.use_lexicon
+    } else {
+        cfg.use_freq
+    };
+    on && !opts.drop_dense.contains(&j)
+}
+
+/// Standardisation statistics (per script group when configured). A group with few
+/// rows falls back to the pooled statistics rather than trusting a noisy estimate.
+fn dense_stats(
+    prep: &Prepared,
+    rows: &[usize],
+    dense: &[[f32; N_DENSE]],
+    opts: &TrainOptions,
+) -> (Vec<f32>, Vec<f32>) {
+    let groups = if opts.features.per_script {
+        N_SCRIPTS
+    } else {
+        1
+    };
+    let mut sum = vec![[0f64; N_DENSE]; groups + 1];
+    let mut sq = vec![[0f64; N_DENSE]; groups + 1];
+    let mut n = vec![[0f64; N_DENSE]; groups + 1];
+    let mut srcs: Vec<std::collections::BTreeSet<u16>> = vec![Default::default(); groups + 1];
+    for &r in rows {
+        let d = &prep.docs[r];
+        let g = if opts.features.per_script {
+            d.script as usize
+        } else {
+            0
+        };
+        for gg in [g, groups] {
+            srcs[gg].insert(d.source);
+            for j in 0..N_DENSE {
+                let x = dense[r][j];
+                if neutral_mask(j, d.english) || x.is_nan() {
+                    continue;
+                }
+                n[gg][j] += 1.0;
+                sum[gg][j] += x as f64;
+                sq[gg][j] += (x as f64).powi(2);
+            }
+        }
+    }
+    let mut mean = vec![0f32; groups * N_DENSE];
+    let mut std = vec![1f32; groups * N_DENSE];
+    for g in 0..groups {
+        // A script seen in one corpus only (Cyrillic only from Wikipedia-style news)
+        // would make every informal text in that script look extreme: use the pooled
+        // statistics unless the script has rows from two sources.
+        let own = srcs[g].len() >= 2 && n[g].iter().cloned().fold(0.0, f64::max) >= 100.0;
+        let src = if own { g } else { groups };
+        for j in 0..N_DENSE {
+            if !dense_enabled(j, opts) || n[src][j] == 0.0 {
+                mean[g * N_DENSE + j] = 0.0;
+                std[g * N_DENSE + j] = 1.0;
+                continue;
+            }
+            let mu = sum[src][j] / n[src][j];
+            let var = (sq[src][j] / n[src][j] - mu * mu).max(0.0);
+            mean[g * N_DENSE + j] = mu as f32;
+            std[g * N_DENSE + j] = (var.sqrt() as f32).max(1e-3);
+        }
+    }
+    (mean, std)
+}
+
+/// Fixed number of gradient partial sums: the reduction order, and so the model bytes,
+/// must not depend on how many threads rayon happens to have.
+const N_CHUNKS: usize = 4;
+
+/// Per-bucket feature scale from cross-source agreement (all 1.0 when disabled).
+fn ngram_scale(prep: &Prepared, rows: &[usize], opts: &TrainOptions, dim_h: usize) -> Vec<f32> {
+    let mut scale = vec![1f32; dim_h];
+    if dim_h == 0 || (opts.ngram_consistency <= 0.0 && opts.single_source_scale >= 1.0) {
+        return scale;
+    }
+    let mut srcs: Vec<u16> = rows.iter().map(|&r| prep.docs[r].source).collect();
+    srcs.sort();
+    srcs.dedup();
+    if srcs.len() < 2 {
+        return scale;
+    }
+    // Document frequencies per (source, class, bucket).
+    let ns = srcs.len();
+    let mut df = vec![0u32; ns * 2 * dim_h];
+    let mut n = vec![0f64; ns * 2];
+    for &r in rows {
+        let d = &prep.docs[r];
+        let si = srcs.binary_search(&d.source).expect("listed");
+        let base = (si * 2 + d.machine as usize) * dim_h;
+        n[si * 2 + d.machine as usize] += 1.0;
+        for &j in &d.idx {
+            df[base + j as usize] += 1;
+        }
+    }
+    const MIN_DF: u32 = 5;
+    for j in 0..dim_h {
+        let (mut present, mut hi, mut lo) = (0, f64::MIN, f64::MAX);
+        for si in 0..ns {
+            let (h, m) = (df[(si * 2) * dim_h + j], df[(si * 2 + 1) * dim_h + j]);
+            if h + m < MIN_DF {
+                continue;
+            }
+            // Present in a source of one class counts too: banking words seen
+            // only in a human banking corpus can teach nothing but that corpus.
+            present += 1;
+            if n[si * 2] == 0.0 || n[si * 2 + 1] == 0.0 {
+                continue;
+            }
+            let lor = ((m as f64 + 0.5) / (n[si * 2 + 1] + 1.0)).ln()
+                - ((h as f64 + 0.5) / (n[si * 2] + 1.0)).ln();
+            hi = hi.max(lor);
+            lo = lo.min(lor);
+        }
+        if present == 1 {
+            scale[j] = opts.single_source_scale;
+        } else if present >= 2
+            && opts.ngram_consistency > 0.0
+            && hi > opts.ngram_consistency as f64
+            && lo < -opts.ngram_consistency as f64
+        {
+            scale[j] = 0.0;
+        }
+    }
+    scale
+}
+
+/// Per-source effect sizes of the dense features on `rows` (sources lacking either
+/// class, or with fewer than 20 rows of one, are skipped).
+pub fn dense_effects(
+    prep: &Prepared,
+    rows: &[usize],
+    dense: &[[f32; N_DENSE]],
+) -> Vec<(u16, [f32; N_DENSE])> {
+    let mut by: BTreeMap<u16, [Vec<usize>; 2]> = BTreeMap::new();
+    for &r in rows {
+        let d = &prep.docs[r];
+        if d.words as usize >= super::MIN_WORDS {
+            by.entry(d.source).or_default()[d.machine as usize].push(r);
+        }
+    }
+    let mut out = Vec::new();
+    for (s, cls) in by {
+        if cls[0].len() < 20 || cls[1].len() < 20 {
+            continue;
+        }
+        let mut eff = [0f32; N_DENSE];
+        for (j, e) in eff.iter_mut().enumerate() {
+            let ms = |rs: &Vec<usize>| {
+                let vals: Vec<f64> = rs
+                    .iter()
+                    .filter(|&&r| !neutral_mask(j, prep.docs[r].english) && !dense[r][j].is_nan())
+                    .map(|&r| dense[r][j] as f64)
+                    .collect();
+                let n = vals.len().max(1) as f64;
+                let m = vals.iter().sum::<f64>() / n;
+                let v = vals.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
+                (m, v)
+            };
+            let (mh, vh) = ms(&cls[0]);
+            let (mm, vm) = ms(&cls[1]);
+            *e = ((mm - mh) / ((vh + vm) / 2.0).sqrt().max(1e-9)) as f32;
+        }
+        out.push((s, eff));
+    }
+    out
+}
+
+/// Dense features whose direction disagrees across training sources (see
+/// [`TrainOptions::consistency`]).
+pub fn inconsistent_features(
+    prep: &Prepared,
+    rows: &[usize],
+    dense: &[[f32; N_DENSE]],
+    tau: f32,
+    ratio: f32,
+) -> Vec<usize> {
+    if tau <= 0.0 {
+        return Vec::new();
+    }
+    let eff = dense_effects(prep, rows, dense);
+    if eff.len() < 2 {
+        return Vec::new();
+    }
+    (0..N_DENSE)
+        .filter(|&j| {
+            let pos: f32 = eff.iter().map(|e| e.1[j]).filter(|d| *d > tau).sum();
+            let neg: f32 = eff.iter().map(|e| -e.1[j]).filter(|d| *d > tau).sum();
+            pos > 0.0 && neg > 0.0 && pos.min(neg) > ratio * pos.max(neg)
+        })
+        .collect()
+}
+
+/// Fit the logistic regression on `rows` with L-BFGS.
+pub fn fit(prep: &Prepared, rows: &[usize], opts: &TrainOptions) -> Fit {
+    // The frequency table of this fit's human rows: a held-out source's words
+    // never rank in the table it is scored with.
+    let freq = opts.features.use_freq.then(|| {
+        FreqTable::build(
+            rows.iter()
+                .map(|&r| &prep.docs[r])
+                .filter(|d| !d.machine)
+                .map(|d| d.slots.as_slice()),
+        )
+    });
+    let dense: Vec<[f32; N_DENSE]> = (prep.docs.par_iter())
+        .map(|d| doc_dense(d, freq.as_ref()))
+        .collect();
+    let mut eff = opts.clone();
+    eff.drop_dense.extend(inconsistent_features(
+        prep,
+        rows,
+        &dense,
+        opts.consistency,
+        opts.consistency_ratio,
+    ));
+    let opts = &eff;
+    let cfg = &opts.features;
+    let dim_h = if cfg.use_hashed {
+        1usize << cfg.hash.bits
+    } else {
+        0
+    };
+    let dim = dim_h + N_DENSE + 1;
+    let mut weights = balance_weights(prep, rows, opts.balance);
+    if !opts.source_weights.is_empty() {
+        for (i, &r) in rows.iter().enumerate() {
+            let name = &prep.sources[prep.docs[r].source as usize];
+            for (pat, m) in &opts.source_weights {
+                if name.contains(pat.as_str()) {
+                    weights[i] *= m;
+                }
+            }
+        }
+        let tot: f64 = weights.iter().sum();
+        weights.iter_mut().for_each(|w| *w /= tot);
+    }
+    let scale = ngram_scale(prep, rows, opts, dim_h);
+    let (mean, std) = dense_stats(prep, rows, &dense, opts);
+    // Standardised dense values and block factors, computed once per fit.
+    let z: Vec<[f32; N_DENSE]> = rows
+        .iter()
+        .map(|&r| {
+            let d = &prep.docs[r];
+            let g = if cfg.per_script { d.script as usize } else { 0 };
+            let mut out = [0f32; N_DENSE];
+            for j in 0..N_DENSE {
+                if dense_enabled(j, opts) && !neutral_mask(j, d.english) {
+                    out[j] = standardize(dense[r][j], mean[g * N_DENSE + j], std[g * N_DENSE + j]);
+                }
+            }
+            out
+        })
+        .collect();
+    let bf: Vec<(f32, f32)> = rows
+        .iter()
+        .map(|&r| block_factors(&prep.docs[r], cfg))
+        .collect();
+    let chunk = rows.len().div_ceil(N_CHUNKS).max(1);
+
+    // Per-chunk gradient buffers live across evaluations: re-allocating N_CHUNKS dense
+    // vectors per evaluation cost more in page faults than the arithmetic.
+    let mut bufs: Vec<Vec<f64>> = (0..N_CHUNKS).map(|_| vec![0f64; dim]).collect();
+    let eval = |theta: &[f64], grad: &mut Vec<f64>| -> f64 {
+        let losses: Vec<f64> = bufs
+            .par_iter_mut()
+            .enumerate()
+            .map(|(c, g)| {
+                g.iter_mut().for_each(|x| *x = 0.0);
+                let lo = (c * chunk).min(rows.len());
+                let hi = ((c + 1) * chunk).min(rows.len());
+                let mut loss = 0f64;
+                for i in lo..hi {
+                    let d = &prep.docs[rows[i]];
+                    let (fc, fw) = bf[i];
+                    let nc = d.n_char_entries as usize;
+                    let mut m = theta[dim - 1];
+                    if dim_h > 0 {
+                        for k in 0..d.idx.len() {
+                            let f = if k < nc { fc } else { fw };
+                            let j = d.idx[k] as usize;
+                            m += theta[j] * (d.val[k] * f * scale[j]) as f64;
+                        }
+                    }
+                    for j in 0..N_DENSE {
+                        m += theta[dim_h + j] * z[i][j] as f64;
+                    }
+                    let y = d.machine as u8 as f64;
+                    // log(1 + e^m) - y·m, computed stably.
+                    let l = if m > 0.0 {
+                        m + (-m).exp().ln_1p()
+                    } else {
+                        m.exp().ln_1p()
+                    } - y * m;
+                    loss += weights[i] * l;
+                    let p = 1.0 / (1.0 + (-m).exp());
+                    let r = weights[i] * (p - y);
+                    if dim_h > 0 {
+                        for k in 0..d.idx.len() {
+                            let f = if k < nc { fc } else { fw };
+                            let j = d.idx[k] as usize;
+                            g[j] += r * (d.val[k] * f * scale[j]) as f64;
+                        }
+                    }
+                    for j in 0..N_DENSE {
+                        g[dim_h + j] += r * z[i][j] as f64;
+                    }
+                    g[dim - 1] += r;
+                }
+                loss
+            })
+            .collect();
+        let loss: f64 = losses.iter().sum();
+        grad.par_chunks_mut(1 << 14)
+            .enumerate()
+            .for_each(|(ci, out)| {
+                let off = ci << 14;
+                for (k, o) in out.iter_mut().enumerate() {
+                    let mut acc = 0.0;
+                    for b in &bufs {
+                        acc += b[off + k];
+                    }
+                    *o = acc;
+                }
+            });
+        let mut loss = loss;
+        for k in 0..dim - 1 {
+            let lam = if k < dim_h { opts.l2 } else { opts.l2_dense };
+            loss += 0.5 * lam * theta[k] * theta[k];
+            grad[k] += lam * theta[k];
+        }
+        loss
+    };
+
+    let theta = lbfgs(dim, opts.max_iter, opts.tol, opts.verbose, eval);
+    let mut w_dense = [0f32; N_DENSE];
+    for j in 0..N_DENSE {
+        w_dense[j] = theta[dim_h + j] as f32;
+    }
+    Fit {
+        freq,
+        // The per-bucket scale is folded into the stored weights, so scoring is unchanged.
+        w_hashed: theta[..dim_h]
+            .iter()
+            .zip(&scale)
+            .map(|(x, c)| (*x as f32) * c)
+            .collect(),
+        w_dense,
+        bias: theta[dim - 1] as f32,
+        mean,
+        std,
+    }
+}
+
+/// Limited-memory BFGS (m = 8) with Armijo backtracking, from zero.
+fn lbfgs(
+    dim: usize,
+    max_iter: usize,
+    tol: f64,
+    verbose: bool,
+    mut eval: impl FnMut(&[f64], &mut Vec<f64>) -> f64,
+) -> Vec<f64> {
+    const M: usize = 8;
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let mut x = vec![0f64; dim];
+    let mut g = vec![0f64; dim];
+    let mut f = eval(&x, &mut g);
+    let mut s_hist: Vec<Vec<f64>> = Vec::new();
+    let mut y_hist: Vec<Vec<f64>> = Vec::new();
+    let mut rho: Vec<f64> = Vec::new();
+    let mut d = vec![0f64; dim];
+    let mut x_new = vec![0f64; dim];
+    let mut g_new = vec![0f64; dim];
+    for it in 0..max_iter {
+        // Two-loop recursion: d = -H g.
+        d.copy_from_slice(&g);
+        let k = s_hist.len();
+        let mut alpha = vec![0f64; k];
+        for i in (0..k).rev() {
+            alpha[i] = rho[i] * dot(&s_hist[i], &d);
+            for (dj, yj) in d.iter_mut().zip(&y_hist[i]) {
+                *dj -= alpha[i] * yj;
+            }
+        }
+        if k > 0 {
+            let gamma = dot(&s_hist[k - 1], &y_hist[k - 1]) / dot(&y_hist[k - 1], &y_hist[k - 1]);
+            d.iter_mut().for_each(|v| *v *= gamma);
+        }
+        for i in 0..k {
+            let beta = rho[i] * dot(&y_hist[i], &d);
+            for (dj, sj) in d.iter_mut().zip(&s_hist[i]) {
+                *dj += (alpha[i] - beta) * sj;
+            }
+        }
+        d.iter_mut().for_each(|v| *v = -*v);
+        let mut gd = dot(&g, &d);
+        if gd >= 0.0 {
+            d.iter_mut().zip(&g).for_each(|(dj, gj)| *dj = -gj);
+            gd = dot(&g, &d);
+            s_hist.clear();
+            y_hist.clear();
+            rho.clear();
+        }
+        let mut step = if k == 0 {
+            1.0 / dot(&g, &g).sqrt().max(1e-12)
+        } else {
+            1.0
+        };
+        let mut f_new;
+        let mut tries = 0;
+        loop {
+            for i in 0..dim {
+                x_new[i] = x[i] + step * d[i];
+            }
+            f_new = eval(&x_new, &mut g_new);
+            if f_new <= f + 1e-4 * step * gd || tries >= 30 {
+                break;
+            }
+            step *= 0.5;
+            tries += 1;
+        }
+        let s: Vec<f64> = x_new.iter().zip(&x).map(|(a, b)| a - b).collect();
+        let y: Vec<f64> = g_new.iter().zip(&g).map(|(a, b)| a - b).collect();
+        let sy = dot(&s, &y);
+        if sy > 1e-12 {
+            if s_hist.len() == M {
+                s_hist.remove(0);
+                y_hist.remove(0);
+                rho.remove(0);
+            }
+            s_hist.push(s);
+            y_hist.push(y);
+            rho.push(1.0 / sy);
+        }
+        let rel = (f - f_new).abs() / f.abs().max(1e-12);
+        std::mem::swap(&mut x, &mut x_new);
+        std::mem::swap(&mut g, &mut g_new);
+        f = f_new;
+        if verbose && (it % 25 == 0) {
+            crate::errln!("    iter {it:4} loss {f:.6} |g| {:.3e}", dot(&g, &g).sqrt());
+        }
+        if rel < tol && it > 5 {
+            break;
+        }
+    }
+    x
+}
