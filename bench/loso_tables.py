@@ -130,6 +130,10 @@ def load(data, out):
     rows = []
     fold_presets = {}
     for fold, members in folds(data):
+        done = all(os.path.exists(os.path.join(out, "folds", m[:-4] + ".scores.csv")) for m in members)
+        if not done:
+            # A run stopped early: its tables say how many folds they hold.
+            continue
         p = presets(os.path.join(out, "folds", fold + ".bin"))
         fold_presets[fold] = (members, p)
         for m in members:
@@ -140,6 +144,8 @@ def load(data, out):
                 if s["judged"] == "true":
                     rows.append(dict(r, score=float(s["score"]), presets=p, set=m[:-4], fold=fold))
     evals = []
+    if not os.path.exists(os.path.join(out, "all.bin")):
+        return rows, fold_presets, evals, None
     p_all = presets(os.path.join(out, "all.bin"))
     for e in sorted(glob.glob(os.path.join(data, "eval", "*.csv"))):
         name = os.path.basename(e)[:-4]
@@ -215,6 +221,63 @@ def words(t):
     return len(re.findall(r"\w+", t))
 
 
+TARGETS = [(0.001, None), (0.005, 0.02), (0.02, 0.05)]
+
+
+def mean_fpr_threshold(humans, target):
+    """The rule `crmguard train` uses (src/detector/calibrate.rs): the lowest
+    threshold at which the mean over sources of their human FPR is at most
+    `target`; `humans` holds (source, score)."""
+    n = defaultdict(int)
+    for src, _ in humans:
+        n[src] += 1
+    if not n:
+        return 0.5
+    pts = sorted(((x, 1.0 / n[src]) for src, x in humans), reverse=True)
+    above, t, i = 0.0, float("inf"), 0
+    while i < len(pts):
+        if above / len(n) > target + 1e-12:
+            break
+        t = pts[i][0]
+        while i < len(pts) and pts[i][0] == t:
+            above += pts[i][1]
+            i += 1
+    return min(t, 0.9999)
+
+
+def table_nested(rows):
+    """Thresholds from the folds' held-out scores instead of each model's own:
+    each source is measured at thresholds set, by the same rule, from the
+    held-out human scores of all *other* sources (nested, so no source helps
+    set its own threshold)."""
+    humans = [(r["set"], r["score"]) for r in rows if r["label"] != "machine"]
+    by = defaultdict(list)
+    for r in rows:
+        by[r["set"]].append(r)
+    out = {k: [0, 0, 0, 0, []] for k in range(3)}  # fp, h, tp, m, per-source fpr
+    for s, rs in by.items():
+        others = [h for h in humans if h[0] != s]
+        for k, (q, _) in enumerate(TARGETS):
+            t = mean_fpr_threshold(others, q)
+            h = [r for r in rs if r["label"] != "machine"]
+            m = [r for r in rs if r["label"] == "machine"]
+            fp = sum(r["score"] > t for r in h)
+            out[k][0] += fp
+            out[k][1] += len(h)
+            out[k][2] += sum(r["score"] > t for r in m)
+            out[k][3] += len(m)
+            if h:
+                out[k][4].append((fp / len(h), s))
+    all_t = [mean_fpr_threshold(humans, q) for q, _ in TARGETS]
+    print("| preset target | threshold from all folds | human texts quarantined, pooled | mean over human sources | worst source | machine texts caught |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for k, name in enumerate(PRESETS):
+        fp, h, tp, m, per = out[k]
+        worst = max(per)
+        print(f"| {name} ({100 * TARGETS[k][0]:g}%) | {all_t[k]:.4f} | {pct(fp / h if h else None)} | "
+              f"{pct(sum(p for p, _ in per) / len(per))} | {pct(worst[0])} ({worst[1]}) | {pct(tp / m if m else None)} |")
+
+
 def table_lengths(rows):
     bands = [
         ("all judged", lambda r: True),
@@ -256,6 +319,8 @@ def table_folds(fold_presets, p_all):
     for fold, (members, p) in sorted(fold_presets.items()):
         print(f"| {', '.join(m[:-4] for m in members)} | {p[0][0]:.4f} | {p[1][0]:.4f} ({p[1][1]:.4f}) | "
               f"{p[2][0]:.4f} ({p[2][1]:.4f}) |")
+    if p_all is None:
+        return
     print(f"| **all sources (the shipped model)** | {p_all[0][0]:.4f} | {p_all[1][0]:.4f} ({p_all[1][1]:.4f}) | "
           f"{p_all[2][0]:.4f} ({p_all[2][1]:.4f}) |")
 
@@ -267,20 +332,26 @@ def main():
         return
     data, out = sys.argv[1], sys.argv[2]
     rows, fold_presets, evals, p_all = load(data, out)
+    n_folds = len(folds(data))
+    if len(fold_presets) < n_folds:
+        print(f"**Partial run: {len(fold_presets)} of {n_folds} folds.**\n")
     print("### Held out, per source (each at its fold's thresholds)\n")
     table_sources(rows)
     print("\n### Held out, all sources pooled\n")
     table_overall(rows)
+    print("\n### Thresholds set from the folds' held-out scores (nested)\n")
+    table_nested(rows)
     print("\n### Held out, by length (pooled over folds)\n")
     table_lengths(rows)
     print("\n### Held out, machine texts caught, by generator family\n")
     table_by(rows, lambda r: family(r["generator"]), "generator family", only_machine=True)
     print("\n### Held out, by domain and class (FPR for human rows, recall for machine rows)\n")
     table_by(rows, lambda r: f"{r['domain']} ({'machine' if r['label'] == 'machine' else 'human'})", "domain")
-    print("\n### Never trained on: eval/ sets, scored by the model of all training sources\n")
-    table_by(evals, lambda r: f"{r['set']}: {r['generator']} ({r['label']})", "set: generator (label)")
-    print("\nBy domain (non-native writers: `essay_toefl_nonnative`):\n")
-    table_by(evals, lambda r: f"{r['set']}: {r['domain']} ({r['label']})", "set: domain (label)")
+    if evals:
+        print("\n### Never trained on: eval/ sets, scored by the model of all training sources\n")
+        table_by(evals, lambda r: f"{r['set']}: {r['generator']} ({r['label']})", "set: generator (label)")
+        print("\nBy domain (non-native writers: `essay_toefl_nonnative`):\n")
+        table_by(evals, lambda r: f"{r['set']}: {r['domain']} ({r['label']})", "set: domain (label)")
     print("\n### The folds' thresholds\n")
     table_folds(fold_presets, p_all)
 
