@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let path = &input.path;
     let src = open_input(path, input.compression, None)?;
     let bom = src.bom;
-    let mut reader = reader_for(input.format, src.reader, path)?;
+    let mut reader = reader_for(input.format, src.reader, path, policy.max_record_bytes)?;
 
     let target = args
         .output

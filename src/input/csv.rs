@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 
-use super::{Content, RecordReader, Row, Terminator};
+use super::{
+    BYTES_PER_FIELD, Content, RecordReader, Row, Terminator, max_fields, record_too_large,
+};
 use crate::error::{Located, line_col};
 
 /// The delimiters the Salesforce Bulk API accepts, by name or character.
@@ -42,6 +44,8 @@ pub struct CsvReader {
     path: PathBuf,
     delimiter: u8,
     header: Option<Header>,
+    /// `[limits] max_record_bytes`.
+    limit: usize,
     /// Line where the next record's bytes begin.
     line: u64,
     next_number: u64,
@@ -54,6 +58,7 @@ impl CsvReader {
         rdr: Box<dyn BufRead + Send>,
         delimiter: u8,
         path: &Path,
+        limit: usize,
     ) -> Result<CsvReader, Located> {
         let mut r = CsvReader {
             rdr,
@@ -61,6 +66,7 @@ impl CsvReader {
             path: path.to_owned(),
             delimiter,
             header: None,
+            limit,
             line: 1,
             next_number: 1,
             lf: 0,
@@ -68,23 +74,21 @@ impl CsvReader {
         };
         let mut row = Row::default();
         if r.read_record(&mut row)? {
-            let mut names = Vec::with_capacity(row.csv_len());
-            for i in 0..row.csv_len() {
-                let field = row.csv_field(i).unwrap_or_default();
-                match std::str::from_utf8(field) {
-                    Ok(s) => names.push(s.to_owned()),
-                    Err(e) => {
-                        let offset = find_subslice(&row.raw, field).unwrap_or(0) + e.valid_up_to();
-                        let (l, c) = line_col(&row.raw, offset);
-                        return Err(Located::new(
-                            path,
-                            row.line + l - 1,
-                            c,
-                            "the header is not valid UTF-8",
-                        ));
-                    }
-                }
+            // Unquoting takes out ASCII quotes only, so the names are UTF-8
+            // exactly when the record's bytes are: one linear check, which
+            // also says where the first bad byte is.
+            if let Err(e) = std::str::from_utf8(&row.raw) {
+                let (l, c) = line_col(&row.raw, e.valid_up_to());
+                return Err(Located::new(
+                    path,
+                    row.line + l - 1,
+                    c,
+                    "the header is not valid UTF-8",
+                ));
             }
+            let names = (0..row.csv_len())
+                .map(|i| String::from_utf8_lossy(row.csv_field(i).unwrap_or_default()).into_owned())
+                .collect();
             r.header = Some(Header {
                 raw: row.raw,
                 terminator: row.terminator,
@@ -122,11 +126,19 @@ impl CsvReader {
         }
         let (mut nfield, mut nend) = (0, 0);
         let mut at_eof;
+        // Until the record's first byte, what csv-core skips are blank lines:
+        // they are counted and dropped as they come, so a file of nothing
+        // but line breaks holds no memory.
+        let mut started = false;
         loop {
             let input = self
                 .rdr
                 .fill_buf()
                 .map_err(|e| Self::io_error(&self.path, self.line, e))?;
+            // Never more than the limit plus a line ending, whatever the
+            // buffer holds: one byte past that is enough to refuse.
+            let room = (self.limit + 3).saturating_sub(row.raw.len());
+            let input = &input[..input.len().min(room)];
             let (res, nin, nout, nends) =
                 self.core
                     .read_record(input, &mut fields[nfield..], &mut ends[nend..]);
@@ -135,6 +147,22 @@ impl CsvReader {
             self.rdr.consume(nin);
             nfield += nout;
             nend += nends;
+            if !started {
+                match row.raw.iter().position(|&b| b != b'\n' && b != b'\r') {
+                    Some(lead) => {
+                        self.line += memchr::memchr_iter(b'\n', &row.raw[..lead]).count() as u64;
+                        row.raw.drain(..lead);
+                        started = true;
+                    }
+                    None => {
+                        self.line += memchr::memchr_iter(b'\n', &row.raw).count() as u64;
+                        row.raw.clear();
+                    }
+                }
+            }
+            if row.raw.len() > self.limit + 2 {
+                return Err(record_too_large(&self.path, self.line, 1, self.limit));
+            }
             match res {
                 ReadRecordResult::InputEmpty => {}
                 ReadRecordResult::OutputFull => {
@@ -142,7 +170,20 @@ impl CsvReader {
                     fields.resize(n, 0);
                 }
                 ReadRecordResult::OutputEndsFull => {
-                    let n = ends.len() * 2;
+                    if nend >= max_fields(self.limit) {
+                        return Err(Located::new(
+                            &self.path,
+                            self.line,
+                            1,
+                            format!(
+                                "the record starting here has more than {} fields (one per \
+                                 {BYTES_PER_FIELD} bytes of [limits] max_record_bytes); \
+                                 nothing written",
+                                max_fields(self.limit)
+                            ),
+                        ));
+                    }
+                    let n = (ends.len() * 2).min(max_fields(self.limit));
                     ends.resize(n, 0);
                 }
                 ReadRecordResult::Record => break,
@@ -165,16 +206,6 @@ impl CsvReader {
                 self.rdr.consume(1);
             }
         }
-        // Blank lines before the record are skipped by csv-core: they are not
-        // records, but they count for line numbers.
-        let lead = row
-            .raw
-            .iter()
-            .position(|&b| b != b'\n' && b != b'\r')
-            .unwrap_or(row.raw.len());
-        self.line += memchr::memchr_iter(b'\n', &row.raw[..lead]).count() as u64;
-        row.raw.drain(..lead);
-
         row.line = self.line;
         // A record that only the end of the input ended may be a quoted field
         // that never closed: it would swallow every line after its quote.
@@ -188,6 +219,9 @@ impl CsvReader {
             ));
         }
         let (len, terminator) = Terminator::split(&row.raw);
+        if len > self.limit {
+            return Err(record_too_large(&self.path, row.line, 1, self.limit));
+        }
         row.raw.truncate(len);
         row.terminator = terminator;
         self.line += memchr::memchr_iter(b'\n', &row.raw).count() as u64
@@ -251,13 +285,6 @@ fn unterminated_quote(raw: &[u8], delimiter: u8) -> Option<usize> {
     open
 }
 
-fn find_subslice(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,7 +293,7 @@ mod tests {
 
     fn read_all(data: &[u8]) -> Result<Parsed, Located> {
         let rdr: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
-        let mut r = CsvReader::new(rdr, b',', Path::new("t.csv"))?;
+        let mut r = CsvReader::new(rdr, b',', Path::new("t.csv"), 1 << 20)?;
         let mut rows = Vec::new();
         let mut row = Row::default();
         while r.read_row(&mut row)? {

@@ -8,7 +8,7 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use super::{RecordReader, Row, Terminator, parse_object};
+use super::{RecordReader, Row, Terminator, parse_json_record, record_too_large};
 use crate::error::Located;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,8 @@ enum State {
 pub struct JsonArrayReader {
     rdr: Box<dyn BufRead + Send>,
     path: PathBuf,
+    /// `[limits] max_record_bytes`.
+    limit: usize,
     state: State,
     line: u64,
     column: u64,
@@ -32,10 +34,11 @@ pub struct JsonArrayReader {
 }
 
 impl JsonArrayReader {
-    pub fn new(rdr: Box<dyn BufRead + Send>, path: &Path) -> JsonArrayReader {
+    pub fn new(rdr: Box<dyn BufRead + Send>, path: &Path, limit: usize) -> JsonArrayReader {
         JsonArrayReader {
             rdr,
             path: path.to_owned(),
+            limit,
             state: State::Start,
             line: 1,
             column: 1,
@@ -84,9 +87,10 @@ impl JsonArrayReader {
     }
 
     /// Copies one JSON value's bytes into `out`, leaving the reader just
-    /// after it.
+    /// after it; an error once the value is over the limit.
     fn scan_value(&mut self, out: &mut Vec<u8>) -> Result<(), Located> {
         let (line, column) = (self.line, self.column);
+        let too_large = |this: &Self| record_too_large(&this.path, line, column, this.limit);
         let unterminated = |this: &Self| {
             Located::new(
                 &this.path,
@@ -103,6 +107,9 @@ impl JsonArrayReader {
                 let mut escaped = false;
                 loop {
                     let b = self.peek()?.ok_or_else(|| unterminated(self))?;
+                    if out.len() == self.limit {
+                        return Err(too_large(self));
+                    }
                     self.bump(b);
                     out.push(b);
                     if in_string {
@@ -137,6 +144,9 @@ impl JsonArrayReader {
                 while let Some(b) = self.peek()? {
                     if matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r') {
                         break;
+                    }
+                    if out.len() == self.limit {
+                        return Err(too_large(self));
                     }
                     self.bump(b);
                     out.push(b);
@@ -188,11 +198,12 @@ impl RecordReader for JsonArrayReader {
                     Some(_) => {
                         row.raw.clear();
                         row.line = self.line;
+                        let column = self.column;
                         self.scan_value(&mut row.raw)?;
                         row.terminator = Terminator::None;
                         row.number = self.next_number;
                         self.next_number += 1;
-                        row.content = parse_object(&row.raw, &mut row.utf8);
+                        parse_json_record(row, &self.path, column, self.limit)?;
                         self.state = State::AfterElement;
                         return Ok(true);
                     }
@@ -230,7 +241,7 @@ mod tests {
 
     fn read_all(data: &[u8]) -> Result<Vec<Row>, Located> {
         let rdr: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
-        let mut r = JsonArrayReader::new(rdr, Path::new("t.json"));
+        let mut r = JsonArrayReader::new(rdr, Path::new("t.json"), 1 << 20);
         let mut rows = Vec::new();
         let mut row = Row::default();
         while r.read_row(&mut row)? {

@@ -4,6 +4,7 @@
 mod csv;
 mod json;
 mod ndjson;
+mod object;
 mod source;
 
 use std::fmt;
@@ -14,6 +15,7 @@ use serde_json::{Map, Value};
 pub use self::csv::{CsvReader, Header, parse_delimiter};
 pub use self::json::JsonArrayReader;
 pub use self::ndjson::NdjsonReader;
+pub use self::object::{TooManyValues, VALUE_COST, parse_object};
 pub use self::source::{Compression, InputSource, InputStats, open_input};
 
 use crate::error::Located;
@@ -115,6 +117,8 @@ pub struct Row {
     /// the content then holds a lossy decoding, for the other checks.
     pub utf8: bool,
     pub content: Content,
+    /// How many JSON values `content` holds (0 for CSV).
+    pub json_values: usize,
 }
 
 impl Row {
@@ -130,6 +134,31 @@ impl Row {
         match &self.content {
             Content::Csv { ends, .. } => ends.len(),
             _ => 0,
+        }
+    }
+
+    /// What the row takes in memory, roughly: its bytes, and what parsing
+    /// made of them (a CSV record of commas takes nine bytes a byte, a JSON
+    /// record of `[0,0,...]` eighty). Batches are bounded by it.
+    pub fn footprint(&self) -> usize {
+        self.raw.len()
+            + match &self.content {
+                Content::Csv { fields, ends } => fields.len() + size_of_val(&ends[..]),
+                Content::Object(_) => self.json_values * VALUE_COST,
+                Content::Malformed => 0,
+            }
+    }
+
+    /// Frees the buffers that hold more than `bytes`, so that a row reused
+    /// for record after record keeps no more than that of any one of them.
+    pub fn release_buffers_over(&mut self, bytes: usize) {
+        if self.raw.capacity() > bytes {
+            self.raw = Vec::new();
+        }
+        if let Content::Csv { fields, ends } = &self.content
+            && (fields.capacity() > bytes || ends.capacity() * size_of::<usize>() > bytes)
+        {
+            self.content = Content::default();
         }
     }
 }
@@ -157,19 +186,82 @@ pub trait RecordReader: Send {
 }
 
 /// Builds the reader for `format` over an input whose BOM is already gone.
+/// No record it yields is over `max_record_bytes` (`[limits]`).
 pub fn reader_for(
     format: Format,
     input: Box<dyn BufRead + Send>,
     path: &std::path::Path,
+    max_record_bytes: usize,
 ) -> Result<Box<dyn RecordReader>, Located> {
     Ok(match format {
-        Format::Csv { delimiter } => Box::new(CsvReader::new(input, delimiter, path)?),
-        Format::Json => Box::new(JsonArrayReader::new(input, path)),
-        Format::Ndjson => Box::new(NdjsonReader::new(input, path)),
+        Format::Csv { delimiter } => {
+            Box::new(CsvReader::new(input, delimiter, path, max_record_bytes)?)
+        }
+        Format::Json => Box::new(JsonArrayReader::new(input, path, max_record_bytes)),
+        Format::Ndjson => Box::new(NdjsonReader::new(input, path, max_record_bytes)),
     })
 }
 
-/// Parses a JSON record's bytes into `row.content`, setting `row.utf8`.
+/// Bytes of `[limits] max_record_bytes` per field (CSV) or JSON value a
+/// record may hold. Parsed, a field or value costs more than its bytes (8 to
+/// 160 bytes for one of 2; a header's column, some 300): this keeps a
+/// record's memory a small multiple of the limit. At the default limit it
+/// allows 1,048,576, where a CRM record has hundreds (Salesforce: 5,000).
+pub const BYTES_PER_FIELD: usize = 16;
+
+/// The most fields or JSON values a record may hold under `max_record_bytes`;
+/// never fewer than 1,024, so that a small limit does not refuse plain records.
+pub fn max_fields(max_record_bytes: usize) -> usize {
+    (max_record_bytes / BYTES_PER_FIELD).max(1024)
+}
+
+/// Parses a JSON record into `row.content` (setting `row.utf8` and
+/// `row.json_values`), with the value budget `max_record_bytes` allows.
+pub(crate) fn parse_json_record(
+    row: &mut Row,
+    path: &std::path::Path,
+    column: u64,
+    max_record_bytes: usize,
+) -> Result<(), Located> {
+    match parse_object(&row.raw, &mut row.utf8, max_fields(max_record_bytes)) {
+        Ok((content, values)) => {
+            row.content = content;
+            row.json_values = values;
+            Ok(())
+        }
+        Err(TooManyValues(n)) => Err(Located::new(
+            path,
+            row.line,
+            column,
+            format!(
+                "the record starting here holds more than {n} JSON values (one per \
+                 {BYTES_PER_FIELD} bytes of [limits] max_record_bytes); nothing written"
+            ),
+        )),
+    }
+}
+
+/// The error for a record over `[limits] max_record_bytes`, at the line and
+/// column where it starts. Readers raise it as soon as they have read one
+/// byte too many, so a record with no end (a decompression bomb, a quote
+/// that never closes) costs no more memory than the limit.
+pub(crate) fn record_too_large(
+    path: &std::path::Path,
+    line: u64,
+    column: u64,
+    limit: usize,
+) -> Located {
+    Located::new(
+        path,
+        line,
+        column,
+        format!(
+            "the record starting here is over {limit} bytes ([limits] max_record_bytes); \
+             nothing written"
+        ),
+    )
+}
+
 /// `--format`'s value.
 pub fn parse_format(s: &str) -> Result<Format, String> {
     match s.to_ascii_lowercase().as_str() {
@@ -183,81 +275,9 @@ pub fn parse_format(s: &str) -> Result<Format, String> {
     }
 }
 
-pub(crate) fn parse_object(raw: &[u8], row_utf8: &mut bool) -> Content {
-    let parsed = match std::str::from_utf8(raw) {
-        Ok(s) => {
-            *row_utf8 = true;
-            serde_json::from_str::<UniqueKeys>(s)
-        }
-        Err(_) => {
-            *row_utf8 = false;
-            serde_json::from_str::<UniqueKeys>(&String::from_utf8_lossy(raw))
-        }
-    };
-    match parsed {
-        Ok(UniqueKeys(map)) => Content::Object(map),
-        Err(_) => Content::Malformed,
-    }
-}
-
-/// A JSON object whose keys are unique. serde_json keeps the last of two equal
-/// keys without a word, but a record that says `"is_synthetic":"no"` and then
-/// `"is_synthetic":"yes"` is ambiguous, and the CRM's importer may read it the
-/// other way: such a record is malformed, as a CSV header naming a column twice is.
-struct UniqueKeys(Map<String, Value>);
-
-impl<'de> serde::Deserialize<'de> for UniqueKeys {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Object;
-        impl<'de> serde::de::Visitor<'de> for Object {
-            type Value = UniqueKeys;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut a: A,
-            ) -> Result<UniqueKeys, A::Error> {
-                let mut map = Map::new();
-                while let Some(key) = a.next_key::<String>()? {
-                    let value = a.next_value::<Value>()?;
-                    if map.contains_key(&key) {
-                        return Err(serde::de::Error::custom(format_args!(
-                            "duplicate key `{key}`"
-                        )));
-                    }
-                    map.insert(key, value);
-                }
-                Ok(UniqueKeys(map))
-            }
-        }
-        d.deserialize_map(Object)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_key_given_twice_makes_the_record_malformed() {
-        let mut utf8 = false;
-        let parse = |s: &str, utf8: &mut bool| parse_object(s.as_bytes(), utf8);
-        assert!(matches!(
-            parse(
-                r#"{"is_synthetic":"no","data_source":"web","is_synthetic":"yes"}"#,
-                &mut utf8
-            ),
-            Content::Malformed
-        ));
-        // Nested objects are values, not columns: their keys are not checked.
-        match parse(r#"{"a":{"b":1,"b":2},"c":[1,1]}"#, &mut utf8) {
-            Content::Object(map) => assert_eq!(map.len(), 2),
-            _ => panic!("a record with unique keys is an object"),
-        }
-        assert!(matches!(parse("[1,2]", &mut utf8), Content::Malformed));
-        assert!(matches!(parse("\"text\"", &mut utf8), Content::Malformed));
-    }
 
     #[test]
     fn formats_from_extensions() {

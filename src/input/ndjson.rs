@@ -4,12 +4,14 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use super::{RecordReader, Row, Terminator, parse_object};
+use super::{RecordReader, Row, Terminator, parse_json_record, record_too_large};
 use crate::error::Located;
 
 pub struct NdjsonReader {
     rdr: Box<dyn BufRead + Send>,
     path: PathBuf,
+    /// `[limits] max_record_bytes`.
+    limit: usize,
     line: u64,
     next_number: u64,
     lf: u64,
@@ -17,10 +19,11 @@ pub struct NdjsonReader {
 }
 
 impl NdjsonReader {
-    pub fn new(rdr: Box<dyn BufRead + Send>, path: &Path) -> NdjsonReader {
+    pub fn new(rdr: Box<dyn BufRead + Send>, path: &Path, limit: usize) -> NdjsonReader {
         NdjsonReader {
             rdr,
             path: path.to_owned(),
+            limit,
             line: 1,
             next_number: 1,
             lf: 0,
@@ -29,18 +32,49 @@ impl NdjsonReader {
     }
 }
 
+impl NdjsonReader {
+    /// Reads one line, its LF included, into `out`; `Ok(false)` at the end.
+    /// Unlike `read_until`, stops with an error once the line is longer
+    /// than the limit allows, without reading the rest of it.
+    fn read_line(&mut self, out: &mut Vec<u8>) -> Result<bool, Located> {
+        out.clear();
+        loop {
+            let buf = self
+                .rdr
+                .fill_buf()
+                .map_err(|e| Located::new(&self.path, self.line, 1, format!("read error: {e}")))?;
+            if buf.is_empty() {
+                return Ok(!out.is_empty());
+            }
+            let (take, done) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            // The limit, plus CRLF, plus the one byte that proves it is
+            // exceeded.
+            let take = take.min((self.limit + 3).saturating_sub(out.len()));
+            out.extend_from_slice(&buf[..take]);
+            self.rdr.consume(take);
+            if out.len() > self.limit + 2 {
+                return Err(record_too_large(&self.path, self.line, 1, self.limit));
+            }
+            if done && out.last() == Some(&b'\n') {
+                return Ok(true);
+            }
+        }
+    }
+}
+
 impl RecordReader for NdjsonReader {
     fn read_row(&mut self, row: &mut Row) -> Result<bool, Located> {
         loop {
-            row.raw.clear();
-            let n = self
-                .rdr
-                .read_until(b'\n', &mut row.raw)
-                .map_err(|e| Located::new(&self.path, self.line, 1, format!("read error: {e}")))?;
-            if n == 0 {
+            if !self.read_line(&mut row.raw)? {
                 return Ok(false);
             }
             let (len, terminator) = Terminator::split(&row.raw);
+            if len > self.limit {
+                return Err(record_too_large(&self.path, self.line, 1, self.limit));
+            }
             row.raw.truncate(len);
             row.terminator = terminator;
             row.line = self.line;
@@ -56,7 +90,7 @@ impl RecordReader for NdjsonReader {
             }
             row.number = self.next_number;
             self.next_number += 1;
-            row.content = parse_object(&row.raw, &mut row.utf8);
+            parse_json_record(row, &self.path, 1, self.limit)?;
             return Ok(true);
         }
     }
@@ -75,7 +109,7 @@ mod tests {
     fn objects_blank_lines_and_malformed_lines() {
         let data = b"{\"a\":1}\r\n\n  \n[1,2]\n{\"b\":\"caf\xe9\"}\n{broken";
         let rdr: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
-        let mut r = NdjsonReader::new(rdr, Path::new("t.ndjson"));
+        let mut r = NdjsonReader::new(rdr, Path::new("t.ndjson"), 1 << 20);
         let mut rows = Vec::new();
         let mut row = Row::default();
         while r.read_row(&mut row).unwrap() {

@@ -16,6 +16,11 @@ use std::thread::JoinHandle;
 /// writer's pace, few enough to keep memory flat (16 × 256 KB).
 const BUFS_IN_FLIGHT: usize = 16;
 
+/// A buffer coming back empty keeps at most this capacity. A row larger
+/// than a buffer is sent as one (up to `[limits] max_record_bytes`); kept at
+/// that size, every buffer in flight could come to hold one.
+const RETAIN_BYTES: usize = 512 << 10;
+
 /// Bytes written between two syncs. The file is synced once complete
 /// anyway; this only moves most of that work to while the scan runs.
 pub(crate) const SYNC_EVERY: u64 = 16 << 20;
@@ -62,6 +67,7 @@ impl Flusher {
                         unsynced = 0;
                     }
                     buf.clear();
+                    buf.shrink_to(RETAIN_BYTES);
                     // Full only if the writer stopped taking buffers back.
                     let _ = empty_tx.try_send(buf);
                 }
@@ -78,7 +84,7 @@ impl Flusher {
     /// buffer to fill next. An error is the thread's: it has stopped, and
     /// [`Flusher::stop`] gives the hasher back.
     pub(crate) fn send(&self, buf: Vec<u8>) -> Result<Vec<u8>, ()> {
-        let capacity = buf.capacity();
+        let capacity = buf.capacity().min(RETAIN_BYTES);
         self.full.send(buf).map_err(|_| ())?;
         Ok(self
             .empty
@@ -165,6 +171,18 @@ mod tests {
             );
         }
         assert!(((expected.len() - syncs[syncs.len() - 1]) as u64) < SYNC_EVERY);
+    }
+
+    #[test]
+    fn big_buffers_come_back_small() {
+        let f = Flusher::start(Recorder::default(), blake3::Hasher::new()).unwrap();
+        let mut biggest = 0;
+        for _ in 0..3 * BUFS_IN_FLIGHT {
+            let empty = f.send(vec![b'x'; 8 * RETAIN_BYTES]).unwrap();
+            biggest = biggest.max(empty.capacity());
+        }
+        f.stop().1.unwrap();
+        assert!(biggest <= RETAIN_BYTES, "{biggest}");
     }
 
     #[test]

@@ -341,7 +341,9 @@ mod tests {
         let mut utf8 = true;
         Row {
             raw: raw.to_vec(),
-            content: crate::input::parse_object(raw, &mut utf8),
+            content: crate::input::parse_object(raw, &mut utf8, 1 << 20)
+                .unwrap()
+                .0,
             utf8,
             ..Row::default()
         }

@@ -19,6 +19,14 @@ pub use discover::repository_root;
 /// The commented policy `crmguard init` writes; also the built-in default.
 pub const DEFAULT_POLICY: &str = include_str!("default.toml");
 
+/// `[limits] max_record_bytes` unless the policy says otherwise: 16 MiB.
+/// Above every CRM's own limit for one record (Salesforce's Bulk API takes
+/// at most 400,000 characters a record, 1.6 MB in UTF-8 at worst, and 10 MB
+/// a batch), so no importable record is refused; small enough that a
+/// reader's memory, a few times this, stays in the tens of megabytes when a
+/// hostile file (a decompression bomb, one endless field) has no end.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 16 << 20;
+
 /// The policy file as written: every section and key optional, unknown keys
 /// rejected.
 #[derive(Debug, Deserialize)]
@@ -67,6 +75,7 @@ impl Default for DisclosureSection {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct LimitsSection {
+    max_record_bytes: u64,
     max_field_chars: usize,
     max_file_bytes: u64,
     max_records: u64,
@@ -76,6 +85,7 @@ struct LimitsSection {
 impl Default for LimitsSection {
     fn default() -> Self {
         LimitsSection {
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             max_field_chars: 32_000,
             max_file_bytes: 150 * 1024 * 1024,
             max_records: 50_000,
@@ -252,6 +262,9 @@ pub struct Policy {
     pub timestamp_skew_seconds: u64,
     /// Every accepted column name, lower-cased, with its field.
     aliases: Vec<(String, Field)>,
+    /// The largest record a reader takes (line ending not counted); a larger
+    /// one is an error, read no further than the limit.
+    pub max_record_bytes: usize,
     pub max_field_chars: usize,
     pub max_file_bytes: u64,
     pub max_records: u64,
@@ -461,6 +474,12 @@ impl Policy {
             }
         };
         let detector = detector::resolve(&file.detector, &source, key_at)?;
+        if file.limits.max_record_bytes == 0 {
+            return Err(key_at(
+                "max_record_bytes",
+                "max_record_bytes must be at least 1: it bounds the memory a record takes".into(),
+            ));
+        }
         if file.limits.max_field_chars == 0 {
             return Err(key_at(
                 "max_field_chars",
@@ -479,6 +498,7 @@ impl Policy {
             required_when_synthetic,
             timestamp_skew_seconds: file.disclosure.timestamp_skew_seconds,
             aliases,
+            max_record_bytes: usize::try_from(file.limits.max_record_bytes).unwrap_or(usize::MAX),
             max_field_chars: file.limits.max_field_chars,
             max_file_bytes: file.limits.max_file_bytes,
             max_records: file.limits.max_records,

@@ -567,23 +567,43 @@ pub fn json_text(value: &Value) -> (Cow<'_, str>, Kind, Option<&Value>) {
 }
 
 fn sorted_compact(value: &Value) -> String {
-    fn sort(v: &Value) -> Value {
+    // Written out, not cloned into a sorted tree first: a nested value can be
+    // most of a record, and the clone cost as much memory again as the parse.
+    fn write(v: &Value, out: &mut Vec<u8>) {
         match v {
             Value::Object(m) => {
                 let mut entries: Vec<_> = m.iter().collect();
                 entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-                Value::Object(
-                    entries
-                        .into_iter()
-                        .map(|(k, v)| (k.clone(), sort(v)))
-                        .collect(),
-                )
+                out.push(b'{');
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    scalar(k, out);
+                    out.push(b':');
+                    write(v, out);
+                }
+                out.push(b'}');
             }
-            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
-            other => other.clone(),
+            Value::Array(a) => {
+                out.push(b'[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(v, out);
+                }
+                out.push(b']');
+            }
+            other => scalar(other, out),
         }
     }
-    sort(value).to_string()
+    fn scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
+        serde_json::to_writer(out, v).expect("writing JSON to memory cannot fail");
+    }
+    let mut out = Vec::new();
+    write(value, &mut out);
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 #[cfg(test)]
@@ -691,6 +711,11 @@ mod tests {
     fn json_text_follows_the_provenance_rules() {
         let v: Value = serde_json::json!({"b": [1, {"z": 1, "a": true}], "a": null});
         assert_eq!(json_text(&v).0, r#"{"a":null,"b":[1,{"a":true,"z":1}]}"#);
+        let escaped: Value = serde_json::json!({"é\"\n": ["\u{1}", 1.5, -2, {}], "A": []});
+        assert_eq!(
+            json_text(&escaped).0,
+            r#"{"A":[],"é\"\n":["\u0001",1.5,-2,{}]}"#
+        );
         assert_eq!(json_text(&serde_json::json!(1.5)).0, "1.5");
         assert_eq!(json_text(&Value::Null).0, "");
         assert_eq!(json_text(&serde_json::json!(false)).0, "false");

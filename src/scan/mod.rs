@@ -83,7 +83,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     let stats = src.stats.clone();
     let mut findings = opening_findings(input, &src);
     let read_as = src.compression;
-    let reader = reader_for(input.format, src.reader, path)?;
+    let reader = reader_for(input.format, src.reader, path, cfg.policy.max_record_bytes)?;
 
     let columns = reader
         .header()

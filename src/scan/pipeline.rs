@@ -11,7 +11,8 @@ use crate::input::{InputStats, RecordReader, Row};
 use crate::rules::undisclosed_ai_text::infer_columns;
 use crate::rules::{Context, TextColumns, Verdict, check_row};
 
-/// Rows per batch, and bytes per batch, whichever comes first. Fixed, not
+/// Rows per batch, and bytes per batch (as held in memory, see
+/// `Row::footprint`), whichever comes first. Fixed, not
 /// derived from the thread count: batches are also the unit of progress and
 /// interruption, and must not change what is written.
 pub const BATCH_ROWS: usize = 4096;
@@ -19,29 +20,42 @@ const BATCH_BYTES: usize = 8 << 20;
 /// Batches alive at once: one being read, one queued, one being checked,
 /// one being written.
 const BATCHES_IN_FLIGHT: usize = 4;
+/// A recycled row keeps buffers up to this size. A larger one (a big record
+/// read earlier) is dropped before the row is reused: kept, each of a
+/// batch's 4,096 rows could come to hold a record of `max_record_bytes`.
+const RETAIN_ROW_BYTES: usize = 16 << 10;
 
 #[derive(Default)]
 struct Batch {
     rows: Vec<Row>,
     len: usize,
+    /// The records' bytes as read.
     bytes: u64,
+    /// What the rows take in memory.
+    footprint: usize,
 }
 
 impl Batch {
     fn fill(&mut self, reader: &mut dyn RecordReader) -> Result<(), Located> {
         self.len = 0;
         self.bytes = 0;
-        while self.len < BATCH_ROWS && self.bytes < BATCH_BYTES as u64 {
+        self.footprint = 0;
+        while self.len < BATCH_ROWS && self.footprint < BATCH_BYTES {
             if self.rows.len() == self.len {
                 self.rows.push(Row::default());
             }
             let row = &mut self.rows[self.len];
+            row.release_buffers_over(RETAIN_ROW_BYTES);
             if !reader.read_row(row)? {
                 break;
             }
             self.bytes += (row.raw.len() + row.terminator.bytes().len()) as u64;
+            self.footprint += row.footprint();
             self.len += 1;
         }
+        // Rows past this batch's end are not reused before the next fill
+        // reaches them; they may hold big buffers from an earlier one.
+        self.rows.truncate(self.len);
         Ok(())
     }
 
