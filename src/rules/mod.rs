@@ -398,24 +398,27 @@ impl Columns {
     /// field (e.g. `is_synthetic` beside `Is_Synthetic__c`): which one counts
     /// would be a guess, so the file is refused (HEADER_DUPLICATE).
     pub fn duplicate(&self) -> Option<String> {
-        for (i, ca) in self.columns.iter().enumerate() {
-            for (j, cb) in self.columns.iter().enumerate().skip(i + 1) {
-                let (a, b) = (&ca.name, &cb.name);
-                if a.trim().eq_ignore_ascii_case(b.trim()) {
+        // One pass with a set: a pairwise check took 23 s on 60,000 columns
+        // and did not end on a million.
+        let mut seen = std::collections::HashMap::with_capacity(self.columns.len());
+        let mut fields: [Option<&str>; Field::COUNT] = [None; Field::COUNT];
+        for (j, cb) in self.columns.iter().enumerate() {
+            let b = &cb.name;
+            if let Some(i) = seen.insert(b.trim().to_ascii_lowercase(), j) {
+                return Some(format!(
+                    "columns {} and {} are both named `{}` (names are case-insensitive)",
+                    i + 1,
+                    j + 1,
+                    b
+                ));
+            }
+            if let Some(fb) = cb.field {
+                if let Some(a) = fields[fb as usize] {
                     return Some(format!(
-                        "columns {} and {} are both named `{}` (names are case-insensitive)",
-                        i + 1,
-                        j + 1,
-                        b
+                        "columns `{a}` and `{b}` both carry the disclosure field `{fb}`"
                     ));
                 }
-                if let (Some(fa), Some(fb)) = (ca.field, cb.field)
-                    && fa == fb
-                {
-                    return Some(format!(
-                        "columns `{a}` and `{b}` both carry the disclosure field `{fa}`"
-                    ));
-                }
+                fields[fb as usize] = Some(b);
             }
         }
         None
@@ -540,11 +543,19 @@ pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
 }
 
 fn has_case_duplicates(cells: &[JsonCell]) -> bool {
-    cells.iter().enumerate().any(|(i, a)| {
-        cells[i + 1..]
-            .iter()
-            .any(|b| a.name.eq_ignore_ascii_case(b.name))
-    })
+    // Pairwise is quickest for the few keys a record has; a record can hold
+    // hundreds of thousands ([limits]), where only a set stays linear.
+    if cells.len() <= 32 {
+        return cells.iter().enumerate().any(|(i, a)| {
+            cells[i + 1..]
+                .iter()
+                .any(|b| a.name.eq_ignore_ascii_case(b.name))
+        });
+    }
+    let mut seen = std::collections::HashSet::with_capacity(cells.len());
+    !cells
+        .iter()
+        .all(|c| seen.insert(c.name.to_ascii_lowercase()))
 }
 
 /// A JSON value's text, as the provenance spec defines it: strings as is,

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use super::{AiStatus, Cell, Column, Columns, Context, Kind, RowView, Verdict};
 use crate::detector::{Detector, Sensitivity, Signal, Thresholds};
-use crate::input::Row;
+use crate::input::{Content, Row};
 use crate::spec::Reason;
 
 /// What the detector found in a row: the score of its strongest text field
@@ -78,7 +78,15 @@ pub struct TextColumns {
 
 impl TextColumns {
     pub fn new(names: Vec<String>, header: Option<&Columns>) -> TextColumns {
-        let index = |c: &Column| names.iter().position(|n| n.eq_ignore_ascii_case(&c.name));
+        // By a map, not a search of the names for every column: inferred
+        // names can be as many as the columns, and a header can have a
+        // million. The first of two names equal but for case wins, as a
+        // search would find it.
+        let mut by_name = std::collections::HashMap::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            by_name.entry(n.to_ascii_lowercase()).or_insert(i);
+        }
+        let index = |c: &Column| by_name.get(&c.name.to_ascii_lowercase()).copied();
         let csv = header.map(|h| {
             (h.columns.iter().enumerate())
                 .filter(|(_, c)| index(c).is_some())
@@ -218,13 +226,25 @@ const PROSE_WORDS: usize = 6;
 /// does not depend on the thread count). Disclosure and crmguard's own
 /// columns, and number/phone columns, are never text.
 pub fn infer_columns(rows: &[Row], ctx: &Context) -> Vec<String> {
-    // name -> (values seen, prose values)
-    let mut seen: Vec<(String, u32, u32)> = Vec::new();
+    /// A column's values seen, its prose values, and when it was first seen.
+    #[derive(Clone, Copy, Default)]
+    struct Seen {
+        values: u32,
+        prose: u32,
+        first: usize,
+    }
+    // CSV columns are counted by position, JSON keys by name: a header can
+    // have a million columns, and a search of the names seen so far for each
+    // cell took minutes there.
+    let mut by_position: Vec<Option<Seen>> = Vec::new();
+    let mut by_name: std::collections::HashMap<String, Seen> = std::collections::HashMap::new();
+    let mut order = 0;
     for row in rows {
         let Some(view) = super::build_view(row, ctx) else {
             continue;
         };
-        for cell in view.cells() {
+        let csv = matches!(row.content, Content::Csv { .. });
+        for (pos, cell) in view.cells().enumerate() {
             if cell.kind != Kind::Text
                 || cell.field.is_some()
                 || cell.added
@@ -237,21 +257,42 @@ pub fn infer_columns(rows: &[Row], ctx: &Context) -> Vec<String> {
             if text.trim().is_empty() {
                 continue;
             }
-            let i = match seen.iter().position(|(n, _, _)| n == cell.name) {
-                Some(i) => i,
-                None => {
-                    seen.push((cell.name.to_string(), 0, 0));
-                    seen.len() - 1
+            let seen = if csv {
+                if by_position.len() <= pos {
+                    by_position.resize(pos + 1, None);
                 }
+                by_position[pos].get_or_insert(Seen {
+                    first: order,
+                    ..Seen::default()
+                })
+            } else {
+                by_name.entry(cell.name.to_string()).or_insert(Seen {
+                    first: order,
+                    ..Seen::default()
+                })
             };
-            seen[i].1 += 1;
-            seen[i].2 += u32::from(is_prose(&text));
+            order += 1;
+            seen.values += 1;
+            seen.prose += u32::from(is_prose(&text));
         }
     }
-    seen.into_iter()
-        .filter(|(_, n, prose)| *prose > 0 && *prose * 2 >= *n)
-        .map(|(name, _, _)| name)
-        .collect()
+    let names = ctx.columns.map_or(&[][..], |c| &c.columns[..]);
+    let is_prose_column = |s: &Seen| s.prose > 0 && s.prose * 2 >= s.values;
+    let mut chosen: Vec<(usize, String)> = Vec::new();
+    for (pos, s) in by_position.iter().enumerate() {
+        if let (Some(s), Some(column)) = (s, names.get(pos))
+            && is_prose_column(s)
+        {
+            chosen.push((s.first, column.name.clone()));
+        }
+    }
+    for (name, s) in by_name {
+        if is_prose_column(&s) {
+            chosen.push((s.first, name));
+        }
+    }
+    chosen.sort_unstable_by_key(|(first, _)| *first);
+    chosen.into_iter().map(|(_, name)| name).collect()
 }
 
 /// Prose: several words, mostly letters. Scripts written without spaces
