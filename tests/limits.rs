@@ -288,3 +288,21 @@ fn a_million_columns_are_checked_in_linear_time() {
         stderr(&out)
     );
 }
+
+#[test]
+fn jobs_are_capped_with_a_message() {
+    let wd = Workdir::new();
+    wd.write("in.csv", format!("{HEADER}a,no,web\n"));
+    let out = wd.run(&["scan", "-j", "100000", "in.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("at most 512 worker threads"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!wd.join("crmguard-out").exists());
+    for ok in ["512", "0", "1"] {
+        let out = wd.run(&["scan", "-j", ok, "in.csv"]);
+        assert_eq!(status(&out), 0, "-j {ok}: {}", stderr(&out));
+    }
+}
