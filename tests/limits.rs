@@ -306,3 +306,52 @@ fn jobs_are_capped_with_a_message() {
         assert_eq!(status(&out), 0, "-j {ok}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn files_a_policy_names_must_be_small_regular_files() {
+    let wd = Workdir::new();
+    wd.write("in.csv", format!("{HEADER}a,no,web\n"));
+    // The model: /dev/zero read without end.
+    wd.write("zero.toml", "[detector]\nmodel = \"/dev/zero\"\n");
+    let out = wd.run(&["scan", "-p", "zero.toml", "in.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("/dev/zero: detector model is not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    let out = wd.run(&["detect", "-p", "zero.toml", "some text to score"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    // A regular file too large to be a model is not read.
+    let big = std::fs::File::create(wd.join("big.bin")).unwrap();
+    big.set_len(crmguard::input::MAX_MODEL_BYTES + 1).unwrap();
+    wd.write("big.toml", "[detector]\nmodel = \"big.bin\"\n");
+    let out = wd.run(&["scan", "-p", "big.toml", "in.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains(&format!(
+            "big.bin: detector model is over {} bytes",
+            crmguard::input::MAX_MODEL_BYTES
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // The policy itself.
+    let out = wd.run(&["scan", "-p", "/dev/zero", "in.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("/dev/zero: policy is not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    let mut huge = "# padding\n".repeat(crmguard::input::MAX_POLICY_BYTES as usize / 10);
+    huge.push_str("version = 1\n");
+    wd.write("huge.toml", huge);
+    let out = wd.run(&["scan", "-p", "huge.toml", "in.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("huge.toml: policy is over"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -78,8 +78,9 @@ impl Detector {
 
     /// Load a model written by `train` (e.g. one a user retrained on their own data).
     pub fn from_model_file(path: &Path) -> anyhow::Result<Detector> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| anyhow::anyhow!("reading model {}: {e}", path.display()))?;
+        // Bounded: a policy names this file, and a policy may be hostile.
+        let bytes =
+            crate::input::read_small_file(path, crate::input::MAX_MODEL_BYTES, "detector model")?;
         let mut d = Detector::from_model(Model::read(&bytes)?);
         d.id = blake3::hash(&bytes).to_hex().to_string();
         Ok(d)

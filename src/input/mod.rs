@@ -5,6 +5,7 @@ mod csv;
 mod json;
 mod ndjson;
 mod object;
+mod small_file;
 mod source;
 
 use std::fmt;
@@ -16,6 +17,7 @@ pub use self::csv::{CsvReader, Header, parse_delimiter};
 pub use self::json::JsonArrayReader;
 pub use self::ndjson::NdjsonReader;
 pub use self::object::{TooManyValues, VALUE_COST, parse_object};
+pub use self::small_file::{MAX_MODEL_BYTES, MAX_POLICY_BYTES, read_at_most, read_small_file};
 pub use self::source::{Compression, InputSource, InputStats, open_input};
 
 use crate::error::Located;

@@ -292,8 +292,7 @@ impl Policy {
 
     /// Loads `path`; errors name the file, line and column.
     pub fn load(path: &Path) -> anyhow::Result<Policy> {
-        let text = std::fs::read(path)
-            .map_err(|e| anyhow::anyhow!("{}: cannot read policy: {e}", path.display()))?;
+        let text = crate::input::read_small_file(path, crate::input::MAX_POLICY_BYTES, "policy")?;
         let text = String::from_utf8(text).map_err(|e| {
             let (line, col) = line_col(e.as_bytes(), e.utf8_error().valid_up_to());
             Located::new(path, line, col, "policy is not valid UTF-8")
