@@ -58,6 +58,51 @@ fn mixed_line_endings() {
 }
 
 #[test]
+fn a_lone_cr_is_a_line_ending_of_its_own() {
+    // LF and lone-CR records (old Mac exports pasted into newer ones) mix as
+    // surely as LF and CRLF; a file of CRs alone does not.
+    let wd = Workdir::new();
+    let mixed = "Name,is_synthetic,data_source\nAda,no,web\rBob,no,web\n";
+    wd.write("in.csv", mixed);
+    assert_eq!(status(&wd.run(&["scan", "in.csv"])), 0);
+    let report = wd.report("crmguard-out/in.report.json");
+    assert_eq!(codes(&report), vec!["LINE_ENDING_MIXED"]);
+    assert_eq!(
+        report["file_findings"][0]["message"],
+        "lines end in more than one way: 2 with LF, 1 with CR alone (header included)"
+    );
+    assert_eq!(report["rows_total"], 2);
+    assert_eq!(wd.read_string("crmguard-out/in.clean.csv"), mixed);
+    for (name, text) in [
+        ("cr.csv", "Name,is_synthetic,data_source\rAda,no,web\r"),
+        (
+            "crlf.csv",
+            "Name,is_synthetic,data_source\r\nAda,no,web\r\n",
+        ),
+    ] {
+        wd.write(name, text);
+        assert_eq!(status(&wd.run(&["scan", name])), 0);
+        let report = name.replace(".csv", ".report.json");
+        assert!(codes(&wd.report(&format!("crmguard-out/{report}"))).is_empty());
+    }
+    wd.write(
+        "crlf_cr.csv",
+        "Name,is_synthetic,data_source\r\nAda,no,web\r",
+    );
+    assert_eq!(status(&wd.run(&["scan", "crlf_cr.csv"])), 0);
+    let report = wd.report("crmguard-out/crlf_cr.report.json");
+    assert_eq!(codes(&report), vec!["LINE_ENDING_MIXED"]);
+    // In a JSON array, the line breaks between and inside elements count.
+    wd.write(
+        "in.json",
+        "[\r{\"is_synthetic\":\"no\",\"data_source\":\"w\"},\n{\"is_synthetic\":\"no\",\"data_source\":\"w\"}]\n",
+    );
+    assert_eq!(status(&wd.run(&["scan", "in.json"])), 0);
+    let report = wd.report("crmguard-out/in.report.json");
+    assert_eq!(codes(&report), vec!["LINE_ENDING_MIXED"]);
+}
+
+#[test]
 fn missing_disclosure_columns_quarantine_every_row() {
     let wd = Workdir::new();
     wd.write("in.csv", "Name,is_synthetic\nAda,no\nBob,no\n");

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 
 use super::{
-    BYTES_PER_FIELD, Content, RecordReader, Row, Terminator, max_fields, record_too_large,
+    BYTES_PER_FIELD, Content, LineEndings, RecordReader, Row, Terminator, max_fields,
+    record_too_large,
 };
 use crate::error::{Located, line_col};
 
@@ -49,8 +50,7 @@ pub struct CsvReader {
     /// Line where the next record's bytes begin.
     line: u64,
     next_number: u64,
-    lf: u64,
-    crlf: u64,
+    endings: LineEndings,
 }
 
 impl CsvReader {
@@ -69,8 +69,7 @@ impl CsvReader {
             limit,
             line: 1,
             next_number: 1,
-            lf: 0,
-            crlf: 0,
+            endings: LineEndings::default(),
         };
         let mut row = Row::default();
         if r.read_record(&mut row)? {
@@ -226,11 +225,7 @@ impl CsvReader {
         row.terminator = terminator;
         self.line += memchr::memchr_iter(b'\n', &row.raw).count() as u64
             + u64::from(terminator != Terminator::None);
-        match terminator {
-            Terminator::Lf => self.lf += 1,
-            Terminator::CrLf => self.crlf += 1,
-            Terminator::None | Terminator::Cr => {}
-        }
+        self.endings.count(terminator);
         fields.truncate(nfield);
         ends.truncate(nend);
         Ok(true)
@@ -252,10 +247,10 @@ impl RecordReader for CsvReader {
         self.header.as_ref()
     }
 
-    fn line_endings(&self) -> (u64, u64) {
+    fn line_endings(&self) -> LineEndings {
         // The header's own terminator counts too: a CRLF header over LF rows
         // is the classic mixed file.
-        (self.lf, self.crlf)
+        self.endings
     }
 }
 
@@ -289,7 +284,7 @@ fn unterminated_quote(raw: &[u8], delimiter: u8) -> Option<usize> {
 mod tests {
     use super::*;
 
-    type Parsed = (Option<Header>, Vec<Row>, (u64, u64));
+    type Parsed = (Option<Header>, Vec<Row>, LineEndings);
 
     fn read_all(data: &[u8]) -> Result<Parsed, Located> {
         let rdr: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
@@ -326,7 +321,14 @@ mod tests {
         assert_eq!(rows[1].line, 5, "the blank line counts");
         assert_eq!(rows[2].raw, b"4,5");
         assert_eq!(rows[2].terminator, Terminator::None);
-        assert_eq!(endings, (1, 2));
+        assert_eq!(
+            endings,
+            LineEndings {
+                lf: 1,
+                crlf: 2,
+                cr: 0
+            }
+        );
     }
 
     #[test]

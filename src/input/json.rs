@@ -8,7 +8,7 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use super::{RecordReader, Row, Terminator, parse_json_record, record_too_large};
+use super::{LineEndings, RecordReader, Row, Terminator, parse_json_record, record_too_large};
 use crate::error::Located;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +28,7 @@ pub struct JsonArrayReader {
     line: u64,
     column: u64,
     next_number: u64,
-    lf: u64,
-    crlf: u64,
+    endings: LineEndings,
     last_was_cr: bool,
 }
 
@@ -43,8 +42,7 @@ impl JsonArrayReader {
             line: 1,
             column: 1,
             next_number: 1,
-            lf: 0,
-            crlf: 0,
+            endings: LineEndings::default(),
             last_was_cr: false,
         }
     }
@@ -62,11 +60,14 @@ impl JsonArrayReader {
 
     fn bump(&mut self, b: u8) {
         self.rdr.consume(1);
+        if self.last_was_cr && b != b'\n' {
+            self.endings.cr += 1;
+        }
         if b == b'\n' {
             if self.last_was_cr {
-                self.crlf += 1;
+                self.endings.crlf += 1;
             } else {
-                self.lf += 1;
+                self.endings.lf += 1;
             }
             self.line += 1;
             self.column = 1;
@@ -229,8 +230,11 @@ impl RecordReader for JsonArrayReader {
         }
     }
 
-    fn line_endings(&self) -> (u64, u64) {
-        (self.lf, self.crlf)
+    fn line_endings(&self) -> LineEndings {
+        let mut endings = self.endings;
+        // A CR that ended the input.
+        endings.cr += u64::from(self.last_was_cr);
+        endings
     }
 }
 

@@ -183,8 +183,50 @@ pub trait RecordReader: Send {
         None
     }
 
-    /// How many records ended with LF, and how many with CRLF.
-    fn line_endings(&self) -> (u64, u64);
+    /// How many records (or, in a JSON array, line breaks) ended with each
+    /// line ending.
+    fn line_endings(&self) -> LineEndings;
+}
+
+/// Counts of line endings by kind (LINE_ENDING_MIXED).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineEndings {
+    pub lf: u64,
+    pub crlf: u64,
+    /// A CR alone: old Mac files, and exports that mix it in.
+    pub cr: u64,
+}
+
+impl LineEndings {
+    pub fn count(&mut self, t: Terminator) {
+        match t {
+            Terminator::Lf => self.lf += 1,
+            Terminator::CrLf => self.crlf += 1,
+            Terminator::Cr => self.cr += 1,
+            Terminator::None => {}
+        }
+    }
+
+    /// More than one kind occurs.
+    pub fn mixed(&self) -> bool {
+        [self.lf, self.crlf, self.cr]
+            .iter()
+            .filter(|&&n| n > 0)
+            .count()
+            > 1
+    }
+}
+
+impl fmt::Display for LineEndings {
+    /// "3 with LF, 1 with CR": the kinds that occur.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kinds = [(self.lf, "LF"), (self.crlf, "CRLF"), (self.cr, "CR alone")];
+        let parts: Vec<String> = (kinds.iter())
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, kind)| format!("{n} with {kind}"))
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
 }
 
 /// Builds the reader for `format` over an input whose BOM is already gone.

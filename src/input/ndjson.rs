@@ -4,7 +4,7 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use super::{RecordReader, Row, Terminator, parse_json_record, record_too_large};
+use super::{LineEndings, RecordReader, Row, Terminator, parse_json_record, record_too_large};
 use crate::error::Located;
 
 pub struct NdjsonReader {
@@ -14,8 +14,7 @@ pub struct NdjsonReader {
     limit: usize,
     line: u64,
     next_number: u64,
-    lf: u64,
-    crlf: u64,
+    endings: LineEndings,
 }
 
 impl NdjsonReader {
@@ -26,8 +25,7 @@ impl NdjsonReader {
             limit,
             line: 1,
             next_number: 1,
-            lf: 0,
-            crlf: 0,
+            endings: LineEndings::default(),
         }
     }
 }
@@ -79,11 +77,7 @@ impl RecordReader for NdjsonReader {
             row.terminator = terminator;
             row.line = self.line;
             self.line += 1;
-            match terminator {
-                Terminator::Lf => self.lf += 1,
-                Terminator::CrLf => self.crlf += 1,
-                _ => {}
-            }
+            self.endings.count(terminator);
             // Blank lines separate nothing and hold no record.
             if row.raw.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -95,8 +89,8 @@ impl RecordReader for NdjsonReader {
         }
     }
 
-    fn line_endings(&self) -> (u64, u64) {
-        (self.lf, self.crlf)
+    fn line_endings(&self) -> LineEndings {
+        self.endings
     }
 }
 
@@ -124,6 +118,13 @@ mod tests {
         assert!(matches!(rows[2].content, Content::Object(_)));
         assert!(matches!(rows[3].content, Content::Malformed));
         assert_eq!(rows[3].terminator, Terminator::None);
-        assert_eq!(r.line_endings(), (4, 1));
+        assert_eq!(
+            r.line_endings(),
+            LineEndings {
+                lf: 4,
+                crlf: 1,
+                cr: 0
+            }
+        );
     }
 }

@@ -248,17 +248,17 @@ fn counts(tally: &Tally, cfg: &ScanConfig) -> Report {
 /// JSON keys never seen, target limits.
 fn closing_findings(
     findings: &mut Vec<FileFinding>,
-    (lf, crlf): (u64, u64),
+    endings: crate::input::LineEndings,
     tally: &Tally,
     decoded_bytes: u64,
     columns: Option<&crate::rules::Columns>,
     keys: &std::collections::BTreeSet<String>,
     policy: &Policy,
 ) {
-    if lf > 0 && crlf > 0 {
+    if endings.mixed() {
         findings.push(FileFinding {
             code: FileCode::LineEndingMixed,
-            message: format!("{lf} lines end with LF and {crlf} with CRLF (header included)"),
+            message: format!("lines end in more than one way: {endings} (header included)"),
             fix: None,
         });
     }

@@ -145,7 +145,7 @@ file_codes! {
     MissingDisclosureColumns = "MISSING_DISCLOSURE_COLUMNS": "the header lacks required disclosure columns: every row is quarantined with MISSING_DISCLOSURE",
     HeaderDuplicate = "HEADER_DUPLICATE": "two columns share a name, ignoring case: an error, nothing written",
     BomPresent = "BOM_PRESENT": "a UTF-8 byte-order mark was found; outputs are written without it",
-    LineEndingMixed = "LINE_ENDING_MIXED": "LF and CRLF both occur",
+    LineEndingMixed = "LINE_ENDING_MIXED": "records end with more than one of LF, CRLF and CR alone",
     TargetLimitExceeded = "TARGET_LIMIT_EXCEEDED": "the file exceeds the target's limits (bytes, records or columns per upload)",
     EmptyFile = "EMPTY_FILE": "the file has no bytes at all: nothing to import (was the export cut short?)",
     EncodingNotUtf8 = "ENCODING_NOT_UTF8": "rows are not UTF-8 but read as a legacy encoding (Windows-1252, Latin-1...)",
