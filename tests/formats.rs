@@ -123,6 +123,33 @@ fn ndjson_objects_get_keys_and_bad_lines_are_wrapped() {
 }
 
 #[test]
+fn ndjson_lines_of_other_whitespace_are_records_not_blank() {
+    // Only empty lines and lines of JSON whitespace (space, tab, CR) are
+    // blank. A form feed was dropped without being counted, while a
+    // vertical tab was quarantined: both are records now.
+    let wd = Workdir::new();
+    let good = r#"{"is_synthetic":"no","data_source":"w"}"#;
+    let input = format!("{good}\n\n \t\r\n\x0c\n\x0b\n\u{a0}\n \x0c \n{good}\n");
+    wd.write("in.ndjson", &input);
+    assert_eq!(status(&wd.run(&["scan", "in.ndjson"])), 1);
+    let report = wd.report("crmguard-out/in.report.json");
+    assert_eq!(report["rows_total"], 6);
+    assert_eq!(report["rows_quarantined"], 4);
+    assert_eq!(report["reasons"]["MALFORMED_ROW"], 4);
+    let quarantine = wd.read_string("crmguard-out/in.quarantine.ndjson");
+    let lines: Vec<serde_json::Value> = quarantine
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rows: Vec<u64> = lines
+        .iter()
+        .map(|l| l["crmguard_row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, vec![2, 3, 4, 5]);
+    assert_eq!(lines[0]["crmguard_raw"], "\x0c");
+}
+
+#[test]
 fn a_record_naming_a_key_twice_is_malformed_not_read_as_its_last_value() {
     let wd = Workdir::new();
     let twice = r#"{"is_synthetic":"no","data_source":"web","is_synthetic":"yes"}"#;

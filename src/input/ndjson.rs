@@ -78,8 +78,11 @@ impl RecordReader for NdjsonReader {
             row.line = self.line;
             self.line += 1;
             self.endings.count(terminator);
-            // Blank lines separate nothing and hold no record.
-            if row.raw.iter().all(u8::is_ascii_whitespace) {
+            // Blank lines separate nothing and hold no record: empty, or
+            // JSON's own whitespace. Any other byte, a form feed or a
+            // vertical tab included, makes the line a record, so it is
+            // counted, and quarantined if it does not parse.
+            if row.raw.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
                 continue;
             }
             row.number = self.next_number;
@@ -101,7 +104,7 @@ mod tests {
 
     #[test]
     fn objects_blank_lines_and_malformed_lines() {
-        let data = b"{\"a\":1}\r\n\n  \n[1,2]\n{\"b\":\"caf\xe9\"}\n{broken";
+        let data = b"{\"a\":1}\r\n\n \t\r\n[1,2]\n{\"b\":\"caf\xe9\"}\n{broken";
         let rdr: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
         let mut r = NdjsonReader::new(rdr, Path::new("t.ndjson"), 1 << 20);
         let mut rows = Vec::new();
@@ -121,8 +124,8 @@ mod tests {
         assert_eq!(
             r.line_endings(),
             LineEndings {
-                lf: 4,
-                crlf: 1,
+                lf: 3,
+                crlf: 2,
                 cr: 0
             }
         );
