@@ -52,6 +52,20 @@ impl fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
+/// How much of an untrusted string a message echoes: a key, a value, a
+/// column name or a line of a file can be megabytes long, and an error must
+/// stay one readable line.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// The first [`EXCERPT_CHARS`] characters of `s`, with an ellipsis when
+/// that is not all of it.
+pub fn excerpt(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(EXCERPT_CHARS) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..end])),
+    }
+}
+
 /// 1-based line and column of byte `offset` in `text`.
 pub fn line_col(text: &[u8], offset: usize) -> (u64, u64) {
     let before = &text[..offset.min(text.len())];
@@ -111,6 +125,15 @@ mod tests {
         assert_eq!(line_col(b"abc\nde", 5), (2, 2));
         assert_eq!(line_col("é\néx".as_bytes(), 5), (2, 2));
         assert_eq!(line_col(b"a\n", 99), (2, 1));
+    }
+
+    #[test]
+    fn excerpts_keep_200_characters() {
+        assert_eq!(excerpt("short"), "short");
+        let exact = "é".repeat(EXCERPT_CHARS);
+        assert_eq!(excerpt(&exact), exact);
+        let long = "é".repeat(EXCERPT_CHARS + 1);
+        assert_eq!(excerpt(&long), format!("{exact}…"));
     }
 
     #[test]

@@ -273,6 +273,110 @@ fn bad_policies_are_one_line_errors_naming_the_key() {
 }
 
 #[test]
+fn errors_echo_at_most_200_characters_of_what_they_quote() {
+    // A 900 KB key was echoed whole, twice (toml's message and the line).
+    let wd = Workdir::new();
+    wd.write("good.csv", GOOD);
+    let key = "k".repeat(900_000);
+    let value = "v".repeat(10_000);
+    let glob = format!("{}[", "a".repeat(10_000));
+    let aliases: Vec<String> = (0..50_000).map(|i| format!("\"alias{i}\"")).collect();
+    let cases = [
+        (
+            format!("[limits]\n{key} = 1\n"),
+            "p.toml:2:1: unknown field `kkk",
+        ),
+        (
+            format!("[limits]\nmax_columns = \"{value}\"\n"),
+            "p.toml:2:15: invalid type",
+        ),
+        (
+            format!("[synthetic]\ntrusted_models = [\"{glob}\"]\n"),
+            "p.toml:2:1: `trusted_models`: bad glob `aaa",
+        ),
+        (
+            format!(
+                "[aliases]\nis_synthetic = [{}, \"{value}\"]\ndata_source = [\"{value}\"]\n",
+                aliases.join(",")
+            ),
+            "is already a name of `data_source`",
+        ),
+    ];
+    for (text, expected) in cases {
+        wd.write("p.toml", &text);
+        let out = wd.run(&["scan", "-p", "p.toml", "good.csv"]);
+        assert_eq!(status(&out), 2);
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{}", &err[..err.len().min(600)]);
+        assert!(err.contains('…'), "{}", &err[..err.len().min(600)]);
+        assert_eq!(err.lines().count(), 1);
+        assert!(err.len() < 600, "{} bytes: {}", err.len(), &err[..600]);
+    }
+    // A duplicate column name from the input, too.
+    let name = "n".repeat(100_000);
+    wd.write("dup.csv", format!("{name},{name}\n"));
+    let err = stderr(&wd.run(&["scan", "dup.csv"]));
+    assert!(
+        err.contains("HEADER_DUPLICATE: columns 1 and 2"),
+        "{}",
+        &err[..300]
+    );
+    assert!(err.len() < 600, "{} bytes", err.len());
+}
+
+#[test]
+fn globs_too_large_to_compile_say_so() {
+    // The regex engine caps the automaton; the error said only "bad glob ``:
+    // error building NFA".
+    let wd = Workdir::new();
+    wd.write("good.csv", GOOD);
+    let globs: Vec<String> = (0..20_000).map(|i| format!("\"*{i}*\"")).collect();
+    wd.write(
+        "p.toml",
+        format!("[synthetic]\ntrusted_models = [{}]\n", globs.join(",")),
+    );
+    let out = wd.run(&["scan", "-p", "p.toml", "good.csv"]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("p.toml:2:1: `trusted_models`: 20000 globs of 128890 bytes in all are too large to compile together"),
+        "{err}"
+    );
+    assert!(err.contains("use fewer or shorter patterns"), "{err}");
+}
+
+#[test]
+fn now_out_of_range_says_so() {
+    let wd = Workdir::new();
+    wd.write("good.csv", GOOD);
+    for (now, why) in [
+        (
+            "9999-12-31T23:59:59Z",
+            "is outside Salesforce's datetime range",
+        ),
+        (
+            "1600-01-01T00:00:00Z",
+            "is outside Salesforce's datetime range",
+        ),
+        ("2026-01-01", "is not an RFC 3339 time with an offset"),
+        (
+            "2026-01-01T00:00:00",
+            "is not an RFC 3339 time with an offset",
+        ),
+    ] {
+        let out = wd.run(&["scan", "--now", now, "good.csv"]);
+        assert_eq!(status(&out), 2);
+        assert!(
+            stderr(&out).contains(&format!("\"{now}\" {why}")),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = wd.run(&["scan", "--now", "4000-12-31T00:00:00Z", "good.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
 fn refuses_to_write_over_an_input_or_twice_to_one_output() {
     let wd = Workdir::new();
     wd.write("out/x.csv", GOOD);

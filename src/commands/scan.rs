@@ -156,9 +156,12 @@ fn parse_jobs(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// `--now`: the range rows' timestamps are judged in, since the scan time is
+/// what they are compared with, and what the `checked_at` tag (a Salesforce
+/// datetime) holds.
 fn parse_now(s: &str) -> Result<jiff::Timestamp, String> {
-    crate::rules::parse_timestamp(s)
-        .ok_or_else(|| format!("{s:?} is not an RFC 3339 time with an offset"))
+    crate::rules::parse_timestamp_checked(s)
+        .map_err(|e| format!("{:?} {e}", crate::error::excerpt(s)))
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {

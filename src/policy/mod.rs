@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{Located, line_col};
+use crate::error::{Located, excerpt, line_col};
 use crate::spec::{Field, FieldSet};
 
 mod detector;
@@ -183,19 +183,33 @@ impl PartialEq for Patterns {
 }
 
 impl Patterns {
-    fn compile(text: &[String]) -> Result<Patterns, (String, String)> {
+    /// Compiles the patterns; an error says which is malformed, or that
+    /// they are too many or too long to compile.
+    fn compile(text: &[String]) -> Result<Patterns, String> {
         let mut b = globset::GlobSetBuilder::new();
         for t in text {
             let glob = globset::GlobBuilder::new(t)
                 .case_insensitive(true)
                 .literal_separator(false)
                 .build()
-                .map_err(|e| (t.clone(), e.kind().to_string()))?;
+                .map_err(|e| format!("bad glob `{}`: {}", excerpt(t), e.kind()))?;
             b.add(glob);
         }
+        // Each glob is checked above; what fails here is the automaton for
+        // them all, whose size the regex engine caps ("error building NFA").
+        let set = b.build().map_err(|e| {
+            let bytes: usize = text.iter().map(String::len).sum();
+            format!(
+                "{} glob{} of {bytes} bytes in all are too large to compile together ({}): \
+                 use fewer or shorter patterns",
+                text.len(),
+                if text.len() == 1 { "" } else { "s" },
+                excerpt(&e.kind().to_string())
+            )
+        })?;
         Ok(Patterns {
             text: text.to_vec(),
-            set: b.build().map_err(|e| (String::new(), e.to_string()))?,
+            set,
         })
     }
 
@@ -317,9 +331,10 @@ impl Policy {
                 .rfind('\n')
                 .map_or(0, |i| i + 1);
             let snippet = text[line..].lines().next().unwrap_or("").trim();
-            let mut msg = e.message().trim().replace('\n', " ");
+            // Either can hold a key or value megabytes long.
+            let mut msg = excerpt(&e.message().trim().replace('\n', " ")).into_owned();
             if !snippet.is_empty() {
-                msg.push_str(&format!(" (in `{snippet}`)"));
+                msg.push_str(&format!(" (in `{}`)", excerpt(snippet)));
             }
             at(offset, msg)
         })?;
@@ -340,7 +355,10 @@ impl Policy {
                 .iter()
                 .map(|n| {
                     Field::from_name(n).ok_or_else(|| {
-                        key_at(key, format!("`{key}` names unknown disclosure field `{n}`"))
+                        key_at(
+                            key,
+                            format!("`{key}` names unknown disclosure field `{}`", excerpt(n)),
+                        )
                     })
                 })
                 .collect()
@@ -356,26 +374,37 @@ impl Policy {
             aliases.push((f.name().to_ascii_lowercase(), f));
             aliases.push((f.salesforce_alias().to_ascii_lowercase(), f));
         }
+        // A map for the check, since a policy can list a hundred thousand
+        // names; a search of the list for each was quadratic.
+        let mut field_of_alias: std::collections::HashMap<String, Field> =
+            aliases.iter().cloned().collect();
         for (key, names) in &file.aliases {
             let field = Field::from_name(key).ok_or_else(|| {
                 key_at(
                     key,
-                    format!("[aliases] names unknown disclosure field `{key}`"),
+                    format!(
+                        "[aliases] names unknown disclosure field `{}`",
+                        excerpt(key)
+                    ),
                 )
             })?;
             for n in names {
                 let lower = n.trim().to_ascii_lowercase();
                 if lower.is_empty() {
-                    return Err(key_at(key, format!("[aliases] {key}: empty column name")));
+                    return Err(key_at(
+                        key,
+                        format!("[aliases] {}: empty column name", excerpt(key)),
+                    ));
                 }
-                if let Some((_, other)) = aliases.iter().find(|(a, _)| *a == lower)
+                if let Some(other) = field_of_alias.get(&lower)
                     && *other != field
                 {
                     return Err(key_at(
                         n,
-                        format!("[aliases] `{n}` is already a name of `{other}`"),
+                        format!("[aliases] `{}` is already a name of `{other}`", excerpt(n)),
                     ));
                 }
+                field_of_alias.insert(lower.clone(), field);
                 aliases.push((lower, field));
             }
         }
@@ -385,7 +414,7 @@ impl Policy {
             }
             Patterns::compile(list)
                 .map(Some)
-                .map_err(|(p, e)| key_at(key, format!("`{key}`: bad glob `{p}`: {e}")))
+                .map_err(|e| key_at(key, format!("`{key}`: {e}")))
         };
         let syn = &file.synthetic;
         let synthetic = SyntheticRule {
@@ -394,6 +423,7 @@ impl Policy {
             trusted_sources: patterns("trusted_sources", &syn.trusted_sources)?,
         };
         let mut synthetic_objects: Vec<(String, SyntheticRule)> = Vec::new();
+        let mut object_names = std::collections::HashSet::new();
         let mut objects = syn.objects.clone();
         for person in PERSON_OBJECTS {
             if !objects.keys().any(|k| k.eq_ignore_ascii_case(person)) {
@@ -408,11 +438,12 @@ impl Policy {
         }
         for (name, o) in &objects {
             let lower = name.trim().to_ascii_lowercase();
-            if synthetic_objects.iter().any(|(n, _)| *n == lower) {
+            if !object_names.insert(lower.clone()) {
                 return Err(key_at(
                     name,
                     format!(
-                        "[synthetic.objects] names `{name}` twice (names are case-insensitive)"
+                        "[synthetic.objects] names `{}` twice (names are case-insensitive)",
+                        excerpt(name)
                     ),
                 ));
             }
@@ -431,9 +462,8 @@ impl Policy {
         }
         let mut object_files = Vec::new();
         for f in &file.objects.files {
-            let p = Patterns::compile(std::slice::from_ref(&f.pattern)).map_err(|(p, e)| {
-                key_at("files", format!("[objects] files: bad glob `{p}`: {e}"))
-            })?;
+            let p = Patterns::compile(std::slice::from_ref(&f.pattern))
+                .map_err(|e| key_at("files", format!("[objects] files: {e}")))?;
             object_files.push((p, f.object.trim().to_string()));
         }
         let object_column = file
@@ -462,11 +492,11 @@ impl Policy {
                     if n.trim().is_empty() || n.trim() != *n {
                         return Err(key_at(
                             "[tagging]",
-                            format!("[tagging]: bad column name {n:?}"),
+                            format!("[tagging]: bad column name {:?}", excerpt(n)),
                         ));
                     }
                     if names[..i].iter().any(|m| m.eq_ignore_ascii_case(n)) {
-                        return Err(key_at(n, format!("[tagging] uses `{n}` twice")));
+                        return Err(key_at(n, format!("[tagging] uses `{}` twice", excerpt(n))));
                     }
                 }
                 Some(tags)

@@ -24,12 +24,15 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use crate::error::excerpt;
 use crate::input::{Content, Header, Row, field_span};
 use crate::policy::Policy;
 use crate::spec::disclosure::parse_bool;
 use crate::spec::{Field, FieldSet, Reason, ReasonSet};
 
-pub use timestamp::parse as parse_timestamp;
+pub use timestamp::{
+    TimeError, parse as parse_timestamp, parse_checked as parse_timestamp_checked,
+};
 
 /// What the rules found in one row.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -409,13 +412,15 @@ impl Columns {
                     "columns {} and {} are both named `{}` (names are case-insensitive)",
                     i + 1,
                     j + 1,
-                    b
+                    excerpt(b)
                 ));
             }
             if let Some(fb) = cb.field {
                 if let Some(a) = fields[fb as usize] {
                     return Some(format!(
-                        "columns `{a}` and `{b}` both carry the disclosure field `{fb}`"
+                        "columns `{}` and `{}` both carry the disclosure field `{fb}`",
+                        excerpt(a),
+                        excerpt(b)
                     ));
                 }
                 fields[fb as usize] = Some(b);

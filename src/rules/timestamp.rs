@@ -32,15 +32,57 @@ pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
 
 /// Parses an RFC 3339 timestamp; `None` without an offset or out of range.
 pub fn parse(value: &str) -> Option<Timestamp> {
+    parse_checked(value).ok()
+}
+
+/// Why a time was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeError {
+    /// Not RFC 3339, or without an offset.
+    NotRfc3339,
+    /// A valid time outside Salesforce's datetime range.
+    OutOfRange,
+}
+
+impl std::fmt::Display for TimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeError::NotRfc3339 => {
+                "is not an RFC 3339 time with an offset (e.g. 2026-05-01T10:00:00Z)"
+            }
+            TimeError::OutOfRange => {
+                "is outside Salesforce's datetime range, 1700-01-01T00:00:00Z to \
+                 4000-12-31T00:00:00Z"
+            }
+        })
+    }
+}
+
+/// [`parse`], saying why a time is refused.
+pub fn parse_checked(value: &str) -> Result<Timestamp, TimeError> {
     let value = value.trim();
     // jiff also takes ISO 8601 forms RFC 3339 does not (e.g. bracketed time
     // zone names); require the RFC's shape: a date, `T` or space, a time.
     let bytes = value.as_bytes();
     if bytes.len() < 20 || !matches!(bytes[10], b'T' | b't' | b' ') || value.contains('[') {
-        return None;
+        return Err(TimeError::NotRfc3339);
     }
-    let ts: Timestamp = value.parse().ok()?;
-    (EARLIEST..=LATEST).contains(&ts.as_second()).then_some(ts)
+    let ts: Timestamp = match value.parse() {
+        Ok(ts) => ts,
+        // jiff's timestamps end a day short of the years -9999 and 9999: a
+        // well-formed time beyond is out of range, not malformed.
+        Err(_) => {
+            let pieces = jiff::fmt::temporal::Pieces::parse(value);
+            return Err(match pieces {
+                Ok(p) if p.time().is_some() && p.offset().is_some() => TimeError::OutOfRange,
+                _ => TimeError::NotRfc3339,
+            });
+        }
+    };
+    if !(EARLIEST..=LATEST).contains(&ts.as_second()) {
+        return Err(TimeError::OutOfRange);
+    }
+    Ok(ts)
 }
 
 #[cfg(test)]
@@ -77,6 +119,29 @@ mod tests {
         ] {
             assert!(parse(bad).is_none(), "{bad}");
         }
+        assert_eq!(
+            parse_checked("9999-12-31T23:59:59Z"),
+            Err(TimeError::OutOfRange)
+        );
+        assert_eq!(
+            parse_checked("1699-12-31T23:59:59Z"),
+            Err(TimeError::OutOfRange)
+        );
+        assert_eq!(
+            parse_checked("2026-13-01T10:00:00Z"),
+            Err(TimeError::NotRfc3339)
+        );
+        assert_eq!(parse_checked("yesterday"), Err(TimeError::NotRfc3339));
+        assert_eq!(
+            parse_checked("9999-12-31T23:59:59"),
+            Err(TimeError::NotRfc3339),
+            "no offset"
+        );
+        assert_eq!(
+            parse_checked("-009999-01-01T00:00:00+01:00"),
+            Err(TimeError::NotRfc3339),
+            "not the RFC's four-digit year"
+        );
     }
 
     #[test]

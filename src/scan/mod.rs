@@ -331,7 +331,8 @@ fn refuse_tag_columns(h: &Header, tagger: &Tagger, path: &std::path::Path) -> an
                 1,
                 1,
                 format!(
-                    "the tag column `{name}` ([tagging]) is already in the header; was this file tagged by an earlier scan?"
+                    "the tag column `{}` ([tagging]) is already in the header; was this file tagged by an earlier scan?",
+                    crate::error::excerpt(name)
                 ),
             ));
         }
