@@ -168,6 +168,73 @@ fn target_limits_from_the_policy() {
 }
 
 #[test]
+fn a_header_name_a_spreadsheet_would_run_is_refused() {
+    // It lands on the first line of the clean file: the scan is refused at
+    // the name, rather than passing it (exit 0, as before) or quarantining
+    // every row for it.
+    let wd = Workdir::new();
+    wd.write(
+        "in.csv",
+        "\nName,is_synthetic,\"=cmd|' /C calc'!A0\",data_source\nAda,no,x,web\n",
+    );
+    let out = wd.run(&["scan", "in.csv"]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert_eq!(
+        err.trim_end(),
+        "crmguard: error: in.csv:2:19: HEADER_UNSAFE: column 3's name \"=cmd|' /C calc'!A0\" \
+         would run as a formula in a spreadsheet (as CSV_INJECTION in a cell); nothing written"
+    );
+    assert!(wd.list("crmguard-out").is_empty());
+
+    // A control character, shown escaped.
+    wd.write(
+        "esc.csv",
+        "Name\x1b[31m,is_synthetic,data_source\nAda,no,web\n",
+    );
+    let out = wd.run(&["scan", "esc.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains(
+            "esc.csv:1:1: HEADER_UNSAFE: column 1's name \"Name\\u{1b}[31m\" holds a control character"
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    // `@timestamp` cannot evaluate: formula mode (the default) takes it,
+    // OWASP's strict rule does not.
+    wd.write(
+        "at.csv",
+        "@timestamp,is_synthetic,data_source\n2021,no,web\n",
+    );
+    assert_eq!(status(&wd.run(&["scan", "at.csv"])), 0);
+    wd.write("strict.toml", "[injection]\nmode = \"strict\"\n");
+    let out = wd.run(&["scan", "-p", "strict.toml", "at.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("at.csv:1:1: HEADER_UNSAFE"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_json_key_a_spreadsheet_would_run_quarantines_its_record() {
+    // JSON has no header: keys are checked with each record's values.
+    let wd = Workdir::new();
+    wd.write(
+        "in.ndjson",
+        "{\"is_synthetic\":\"no\",\"data_source\":\"w\",\"=HYPERLINK(\\\"x\\\")\":1}\n\
+         {\"is_synthetic\":\"no\",\"data_source\":\"w\",\"@brand\":1}\n",
+    );
+    assert_eq!(status(&wd.run(&["scan", "in.ndjson"])), 1);
+    let report = wd.report("crmguard-out/in.report.json");
+    assert_eq!(report["reasons"]["CSV_INJECTION"], 1);
+    assert_eq!(report["rows_clean"], 1);
+}
+
+#[test]
 fn duplicate_header_is_an_error_and_writes_nothing() {
     let wd = Workdir::new();
     wd.write("in.csv", "Email,is_synthetic,data_source,EMAIL\na,no,w,b\n");

@@ -122,3 +122,45 @@ fn fixture_list_covers_every_code_with_a_file() {
         assert!(listed.contains(&r.code()), "no test runs {}", r.code());
     }
 }
+
+/// Rows of a fixtures/injection/ file flagged CSV_INJECTION under `mode`,
+/// by their Notes.
+fn injection_flags(file: &str, mode: &str) -> (u64, Vec<String>) {
+    let wd = Workdir::new();
+    wd.fixture(&format!("injection/{file}"));
+    wd.write(
+        "p.toml",
+        format!("[injection]\nmode = \"{mode}\"\n[detector]\nenabled = false\n"),
+    );
+    let out = wd.run(&["scan", "--fail-on", "never", "-p", "p.toml", file]);
+    assert_eq!(status(&out), 0);
+    let stem = file.trim_end_matches(".csv");
+    let report = wd.report(&format!("crmguard-out/{stem}.report.json"));
+    let quarantine = wd.read(&format!("crmguard-out/{stem}.quarantine.csv"));
+    let mut rdr = csv::Reader::from_reader(&quarantine[..]);
+    let flagged = rdr
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| r.iter().any(|c| c == "CSV_INJECTION"))
+        .map(|r| r[3].to_string())
+        .collect();
+    (report["rows_total"].as_u64().unwrap(), flagged)
+}
+
+#[test]
+fn injection_modes_on_human_text_and_attacks() {
+    // Business notes and e-mails that start with @, - or +: OWASP's rule
+    // quarantines every one; formula mode none (docs/policy.md measures
+    // public text the same way, bench/injection.sh).
+    let (rows, strict) = injection_flags("human.csv", "strict");
+    assert_eq!((rows, strict.len()), (40, 40));
+    let (_, formula) = injection_flags("human.csv", "formula");
+    assert_eq!(formula, Vec::<String>::new());
+    // Every attack is caught by formula mode; strict mode misses the one
+    // behind leading spaces, which spreadsheets that trim them still run.
+    let (rows, formula) = injection_flags("attacks.csv", "formula");
+    assert_eq!((rows, formula.len()), (40, 40));
+    let (_, strict) = injection_flags("attacks.csv", "strict");
+    assert_eq!(strict.len(), 39);
+    assert!(!strict.contains(&"   =cmd|' /C calc'!A0".to_string()));
+}

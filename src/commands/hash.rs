@@ -94,8 +94,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut hash_index = None;
     let mut new_column = None;
     if let (Some(h), Some(cols)) = (reader.header(), &columns) {
-        if let Some(dup) = cols.duplicate() {
-            bail!(Located::new(path, 1, 1, format!("HEADER_DUPLICATE: {dup}")));
+        if let Some((i, dup)) = cols.duplicate() {
+            let (line, column) = h.position_of(i);
+            bail!(Located::new(
+                path,
+                line,
+                column,
+                format!("HEADER_DUPLICATE: {dup}")
+            ));
         }
         hash_index = h
             .names

@@ -37,6 +37,40 @@ pub struct Header {
     pub raw: Vec<u8>,
     pub terminator: Terminator,
     pub names: Vec<String>,
+    /// The line it starts on (blank lines may come before it).
+    pub line: u64,
+    pub delimiter: u8,
+}
+
+impl Header {
+    /// Line and column where column `i`'s name starts in the file, by RFC
+    /// 4180's rule that a quote opens a field only at its start.
+    pub fn position_of(&self, i: usize) -> (u64, u64) {
+        let raw = &self.raw;
+        let (mut field, mut start, mut pos) = (0, 0, 0);
+        let mut quoted = false;
+        while pos < raw.len() && field < i {
+            let b = raw[pos];
+            if quoted {
+                if b == b'"' {
+                    // `""` is a quote inside the field.
+                    if raw.get(pos + 1) == Some(&b'"') {
+                        pos += 1;
+                    } else {
+                        quoted = false;
+                    }
+                }
+            } else if b == b'"' && pos == start {
+                quoted = true;
+            } else if b == self.delimiter {
+                field += 1;
+                start = pos + 1;
+            }
+            pos += 1;
+        }
+        let (l, c) = line_col(&self.raw, start);
+        (self.line + l - 1, c)
+    }
 }
 
 pub struct CsvReader {
@@ -92,6 +126,8 @@ impl CsvReader {
                 raw: row.raw,
                 terminator: row.terminator,
                 names,
+                line: row.line,
+                delimiter,
             });
         }
         Ok(r)
@@ -365,6 +401,18 @@ mod tests {
         // A quote inside an unquoted field is data, not an opening quote.
         let (_, rows, _) = read_all(b"a,b\n1,2\"x").unwrap();
         assert_eq!(fields(&rows[0]), vec!["1", "2\"x"]);
+    }
+
+    #[test]
+    fn header_positions_follow_quotes_and_lines() {
+        let (h, _, _) = read_all(b"\n\na,\"b,\"\"c\n\",d,\"\"\",e\"\n1,2,3,4\n").unwrap();
+        let h = h.unwrap();
+        assert_eq!(h.names, vec!["a", "b,\"c\n", "d", "\",e"]);
+        assert_eq!(h.line, 3);
+        assert_eq!(h.position_of(0), (3, 1));
+        assert_eq!(h.position_of(1), (3, 3));
+        assert_eq!(h.position_of(2), (4, 3));
+        assert_eq!(h.position_of(3), (4, 5));
     }
 
     #[test]

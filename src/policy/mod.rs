@@ -97,7 +97,20 @@ impl Default for LimitsSection {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct InjectionSection {
+    mode: InjectionMode,
     exempt_fields: Vec<String>,
+}
+
+/// Which cells CSV_INJECTION flags (`[injection] mode`, docs/policy.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InjectionMode {
+    /// `=` always; `+ - @` only when what follows can evaluate: a function
+    /// call, a DDE link, a cell reference or arithmetic.
+    #[default]
+    Formula,
+    /// OWASP's rule: any cell starting with `= + - @`, tab or CR.
+    Strict,
 }
 
 impl Default for InjectionSection {
@@ -120,6 +133,7 @@ impl Default for InjectionSection {
             "Rating",
         ];
         InjectionSection {
+            mode: InjectionMode::default(),
             exempt_fields: fields.map(String::from).to_vec(),
         }
     }
@@ -284,6 +298,7 @@ pub struct Policy {
     pub max_records: u64,
     pub max_columns: usize,
     exempt_lower: Vec<String>,
+    pub injection_mode: InjectionMode,
     /// For objects without a rule of their own.
     pub synthetic: SyntheticRule,
     /// Per target object, names lower-cased.
@@ -532,6 +547,7 @@ impl Policy {
             max_file_bytes: file.limits.max_file_bytes,
             max_records: file.limits.max_records,
             max_columns: file.limits.max_columns,
+            injection_mode: file.injection.mode,
             exempt_lower: file
                 .injection
                 .exempt_fields

@@ -29,7 +29,7 @@ pub fn offends(c: &Cell) -> bool {
     }
 }
 
-fn has_control(bytes: &[u8]) -> bool {
+pub(crate) fn has_control(bytes: &[u8]) -> bool {
     // Branch-free over 64-byte chunks so the compiler vectorises it: this
     // runs over every byte of every row.
     let bad = |b: u8| b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r';

@@ -149,7 +149,9 @@ fn points_at(
         }
         Reason::SyntheticNotAllowed => is(&[Field::IsSynthetic]),
         Reason::UndisclosedAiText => flagged_column == Some(c.name),
-        Reason::CsvInjection => csv_injection::offends(c),
+        Reason::CsvInjection => {
+            csv_injection::offends(c, ctx.policy.injection_mode, view.csv_raw().is_none())
+        }
         Reason::ControlCharacter => control_character::offends(c),
         Reason::FieldTooLong => field_too_long::offends(c, ctx),
     }
@@ -238,6 +240,8 @@ mod tests {
             names: ["is_synthetic", "data_source", "Notes", "Other"]
                 .map(String::from)
                 .to_vec(),
+            line: 1,
+            delimiter: b',',
         };
         let columns = super::super::Columns::resolve(&header, &policy);
         let ctx = Context {

@@ -28,6 +28,8 @@ mod tests {
             raw: vec![],
             terminator: Default::default(),
             names: vec!["is_synthetic".into(), "data_source".into()],
+            line: 1,
+            delimiter: b',',
         };
         let columns = super::super::Columns::resolve(&header, &policy);
         let ctx = super::super::Context {

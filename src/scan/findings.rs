@@ -4,29 +4,37 @@
 use super::Input;
 use super::diagnose::alias_hint;
 use crate::error::Located;
+use crate::error::excerpt;
 use crate::input::{Format, Header};
 use crate::policy::Policy;
 use crate::report::{FileFinding, Tally};
-use crate::rules::Columns;
+use crate::rules::{Columns, has_control, is_formula};
 use crate::spec::{FieldSet, FileCode, Reason};
 
-/// Resolves the CSV header against the policy: a duplicate is an error; a
-/// missing required column is a finding (every row then lacks the value).
+/// Resolves the CSV header against the policy: a duplicate or an unsafe
+/// name is an error; a missing required column is a finding (every row then
+/// lacks the value).
 pub fn resolve_header(
     header: &Header,
     input: &Input,
     policy: &Policy,
     findings: &mut Vec<FileFinding>,
 ) -> anyhow::Result<Columns> {
-    let columns = Columns::resolve(header, policy);
-    if let Some(dup) = columns.duplicate() {
-        return Err(Located::new(
+    let refuse = |i: usize, code: FileCode, what: String| {
+        let (line, column) = header.position_of(i);
+        Located::new(
             &input.path,
-            1,
-            1,
-            format!("{}: {dup}; nothing written", FileCode::HeaderDuplicate),
+            line,
+            column,
+            format!("{code}: {what}; nothing written"),
         )
-        .into());
+    };
+    if let Some((i, what)) = unsafe_name(header, policy) {
+        return Err(refuse(i, FileCode::HeaderUnsafe, what).into());
+    }
+    let columns = Columns::resolve(header, policy);
+    if let Some((i, dup)) = columns.duplicate() {
+        return Err(refuse(i, FileCode::HeaderDuplicate, dup).into());
     }
     let missing = columns.missing(policy);
     if !missing.is_empty() {
@@ -50,6 +58,26 @@ pub fn resolve_header(
         });
     }
     Ok(columns)
+}
+
+/// The first column name a spreadsheet would run as a formula (by the
+/// policy's `[injection] mode`), or that holds a control character. The
+/// header is the first line of the clean file, so such a file is refused,
+/// not warned about, and no row is blamed for it (docs/reason-codes.md).
+fn unsafe_name(header: &Header, policy: &Policy) -> Option<(usize, String)> {
+    header.names.iter().enumerate().find_map(|(i, name)| {
+        let why = if is_formula(name.as_bytes(), policy.injection_mode) {
+            "would run as a formula in a spreadsheet (as CSV_INJECTION in a cell)"
+        } else if has_control(name.as_bytes()) {
+            "holds a control character (as CONTROL_CHARACTER in a cell)"
+        } else {
+            return None;
+        };
+        Some((
+            i,
+            format!("column {}'s name {:?} {why}", i + 1, excerpt(name)),
+        ))
+    })
 }
 
 /// A one-column header that holds another Bulk API delimiter is almost
