@@ -43,33 +43,45 @@ pub struct Header {
 }
 
 impl Header {
-    /// Line and column where column `i`'s name starts in the file, by RFC
-    /// 4180's rule that a quote opens a field only at its start.
+    /// Line and column where column `i`'s name starts in the file.
     pub fn position_of(&self, i: usize) -> (u64, u64) {
-        let raw = &self.raw;
-        let (mut field, mut start, mut pos) = (0, 0, 0);
-        let mut quoted = false;
-        while pos < raw.len() && field < i {
-            let b = raw[pos];
-            if quoted {
-                if b == b'"' {
-                    // `""` is a quote inside the field.
-                    if raw.get(pos + 1) == Some(&b'"') {
-                        pos += 1;
-                    } else {
-                        quoted = false;
-                    }
-                }
-            } else if b == b'"' && pos == start {
-                quoted = true;
-            } else if b == self.delimiter {
-                field += 1;
-                start = pos + 1;
-            }
-            pos += 1;
-        }
+        let start = field_starts(&self.raw, self.delimiter)
+            .get(i)
+            .copied()
+            .unwrap_or(0);
         let (l, c) = line_col(&self.raw, start);
         (self.line + l - 1, c)
+    }
+}
+
+/// Byte offsets in a CSV record where each field starts.
+pub fn field_starts(raw: &[u8], delimiter: u8) -> Vec<usize> {
+    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    let mut out = [0u8; 4096];
+    let mut starts = vec![0];
+    let mut pos = 0;
+    loop {
+        let (result, read, _) = reader.read_field(&raw[pos..], &mut out);
+        pos += read;
+        match result {
+            csv_core::ReadFieldResult::Field { record_end } => {
+                if record_end {
+                    return starts;
+                }
+                // A delimiter was read: another field starts here, even
+                // at the very end (`a,`).
+                starts.push(pos);
+            }
+            csv_core::ReadFieldResult::OutputFull => {}
+            csv_core::ReadFieldResult::InputEmpty => {
+                if pos >= raw.len() {
+                    // Tell the reader the input has ended.
+                    let _ = reader.read_field(&[], &mut out);
+                    return starts;
+                }
+            }
+            csv_core::ReadFieldResult::End => return starts,
+        }
     }
 }
 
@@ -337,6 +349,14 @@ mod tests {
         (0..row.csv_len())
             .map(|i| String::from_utf8_lossy(row.csv_field(i).unwrap()).into_owned())
             .collect()
+    }
+
+    #[test]
+    fn field_starts_follow_quotes_and_delimiters() {
+        assert_eq!(field_starts(b"a,b,c", b','), vec![0, 2, 4]);
+        assert_eq!(field_starts(b"\"x,y\",b", b','), vec![0, 6]);
+        assert_eq!(field_starts(b"a;\"b\nc\";d", b';'), vec![0, 2, 8]);
+        assert_eq!(field_starts(b"a,,", b','), vec![0, 2, 3]);
     }
 
     #[test]

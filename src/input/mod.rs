@@ -13,7 +13,7 @@ use std::io::BufRead;
 
 use serde_json::{Map, Value};
 
-pub use self::csv::{CsvReader, Header, parse_delimiter};
+pub use self::csv::{CsvReader, Header, field_starts, parse_delimiter};
 pub use self::json::JsonArrayReader;
 pub use self::ndjson::NdjsonReader;
 pub use self::object::{TooManyValues, VALUE_COST, parse_object};

@@ -169,7 +169,7 @@ fn cell_position(
 ) -> (u64, u64) {
     let offset = match &row.content {
         Content::Csv { .. } => starts
-            .get_or_insert_with(|| field_starts(&row.raw, delimiter))
+            .get_or_insert_with(|| crate::input::field_starts(&row.raw, delimiter))
             .get(i)
             .copied(),
         Content::Object(_) => serde_json::to_string(name)
@@ -186,49 +186,10 @@ fn cell_position(
     }
 }
 
-/// Byte offsets in a CSV record where each field starts.
-fn field_starts(raw: &[u8], delimiter: u8) -> Vec<usize> {
-    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
-    let mut out = [0u8; 4096];
-    let mut starts = vec![0];
-    let mut pos = 0;
-    loop {
-        let (result, read, _) = reader.read_field(&raw[pos..], &mut out);
-        pos += read;
-        match result {
-            csv_core::ReadFieldResult::Field { record_end } => {
-                if record_end {
-                    return starts;
-                }
-                // A delimiter was read: another field starts here, even
-                // at the very end (`a,`).
-                starts.push(pos);
-            }
-            csv_core::ReadFieldResult::OutputFull => {}
-            csv_core::ReadFieldResult::InputEmpty => {
-                if pos >= raw.len() {
-                    // Tell the reader the input has ended.
-                    let _ = reader.read_field(&[], &mut out);
-                    return starts;
-                }
-            }
-            csv_core::ReadFieldResult::End => return starts,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
     use super::*;
-
-    #[test]
-    fn field_starts_follow_quotes_and_delimiters() {
-        assert_eq!(field_starts(b"a,b,c", b','), vec![0, 2, 4]);
-        assert_eq!(field_starts(b"\"x,y\",b", b','), vec![0, 6]);
-        assert_eq!(field_starts(b"a;\"b\nc\";d", b';'), vec![0, 2, 8]);
-        assert_eq!(field_starts(b"a,,", b','), vec![0, 2, 3]);
-    }
 
     #[test]
     fn reasons_point_at_their_cells() {
