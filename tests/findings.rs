@@ -182,7 +182,7 @@ fn a_header_name_a_spreadsheet_would_run_is_refused() {
     let err = stderr(&out);
     assert_eq!(
         err.trim_end(),
-        "crmguard: error: in.csv:2:19: HEADER_UNSAFE: column 3's name \"=cmd|' /C calc'!A0\" \
+        "crmguard: error: in.csv:2:19: HEADER_UNSAFE: column 3's name `=cmd|' /C calc'!A0` \
          would run as a formula in a spreadsheet (as CSV_INJECTION in a cell); nothing written"
     );
     assert!(wd.list("crmguard-out").is_empty());
@@ -196,7 +196,7 @@ fn a_header_name_a_spreadsheet_would_run_is_refused() {
     assert_eq!(status(&out), 2);
     assert!(
         stderr(&out).contains(
-            "esc.csv:1:1: HEADER_UNSAFE: column 1's name \"Name\\u{1b}[31m\" holds a control character"
+            "esc.csv:1:1: HEADER_UNSAFE: column 1's name `Name\\x1b[31m` holds a control character"
         ),
         "{}",
         stderr(&out)

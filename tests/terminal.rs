@@ -56,7 +56,21 @@ fn header_names_in_errors_are_escaped() {
     assert_eq!(status(&out), 2);
     let err = stderr(&out);
     assert_no_raw_controls(&err);
+    assert!(err.contains("HEADER_UNSAFE"), "{err}");
     assert!(err.contains("\\x1b[2Jx"), "{err}");
+
+    // A bidi control is no CONTROL_CHARACTER: the names reach the
+    // duplicate check, whose error escapes them too.
+    wd.write(
+        "dup.csv",
+        "Name,is_synthetic,data_source,\u{202e}x,\u{202e}x\nAda,no,web,1,2\n",
+    );
+    let out = wd.run(&["scan", "dup.csv"]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("HEADER_DUPLICATE"), "{err}");
+    assert!(!err.contains('\u{202e}'), "{err}");
+    assert!(err.contains("\\u{202e}x"), "{err}");
 }
 
 #[test]

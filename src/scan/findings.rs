@@ -75,7 +75,8 @@ fn unsafe_name(header: &Header, policy: &Policy) -> Option<(usize, String)> {
         };
         Some((
             i,
-            format!("column {}'s name {:?} {why}", i + 1, excerpt(name)),
+            // Raw, as HEADER_DUPLICATE's: the error printer escapes it.
+            format!("column {}'s name `{}` {why}", i + 1, excerpt(name)),
         ))
     })
 }
