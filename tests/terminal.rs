@@ -85,6 +85,9 @@ fn policy_text_in_errors_is_escaped() {
     let err = stderr(&out);
     assert_no_raw_controls(&err);
     assert_eq!(status(&out), 2, "{err}");
+    // A control character in a tag column's name is refused as it would
+    // be in a header; the policy's text is quoted escaped.
+    assert!(err.contains("bad column name"), "{err}");
     assert!(err.contains("tag\\x1b[31m"), "{err}");
 }
 

@@ -504,10 +504,11 @@ impl Policy {
                     ));
                 }
                 for (i, n) in names.iter().enumerate() {
-                    if n.trim().is_empty() || n.trim() != *n {
+                    if let Some(why) = bad_tag_name(n) {
+                        // Raw: the error printer escapes it.
                         return Err(key_at(
                             "[tagging]",
-                            format!("[tagging]: bad column name {:?}", excerpt(n)),
+                            format!("[tagging]: bad column name `{}`: {why}", excerpt(n)),
                         ));
                     }
                     if names[..i].iter().any(|m| m.eq_ignore_ascii_case(n)) {
@@ -631,6 +632,24 @@ fn find_key(text: &str, key: &str) -> usize {
     text.find(key).unwrap_or(0)
 }
 
+/// Why a `[tagging]` column name cannot head a column of the clean file,
+/// if it cannot: as for a header name (HEADER_UNSAFE), a name a spreadsheet
+/// would run or a control character would reach the CRM in its first line.
+/// OWASP's prefixes, whatever `[injection] mode`: the admin picks this name,
+/// so nothing human is lost by being strict. (Checked here, not by the
+/// rules module, which depends on the policy.)
+fn bad_tag_name(n: &str) -> Option<&'static str> {
+    if n.trim().is_empty() || n.trim() != n {
+        Some("empty, or with spaces around it")
+    } else if n.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        Some("it holds a control character")
+    } else if n.starts_with(['=', '+', '-', '@']) {
+        Some("a spreadsheet would read it as a formula")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -714,6 +733,16 @@ mod tests {
                 .contains("twice")
         );
         assert!(parse("[tagging]\n").unwrap_err().contains("no tag column"));
+        // A tag column heads a column of the clean file: as a header name.
+        for (name, why) in [
+            ("=cmd|' /C calc'!A0", "formula"),
+            ("@x", "formula"),
+            ("tag\\u001b[31m", "control character"),
+            (" x", "spaces"),
+        ] {
+            let err = parse(&format!("[tagging]\nscan_id = \"{name}\"\n")).unwrap_err();
+            assert!(err.contains(why), "{name}: {err}");
+        }
         assert!(
             parse("[tagging]\nscan_id = \"X\"\nai_score = \"x\"\n")
                 .unwrap_err()
