@@ -71,10 +71,13 @@ pub fn check(stored: &[u8], plain: Option<&[u8]>, format: Format, compression: C
         audit_log: &audit_log,
         critical: &critical,
         detector: None,
+        baseline: None,
+        write_baseline: false,
+        encoding: None,
     };
     let outputs = [&input.outputs.clean, &input.outputs.quarantine, &input.outputs.report];
     let report = match scan(&input, &cfg) {
-        Ok(report) => report,
+        Ok(scanned) => scanned.report,
         Err(_) => {
             for out in outputs {
                 assert!(!out.exists(), "an error left {}", out.display());
