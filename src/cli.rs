@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands;
-use crate::error::{exit, print_error};
+use crate::error::{exit, final_status, print_error};
 use crate::terminal;
 
 #[derive(Parser, Debug)]
@@ -84,5 +84,5 @@ pub fn main() -> ExitCode {
             exit::ERROR
         }
     };
-    ExitCode::from(terminal::final_status(code))
+    ExitCode::from(final_status(code))
 }

@@ -95,6 +95,16 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
+/// The exit status once the command is done: a failed write to stdout or
+/// stderr turns success or findings into an error (2).
+pub fn final_status(code: u8) -> u8 {
+    if crate::terminal::output_failed() && code < exit::ERROR {
+        exit::ERROR
+    } else {
+        code
+    }
+}
+
 /// Prints an error and its causes on one line, escaped (a file name or a
 /// header name in it may hold control characters).
 pub fn print_error(e: &anyhow::Error) {

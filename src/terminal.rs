@@ -93,7 +93,7 @@ pub fn path(p: &Path) -> ShownPath<'_> {
 }
 
 /// Set when a write to stdout or stderr failed other than by a closed pipe:
-/// the run ends with exit 2 ([`final_status`]).
+/// the run ends with exit 2 (`final_status` in error.rs).
 static FAILED: AtomicBool = AtomicBool::new(false);
 /// Set when the reader of stdout went away: nothing more is written there.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -247,14 +247,10 @@ pub fn is_closed_stdout(e: &anyhow::Error) -> bool {
         })
 }
 
-/// The exit status once the command is done: a failed write to stdout or
-/// stderr turns success or findings into an error (2).
-pub fn final_status(code: u8) -> u8 {
-    if FAILED.load(Ordering::SeqCst) && code < crate::error::exit::ERROR {
-        crate::error::exit::ERROR
-    } else {
-        code
-    }
+/// Whether a write to stdout or stderr failed during the run (not a closed
+/// pipe): the exit status must then say error (`final_status` in error.rs).
+pub fn output_failed() -> bool {
+    FAILED.load(Ordering::SeqCst)
 }
 
 #[cfg(test)]
