@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{anyhow, bail};
 use serde::Deserialize;
 
 use crate::audit::RowSpool;
@@ -43,11 +43,15 @@ struct Entry {
     reasons: Vec<String>,
 }
 
+/// A baseline holds about 150 bytes per quarantined row: 256 MiB is well
+/// over a million rows. The cap keeps `--baseline /dev/zero` (or a file
+/// that is not a baseline at all) from being read into memory without end.
+pub const MAX_BASELINE_BYTES: u64 = 256 << 20;
+
 impl Baseline {
     /// Reads a baseline written by `--write-baseline`.
     pub fn load(path: &Path) -> anyhow::Result<Baseline> {
-        let text = std::fs::read(path)
-            .with_context(|| format!("{}: cannot read the baseline", path.display()))?;
+        let text = crate::input::read_small_file(path, MAX_BASELINE_BYTES, "the baseline")?;
         let file: BaselineFile = serde_json::from_slice(&text).map_err(|e| {
             anyhow!(
                 "{}:{}:{}: not a crmguard baseline: {e}",

@@ -358,3 +358,27 @@ fn files_a_policy_names_must_be_small_regular_files() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_baseline_must_be_a_small_regular_file() {
+    let wd = Workdir::new();
+    wd.write("in.csv", format!("{HEADER}a,no,web\n"));
+    let out = wd.run(&["scan", "--baseline", "/dev/zero", "-o", "out", "in.csv"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/dev/zero: the baseline is not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!wd.join("out").join("in.clean.csv").exists());
+    let big = std::fs::File::create(wd.join("big.json")).unwrap();
+    big.set_len(crmguard::baseline::MAX_BASELINE_BYTES + 1)
+        .unwrap();
+    let out = wd.run(&["scan", "--baseline", "big.json", "-o", "out", "in.csv"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("big.json: the baseline is over"),
+        "{}",
+        stderr(&out)
+    );
+}
