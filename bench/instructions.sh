@@ -5,14 +5,15 @@
 # change to the scoring code did less work even on a busy machine (it says
 # nothing about cache misses or mispredictions: time it too, interleaved).
 #
-#   bench/instructions.sh [TEXTS.csv...]   default: ../shared/data/detect/train/*.csv
+#   bench/instructions.sh TEXTS.csv...   e.g. DATA/train/*.csv, as data/detect/build.py
+#                                        writes them (docs/detector.md, "Retraining")
 #
 # Scoring once and twice, the difference is the cost of one pass alone,
 # without loading the texts. Takes about a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind > /dev/null || { echo "bench/instructions.sh: needs valgrind" >&2; exit 2; }
-[ $# -gt 0 ] || set -- ../shared/data/detect/train/*.csv
+[ $# -gt 0 ] || { echo "usage: bench/instructions.sh TEXTS.csv..." >&2; exit 2; }
 cargo build --release -q --example detector_bench
 bin=target/release/examples/detector_bench
 count() { # reps: instructions of a whole run

@@ -14,6 +14,9 @@
 # scores the eval/ sets, which no fold ever trained on. Texts that appear in
 # eval/ are left out of every training run (`train --exclude`).
 #
+# LOSO_FOLDS="group5 group4" runs only those folds, in that order; folds whose
+# scores are in OUT_DIR already are skipped, so a stopped run resumes.
+#
 # Folds run one after another (about 1-2 minutes each on 2 idle cores; the
 # machine is shared). Per-row scores and each fold's model stay in OUT_DIR
 # (default: a temporary folder, removed at the end), and bench/loso_tables.py
@@ -21,13 +24,19 @@
 #
 #   python3 bench/loso_tables.py DATA_DIR OUT_DIR
 #
-# TRAIN_ARGS is passed to every `crmguard train` (e.g. "--no-frequency").
+# TRAIN_ARGS is passed to every `crmguard train` (e.g. "--no-frequency"), after
+# the families calibration holds out together (sources sharing items or one
+# prompt design: MixSet and APT-Eval; the four persona-review sets).
+# LOSO_GROUPS=K merges the folds into K groups when a full run does not fit the
+# time (see bench/loso_tables.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:?usage: bench/loso.sh DATA_DIR [OUT_DIR]}
 out=${2:-}
-cargo build --release -q --bin crmguard
+# CRMGUARD_BIN: a crmguard binary to use instead of building this tree's.
+[ -n "${CRMGUARD_BIN:-}" ] || cargo build --release -q --bin crmguard
 bin=${CRMGUARD_BIN:-target/release/crmguard}
+families=(--together persona_reviews_ --together mixset,apt_eval)
 if [ -z "$out" ]; then
   out=$(mktemp -d)
   trap 'rm -rf "$out"' EXIT
@@ -37,8 +46,21 @@ eval_files=("$data"/eval/*.csv)
 
 # The folds: one per source, sources sharing items together.
 python3 bench/loso_tables.py --folds "$data" > "$out/folds.txt"
+if [ -n "${LOSO_FOLDS:-}" ]; then # run only these folds, in this order
+  for f in $LOSO_FOLDS; do grep "^$f " "$out/folds.txt"; done > "$out/folds.run"
+else
+  cp "$out/folds.txt" "$out/folds.run"
+fi
 while read -r fold held; do
   IFS=, read -r -a held_files <<< "$held"
+  done=1
+  for h in "${held_files[@]}"; do
+    [ -s "$out/folds/${h%.csv}.scores.csv" ] || done=
+  done
+  if [ -n "$done" ]; then # a run stopped early resumes where it stopped
+    echo "fold $fold: scored already" >&2
+    continue
+  fi
   train=()
   for f in "$data"/train/*.csv; do
     case ",$held," in *",$(basename "$f"),"*) ;; *) train+=("$f") ;; esac
@@ -47,16 +69,16 @@ while read -r fold held; do
   for h in "${held_files[@]}"; do held_paths+=("$data/train/$h"); done
   echo "fold $fold: holding out ${held_files[*]}" >&2
   "$bin" train --data "${train[@]}" --out "$out/folds/$fold.bin" \
-    --exclude "${eval_files[@]}" "${held_paths[@]}" ${TRAIN_ARGS:-} 2> "$out/folds/$fold.train.log"
+    --exclude "${eval_files[@]}" "${held_paths[@]}" "${families[@]}" ${TRAIN_ARGS:-} 2> "$out/folds/$fold.train.log"
   for h in "${held_files[@]}"; do
     "$bin" eval "$data/train/$h" --model "$out/folds/$fold.bin" \
       --scores "$out/folds/${h%.csv}.scores.csv" --json > /dev/null
   done
-done < "$out/folds.txt"
+done < "$out/folds.run"
 
 echo "all sources: model for eval/" >&2
-"$bin" train --data "$data/train" --out "$out/all.bin" --exclude "${eval_files[@]}" \
-  ${TRAIN_ARGS:-} 2> "$out/all.train.log"
+[ -s "$out/all.bin" ] || "$bin" train --data "$data/train" --out "$out/all.bin" --exclude "${eval_files[@]}" \
+  "${families[@]}" ${TRAIN_ARGS:-} 2> "$out/all.train.log"
 for e in "${eval_files[@]}"; do
   "$bin" eval "$e" --model "$out/all.bin" --scores "$out/eval.$(basename "${e%.csv}").scores.csv" \
     --json > /dev/null

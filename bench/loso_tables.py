@@ -4,6 +4,9 @@
   python3 bench/loso_tables.py DATA_DIR OUT_DIR   print every table (Markdown)
   python3 bench/loso_tables.py --folds DATA_DIR   print the folds bench/loso.sh runs
 
+LOSO_GROUPS=K merges the folds into K groups of whole folds (for when a full
+run does not fit the time); the tables then say which sources each held out.
+
 Only texts `scan` judges (8 words or more) are counted. A preset flags a text
 whose score is above its quarantine threshold; the review tier holds those above
 the review threshold but not above the quarantine one. Each held-out source is
@@ -20,6 +23,9 @@ from collections import defaultdict
 
 csv.field_size_limit(1 << 30)
 PRESETS = ["strict", "balanced", "thorough"]
+# Sources made with one prompt design (a course assignment's four persona-review
+# sets) are one family: held out together, as sources sharing items are.
+FAMILIES = ["persona_reviews_"]
 
 
 def norm(t):
@@ -54,12 +60,24 @@ def folds(data):
 
     for i, a in enumerate(keep):
         for b in keep[i + 1:]:
-            if len(groups[a] & groups[b]) >= 10:
+            if len(groups[a] & groups[b]) >= 10 or any(
+                    a.startswith(p) and b.startswith(p) for p in FAMILIES):
                 parent[find(b)] = find(a)
     out = defaultdict(list)
     for f in keep:
         out[find(f)].append(f)
-    return [(root[:-4], members) for root, members in sorted(out.items())]
+    fs = [(root[:-4], members) for root, members in sorted(out.items())]
+    k = int(os.environ.get("LOSO_GROUPS", "0"))
+    if 0 < k < len(fs):
+        # Fewer, bigger folds when time is short: whole folds into k groups of
+        # about equal rows, the largest first, each to the smallest group.
+        size = {f: len(read(os.path.join(data, "train", f))) for f in keep}
+        fs.sort(key=lambda x: (-sum(size[m] for m in x[1]), x[0]))
+        bins = [[] for _ in range(k)]
+        for _, members in fs:
+            min(bins, key=lambda b: sum(size[m] for m in b)).extend(members)
+        fs = [(f"group{i + 1}", sorted(b)) for i, b in enumerate(bins)]
+    return fs
 
 
 def presets(model_path):

@@ -4,7 +4,7 @@
 //! timings depend on the machine.
 //!
 //! ```text
-//! cargo run --release --example detector_bench -- /work/shared/data/detect/train/*.csv
+//! cargo run --release --example detector_bench -- DATA/train/*.csv   # data/detect/build.py
 //! ```
 //! `--only long|crm` runs one of the two and `--reps N` changes the 3 (e.g. for
 //! callgrind, where one repetition is enough); `--model FILE` times a model

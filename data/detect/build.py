@@ -402,8 +402,9 @@ def chatgpt_amazon_reviews(m):
 
 
 # The persona-review sources below come from one course assignment (Dec 2025 - Jan 2026,
-# "synthetic review generator with quality guardrails") and use the very generators issue 22
-# names for its hidden evaluation sets, so they are kept for evaluation only (see EVAL).
+# "synthetic review generator with quality guardrails") and use the very 2024-25 generators
+# issue 22 asks the detector to catch, in its review domain, so they are trained on (see NEW).
+# They share one prompt design: leave-one-source-out holds the four out together.
 
 def gitlab_persona_reviews(m):
     """GitLab reviews by developer personas: gpt-4o-mini, claude-sonnet-4, gpt-3.5-turbo (2026)."""
@@ -693,14 +694,14 @@ NEW = [
     ("twcs_airlines_2017_human.csv", twcs_airlines, NEW_OPTS),
     ("yc_startup_descriptions_human.csv", yc_startups, NEW_OPTS),
     ("uci_review_sentences_2015_human.csv", uci_sentences, NEW_OPTS),
-]
-# Written to OUT_DIR/eval: material to measure on, never to train on.
-EVAL = [
-    ("liang2023_native_nonnative.csv", liang_bias, {"min_words": 0, "dedupe": "text"}),
     ("persona_reviews_gemini2_llama31.csv", persona_reviews, NEW_OPTS),
     ("persona_reviews_gitlab_gpt4omini_sonnet4.csv", gitlab_persona_reviews, NEW_OPTS),
     ("persona_reviews_shoes_grok4_gpt41mini.csv", shoe_persona_reviews, NEW_OPTS),
     ("persona_reviews_devtools_gemini2_llama33.csv", devtool_persona_reviews, NEW_OPTS),
+]
+# Written to OUT_DIR/eval: material to measure on, never to train on.
+EVAL = [
+    ("liang2023_native_nonnative.csv", liang_bias, {"min_words": 0, "dedupe": "text"}),
 ]
 
 

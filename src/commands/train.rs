@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 
 use crate::commands::labelled;
 use crate::detector::Sensitivity;
-use crate::detector::train::{TrainOptions, prepare, train_prepared};
+use crate::detector::train::{Calibration, TrainOptions, prepare, train_prepared};
 use crate::errln;
 use crate::error::exit;
 use crate::output::{Mode, OutputFile};
@@ -50,6 +50,16 @@ pub struct Args {
     /// tokens, stored in the model): see docs/detector.md for what they bought
     #[arg(long)]
     pub frequency: bool,
+    /// Sources that calibration holds out together, as comma-separated
+    /// source-name prefixes (repeatable; e.g. `persona_reviews_` or
+    /// `mixset,apt_eval`): sources sharing items or one prompt design
+    #[arg(long, value_name = "PREFIXES")]
+    pub together: Vec<String>,
+    /// How many groups of whole sources calibration holds out in turn (each
+    /// a fit of its own): the presets' thresholds come from these held-out
+    /// scores
+    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u16).range(2..))]
+    pub calibration_folds: u16,
     /// Labelled files held out for evaluation: any training text that also
     /// appears in one of them (same text after whitespace normalisation) is
     /// left out of training
@@ -112,6 +122,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     opts.features.use_style = !args.no_style;
     opts.features.use_lexicon = !args.no_lexicons;
     opts.features.use_freq = args.frequency;
+    opts.calibration = Calibration::SourceFolds(args.calibration_folds.into());
+    opts.families = (args.together.iter())
+        .map(|f| f.split(',').map(|p| p.trim().to_string()).collect())
+        .collect();
     let f = &opts.features;
     let h = &f.hash;
     errln!(

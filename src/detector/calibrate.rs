@@ -13,15 +13,33 @@ use std::collections::BTreeMap;
 pub const PRESET_FPR: [(f64, Option<f64>); N_PRESETS] =
     [(0.001, None), (0.005, Some(0.02)), (0.02, Some(0.05))];
 
-/// Sources into at most `k` folds of about equal rows, each source whole: the
+/// Sources into at most `k` folds of about equal rows, each source whole and
+/// each family whole (`families`: lists of source-name prefixes that share
+/// items or a prompt design, so that one must not calibrate the other): the
 /// largest first, each to the fold with the fewest rows so far (ties to the
 /// first), so the folds depend on the data alone.
-pub fn source_folds(prep: &Prepared, rows: &[usize], k: usize) -> Vec<Vec<usize>> {
-    let mut by_source: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+pub fn source_folds(
+    prep: &Prepared,
+    rows: &[usize],
+    k: usize,
+    families: &[Vec<String>],
+) -> Vec<Vec<usize>> {
+    let n_src = prep.sources.len();
+    // A family's key is past every source index, so it never meets one.
+    let key = |s: u16| -> usize {
+        let name = &prep.sources[s as usize];
+        (families.iter())
+            .position(|f| f.iter().any(|p| name.starts_with(p.as_str())))
+            .map_or(s as usize, |i| n_src + i)
+    };
+    let mut by_source: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for &r in rows {
-        by_source.entry(prep.docs[r].source).or_default().push(r);
+        by_source
+            .entry(key(prep.docs[r].source))
+            .or_default()
+            .push(r);
     }
-    let mut sources: Vec<(u16, Vec<usize>)> = by_source.into_iter().collect();
+    let mut sources: Vec<(usize, Vec<usize>)> = by_source.into_iter().collect();
     sources.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
     let mut folds: Vec<Vec<usize>> = vec![Vec::new(); k.min(sources.len())];
     for (_, rs) in sources {

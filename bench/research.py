@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Fast leave-one-source-out comparisons of detector learners, in seconds.
+
+  cargo run --release --example detector_dump -- DUMP DATA/train/*.csv
+  python3 bench/research.py DUMP DATA/train/*.csv [--loso-scores OUT_DIR]
+
+Needs numpy, scikit-learn and lightgbm (pip, in a virtual environment). Reads
+the dense features examples/detector_dump.rs wrote (style, lexicon rates,
+length, rule evidence) and the texts themselves (same files, same order), and
+compares, with the same held-out families as bench/loso.sh (sources sharing
+items or one prompt design together):
+
+  - logistic regression on the dense features (what the shipped model's dense
+    part can do alone);
+  - boosted trees on the same features (is a non-linear learner worth porting?);
+  - both again with a few casual-text features computed here from the text
+    (sentence openers such as "Overall,", hedges, balanced pros/cons, tidy
+    apostrophes and capitals in otherwise casual text);
+  - with --loso-scores: the Rust model's held-out score (bench/loso.sh's
+    OUT_DIR) as one more feature, i.e. a second stage over the n-gram model.
+
+It prints pooled AUROC, AUROC on texts of 8-20 words, and the share of machine
+texts of 100-500 characters caught at 1% of human texts, all on held-out
+families, and the same per family. Sample weights: each (source, class) a mass
+growing with the square root of its rows, the two classes equal (as `crmguard
+train` weighs them, without its length matching).
+"""
+import csv
+import glob
+import os
+import re
+import sys
+from collections import defaultdict
+
+import numpy as np
+
+csv.field_size_limit(1 << 30)
+FAMILIES = ["persona_reviews_", ("mixset", "apt_eval")]
+
+
+def family(src):
+    for f in FAMILIES:
+        names = (f,) if isinstance(f, str) else f
+        if any(src.startswith(n) for n in names):
+            return names[0]
+    return src
+
+
+def load(prefix, files):
+    with open(prefix + ".dense.tsv", encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        rows = [line.rstrip("\n").split("\t") for line in f]
+    texts = []
+    for p in files:
+        with open(p, encoding="utf-8", newline="") as f:
+            texts += [r["text"] for r in csv.DictReader(f)]
+    assert len(texts) == len(rows), (len(texts), len(rows))
+    src = np.array([r[0] for r in rows])
+    y = np.array([int(r[2]) for r in rows])
+    num = np.array([[float(x) for x in r[3:]] for r in rows], dtype=np.float64)
+    return header[3:], src, y, num, texts
+
+
+OPENERS = re.compile(r"(^|[.!?]\s+)(overall|additionally|however|honestly|in summary|"
+                     r"in conclusion|furthermore|moreover|ultimately|that said|i recently|"
+                     r"as a|whether you|if you're looking)\b", re.I)
+HEDGES = re.compile(r"\b(a bit|somewhat|slightly|might|may|could|i'd say|a little|"
+                    r"a tad|on the other hand|while|although|though)\b", re.I)
+POSNEG = re.compile(r"\b(pros?|cons?|downside|upside|drawback|the only|my only|one thing)\b", re.I)
+CASUAL = re.compile(r"\b(lol|omg|tbh|imo|gonna|wanna|kinda|sorta|u|ur|pls|thx|idk)\b|!!|\?\?", re.I)
+
+
+def casual_features(t):
+    words = max(1, len(t.split()))
+    sents = [s for s in re.split(r"(?<=[.!?])\s+", t.strip()) if s]
+    caps = sum(1 for s in sents if s[:1].isupper()) / max(1, len(sents))
+    curly = t.count("\u2019") + t.count("\u201c") + t.count("\u201d")
+    straight = t.count("'") + t.count('"')
+    dont = len(re.findall(r"\b(dont|cant|wont|im|ive|didnt|doesnt|isnt)\b", t, re.I))
+    emoji = sum(1 for c in t if ord(c) >= 0x1F300)
+    end_emoji = int(bool(t.rstrip()) and ord(t.rstrip()[-1]) >= 0x1F300)
+    return [
+        len(OPENERS.findall(t)) / len(sents) if sents else 0.0,
+        len(HEDGES.findall(t)) / words * 100,
+        len(POSNEG.findall(t)) / words * 100,
+        len(CASUAL.findall(t)) / words * 100,
+        caps,
+        curly / max(1, curly + straight),
+        dont / words * 100,
+        emoji / words * 100,
+        end_emoji,
+        int(t.rstrip().endswith((".", "!"))),
+        len(re.findall(r"\n\s*[-*\u2022\d]", t)) / max(1, t.count("\n") + 1),
+    ]
+
+
+def weights(src, y):
+    w = np.zeros(len(y))
+    for s in np.unique(src):
+        for c in (0, 1):
+            m = (src == s) & (y == c)
+            n = m.sum()
+            if n:
+                w[m] = np.sqrt(n) / n
+    for c in (0, 1):
+        w[y == c] /= w[y == c].sum()
+    return w
+
+
+def auroc(y, s):
+    from sklearn.metrics import roc_auc_score
+    return roc_auc_score(y, s) if 0 < y.sum() < len(y) else float("nan")
+
+
+def tpr_at(y, s, fpr=0.01):
+    neg = np.sort(s[y == 0])[::-1]
+    if not len(neg) or not y.sum():
+        return float("nan")
+    t = neg[int(fpr * len(neg))]
+    return float((s[y == 1] > t).mean())
+
+
+def loso(make, X, y, src, fam):
+    oof = np.zeros(len(y))
+    for f in np.unique(fam):
+        te = fam == f
+        tr = ~te
+        m = make()
+        w = weights(src[tr], y[tr]) * tr.sum()
+        if hasattr(m, "steps"):
+            m.fit(X[tr], y[tr], **{m.steps[-1][0] + "__sample_weight": w})
+        else:
+            m.fit(X[tr], y[tr], sample_weight=w)
+        oof[te] = m.predict_proba(X[te])[:, 1]
+    return oof
+
+
+def report(name, oof, y, words, chars, fam):
+    band = (chars >= 100) & (chars < 500) & (words >= 8)
+    short = (words >= 8) & (words <= 20)
+    judged = words >= 8
+    print(f"{name:44s} AUROC {auroc(y[judged], oof[judged]):.3f}  8-20 words "
+          f"{auroc(y[short], oof[short]):.3f}  100-500 chars TPR@1% {100 * tpr_at(y[band], oof[band]):.1f}%")
+
+
+def main():
+    args = sys.argv[1:]
+    loso_dir = None
+    if "--loso-scores" in args:
+        i = args.index("--loso-scores")
+        loso_dir = args[i + 1]
+        del args[i:i + 2]
+    prefix, files = args[0], args[1:]
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.impute import SimpleImputer
+    import lightgbm as lgb
+
+    names, src, y, num, texts = load(prefix, files)
+    fam = np.array([family(s) for s in src])
+    words, chars = num[:, 0], num[:, 1]
+    dense = np.column_stack([np.log1p(words), np.log1p(chars), num[:, 2:]])
+    casual = np.array([casual_features(t) for t in texts])
+    sets = {"dense": dense, "dense+casual": np.column_stack([dense, casual])}
+    if loso_dir:
+        score = np.full(len(y), np.nan)
+        by_text = {}
+        for p in glob.glob(os.path.join(loso_dir, "folds", "*.scores.csv")):
+            with open(p, encoding="utf-8", newline="") as f:
+                for r in csv.DictReader(f):
+                    by_text[r["text"]] = float(r["score"])
+        score = np.array([by_text.get(t, np.nan) for t in texts])
+        print(f"held-out Rust scores found for {np.isfinite(score).sum()} of {len(score)} texts")
+        logit = np.log(np.clip(score, 1e-6, 1 - 1e-6) / (1 - np.clip(score, 1e-6, 1 - 1e-6)))
+        report("Rust model alone (held out)", np.nan_to_num(score), y, words, chars, fam)
+        sets["dense+casual+rust"] = np.column_stack([dense, casual, logit])
+
+    def logreg():
+        return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
+                             LogisticRegression(C=1.0, max_iter=2000))
+
+    def trees():
+        return lgb.LGBMClassifier(n_estimators=300, max_depth=6, num_leaves=31,
+                                  learning_rate=0.05, subsample=0.8, subsample_freq=1,
+                                  colsample_bytree=0.8, min_child_samples=40,
+                                  verbose=-1, n_jobs=1, random_state=1)
+
+    for set_name, X in sets.items():
+        for lname, make in [("logistic", logreg), ("trees", trees)]:
+            oof = loso(make, X, y, src, fam)
+            report(f"{set_name} / {lname}", oof, y, words, chars, fam)
+            if os.environ.get("PER_FAMILY"):
+                for f in np.unique(fam):
+                    m = fam == f
+                    print(f"    {f:42s} mean score human {oof[m & (y == 0)].mean() if (m & (y == 0)).any() else float('nan'):.3f}"
+                          f" machine {oof[m & (y == 1)].mean() if (m & (y == 1)).any() else float('nan'):.3f}")
+
+
+if __name__ == "__main__":
+    main()
