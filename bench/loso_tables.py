@@ -363,6 +363,8 @@ def main():
     table_lengths(rows)
     print("\n### Held out, machine texts caught, by generator family\n")
     table_by(rows, lambda r: family(r["generator"]), "generator family", only_machine=True)
+    print("\n### Held out, machine texts caught, by source and generator\n")
+    table_by(rows, lambda r: f"{r['set']}: {r['generator']}", "source: generator", only_machine=True)
     print("\n### Held out, by domain and class (FPR for human rows, recall for machine rows)\n")
     table_by(rows, lambda r: f"{r['domain']} ({'machine' if r['label'] == 'machine' else 'human'})", "domain")
     if evals:

@@ -165,15 +165,21 @@ def main():
     sets = {"dense": dense, "dense+casual": np.column_stack([dense, casual])}
     if loso_dir:
         score = np.full(len(y), np.nan)
-        by_text = {}
-        for p in glob.glob(os.path.join(loso_dir, "folds", "*.scores.csv")):
+        offset = 0
+        for p in files:
+            stem = os.path.basename(p)[:-4]
             with open(p, encoding="utf-8", newline="") as f:
-                for r in csv.DictReader(f):
-                    by_text[r["text"]] = float(r["score"])
-        score = np.array([by_text.get(t, np.nan) for t in texts])
+                n = sum(1 for _ in csv.DictReader(f))
+            sp = os.path.join(loso_dir, "folds", stem + ".scores.csv")
+            if os.path.exists(sp):
+                with open(sp, encoding="utf-8", newline="") as f:
+                    for r in csv.DictReader(f):
+                        if r["score"]:
+                            score[offset + int(r["row"]) - 1] = float(r["score"])
+            offset += n
         print(f"held-out Rust scores found for {np.isfinite(score).sum()} of {len(score)} texts")
         logit = np.log(np.clip(score, 1e-6, 1 - 1e-6) / (1 - np.clip(score, 1e-6, 1 - 1e-6)))
-        report("Rust model alone (held out)", np.nan_to_num(score), y, words, chars, fam)
+        report("Rust model alone (held out)", np.nan_to_num(score, nan=0.0), y, words, chars, fam)
         sets["dense+casual+rust"] = np.column_stack([dense, casual, logit])
 
     def logreg():
@@ -186,6 +192,9 @@ def main():
                                   colsample_bytree=0.8, min_child_samples=40,
                                   verbose=-1, n_jobs=1, random_state=1)
 
+    only = os.environ.get("RESEARCH_SETS")  # e.g. "dense,dense+casual+rust"
+    if only:
+        sets = {k: v for k, v in sets.items() if k in only.split(",")}
     for set_name, X in sets.items():
         for lname, make in [("logistic", logreg), ("trees", trees)]:
             oof = loso(make, X, y, src, fam)
