@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use crate::commands::labelled;
+use crate::detector::Model;
 use crate::detector::Sensitivity;
-use crate::detector::train::{Calibration, TrainOptions, prepare, train_prepared};
+use crate::detector::train::{Calibration, TrainOptions, TrainReport, prepare, train_prepared};
 use crate::errln;
 use crate::error::exit;
 use crate::output::{Mode, OutputFile};
@@ -163,6 +164,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         bytes.len(),
         blake3::hash(&bytes).to_hex(),
     );
+    print_presets(&model, &report);
+    Ok(exit::CLEAN)
+}
+
+/// Each preset's thresholds and the training sources' held-out human texts
+/// above them (the calibration folds' scores the thresholds came from).
+fn print_presets(model: &Model, report: &TrainReport) {
     for (i, s) in [
         Sensitivity::Strict,
         Sensitivity::Balanced,
@@ -190,7 +198,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             }
         );
     }
-    Ok(exit::CLEAN)
 }
 
 /// blake3 of a text with its whitespace normalised, as the detector reads it.
