@@ -1,9 +1,9 @@
 //! Sample weights, Platt calibration and the presets' thresholds: how training
 //! turns held-out scores into probabilities and decisions.
 
+use super::corpus::{Balance, Prepared};
 use super::model::{N_LEN_BANDS, N_PRESETS, length_band};
 use super::tokens::fmix;
-use super::train::{Balance, Prepared};
 use std::collections::BTreeMap;
 
 /// The presets' targets: the share of genuine texts each may hold back, as the

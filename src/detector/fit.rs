@@ -2,11 +2,11 @@
 //! and an L-BFGS fit whose result does not depend on the number of threads.
 
 use super::calibrate::balance_weights;
+use super::corpus::{Doc, Prepared, TrainOptions};
 use super::frequency::{self, FreqTable};
 use super::lexicon::N_LEX;
 use super::model::{FeatureConfig, N_DENSE, N_SCRIPTS};
 use super::style::N_STYLE;
-use super::train::{Doc, Prepared, TrainOptions};
 use super::{neutral_mask, standardize};
 use rayon::prelude::*;
 use std::collections::BTreeMap;

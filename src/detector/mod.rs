@@ -13,6 +13,7 @@
 pub mod artefacts;
 pub mod calibrate;
 pub mod chars;
+pub mod corpus;
 pub mod explain;
 pub mod fit;
 pub mod frequency;
