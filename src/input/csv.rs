@@ -3,14 +3,12 @@
 //! parse-and-rewrite (csv::Writer) cannot promise.
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
+use std::sync::Arc;
 
-use super::{
-    BYTES_PER_FIELD, Content, LineEndings, RecordReader, Row, Terminator, max_fields,
-    record_too_large,
-};
+use super::csv_records::RecordEnd;
+use super::{LineEndings, RecordReader, Row, RowParser, Terminator, max_fields, record_too_large};
 use crate::error::{Located, line_col};
 
 /// The delimiters the Salesforce Bulk API accepts, by name or character.
@@ -87,8 +85,7 @@ pub fn field_starts(raw: &[u8], delimiter: u8) -> Vec<usize> {
 
 pub struct CsvReader {
     rdr: Box<dyn BufRead + Send>,
-    core: Reader,
-    path: PathBuf,
+    path: Arc<Path>,
     delimiter: u8,
     header: Option<Header>,
     /// `[limits] max_record_bytes`.
@@ -108,8 +105,7 @@ impl CsvReader {
     ) -> Result<CsvReader, Located> {
         let mut r = CsvReader {
             rdr,
-            core: ReaderBuilder::new().delimiter(delimiter).build(),
-            path: path.to_owned(),
+            path: Arc::from(path),
             delimiter,
             header: None,
             limit,
@@ -119,6 +115,7 @@ impl CsvReader {
         };
         let mut row = Row::default();
         if r.read_record(&mut row)? {
+            r.parser().parse(&mut row)?;
             // Unquoting takes out ASCII quotes only, so the names are UTF-8
             // exactly when the record's bytes are: one linear check, which
             // also says where the first bad byte is.
@@ -149,110 +146,79 @@ impl CsvReader {
         Located::new(path, line, 1, format!("read error: {e}"))
     }
 
-    /// Reads one record's bytes and fields; `Ok(false)` at the end.
-    fn read_record(&mut self, row: &mut Row) -> Result<bool, Located> {
-        row.raw.clear();
-        let (fields, ends) = match &mut row.content {
-            Content::Csv { fields, ends } => (fields, ends),
-            other => {
-                *other = Content::Csv {
-                    fields: Vec::with_capacity(256),
-                    ends: Vec::with_capacity(16),
-                };
-                match other {
-                    Content::Csv { fields, ends } => (fields, ends),
-                    _ => unreachable!(),
-                }
-            }
-        };
-        if fields.is_empty() {
-            fields.resize(256, 0);
-        }
-        if ends.is_empty() {
-            ends.resize(16, 0);
-        }
-        let (mut nfield, mut nend) = (0, 0);
-        let mut at_eof;
-        // Until the record's first byte, what csv-core skips are blank lines:
-        // they are counted and dropped as they come, so a file of nothing
-        // but line breaks holds no memory.
-        let mut started = false;
+    /// Skips the blank lines before a record, counting them; `Ok(false)`
+    /// at the end of the input. What csv-core skipped between records.
+    fn skip_blank_lines(&mut self) -> Result<bool, Located> {
         loop {
             let input = self
                 .rdr
                 .fill_buf()
                 .map_err(|e| Self::io_error(&self.path, self.line, e))?;
-            // Never more than the limit plus a line ending, whatever the
-            // buffer holds: one byte past that is enough to refuse.
-            let room = (self.limit + 3).saturating_sub(row.raw.len());
-            let input = &input[..input.len().min(room)];
-            let (res, nin, nout, nends) =
-                self.core
-                    .read_record(input, &mut fields[nfield..], &mut ends[nend..]);
-            at_eof = input.is_empty();
-            row.raw.extend_from_slice(&input[..nin]);
-            self.rdr.consume(nin);
-            nfield += nout;
-            nend += nends;
-            if !started {
-                match row.raw.iter().position(|&b| b != b'\n' && b != b'\r') {
-                    Some(lead) => {
-                        self.line += memchr::memchr_iter(b'\n', &row.raw[..lead]).count() as u64;
-                        row.raw.drain(..lead);
-                        started = true;
-                    }
-                    None => {
-                        self.line += memchr::memchr_iter(b'\n', &row.raw).count() as u64;
-                        row.raw.clear();
-                    }
-                }
+            if input.is_empty() {
+                return Ok(false);
             }
-            if row.raw.len() > self.limit + 2 {
-                return Err(record_too_large(&self.path, self.line, 1, self.limit));
-            }
-            match res {
-                ReadRecordResult::InputEmpty => {}
-                ReadRecordResult::OutputFull => {
-                    let n = fields.len() * 2;
-                    fields.resize(n, 0);
-                }
-                ReadRecordResult::OutputEndsFull => {
-                    if nend >= max_fields(self.limit) {
-                        return Err(Located::new(
-                            &self.path,
-                            self.line,
-                            1,
-                            format!(
-                                "the record starting here has more than {} fields (one per \
-                                 {BYTES_PER_FIELD} bytes of [limits] max_record_bytes); \
-                                 nothing written",
-                                max_fields(self.limit)
-                            ),
-                        ));
-                    }
-                    let n = (ends.len() * 2).min(max_fields(self.limit));
-                    ends.resize(n, 0);
-                }
-                ReadRecordResult::Record => break,
-                ReadRecordResult::End => {
-                    fields.truncate(0);
-                    ends.truncate(0);
-                    return Ok(false);
-                }
+            let lead = input.iter().position(|&b| b != b'\n' && b != b'\r');
+            let n = lead.unwrap_or(input.len());
+            self.line += memchr::memchr_iter(b'\n', &input[..n]).count() as u64;
+            self.rdr.consume(n);
+            if lead.is_some() {
+                return Ok(true);
             }
         }
-        // csv-core ends a record at the CR of a CRLF and skips the LF as an
-        // empty line before the next one; keep the pair together.
-        if row.raw.last() == Some(&b'\r') {
+    }
+
+    /// Reads one record's bytes, up to and with its terminator, into
+    /// `raw`; `Ok(false)` at the end. Returns whether only the end of the
+    /// input ended it.
+    fn read_record_bytes(&mut self, raw: &mut Vec<u8>) -> Result<Option<bool>, Located> {
+        raw.clear();
+        if !self.skip_blank_lines()? {
+            return Ok(None);
+        }
+        let mut scan = RecordEnd::new(self.delimiter);
+        loop {
+            let input = self
+                .rdr
+                .fill_buf()
+                .map_err(|e| Self::io_error(&self.path, self.line, e))?;
+            if input.is_empty() {
+                return Ok(Some(true));
+            }
+            // Never more than the limit plus a line ending, whatever the
+            // buffer holds: one byte past that is enough to refuse.
+            let room = (self.limit + 3).saturating_sub(raw.len());
+            let input = &input[..input.len().min(room)];
+            let found = scan.find(input);
+            let n = found.map_or(input.len(), |i| i + 1);
+            raw.extend_from_slice(&input[..n]);
+            self.rdr.consume(n);
+            if raw.len() > self.limit + 2 {
+                return Err(record_too_large(&self.path, self.line, 1, self.limit));
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        // A record ends at the CR of a CRLF; keep the pair together.
+        if raw.last() == Some(&b'\r') {
             let next = self
                 .rdr
                 .fill_buf()
                 .map_err(|e| Self::io_error(&self.path, self.line, e))?;
             if next.first() == Some(&b'\n') {
-                row.raw.push(b'\n');
+                raw.push(b'\n');
                 self.rdr.consume(1);
             }
         }
+        Ok(Some(false))
+    }
+
+    /// Reads one record's bytes; its fields are left to [`RowParser`].
+    /// `Ok(false)` at the end.
+    fn read_record(&mut self, row: &mut Row) -> Result<bool, Located> {
+        let Some(at_eof) = self.read_record_bytes(&mut row.raw)? else {
+            return Ok(false);
+        };
         row.line = self.line;
         // A record that only the end of the input ended may be a quoted field
         // that never closed: it would swallow every line after its quote.
@@ -274,21 +240,26 @@ impl CsvReader {
         self.line += memchr::memchr_iter(b'\n', &row.raw).count() as u64
             + u64::from(terminator != Terminator::None);
         self.endings.count(terminator);
-        fields.truncate(nfield);
-        ends.truncate(nend);
         Ok(true)
     }
 }
 
 impl RecordReader for CsvReader {
-    fn read_row(&mut self, row: &mut Row) -> Result<bool, Located> {
+    fn split_row(&mut self, row: &mut Row) -> Result<bool, Located> {
         if !self.read_record(row)? {
             return Ok(false);
         }
         row.number = self.next_number;
         self.next_number += 1;
-        row.utf8 = std::str::from_utf8(&row.raw).is_ok();
         Ok(true)
+    }
+
+    fn parser(&self) -> RowParser {
+        RowParser::Csv {
+            delimiter: self.delimiter,
+            max_fields: max_fields(self.limit),
+            path: self.path.clone(),
+        }
     }
 
     fn header(&self) -> Option<&Header> {

@@ -170,7 +170,7 @@ impl JsonArrayReader {
 }
 
 impl RecordReader for JsonArrayReader {
-    fn read_row(&mut self, row: &mut Row) -> Result<bool, Located> {
+    fn split_row(&mut self, row: &mut Row) -> Result<bool, Located> {
         loop {
             match self.state {
                 State::Done => return Ok(false),

@@ -2,6 +2,7 @@
 //! (so outputs are byte-faithful) next to the parsed content the rules check.
 
 mod csv;
+mod csv_records;
 mod json;
 mod ndjson;
 mod object;
@@ -139,15 +140,20 @@ impl Row {
         }
     }
 
-    /// What the row takes in memory, roughly: its bytes, and what parsing
-    /// made of them (a CSV record of commas takes nine bytes a byte, a JSON
-    /// record of `[0,0,...]` eighty). Batches are bounded by it.
+    /// What the row takes in memory, roughly, by the capacity of its
+    /// buffers (a recycled buffer keeps the size of the longest record it
+    /// held): its bytes, and what parsing made or will make of them (a CSV
+    /// record of commas takes nine bytes a byte, a JSON record of
+    /// `[0,0,...]` eighty). Batches are bounded by it.
     pub fn footprint(&self) -> usize {
-        self.raw.len()
+        self.raw.capacity()
             + match &self.content {
-                Content::Csv { fields, ends } => fields.len() + size_of_val(&ends[..]),
+                Content::Csv { fields, ends } => {
+                    fields.capacity().max(self.raw.len()) + size_of::<usize>() * ends.capacity()
+                }
                 Content::Object(_) => self.json_values * VALUE_COST,
-                Content::Malformed => 0,
+                // Not parsed yet: its fields will take about its bytes.
+                Content::Malformed => self.raw.len(),
             }
     }
 
@@ -174,9 +180,25 @@ pub fn field_span(ends: &[usize], i: usize) -> Option<std::ops::Range<usize>> {
 
 /// A reader of records in one format.
 pub trait RecordReader: Send {
-    /// Reads the next record into `row` (reusing its buffers); `Ok(false)` at
-    /// the end of the input.
-    fn read_row(&mut self, row: &mut Row) -> Result<bool, Located>;
+    /// Reads the next record into `row` (reusing its buffers), parsed;
+    /// `Ok(false)` at the end of the input.
+    fn read_row(&mut self, row: &mut Row) -> Result<bool, Located> {
+        if !self.split_row(row)? {
+            return Ok(false);
+        }
+        self.parser().parse(row)?;
+        Ok(true)
+    }
+
+    /// Reads the next record's bytes, leaving to the caller what
+    /// [`RecordReader::parser`] does: the scan runs that in its workers, so
+    /// that the one thread that reads does as little as it can.
+    fn split_row(&mut self, row: &mut Row) -> Result<bool, Located>;
+
+    /// What is left to do to a row [`RecordReader::split_row`] read.
+    fn parser(&self) -> RowParser {
+        RowParser::Done
+    }
 
     /// The CSV header, for formats that have one.
     fn header(&self) -> Option<&Header> {
@@ -186,6 +208,53 @@ pub trait RecordReader: Send {
     /// How many records (or, in a JSON array, line breaks) ended with each
     /// line ending.
     fn line_endings(&self) -> LineEndings;
+}
+
+/// The part of reading a record that can run on any thread, in any order.
+#[derive(Debug, Clone)]
+pub enum RowParser {
+    /// The reader parsed the record already (JSON).
+    Done,
+    /// Unquote the CSV fields and check the row's UTF-8.
+    Csv {
+        delimiter: u8,
+        max_fields: usize,
+        path: std::sync::Arc<std::path::Path>,
+    },
+}
+
+impl RowParser {
+    pub fn parse(&self, row: &mut Row) -> Result<(), Located> {
+        let RowParser::Csv {
+            delimiter,
+            max_fields,
+            path,
+        } = self
+        else {
+            return Ok(());
+        };
+        row.utf8 = std::str::from_utf8(&row.raw).is_ok();
+        if !matches!(row.content, Content::Csv { .. }) {
+            row.content = Content::Csv {
+                fields: Vec::new(),
+                ends: Vec::new(),
+            };
+        }
+        let Content::Csv { fields, ends } = &mut row.content else {
+            unreachable!("set just above")
+        };
+        csv_records::parse_fields(&row.raw, *delimiter, *max_fields, fields, ends).map_err(|_| {
+            Located::new(
+                path,
+                row.line,
+                1,
+                format!(
+                    "the record starting here has more than {max_fields} fields (one per \
+                     {BYTES_PER_FIELD} bytes of [limits] max_record_bytes); nothing written"
+                ),
+            )
+        })
+    }
 }
 
 /// Counts of line endings by kind (LINE_ENDING_MIXED).

@@ -64,7 +64,7 @@ impl NdjsonReader {
 }
 
 impl RecordReader for NdjsonReader {
-    fn read_row(&mut self, row: &mut Row) -> Result<bool, Located> {
+    fn split_row(&mut self, row: &mut Row) -> Result<bool, Located> {
         loop {
             if !self.read_line(&mut row.raw)? {
                 return Ok(false);
