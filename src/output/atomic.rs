@@ -168,13 +168,16 @@ impl Finished {
 
 impl Write for AtomicFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if !self.buf.is_empty() && self.buf.len() + data.len() > BUF_SIZE {
-            self.drain()?;
-        }
-        // A piece larger than a buffer (rare: rows are small) is one buffer.
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= BUF_SIZE {
-            self.drain()?;
+        // Cut into buffers of at most BUF_SIZE, even for a row of many MB:
+        // the flusher's queue then holds a bounded number of bytes.
+        let mut rest = data;
+        while !rest.is_empty() {
+            let n = rest.len().min(BUF_SIZE - self.buf.len());
+            self.buf.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if self.buf.len() >= BUF_SIZE {
+                self.drain()?;
+            }
         }
         self.bytes += data.len() as u64;
         Ok(data.len())

@@ -16,9 +16,8 @@ use std::thread::JoinHandle;
 /// writer's pace, few enough to keep memory flat (16 × 256 KB).
 const BUFS_IN_FLIGHT: usize = 16;
 
-/// A buffer coming back empty keeps at most this capacity. A row larger
-/// than a buffer is sent as one (up to `[limits] max_record_bytes`); kept at
-/// that size, every buffer in flight could come to hold one.
+/// A buffer coming back empty keeps at most this capacity. The writers
+/// send buffers of at most 256 KB; this guards against one that does not.
 const RETAIN_BYTES: usize = 512 << 10;
 
 /// Bytes written between two syncs. The file is synced once complete
