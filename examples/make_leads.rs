@@ -1,6 +1,10 @@
 //! Writes a large, realistic lead export for benchmarks: `make_leads ROWS`
 //! to stdout. Deterministic (a fixed LCG), ~1% of rows with a problem, a few
 //! disclosed synthetic rows, free-text descriptions of review length.
+//!
+//! `make_leads ROWS --long`: descriptions of about 850 bytes (call notes
+//! strung together, several lines each), rows of about 900 bytes, as in
+//! exports where the free text dominates: 1M rows make about 900 MB.
 
 use std::io::{BufWriter, Write};
 
@@ -70,6 +74,9 @@ const COMPANIES: &[&str] = &[
     "Fourth Coffee",
 ];
 
+/// `--long` strings descriptions together up to at least this many bytes.
+const LONG_BYTES: usize = 780;
+
 /// One lead description: an opener, one or two details and maybe a closer.
 fn description(next: &mut impl FnMut(usize) -> usize) -> String {
     let mut out = String::new();
@@ -110,6 +117,7 @@ fn main() -> std::io::Result<()> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
+    let long = std::env::args().any(|a| a == "--long");
     let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     writeln!(
         out,
@@ -128,7 +136,11 @@ fn main() -> std::io::Result<()> {
             LAST[next(LAST.len())],
             COMPANIES[next(COMPANIES.len())],
         );
-        let note = description(&mut next);
+        let mut note = description(&mut next);
+        while long && note.len() < LONG_BYTES {
+            note.push_str(if next(3) == 0 { "\n" } else { " " });
+            note.push_str(&description(&mut next));
+        }
         let problem = next(100);
         let (flag, source) = match problem {
             0 => ("maybe", "web_form"),
