@@ -55,6 +55,13 @@ write("columns_1m.csv", ",".join(names) + "\n" + ",".join(["false", "web"] + ["x
 # parsing makes of them, not by their bytes.
 row = '{"Name":[' + ",".join(["0"] * 1000) + "]," + tail + "\n"
 write("values_1000_per_row.ndjson", row * 100_000)
+# Records just under the limit, one after another: quoted, with escaped
+# quotes and line breaks, so that unquoting has work to do.
+with open(f"{work}/records_16m.csv", "w") as f:
+    f.write("Name,is_synthetic,data_source\n")
+    body = 'ab""c\n' * ((16 * mib - 200) // 6)
+    for _ in range(12):
+        f.write('"' + body + '",false,web\n')
 # 15 MiB records, one at the end of each of 40 batches of growing length.
 with open(f"{work}/big_record_per_batch.csv", "w") as f:
     f.write("Name,is_synthetic,data_source\n")
@@ -66,7 +73,7 @@ PY
 
 printf '| case | input bytes | build | exit | wall | peak RSS |\n|---|---:|---|---:|---:|---:|\n'
 for f in bomb.csv.gz field_200m.csv field_200m.json blank_lines_2g.csv.gz values_16m.ndjson \
-  commas_16m.csv columns_1m.csv values_1000_per_row.ndjson big_record_per_batch.csv; do
+  commas_16m.csv columns_1m.csv values_1000_per_row.ndjson big_record_per_batch.csv records_16m.csv; do
   for bin in "$@"; do
     rm -rf "$work/out"
     set +e
