@@ -1,4 +1,5 @@
-//! CSV through csv-core, keeping each record's exact bytes: the clean and
+//! CSV records found by [`RecordEnd`] (fields unquoted later, by
+//! [`RowParser`], in the scan's workers), keeping each record's exact bytes: the clean and
 //! quarantine files repeat a row byte for byte, quoting and all, which a
 //! parse-and-rewrite (csv::Writer) cannot promise.
 
@@ -146,20 +147,26 @@ impl CsvReader {
         Located::new(path, line, 1, format!("read error: {e}"))
     }
 
+    /// The reader's buffer, refilled if empty; empty at the end.
+    fn fill(&mut self) -> Result<&[u8], Located> {
+        let (path, line) = (&self.path, self.line);
+        self.rdr
+            .fill_buf()
+            .map_err(|e| Self::io_error(path, line, e))
+    }
+
     /// Skips the blank lines before a record, counting them; `Ok(false)`
     /// at the end of the input. What csv-core skipped between records.
     fn skip_blank_lines(&mut self) -> Result<bool, Located> {
         loop {
-            let input = self
-                .rdr
-                .fill_buf()
-                .map_err(|e| Self::io_error(&self.path, self.line, e))?;
+            let input = self.fill()?;
             if input.is_empty() {
                 return Ok(false);
             }
             let lead = input.iter().position(|&b| b != b'\n' && b != b'\r');
             let n = lead.unwrap_or(input.len());
-            self.line += memchr::memchr_iter(b'\n', &input[..n]).count() as u64;
+            let lines = memchr::memchr_iter(b'\n', &input[..n]).count() as u64;
+            self.line += lines;
             self.rdr.consume(n);
             if lead.is_some() {
                 return Ok(true);
@@ -177,16 +184,13 @@ impl CsvReader {
         }
         let mut scan = RecordEnd::new(self.delimiter);
         loop {
-            let input = self
-                .rdr
-                .fill_buf()
-                .map_err(|e| Self::io_error(&self.path, self.line, e))?;
-            if input.is_empty() {
-                return Ok(Some(true));
-            }
             // Never more than the limit plus a line ending, whatever the
             // buffer holds: one byte past that is enough to refuse.
             let room = (self.limit + 3).saturating_sub(raw.len());
+            let input = self.fill()?;
+            if input.is_empty() {
+                return Ok(Some(true));
+            }
             let input = &input[..input.len().min(room)];
             let found = scan.find(input);
             let n = found.map_or(input.len(), |i| i + 1);
@@ -200,15 +204,9 @@ impl CsvReader {
             }
         }
         // A record ends at the CR of a CRLF; keep the pair together.
-        if raw.last() == Some(&b'\r') {
-            let next = self
-                .rdr
-                .fill_buf()
-                .map_err(|e| Self::io_error(&self.path, self.line, e))?;
-            if next.first() == Some(&b'\n') {
-                raw.push(b'\n');
-                self.rdr.consume(1);
-            }
+        if raw.last() == Some(&b'\r') && self.fill()?.first() == Some(&b'\n') {
+            raw.push(b'\n');
+            self.rdr.consume(1);
         }
         Ok(Some(false))
     }
