@@ -193,12 +193,27 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         // between batches and remove its temp files; a second one, for a
         // scan blocked on a read, removes them and exits now, unless the
         // outputs are being committed, which takes moments.
+        let signals = std::sync::atomic::AtomicUsize::new(0);
         let _ = ctrlc::set_handler(move || {
-            if flag.swap(true, Ordering::SeqCst) && !critical.load(Ordering::SeqCst) {
+            flag.store(true, Ordering::SeqCst);
+            if signals.fetch_add(1, Ordering::SeqCst) > 0 && !critical.load(Ordering::SeqCst) {
                 remove_live_temps();
                 std::process::exit(exit::INTERRUPTED as i32);
             }
         });
+        // ctrlc calls its handler on a thread of its own, moments after the
+        // signal: a scan whose input ended meanwhile would commit its
+        // outputs although the signal came first. signal-hook sets the flag
+        // inside the signal handler itself (an atomic store is safe there),
+        // and calls ctrlc's handler after it.
+        #[cfg(unix)]
+        for sig in [
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+        ] {
+            let _ = signal_hook::flag::register(sig, interrupted.clone());
+        }
     }
 
     // One detector for the whole run: the built-in model, or a retrained
