@@ -43,6 +43,8 @@ pub enum Command {
     Completions(commands::completions::Args),
     /// Print the manual page (roff), or write one per subcommand
     Man(commands::man::Args),
+    /// Work with reports: merge the reports of a dump's shards into one
+    Report(commands::report::Args),
 }
 
 /// Runs the command line; returns the process exit status.
@@ -74,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Audit(args) => commands::audit::run(args),
         Command::Completions(args) => commands::completions::run(args, Cli::command()),
         Command::Man(args) => commands::man::run(args, Cli::command()),
+        Command::Report(args) => commands::report::run(args),
     };
     let code = match result {
         Ok(code) => code,

@@ -108,7 +108,14 @@ pub fn final_status(code: u8) -> u8 {
 /// Prints an error and its causes on one line, escaped (a file name or a
 /// header name in it may hold control characters).
 pub fn print_error(e: &anyhow::Error) {
-    let mut line = String::from("crmguard: error: ");
+    crate::errln!("crmguard: error: {}", one_line(e));
+}
+
+/// An error and its causes as one line, as `crmguard` prints it (without its
+/// `crmguard: error: ` prefix, and before `errln!` escapes it for a
+/// terminal): the Python package raises the same text.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
     let mut first = true;
     for cause in e.chain() {
         let text = cause.to_string();
@@ -122,7 +129,7 @@ pub fn print_error(e: &anyhow::Error) {
         first = false;
         line.push_str(&text);
     }
-    crate::errln!("{line}");
+    line
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod baseline;
+pub mod batch;
 pub mod cli;
 pub mod commands;
 pub mod detector;

@@ -69,6 +69,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         std::path::Path::new("."),
     )?;
     let path = &input.path;
+    if input.format == Format::Parquet {
+        bail!(
+            "{}: `hash` writes CSV and JSON only; hash the rows before writing Parquet",
+            path.display()
+        );
+    }
     let src = open_input(path, input.compression, None)?;
     let bom = src.bom;
     let mut reader = reader_for(input.format, src.reader, path, policy.max_record_bytes)?;

@@ -10,5 +10,6 @@ pub mod init;
 pub mod judge;
 pub mod labelled;
 pub mod man;
+pub mod report;
 pub mod scan;
 pub mod train;

@@ -24,7 +24,7 @@ use crate::terminal;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Files to scan (CSV, TSV, JSON array, NDJSON; .gz/.zst too); `-` reads stdin
+    /// Files to scan (CSV, TSV, JSON array, NDJSON, Parquet; .gz/.zst too); `-` reads stdin
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Policy file [default: ./crmguard.toml if present, else the built-in policy]
@@ -77,6 +77,10 @@ pub struct Args {
     /// Transcode inputs from this encoding (e.g. windows-1252) to UTF-8 as they are read
     #[arg(long, value_name = "LABEL", value_parser = parse_encoding)]
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// Run inside another program (the Python package): no signal handler
+    /// of crmguard's own, the host's Ctrl-C stays the host's.
+    #[arg(skip)]
+    pub embedded: bool,
 }
 
 /// Where one `--report` goes.
@@ -193,26 +197,28 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         // between batches and remove its temp files; a second one, for a
         // scan blocked on a read, removes them and exits now, unless the
         // outputs are being committed, which takes moments.
-        let signals = std::sync::atomic::AtomicUsize::new(0);
-        let _ = ctrlc::set_handler(move || {
-            flag.store(true, Ordering::SeqCst);
-            if signals.fetch_add(1, Ordering::SeqCst) > 0 && !critical.load(Ordering::SeqCst) {
-                remove_live_temps();
-                std::process::exit(exit::INTERRUPTED as i32);
+        if !args.embedded {
+            let signals = std::sync::atomic::AtomicUsize::new(0);
+            let _ = ctrlc::set_handler(move || {
+                flag.store(true, Ordering::SeqCst);
+                if signals.fetch_add(1, Ordering::SeqCst) > 0 && !critical.load(Ordering::SeqCst) {
+                    remove_live_temps();
+                    std::process::exit(exit::INTERRUPTED as i32);
+                }
+            });
+            // ctrlc calls its handler on a thread of its own, moments after the
+            // signal: a scan whose input ended meanwhile would commit its
+            // outputs although the signal came first. signal-hook sets the flag
+            // inside the signal handler itself (an atomic store is safe there),
+            // and calls ctrlc's handler after it.
+            #[cfg(unix)]
+            for sig in [
+                signal_hook::consts::SIGINT,
+                signal_hook::consts::SIGTERM,
+                signal_hook::consts::SIGHUP,
+            ] {
+                let _ = signal_hook::flag::register(sig, interrupted.clone());
             }
-        });
-        // ctrlc calls its handler on a thread of its own, moments after the
-        // signal: a scan whose input ended meanwhile would commit its
-        // outputs although the signal came first. signal-hook sets the flag
-        // inside the signal handler itself (an atomic store is safe there),
-        // and calls ctrlc's handler after it.
-        #[cfg(unix)]
-        for sig in [
-            signal_hook::consts::SIGINT,
-            signal_hook::consts::SIGTERM,
-            signal_hook::consts::SIGHUP,
-        ] {
-            let _ = signal_hook::flag::register(sig, interrupted.clone());
         }
     }
 

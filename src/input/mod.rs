@@ -33,6 +33,8 @@ pub enum Format {
     Json,
     /// One JSON object per line (`.ndjson`, `.jsonl`).
     Ndjson,
+    /// Apache Parquet: read by row group, not as text (`scan/parquet.rs`).
+    Parquet,
 }
 
 impl Format {
@@ -43,6 +45,7 @@ impl Format {
             "tsv" | "tab" => Some(Format::Csv { delimiter: b'\t' }),
             "json" => Some(Format::Json),
             "ndjson" | "jsonl" => Some(Format::Ndjson),
+            "parquet" | "pq" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -52,6 +55,7 @@ impl Format {
             Format::Csv { .. } => "csv",
             Format::Json => "json",
             Format::Ndjson => "ndjson",
+            Format::Parquet => "parquet",
         }
     }
 }
@@ -312,6 +316,14 @@ pub fn reader_for(
         }
         Format::Json => Box::new(JsonArrayReader::new(input, path, max_record_bytes)),
         Format::Ndjson => Box::new(NdjsonReader::new(input, path, max_record_bytes)),
+        Format::Parquet => {
+            return Err(Located::new(
+                path,
+                1,
+                1,
+                "Parquet is read by row group, not as text",
+            ));
+        }
     })
 }
 
@@ -382,8 +394,9 @@ pub fn parse_format(s: &str) -> Result<Format, String> {
         "tsv" => Ok(Format::Csv { delimiter: b'\t' }),
         "json" => Ok(Format::Json),
         "ndjson" | "jsonl" => Ok(Format::Ndjson),
+        "parquet" => Ok(Format::Parquet),
         _ => Err(format!(
-            "unknown format {s:?}: use csv, tsv, json or ndjson"
+            "unknown format {s:?}: use csv, tsv, json, ndjson or parquet"
         )),
     }
 }

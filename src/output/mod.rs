@@ -156,6 +156,11 @@ impl RowWriter {
                 w.quarantine.write_all(b"[")?;
             }
             Format::Ndjson => {}
+            // Written by row group (scan/parquet.rs): a RowWriter is never
+            // made for it, and the arms below never see it.
+            Format::Parquet => {
+                return Err(io::Error::other("Parquet is not written row by row"));
+            }
         }
         Ok(w)
     }
@@ -170,7 +175,7 @@ impl RowWriter {
                     out.write_all(if out.rows == 0 { b"\n" } else { b",\n" })?;
                     out.write_all(&row.raw)?;
                 }
-                Format::Csv { .. } | Format::Ndjson => {
+                Format::Csv { .. } | Format::Ndjson | Format::Parquet => {
                     out.write_all(&row.raw)?;
                     out.write_all(row.terminator.bytes())?;
                 }
@@ -189,7 +194,7 @@ impl RowWriter {
                     }
                     out.write_all(term.bytes())?;
                 }
-                Format::Ndjson => {
+                Format::Ndjson | Format::Parquet => {
                     splice_object(
                         out,
                         &row.raw,
@@ -232,7 +237,7 @@ impl RowWriter {
                 }
                 out.write_all(term.bytes())?;
             }
-            Format::Ndjson => {
+            Format::Ndjson | Format::Parquet => {
                 write_json_record(out, row, &self.quarantine_columns, values)?;
                 out.write_all(term.bytes())?;
             }

@@ -329,7 +329,9 @@ impl Policy {
         Ok(Policy::parse(&text, PolicySource::File(path.to_owned()))?)
     }
 
-    pub(crate) fn parse(text: &str, source: PolicySource) -> Result<Policy, Located> {
+    /// Parses a policy's text; `source` is where it came from, for errors and
+    /// the report.
+    pub fn parse(text: &str, source: PolicySource) -> Result<Policy, Located> {
         let name = match &source {
             PolicySource::BuiltIn => PathBuf::from("<built-in policy>"),
             PolicySource::File(p) => p.clone(),

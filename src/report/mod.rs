@@ -11,6 +11,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod merge;
 pub mod run;
 pub mod samples;
 pub mod sarif;
@@ -99,7 +100,7 @@ impl ReportFormat {
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detector::Sensitivity;
 use crate::input::Row;
@@ -201,7 +202,7 @@ pub struct AiText {
 pub const REVIEW_LISTED: usize = 1000;
 
 /// A clean row an admin may want to look at before importing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReviewRow {
     /// 1-based record number (header not counted), as `crmguard_row`.
     pub row: u64,
@@ -214,7 +215,7 @@ pub struct ReviewRow {
     pub signals: Vec<ReviewSignal>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReviewSignal {
     /// `family detail`, as in `crmguard_ai_signals`.
     pub signal: String,
@@ -228,7 +229,7 @@ pub const HISTOGRAM_BINS: usize = 20;
 /// Judged rows' scores in [`HISTOGRAM_BINS`] equal bins over [0, 1]: bin
 /// `i` counts scores `s` with `floor(s * 20) = i`, and the last one takes
 /// 1.0 as well. Counts, so any thread count gives the same.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Histogram {
     pub bin_width: f32,
     pub counts: [u64; HISTOGRAM_BINS],
@@ -302,7 +303,7 @@ pub struct PolicyInfo {
     pub blake3: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Notices {
     /// Rows whose digital_source_type is ambiguous (accepted).
     pub ambiguous_source_type: u64,
@@ -331,8 +332,10 @@ pub struct OutputInfo {
 pub const MAX_COLUMNS: usize = 500;
 const OTHER_COLUMNS: &str = "(other columns)";
 
-/// Counts accumulated while rows stream past.
-#[derive(Debug, Default, Clone)]
+/// Counts accumulated while rows stream past. Serialisable, so that the
+/// tallies of a table's parts (Spark partitions) can travel to where they
+/// are added up ([`Tally::merge`]).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Tally {
     pub rows_total: u64,
     pub rows_clean: u64,
@@ -352,7 +355,7 @@ pub struct Tally {
 }
 
 /// The detector's counts over a file.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct AiTally {
     pub judged: u64,
     pub flagged: u64,
@@ -455,6 +458,55 @@ impl Tally {
                     }
                 }
             }
+        }
+    }
+
+    /// Adds the tally of the rows that follow this one's: counts add up,
+    /// and the rows for review stay the first [`REVIEW_LISTED`] in order.
+    pub fn merge(&mut self, next: &Tally) {
+        fn add<const N: usize>(a: &mut [u64; N], b: &[u64; N]) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        self.rows_total += next.rows_total;
+        self.rows_clean += next.rows_clean;
+        self.rows_quarantined += next.rows_quarantined;
+        self.rows_baselined += next.rows_baselined;
+        add(&mut self.reasons, &next.reasons);
+        add(&mut self.reasons_baselined, &next.reasons_baselined);
+        add(&mut self.missing, &next.missing);
+        self.fields_seen = self.fields_seen.union(next.fields_seen);
+        for (column, counts) in &next.columns {
+            let known = self.columns.contains_key(column) || self.columns.len() < MAX_COLUMNS;
+            let key = if known {
+                column.as_str()
+            } else {
+                OTHER_COLUMNS
+            };
+            add(
+                self.columns
+                    .entry(key.to_string())
+                    .or_insert([0; Reason::ALL.len()]),
+                counts,
+            );
+        }
+        self.notices.ambiguous_source_type += next.notices.ambiguous_source_type;
+        self.notices.retired_source_type += next.notices.retired_source_type;
+        let (a, b) = (&mut self.ai, &next.ai);
+        a.judged += b.judged;
+        a.flagged += b.flagged;
+        a.review += b.review;
+        let room = REVIEW_LISTED.saturating_sub(a.review_rows.len());
+        a.review_rows
+            .extend(b.review_rows.iter().take(room).cloned());
+        add(&mut a.histogram.counts, &b.histogram.counts);
+        a.too_short += b.too_short;
+        a.disclosed += b.disclosed;
+        a.no_text += b.no_text;
+        a.columns_seen |= b.columns_seen;
+        for (signal, rows) in &b.signals {
+            *a.signals.entry(signal.clone()).or_default() += rows;
         }
     }
 

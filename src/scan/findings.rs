@@ -36,27 +36,7 @@ pub fn resolve_header(
     if let Some((i, dup)) = columns.duplicate() {
         return Err(refuse(i, FileCode::HeaderDuplicate, dup).into());
     }
-    let missing = columns.missing(policy);
-    if !missing.is_empty() {
-        let hint = delimiter_hint(header, input.format);
-        findings.push(FileFinding {
-            code: FileCode::MissingDisclosureColumns,
-            message: format!(
-                "the header has no column for {}: every row is quarantined with {}{}",
-                names(missing),
-                Reason::MissingDisclosure,
-                hint.as_ref()
-                    .map(|(_, word)| format!(
-                        " (the header is one column holding `{word}`s: try --delimiter {word})"
-                    ))
-                    .unwrap_or_default()
-            ),
-            fix: match hint {
-                Some((_, word)) => Some(format!("scan with --delimiter {word}")),
-                None => alias_hint(missing, header.names.iter().map(String::as_str), policy),
-            },
-        });
-    }
+    findings.extend(missing_columns(&columns, header, input.format, policy));
     Ok(columns)
 }
 
@@ -78,6 +58,37 @@ fn unsafe_name(header: &Header, policy: &Policy) -> Option<(usize, String)> {
             // Raw, as HEADER_DUPLICATE's: the error printer escapes it.
             format!("column {}'s name `{}` {why}", i + 1, excerpt(name)),
         ))
+    })
+}
+
+/// MISSING_DISCLOSURE_COLUMNS, when the header lacks a required column.
+pub fn missing_columns(
+    columns: &Columns,
+    header: &Header,
+    format: Format,
+    policy: &Policy,
+) -> Option<FileFinding> {
+    let missing = columns.missing(policy);
+    if missing.is_empty() {
+        return None;
+    }
+    let hint = delimiter_hint(header, format);
+    Some(FileFinding {
+        code: FileCode::MissingDisclosureColumns,
+        message: format!(
+            "the header has no column for {}: every row is quarantined with {}{}",
+            names(missing),
+            Reason::MissingDisclosure,
+            hint.as_ref()
+                .map(|(_, word)| format!(
+                    " (the header is one column holding `{word}`s: try --delimiter {word})"
+                ))
+                .unwrap_or_default()
+        ),
+        fix: match hint {
+            Some((_, word)) => Some(format!("scan with --delimiter {word}")),
+            None => alias_hint(missing, header.names.iter().map(String::as_str), policy),
+        },
     })
 }
 

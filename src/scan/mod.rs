@@ -6,7 +6,9 @@
 
 mod commit;
 mod diagnose;
-mod findings;
+pub(crate) mod findings;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod pipeline;
 mod plan;
 mod sink;
@@ -19,7 +21,9 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use indicatif::ProgressBar;
 
+pub use pipeline::{BATCH_BYTES, BATCH_ROWS};
 pub use plan::{Input, check_audit_log, check_plans};
+pub use tags::ai_score;
 
 use crate::audit::RowSpool;
 use crate::baseline::Baseline;
@@ -73,6 +77,15 @@ pub use crate::error::Interrupted;
 /// Scans one input into its clean and quarantine files and report. On any
 /// error nothing is left under the output names.
 pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
+    if input.format == Format::Parquet {
+        #[cfg(feature = "parquet")]
+        return parquet::scan(input, cfg);
+        #[cfg(not(feature = "parquet"))]
+        bail!(
+            "{}: this crmguard was built without Parquet support (cargo feature `parquet`)",
+            crate::terminal::path(&input.path)
+        );
+    }
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let path = &input.path;
@@ -212,28 +225,40 @@ fn stage_error(e: StageError, input: &Input) -> anyhow::Error {
 
 /// The report's policy, time and counts; the caller fills in the rest.
 fn counts(tally: &Tally, cfg: &ScanConfig) -> Report {
+    report_counts(tally, cfg.policy, cfg.scan_time, cfg.baseline.is_some())
+}
+
+/// A report's policy, time and counts, for any scan that adds up to
+/// `tally` (a file, a Parquet file, a DataFrame); the caller fills in the
+/// rest.
+pub fn report_counts(
+    tally: &Tally,
+    policy: &Policy,
+    scan_time: jiff::Timestamp,
+    baselined: bool,
+) -> Report {
     Report {
         schema: crate::report::REPORT_SCHEMA,
         scan_id: String::new(),
         crmguard_version: env!("CARGO_PKG_VERSION"),
         input: InputInfo::default(),
         policy: PolicyInfo {
-            path: match &cfg.policy.source {
+            path: match &policy.source {
                 PolicySource::BuiltIn => None,
                 PolicySource::File(p) => Some(p.clone()),
             },
-            found_by: cfg.policy.found_by,
-            blake3: cfg.policy.blake3.clone(),
+            found_by: policy.found_by,
+            blake3: policy.blake3.clone(),
         },
         started_at: String::new(),
-        scan_time: cfg.scan_time.to_string(),
+        scan_time: scan_time.to_string(),
         elapsed_ms: 0,
         rows_total: tally.rows_total,
         rows_clean: tally.rows_clean,
         rows_quarantined: tally.rows_quarantined,
-        rows_baselined: cfg.baseline.map(|_| tally.rows_baselined),
+        rows_baselined: baselined.then_some(tally.rows_baselined),
         reasons: tally.reasons_map(),
-        reasons_baselined: cfg.baseline.map(|_| tally.reasons_baselined_map()),
+        reasons_baselined: baselined.then(|| tally.reasons_baselined_map()),
         missing_fields: tally.missing_map(),
         column_findings: tally.columns_map(),
         notices: tally.notices.clone(),
@@ -366,18 +391,25 @@ fn input_info(
 
 /// The report's account of the detector's work on one file.
 fn ai_text(ai: &AiContext, policy: &Policy, tally: &Tally) -> AiText {
+    let names = ai.columns.get().map(|c| c.names.clone());
+    detector_report(ai.settings, names.unwrap_or_default(), policy, tally)
+}
+
+/// The report's account of the detector's work, judging `text_columns`.
+pub fn detector_report(
+    settings: AiSettings,
+    text_columns: Vec<String>,
+    policy: &Policy,
+    tally: &Tally,
+) -> AiText {
     AiText {
-        model: ai.settings.detector.id().to_string(),
+        model: settings.detector.id().to_string(),
         model_path: policy.detector.model.clone(),
-        sensitivity: ai.settings.sensitivity,
-        threshold: ai.settings.thresholds.quarantine,
-        review_threshold: ai.settings.thresholds.review,
+        sensitivity: settings.sensitivity,
+        threshold: settings.thresholds.quarantine,
+        review_threshold: settings.thresholds.review,
         min_words: crate::detector::MIN_WORDS,
-        text_columns: ai
-            .columns
-            .get()
-            .map(|c| c.names.clone())
-            .unwrap_or_default(),
+        text_columns,
         text_columns_inferred: policy.detector.text_columns.is_empty(),
         text_columns_missing: policy
             .detector

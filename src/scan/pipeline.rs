@@ -18,7 +18,7 @@ use crate::rules::{Context, TextColumns, Verdict, check_row};
 /// derived from the thread count: batches are also the unit of progress and
 /// interruption, and must not change what is written.
 pub const BATCH_ROWS: usize = 4096;
-const BATCH_BYTES: usize = 2 << 20;
+pub const BATCH_BYTES: usize = 2 << 20;
 /// Batches alive at once: one being read, one queued, one being checked,
 /// one being written.
 const BATCHES_IN_FLIGHT: usize = 4;

@@ -58,11 +58,19 @@ impl Input {
             (Some(f), _) | (None, Some(f)) => f,
             (None, None) if is_stdin => Format::Csv { delimiter: b',' },
             (None, None) => bail!(
-                "{shown}: cannot tell the format from the extension; use --format csv|tsv|json|ndjson"
+                "{shown}: cannot tell the format from the extension; use --format csv|tsv|json|ndjson|parquet"
             ),
         };
         if let (Format::Csv { delimiter: d }, Some(given)) = (&mut format, delimiter) {
             *d = given;
+        }
+        // Parquet is read by seeking to its footer: a pipe or a compressed
+        // stream cannot be.
+        if format == Format::Parquet && (is_stdin || compression != Compression::None) {
+            bail!(
+                "{}: Parquet must be a plain file (not stdin, not .gz or .zst); its own pages carry the compression",
+                path.display()
+            );
         }
         let ext = match (ext, format) {
             (Some(e), _) => os_of(e),

@@ -77,7 +77,7 @@ impl fmt::Display for Field {
 }
 
 /// A small set of fields, used to say which disclosure values a row lacks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldSet(u8);
 
 impl FieldSet {

@@ -1,0 +1,204 @@
+//! Arrow record batches in, verdict columns out: the Parquet scan and the
+//! Python package meet the rules here.
+//!
+//! A cell's text is what the rules check: strings and binary values as
+//! they are (binary that is not UTF-8 is ENCODING_INVALID, as in a CSV
+//! file), anything else in arrow's display form (`true`, `42`, `1.5`,
+//! `2026-03-14T09:26:53Z` for a timestamp with a time zone, lists and
+//! structs as `[1, 2]` and `{a: 1}`), and a null as an empty cell.
+
+use std::io::Write as _;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::{ArrowError, DataType, Field};
+
+use super::{Outcome, ai_score, ai_signals, csv_buffers, finish_row};
+use crate::input::Row;
+use crate::rules::Verdict;
+
+/// Column names, in order, as the rules' header.
+pub fn column_names(schema: &arrow_schema::Schema) -> Vec<String> {
+    schema.fields().iter().map(|f| f.name().clone()).collect()
+}
+
+/// One column's cells as bytes.
+enum Cells<'a> {
+    Utf8(&'a arrow_array::StringArray),
+    LargeUtf8(&'a arrow_array::LargeStringArray),
+    Utf8View(&'a arrow_array::StringViewArray),
+    Binary(&'a arrow_array::BinaryArray),
+    LargeBinary(&'a arrow_array::LargeBinaryArray),
+    BinaryView(&'a arrow_array::BinaryViewArray),
+    Display(&'a dyn Array, ArrayFormatter<'a>),
+}
+
+impl<'a> Cells<'a> {
+    fn new(array: &'a ArrayRef, options: &'a FormatOptions<'a>) -> Result<Cells<'a>, ArrowError> {
+        Ok(match array.data_type() {
+            DataType::Utf8 => Cells::Utf8(array.as_string()),
+            DataType::LargeUtf8 => Cells::LargeUtf8(array.as_string()),
+            DataType::Utf8View => Cells::Utf8View(array.as_string_view()),
+            DataType::Binary => Cells::Binary(array.as_binary()),
+            DataType::LargeBinary => Cells::LargeBinary(array.as_binary()),
+            DataType::BinaryView => Cells::BinaryView(array.as_binary_view()),
+            _ => Cells::Display(
+                array.as_ref(),
+                ArrayFormatter::try_new(array.as_ref(), options)?,
+            ),
+        })
+    }
+
+    /// Appends cell `i` to `out`; nothing for a null.
+    fn write(&self, i: usize, out: &mut Vec<u8>) -> Result<(), ArrowError> {
+        match self {
+            Cells::Utf8(a) if a.is_valid(i) => out.extend_from_slice(a.value(i).as_bytes()),
+            Cells::LargeUtf8(a) if a.is_valid(i) => out.extend_from_slice(a.value(i).as_bytes()),
+            Cells::Utf8View(a) if a.is_valid(i) => out.extend_from_slice(a.value(i).as_bytes()),
+            Cells::Binary(a) if a.is_valid(i) => out.extend_from_slice(a.value(i)),
+            Cells::LargeBinary(a) if a.is_valid(i) => out.extend_from_slice(a.value(i)),
+            Cells::BinaryView(a) if a.is_valid(i) => out.extend_from_slice(a.value(i)),
+            Cells::Display(a, f) if a.is_valid(i) => {
+                write!(out, "{}", f.value(i)).map_err(|e| ArrowError::ExternalError(e.into()))?
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Fills `rows` with the batch's rows, numbered `offset + 1`, `offset + 2`,
+/// ... (`offset`: the table's rows before this batch). `rows` keeps its
+/// buffers from batch to batch.
+pub fn rows_from_batch(
+    batch: &RecordBatch,
+    offset: u64,
+    rows: &mut Vec<Row>,
+) -> Result<(), ArrowError> {
+    let options = FormatOptions::default().with_null("");
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| Cells::new(c, &options))
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.resize_with(batch.num_rows(), Row::default);
+    for (i, row) in rows.iter_mut().enumerate() {
+        let (fields, ends) = csv_buffers(row);
+        for c in &columns {
+            c.write(i, fields)?;
+            ends.push(fields.len());
+        }
+        finish_row(offset + i as u64 + 1, row);
+    }
+    Ok(())
+}
+
+/// The columns crmguard adds, as one batch of `check_batch`'s output or
+/// appended to a quarantine file.
+pub struct VerdictColumns {
+    /// `crmguard_row`: 1-based row number.
+    pub row: ArrayRef,
+    /// `crmguard_verdict`: clean, review or quarantine.
+    pub verdict: ArrayRef,
+    /// `crmguard_reasons`: codes joined by `;`, empty for a clean row.
+    pub reasons: ArrayRef,
+    /// `crmguard_ai_score`: three decimals; null when not judged.
+    pub ai_score: ArrayRef,
+    /// `crmguard_ai_signals`: empty unless flagged or for review.
+    pub ai_signals: ArrayRef,
+}
+
+impl VerdictColumns {
+    /// The columns of the rows picked by `keep` (all when `None`).
+    pub fn new(rows: &[Row], verdicts: &[Verdict], keep: Option<&[bool]>) -> VerdictColumns {
+        let picked = || {
+            rows.iter()
+                .zip(verdicts)
+                .enumerate()
+                .filter(|(i, _)| keep.is_none_or(|k| k[*i]))
+                .map(|(_, rv)| rv)
+        };
+        let strings = |f: &dyn Fn(&Verdict) -> String| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(picked().map(|(_, v)| f(v))))
+        };
+        VerdictColumns {
+            row: Arc::new(Int64Array::from_iter_values(
+                picked().map(|(r, _)| r.number as i64),
+            )),
+            verdict: Arc::new(StringArray::from_iter_values(
+                picked().map(|(_, v)| Outcome::of(v).name()),
+            )),
+            reasons: strings(&|v| v.reasons.joined()),
+            ai_score: Arc::new(Float64Array::from_iter(picked().map(|(_, v)| ai_score(v)))),
+            ai_signals: strings(&ai_signals),
+        }
+    }
+
+    /// The fields of `check_batch`'s output, in order.
+    pub fn fields() -> Vec<Field> {
+        vec![
+            Field::new("crmguard_row", DataType::Int64, false),
+            Field::new("crmguard_verdict", DataType::Utf8, false),
+            Field::new("crmguard_reasons", DataType::Utf8, false),
+            Field::new("crmguard_ai_score", DataType::Float64, true),
+            Field::new("crmguard_ai_signals", DataType::Utf8, false),
+        ]
+    }
+
+    /// In the order of [`VerdictColumns::fields`].
+    pub fn all(self) -> Vec<ArrayRef> {
+        vec![
+            self.row,
+            self.verdict,
+            self.reasons,
+            self.ai_score,
+            self.ai_signals,
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{BinaryArray, BooleanArray, Int32Array, TimestampSecondArray};
+
+    #[test]
+    fn cells_read_as_text_nulls_as_empty() {
+        let batch = RecordBatch::try_from_iter([
+            (
+                "s",
+                Arc::new(StringArray::from(vec![Some("a,b"), None])) as ArrayRef,
+            ),
+            ("n", Arc::new(Int32Array::from(vec![Some(42), Some(-1)]))),
+            ("b", Arc::new(BooleanArray::from(vec![Some(true), None]))),
+            (
+                "t",
+                Arc::new(
+                    TimestampSecondArray::from(vec![Some(1_773_480_413), None])
+                        .with_timezone("+00:00"),
+                ),
+            ),
+            (
+                "x",
+                Arc::new(BinaryArray::from(vec![
+                    Some(b"caf\xe9".as_slice()),
+                    Some(b""),
+                ])),
+            ),
+        ])
+        .unwrap();
+        let mut rows = Vec::new();
+        rows_from_batch(&batch, 10, &mut rows).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            String::from_utf8_lossy(&rows[0].raw),
+            "\"a,b\",42,true,2026-03-14T09:26:53Z,caf\u{fffd}"
+        );
+        assert!(!rows[0].utf8, "binary that is not UTF-8 stays so");
+        assert_eq!(rows[1].raw, b",-1,,,");
+        assert!(rows[1].utf8);
+        assert_eq!((rows[0].number, rows[1].number), (11, 12));
+    }
+}

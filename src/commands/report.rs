@@ -1,0 +1,70 @@
+//! `crmguard report merge`: one report for a dump scanned in shards.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::error::exit;
+use crate::output::{AtomicFile, Mode};
+use crate::report::merge::{merge, parse};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Sum the reports of one dump's shards into one report: counts and
+    /// reasons added up, findings united, every input and output hash kept
+    Merge(MergeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// Per-file reports (NAME.report.json), or reports merged before
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// Where to write the merged report; `-` for stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    match args.command {
+        Command::Merge(m) => run_merge(m),
+    }
+}
+
+fn run_merge(args: MergeArgs) -> anyhow::Result<u8> {
+    let mut parts = Vec::with_capacity(args.reports.len());
+    for path in &args.reports {
+        if crate::output::same_file(path, &args.output) {
+            anyhow::bail!(
+                "{}: refusing to write over the input {}",
+                args.output.display(),
+                path.display()
+            );
+        }
+        let bytes =
+            std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        parts.push(parse(path, bytes)?);
+    }
+    let mut json = serde_json::to_vec_pretty(&merge(&parts)?)?;
+    json.push(b'\n');
+    if args.output.as_os_str() == "-" {
+        let mut out = crate::terminal::stdout_data();
+        std::io::Write::write_all(&mut out, &json)?;
+        std::io::Write::flush(&mut out)?;
+    } else {
+        // Private, as a scan's report is: it points at quarantined rows.
+        let write = || -> std::io::Result<()> {
+            let mut f = AtomicFile::create(&args.output, Mode::Private)?;
+            std::io::Write::write_all(&mut f, &json)?;
+            f.commit().map(|_| ())
+        };
+        write().with_context(|| format!("{}: cannot write", args.output.display()))?;
+    }
+    Ok(exit::CLEAN)
+}

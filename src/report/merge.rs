@@ -1,0 +1,341 @@
+//! `crmguard report merge`: the reports of one dump's shards, scanned apart
+//! (one `scan` per shard, or per machine), summed into one report of the
+//! same schema (docs/report.schema.json). Counts and reasons add up,
+//! findings are united, every input's and output's hash is kept
+//! (`merged_from`, `outputs`).
+//!
+//! It works on the reports' JSON rather than on [`super::Report`]: a
+//! report is read back here, and every count it holds, known to this
+//! version or not, must either add up or stay the first report's.
+//!
+//! Reports only add up when they mean the same thing: the same policy, the
+//! same crmguard and the same detector thresholds. Anything else is refused
+//! with the two files named, rather than summed into a number that belongs
+//! to no policy.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use serde_json::{Map, Value, json};
+
+use super::{REPORT_SCHEMA, REVIEW_LISTED};
+use crate::error::Located;
+
+/// One report to merge: its file, its bytes, its JSON.
+pub struct Part {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub report: Value,
+}
+
+/// Parses a report file; errors point at the line and column.
+pub fn parse(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Part> {
+    let report: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        Located::new(
+            path,
+            e.line() as u64,
+            e.column() as u64,
+            format!("not a crmguard report: {e}"),
+        )
+    })?;
+    let fail = |msg: String| Located::new(path, 1, 1, msg);
+    match report.get("schema").and_then(Value::as_u64) {
+        Some(s) if s == u64::from(REPORT_SCHEMA) => {}
+        Some(s) => bail!(fail(format!(
+            "report schema {s} is not this crmguard's ({REPORT_SCHEMA})"
+        ))),
+        None => bail!(fail("not a crmguard report: no `schema`".into())),
+    }
+    for key in ["rows_total", "rows_clean", "rows_quarantined"] {
+        if report.get(key).and_then(Value::as_u64).is_none() {
+            bail!(fail(format!("not a crmguard report: no `{key}`")));
+        }
+    }
+    Ok(Part {
+        path: path.to_owned(),
+        bytes,
+        report,
+    })
+}
+
+/// Sums `parts` in the order given (rows for review keep that order). A
+/// merged report may be merged again: its own parts are then listed.
+pub fn merge(parts: &[Part]) -> anyhow::Result<Value> {
+    let Some(first) = parts.first() else {
+        bail!("nothing to merge");
+    };
+    for p in &parts[1..] {
+        for (what, pointer) in [
+            ("policy (blake3)", "/policy/blake3"),
+            ("crmguard version", "/crmguard_version"),
+            ("detector model", "/ai_text/model"),
+            ("detector threshold", "/ai_text/threshold"),
+            ("detector review threshold", "/ai_text/review_threshold"),
+            ("detector min_words", "/ai_text/min_words"),
+        ] {
+            let (a, b) = (first.report.pointer(pointer), p.report.pointer(pointer));
+            if a != b {
+                let show = |v: Option<&Value>| v.map_or("absent".to_string(), Value::to_string);
+                bail!(
+                    "{} and {} differ in {what} ({} against {}): their counts do not add up to one scan's",
+                    first.path.display(),
+                    p.path.display(),
+                    show(a),
+                    show(b)
+                );
+            }
+        }
+    }
+    let mut out = first.report.clone();
+    let o = out.as_object_mut().expect("checked to be a report");
+    for key in ["audit", "merged_from"] {
+        o.remove(key);
+    }
+    for key in SUMMED {
+        if let Some(v) = o.get_mut(*key) {
+            zero(v);
+        }
+    }
+    o.insert("file_findings".into(), json!([]));
+    o.insert("outputs".into(), json!([]));
+    if let Some(ai) = o.get_mut("ai_text").and_then(Value::as_object_mut) {
+        for key in AI_SUMMED {
+            if let Some(v) = ai.get_mut(*key) {
+                zero(v);
+            }
+        }
+        if let Some(Value::Array(counts)) = ai
+            .get_mut("score_histogram")
+            .and_then(|h| h.get_mut("counts"))
+        {
+            counts.iter_mut().for_each(zero);
+        }
+        ai.insert("review".into(), json!([]));
+        ai.insert("text_columns".into(), json!([]));
+        ai.insert("top_signals".into(), json!([]));
+    }
+    let mut merged_from: Vec<Value> = Vec::new();
+    let mut signals: Map<String, Value> = Map::new();
+    let (mut start, mut end): (Option<jiff::Timestamp>, Option<jiff::Timestamp>) = (None, None);
+    let mut scan_time: Option<jiff::Timestamp> = None;
+    for p in parts {
+        let r = &p.report;
+        let input_path = r.pointer("/input/path").cloned().unwrap_or(Value::Null);
+        for key in SUMMED {
+            if let (Some(into), Some(from)) = (o.get_mut(*key), r.get(*key)) {
+                add(into, from);
+            } else if let Some(from) = r.get(*key) {
+                o.insert(key.to_string(), from.clone());
+            }
+        }
+        for f in r["file_findings"].as_array().into_iter().flatten() {
+            let mut f = f.clone();
+            if let (Some(msg), Some(input)) = (
+                f.get("message").and_then(Value::as_str),
+                input_path.as_str(),
+            ) {
+                f["message"] = json!(format!("{input}: {msg}"));
+            }
+            let all = o["file_findings"].as_array_mut().expect("set above");
+            if !all.contains(&f) {
+                all.push(f);
+            }
+        }
+        let outputs = r["outputs"].as_array().cloned().unwrap_or_default();
+        o["outputs"]
+            .as_array_mut()
+            .expect("set above")
+            .extend(outputs.iter().cloned());
+        if let (Some(ai), Some(theirs)) = (o.get_mut("ai_text"), r.get("ai_text")) {
+            add_ai(ai, theirs, &input_path, &mut signals);
+        }
+        let started = time(&p.path, r, "started_at")?;
+        let judged = time(&p.path, r, "scan_time")?;
+        let elapsed = r["elapsed_ms"].as_i64().unwrap_or(0);
+        start = Some(start.map_or(started, |s| s.min(started)));
+        scan_time = Some(scan_time.map_or(judged, |s| s.min(judged)));
+        let ended = started + jiff::SignedDuration::from_millis(elapsed);
+        end = Some(end.map_or(ended, |e| e.max(ended)));
+        match r.get("merged_from").and_then(Value::as_array) {
+            Some(inner) => merged_from.extend(inner.iter().cloned()),
+            None => {
+                let mut part = json!({
+                    "report": p.path.to_string_lossy(),
+                    "report_blake3": blake3::hash(&p.bytes).to_hex().as_str(),
+                    "scan_id": r["scan_id"],
+                    "input": r["input"],
+                    "outputs": outputs,
+                });
+                if let Some(audit) = r.get("audit") {
+                    part["audit"] = audit.clone();
+                }
+                merged_from.push(part);
+            }
+        }
+    }
+    if let Some(ai) = o.get_mut("ai_text").and_then(Value::as_object_mut) {
+        let mut top: Vec<(String, u64)> = signals
+            .into_iter()
+            .map(|(s, n)| (s, n.as_u64().unwrap_or(0)))
+            .collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(10);
+        ai.insert(
+            "top_signals".into(),
+            top.into_iter()
+                .map(|(signal, rows)| json!({"signal": signal, "rows": rows}))
+                .collect(),
+        );
+    }
+    let (start, end) = (
+        start.expect("one part at least"),
+        end.expect("one part at least"),
+    );
+    o.insert("started_at".into(), json!(start.to_string()));
+    o.insert(
+        "scan_time".into(),
+        json!(scan_time.expect("one part at least").to_string()),
+    );
+    o.insert(
+        "elapsed_ms".into(),
+        json!(end.duration_since(start).as_millis().max(0) as u64),
+    );
+    o.insert("input".into(), merged_input(&merged_from));
+    let mut id = blake3::Hasher::new();
+    for p in &merged_from {
+        id.update(p["scan_id"].as_str().unwrap_or_default().as_bytes());
+    }
+    o.insert("scan_id".into(), json!(&id.finalize().to_hex()[..20]));
+    o.insert("merged_from".into(), Value::Array(merged_from));
+    Ok(out)
+}
+
+/// Counts summed over the parts: numbers, and objects of numbers, at any
+/// depth (`reasons`, `column_findings`, `notices`...).
+const SUMMED: &[&str] = &[
+    "rows_total",
+    "rows_clean",
+    "rows_quarantined",
+    "rows_baselined",
+    "reasons",
+    "reasons_baselined",
+    "missing_fields",
+    "column_findings",
+    "notices",
+];
+
+const AI_SUMMED: &[&str] = &[
+    "rows_judged",
+    "rows_flagged",
+    "rows_review",
+    "rows_too_short",
+    "rows_disclosed",
+    "rows_without_text",
+];
+
+fn zero(v: &mut Value) {
+    match v {
+        Value::Number(_) => *v = json!(0),
+        Value::Object(m) => m.clear(),
+        _ => {}
+    }
+}
+
+/// Adds `from` into `into`: numbers add, objects add key by key.
+fn add(into: &mut Value, from: &Value) {
+    match (into, from) {
+        (Value::Number(a), Value::Number(b)) => {
+            *a = (a.as_u64().unwrap_or(0) + b.as_u64().unwrap_or(0)).into();
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(k) {
+                    Some(mine) => add(mine, v),
+                    None => {
+                        a.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn add_ai(ai: &mut Value, theirs: &Value, input: &Value, signals: &mut Map<String, Value>) {
+    let Some(a) = ai.as_object_mut() else {
+        return;
+    };
+    for key in AI_SUMMED {
+        if let (Some(into), Some(from)) = (a.get_mut(*key), theirs.get(*key)) {
+            add(into, from);
+        }
+    }
+    if let (Some(Value::Array(mine)), Some(Value::Array(more))) = (
+        a.get_mut("score_histogram")
+            .and_then(|h| h.get_mut("counts")),
+        theirs.pointer("/score_histogram/counts"),
+    ) {
+        for (x, y) in mine.iter_mut().zip(more) {
+            add(x, y);
+        }
+    }
+    let columns = a["text_columns"].as_array_mut().expect("set by merge");
+    for c in theirs["text_columns"].as_array().into_iter().flatten() {
+        if !columns.contains(c) {
+            columns.push(c.clone());
+        }
+    }
+    if theirs["text_columns_inferred"] == json!(true) {
+        a.insert("text_columns_inferred".into(), json!(true));
+    }
+    let review = a["review"].as_array_mut().expect("set by merge");
+    for r in theirs["review"].as_array().into_iter().flatten() {
+        if review.len() == REVIEW_LISTED {
+            break;
+        }
+        let mut r = r.clone();
+        if r.get("input").is_none() {
+            r["input"] = input.clone();
+        }
+        review.push(r);
+    }
+    for s in theirs["top_signals"].as_array().into_iter().flatten() {
+        if let (Some(name), Some(rows)) = (s["signal"].as_str(), s["rows"].as_u64()) {
+            let n = signals.get(name).and_then(Value::as_u64).unwrap_or(0);
+            signals.insert(name.to_string(), json!(n + rows));
+        }
+    }
+}
+
+fn time(path: &Path, r: &Value, field: &str) -> anyhow::Result<jiff::Timestamp> {
+    let value = r[field].as_str().unwrap_or_default();
+    value.parse().map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {field} {value:?} is not an RFC 3339 time: {e}",
+            path.display()
+        )
+    })
+}
+
+/// What `input` says of a merged report: the inputs' bytes added up, and
+/// the blake3 of their blake3s in order; `merged_from` has each one.
+fn merged_input(parts: &[Value]) -> Value {
+    let inputs: Vec<&Value> = parts.iter().map(|p| &p["input"]).collect();
+    let mut hasher = blake3::Hasher::new();
+    for i in &inputs {
+        hasher.update(i["blake3"].as_str().unwrap_or_default().as_bytes());
+    }
+    let same = |key: &str| inputs.iter().all(|i| i.get(key) == inputs[0].get(key));
+    let mut input = json!({
+        "path": format!("<merged: {} inputs>", parts.len()),
+        "format": if same("format") { inputs[0]["format"].clone() } else { json!("mixed") },
+        "bytes": inputs.iter().map(|i| i["bytes"].as_u64().unwrap_or(0)).sum::<u64>(),
+        "blake3": hasher.finalize().to_hex().as_str(),
+    });
+    if same("object")
+        && let Some(o) = inputs[0].get("object")
+    {
+        input["object"] = o.clone();
+    }
+    input
+}

@@ -1,0 +1,330 @@
+//! `crmguard scan` of Parquet: the same verdicts as the CSV path on the same
+//! data, value-faithful outputs, and clear errors.
+#![cfg(feature = "parquet")]
+
+mod common;
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, Int64Array, RecordBatch, StringArray,
+};
+use common::{Workdir, quarantine_cells, status, stderr};
+use crmguard::input::{CsvReader, RecordReader, Row};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+const NOW: &str = "2026-06-01T12:00:00Z";
+
+/// Validates reports against docs/report.schema.json with `jsonschema`
+/// (skipped, saying so, where it is missing outside CI).
+fn validate(paths: &[std::path::PathBuf]) {
+    let Some(python) = common::tools::python_with(&["jsonschema"]) else {
+        return;
+    };
+    let out = std::process::Command::new(python)
+        .arg(common::tools::script("validate_json.py"))
+        .arg(format!(
+            "{}/docs/report.schema.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .arg("--")
+        .args(paths)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("{} documents, 0 errors", paths.len())),
+        "{text}"
+    );
+}
+
+/// A CSV file's rows as a table of strings (binary where a column holds
+/// bytes that are not UTF-8), leaving out rows whose field count differs
+/// from the header's: a table cannot hold them.
+fn table_of(csv: &Path) -> RecordBatch {
+    let bytes = std::fs::read(csv).unwrap();
+    let bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&bytes)
+        .to_vec();
+    let rdr: Box<dyn std::io::BufRead + Send> = Box::new(std::io::Cursor::new(bytes));
+    let mut reader = CsvReader::new(rdr, b',', csv, usize::MAX).unwrap();
+    let names = reader.header().unwrap().names.clone();
+    let mut cells: Vec<Vec<Vec<u8>>> = vec![Vec::new(); names.len()];
+    let mut row = Row::default();
+    while reader.read_row(&mut row).unwrap() {
+        if row.csv_len() != names.len() {
+            continue;
+        }
+        for (i, column) in cells.iter_mut().enumerate() {
+            column.push(row.csv_field(i).unwrap().to_vec());
+        }
+    }
+    let columns: Vec<(String, ArrayRef)> = names
+        .into_iter()
+        .zip(cells)
+        .map(|(name, values)| {
+            let array: ArrayRef = if values.iter().all(|v| std::str::from_utf8(v).is_ok()) {
+                Arc::new(StringArray::from_iter_values(
+                    values.iter().map(|v| std::str::from_utf8(v).unwrap()),
+                ))
+            } else {
+                Arc::new(BinaryArray::from_iter_values(values.iter()))
+            };
+            (name, array)
+        })
+        .collect();
+    RecordBatch::try_from_iter(columns).unwrap()
+}
+
+/// The table as a CSV file: the CSV record crmguard makes of each row.
+fn write_csv(batch: &RecordBatch, path: &Path) {
+    let mut out = Vec::new();
+    let names = crmguard::batch::arrow::column_names(&batch.schema());
+    let mut header = Row::default();
+    crmguard::batch::encode_row(0, names.iter().map(|n| n.as_bytes()), &mut header);
+    out.extend_from_slice(&header.raw);
+    out.push(b'\n');
+    let mut rows = Vec::new();
+    crmguard::batch::arrow::rows_from_batch(batch, 0, &mut rows).unwrap();
+    for row in &rows {
+        out.extend_from_slice(&row.raw);
+        out.push(b'\n');
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+fn write_parquet(batch: &RecordBatch, path: &Path, rows_per_group: usize) {
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(rows_per_group))
+        .build();
+    let mut w =
+        ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), Some(props)).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+}
+
+fn read_parquet(path: &Path) -> RecordBatch {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    let schema = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
+        .unwrap()
+        .schema()
+        .clone();
+    arrow_select::concat::concat_batches(&schema, &batches).unwrap()
+}
+
+/// (row, reasons, score, signals) of each row of a Parquet quarantine file.
+fn quarantine_parquet(path: &Path) -> Vec<Vec<String>> {
+    let b = read_parquet(path);
+    let col = |name: &str| b.column(b.schema().index_of(name).unwrap()).clone();
+    let (row, reasons, score, signals) = (
+        col("crmguard_row"),
+        col("crmguard_reasons"),
+        col("crmguard_ai_score"),
+        col("crmguard_ai_signals"),
+    );
+    let score = score.as_primitive::<arrow_array::types::Float64Type>();
+    (0..b.num_rows())
+        .map(|i| {
+            vec![
+                row.as_primitive::<arrow_array::types::Int64Type>()
+                    .value(i)
+                    .to_string(),
+                reasons.as_string::<i32>().value(i).to_string(),
+                if score.is_null(i) {
+                    String::new()
+                } else {
+                    // As the CSV writer prints a three-decimal score.
+                    crmguard_csv_number(score.value(i))
+                },
+                signals.as_string::<i32>().value(i).to_string(),
+            ]
+        })
+        .collect()
+}
+
+fn crmguard_csv_number(n: f64) -> String {
+    if n.fract() == 0.0 {
+        (n as i64).to_string()
+    } else {
+        n.to_string()
+    }
+}
+
+/// Scans the same data as CSV and as Parquet and compares every verdict.
+fn same_verdicts(table: &RecordBatch, rows_per_group: usize) -> serde_json::Value {
+    let wd = Workdir::new();
+    write_csv(table, &wd.join("a.csv"));
+    write_parquet(table, &wd.join("b.parquet"), rows_per_group);
+    let out = wd.run(&[
+        "scan",
+        "--now",
+        NOW,
+        "--fail-on",
+        "never",
+        "a.csv",
+        "b.parquet",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let names = [
+        "crmguard_row",
+        "crmguard_reasons",
+        "crmguard_ai_score",
+        "crmguard_ai_signals",
+    ];
+    let from_csv = quarantine_cells(&wd.read("crmguard-out/a.quarantine.csv"), b',', &names);
+    let from_parquet = quarantine_parquet(&wd.join("crmguard-out/b.quarantine.parquet"));
+    assert!(!from_csv.is_empty());
+    assert_eq!(from_csv, from_parquet);
+
+    let (a, b) = (
+        wd.report("crmguard-out/a.report.json"),
+        wd.report("crmguard-out/b.report.json"),
+    );
+    for key in [
+        "rows_total",
+        "rows_clean",
+        "rows_quarantined",
+        "reasons",
+        "missing_fields",
+        "notices",
+    ] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+    for key in [
+        "text_columns",
+        "rows_judged",
+        "rows_flagged",
+        "rows_review",
+        "rows_too_short",
+        "rows_disclosed",
+        "rows_without_text",
+        "top_signals",
+        "score_histogram",
+    ] {
+        assert_eq!(a["ai_text"][key], b["ai_text"][key], "ai_text.{key}");
+    }
+    let review = |r: &serde_json::Value| -> Vec<(u64, String, f64)> {
+        (r["ai_text"]["review"].as_array().unwrap().iter())
+            .map(|x| {
+                (
+                    x["row"].as_u64().unwrap(),
+                    x["column"].as_str().unwrap().to_string(),
+                    x["score"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(review(&a), review(&b));
+
+    // Value-faithful: the clean file holds the input's clean rows, values
+    // and schema as they were.
+    let clean = read_parquet(&wd.join("crmguard-out/b.clean.parquet"));
+    assert_eq!(clean.schema(), table.schema());
+    let held: std::collections::HashSet<usize> = from_csv
+        .iter()
+        .map(|r| r[0].parse::<usize>().unwrap() - 1)
+        .collect();
+    let keep: BooleanArray = (0..table.num_rows())
+        .map(|i| Some(!held.contains(&i)))
+        .collect();
+    let expected = arrow_select::filter::filter_record_batch(table, &keep).unwrap();
+    assert_eq!(clean, expected);
+    validate(&[wd.join("crmguard-out/b.report.json")]);
+    b
+}
+
+#[test]
+fn the_samples_get_the_same_verdicts_as_csv() {
+    let table = table_of(&common::fixtures().join("samples/leads.csv"));
+    let report = same_verdicts(&table, 50);
+    assert_eq!(report["input"]["format"], "parquet");
+    assert!(report["reasons"]["ENCODING_INVALID"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn generated_leads_get_the_same_verdicts_as_csv() {
+    let wd = Workdir::new();
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["run", "-q", "--example", "make_leads", "--", "20000"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = wd.write("leads.csv", &out.stdout);
+    let table = table_of(&path);
+    assert_eq!(table.num_rows(), 20_000);
+    // Row groups smaller than a batch: batches span row groups.
+    same_verdicts(&table, 3000);
+}
+
+#[test]
+fn typed_columns_are_checked_as_text_and_written_as_they_were() {
+    let wd = Workdir::new();
+    let table = RecordBatch::try_from_iter([
+        ("Id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+        (
+            "is_synthetic",
+            Arc::new(BooleanArray::from(vec![Some(false), Some(true), None])),
+        ),
+        (
+            "data_source",
+            Arc::new(StringArray::from(vec![
+                Some("web_form"),
+                Some("ai_generated"),
+                Some("crm"),
+            ])),
+        ),
+    ])
+    .unwrap();
+    write_parquet(&table, &wd.join("t.parquet"), 2);
+    let out = wd.run(&["scan", "--now", NOW, "t.parquet"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    // Row 2 discloses synthetic content without the fields that must come
+    // with it; row 3 has no is_synthetic value at all.
+    let q = quarantine_parquet(&wd.join("crmguard-out/t.quarantine.parquet"));
+    let rows: Vec<&str> = q.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(rows, ["2", "3"]);
+    let clean = read_parquet(&wd.join("crmguard-out/t.clean.parquet"));
+    assert_eq!(clean, table.slice(0, 1));
+    let held = read_parquet(&wd.join("crmguard-out/t.quarantine.parquet"));
+    assert_eq!(held.schema().field(1), table.schema().field(1));
+}
+
+#[test]
+fn a_file_that_is_not_parquet_is_one_line_and_writes_nothing() {
+    let wd = Workdir::new();
+    wd.write("dump.parquet", "a,b\n1,2\n");
+    let out = wd.run(&["scan", "dump.parquet"]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("crmguard: error: dump.parquet: cannot read as Parquet"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!wd.join("crmguard-out/dump.clean.parquet").exists());
+    let out = wd.run(&["scan", "--format", "parquet", "-"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("Parquet must be a plain file"),
+        "{}",
+        stderr(&out)
+    );
+}

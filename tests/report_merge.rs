@@ -1,0 +1,176 @@
+//! `crmguard report merge`: shards scanned apart add up to the scan of the
+//! whole file.
+
+mod common;
+
+use common::{Workdir, status, stderr};
+
+const NOW: &str = "2026-06-01T12:00:00Z";
+
+/// Validates reports against docs/report.schema.json with `jsonschema`
+/// (skipped, saying so, where it is missing outside CI).
+fn validate(paths: &[std::path::PathBuf]) {
+    let Some(python) = common::tools::python_with(&["jsonschema"]) else {
+        return;
+    };
+    let out = std::process::Command::new(python)
+        .arg(common::tools::script("validate_json.py"))
+        .arg(format!(
+            "{}/docs/report.schema.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .arg("--")
+        .args(paths)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("{} documents, 0 errors", paths.len())),
+        "{text}"
+    );
+}
+
+/// Splits a CSV file's records (one per line here) into `n` shards, each
+/// with the header.
+fn shards(text: &str, n: usize) -> Vec<String> {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let per = rows.len().div_ceil(n);
+    rows.chunks(per)
+        .map(|c| format!("{header}\n{}\n", c.join("\n")))
+        .collect()
+}
+
+#[test]
+fn shards_merge_into_the_whole_files_counts() {
+    let wd = Workdir::new();
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["run", "-q", "--example", "make_leads", "--", "3000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // make_leads writes some descriptions over two lines; keep the records
+    // whole by joining them back before splitting on lines.
+    let text = String::from_utf8(out.stdout).unwrap().replace(".\n", ". ");
+    wd.write("whole.csv", &text);
+    let mut args = vec!["scan", "--now", NOW, "--fail-on", "never", "whole.csv"];
+    let names: Vec<String> = (0..3).map(|i| format!("shard{i}.csv")).collect();
+    for (name, shard) in names.iter().zip(shards(&text, 3)) {
+        wd.write(name, shard);
+    }
+    args.extend(names.iter().map(String::as_str));
+    let out = wd.run(&args);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+
+    let reports: Vec<String> = (0..3)
+        .map(|i| format!("crmguard-out/shard{i}.report.json"))
+        .collect();
+    let mut args = vec!["report", "merge", "-o", "total.json"];
+    args.extend(reports.iter().map(String::as_str));
+    let out = wd.run(&args);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+
+    let whole = wd.report("crmguard-out/whole.report.json");
+    let total = wd.report("total.json");
+    for key in [
+        "rows_total",
+        "rows_clean",
+        "rows_quarantined",
+        "reasons",
+        "missing_fields",
+        "notices",
+        "schema",
+    ] {
+        assert_eq!(total[key], whole[key], "{key}");
+    }
+    for key in [
+        "rows_judged",
+        "rows_flagged",
+        "rows_review",
+        "rows_disclosed",
+        "score_histogram",
+        "threshold",
+    ] {
+        assert_eq!(
+            total["ai_text"][key], whole["ai_text"][key],
+            "ai_text.{key}"
+        );
+    }
+    // Every shard's input and outputs, hashes and all.
+    let parts = total["merged_from"].as_array().unwrap();
+    assert_eq!(parts.len(), 3);
+    for (i, p) in parts.iter().enumerate() {
+        let shard = wd.report(&reports[i]);
+        assert_eq!(p["input"], shard["input"]);
+        assert_eq!(p["outputs"], shard["outputs"]);
+        assert_eq!(p["audit"], shard["audit"]);
+        let bytes = wd.read(&reports[i]);
+        assert_eq!(p["report_blake3"], blake3::hash(&bytes).to_hex().as_str());
+    }
+    assert_eq!(total["outputs"].as_array().unwrap().len(), 6);
+    let bytes: u64 = parts
+        .iter()
+        .map(|p| p["input"]["bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total["input"]["bytes"], bytes);
+    assert!(total.get("audit").is_none());
+    validate(&[wd.join("total.json")]);
+
+    // A merged report merges again, its parts listed once each.
+    let out = wd.run(&["report", "merge", "-o", "-", "total.json", &reports[0]]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    wd.write("again.json", &out.stdout);
+    validate(&[wd.join("again.json")]);
+    assert_eq!(again["merged_from"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        again["rows_total"].as_u64().unwrap(),
+        whole["rows_total"].as_u64().unwrap()
+            + wd.report(&reports[0])["rows_total"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn reports_of_different_policies_are_refused() {
+    let wd = Workdir::new();
+    wd.fixture("samples/leads.csv");
+    wd.write("strict.toml", "[detector]\nenabled = false\n");
+    let out = wd.run(&["scan", "--now", NOW, "-o", "a", "leads.csv"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let out = wd.run(&[
+        "scan",
+        "--now",
+        NOW,
+        "-p",
+        "strict.toml",
+        "-o",
+        "b",
+        "leads.csv",
+    ]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let out = wd.run(&[
+        "report",
+        "merge",
+        "-o",
+        "t.json",
+        "a/leads.report.json",
+        "b/leads.report.json",
+    ]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("differ in policy"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!wd.join("t.json").exists());
+
+    // Cut short on its second line: the error points there.
+    wd.write("broken.json", "{\"schema\": 1,\n \"scan_id\": ");
+    let out = wd.run(&["report", "merge", "-o", "t.json", "broken.json"]);
+    assert_eq!(status(&out), 2);
+    assert!(stderr(&out).contains("broken.json:2:"), "{}", stderr(&out));
+}
