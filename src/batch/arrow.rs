@@ -24,6 +24,51 @@ pub fn column_names(schema: &arrow_schema::Schema) -> Vec<String> {
     schema.fields().iter().map(|f| f.name().clone()).collect()
 }
 
+/// A timestamp column with a named zone (`UTC`, `Europe/Berlin`), as the
+/// same instants in `+00:00`: arrow stores UTC instants and only the display
+/// needs the zone, and naming zones would take the tz database (chrono-tz)
+/// in. `2026-03-14T09:26:53Z` is what a CSV export of the instant says.
+fn in_utc(array: &ArrayRef) -> Option<ArrayRef> {
+    use arrow_array::types::{
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
+    };
+    use arrow_schema::TimeUnit;
+    let DataType::Timestamp(unit, Some(tz)) = array.data_type() else {
+        return None;
+    };
+    if tz.as_ref() == "+00:00" {
+        return None;
+    }
+    let utc = "+00:00";
+    Some(match unit {
+        TimeUnit::Second => Arc::new(
+            array
+                .as_primitive::<TimestampSecondType>()
+                .clone()
+                .with_timezone(utc),
+        ),
+        TimeUnit::Millisecond => Arc::new(
+            array
+                .as_primitive::<TimestampMillisecondType>()
+                .clone()
+                .with_timezone(utc),
+        ),
+        TimeUnit::Microsecond => Arc::new(
+            array
+                .as_primitive::<TimestampMicrosecondType>()
+                .clone()
+                .with_timezone(utc),
+        ),
+        TimeUnit::Nanosecond => Arc::new(
+            array
+                .as_primitive::<TimestampNanosecondType>()
+                .clone()
+                .with_timezone(utc),
+        ),
+    })
+}
+
 /// One column's cells as bytes.
 enum Cells<'a> {
     Utf8(&'a arrow_array::StringArray),
@@ -78,8 +123,12 @@ pub fn rows_from_batch(
     rows: &mut Vec<Row>,
 ) -> Result<(), ArrowError> {
     let options = FormatOptions::default().with_null("");
-    let columns = batch
+    let utc: Vec<ArrayRef> = batch
         .columns()
+        .iter()
+        .map(|c| in_utc(c).unwrap_or_else(|| c.clone()))
+        .collect();
+    let columns = utc
         .iter()
         .map(|c| Cells::new(c, &options))
         .collect::<Result<Vec<_>, _>>()?;
@@ -191,6 +240,16 @@ mod tests {
         .unwrap();
         let mut rows = Vec::new();
         rows_from_batch(&batch, 10, &mut rows).unwrap();
+        // A named zone reads as the same instant in UTC.
+        let named = RecordBatch::try_from_iter([(
+            "t",
+            Arc::new(TimestampSecondArray::from(vec![1_773_480_413]).with_timezone("UTC"))
+                as ArrayRef,
+        )])
+        .unwrap();
+        let mut utc = Vec::new();
+        rows_from_batch(&named, 0, &mut utc).unwrap();
+        assert_eq!(utc[0].raw, b"2026-03-14T09:26:53Z");
         assert_eq!(rows.len(), 2);
         assert_eq!(
             String::from_utf8_lossy(&rows[0].raw),
