@@ -19,34 +19,6 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 const NOW: &str = "2026-06-01T12:00:00Z";
 
-/// Validates reports against docs/report.schema.json with `jsonschema`
-/// (skipped, saying so, where it is missing outside CI).
-fn validate(paths: &[std::path::PathBuf]) {
-    let Some(python) = common::tools::python_with(&["jsonschema"]) else {
-        return;
-    };
-    let out = std::process::Command::new(python)
-        .arg(common::tools::script("validate_json.py"))
-        .arg(format!(
-            "{}/docs/report.schema.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .arg("--")
-        .args(paths)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains(&format!("{} documents, 0 errors", paths.len())),
-        "{text}"
-    );
-}
-
 /// A CSV file's rows as a table of strings (binary where a column holds
 /// bytes that are not UTF-8), leaving out rows whose field count differs
 /// from the header's: a table cannot hold them.
@@ -243,7 +215,7 @@ fn same_verdicts(table: &RecordBatch, rows_per_group: usize) -> serde_json::Valu
         .collect();
     let expected = arrow_select::filter::filter_record_batch(table, &keep).unwrap();
     assert_eq!(clean, expected);
-    validate(&[wd.join("crmguard-out/b.report.json")]);
+    common::tools::validate_reports(&[wd.join("crmguard-out/b.report.json")]);
     b
 }
 

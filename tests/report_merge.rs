@@ -7,34 +7,6 @@ use common::{Workdir, status, stderr};
 
 const NOW: &str = "2026-06-01T12:00:00Z";
 
-/// Validates reports against docs/report.schema.json with `jsonschema`
-/// (skipped, saying so, where it is missing outside CI).
-fn validate(paths: &[std::path::PathBuf]) {
-    let Some(python) = common::tools::python_with(&["jsonschema"]) else {
-        return;
-    };
-    let out = std::process::Command::new(python)
-        .arg(common::tools::script("validate_json.py"))
-        .arg(format!(
-            "{}/docs/report.schema.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .arg("--")
-        .args(paths)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains(&format!("{} documents, 0 errors", paths.len())),
-        "{text}"
-    );
-}
-
 /// Splits a CSV file's records (one per line here) into `n` shards, each
 /// with the header.
 fn shards(text: &str, n: usize) -> Vec<String> {
@@ -120,14 +92,14 @@ fn shards_merge_into_the_whole_files_counts() {
         .sum();
     assert_eq!(total["input"]["bytes"], bytes);
     assert!(total.get("audit").is_none());
-    validate(&[wd.join("total.json")]);
+    common::tools::validate_reports(&[wd.join("total.json")]);
 
     // A merged report merges again, its parts listed once each.
     let out = wd.run(&["report", "merge", "-o", "-", "total.json", &reports[0]]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     wd.write("again.json", &out.stdout);
-    validate(&[wd.join("again.json")]);
+    common::tools::validate_reports(&[wd.join("again.json")]);
     assert_eq!(again["merged_from"].as_array().unwrap().len(), 4);
     assert_eq!(
         again["rows_total"].as_u64().unwrap(),

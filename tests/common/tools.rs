@@ -89,3 +89,31 @@ pub fn script(name: &str) -> PathBuf {
         .join("tests/tools")
         .join(name)
 }
+
+/// Validates reports against docs/report.schema.json with `jsonschema`
+/// (skipped, saying so, where it is missing outside CI).
+pub fn validate_reports(paths: &[PathBuf]) {
+    let Some(python) = python_with(&["jsonschema"]) else {
+        return;
+    };
+    let out = std::process::Command::new(python)
+        .arg(script("validate_json.py"))
+        .arg(format!(
+            "{}/docs/report.schema.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .arg("--")
+        .args(paths)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("{} documents, 0 errors", paths.len())),
+        "{text}"
+    );
+}
