@@ -53,7 +53,11 @@ def main() -> None:
             cwd=ROOT, check=True, stdout=f,
         )
     strings = pcsv.ConvertOptions(strings_can_be_null=False, column_types={})
-    table = pcsv.read_csv(csv_path, convert_options=strings)
+    table = pcsv.read_csv(
+        csv_path,
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=strings,
+    )
     table = table.cast(pa.schema([f.with_type(pa.string()) for f in table.schema]))
     pq.write_table(table, parquet, row_group_size=64 * 1024)
     print(f"{rows} rows, {csv_path.stat().st_size / 1e6:.0f} MB CSV, "
