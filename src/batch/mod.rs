@@ -277,8 +277,7 @@ mod tests {
         encode_row(7, values, &mut row);
         let file = [b"a,b,c,d,e\n".as_slice(), &row.raw, b"\n"].concat();
         let rdr: Box<dyn std::io::BufRead + Send> = Box::new(std::io::Cursor::new(file));
-        let mut reader =
-            CsvReader::new(rdr, b',', std::path::Path::new("t.csv"), usize::MAX).unwrap();
+        let mut reader = CsvReader::new(rdr, b',', std::path::Path::new("t.csv"), 1 << 30).unwrap();
         let mut read = Row::default();
         use crate::input::RecordReader;
         assert!(reader.read_row(&mut read).unwrap());
