@@ -37,6 +37,8 @@ pub enum Command {
     Eval(commands::eval::Args),
     /// Train a detector model on labelled data
     Train(commands::train::Args),
+    /// Release quarantined rows an approver lets go (recorded in the audit log)
+    Release(commands::release::Args),
     /// Verify, list and export the audit log
     Audit(commands::audit::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
@@ -73,6 +75,7 @@ pub fn main() -> ExitCode {
         Command::Detect(args) => commands::detect::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Train(args) => commands::train::run(args),
+        Command::Release(args) => commands::release::run(args),
         Command::Audit(args) => commands::audit::run(args),
         Command::Completions(args) => commands::completions::run(args, Cli::command()),
         Command::Man(args) => commands::man::run(args, Cli::command()),

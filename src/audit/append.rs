@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 
 use super::Head;
-use super::record::{CommitRecord, GENESIS, LineEncoder, MAX_LINE, RowBody, ScanRecord};
+use super::record::{
+    ApprovalRecord, CommitRecord, GENESIS, LineEncoder, MAX_LINE, RowBody, ScanRecord,
+};
 use super::recover;
 use super::spool::{RowSpool, SpoolReader};
 use crate::error::Interrupted;
@@ -133,6 +135,8 @@ pub struct Pending {
     /// The log's length before the scan's records.
     start: u64,
     head: Head,
+    /// An approval's append (`head.scan_id` is then the approval's id).
+    approval: bool,
     done: bool,
 }
 
@@ -162,8 +166,14 @@ impl Pending {
     /// Appends the commit record and lets the log go; returns the new head.
     /// On failure the scan's records are taken back out, as on drop.
     pub fn commit(mut self) -> anyhow::Result<Head> {
+        let id = Some(self.head.scan_id.clone());
+        let (scan_id, approval_id) = match self.approval {
+            true => (None, id),
+            false => (id, None),
+        };
         let body = CommitRecord {
-            scan_id: self.head.scan_id.clone(),
+            scan_id,
+            approval_id,
             at: jiff::Timestamp::now().to_string(),
         };
         let prev = blake3::Hash::from_hex(&self.head.hash).expect("our own hex");
@@ -180,7 +190,7 @@ impl Pending {
         Ok(Head {
             seq,
             hash: hash.to_hex().to_string(),
-            scan_id: body.scan_id,
+            scan_id: std::mem::take(&mut self.head.scan_id),
         })
     }
 }
@@ -215,21 +225,8 @@ pub(crate) fn begin(
     // Flushing the spool before locking keeps the lock held for the append
     // alone.
     let mut rows = rows.into_reader().with_context(cannot)?;
-    let mut file = open_locked(path).with_context(cannot)?;
-    let len = file.metadata().with_context(cannot)?.len();
-    let (seq, prev) = read_head(&mut file, path, len)?;
-    let start = file.metadata().with_context(cannot)?.len();
-    let mut pending = Pending {
-        file,
-        path: path.to_owned(),
-        start,
-        head: Head {
-            seq,
-            hash: String::new(),
-            scan_id: scan.scan_id.clone(),
-        },
-        done: false,
-    };
+    let (mut pending, prev) = lock(path, &scan.scan_id, false)?;
+    let seq = pending.head.seq;
     // On any error `pending` is dropped, which takes the records back out.
     let (seq, prev) = match write_records(
         &mut pending.file,
@@ -245,6 +242,50 @@ pub(crate) fn begin(
     };
     pending.head.seq = seq;
     pending.head.hash = prev.to_hex().to_string();
+    Ok(pending)
+}
+
+/// Locks the log and reads its head (recovering a dead append first): an
+/// append about to begin, for the scan or approval `id`, with the hash to
+/// chain onto.
+fn lock(path: &Path, id: &str, approval: bool) -> anyhow::Result<(Pending, blake3::Hash)> {
+    let cannot = || {
+        format!(
+            "{}: cannot append to the audit log",
+            crate::terminal::path(path)
+        )
+    };
+    let mut file = open_locked(path).with_context(cannot)?;
+    let len = file.metadata().with_context(cannot)?.len();
+    let (seq, prev) = read_head(&mut file, path, len)?;
+    let start = file.metadata().with_context(cannot)?.len();
+    let pending = Pending {
+        file,
+        path: path.to_owned(),
+        start,
+        head: Head {
+            seq,
+            hash: String::new(),
+            scan_id: id.to_string(),
+        },
+        approval,
+        done: false,
+    };
+    Ok((pending, prev))
+}
+
+/// Locks the log and appends an approval record, uncommitted: the
+/// released file goes in place before [`Pending::commit`].
+pub(crate) fn begin_approval(path: &Path, approval: &ApprovalRecord) -> anyhow::Result<Pending> {
+    let (mut pending, prev) = lock(path, &approval.approval_id, true)?;
+    let seq = pending.head.seq + 1;
+    let mut line = Vec::new();
+    let hash = LineEncoder::default()
+        .encode(&mut line, seq, "approval", approval, &prev)
+        .and_then(|h| pending.file.write_all(&line).map(|()| h))
+        .with_context(|| pending.cannot())?;
+    pending.head.seq = seq;
+    pending.head.hash = hash.to_hex().to_string();
     Ok(pending)
 }
 

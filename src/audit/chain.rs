@@ -4,13 +4,21 @@
 //! records, then its commit record (or the recovery record a later append
 //! wrote when the scan's process had died); or a recovery record alone,
 //! where an unfinished append was cut off.
+//!
+//! A log may begin with records of version 1, which the releases before
+//! the commit protocol wrote: scan and row records only. A version 1 scan
+//! counts as committed once all its row records are there, as those
+//! releases promised (they appended the records before any output
+//! appeared); version 2 records may follow them, never the other way round.
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
-use super::record::{Entry, GENESIS, MAX_LINE, Record, check_line};
+use std::collections::HashSet;
+
+use super::record::{Block, Entry, GENESIS, LEGACY_VERSION, MAX_LINE, Record, check_line};
 
 /// The first broken record of a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,13 +73,19 @@ impl From<Broken> for VerifyError {
 pub struct VerifySummary {
     pub records: u64,
     pub scans: u64,
-    /// Scans with a commit record: their outputs were put in place.
+    /// Scans with a commit record: their outputs were put in place. Version
+    /// 1 scans whose rows are all there count too.
     pub committed: u64,
+    /// Of the scans, those recorded by a release before the commit
+    /// protocol (version 1 records).
+    pub legacy: u64,
     /// Recovery records: appends a killed process left unfinished.
     pub recoveries: u64,
-    /// The last scan, when its records are complete but nothing follows
-    /// them: its process died before committing, and no append since has
-    /// recorded that. `(line, scan_id)`.
+    /// Approval records (`crmguard release`).
+    pub approvals: u64,
+    /// The last scan (or approval), when its records are complete but
+    /// nothing follows them: its process died before committing, and no
+    /// append since has recorded that. `(line, "scan ID")`.
     pub unfinished: Option<(u64, String)>,
     /// `seq` of the last record (0 for an empty log).
     pub seq: u64,
@@ -82,15 +96,28 @@ pub struct VerifySummary {
     pub bytes: u64,
 }
 
+/// An append whose records are not closed yet: a scan and its rows, or
+/// an approval.
 struct OpenScan {
     line: u64,
     seq: u64,
     scan_id: String,
+    /// An approval (`scan_id` is then the approval's id): no rows follow.
+    approval: bool,
     expected: u64,
     seen: u64,
+    /// A version 1 scan: committed by its last row record.
+    legacy: bool,
 }
 
 impl OpenScan {
+    fn block(&self) -> Block<'_> {
+        match self.approval {
+            true => Block::Approval(&self.scan_id),
+            false => Block::Scan(&self.scan_id),
+        }
+    }
+
     fn check_complete(&self, at_end: bool) -> Result<(), Broken> {
         if self.seen == self.expected {
             return Ok(());
@@ -113,19 +140,20 @@ impl OpenScan {
         })
     }
 
-    /// The record after a scan's rows must end its append, for that scan.
-    fn close(&self, kind: &str, scan_id: Option<&str>, line: u64, seq: u64) -> Result<(), Broken> {
+    /// The record after a scan's rows (or an approval) must end its
+    /// append, for that scan (or approval).
+    fn close(&self, kind: &str, block: Option<Block>, line: u64, seq: u64) -> Result<(), Broken> {
         self.check_complete(false)?;
-        if scan_id == Some(self.scan_id.as_str()) {
+        if block == Some(self.block()) {
             return Ok(());
         }
         Err(Broken {
             line,
             seq,
             what: format!(
-                "{kind} record for scan {} follows scan {} (records deleted or moved?)",
-                scan_id.unwrap_or("(none)"),
-                self.scan_id
+                "{kind} record for {} follows {} (records deleted or moved?)",
+                block.map_or("nothing".to_string(), |b| b.to_string()),
+                self.block()
             ),
         })
     }
@@ -139,9 +167,16 @@ pub(crate) struct Chain {
     records: u64,
     scans: u64,
     committed: u64,
+    legacy: u64,
     recoveries: u64,
+    approvals: u64,
     /// The scan whose append is not finished yet.
     open: Option<OpenScan>,
+    /// A version 2 record was seen: version 1 records may no longer follow.
+    current: bool,
+    /// The scans seen, for approvals to name; `None` for a chain resumed
+    /// mid-log, which has not seen them.
+    scans_seen: Option<HashSet<String>>,
 }
 
 impl Chain {
@@ -153,19 +188,32 @@ impl Chain {
             records: 0,
             scans: 0,
             committed: 0,
+            legacy: 0,
             recoveries: 0,
+            approvals: 0,
             open: None,
+            current: false,
+            scans_seen: Some(HashSet::new()),
         }
     }
 
-    /// A chain that goes on from a record already checked (`seq`, `head`),
-    /// as if the lines before it had been pushed; line numbers count from it.
-    pub fn resume(seq: u64, head: blake3::Hash) -> Chain {
+    /// A chain that goes on from a record already checked (`seq`, `head`,
+    /// its version), as if the lines before it had been pushed; line
+    /// numbers count from it.
+    pub fn resume(seq: u64, head: blake3::Hash, version: u64) -> Chain {
         Chain {
             seq,
             head,
+            current: seq > 0 && version != LEGACY_VERSION,
+            scans_seen: None,
             ..Chain::new()
         }
+    }
+
+    /// Whether the next record may still be a version 1 record: no version
+    /// 2 record came before it.
+    pub fn legacy_allowed(&self) -> bool {
+        !self.current
     }
 
     pub fn seq(&self) -> u64 {
@@ -181,12 +229,10 @@ impl Chain {
         self.records
     }
 
-    /// The scan whose append is not finished: its id, the row records seen
-    /// and the number it lists.
-    pub fn open_scan(&self) -> Option<(&str, u64, u64)> {
-        self.open
-            .as_ref()
-            .map(|o| (o.scan_id.as_str(), o.seen, o.expected))
+    /// The append that is not finished: its scan or approval, the row
+    /// records seen and the number it lists.
+    pub fn open_block(&self) -> Option<(Block<'_>, u64, u64)> {
+        self.open.as_ref().map(|o| (o.block(), o.seen, o.expected))
     }
 
     /// Checks the next line (with its `\n`, if it has one).
@@ -226,41 +272,93 @@ impl Chain {
             };
             return Err(broken(entry.seq, what));
         }
+        if entry.version == LEGACY_VERSION {
+            if self.current {
+                return Err(broken(
+                    entry.seq,
+                    "a version 1 record after version 2 records (an older crmguard appended \
+                     to this log, or it was edited?)"
+                        .into(),
+                ));
+            }
+        } else {
+            if let Some(open) = self.open.as_ref().filter(|o| o.legacy) {
+                // Complete version 1 scans are closed by their last row.
+                open.check_complete(false)?;
+            }
+            self.current = true;
+        }
         match &entry.record {
-            Record::Scan(scan) => {
+            Record::Scan(_) | Record::Approval(_) => {
+                let (block, expected) = match &entry.record {
+                    Record::Scan(s) => (Block::Scan(&s.scan_id), s.rows_quarantined),
+                    Record::Approval(a) => (Block::Approval(&a.approval_id), 0),
+                    _ => unreachable!(),
+                };
                 if let Some(open) = &self.open {
                     open.check_complete(false)?;
                     return Err(broken(
                         entry.seq,
                         format!(
-                            "scan {} follows scan {} (line {}), which has no commit or \
+                            "{block} follows {} (line {}), which has no commit or \
                              recovery record (records deleted?)",
-                            scan.scan_id, open.scan_id, open.line
+                            open.block(),
+                            open.line
                         ),
                     ));
                 }
-                self.scans += 1;
+                let (id, approval) = match block {
+                    Block::Scan(id) => (id, false),
+                    Block::Approval(id) => (id, true),
+                };
+                if let Record::Approval(a) = &entry.record {
+                    if let Some(seen) = &self.scans_seen
+                        && !seen.contains(&a.scan_id)
+                    {
+                        return Err(broken(
+                            entry.seq,
+                            format!(
+                                "approval {} releases rows of scan {}, which this log does \
+                                 not record before it",
+                                a.approval_id, a.scan_id
+                            ),
+                        ));
+                    }
+                    self.approvals += 1;
+                } else {
+                    self.scans += 1;
+                    if let Some(seen) = &mut self.scans_seen {
+                        seen.insert(id.to_string());
+                    }
+                }
                 self.open = Some(OpenScan {
                     line: self.line,
                     seq: entry.seq,
-                    scan_id: scan.scan_id.clone(),
-                    expected: scan.rows_quarantined,
+                    scan_id: id.to_string(),
+                    approval,
+                    expected,
                     seen: 0,
+                    legacy: entry.version == LEGACY_VERSION,
                 });
             }
             Record::Row(row) => {
                 let Some(open) = &mut self.open else {
                     return Err(broken(
                         entry.seq,
-                        "row record before any scan record".into(),
+                        format!(
+                            "row record of scan {} outside its scan's records (more rows than \
+                             it lists, or records deleted?)",
+                            row.scan_id
+                        ),
                     ));
                 };
-                if row.scan_id != open.scan_id {
+                if open.approval || row.scan_id != open.scan_id {
                     return Err(broken(
                         entry.seq,
                         format!(
-                            "row record of scan {} follows scan {}",
-                            row.scan_id, open.scan_id
+                            "row record of scan {} follows {}",
+                            row.scan_id,
+                            open.block()
                         ),
                     ));
                 }
@@ -279,20 +377,36 @@ impl Chain {
                 let Some(open) = self.open.take() else {
                     return Err(broken(
                         entry.seq,
-                        format!("commit record for scan {} without its scan", c.scan_id),
+                        format!("commit record for {} without it", c.block()),
                     ));
                 };
-                open.close("commit", Some(&c.scan_id), self.line, entry.seq)?;
-                self.committed += 1;
+                open.close("commit", Some(c.block()), self.line, entry.seq)?;
+                if !open.approval {
+                    self.committed += 1;
+                }
             }
             Record::Recovery(r) => {
                 // Closes the unfinished scan before it, if any; alone, it
                 // says what was cut from where it stands.
                 if let Some(open) = self.open.take() {
-                    open.close("recovery", r.scan_id.as_deref(), self.line, entry.seq)?;
+                    let block = match (&r.scan_id, &r.approval_id) {
+                        (_, Some(a)) => Some(Block::Approval(a)),
+                        (Some(s), None) => Some(Block::Scan(s)),
+                        (None, None) => None,
+                    };
+                    open.close("recovery", block, self.line, entry.seq)?;
                 }
                 self.recoveries += 1;
             }
+        }
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|o| o.legacy && o.seen == o.expected)
+        {
+            self.open = None;
+            self.committed += 1;
+            self.legacy += 1;
         }
         self.seq = entry.seq;
         self.head = entry.hash;
@@ -308,8 +422,10 @@ impl Chain {
             records: self.records,
             scans: self.scans,
             committed: self.committed,
+            legacy: self.legacy,
             recoveries: self.recoveries,
-            unfinished: self.open.map(|o| (o.line, o.scan_id)),
+            approvals: self.approvals,
+            unfinished: self.open.map(|o| (o.line, o.block().to_string())),
             seq: self.seq,
             head: self.head.to_hex().to_string(),
             bytes,
@@ -400,7 +516,8 @@ mod tests {
 
     fn commit(id: &str) -> Record {
         Record::Commit(CommitRecord {
-            scan_id: id.into(),
+            scan_id: Some(id.into()),
+            approval_id: None,
             at: "2026-11-27T04:00:01Z".into(),
         })
     }
@@ -408,6 +525,7 @@ mod tests {
     fn recovery(id: Option<&str>, outputs: &str) -> Record {
         Record::Recovery(RecoveryRecord {
             scan_id: id.map(String::from),
+            approval_id: None,
             outputs: outputs.into(),
             cut_bytes: 0,
             cut_records: 0,
@@ -419,11 +537,25 @@ mod tests {
     }
 
     fn lines(recs: &[Record]) -> Vec<Vec<u8>> {
-        let mut enc = LineEncoder::default();
+        encoded(recs, |_| false)
+    }
+
+    /// The first `legacy` records as version 1 lines, the rest version 2.
+    fn versioned(legacy: usize, recs: &[Record]) -> Vec<Vec<u8>> {
+        encoded(recs, |i| i < legacy)
+    }
+
+    /// Record `i` as a version 1 line when `legacy(i)`.
+    fn encoded(recs: &[Record], legacy: impl Fn(usize) -> bool) -> Vec<Vec<u8>> {
         let mut prev = GENESIS;
         recs.iter()
             .enumerate()
             .map(|(i, r)| {
+                let mut enc = if legacy(i) {
+                    LineEncoder::legacy()
+                } else {
+                    LineEncoder::default()
+                };
                 let mut out = Vec::new();
                 let seq = i as u64 + 1;
                 prev = match r {
@@ -431,6 +563,7 @@ mod tests {
                     Record::Row(r) => enc.encode(&mut out, seq, "row", r, &prev),
                     Record::Commit(c) => enc.encode(&mut out, seq, "commit", c, &prev),
                     Record::Recovery(r) => enc.encode(&mut out, seq, "recovery", r, &prev),
+                    Record::Approval(a) => enc.encode(&mut out, seq, "approval", a, &prev),
                 }
                 .unwrap();
                 out
@@ -484,7 +617,56 @@ mod tests {
         assert_eq!(run(&extra).unwrap_err().line, 3);
 
         let orphan = lines(&[row("a", 1)]);
-        assert!(run(&orphan).unwrap_err().what.contains("before any scan"));
+        assert!(
+            run(&orphan)
+                .unwrap_err()
+                .what
+                .contains("outside its scan's records")
+        );
+    }
+
+    #[test]
+    fn version_1_scans_are_committed_by_their_rows() {
+        // A log the previous release wrote, then appends of this one.
+        let recs = [
+            scan("a", 2),
+            row("a", 1),
+            row("a", 2),
+            scan("b", 0),
+            scan("c", 1),
+            row("c", 4),
+            scan("d", 1),
+            row("d", 1),
+            commit("d"),
+        ];
+        let s = run(&versioned(6, &recs)).unwrap();
+        assert_eq!((s.scans, s.committed, s.legacy), (4, 4, 3));
+        assert_eq!(s.unfinished, None);
+        // A version 1 log on its own is whole, its last scan included.
+        let s = run(&versioned(6, &recs[..6])).unwrap();
+        assert_eq!((s.scans, s.committed, s.legacy, s.seq), (3, 3, 3, 6));
+        // Rows missing before the next scan, before a version 2 record, or
+        // at the end: as version 1 said, records deleted or cut.
+        let b = run(&versioned(3, &[scan("a", 2), row("a", 1), scan("b", 0)])).unwrap_err();
+        assert!(b.what.contains("lists 2 quarantined rows but 1"), "{b}");
+        let b = run(&versioned(2, &[scan("a", 2), row("a", 1), scan("b", 0)])).unwrap_err();
+        assert!(b.what.contains("lists 2 quarantined rows but 1"), "{b}");
+        let b = run(&versioned(2, &[scan("a", 2), row("a", 1)])).unwrap_err();
+        assert!(b.what.contains("append was interrupted"), "{b}");
+        // A row more than the scan lists.
+        let b = run(&versioned(3, &[scan("a", 1), row("a", 1), row("a", 2)])).unwrap_err();
+        assert_eq!(b.line, 3);
+        // Version 1 after version 2: only an older crmguard, or an edit.
+        let mixed = versioned(2, &[scan("a", 0), commit("a"), scan("b", 0)]);
+        let b = run(&[mixed[0].clone(), mixed[1].clone()]).unwrap_err();
+        assert!(b.what.contains("commit record with version 1"), "{b}");
+        let late = encoded(
+            &[scan("a", 0), scan("b", 0), commit("b"), scan("x", 0)],
+            |i| i != 1 && i != 2,
+        );
+        let b = run(&late).unwrap_err();
+        assert_eq!(b.line, 4);
+        assert!(b.what.contains("version 1 record after version 2"), "{b}");
     }
 
     #[test]
@@ -500,7 +682,10 @@ mod tests {
             "{b}"
         );
         let b = run(&lines(&[commit("a")])).unwrap_err();
-        assert!(b.what.contains("without its scan"), "{b}");
+        assert!(
+            b.what.contains("commit record for scan a without it"),
+            "{b}"
+        );
         // A commit must come after all the rows.
         let b = run(&lines(&[scan("a", 1), commit("a")])).unwrap_err();
         assert!(b.what.contains("lists 1 quarantined rows but 0"), "{b}");
@@ -526,7 +711,7 @@ mod tests {
         );
         // Complete but not committed at the very end: whole, and said so.
         let s = run(&lines(&[scan("a", 1), row("a", 1)])).unwrap();
-        assert_eq!(s.unfinished, Some((1, "a".to_string())));
+        assert_eq!(s.unfinished, Some((1, "scan a".to_string())));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use super::record::{Entry, Record, ScanRecord};
+use super::record::{ApprovalRecord, Entry, LEGACY_VERSION, Record, ScanRecord};
 use crate::terminal::escape;
 
 /// `--since`: a date (`2026-11-01`, midnight UTC) or an RFC 3339 time.
@@ -30,7 +30,9 @@ pub fn scan_included(scan: &ScanRecord, since: Option<jiff::Timestamp>) -> bool 
     at_included(&scan.at, since)
 }
 
-fn at_included(at: &str, since: Option<jiff::Timestamp>) -> bool {
+/// Whether a record made `at` is on or after `since`; kept when `at` does
+/// not parse.
+pub fn at_included(at: &str, since: Option<jiff::Timestamp>) -> bool {
     match (since, at.parse::<jiff::Timestamp>()) {
         (Some(since), Ok(at)) => at >= since,
         _ => true,
@@ -47,7 +49,10 @@ pub fn neutralise(value: &str) -> Cow<'_, str> {
     }
 }
 
-pub const CSV_COLUMNS: [&str; 23] = [
+/// Columns of the export.
+const N: usize = 28;
+
+pub const CSV_COLUMNS: [&str; N] = [
     "seq",
     "record",
     "scan_id",
@@ -71,6 +76,11 @@ pub const CSV_COLUMNS: [&str; 23] = [
     "clean_blake3",
     "quarantine_blake3",
     "crmguard_version",
+    "cleanup_blake3",
+    "approval_id",
+    "approver",
+    "approval_reason",
+    "released_blake3",
 ];
 
 /// The CSV export: one line per scan, then one per quarantined row of that
@@ -81,8 +91,11 @@ pub struct CsvExport<W: Write> {
     since: Option<jiff::Timestamp>,
     /// The scan the next row records belong to, if it passed `since`.
     current: Option<ScanRecord>,
+    /// The approval the next commit record closes, if it passed `since`.
+    approval: Option<String>,
     pub scans: u64,
     pub rows: u64,
+    pub approvals: u64,
 }
 
 impl<W: Write> CsvExport<W> {
@@ -93,8 +106,10 @@ impl<W: Write> CsvExport<W> {
             out,
             since,
             current: None,
+            approval: None,
             scans: 0,
             rows: 0,
+            approvals: 0,
         })
     }
 
@@ -123,7 +138,7 @@ impl<W: Write> CsvExport<W> {
                     scan.rows_clean.to_string(),
                     scan.rows_quarantined.to_string(),
                 );
-                let cells: [&str; 23] = [
+                let cells: [&str; N] = [
                     &seq,
                     "scan",
                     &scan.scan_id,
@@ -137,7 +152,13 @@ impl<W: Write> CsvExport<W> {
                     scan.policy.path.as_deref().unwrap_or(""),
                     &scan.policy.blake3,
                     "",
-                    "",
+                    // A version 1 scan has no commit line: it was committed
+                    // with its last row record.
+                    if entry.version == LEGACY_VERSION {
+                        "committed (v1)"
+                    } else {
+                        ""
+                    },
                     &reasons.join(";"),
                     "",
                     &total,
@@ -147,6 +168,11 @@ impl<W: Write> CsvExport<W> {
                     output("clean"),
                     output("quarantine"),
                     &scan.crmguard_version,
+                    output("cleanup"),
+                    "",
+                    "",
+                    "",
+                    "",
                 ];
                 self.scans += 1;
                 write_cells(&mut self.out, &cells)
@@ -156,7 +182,7 @@ impl<W: Write> CsvExport<W> {
                     return Ok(());
                 };
                 let number = row.row.to_string();
-                let cells: [&str; 23] = [
+                let cells: [&str; N] = [
                     &seq,
                     "row",
                     &row.scan_id,
@@ -180,9 +206,31 @@ impl<W: Write> CsvExport<W> {
                     "",
                     "",
                     "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
                 ];
                 self.rows += 1;
                 write_cells(&mut self.out, &cells)
+            }
+            Record::Approval(a) => self.approval(&seq, a),
+            Record::Commit(c) if c.approval_id.is_some() => {
+                let Some(id) = self.approval.take() else {
+                    return Ok(());
+                };
+                self.end_line(EndLine {
+                    seq: &seq,
+                    record: "commit",
+                    scan_id: "",
+                    at: &c.at,
+                    who: ("", ""),
+                    scan: None,
+                    decision: "committed",
+                    reasons: "",
+                    approval_id: &id,
+                })
             }
             Record::Commit(c) => {
                 let Some(scan) = self.current.take() else {
@@ -197,15 +245,21 @@ impl<W: Write> CsvExport<W> {
                     scan: Some(&scan),
                     decision: "committed",
                     reasons: "",
+                    approval_id: "",
                 })
             }
             Record::Recovery(r) => {
-                // Closes the current scan, or stands alone after a cut.
+                // Closes the current scan (or approval), or stands alone
+                // after a cut.
                 let scan = self
                     .current
                     .take()
                     .filter(|s| r.scan_id.as_ref() == Some(&s.scan_id));
-                if scan.is_none() && !at_included(&r.at, self.since) {
+                let approval = self
+                    .approval
+                    .take()
+                    .filter(|a| r.approval_id.as_ref() == Some(a));
+                if scan.is_none() && approval.is_none() && !at_included(&r.at, self.since) {
                     return Ok(());
                 }
                 let scan_id = r.scan_id.as_deref().unwrap_or("");
@@ -223,14 +277,94 @@ impl<W: Write> CsvExport<W> {
                     scan: scan.as_ref(),
                     decision: &decision,
                     reasons: &cut,
+                    approval_id: r.approval_id.as_deref().unwrap_or(""),
                 })
             }
         }
     }
 
+    /// An approval's line, then one per released row.
+    fn approval(&mut self, seq: &str, a: &ApprovalRecord) -> io::Result<()> {
+        if !at_included(&a.at, self.since) {
+            return Ok(());
+        }
+        self.approval = Some(a.approval_id.clone());
+        self.approvals += 1;
+        let (rows, decision) = (
+            a.rows.len().to_string(),
+            format!("released {} rows", a.rows.len()),
+        );
+        let cells: [&str; N] = [
+            seq,
+            "approval",
+            &a.scan_id,
+            &a.at,
+            &a.user,
+            &a.host,
+            "",
+            "",
+            "",
+            "",
+            a.policy.path.as_deref().unwrap_or(""),
+            &a.policy.blake3,
+            "",
+            &decision,
+            "",
+            "",
+            "",
+            "",
+            &rows,
+            "",
+            "",
+            &a.quarantine.blake3,
+            &a.crmguard_version,
+            "",
+            &a.approval_id,
+            &a.approver,
+            &a.reason,
+            &a.released.blake3,
+        ];
+        write_cells(&mut self.out, &cells)?;
+        for r in &a.rows {
+            let number = r.row.to_string();
+            let cells: [&str; N] = [
+                seq,
+                "release",
+                &a.scan_id,
+                &a.at,
+                &a.user,
+                &a.host,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                &number,
+                "released",
+                &r.reasons,
+                &r.row_blake3,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                &a.approval_id,
+                &a.approver,
+                "",
+                "",
+            ];
+            write_cells(&mut self.out, &cells)?;
+        }
+        Ok(())
+    }
+
     fn end_line(&mut self, l: EndLine<'_>) -> io::Result<()> {
         let from = |f: fn(&ScanRecord) -> &str| l.scan.map_or("", f);
-        let cells: [&str; 23] = [
+        let cells: [&str; N] = [
             l.seq,
             l.record,
             l.scan_id,
@@ -251,6 +385,11 @@ impl<W: Write> CsvExport<W> {
             "",
             "",
             "",
+            "",
+            "",
+            "",
+            "",
+            l.approval_id,
             "",
             "",
             "",
@@ -276,9 +415,11 @@ struct EndLine<'a> {
     scan: Option<&'a ScanRecord>,
     decision: &'a str,
     reasons: &'a str,
+    /// The approval the line closes, for an approval's commit.
+    approval_id: &'a str,
 }
 
-fn write_cells(out: &mut csv::Writer<impl Write>, cells: &[&str; 23]) -> io::Result<()> {
+fn write_cells(out: &mut csv::Writer<impl Write>, cells: &[&str; N]) -> io::Result<()> {
     out.write_record(cells.iter().map(|c| neutralise(c).into_owned()))
         .map_err(csv_io)
 }
@@ -293,6 +434,14 @@ fn csv_io(e: csv::Error) -> io::Error {
         csv::ErrorKind::Io(e) => e,
         _ => io::Error::other("cannot write CSV"),
     }
+}
+
+/// `2026-11-27 04:00:00` from an RFC 3339 time; anything else escaped.
+fn table_time(at: &str) -> String {
+    at.parse::<jiff::Timestamp>().map_or_else(
+        |_| escape(at).into_owned(),
+        |t| t.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+    )
 }
 
 /// The scans as an aligned table, one line each, with a header: each with
@@ -310,12 +459,8 @@ pub fn scan_table(scans: &[(ScanRecord, &str)]) -> String {
         "TOP REASONS",
     ];
     let right = [false, false, false, false, true, true, true, false, false];
-    let mut rows: Vec<[String; 9]> = vec![header.map(String::from)];
+    let mut rows: Vec<Vec<String>> = vec![header.map(String::from).to_vec()];
     for (s, status) in scans {
-        let time = s.at.parse::<jiff::Timestamp>().map_or_else(
-            |_| escape(&s.at).into_owned(),
-            |t| t.strftime("%Y-%m-%d %H:%M:%S").to_string(),
-        );
         let mut reasons: Vec<(&String, &u64)> = s.reasons.iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let mut top: Vec<String> = reasons
@@ -326,8 +471,8 @@ pub fn scan_table(scans: &[(ScanRecord, &str)]) -> String {
         if reasons.len() > 3 {
             top.push(format!("+{} more", reasons.len() - 3));
         }
-        rows.push([
-            time,
+        rows.push(vec![
+            table_time(&s.at),
             s.scan_id.chars().take(12).collect(),
             escape(&format!("{}@{}", s.user, s.host)).into_owned(),
             escape(&s.input.path).into_owned(),
@@ -338,14 +483,48 @@ pub fn scan_table(scans: &[(ScanRecord, &str)]) -> String {
             top.join(", "),
         ]);
     }
-    let mut widths = [0usize; 9];
-    for r in &rows {
+    align(&rows, &right)
+}
+
+/// The approvals (`crmguard release`) as an aligned table, like the scans.
+pub fn approval_table(approvals: &[(ApprovalRecord, &str)]) -> String {
+    let header = [
+        "TIME (UTC)",
+        "APPROVAL",
+        "APPROVER",
+        "USER@HOST",
+        "OF SCAN",
+        "ROWS",
+        "STATUS",
+        "REASON",
+    ];
+    let right = [false, false, false, false, false, true, false, false];
+    let mut rows: Vec<Vec<String>> = vec![header.map(String::from).to_vec()];
+    for (a, status) in approvals {
+        rows.push(vec![
+            table_time(&a.at),
+            a.approval_id.chars().take(12).collect(),
+            escape(&a.approver).into_owned(),
+            escape(&format!("{}@{}", a.user, a.host)).into_owned(),
+            a.scan_id.chars().take(12).collect(),
+            a.rows.len().to_string(),
+            status.to_string(),
+            escape(&a.reason).into_owned(),
+        ]);
+    }
+    align(&rows, &right)
+}
+
+/// Lines of cells padded to their column's width (`right`: right-aligned).
+fn align(rows: &[Vec<String>], right: &[bool]) -> String {
+    let mut widths = vec![0usize; right.len()];
+    for r in rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for r in &rows {
+    for r in rows {
         let mut line = String::new();
         for (i, cell) in r.iter().enumerate() {
             let pad = widths[i] - cell.chars().count();

@@ -24,8 +24,9 @@ use anyhow::{Context, bail};
 pub use append::Pending;
 pub use chain::{Broken, VerifyError, VerifySummary};
 pub use record::{
-    CommitRecord, Entry, GENESIS, InputRef, OUTPUTS_NONE, OUTPUTS_UNKNOWN, OutputRef, PolicyRef,
-    Record, RecoveryRecord, RowRecord, ScanRecord, VERSION,
+    ApprovalRecord, Block, CommitRecord, Entry, FileRef, GENESIS, InputRef, LEGACY_VERSION,
+    OUTPUTS_NONE, OUTPUTS_UNKNOWN, OutputRef, PolicyRef, Record, RecoveryRecord, ReleasedRow,
+    RowRecord, ScanRecord, VERSION,
 };
 pub use spool::RowSpool;
 
@@ -50,7 +51,7 @@ pub struct AuditLog {
 /// The last record after an append: `seq` and `hash` anchor the log (a
 /// report that carries them lets `crmguard audit verify --expect-head`
 /// detect records cut off the end); `scan_id` names the scan just recorded
-/// (the report's).
+/// (the report's), or the approval.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
     pub seq: u64,
@@ -84,6 +85,13 @@ impl AuditLog {
         let mut pending = self.begin(report, rows, &AtomicBool::new(false))?;
         pending.sync()?;
         pending.commit()
+    }
+
+    /// Locks the log and appends an approval record, uncommitted
+    /// ([`Pending`]): [`Pending::commit`] once the released file is in
+    /// place.
+    pub fn begin_approval(&self, approval: &ApprovalRecord) -> anyhow::Result<Pending> {
+        append::begin_approval(&self.path, approval)
     }
 
     /// Locks the log and appends one scan record and one row record per

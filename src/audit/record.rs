@@ -10,8 +10,15 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-/// The `v` of every line this crmguard writes and reads.
-pub const VERSION: u64 = 1;
+/// The `v` of every line this crmguard writes: the commit protocol, where
+/// every append ends with a commit or recovery record.
+pub const VERSION: u64 = 2;
+
+/// The `v` of the logs the releases before the commit protocol wrote: scan
+/// and row records only, a scan committed once its rows are all there.
+/// Read as a legacy prefix of a log, never written (docs/audit.md,
+/// "Version 1 logs").
+pub const LEGACY_VERSION: u64 = 1;
 
 /// The `prev` of the first record.
 pub const GENESIS: blake3::Hash = blake3::Hash::from_bytes([0; 32]);
@@ -92,13 +99,87 @@ pub(crate) struct RowBody<'a> {
     pub row_blake3: &'a str,
 }
 
-/// A scan's outputs are in place: written after their renames, so a scan
-/// record without one never vouches for files (docs/audit.md, "Commit").
+/// A scan's (or an approval's) outputs are in place: written after their
+/// renames, so a scan record without one never vouches for files
+/// (docs/audit.md, "Commit"). Names its scan or its approval, never both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitRecord {
-    pub scan_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
     /// When the outputs were in place, RFC 3339.
     pub at: String,
+}
+
+impl CommitRecord {
+    /// The block the record closes.
+    pub fn block(&self) -> Block<'_> {
+        match (&self.scan_id, &self.approval_id) {
+            (Some(id), None) => Block::Scan(id),
+            (None, Some(id)) => Block::Approval(id),
+            // check_line refuses these.
+            _ => Block::Scan(""),
+        }
+    }
+}
+
+/// An append: a scan and its rows, or an approval, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block<'a> {
+    Scan(&'a str),
+    Approval(&'a str),
+}
+
+impl std::fmt::Display for Block<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Block::Scan(id) => write!(f, "scan {id}"),
+            Block::Approval(id) => write!(f, "approval {id}"),
+        }
+    }
+}
+
+/// Rows released from a quarantine file by an approver (`crmguard
+/// release`): who, why, which rows (their hashes, never their content), and
+/// the file they were written to. Its commit record follows once that file
+/// is in place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRecord {
+    pub approval_id: String,
+    /// When the release started, RFC 3339.
+    pub at: String,
+    pub user: String,
+    pub host: String,
+    pub crmguard_version: String,
+    /// Who approved, as given (`--approver`).
+    pub approver: String,
+    /// Why (`--reason`).
+    pub reason: String,
+    /// The scan that quarantined the rows.
+    pub scan_id: String,
+    /// The quarantine file, as that scan recorded it.
+    pub quarantine: FileRef,
+    /// The file the rows were written to.
+    pub released: OutputRef,
+    pub policy: PolicyRef,
+    pub rows: Vec<ReleasedRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub path: String,
+    pub blake3: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleasedRow {
+    /// `crmguard_row`: the record number in the scanned input.
+    pub row: u64,
+    /// The reasons it was quarantined for.
+    pub reasons: String,
+    /// blake3 of its bytes: the same as the scan's row record.
+    pub row_blake3: String,
 }
 
 /// Written by the next append after a process died in the middle of its
@@ -108,6 +189,9 @@ pub struct CommitRecord {
 pub struct RecoveryRecord {
     /// The unfinished scan, when its scan record was whole.
     pub scan_id: Option<String>,
+    /// The unfinished approval, instead of a scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
     /// [`OUTPUTS_NONE`] or [`OUTPUTS_UNKNOWN`].
     pub outputs: String,
     /// Bytes cut off the end of the log, their blake3 and how many whole
@@ -134,6 +218,7 @@ pub enum Record {
     Row(RowRecord),
     Commit(CommitRecord),
     Recovery(RecoveryRecord),
+    Approval(Box<ApprovalRecord>),
 }
 
 impl Record {
@@ -146,6 +231,9 @@ impl Record {
 /// A checked line of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// The line's `v`: [`VERSION`], or [`LEGACY_VERSION`] for a record an
+    /// older release wrote.
+    pub version: u64,
     pub seq: u64,
     /// The line's `prev`, hex.
     pub prev: String,
@@ -166,12 +254,31 @@ struct Envelope {
 }
 
 /// Writes lines; reuses one scratch buffer across records.
-#[derive(Default)]
 pub(crate) struct LineEncoder {
     scratch: Vec<u8>,
+    version: u64,
+}
+
+impl Default for LineEncoder {
+    fn default() -> LineEncoder {
+        LineEncoder {
+            scratch: Vec::new(),
+            version: VERSION,
+        }
+    }
 }
 
 impl LineEncoder {
+    /// Writes version 1 lines, as the releases before the commit protocol
+    /// did: for tests of how they are read.
+    #[cfg(test)]
+    pub fn legacy() -> LineEncoder {
+        LineEncoder {
+            version: LEGACY_VERSION,
+            ..LineEncoder::default()
+        }
+    }
+
     /// Appends one line (with its newline) to `out` and returns its hash.
     pub fn encode(
         &mut self,
@@ -188,7 +295,8 @@ impl LineEncoder {
         let fields = &self.scratch[1..self.scratch.len() - 1];
         debug_assert!(!fields.is_empty());
         let start = out.len();
-        write!(out, "{{\"v\":{VERSION},\"seq\":{seq},\"type\":\"{kind}\",")?;
+        write!(out, "{}", line_opening(self.version, seq))?;
+        write!(out, "{kind}\",")?;
         out.extend_from_slice(fields);
         out.extend_from_slice(b",\"prev\":\"");
         out.extend_from_slice(prev.to_hex().as_bytes());
@@ -202,10 +310,18 @@ impl LineEncoder {
     }
 }
 
-/// How every line with this `seq` begins: a line cut short by a crash
-/// begins the same way, which tells it from a line crmguard did not write.
-pub(crate) fn line_opening(seq: u64) -> String {
-    format!("{{\"v\":{VERSION},\"seq\":{seq},\"type\":\"")
+/// How every line of version `v` with this `seq` begins: a line cut short
+/// by a crash begins the same way, which tells it from a line crmguard did
+/// not write.
+pub(crate) fn line_opening(v: u64, seq: u64) -> String {
+    format!("{{\"v\":{v},\"seq\":{seq},\"type\":\"")
+}
+
+/// The `v` a line says it has, read from its opening alone.
+pub(crate) fn version_of(line: &[u8]) -> Option<u64> {
+    let rest = line.strip_prefix(b"{\"v\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
 }
 
 /// Why a line is not a valid record; `seq` when the line had a readable one.
@@ -244,9 +360,10 @@ pub(crate) fn content_hash(body: &[u8]) -> Option<(blake3::Hash, &[u8])> {
     Some((h.finalize(), claimed))
 }
 
-/// Checks one line on its own (with its `\n`): complete, JSON, version 1,
-/// hash matching the bytes, a known type with its fields. The links between
-/// lines are the chain's business.
+/// Checks one line on its own (with its `\n`): complete, JSON, version 2
+/// (or 1, with the record types version 1 had), hash matching the bytes, a
+/// known type with its fields. The links between lines are the chain's
+/// business.
 pub(crate) fn check_line(line: &[u8]) -> Result<Entry, LineError> {
     let Some(body) = line.strip_suffix(b"\n") else {
         return Err(bad(None, "truncated record (no end of line)"));
@@ -257,16 +374,19 @@ pub(crate) fn check_line(line: &[u8]) -> Result<Entry, LineError> {
         Err(e) => return Err(bad(None, format!("not a JSON record: {e}"))),
     };
     let seq = env.seq;
-    match env.v {
-        Some(VERSION) => {}
+    let version = match env.v {
+        Some(v @ (VERSION | LEGACY_VERSION)) => v,
         Some(v) => {
             return Err(bad(
                 seq,
-                format!("unsupported version {v} (this crmguard reads version {VERSION})"),
+                format!(
+                    "unsupported version {v} (this crmguard reads versions {LEGACY_VERSION} \
+                     and {VERSION}: a newer crmguard wrote it?)"
+                ),
             ));
         }
         None => return Err(bad(seq, "no \"v\": not a crmguard audit record")),
-    }
+    };
     let Some(seq) = seq.filter(|&s| s > 0) else {
         return Err(bad(None, "no \"seq\", or seq 0"));
     };
@@ -293,6 +413,16 @@ pub(crate) fn check_line(line: &[u8]) -> Result<Entry, LineError> {
             "\"prev\" is missing or not 64 lowercase hex digits",
         ));
     };
+    if version == LEGACY_VERSION
+        && let Some(kind @ ("commit" | "recovery" | "approval")) = env.kind.as_deref()
+    {
+        // Version 1 had scan and row records only; commit and recovery
+        // records came with version 2.
+        return Err(bad(
+            Some(seq),
+            format!("a {kind} record with version {LEGACY_VERSION}, which has none"),
+        ));
+    }
     let record = match env.kind.as_deref() {
         Some("scan") => {
             let scan: ScanRecord = serde_json::from_slice(body)
@@ -308,10 +438,21 @@ pub(crate) fn check_line(line: &[u8]) -> Result<Entry, LineError> {
         Some("row") => Record::Row(
             serde_json::from_slice(body).map_err(|e| bad(Some(seq), format!("row record: {e}")))?,
         ),
-        Some("commit") => Record::Commit(
+        Some("commit") => {
+            let c: CommitRecord = serde_json::from_slice(body)
+                .map_err(|e| bad(Some(seq), format!("commit record: {e}")))?;
+            if c.scan_id.is_some() == c.approval_id.is_some() {
+                return Err(bad(
+                    Some(seq),
+                    "commit record: names neither or both of scan_id and approval_id",
+                ));
+            }
+            Record::Commit(c)
+        }
+        Some("approval") => Record::Approval(Box::new(
             serde_json::from_slice(body)
-                .map_err(|e| bad(Some(seq), format!("commit record: {e}")))?,
-        ),
+                .map_err(|e| bad(Some(seq), format!("approval record: {e}")))?,
+        )),
         Some("recovery") => {
             let r: RecoveryRecord = serde_json::from_slice(body)
                 .map_err(|e| bad(Some(seq), format!("recovery record: {e}")))?;
@@ -327,6 +468,7 @@ pub(crate) fn check_line(line: &[u8]) -> Result<Entry, LineError> {
         None => return Err(bad(Some(seq), "no \"type\"")),
     };
     Ok(Entry {
+        version,
         seq,
         prev,
         hash: computed,
@@ -363,7 +505,7 @@ pub(crate) mod tests {
         let text = std::str::from_utf8(&line).unwrap();
         let zeros = "0".repeat(64);
         let expected_content = format!(
-            "{{\"v\":1,\"seq\":1,\"type\":\"row\",\"scan_id\":\"abc\",\"row\":1,\
+            "{{\"v\":2,\"seq\":1,\"type\":\"row\",\"scan_id\":\"abc\",\"row\":1,\
              \"reasons\":\"CSV_INJECTION;FIELD_TOO_LONG\",\"row_blake3\":\"{}\",\"prev\":\"{zeros}\"}}",
             blake3::hash(b"1").to_hex()
         );
@@ -438,12 +580,12 @@ pub(crate) mod tests {
                 .what
                 .contains("not a JSON")
         );
-        let v2 = text.replacen("\"v\":1", "\"v\":2", 1);
+        let v3 = text.replacen("\"v\":2", "\"v\":3", 1);
         assert!(
-            check_line(v2.as_bytes())
+            check_line(v3.as_bytes())
                 .unwrap_err()
                 .what
-                .contains("version 2")
+                .contains("unsupported version 3")
         );
         // Pretty-printing the same JSON changes nothing a parser sees, but the
         // hash is over bytes.
@@ -452,12 +594,40 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn version_1_lines_are_read_with_the_types_version_1_had() {
+        let mut out = Vec::new();
+        LineEncoder::legacy()
+            .encode(&mut out, 1, "row", &row_body("abc", 1), &GENESIS)
+            .unwrap();
+        assert!(out.starts_with(b"{\"v\":1,\"seq\":1,\"type\":\"row\","));
+        let e = check_line(&out).unwrap();
+        assert_eq!((e.version, e.seq), (LEGACY_VERSION, 1));
+        assert_eq!(version_of(&out), Some(1));
+        let commit = CommitRecord {
+            scan_id: Some("abc".into()),
+            approval_id: None,
+            at: "2026-01-01T00:00:00Z".into(),
+        };
+        let mut out = Vec::new();
+        LineEncoder::legacy()
+            .encode(&mut out, 2, "commit", &commit, &GENESIS)
+            .unwrap();
+        let err = check_line(&out).unwrap_err();
+        assert!(err.what.contains("commit record with version 1"), "{err:?}");
+        let mut out = Vec::new();
+        LineEncoder::default()
+            .encode(&mut out, 2, "commit", &commit, &GENESIS)
+            .unwrap();
+        assert_eq!(check_line(&out).unwrap().version, VERSION);
+    }
+
+    #[test]
     fn a_duplicate_hash_key_is_rejected() {
         let (line, h) = one_line(1, &GENESIS);
         let text = String::from_utf8(line).unwrap();
         let dup = text.replacen(
-            "{\"v\":1,",
-            &format!("{{\"hash\":\"{}\",\"v\":1,", h.to_hex()),
+            "{\"v\":2,",
+            &format!("{{\"hash\":\"{}\",\"v\":2,", h.to_hex()),
             1,
         );
         assert!(check_line(dup.as_bytes()).is_err());

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
 
-use crate::audit::export::{CsvExport, parse_since, scan_included, scan_table};
+use crate::audit::export::{
+    CsvExport, approval_table, at_included, parse_since, scan_included, scan_table,
+};
 use crate::audit::{
-    DEFAULT_LOG, OUTPUTS_NONE, Record, ScanRecord, VerifyError, VerifySummary, for_each_record,
-    for_each_record_upto, verify, verify_expecting,
+    ApprovalRecord, DEFAULT_LOG, LEGACY_VERSION, OUTPUTS_NONE, Record, ScanRecord, VerifyError,
+    VerifySummary, for_each_record, for_each_record_upto, verify, verify_expecting,
 };
 use crate::error::exit;
 use crate::output::{Mode, OutputFile, same_file};
@@ -25,9 +27,9 @@ pub struct Args {
 pub enum AuditCommand {
     /// Check the hash chain: OK, or the first broken record (exit 1)
     Verify(VerifyArgs),
-    /// List the scans in a table
+    /// List the scans and approvals in tables
     Show(ShowArgs),
-    /// Write scans and quarantine decisions as CSV, for a spreadsheet
+    /// Write scans, quarantine decisions and approvals as CSV, for a spreadsheet
     Export(ExportArgs),
 }
 
@@ -68,6 +70,9 @@ pub struct ExportArgs {
 /// STATUS of a scan with no commit record: its process died (a recovery
 /// says so, or none has been written yet).
 const NOT_COMMITTED: &str = "not committed";
+/// STATUS of a scan an older release recorded (version 1): committed with
+/// its last row record, as that release promised.
+const COMMITTED_V1: &str = "committed (v1)";
 
 fn parse_hash(s: &str) -> Result<String, String> {
     if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -143,9 +148,9 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<u8> {
              elsewhere (a report's) with --expect-head"
         );
     }
-    if let Some((line, scan_id)) = &summary.unfinished {
+    if let Some((line, block)) = &summary.unfinished {
         errln!(
-            "note: the last scan ({scan_id}, line {line}) has no commit record: its process \
+            "note: the last append ({block}, line {line}) has no commit record: its process \
              ended while putting its outputs in place, or just before; the next scan records \
              that (docs/audit.md)"
         );
@@ -153,9 +158,16 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<u8> {
     Ok(exit::CLEAN)
 }
 
-/// `3 scans, 3 committed` (and recoveries, when there were any).
+/// `3 scans, 3 committed` (and version 1 scans, approvals and
+/// recoveries, when there were any).
 fn counts(s: &VerifySummary) -> String {
     let mut text = format!("{} scans, {} committed", s.scans, s.committed);
+    if s.legacy > 0 {
+        text.push_str(&format!(" ({} of them version 1)", s.legacy));
+    }
+    if s.approvals > 0 {
+        text.push_str(&format!(", {} approvals", s.approvals));
+    }
     if s.recoveries > 0 {
         text.push_str(&format!(", {} recovered", s.recoveries));
     }
@@ -167,16 +179,36 @@ fn run_show(args: ShowArgs) -> anyhow::Result<u8> {
     let mut cut = 0;
     // The table is printed only once the whole log verified: a listing of a
     // tampered log would lend it credibility.
+    let mut approvals: Vec<(ApprovalRecord, &str)> = Vec::new();
     let result = for_each_record(&args.log, |e| {
         let last = scans
             .last_mut()
             .filter(|(_, status)| *status == NOT_COMMITTED);
+        let last_approval = approvals
+            .last_mut()
+            .filter(|(_, status)| *status == NOT_COMMITTED);
         match &e.record {
+            // A version 1 scan is committed once its rows are in, and
+            // the log verified.
             Record::Scan(s) if scan_included(s, args.since) => {
-                scans.push(((**s).clone(), NOT_COMMITTED));
+                let status = match e.version {
+                    LEGACY_VERSION => COMMITTED_V1,
+                    _ => NOT_COMMITTED,
+                };
+                scans.push(((**s).clone(), status));
+            }
+            Record::Approval(a) if at_included(&a.at, args.since) => {
+                approvals.push(((**a).clone(), NOT_COMMITTED));
             }
             Record::Commit(c) => {
-                if let Some((_, status)) = last.filter(|(s, _)| s.scan_id == c.scan_id) {
+                if let Some((_, status)) =
+                    last.filter(|(s, _)| c.scan_id.as_ref() == Some(&s.scan_id))
+                {
+                    *status = "committed";
+                }
+                if let Some((_, status)) =
+                    last_approval.filter(|(a, _)| c.approval_id.as_ref() == Some(&a.approval_id))
+                {
                     *status = "committed";
                 }
             }
@@ -188,11 +220,19 @@ fn run_show(args: ShowArgs) -> anyhow::Result<u8> {
     if let Err(e) = result {
         return broken_or_error(&args.log, e);
     }
-    if scans.is_empty() {
+    if scans.is_empty() && approvals.is_empty() {
         errln!("{}: no scans", terminal::path(&args.log));
         return Ok(exit::CLEAN);
     }
-    terminal::out_text(&scan_table(&scans));
+    if !scans.is_empty() {
+        terminal::out_text(&scan_table(&scans));
+    }
+    if !approvals.is_empty() {
+        if !scans.is_empty() {
+            terminal::out_text("\n");
+        }
+        terminal::out_text(&approval_table(&approvals));
+    }
     if cut > 0 {
         errln!(
             "note: {cut} unfinished append(s) were cut off by recoveries (`crmguard audit export` \
@@ -223,11 +263,11 @@ fn run_export(args: ExportArgs) -> anyhow::Result<u8> {
     // The export names who scanned what, and every quarantined row's hash:
     // as private as the log it comes from.
     let file = OutputFile::create(path, Mode::Private).with_context(cannot)?;
-    let (file, scans, rows) = export_to(log, summary.bytes, args.since, file)?;
+    let (file, scans, rows, approvals) = export_to(log, summary.bytes, args.since, file)?;
     file.commit().with_context(cannot)?;
     if path.as_os_str() != "-" {
         errln!(
-            "crmguard: wrote {} ({scans} scans, {rows} quarantined rows)",
+            "crmguard: wrote {} ({scans} scans, {rows} quarantined rows, {approvals} approvals)",
             terminal::path(path)
         );
     }
@@ -239,7 +279,7 @@ fn export_to<W: Write>(
     bytes: u64,
     since: Option<jiff::Timestamp>,
     out: W,
-) -> anyhow::Result<(W, u64, u64)> {
+) -> anyhow::Result<(W, u64, u64, u64)> {
     let mut csv = CsvExport::new(out, since)?;
     match for_each_record_upto(log, bytes, |e| csv.push(e)) {
         Ok(_) => {}
@@ -251,6 +291,6 @@ fn export_to<W: Write>(
             )
         }
     }
-    let (scans, rows) = (csv.scans, csv.rows);
-    Ok((csv.finish()?, scans, rows))
+    let (scans, rows, approvals) = (csv.scans, csv.rows, csv.approvals);
+    Ok((csv.finish()?, scans, rows, approvals))
 }

@@ -67,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         args.format,
         args.delimiter,
         std::path::Path::new("."),
+        false,
     )?;
     let path = &input.path;
     if input.format == Format::Parquet {
@@ -137,6 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         object_flag: None,
         object_from_file: None,
         ai: None,
+        media: None,
     };
     let (mut rows, mut hashed) = (0u64, 0u64);
     let mut row = Row::default();

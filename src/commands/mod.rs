@@ -10,6 +10,7 @@ pub mod init;
 pub mod judge;
 pub mod labelled;
 pub mod man;
+pub mod release;
 pub mod report;
 pub mod scan;
 pub mod train;

@@ -14,6 +14,7 @@ use crate::detector::Sensitivity;
 use crate::errln;
 use crate::error::{exit, print_error};
 use crate::input::{Format, parse_delimiter, parse_format};
+use crate::media::Inspector;
 use crate::output::{Mode, OutputFile, remove_live_temps, remove_stale_temps};
 use crate::policy::Policy;
 use crate::policy::PolicySource;
@@ -55,6 +56,13 @@ pub struct Args {
     /// threshold keys still apply)
     #[arg(long, value_enum, value_name = "PRESET")]
     pub sensitivity: Option<Sensitivity>,
+    /// Where relative media paths ([media] columns) start [default: each input's directory]
+    #[arg(long, value_name = "DIR")]
+    pub media_root: Option<PathBuf>,
+    /// Also write NAME.cleanup.csv: each quarantined record's Id, tag or
+    /// delete, and the tag fields ([cleanup]), for records already in the CRM
+    #[arg(long)]
+    pub cleanup_plan: bool,
     /// Judge timestamps as of this RFC 3339 time instead of now (reproducible re-runs)
     #[arg(long, value_name = "TIME", value_parser = parse_now)]
     pub now: Option<jiff::Timestamp>,
@@ -228,6 +236,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         true => Some(Judge::load(&policy, None, args.sensitivity)?),
         false => None,
     };
+    let inspector = media_inspector(&policy)?;
     let cfg = ScanConfig {
         policy: &policy,
         scan_time: args.now.unwrap_or_else(jiff::Timestamp::now),
@@ -240,6 +249,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         baseline: baseline.as_ref(),
         write_baseline: new_baseline.is_some(),
         encoding: args.encoding,
+        media: inspector.as_ref(),
+        media_root: args.media_root.as_deref(),
     };
     let mut run = RunReport::new(run_started, fail_on_name(args.fail_on));
     run.baseline = baseline.as_ref().map(|b| BaselineInfo {
@@ -282,7 +293,15 @@ fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<
     let planned: Vec<anyhow::Result<Input>> = args
         .files
         .iter()
-        .map(|f| Input::plan(f, args.format, args.delimiter, &args.out_dir))
+        .map(|f| {
+            Input::plan(
+                f,
+                args.format,
+                args.delimiter,
+                &args.out_dir,
+                args.cleanup_plan,
+            )
+        })
         .collect();
     let inputs: Vec<&Input> = planned.iter().filter_map(|p| p.as_ref().ok()).collect();
     let mut reads: Vec<&Path> = Vec::new();
@@ -291,6 +310,9 @@ fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<
     }
     if let Some(model) = &policy.detector.model {
         reads.push(model);
+    }
+    if let Some(anchors) = &policy.media.trust_anchors {
+        reads.push(anchors);
     }
     check_plans(&inputs, &reads)?;
     let written = args
@@ -457,6 +479,11 @@ fn fails(report: &crate::report::Report, fail_on: FailOn) -> bool {
             new_rows > 0
                 || !report.file_findings.is_empty()
                 || report.ai_text.as_ref().is_some_and(|ai| ai.rows_review > 0)
+                || report
+                    .media
+                    .as_ref()
+                    .is_some_and(|m| m.counts.unchecked > 0)
+                || report.cleanup.as_ref().is_some_and(|c| c.without_id > 0)
         }
         FailOn::Never => false,
     }
@@ -473,6 +500,24 @@ fn fail_on_name(f: FailOn) -> &'static str {
 /// An error and its causes on one line, as `print_error` shows it.
 fn one_line(e: &anyhow::Error) -> String {
     format!("{e:#}").replace('\n', " ")
+}
+
+/// The media inspector, when the policy names media columns: one for the
+/// run, its trust anchors read once.
+fn media_inspector(policy: &Policy) -> anyhow::Result<Option<Inspector>> {
+    if policy.media.columns.is_empty() {
+        return Ok(None);
+    }
+    let anchors = match &policy.media.trust_anchors {
+        Some(p) => Some(std::fs::read_to_string(p).with_context(|| {
+            format!(
+                "{}: cannot read the C2PA trust anchors ([media] trust_anchors)",
+                terminal::path(p)
+            )
+        })?),
+        None => None,
+    };
+    Inspector::new(policy.media.max_file_bytes, anchors.as_deref()).map(Some)
 }
 
 fn progress_bar(path: &Path) -> ProgressBar {

@@ -164,6 +164,32 @@ impl Finished {
         self.tmp.persist(&self.summary.path).map_err(|e| e.error)?;
         Ok(self.summary)
     }
+
+    /// Puts the file in place only if nothing has that name: an error
+    /// rather than a file replaced.
+    pub fn persist_new(self) -> io::Result<OutputSummary> {
+        self.tmp
+            .persist_noclobber(&self.summary.path)
+            .map_err(|e| e.error)?;
+        Ok(self.summary)
+    }
+}
+
+/// Syncs the directory `path` is in, so that a rename into it is durable.
+pub fn sync_parent(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
 }
 
 impl Write for AtomicFile {

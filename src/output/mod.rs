@@ -3,6 +3,7 @@
 //! (or keys) appended at the end.
 
 mod atomic;
+mod cleanup;
 mod flush;
 mod target;
 mod temp;
@@ -11,7 +12,8 @@ use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-pub use atomic::{AtomicFile, Finished, OutputSummary, same_file};
+pub use atomic::{AtomicFile, Finished, OutputSummary, same_file, sync_parent};
+pub use cleanup::CleanupWriter;
 pub use target::OutputFile;
 pub use temp::{Mode, NAME_MAX, TEMP_SUFFIX, remove_live_temps, remove_stale_temps};
 
@@ -23,12 +25,14 @@ pub struct OutputPaths {
     pub clean: PathBuf,
     pub quarantine: PathBuf,
     pub report: PathBuf,
+    /// `NAME.cleanup.csv`, with `scan --cleanup-plan`.
+    pub cleanup: Option<PathBuf>,
 }
 
 impl OutputPaths {
     /// `stem` and `ext` are the input's, bytes as they are (a name that is
     /// not UTF-8 gives outputs named with the same bytes).
-    pub fn new(out_dir: &Path, stem: &OsStr, ext: &OsStr) -> OutputPaths {
+    pub fn new(out_dir: &Path, stem: &OsStr, ext: &OsStr, cleanup: bool) -> OutputPaths {
         let name = |middle: &str, ext: &OsStr| {
             let mut n = stem.to_owned();
             n.push(middle);
@@ -39,11 +43,14 @@ impl OutputPaths {
             clean: name(".clean.", ext),
             quarantine: name(".quarantine.", ext),
             report: name(".report.", OsStr::new("json")),
+            cleanup: cleanup.then(|| name(".cleanup.", OsStr::new("csv"))),
         }
     }
 
-    pub fn all(&self) -> [&Path; 3] {
-        [&self.clean, &self.quarantine, &self.report]
+    pub fn all(&self) -> Vec<&Path> {
+        let mut all = vec![self.clean.as_path(), &self.quarantine, &self.report];
+        all.extend(self.cleanup.as_deref());
+        all
     }
 }
 
@@ -66,6 +73,18 @@ pub const QUARANTINE_COLUMNS: [&str; 2] = ["crmguard_row", "crmguard_reasons"];
 /// Appended after them when the detector runs: why a row was judged
 /// machine-written (empty when it was not judged).
 pub const AI_COLUMNS: [&str; 2] = ["crmguard_ai_score", "crmguard_ai_signals"];
+/// Appended last when media files are checked: which file and which
+/// assertion decided the row's media codes.
+pub const MEDIA_COLUMN: &str = "crmguard_media";
+
+/// The columns a quarantined row gets, in order.
+pub fn quarantine_columns(ai: bool, media: bool) -> Vec<&'static str> {
+    QUARANTINE_COLUMNS
+        .into_iter()
+        .chain(AI_COLUMNS.into_iter().filter(|_| ai))
+        .chain(std::iter::once(MEDIA_COLUMN).filter(|_| media))
+        .collect()
+}
 
 /// A value crmguard adds to a row: a tag on a clean row (`[tagging]`), or
 /// one of its own columns on a quarantined row.
@@ -110,12 +129,8 @@ impl RowWriter {
         format: Format,
         header: Option<&Header>,
         tags: &[&str],
-        ai_columns: bool,
+        quarantine_columns: Vec<&'static str>,
     ) -> io::Result<RowWriter> {
-        let quarantine_columns: Vec<&'static str> = QUARANTINE_COLUMNS
-            .into_iter()
-            .chain(AI_COLUMNS.into_iter().filter(|_| ai_columns))
-            .collect();
         let mut w = RowWriter {
             format,
             tags: tags.iter().map(|t| t.to_string()).collect(),
@@ -217,7 +232,7 @@ impl RowWriter {
     }
 
     /// Writes a quarantined row with crmguard's values, one per quarantine
-    /// column (`QUARANTINE_COLUMNS`, then `AI_COLUMNS` when the detector runs).
+    /// column ([`quarantine_columns`]).
     pub fn write_quarantine(&mut self, row: &Row, values: &[TagValue]) -> io::Result<()> {
         debug_assert_eq!(values.len(), self.quarantine_columns.len());
         let term = match row.terminator {

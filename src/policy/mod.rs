@@ -9,12 +9,18 @@ use serde::Deserialize;
 use crate::error::{Located, excerpt, line_col};
 use crate::spec::{Field, FieldSet};
 
+mod cleanup;
 mod detector;
 mod discover;
+mod media;
+mod release;
 
+pub use cleanup::{CleanupAction, CleanupPolicy, Part as TagPart, render as render_tag};
 pub use detector::DetectorPolicy;
 use detector::DetectorSection;
 pub use discover::repository_root;
+pub use media::MediaPolicy;
+pub use release::DEFAULT_NEVER as DEFAULT_NEVER_RELEASE;
 
 /// The commented policy `crmguard init` writes; also the built-in default.
 pub const DEFAULT_POLICY: &str = include_str!("default.toml");
@@ -48,6 +54,12 @@ struct PolicyFile {
     tagging: Option<TaggingSection>,
     #[serde(default)]
     detector: DetectorSection,
+    #[serde(default)]
+    media: media::MediaSection,
+    #[serde(default)]
+    release: release::ReleaseSection,
+    #[serde(default)]
+    cleanup: cleanup::CleanupSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,6 +157,7 @@ struct SyntheticSection {
     allow: bool,
     trusted_models: Vec<String>,
     trusted_sources: Vec<String>,
+    require_approval: Vec<String>,
     objects: BTreeMap<String, ObjectSection>,
 }
 
@@ -303,6 +316,13 @@ pub struct Policy {
     pub synthetic: SyntheticRule,
     /// Per target object, names lower-cased.
     synthetic_objects: Vec<(String, SyntheticRule)>,
+    /// Target objects whose disclosed synthetic rows wait for an approver
+    /// (APPROVAL_REQUIRED), names trimmed.
+    require_approval: Vec<String>,
+    /// Reasons `crmguard release` refuses to release.
+    pub never_release: crate::spec::ReasonSet,
+    pub media: MediaPolicy,
+    pub cleanup: CleanupPolicy,
     /// A column naming each row's target object.
     pub object_column: Option<String>,
     /// File-name globs naming a file's target object, first match wins.
@@ -527,6 +547,15 @@ impl Policy {
                 "max_record_bytes must be at least 1: it bounds the memory a record takes".into(),
             ));
         }
+        let media = media::resolve(&file.media, &source, key_at)?;
+        let never_release = release::resolve(&file.release, key_at)?;
+        let cleanup = cleanup::resolve(&file.cleanup, key_at)?;
+        let require_approval = syn
+            .require_approval
+            .iter()
+            .map(|o| o.trim().to_string())
+            .filter(|o| !o.is_empty())
+            .collect();
         if file.limits.max_field_chars == 0 {
             return Err(key_at(
                 "max_field_chars",
@@ -559,6 +588,10 @@ impl Policy {
                 .collect(),
             synthetic,
             synthetic_objects,
+            require_approval,
+            never_release,
+            media,
+            cleanup,
             object_column,
             object_files,
             tagging,
@@ -577,6 +610,16 @@ impl Policy {
                     .find(|(n, _)| n.eq_ignore_ascii_case(o))
             })
             .map_or(&self.synthetic, |(_, r)| r)
+    }
+
+    /// Whether disclosed synthetic rows bound for `object` need an
+    /// approver (`[synthetic] require_approval`, case-insensitive).
+    pub fn requires_approval(&self, object: Option<&str>) -> bool {
+        object.is_some_and(|o| {
+            self.require_approval
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(o.trim()))
+        })
     }
 
     /// The target object a file name implies, by the policy's `[objects]

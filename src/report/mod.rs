@@ -105,7 +105,7 @@ use serde::{Deserialize, Serialize};
 use crate::detector::Sensitivity;
 use crate::input::Row;
 use crate::output::{OutputSummary, lossy_opt_path, lossy_path};
-use crate::rules::{AiFinding, AiStatus, Verdict};
+use crate::rules::{AiFinding, AiStatus, MediaKind, Verdict};
 use crate::spec::{FieldSet, FileCode, Reason};
 
 /// Version of the report's schema; bumped on any incompatible change.
@@ -147,6 +147,12 @@ pub struct Report {
     /// What the AI-text detector did; absent when the policy turns it off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ai_text: Option<AiText>,
+    /// Media checks; absent when the policy names no media column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaInfo>,
+    /// The cleanup plan (`scan --cleanup-plan`); absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<CleanupInfo>,
     pub outputs: Vec<OutputInfo>,
     /// Where this scan was recorded: `crmguard audit verify LOG
     /// --expect-head HEAD` proves the record is still there.
@@ -259,6 +265,94 @@ pub struct SignalCount {
     pub rows: u64,
 }
 
+/// What the media checks did over a file.
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaInfo {
+    pub columns: Vec<String>,
+    /// What relative paths were resolved against.
+    #[serde(serialize_with = "lossy_path")]
+    pub root: PathBuf,
+    pub max_file_bytes: u64,
+    /// Whether C2PA manifests were read (the `c2pa` build feature).
+    pub c2pa: bool,
+    #[serde(flatten)]
+    pub counts: MediaTally,
+}
+
+/// Media files named by rows, and what came of them. Counts are of files.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MediaTally {
+    pub files: u64,
+    /// MEDIA_MISSING.
+    pub missing: u64,
+    /// MEDIA_PROVENANCE_INVALID.
+    pub invalid: u64,
+    /// UNDISCLOSED_AI_MEDIA.
+    pub ai_undisclosed: u64,
+    /// AI media in rows that disclose it: the sync filter decided.
+    pub ai_disclosed: u64,
+    /// Not checked: over `max_file_bytes`, or a URL.
+    pub unchecked: u64,
+    /// The first [`REVIEW_LISTED`] findings, in input order: which file, and
+    /// which assertion or status decided.
+    pub findings: Vec<MediaFinding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaFinding {
+    pub row: u64,
+    pub line: u64,
+    pub column: String,
+    pub file: String,
+    /// The reason code, or null for a finding that decides nothing.
+    pub code: Option<&'static str>,
+    /// `missing`, `invalid`, `undisclosed_ai`, `disclosed_ai`, `unchecked`.
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+impl MediaTally {
+    fn add(&mut self, row: &Row, v: &Verdict) {
+        self.files += u64::from(v.media_files);
+        for n in &v.media {
+            let (count, kind) = match n.kind {
+                MediaKind::Missing => (&mut self.missing, "missing"),
+                MediaKind::Invalid => (&mut self.invalid, "invalid"),
+                MediaKind::UndisclosedAi => (&mut self.ai_undisclosed, "undisclosed_ai"),
+                MediaKind::DisclosedAi => (&mut self.ai_disclosed, "disclosed_ai"),
+                MediaKind::Unchecked => (&mut self.unchecked, "unchecked"),
+            };
+            *count += 1;
+            if self.findings.len() < REVIEW_LISTED {
+                self.findings.push(MediaFinding {
+                    row: row.number,
+                    line: row.line,
+                    column: n.column.clone(),
+                    file: n.file.clone(),
+                    code: n.kind.code().map(Reason::code),
+                    kind,
+                    detail: n.detail.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// The cleanup plan's account.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CleanupInfo {
+    pub id_column: String,
+    /// Records in the plan: `tag + delete`.
+    pub rows: u64,
+    pub tag: u64,
+    pub delete: u64,
+    /// Quarantined rows left out of the plan: no Id, or one that is not
+    /// letters and digits.
+    pub without_id: u64,
+    /// The first [`REVIEW_LISTED`] of them, by row number.
+    pub rows_without_id: Vec<u64>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditInfo {
     #[serde(serialize_with = "lossy_path")]
@@ -352,6 +446,7 @@ pub struct Tally {
     pub columns: BTreeMap<String, [u64; Reason::ALL.len()]>,
     pub notices: Notices,
     pub ai: AiTally,
+    pub media: MediaTally,
 }
 
 /// The detector's counts over a file.
@@ -427,6 +522,9 @@ impl Tally {
         self.fields_seen = self.fields_seen.union(v.present);
         self.notices.ambiguous_source_type += u64::from(v.notices.ambiguous_source_type);
         self.notices.retired_source_type += u64::from(v.notices.retired_source_type);
+        if v.media_files > 0 || !v.media.is_empty() {
+            self.media.add(row, v);
+        }
         let ai = &mut self.ai;
         ai.columns_seen |= v.ai_columns_seen;
         match &v.ai {

@@ -81,6 +81,7 @@ pub fn file(report: &Report, report_path: &Path) -> String {
         }
     }
     detector(report, &mut s);
+    media_and_cleanup(report, &mut s);
     let outputs: Vec<String> = report
         .outputs
         .iter()
@@ -89,6 +90,44 @@ pub fn file(report: &Report, report_path: &Path) -> String {
         .collect();
     let _ = writeln!(s, "  {DIM}wrote {}{DIM:#}", outputs.join(", "));
     s
+}
+
+/// The media checks' and the cleanup plan's lines.
+fn media_and_cleanup(report: &Report, s: &mut String) {
+    if let Some(m) = &report.media {
+        let c = &m.counts;
+        let _ = writeln!(
+            s,
+            "  media: {} files: {} AI undisclosed, {} AI disclosed, {} invalid, {} missing, {} not checked{}",
+            c.files,
+            c.ai_undisclosed,
+            c.ai_disclosed,
+            c.invalid,
+            c.missing,
+            c.unchecked,
+            if m.c2pa {
+                ""
+            } else {
+                " (built without C2PA: XMP only)"
+            }
+        );
+    }
+    if let Some(p) = &report.cleanup {
+        let _ = write!(
+            s,
+            "  cleanup plan: {} records ({} tag, {} delete)",
+            p.rows, p.tag, p.delete
+        );
+        if p.without_id > 0 {
+            let _ = write!(
+                s,
+                "; {WARN}warning{WARN:#}: {} quarantined rows have no usable `{}` and are not in it",
+                p.without_id,
+                terminal::escape(&p.id_column)
+            );
+        }
+        s.push('\n');
+    }
 }
 
 fn detector(report: &Report, s: &mut String) {

@@ -39,6 +39,7 @@ mod tests {
             object_flag: None,
             object_from_file: None,
             ai: None,
+            media: None,
         };
         let check = |vals: &[&str]| codes(&super::super::check_row(&csv_row(vals), &ctx));
         assert_eq!(check(&["false", "web"]), "");

@@ -2,6 +2,7 @@
 //! share their parsing). Each rule looks at a [`RowView`] and adds what it
 //! finds to the row's [`Verdict`]; a row collects every code that applies.
 
+mod approval_required;
 mod control_character;
 mod csv_injection;
 mod disclosure_inconsistent;
@@ -11,13 +12,18 @@ mod field_too_long;
 mod invalid_boolean;
 mod invalid_model_version;
 mod malformed_row;
+pub mod media_files;
+mod media_missing;
+mod media_provenance_invalid;
 mod missing_disclosure;
 pub mod provenance;
 mod source_type;
 mod synthetic_policy;
 mod timestamp;
+mod undisclosed_ai_media;
 pub mod undisclosed_ai_text;
 
+pub use media_files::{MediaContext, MediaKind, MediaNote};
 pub use undisclosed_ai_text::{AiContext, AiFinding, AiSettings, TextColumns};
 
 use std::borrow::Cow;
@@ -53,6 +59,10 @@ pub struct Verdict {
     /// For quarantined rows: the columns the reasons point at (see
     /// [`explain::column_reasons`]); empty for clean rows.
     pub columns: Vec<(String, ReasonSet)>,
+    /// What the row's media files contributed (`[media] columns`).
+    pub media: Vec<MediaNote>,
+    /// Media files the row names, checked or not.
+    pub media_files: u32,
 }
 
 /// What the detector made of a row.
@@ -86,6 +96,26 @@ impl Verdict {
 
     pub fn is_clean(&self) -> bool {
         self.reasons.is_empty()
+    }
+
+    /// Adds a media finding, and its code if it has one.
+    pub fn add_media(&mut self, note: MediaNote) {
+        if let Some(code) = note.kind.code() {
+            self.add(code);
+        }
+        self.media.push(note);
+    }
+
+    /// The `crmguard_media` cell: the evidence behind the row's media
+    /// codes, joined by ` | `.
+    pub fn media_text(&self) -> String {
+        let decided: Vec<String> = self
+            .media
+            .iter()
+            .filter(|n| n.kind.code().is_some())
+            .map(MediaNote::text)
+            .collect();
+        decided.join(" | ")
     }
 }
 
@@ -461,6 +491,8 @@ pub struct Context<'a> {
     pub object_from_file: Option<&'a str>,
     /// The AI-text detector; `None` when the policy turns it off.
     pub ai: Option<AiContext<'a>>,
+    /// Media checks; `None` when the policy names no media column.
+    pub media: Option<MediaContext<'a>>,
 }
 
 /// Runs every rule on one row; a quarantined row also learns which columns
@@ -504,7 +536,13 @@ fn run_rules(row: &Row, ctx: &Context) -> Verdict {
     disclosure_inconsistent::check(&view, &mut v);
     provenance::check(&view, &mut v);
     synthetic_policy::check(&view, ctx, &mut v);
+    approval_required::check(&view, ctx, &mut v);
     undisclosed_ai_text::check(&view, ctx, &mut v);
+    let media = media_files::inspect(&view, ctx);
+    v.media_files = media.len() as u32;
+    media_missing::check(&media, &mut v);
+    media_provenance_invalid::check(&media, &mut v);
+    undisclosed_ai_media::check(&view, &media, &mut v);
     v
 }
 
@@ -684,6 +722,36 @@ pub(crate) mod testing {
             object_flag: object,
             object_from_file: None,
             ai: None,
+            media: None,
+        };
+        let values: Vec<&str> = pairs.iter().map(|(_, v)| *v).collect();
+        check_row(&csv_row(&values), &ctx)
+    }
+
+    /// Runs every rule on a CSV row whose `Image__c` names a media file
+    /// under `root`, under the rule fixtures' policy.
+    pub fn media_verdict(root: &std::path::Path, pairs: &[(&str, &str)]) -> Verdict {
+        let policy = policy("[synthetic]\nallow = true\n");
+        let header = Header {
+            raw: Vec::new(),
+            terminator: Default::default(),
+            names: pairs.iter().map(|(n, _)| n.to_string()).collect(),
+        };
+        let columns = Columns::resolve(&header, &policy);
+        let inspector = crate::media::Inspector::new(1 << 20, None).unwrap();
+        let media_columns = ["Image__c".to_string()];
+        let ctx = Context {
+            policy: &policy,
+            scan_time: scan_time(),
+            columns: Some(&columns),
+            object_flag: None,
+            object_from_file: None,
+            ai: None,
+            media: Some(MediaContext {
+                inspector: &inspector,
+                root,
+                columns: &media_columns,
+            }),
         };
         let values: Vec<&str> = pairs.iter().map(|(_, v)| *v).collect();
         check_row(&csv_row(&values), &ctx)

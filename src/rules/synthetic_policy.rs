@@ -32,7 +32,7 @@ pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
 
 /// The row's target object: `--object`, else the policy's object column,
 /// else the file-name pattern.
-fn row_object(row: &RowView, ctx: &Context) -> Option<String> {
+pub(super) fn row_object(row: &RowView, ctx: &Context) -> Option<String> {
     if let Some(o) = ctx.object_flag {
         return Some(o.to_string());
     }

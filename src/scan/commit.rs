@@ -1,10 +1,11 @@
-//! Putting one scan's outputs in place, all three or none, with the audit
+//! Putting one scan's outputs in place, all or none, with the audit
 //! log saying which (docs/audit.md, "Commit").
 //!
 //! Under the log's lock, in this order: the scan's records are appended;
 //! the report (which names them) is written to its temp file and synced;
 //! the records are synced; an older clean file of the same name is removed;
-//! quarantine, report and clean file are renamed into place, the clean file
+//! quarantine file, cleanup plan (if any), report and clean file are
+//! renamed into place, the clean file
 //! last; the directory is synced; the commit record is appended. Any failure
 //! before the commit record removes what was renamed and cuts the records
 //! back out, still under the lock, so no reader ever saw them. Ctrl-C is
@@ -25,14 +26,20 @@ use crate::output::{AtomicFile, Finished, Mode};
 use crate::report::{AuditInfo, Report};
 use crate::terminal;
 
+/// A scan's finished outputs, still under their temp names.
+pub(super) struct Outputs {
+    pub clean: Finished,
+    pub quarantine: Finished,
+    pub cleanup: Option<Finished>,
+}
+
 /// Records the scan and puts its outputs in place, or does neither.
 pub(super) fn commit(
     input: &Input,
     cfg: &ScanConfig,
     report: &mut Report,
     rows: RowSpool,
-    clean: Finished,
-    quarantine: Finished,
+    files: Outputs,
 ) -> anyhow::Result<()> {
     let mut pending = AuditLog::new(cfg.audit_log).begin(report, rows, cfg.interrupted)?;
     report.audit = Some(AuditInfo {
@@ -47,7 +54,7 @@ pub(super) fn commit(
         return Err(Interrupted.into());
     }
     cfg.critical.store(true, Ordering::SeqCst);
-    let result = place(quarantine, report_file, clean).and_then(|placed| {
+    let result = place(files, report_file).and_then(|placed| {
         pending
             .commit()
             .map(|_| ())
@@ -82,7 +89,12 @@ impl Placed {
 /// file of the same name is removed first: a clean file is what gets
 /// uploaded, and at no moment may one stand beside a quarantine file and
 /// report it does not belong to. On failure, removes what it renamed.
-fn place(quarantine: Finished, report: Finished, clean: Finished) -> anyhow::Result<Placed> {
+fn place(files: Outputs, report: Finished) -> anyhow::Result<Placed> {
+    let Outputs {
+        clean,
+        quarantine,
+        cleanup,
+    } = files;
     let clean_path = clean.summary.path.clone();
     let cannot = |p: &Path| format!("{}: cannot write outputs", terminal::path(p));
     match fs::remove_file(&clean_path) {
@@ -91,8 +103,9 @@ fn place(quarantine: Finished, report: Finished, clean: Finished) -> anyhow::Res
         }
         _ => {}
     }
-    let mut placed = Placed(Vec::with_capacity(3));
-    for file in [quarantine, report, clean] {
+    let mut placed = Placed(Vec::with_capacity(4));
+    let order = [Some(quarantine), cleanup, Some(report), Some(clean)];
+    for file in order.into_iter().flatten() {
         let path = file.summary.path.clone();
         if let Err(e) = file.persist() {
             placed.remove();
@@ -109,17 +122,5 @@ fn place(quarantine: Finished, report: Finished, clean: Finished) -> anyhow::Res
 
 /// Makes the renames durable before the commit record claims them.
 fn sync_dir(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        fs::File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        Ok(())
-    }
+    crate::output::sync_parent(path)
 }

@@ -4,6 +4,7 @@
 //! on the row and on file-level facts fixed before the first batch, any
 //! number of threads writes the same bytes.
 
+mod cleanup;
 mod commit;
 mod diagnose;
 pub(crate) mod findings;
@@ -29,12 +30,15 @@ use crate::audit::RowSpool;
 use crate::baseline::Baseline;
 use crate::error::Located;
 use crate::input::{Compression, Format, Header, InputSource, open_input, reader_for};
-use crate::output::RowWriter;
+use crate::media::Inspector;
+use crate::output::{RowWriter, quarantine_columns};
 use crate::policy::{Policy, PolicySource};
+use crate::report::MediaInfo;
 use crate::report::samples::Samples;
 use crate::report::{AiText, FileFinding, InputInfo, OutputInfo, PolicyInfo, Report, Tally};
-use crate::rules::{AiContext, AiSettings, Context, TextColumns};
+use crate::rules::{AiContext, AiSettings, Context, MediaContext, TextColumns};
 use crate::spec::FileCode;
+use cleanup::Plan;
 use findings::{missing_keys_finding, resolve_header, target_limits};
 use pipeline::{StageError, run_batches};
 use sink::RowSink;
@@ -62,6 +66,11 @@ pub struct ScanConfig<'a> {
     pub write_baseline: bool,
     /// `--encoding`: transcode the input to UTF-8 as it is read.
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// Media checks; `None` when the policy names no media column.
+    pub media: Option<&'a Inspector>,
+    /// `--media-root`: where relative media paths start, instead of the
+    /// input file's directory.
+    pub media_root: Option<&'a Path>,
 }
 
 /// What one file's scan hands to the run: its report, the rows the run's
@@ -102,7 +111,8 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         .header()
         .map(|h| resolve_header(h, input, cfg.policy, &mut findings))
         .transpose()?;
-    let ctx = context(input, cfg, columns.as_ref());
+    let media_root = media_root(input, cfg);
+    let ctx = context(input, cfg, columns.as_ref(), &media_root);
     let scan_id = new_scan_id(path, started_at);
     let tagger = Tagger::new(cfg.policy, &scan_id, cfg.scan_time, path);
     if let Some(h) = reader.header() {
@@ -114,9 +124,20 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         input.format,
         reader.header(),
         &tag_names,
-        ctx.ai.is_some(),
+        quarantine_columns(ctx.ai.is_some(), ctx.media.is_some()),
     )
     .with_context(|| format!("{}: cannot create outputs", input.outputs.clean.display()))?;
+    let plan = match &input.outputs.cleanup {
+        Some(p) => Some(Plan::create(
+            p,
+            &cfg.policy.cleanup,
+            reader.header(),
+            path,
+            &scan_id,
+            cfg.scan_time,
+        )?),
+        None => None,
+    };
 
     let header_bytes = reader
         .header()
@@ -133,6 +154,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         delimiter,
         cfg.baseline,
         cfg.write_baseline,
+        plan,
     )
     .context("cannot create a temp file for the baseline")?;
     let (reader, decoded_bytes) =
@@ -143,6 +165,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         encoding,
         keys,
         new_baseline,
+        plan,
         ..
     } = sink;
     let decoded_bytes = decoded_bytes + header_bytes;
@@ -161,6 +184,10 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     let (clean, quarantine) = writer
         .finish()
         .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
+    let plan = plan
+        .map(|p| p.finish())
+        .transpose()
+        .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
     let mut report = Report {
         scan_id: scan_id.clone(),
         input: input_info(input, cfg, &stats, read_as),
@@ -168,23 +195,34 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         elapsed_ms: clock.elapsed().as_millis() as u64,
         file_findings: findings,
         ai_text: ctx.ai.as_ref().map(|ai| ai_text(ai, cfg.policy, &tally)),
-        outputs: vec![
-            OutputInfo {
-                kind: "clean",
-                summary: clean.summary.clone(),
-            },
-            OutputInfo {
-                kind: "quarantine",
-                summary: quarantine.summary.clone(),
-            },
-        ],
+        media: ctx.media.as_ref().map(|m| MediaInfo {
+            columns: m.columns.to_vec(),
+            root: m.root.to_owned(),
+            max_file_bytes: cfg.policy.media.max_file_bytes,
+            c2pa: Inspector::reads_manifests(),
+            counts: tally.media.clone(),
+        }),
+        cleanup: plan.as_ref().map(|(_, info)| info.clone()),
+        outputs: [("clean", &clean), ("quarantine", &quarantine)]
+            .into_iter()
+            .chain(plan.as_ref().map(|(f, _)| ("cleanup", f)))
+            .map(|(kind, f)| OutputInfo {
+                kind,
+                summary: f.summary.clone(),
+            })
+            .collect(),
         ..counts(&tally, cfg)
     };
     debug_assert_eq!(
         report.rows_clean + report.rows_quarantined,
         report.rows_total
     );
-    commit::commit(input, cfg, &mut report, spool, clean, quarantine)?;
+    let files = commit::Outputs {
+        clean,
+        quarantine,
+        cleanup: plan.map(|(f, _)| f),
+    };
+    commit::commit(input, cfg, &mut report, spool, files)?;
     Ok(FileScan {
         report,
         samples,
@@ -197,6 +235,7 @@ fn context<'a>(
     input: &Input,
     cfg: &ScanConfig<'a>,
     columns: Option<&'a crate::rules::Columns>,
+    media_root: &'a Path,
 ) -> Context<'a> {
     Context {
         policy: cfg.policy,
@@ -211,6 +250,23 @@ fn context<'a>(
                 c => std::sync::OnceLock::from(TextColumns::new(c.clone(), columns)),
             },
         }),
+        media: cfg.media.map(|inspector| MediaContext {
+            inspector,
+            root: media_root,
+            columns: &cfg.policy.media.columns,
+        }),
+    }
+}
+
+/// Where the input's relative media paths start: `--media-root`, else the
+/// input file's directory (the working directory for stdin).
+fn media_root(input: &Input, cfg: &ScanConfig) -> std::path::PathBuf {
+    if let Some(root) = cfg.media_root {
+        return root.to_owned();
+    }
+    match input.path.parent() {
+        Some(dir) if input.path.as_os_str() != "-" && !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => std::path::PathBuf::from("."),
     }
 }
 
@@ -264,6 +320,8 @@ pub fn report_counts(
         notices: tally.notices.clone(),
         file_findings: Vec::new(),
         ai_text: None,
+        media: None,
+        cleanup: None,
         outputs: Vec::new(),
         audit: None,
     }

@@ -25,13 +25,15 @@ pub struct Input {
 impl Input {
     /// Works out the format (from the extension unless `format` is given)
     /// and the output names: `NAME.EXT` gives `NAME.clean.EXT`,
-    /// `NAME.quarantine.EXT` and `NAME.report.json`. Names are built from
-    /// the file name's bytes, so a name that is not UTF-8 keeps its bytes.
+    /// `NAME.quarantine.EXT` and `NAME.report.json`, and `NAME.cleanup.csv`
+    /// with `cleanup`. Names are built from the file name's bytes, so a
+    /// name that is not UTF-8 keeps its bytes.
     pub fn plan(
         path: &Path,
         format: Option<Format>,
         delimiter: Option<u8>,
         out_dir: &Path,
+        cleanup: bool,
     ) -> anyhow::Result<Input> {
         let is_stdin = path.as_os_str() == "-";
         let shown = terminal::path(path);
@@ -77,7 +79,7 @@ impl Input {
             (None, Format::Csv { delimiter: b'\t' }) => "tsv".into(),
             (None, f) => f.name().into(),
         };
-        let outputs = OutputPaths::new(out_dir, &os_of(stem), &ext);
+        let outputs = OutputPaths::new(out_dir, &os_of(stem), &ext, cleanup);
         for out in outputs.all() {
             let len = out.file_name().map_or(0, |n| bytes_of(n).len());
             if len > NAME_MAX {

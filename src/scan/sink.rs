@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use super::cleanup::Plan;
 use super::diagnose::EncodingSniff;
 use super::pipeline::StageError;
 use super::tags::{Tagger, ai_score};
@@ -35,6 +36,8 @@ pub struct RowSink<'a> {
     pub encoding: EncodingSniff,
     /// Keys of the first JSON records (at most `KEYS_KEPT`).
     pub keys: BTreeSet<String>,
+    /// `--cleanup-plan`: the quarantined rows' Ids and actions.
+    pub plan: Option<Plan<'a>>,
 }
 
 impl<'a> RowSink<'a> {
@@ -45,6 +48,7 @@ impl<'a> RowSink<'a> {
         delimiter: u8,
         baseline: Option<&'a Baseline>,
         write_baseline: bool,
+        plan: Option<Plan<'a>>,
     ) -> std::io::Result<RowSink<'a>> {
         Ok(RowSink {
             writer,
@@ -57,6 +61,7 @@ impl<'a> RowSink<'a> {
             samples: Samples::default(),
             encoding: EncodingSniff::default(),
             keys: BTreeSet::new(),
+            plan,
         })
     }
 
@@ -113,6 +118,9 @@ impl<'a> RowSink<'a> {
                     .unwrap_or_default(),
             ));
         }
+        if ctx.media.is_some() {
+            values.push(TagValue::Text(verdict.media_text()));
+        }
         self.writer
             .write_quarantine(row, &values)
             .map_err(StageError::Output)?;
@@ -124,6 +132,10 @@ impl<'a> RowSink<'a> {
             .map_err(StageError::Output)?;
         if let Some(b) = &mut self.new_baseline {
             b.push(row.number, &reasons, hash)
+                .map_err(StageError::Output)?;
+        }
+        if let Some(plan) = &mut self.plan {
+            plan.add(row, verdict.reasons, &reasons)
                 .map_err(StageError::Output)?;
         }
         if !row.utf8 {

@@ -1,0 +1,521 @@
+//! `crmguard release`: an approver lets quarantined rows go (docs/approvals.md).
+//!
+//! The rows are read back from the quarantine file, crmguard's columns taken
+//! off, and each one's bytes checked against the blake3 its scan recorded
+//! in the audit log: what is released is exactly what was scanned. The
+//! quarantine file itself must be the one its scan recorded. Rows whose
+//! reasons the policy never releases are refused, as are rows released
+//! before. The released file and an approval record are committed together,
+//! as a scan's outputs are.
+
+mod rows;
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::audit::{
+    ApprovalRecord, AuditLog, FileRef, Head, OutputRef, PolicyRef, Record, ReleasedRow,
+    VerifyError, for_each_record,
+};
+use crate::input::{Compression, Format, Terminator, open_input, reader_for};
+use crate::output::{AtomicFile, Mode, same_file};
+use crate::policy::{Policy, PolicySource};
+use crate::spec::Reason;
+use crate::terminal;
+
+/// Rows one release may hold: the approval record lists each row's hash,
+/// and a record must stay well under the log's line bound.
+pub const MAX_ROWS: usize = 5000;
+
+/// Which rows to release, by `crmguard_row`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// `--rows 3,7-9`: inclusive ranges.
+    Rows(Vec<(u64, u64)>),
+    /// `--all-with CODE`: every row carrying the code.
+    AllWith(Reason),
+}
+
+impl Selection {
+    fn wants(&self, row: u64, reasons: &str) -> bool {
+        match self {
+            Selection::Rows(ranges) => ranges.iter().any(|(a, b)| (*a..=*b).contains(&row)),
+            Selection::AllWith(code) => reasons.split(';').any(|c| c == code.code()),
+        }
+    }
+}
+
+/// `3,7-9` into ranges; more than [`MAX_ROWS`] rows is an error.
+pub fn parse_rows(s: &str) -> Result<Vec<(u64, u64)>, String> {
+    let mut ranges = Vec::new();
+    let mut total = 0u64;
+    for part in s.split(',').map(str::trim) {
+        let num = |t: &str| {
+            t.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{t:?} is not a row number (1, 2, …)"))
+        };
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (num(a)?, num(b)?),
+            None => (num(part)?, num(part)?),
+        };
+        if a > b {
+            return Err(format!("{part:?}: the range goes backwards"));
+        }
+        total += b - a + 1;
+        if total > MAX_ROWS as u64 {
+            return Err(format!("more than {MAX_ROWS} rows: release them in batches"));
+        }
+        ranges.push((a, b));
+    }
+    Ok(ranges)
+}
+
+/// One release.
+pub struct Request<'a> {
+    pub quarantine: &'a Path,
+    pub selection: &'a Selection,
+    pub approver: &'a str,
+    pub reason: &'a str,
+    pub log: &'a Path,
+    pub output: &'a Path,
+    pub policy: &'a Policy,
+}
+
+/// What a release did.
+#[derive(Debug)]
+pub struct Released {
+    pub approval_id: String,
+    /// The scan that quarantined the rows.
+    pub scan_id: String,
+    pub rows: Vec<u64>,
+    pub output: PathBuf,
+    /// The approval's commit record.
+    pub head: Head,
+}
+
+/// A row picked from the quarantine file, with its input bytes.
+struct Picked {
+    row: u64,
+    reasons: String,
+    bytes: Vec<u8>,
+    terminator: Terminator,
+}
+
+/// What the quarantine file holds for the release.
+struct Quarantine {
+    format: Format,
+    /// The CSV header without crmguard's columns, and its terminator.
+    header: Option<(Vec<u8>, Terminator)>,
+    picked: Vec<Picked>,
+    blake3: String,
+}
+
+/// Releases the selected rows (module docs); nothing is written or
+/// recorded unless every check passes.
+pub fn release(req: &Request) -> anyhow::Result<Released> {
+    let shown = terminal::path(req.quarantine);
+    if req.approver.trim().is_empty() || req.reason.trim().is_empty() {
+        bail!("an approval needs an --approver and a --reason");
+    }
+    for other in [req.quarantine, req.log] {
+        if same_file(req.output, other) || req.output == other {
+            bail!(
+                "{}: is {}; choose another --output",
+                terminal::path(req.output),
+                terminal::path(other)
+            );
+        }
+    }
+    if std::fs::symlink_metadata(req.output).is_ok() {
+        bail!(
+            "{}: already exists; a release never overwrites (choose another name with --output)",
+            terminal::path(req.output)
+        );
+    }
+    let q = read_quarantine(req)?;
+    let scan = find_scan(req.log, req.quarantine, &q)?;
+    check(&q, &scan, req.policy, req.selection)
+        .with_context(|| format!("{shown}: refusing to release"))?;
+    write_and_record(req, q, scan)
+}
+
+/// Reads the quarantine file: the selected rows' input bytes, and the
+/// file's blake3.
+fn read_quarantine(req: &Request) -> anyhow::Result<Quarantine> {
+    let path = req.quarantine;
+    let shown = terminal::path(path);
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let mut format = Format::from_extension(ext)
+        .with_context(|| format!("{shown}: not a quarantine file crmguard writes (.csv, .tsv, .json, .ndjson)"))?;
+    if let Format::Csv { delimiter } = &mut format {
+        let mut head = vec![0u8; 64 * 1024];
+        let n = std::io::Read::read(&mut std::fs::File::open(path).with_context(|| format!("{shown}: cannot open"))?, &mut head)?;
+        *delimiter = rows::sniff_delimiter(&head[..n]).with_context(|| {
+            format!("{shown}: no crmguard_row and crmguard_reasons columns: not a quarantine file")
+        })?;
+    }
+    let src = open_input(path, Compression::None)?;
+    let stats = src.stats.clone();
+    let mut reader = reader_for(format, src.reader, path)?;
+    let (k, header) = match (reader.header(), format) {
+        (Some(h), Format::Csv { delimiter }) => {
+            let k = rows::added_columns(&h.names);
+            let raw = rows::strip_csv(&h.raw, delimiter, k)
+                .filter(|_| k >= 2)
+                .with_context(|| format!("{shown}: its header ends without crmguard's columns"))?;
+            (k, Some((raw.to_vec(), h.terminator)))
+        }
+        _ => (0, None),
+    };
+    let mut picked = Vec::new();
+    let mut row = crate::input::Row::default();
+    while reader.read_row(&mut row)? {
+        let Some((number, reasons)) = rows::crmguard_values(&row, k) else {
+            bail!(
+                "{shown}:{}: no crmguard_row and crmguard_reasons: not a row crmguard quarantined",
+                row.line
+            );
+        };
+        if !req.selection.wants(number, &reasons) {
+            continue;
+        }
+        if picked.len() == MAX_ROWS {
+            bail!("{shown}: more than {MAX_ROWS} rows selected: release them in batches with --rows");
+        }
+        let bytes = match format {
+            Format::Csv { delimiter } => rows::strip_csv(&row.raw, delimiter, k).map(<[u8]>::to_vec),
+            Format::Json | Format::Ndjson => rows::strip_json(&row.raw),
+        };
+        let Some(bytes) = bytes else {
+            bail!("{shown}:{}: row {number} does not end with crmguard's values", row.line);
+        };
+        picked.push(Picked {
+            row: number,
+            reasons,
+            bytes,
+            terminator: row.terminator,
+        });
+    }
+    Ok(Quarantine {
+        format,
+        header,
+        picked,
+        blake3: stats.blake3(),
+    })
+}
+
+/// The scan that wrote the quarantine file, as the log records it.
+struct ScanMatch {
+    scan_id: String,
+    quarantine_path: String,
+    /// `row_blake3` of the picked rows.
+    hashes: HashMap<u64, String>,
+    /// Rows an earlier, committed approval released, with its id.
+    released: HashMap<u64, String>,
+}
+
+/// The walk through the log for the scan that wrote a quarantine file.
+#[derive(Default)]
+struct Walk {
+    /// The matching scan whose records are being read, and whether it is
+    /// committed (a version 1 scan is, by its rows).
+    current: Option<(ScanMatch, bool)>,
+    /// The last matching scan that committed.
+    best: Option<ScanMatch>,
+    /// The last matching scan that did not.
+    uncommitted: Option<String>,
+    /// An approval waiting for its commit record.
+    approval: Option<ApprovalRecord>,
+}
+
+impl Walk {
+    /// The current scan's records are over.
+    fn close(&mut self) {
+        match self.current.take() {
+            Some((m, true)) => self.best = Some(m),
+            Some((m, false)) => self.uncommitted = Some(m.scan_id),
+            None => {}
+        }
+    }
+
+    fn push(&mut self, e: &crate::audit::Entry, q: &Quarantine, wanted: &HashSet<u64>) {
+        match &e.record {
+            Record::Scan(s) => {
+                self.close();
+                if let Some(o) = s
+                    .outputs
+                    .iter()
+                    .find(|o| o.kind == "quarantine" && o.blake3 == q.blake3)
+                {
+                    let m = ScanMatch {
+                        scan_id: s.scan_id.clone(),
+                        quarantine_path: o.path.clone(),
+                        hashes: HashMap::new(),
+                        released: HashMap::new(),
+                    };
+                    self.current = Some((m, e.version == crate::audit::LEGACY_VERSION));
+                }
+            }
+            Record::Row(r) => {
+                if let Some((m, _)) = &mut self.current
+                    && r.scan_id == m.scan_id
+                    && wanted.contains(&r.row)
+                {
+                    m.hashes.insert(r.row, r.row_blake3.clone());
+                }
+            }
+            Record::Commit(c) => {
+                if let Some((m, committed)) = &mut self.current
+                    && c.scan_id.as_ref() == Some(&m.scan_id)
+                {
+                    *committed = true;
+                }
+                self.close();
+                let approval = self
+                    .approval
+                    .take()
+                    .filter(|a| c.approval_id.as_ref() == Some(&a.approval_id));
+                if let Some(a) = approval
+                    && let Some(m) = self.best.as_mut().filter(|m| m.scan_id == a.scan_id)
+                {
+                    for r in &a.rows {
+                        m.released.insert(r.row, a.approval_id.clone());
+                    }
+                }
+            }
+            Record::Approval(a) => {
+                self.close();
+                self.approval = Some((**a).clone());
+            }
+            Record::Recovery(_) => {
+                self.close();
+                self.approval = None;
+            }
+        }
+    }
+}
+
+/// Finds, in a log that verifies, the committed scan whose quarantine
+/// output has the file's blake3 (the last, if several).
+fn find_scan(log: &Path, path: &Path, q: &Quarantine) -> anyhow::Result<ScanMatch> {
+    let shown = terminal::path(path);
+    let wanted: HashSet<u64> = q.picked.iter().map(|p| p.row).collect();
+    let name = path.file_name();
+    // The last scan that wrote a quarantine file of this name, and its hash.
+    let mut same_name: Option<(String, String)> = None;
+    let mut walk = Walk::default();
+    let walked = for_each_record(log, |e| {
+        if let Record::Scan(s) = &e.record
+            && let Some(o) = s.outputs.iter().find(|o| o.kind == "quarantine")
+            && Path::new(&o.path).file_name() == name
+        {
+            same_name = Some((s.scan_id.clone(), o.blake3.clone()));
+        }
+        walk.push(e, q, &wanted);
+        Ok(())
+    });
+    walk.close();
+    match walked {
+        Ok(_) => {}
+        Err(VerifyError::Broken(b)) => bail!(
+            "{}:{b}; refusing to release against a broken audit log (see `crmguard audit verify`)",
+            terminal::path(log)
+        ),
+        Err(VerifyError::Io(e)) => {
+            return Err(anyhow::Error::new(e).context(format!("{}: cannot read", terminal::path(log))));
+        }
+    }
+    match (walk.best, walk.uncommitted, same_name) {
+        (Some(m), _, _) => Ok(m),
+        (None, Some(id), _) => bail!(
+            "{shown}: scan {id} that wrote it has no commit record in {}: its outputs were never vouched for",
+            terminal::path(log)
+        ),
+        (None, None, Some((id, hash))) => bail!(
+            "{shown}: changed since scan {id} wrote it (blake3 {hash} in {}, {} now): refusing to release",
+            terminal::path(log),
+            q.blake3
+        ),
+        (None, None, None) => bail!(
+            "{shown}: no scan in {} wrote this quarantine file (blake3 {}); name the scan's log with --audit-log",
+            terminal::path(log),
+            q.blake3
+        ),
+    }
+}
+
+/// Every check a release must pass, all failures named.
+fn check(q: &Quarantine, scan: &ScanMatch, policy: &Policy, selection: &Selection) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    if let Selection::Rows(ranges) = selection {
+        let got: HashSet<u64> = q.picked.iter().map(|p| p.row).collect();
+        let missing: Vec<String> = ranges
+            .iter()
+            .flat_map(|(a, b)| *a..=*b)
+            .filter(|r| !got.contains(r))
+            .map(|r| r.to_string())
+            .collect();
+        if !missing.is_empty() {
+            problems.push(format!("not in the quarantine file: row {}", missing.join(", ")));
+        }
+    }
+    if q.picked.is_empty() && problems.is_empty() {
+        problems.push("no row is selected".into());
+    }
+    for p in &q.picked {
+        let never: Vec<&str> = p
+            .reasons
+            .split(';')
+            .filter_map(Reason::from_code)
+            .filter(|r| policy.never_release.contains(*r) || *r == Reason::MalformedRow)
+            .map(Reason::code)
+            .collect();
+        if !never.is_empty() {
+            problems.push(format!(
+                "row {}: {} is never released ([release] never in the policy)",
+                p.row,
+                never.join(", ")
+            ));
+        }
+        if let Some(id) = scan.released.get(&p.row) {
+            problems.push(format!("row {}: released already, by approval {id}", p.row));
+        }
+        let hash = blake3::hash(&p.bytes).to_hex();
+        match scan.hashes.get(&p.row) {
+            Some(h) if h.as_str() == hash.as_str() => {}
+            Some(_) => problems.push(format!(
+                "row {}: its bytes in the quarantine file are not the ones scan {} recorded",
+                p.row, scan.scan_id
+            )),
+            None => problems.push(format!("row {}: scan {} has no record of it", p.row, scan.scan_id)),
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    bail!("{}", problems.join("; "))
+}
+
+/// Writes the released file and records the approval, both or neither.
+fn write_and_record(req: &Request, q: Quarantine, scan: ScanMatch) -> anyhow::Result<Released> {
+    let out = req.output;
+    let cannot = || format!("{}: cannot write", terminal::path(out));
+    // Rows for import, like a clean file.
+    let mut file = AtomicFile::create(out, Mode::Shared).with_context(cannot)?;
+    match (q.format, &q.header) {
+        (Format::Csv { .. }, Some((raw, term))) => {
+            file.write_all(raw)?;
+            file.write_all(term.bytes())?;
+        }
+        (Format::Json, _) => file.write_all(b"[")?,
+        _ => {}
+    }
+    for (i, p) in q.picked.iter().enumerate() {
+        match q.format {
+            Format::Json => {
+                file.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+                file.write_all(&p.bytes)?;
+            }
+            _ => {
+                file.write_all(&p.bytes)?;
+                // The quarantine gave a last row without one the header's.
+                let term = match p.terminator {
+                    Terminator::None => Terminator::Lf,
+                    t => t,
+                };
+                file.write_all(term.bytes())?;
+            }
+        }
+        file.rows += 1;
+    }
+    if q.format == Format::Json {
+        file.write_all(b"\n]\n")?;
+    }
+    let finished = file.finish().with_context(cannot)?;
+    let at = jiff::Timestamp::now();
+    let (user, host) = crate::audit::identity();
+    let approval_id = {
+        let mut h = blake3::Hasher::new();
+        h.update(q.blake3.as_bytes());
+        h.update(&at.as_nanosecond().to_le_bytes());
+        h.update(&std::process::id().to_le_bytes());
+        h.finalize().to_hex()[..20].to_string()
+    };
+    let record = ApprovalRecord {
+        approval_id: approval_id.clone(),
+        at: at.to_string(),
+        user: user.clone(),
+        host: host.clone(),
+        crmguard_version: env!("CARGO_PKG_VERSION").to_string(),
+        approver: req.approver.trim().to_string(),
+        reason: req.reason.trim().to_string(),
+        scan_id: scan.scan_id.clone(),
+        quarantine: FileRef {
+            path: scan.quarantine_path,
+            blake3: q.blake3.clone(),
+        },
+        released: OutputRef {
+            kind: "released".into(),
+            path: out.to_string_lossy().into_owned(),
+            rows: finished.summary.rows,
+            blake3: finished.summary.blake3.clone(),
+        },
+        policy: PolicyRef {
+            path: match &req.policy.source {
+                PolicySource::BuiltIn => None,
+                PolicySource::File(p) => Some(p.to_string_lossy().into_owned()),
+            },
+            blake3: req.policy.blake3.clone(),
+        },
+        rows: q
+            .picked
+            .iter()
+            .map(|p| ReleasedRow {
+                row: p.row,
+                reasons: p.reasons.clone(),
+                row_blake3: scan.hashes[&p.row].clone(),
+            })
+            .collect(),
+    };
+    let mut pending = AuditLog::new(req.log).begin_approval(&record)?;
+    pending.sync()?;
+    // Dropped on failure, `pending` takes the approval back out.
+    finished.persist_new().with_context(cannot)?;
+    crate::output::sync_parent(out).with_context(cannot)?;
+    let head = pending.commit().inspect_err(|_| {
+        let _ = std::fs::remove_file(out);
+    })?;
+    Ok(Released {
+        approval_id,
+        scan_id: scan.scan_id,
+        rows: q.picked.iter().map(|p| p.row).collect(),
+        output: out.to_owned(),
+        head,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_lists_and_ranges() {
+        assert_eq!(parse_rows("3,7-9").unwrap(), vec![(3, 3), (7, 9)]);
+        assert_eq!(parse_rows(" 1 , 2 ").unwrap(), vec![(1, 1), (2, 2)]);
+        for bad in ["", "0", "9-7", "a", "1,,2", "-3"] {
+            assert!(parse_rows(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_rows("1-5001").unwrap_err().contains("batches"));
+        let s = Selection::Rows(vec![(3, 3), (7, 9)]);
+        assert!(s.wants(8, "") && !s.wants(4, ""));
+        let s = Selection::AllWith(Reason::ApprovalRequired);
+        assert!(s.wants(1, "UNDISCLOSED_AI_TEXT;APPROVAL_REQUIRED"));
+        assert!(!s.wants(1, "APPROVAL_REQUIRED_X"));
+    }
+}

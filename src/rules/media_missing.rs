@@ -1,0 +1,34 @@
+//! MEDIA_MISSING: a media file the row names is not there (or is not a
+//! file crmguard can read): the record would be imported without it.
+
+use super::Verdict;
+use super::media_files::{MediaKind, MediaRef};
+use crate::media::Inspection;
+
+pub fn check(refs: &[MediaRef], v: &mut Verdict) {
+    for r in refs {
+        if let Inspection::Missing(why) = &r.inspection {
+            v.add_media(r.note(MediaKind::Missing, why.clone()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+
+    #[test]
+    fn a_named_file_that_is_not_there() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("here.png"), b"not an image").unwrap();
+        let row = |file: &'static str| media_verdict(dir.path(), &human(&[("Image__c", file)]));
+        let v = row("gone.png");
+        assert_eq!(codes(&v), "MEDIA_MISSING");
+        assert_eq!(
+            v.media[0].text(),
+            "MEDIA_MISSING Image__c=gone.png: no such file"
+        );
+        assert_eq!(codes(&row("here.png")), "");
+        assert_eq!(codes(&row("")), "", "an empty cell names no file");
+    }
+}
