@@ -38,9 +38,19 @@ fn main() -> anyhow::Result<()> {
         sign(&chain, &key, source, format, kind, title)
     };
 
-    let ai = sign(&png, "image/png", DigitalSourceType::TrainedAlgorithmicMedia, "ai-signed.png")?;
+    let ai = sign(
+        &png,
+        "image/png",
+        DigitalSourceType::TrainedAlgorithmicMedia,
+        "ai-signed.png",
+    )?;
     std::fs::write(out.join("ai-signed.png"), ai)?;
-    let camera = sign(&jpeg, "image/jpeg", DigitalSourceType::DigitalCapture, "camera-signed.jpg")?;
+    let camera = sign(
+        &jpeg,
+        "image/jpeg",
+        DigitalSourceType::DigitalCapture,
+        "camera-signed.jpg",
+    )?;
     std::fs::write(out.join("camera-signed.jpg"), &camera)?;
     std::fs::write(out.join("tampered.jpg"), tamper(&camera)?)?;
     std::fs::write(out.join("unsigned.png"), &png)?;
@@ -63,7 +73,8 @@ fn sign(
         "format": format,
         "claim_generator_info": [{"name": "crmguard fixtures", "version": env!("CARGO_PKG_VERSION")}],
     });
-    let mut builder = Builder::from_shared_context(&context).with_definition(definition.to_string())?;
+    let mut builder =
+        Builder::from_shared_context(&context).with_definition(definition.to_string())?;
     builder.set_intent(BuilderIntent::Create(kind));
     let signer = c2pa::create_signer::from_keys(chain, key, SigningAlg::Es256, None)?;
     let mut dest = Cursor::new(Vec::new());

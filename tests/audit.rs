@@ -78,6 +78,8 @@ fn report(input: &str, started_at: &str, total: u64, quarantined: &[u64]) -> Rep
         }],
         outputs: vec![output("clean", total - q), output("quarantine", q)],
         ai_text: None,
+        media: None,
+        cleanup: None,
         audit: None,
     }
 }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 
-use crate::error::exit;
 use crate::errln;
+use crate::error::exit;
 use crate::policy::Policy;
 use crate::release::{Request, Selection, parse_rows, release};
 use crate::spec::Reason;

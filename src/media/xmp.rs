@@ -61,16 +61,18 @@ pub fn digital_source_types(packet: &str) -> Vec<String> {
             Ok((_, Event::Eof)) | Err(_) => break,
             Ok(e) => e,
         };
+        let empty = matches!(event.1, Event::Empty(_));
         match event {
             (ns, Event::Start(e)) | (ns, Event::Empty(e)) => {
-                let empty = matches!(event.1, Event::Empty(_));
                 if is_dst(&ns, e.local_name().as_ref()) {
                     // <DigitalSourceType rdf:resource="..."/>, or text to come.
                     let resource = e.attributes().flatten().find(|a| {
                         let (ans, local) = reader.resolver().resolve_attribute(a.key);
                         is_ns(&ans, RDF) && local.as_ref() == b"resource"
                     });
-                    match resource.and_then(|a| a.unescape_value().ok()) {
+                    match resource
+                        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok())
+                    {
                         Some(v) => found.push(v.trim().to_string()),
                         None => inside = !empty,
                     }
@@ -80,7 +82,7 @@ pub fn digital_source_types(packet: &str) -> Vec<String> {
                 for a in e.attributes().flatten() {
                     let (ans, local) = reader.resolver().resolve_attribute(a.key);
                     if is_dst(&ans, local.as_ref())
-                        && let Ok(v) = a.unescape_value()
+                        && let Ok(v) = a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
                     {
                         found.push(v.trim().to_string());
                     }

@@ -69,7 +69,9 @@ pub fn parse_rows(s: &str) -> Result<Vec<(u64, u64)>, String> {
         }
         total += b - a + 1;
         if total > MAX_ROWS as u64 {
-            return Err(format!("more than {MAX_ROWS} rows: release them in batches"));
+            return Err(format!(
+                "more than {MAX_ROWS} rows: release them in batches"
+            ));
         }
         ranges.push((a, b));
     }
@@ -151,16 +153,20 @@ fn read_quarantine(req: &Request) -> anyhow::Result<Quarantine> {
     let path = req.quarantine;
     let shown = terminal::path(path);
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let mut format = Format::from_extension(ext)
-        .with_context(|| format!("{shown}: not a quarantine file crmguard writes (.csv, .tsv, .json, .ndjson)"))?;
+    let mut format = Format::from_extension(ext).with_context(|| {
+        format!("{shown}: not a quarantine file crmguard writes (.csv, .tsv, .json, .ndjson)")
+    })?;
     if let Format::Csv { delimiter } = &mut format {
         let mut head = vec![0u8; 64 * 1024];
-        let n = std::io::Read::read(&mut std::fs::File::open(path).with_context(|| format!("{shown}: cannot open"))?, &mut head)?;
+        let n = std::io::Read::read(
+            &mut std::fs::File::open(path).with_context(|| format!("{shown}: cannot open"))?,
+            &mut head,
+        )?;
         *delimiter = rows::sniff_delimiter(&head[..n]).with_context(|| {
             format!("{shown}: no crmguard_row and crmguard_reasons columns: not a quarantine file")
         })?;
     }
-    let src = open_input(path, Compression::None)?;
+    let src = open_input(path, Compression::None, None)?;
     let stats = src.stats.clone();
     let mut reader = reader_for(format, src.reader, path)?;
     let (k, header) = match (reader.header(), format) {
@@ -186,14 +192,21 @@ fn read_quarantine(req: &Request) -> anyhow::Result<Quarantine> {
             continue;
         }
         if picked.len() == MAX_ROWS {
-            bail!("{shown}: more than {MAX_ROWS} rows selected: release them in batches with --rows");
+            bail!(
+                "{shown}: more than {MAX_ROWS} rows selected: release them in batches with --rows"
+            );
         }
         let bytes = match format {
-            Format::Csv { delimiter } => rows::strip_csv(&row.raw, delimiter, k).map(<[u8]>::to_vec),
+            Format::Csv { delimiter } => {
+                rows::strip_csv(&row.raw, delimiter, k).map(<[u8]>::to_vec)
+            }
             Format::Json | Format::Ndjson => rows::strip_json(&row.raw),
         };
         let Some(bytes) = bytes else {
-            bail!("{shown}:{}: row {number} does not end with crmguard's values", row.line);
+            bail!(
+                "{shown}:{}: row {number} does not end with crmguard's values",
+                row.line
+            );
         };
         picked.push(Picked {
             row: number,
@@ -328,7 +341,9 @@ fn find_scan(log: &Path, path: &Path, q: &Quarantine) -> anyhow::Result<ScanMatc
             terminal::path(log)
         ),
         Err(VerifyError::Io(e)) => {
-            return Err(anyhow::Error::new(e).context(format!("{}: cannot read", terminal::path(log))));
+            return Err(
+                anyhow::Error::new(e).context(format!("{}: cannot read", terminal::path(log)))
+            );
         }
     }
     match (walk.best, walk.uncommitted, same_name) {
@@ -351,7 +366,12 @@ fn find_scan(log: &Path, path: &Path, q: &Quarantine) -> anyhow::Result<ScanMatc
 }
 
 /// Every check a release must pass, all failures named.
-fn check(q: &Quarantine, scan: &ScanMatch, policy: &Policy, selection: &Selection) -> anyhow::Result<()> {
+fn check(
+    q: &Quarantine,
+    scan: &ScanMatch,
+    policy: &Policy,
+    selection: &Selection,
+) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     if let Selection::Rows(ranges) = selection {
         let got: HashSet<u64> = q.picked.iter().map(|p| p.row).collect();
@@ -362,7 +382,10 @@ fn check(q: &Quarantine, scan: &ScanMatch, policy: &Policy, selection: &Selectio
             .map(|r| r.to_string())
             .collect();
         if !missing.is_empty() {
-            problems.push(format!("not in the quarantine file: row {}", missing.join(", ")));
+            problems.push(format!(
+                "not in the quarantine file: row {}",
+                missing.join(", ")
+            ));
         }
     }
     if q.picked.is_empty() && problems.is_empty() {
@@ -393,7 +416,10 @@ fn check(q: &Quarantine, scan: &ScanMatch, policy: &Policy, selection: &Selectio
                 "row {}: its bytes in the quarantine file are not the ones scan {} recorded",
                 p.row, scan.scan_id
             )),
-            None => problems.push(format!("row {}: scan {} has no record of it", p.row, scan.scan_id)),
+            None => problems.push(format!(
+                "row {}: scan {} has no record of it",
+                p.row, scan.scan_id
+            )),
         }
     }
     if problems.is_empty() {

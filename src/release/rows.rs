@@ -129,8 +129,14 @@ mod tests {
 
     #[test]
     fn the_delimiter_is_read_off_the_header() {
-        assert_eq!(sniff_delimiter(b"a;b;crmguard_row;crmguard_reasons\r\n"), Some(b';'));
-        assert_eq!(sniff_delimiter(b"a\tcrmguard_row\tcrmguard_reasons"), Some(b'\t'));
+        assert_eq!(
+            sniff_delimiter(b"a;b;crmguard_row;crmguard_reasons\r\n"),
+            Some(b';')
+        );
+        assert_eq!(
+            sniff_delimiter(b"a\tcrmguard_row\tcrmguard_reasons"),
+            Some(b'\t')
+        );
         assert_eq!(sniff_delimiter(b"a,crmguard_row;crmguard_reasons"), None);
         assert_eq!(sniff_delimiter(b"crmguard_row,crmguard_reasons"), None);
     }
@@ -139,7 +145,12 @@ mod tests {
     fn added_columns_are_counted_from_the_end() {
         let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            added_columns(&names(&["Name", "crmguard_row", "crmguard_reasons", "crmguard_media"])),
+            added_columns(&names(&[
+                "Name",
+                "crmguard_row",
+                "crmguard_reasons",
+                "crmguard_media"
+            ])),
             3
         );
         assert_eq!(added_columns(&names(&["crmguard_row", "Name"])), 0);
@@ -167,7 +178,12 @@ mod tests {
             (b"caf\xe9,bad utf8", b','),
         ] {
             let q = quarantined_csv(raw, d, &values);
-            assert_eq!(strip_csv(&q, d, 4), Some(raw), "{:?}", String::from_utf8_lossy(raw));
+            assert_eq!(
+                strip_csv(&q, d, 4),
+                Some(raw),
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
         }
         assert_eq!(strip_csv(b"7,A", b',', 2), None);
     }
@@ -176,9 +192,15 @@ mod tests {
     fn json_records_come_back_byte_for_byte() {
         let pairs = [
             ("crmguard_row", TagValue::Number(3.0)),
-            ("crmguard_reasons", TagValue::Text("APPROVAL_REQUIRED".into())),
+            (
+                "crmguard_reasons",
+                TagValue::Text("APPROVAL_REQUIRED".into()),
+            ),
             ("crmguard_ai_score", TagValue::Null),
-            ("crmguard_media", TagValue::Text("} \"crmguard_row\": ,".into())),
+            (
+                "crmguard_media",
+                TagValue::Text("} \"crmguard_row\": ,".into()),
+            ),
         ];
         for raw in [
             &b"{\"a\": 1 }"[..],
@@ -189,7 +211,12 @@ mod tests {
         ] {
             let mut q = Vec::new();
             splice_object(&mut q, raw, pairs.iter().map(|(k, v)| (*k, v))).unwrap();
-            assert_eq!(strip_json(&q).as_deref(), Some(raw), "{}", String::from_utf8_lossy(&q));
+            assert_eq!(
+                strip_json(&q).as_deref(),
+                Some(raw),
+                "{}",
+                String::from_utf8_lossy(&q)
+            );
         }
         assert_eq!(strip_json(b"{\"a\":1}"), None);
     }

@@ -147,7 +147,14 @@ fn points_at(
         Reason::UntrustedAiSource => {
             is(&[Field::AiModelVersion, Field::DataSource]) && view.synthetic() == Some(true)
         }
-        Reason::SyntheticNotAllowed => is(&[Field::IsSynthetic]),
+        Reason::SyntheticNotAllowed | Reason::ApprovalRequired => is(&[Field::IsSynthetic]),
+        Reason::UndisclosedAiMedia | Reason::MediaProvenanceInvalid | Reason::MediaMissing => {
+            ctx.media.as_ref().is_some_and(|m| {
+                m.columns
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(c.name.trim()))
+            })
+        }
         Reason::UndisclosedAiText => flagged_column == Some(c.name),
         Reason::CsvInjection => {
             csv_injection::offends(c, ctx.policy.injection_mode, view.csv_raw().is_none())
@@ -212,6 +219,7 @@ mod tests {
             object_flag: None,
             object_from_file: None,
             ai: None,
+            media: None,
         };
         let v = super::super::check_row(&row, &ctx);
         assert_eq!(codes(&v), "CSV_INJECTION");

@@ -22,7 +22,9 @@ use crate::rules::{Context, Verdict};
 /// near-miss disclosure key.
 const KEYS_KEPT: usize = 256;
 
-pub struct RowSink<'a> {
+/// `'p`: the policy the cleanup plan reads, which outlives the writer and
+/// spool this borrows.
+pub struct RowSink<'a, 'p> {
     pub writer: &'a mut RowWriter,
     pub spool: &'a mut RowSpool,
     pub tagger: &'a Tagger,
@@ -37,10 +39,10 @@ pub struct RowSink<'a> {
     /// Keys of the first JSON records (at most `KEYS_KEPT`).
     pub keys: BTreeSet<String>,
     /// `--cleanup-plan`: the quarantined rows' Ids and actions.
-    pub plan: Option<Plan<'a>>,
+    pub plan: Option<Plan<'p>>,
 }
 
-impl<'a> RowSink<'a> {
+impl<'a, 'p> RowSink<'a, 'p> {
     pub fn new(
         writer: &'a mut RowWriter,
         spool: &'a mut RowSpool,
@@ -48,8 +50,8 @@ impl<'a> RowSink<'a> {
         delimiter: u8,
         baseline: Option<&'a Baseline>,
         write_baseline: bool,
-        plan: Option<Plan<'a>>,
-    ) -> std::io::Result<RowSink<'a>> {
+        plan: Option<Plan<'p>>,
+    ) -> std::io::Result<RowSink<'a, 'p>> {
         Ok(RowSink {
             writer,
             spool,
