@@ -26,6 +26,12 @@ fn expected(code: &str) -> Vec<(u64, String)> {
 fn run_fixture(code: &str) {
     let wd = Workdir::new();
     wd.fixture(&format!("rules/{code}.csv"));
+    // The media fixtures name files under media/, beside the input.
+    for f in std::fs::read_dir(fixtures().join("media")).unwrap() {
+        let f = f.unwrap();
+        let name = f.file_name().into_string().unwrap();
+        wd.write(&format!("media/{name}"), std::fs::read(f.path()).unwrap());
+    }
     let own = fixtures().join("rules").join(format!("{code}.toml"));
     let policy = if own.exists() {
         wd.fixture(&format!("rules/{code}.toml"))
@@ -94,6 +100,10 @@ fixture_tests! {
     csv_injection => "CSV_INJECTION",
     control_character => "CONTROL_CHARACTER",
     field_too_long => "FIELD_TOO_LONG",
+    approval_required => "APPROVAL_REQUIRED",
+    undisclosed_ai_media => "UNDISCLOSED_AI_MEDIA",
+    media_provenance_invalid => "MEDIA_PROVENANCE_INVALID",
+    media_missing => "MEDIA_MISSING",
 }
 
 #[test]
@@ -117,6 +127,10 @@ fn fixture_list_covers_every_code_with_a_file() {
         "CSV_INJECTION",
         "CONTROL_CHARACTER",
         "FIELD_TOO_LONG",
+        "APPROVAL_REQUIRED",
+        "UNDISCLOSED_AI_MEDIA",
+        "MEDIA_PROVENANCE_INVALID",
+        "MEDIA_MISSING",
     ];
     for r in Reason::ALL.iter().filter(|r| !PENDING.contains(r)) {
         assert!(listed.contains(&r.code()), "no test runs {}", r.code());
