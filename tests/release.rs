@@ -1,0 +1,155 @@
+//! `crmguard release` round trips through the real binary: scan, release,
+//! the released rows scan clean under a policy that allows them, and the
+//! audit log still verifies with the approval in it.
+
+mod common;
+
+use common::{Workdir, status, stderr};
+
+const LOG: &str = "crmguard-out/crmguard-audit.jsonl";
+const WAITING: &str = "[synthetic]\nallow = true\nrequire_approval = [\"Product_Description\"]\n";
+
+fn scanned() -> Workdir {
+    let wd = Workdir::new();
+    std::fs::copy(
+        common::fixtures().join("rules/APPROVAL_REQUIRED.csv"),
+        wd.join("products.csv"),
+    )
+    .unwrap();
+    wd.write("waiting.toml", WAITING);
+    let out = wd.run(&[
+        "scan",
+        "-q",
+        "--policy",
+        "waiting.toml",
+        "--object",
+        "Product_Description",
+        "products.csv",
+    ]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    wd
+}
+
+fn release(wd: &Workdir, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "release",
+        "crmguard-out/products.quarantine.csv",
+        "--approver",
+        "Grace Hopper",
+        "--reason",
+        "copy checked",
+        "--policy",
+        "waiting.toml",
+    ];
+    args.extend_from_slice(extra);
+    wd.run(&args)
+}
+
+#[test]
+fn released_rows_are_the_input_rows_and_scan_clean() {
+    let wd = scanned();
+    let out = release(&wd, &["--all-with", "APPROVAL_REQUIRED"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    // Rows 1 and 3 of the input, byte for byte, under the input's header.
+    let input = wd.read_string("products.csv");
+    let lines: Vec<&str> = input.split_inclusive('\n').collect();
+    let want = format!("{}{}{}", lines[0], lines[1], lines[3]);
+    assert_eq!(wd.read_string("crmguard-out/products.released.csv"), want);
+
+    wd.write("allowed.toml", "[synthetic]\nallow = true\n");
+    let out = wd.run(&[
+        "scan",
+        "-q",
+        "--policy",
+        "allowed.toml",
+        "--object",
+        "Product_Description",
+        "--out-dir",
+        "again",
+        "crmguard-out/products.released.csv",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        wd.read_string("again/products.released.clean.csv"),
+        want,
+        "every released row is clean"
+    );
+
+    let out = wd.run(&["audit", "verify", LOG]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("1 approvals"), "{text}");
+    let log = wd.read_string(LOG);
+    let approval = log
+        .lines()
+        .find(|l| l.contains(r#""type":"approval""#))
+        .unwrap();
+    let rec: serde_json::Value = serde_json::from_str(approval).unwrap();
+    assert_eq!(rec["approver"], "Grace Hopper");
+    assert_eq!(rec["reason"], "copy checked");
+    let q = blake3::hash(&wd.read("crmguard-out/products.quarantine.csv"));
+    assert_eq!(rec["quarantine"]["blake3"], q.to_hex().as_str());
+    let hashes: Vec<&str> = rec["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["row_blake3"].as_str().unwrap())
+        .collect();
+    let row_hash = |l: &str| blake3::hash(l.trim_end_matches('\n').as_bytes()).to_hex();
+    assert_eq!(
+        hashes,
+        [row_hash(lines[1]).as_str(), row_hash(lines[3]).as_str()]
+    );
+
+    let out = wd.run(&["audit", "show", LOG]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("APPROVER") && text.contains("Grace Hopper"), "{text}");
+}
+
+#[test]
+fn a_quarantine_file_changed_since_its_scan_is_refused() {
+    let wd = scanned();
+    let q = wd.read_string("crmguard-out/products.quarantine.csv");
+    wd.write(
+        "crmguard-out/products.quarantine.csv",
+        q.replace("Synthetic persona", "Synthetic person"),
+    );
+    let out = release(&wd, &["--rows", "1"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("changed since scan"), "{}", stderr(&out));
+    assert!(!wd.join("crmguard-out/products.released.csv").exists());
+    assert!(!wd.read_string(LOG).contains(r#""type":"approval""#));
+}
+
+#[test]
+fn never_releasable_reasons_and_repeats_are_refused() {
+    let wd = Workdir::new();
+    wd.write(
+        "leads.csv",
+        "Name,is_synthetic,data_source\nAda,false,web\n=HYPERLINK(1),false,web\n",
+    );
+    assert_eq!(status(&wd.run(&["scan", "-q", "leads.csv"])), 1);
+    let out = wd.run(&[
+        "release",
+        "crmguard-out/leads.quarantine.csv",
+        "--rows",
+        "2",
+        "--approver",
+        "G",
+        "--reason",
+        "r",
+    ]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("row 2: CSV_INJECTION is never released"),
+        "{}",
+        stderr(&out)
+    );
+
+    let wd = scanned();
+    assert_eq!(status(&release(&wd, &["--rows", "1"])), 0);
+    let out = release(&wd, &["--rows", "1", "--output", "again.csv"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("row 1: released already"), "{}", stderr(&out));
+}
