@@ -227,7 +227,7 @@ fn records_hold_the_scan_and_never_row_content() {
 
     let all = lines(&wd);
     let scan = json(&all[0]);
-    assert_eq!(scan["v"], 1);
+    assert_eq!(scan["v"], 2);
     assert_eq!(scan["seq"], 1);
     assert_eq!(scan["type"], "scan");
     assert_eq!(scan["prev"], "0".repeat(64));

@@ -76,9 +76,16 @@ fn the_plan_lists_exactly_the_quarantined_ids() {
 #[test]
 fn an_export_without_the_id_column_is_refused_before_anything_is_written() {
     let wd = Workdir::new();
-    wd.write("leads.csv", "Name,is_synthetic,data_source\n=1+1,false,web\n");
+    wd.write(
+        "leads.csv",
+        "Name,is_synthetic,data_source\n=1+1,false,web\n",
+    );
     let out = wd.run(&["scan", "-q", "--cleanup-plan", "leads.csv"]);
     assert_eq!(status(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("leads.csv:1:"), "{}", stderr(&out));
-    assert!(wd.list("crmguard-out").iter().all(|n| !n.starts_with("leads.")));
+    assert!(
+        wd.list("crmguard-out")
+            .iter()
+            .all(|n| !n.starts_with("leads."))
+    );
 }

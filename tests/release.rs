@@ -104,7 +104,10 @@ fn released_rows_are_the_input_rows_and_scan_clean() {
     let out = wd.run(&["audit", "show", LOG]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("APPROVER") && text.contains("Grace Hopper"), "{text}");
+    assert!(
+        text.contains("APPROVER") && text.contains("Grace Hopper"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -117,7 +120,11 @@ fn a_quarantine_file_changed_since_its_scan_is_refused() {
     );
     let out = release(&wd, &["--rows", "1"]);
     assert_eq!(status(&out), 2, "{}", stderr(&out));
-    assert!(stderr(&out).contains("changed since scan"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("changed since scan"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!wd.join("crmguard-out/products.released.csv").exists());
     assert!(!wd.read_string(LOG).contains(r#""type":"approval""#));
 }
@@ -151,5 +158,49 @@ fn never_releasable_reasons_and_repeats_are_refused() {
     assert_eq!(status(&release(&wd, &["--rows", "1"])), 0);
     let out = release(&wd, &["--rows", "1", "--output", "again.csv"]);
     assert_eq!(status(&out), 2, "{}", stderr(&out));
-    assert!(stderr(&out).contains("row 1: released already"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("row 1: released already"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn json_and_ndjson_rows_come_back_byte_for_byte() {
+    let wd = Workdir::new();
+    // Odd spacing and key order: the released bytes are the input's.
+    let held = r#"{ "Name":"Ada",  "is_synthetic" : false }"#;
+    let ok = r#"{"Name":"Bo","is_synthetic":false,"data_source":"web"}"#;
+    wd.write("a.ndjson", format!("{ok}\n{held}\r\n{ok}\n"));
+    wd.write("b.json", format!("[{ok},\n  {held}\n]\n"));
+    for (input, quarantine, released, want) in [
+        (
+            "a.ndjson",
+            "crmguard-out/a.quarantine.ndjson",
+            "crmguard-out/a.released.ndjson",
+            format!("{held}\r\n"),
+        ),
+        (
+            "b.json",
+            "crmguard-out/b.quarantine.json",
+            "crmguard-out/b.released.json",
+            format!("[\n{held}\n]\n"),
+        ),
+    ] {
+        assert_eq!(status(&wd.run(&["scan", "-q", input])), 1);
+        let out = wd.run(&[
+            "release",
+            quarantine,
+            "--all-with",
+            "MISSING_DISCLOSURE",
+            "--approver",
+            "G",
+            "--reason",
+            "r",
+        ]);
+        assert_eq!(status(&out), 0, "{input}: {}", stderr(&out));
+        assert_eq!(wd.read_string(released), want, "{input}");
+    }
+    let out = wd.run(&["audit", "verify", LOG]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
 }

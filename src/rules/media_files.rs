@@ -107,3 +107,13 @@ pub fn inspect(row: &RowView, ctx: &Context) -> Vec<MediaRef> {
     }
     refs
 }
+
+/// Files that were not read (over the size limit, a URL): no code, but the
+/// report counts and lists them, and `--fail-on warning` fails on them.
+pub fn note_unchecked(refs: &[MediaRef], v: &mut super::Verdict) {
+    for r in refs {
+        if let Inspection::Unchecked(why) = &r.inspection {
+            v.add_media(r.note(MediaKind::Unchecked, why.clone()));
+        }
+    }
+}

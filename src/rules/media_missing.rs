@@ -20,7 +20,11 @@ mod tests {
     #[test]
     fn a_named_file_that_is_not_there() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("here.png"), b"not an image").unwrap();
+        // A real image: one that does not parse as its type is
+        // MEDIA_PROVENANCE_INVALID (its provenance cannot be read).
+        let png =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/media/unsigned.png");
+        std::fs::copy(png, dir.path().join("here.png")).unwrap();
         let row = |file: &'static str| media_verdict(dir.path(), &human(&[("Image__c", file)]));
         let v = row("gone.png");
         assert_eq!(codes(&v), "MEDIA_MISSING");

@@ -13,3 +13,26 @@ pub fn check(refs: &[MediaRef], v: &mut Verdict) {
         }
     }
 }
+
+#[cfg(all(test, feature = "c2pa"))]
+mod tests {
+    use super::super::testing::*;
+
+    #[test]
+    fn a_file_changed_after_signing_does_not_validate() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/media");
+        let v = media_verdict(&root, &human(&[("Image__c", "tampered.jpg")]));
+        assert_eq!(codes(&v), "MEDIA_PROVENANCE_INVALID");
+        assert!(
+            v.media[0].detail.contains("assertion.dataHash.mismatch"),
+            "{}",
+            v.media[0].detail
+        );
+        let v = media_verdict(&root, &human(&[("Image__c", "camera-signed.jpg")]));
+        assert_eq!(
+            codes(&v),
+            "",
+            "valid, though its signer is on no trust list"
+        );
+    }
+}

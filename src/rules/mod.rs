@@ -541,6 +541,7 @@ fn run_rules(row: &Row, ctx: &Context) -> Verdict {
     let media = media_files::inspect(&view, ctx);
     v.media_files = media.len() as u32;
     media_missing::check(&media, &mut v);
+    media_files::note_unchecked(&media, &mut v);
     media_provenance_invalid::check(&media, &mut v);
     undisclosed_ai_media::check(&view, &media, &mut v);
     v

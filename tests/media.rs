@@ -1,0 +1,155 @@
+//! Media rows judged from the real C2PA and XMP fixtures (fixtures/media/,
+//! made by fixtures/tools/media.sh) through the real binary: the report's
+//! media section, its schema, and the same bytes at any thread count.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Workdir, fixtures, status, stderr, tools};
+
+const PRODUCTS: &str = "Id,Name,is_synthetic,data_source,PathOnClient
+a01,Desk lamp,false,web_form,media/ai-signed.png
+a02,Chair,false,web_form,media/camera-signed.jpg
+a03,Shelf,false,web_form,media/tampered.jpg
+a04,Stool,false,web_form,media/unsigned.png
+a05,Table,false,web_form,media/iptc-ai.jpg
+a06,Rug,false,web_form,media/gone.png
+a07,Vase,false,web_form,https://cdn.example.com/vase.png
+";
+
+fn workdir() -> Workdir {
+    let wd = Workdir::new();
+    for f in std::fs::read_dir(fixtures().join("media")).unwrap() {
+        let f = f.unwrap();
+        let name = f.file_name().into_string().unwrap();
+        wd.write(&format!("media/{name}"), std::fs::read(f.path()).unwrap());
+    }
+    wd.write("products.csv", PRODUCTS);
+    wd.write("crmguard.toml", "[media]\ncolumns = [\"PathOnClient\"]\n");
+    wd
+}
+
+#[test]
+fn each_fixture_is_judged_with_its_evidence() {
+    let wd = workdir();
+    let out = wd.run(&["scan", "-q", "--cleanup-plan", "products.csv"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let report = wd.report("crmguard-out/products.report.json");
+    let media = &report["media"];
+    assert_eq!(media["c2pa"], true);
+    let counts: Vec<u64> = [
+        "files",
+        "missing",
+        "invalid",
+        "ai_undisclosed",
+        "ai_disclosed",
+        "unchecked",
+    ]
+    .iter()
+    .map(|k| media[k].as_u64().unwrap())
+    .collect();
+    assert_eq!(counts, [7, 1, 1, 2, 0, 1]);
+    let findings: Vec<(u64, String, String)> = media["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["row"].as_u64().unwrap(),
+                f["code"].as_str().unwrap_or("-").to_string(),
+                f["detail"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let codes: Vec<(u64, &str)> = findings.iter().map(|(r, c, _)| (*r, c.as_str())).collect();
+    assert_eq!(
+        codes,
+        [
+            (1, "UNDISCLOSED_AI_MEDIA"),
+            (3, "MEDIA_PROVENANCE_INVALID"),
+            (5, "UNDISCLOSED_AI_MEDIA"),
+            (6, "MEDIA_MISSING"),
+            (7, "-"),
+        ]
+    );
+    let detail = |row: u64| &findings.iter().find(|f| f.0 == row).unwrap().2;
+    assert!(
+        detail(1).contains("assertion c2pa.actions.v2: c2pa.created digitalSourceType")
+            && detail(1).contains("trainedAlgorithmicMedia")
+            && detail(1).contains("on no trust list"),
+        "{}",
+        detail(1)
+    );
+    assert!(
+        detail(3).contains("assertion.dataHash.mismatch"),
+        "{}",
+        detail(3)
+    );
+    assert!(detail(5).starts_with("XMP (JPEG APP1)"), "{}", detail(5));
+    let quarantine = wd.read_string("crmguard-out/products.quarantine.csv");
+    assert!(
+        quarantine
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(",crmguard_media")
+    );
+    assert!(quarantine.contains("MEDIA_MISSING PathOnClient=media/gone.png: no such file"));
+    // The plan lists exactly the quarantined Ids.
+    let plan = wd.read_string("crmguard-out/products.cleanup.csv");
+    let ids: Vec<&str> = plan
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(ids, ["a01", "a03", "a05", "a06"]);
+
+    let Some(python) = tools::python_with(&["jsonschema"]) else {
+        return;
+    };
+    let out = Command::new(&python)
+        .arg(tools::script("validate_json.py"))
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("docs")
+                .join("report.schema.json"),
+        )
+        .arg("--")
+        .arg(wd.join("crmguard-out/products.report.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 documents, 0 errors"), "{text}");
+}
+
+#[test]
+fn a_signer_under_a_trust_anchor_is_reported_trusted() {
+    let wd = workdir();
+    wd.write(
+        "crmguard.toml",
+        "[media]\ncolumns = [\"PathOnClient\"]\ntrust_anchors = \"media/test-ca.pem\"\n",
+    );
+    assert_eq!(status(&wd.run(&["scan", "-q", "products.csv"])), 1);
+    let quarantine = wd.read_string("crmguard-out/products.quarantine.csv");
+    assert!(
+        quarantine.contains(r#"signed by ""crmguard test signer"", trusted"#),
+        "{quarantine}"
+    );
+}
+
+#[test]
+fn any_thread_count_writes_the_same_bytes() {
+    let wd = workdir();
+    let mut outputs = Vec::new();
+    for j in ["1", "4"] {
+        let dir = format!("out{j}");
+        let out = wd.run(&["scan", "-q", "-j", j, "--out-dir", &dir, "products.csv"]);
+        assert_eq!(status(&out), 1, "{}", stderr(&out));
+        outputs.push((
+            wd.read(&format!("{dir}/products.clean.csv")),
+            wd.read(&format!("{dir}/products.quarantine.csv")),
+        ));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}
