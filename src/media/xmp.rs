@@ -269,18 +269,18 @@ fn scan(file: &mut impl Read, len: u64) -> io::Result<Option<Packet>> {
     let mut file = file.take(len);
     let mut window: Vec<u8> = Vec::with_capacity(2 * BLOCK);
     let mut block = vec![0u8; BLOCK];
-    let mut start = None;
+    let mut started = false;
     loop {
         let n = file.read(&mut block)?;
         if n == 0 {
             return Ok(None);
         }
         window.extend_from_slice(&block[..n]);
-        match start {
-            None => match memchr::memmem::find(&window, OPEN) {
+        if !started {
+            match memchr::memmem::find(&window, OPEN) {
                 Some(i) => {
                     window.drain(..i);
-                    start = Some(());
+                    started = true;
                 }
                 // Keep a tail in case the opening straddles two blocks.
                 None => {
@@ -288,8 +288,7 @@ fn scan(file: &mut impl Read, len: u64) -> io::Result<Option<Packet>> {
                     window.drain(..keep);
                     continue;
                 }
-            },
-            Some(()) => {}
+            }
         }
         if let Some(end) = memchr::memmem::find(&window, CLOSE) {
             return Ok(text("XMP packet", &window[..end + CLOSE.len()]));
