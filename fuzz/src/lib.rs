@@ -58,7 +58,7 @@ pub fn check(stored: &[u8], plain: Option<&[u8]>, format: Format, compression: C
         Format::Csv { delimiter } => Some(delimiter),
         _ => None,
     };
-    let input = Input::plan(&path, Some(format), delimiter, &out_dir).unwrap();
+    let input = Input::plan(&path, Some(format), delimiter, &out_dir, false).unwrap();
     std::fs::create_dir_all(&out_dir).unwrap();
     let (interrupted, critical) = (AtomicBool::new(false), AtomicBool::new(false));
     let audit_log = out_dir.join("audit.jsonl");
@@ -74,6 +74,8 @@ pub fn check(stored: &[u8], plain: Option<&[u8]>, format: Format, compression: C
         baseline: None,
         write_baseline: false,
         encoding: None,
+        media: None,
+        media_root: None,
     };
     let outputs = [&input.outputs.clean, &input.outputs.quarantine, &input.outputs.report];
     let report = match scan(&input, &cfg) {

@@ -168,7 +168,10 @@ fn read_quarantine(req: &Request) -> anyhow::Result<Quarantine> {
     }
     let src = open_input(path, Compression::None, None)?;
     let stats = src.stats.clone();
-    let mut reader = reader_for(format, src.reader, path)?;
+    // A quarantined row is the input's record plus crmguard's columns,
+    // whose evidence text can run to a few hundred KiB at most.
+    let limit = req.policy.max_record_bytes.saturating_add(1 << 20);
+    let mut reader = reader_for(format, src.reader, path, limit)?;
     let (k, header) = match (reader.header(), format) {
         (Some(h), Format::Csv { delimiter }) => {
             let k = rows::added_columns(&h.names);

@@ -737,6 +737,8 @@ pub(crate) mod testing {
             raw: Vec::new(),
             terminator: Default::default(),
             names: pairs.iter().map(|(n, _)| n.to_string()).collect(),
+            line: 1,
+            delimiter: b',',
         };
         let columns = Columns::resolve(&header, &policy);
         let inspector = crate::media::Inspector::new(1 << 20, None).unwrap();
