@@ -172,6 +172,9 @@ impl<'a> Checker<'a> {
             columns: Some(&self.columns),
             object_flag: self.object_flag.as_deref(),
             object_from_file: self.object_from_file.as_deref(),
+            // Media files named in Arrow rows are not opened: a batch is
+            // judged where it runs (an executor), without the media root.
+            media: None,
             ai: self.ai.map(|settings| AiContext {
                 settings,
                 columns: match text {

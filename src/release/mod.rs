@@ -204,6 +204,7 @@ fn read_quarantine(req: &Request) -> anyhow::Result<Quarantine> {
                 rows::strip_csv(&row.raw, delimiter, k).map(<[u8]>::to_vec)
             }
             Format::Json | Format::Ndjson => rows::strip_json(&row.raw),
+            Format::Parquet => None,
         };
         let Some(bytes) = bytes else {
             bail!(

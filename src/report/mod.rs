@@ -446,6 +446,9 @@ pub struct Tally {
     pub columns: BTreeMap<String, [u64; Reason::ALL.len()]>,
     pub notices: Notices,
     pub ai: AiTally,
+    /// Not sent between a table's parts: the batch path opens no media
+    /// files (batch/mod.rs), so a part's media tally is always empty.
+    #[serde(skip)]
     pub media: MediaTally,
 }
 

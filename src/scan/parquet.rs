@@ -172,7 +172,12 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         ],
         ..report_counts(&tally, cfg.policy, cfg.scan_time, false)
     };
-    commit::commit(input, cfg, &mut report, spool, clean, quarantine)?;
+    let files = commit::Outputs {
+        clean,
+        quarantine,
+        cleanup: None,
+    };
+    commit::commit(input, cfg, &mut report, spool, files)?;
     // The run's reports show sample rows of text inputs only: a Parquet
     // row has no line to point at.
     Ok(FileScan {
