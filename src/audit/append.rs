@@ -95,25 +95,6 @@ pub(crate) fn read_last_line(
     Ok((start, line))
 }
 
-/// 1-based line number of the line starting at `offset`; only for messages
-/// about a broken log, where reading it through is acceptable.
-pub(crate) fn line_number(file: &mut File, offset: u64) -> io::Result<u64> {
-    file.seek(SeekFrom::Start(0))?;
-    let mut left = offset;
-    let mut lines = 1;
-    let mut buf = vec![0u8; 256 * 1024];
-    while left > 0 {
-        let want = buf.len().min(left as usize);
-        let n = file.read(&mut buf[..want])?;
-        if n == 0 {
-            break;
-        }
-        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
-        left -= n as u64;
-    }
-    Ok(lines)
-}
-
 /// What the next record chains onto: the last record's `seq` and hash,
 /// once a dead append's leftovers are dealt with (recover.rs).
 fn read_head(file: &mut File, path: &Path, len: u64) -> anyhow::Result<(u64, blake3::Hash)> {
@@ -417,14 +398,5 @@ mod tests {
         let junk = vec![b'x'; MAX_LINE + 10];
         let err = read_last_line(&mut Cursor::new(&junk), junk.len() as u64, 4096).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-    }
-
-    #[test]
-    fn line_numbers_count_newlines() {
-        let mut f = tempfile::tempfile().unwrap();
-        f.write_all(b"a\nbb\n\nccc").unwrap();
-        assert_eq!(line_number(&mut f, 0).unwrap(), 1);
-        assert_eq!(line_number(&mut f, 2).unwrap(), 2);
-        assert_eq!(line_number(&mut f, 6).unwrap(), 4);
     }
 }

@@ -29,11 +29,11 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::chain::{Broken, Chain};
+use super::identity;
 use super::record::{
     Block, GENESIS, LEGACY_VERSION, LineEncoder, MAX_LINE, OUTPUTS_NONE, OUTPUTS_UNKNOWN, Record,
     RecoveryRecord, VERSION, check_line, line_opening, version_of,
 };
-use super::{append, identity};
 
 /// Bytes read per step when walking the log backwards.
 const BACK_CHUNK: usize = 256 * 1024;
@@ -145,7 +145,7 @@ impl Base {
 }
 
 fn refuse(file: &mut File, path: &Path, offset: u64, seq: u64, what: String) -> anyhow::Error {
-    let line = append::line_number(file, offset).unwrap_or(0);
+    let line = line_number(file, offset).unwrap_or(0);
     let broken = Broken { line, seq, what };
     anyhow::anyhow!(
         "{}:{broken}; refusing to append to a broken audit log (see `crmguard audit verify`)",
@@ -391,9 +391,29 @@ fn warn_recovered(path: &Path, record: &RecoveryRecord, seq: u64) {
     }
 }
 
+/// 1-based line number of the line starting at `offset`; only for messages
+/// about a broken log, where reading it through is acceptable.
+pub(crate) fn line_number(file: &mut File, offset: u64) -> io::Result<u64> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut left = offset;
+    let mut lines = 1;
+    let mut buf = vec![0u8; 256 * 1024];
+    while left > 0 {
+        let want = buf.len().min(left as usize);
+        let n = file.read(&mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        left -= n as u64;
+    }
+    Ok(lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::append;
 
     #[test]
     fn lines_come_back_last_first_across_chunks() {
@@ -621,5 +641,14 @@ mod tests {
         let (bytes, _) = log(&recs);
         let err = prepared(&bytes).0.unwrap_err().to_string();
         assert!(err.contains("version 1 record after version 2"), "{err}");
+    }
+
+    #[test]
+    fn line_numbers_count_newlines() {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b"a\nbb\n\nccc").unwrap();
+        assert_eq!(line_number(&mut f, 0).unwrap(), 1);
+        assert_eq!(line_number(&mut f, 2).unwrap(), 2);
+        assert_eq!(line_number(&mut f, 6).unwrap(), 4);
     }
 }

@@ -29,10 +29,17 @@ use crate::policy::Policy;
 use crate::rules::undisclosed_ai_text::infer_columns;
 use crate::rules::{AiContext, AiSettings, Columns, Context, TextColumns, Verdict, check_row};
 
+/// Rows per batch, and bytes per batch (as held in memory, see
+/// `Row::footprint`), whichever comes first. Fixed, not
+/// derived from the thread count: batches are also the unit of progress and
+/// interruption, and must not change what is written.
+pub const BATCH_ROWS: usize = 4096;
+pub const BATCH_BYTES: usize = 2 << 20;
+
 /// Rows the CSV path infers text columns from: its first batch, which ends
 /// at this many rows or once it holds [`SAMPLE_BYTES`] bytes.
-pub const SAMPLE_ROWS: usize = crate::scan::BATCH_ROWS;
-pub const SAMPLE_BYTES: usize = crate::scan::BATCH_BYTES;
+pub const SAMPLE_ROWS: usize = BATCH_ROWS;
+pub const SAMPLE_BYTES: usize = BATCH_BYTES;
 
 /// A row's fate, as `crmguard_verdict` says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,10 +262,7 @@ pub fn finish_row(number: u64, row: &mut Row) {
 /// The detector's score as every output writes it (three decimals); `None`
 /// when the row was not judged.
 pub fn ai_score(v: &Verdict) -> Option<f64> {
-    match crate::scan::ai_score(v) {
-        crate::output::TagValue::Number(n) => Some(n),
-        _ => None,
-    }
+    v.ai_score()
 }
 
 /// `crmguard_ai_signals`: the evidence for machine text, empty when none.

@@ -90,6 +90,14 @@ impl AiStatus {
 }
 
 impl Verdict {
+    /// The detector's score as every output writes it: three decimals;
+    /// `None` when the row was not judged.
+    pub fn ai_score(&self) -> Option<f64> {
+        self.ai
+            .finding()
+            .map(|a| (a.score as f64 * 1000.0).round() / 1000.0)
+    }
+
     pub fn add(&mut self, r: Reason) {
         self.reasons.insert(r);
     }

@@ -22,7 +22,6 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use indicatif::ProgressBar;
 
-pub use pipeline::{BATCH_BYTES, BATCH_ROWS};
 pub use plan::{Input, check_audit_log, check_plans};
 pub use tags::ai_score;
 
@@ -40,8 +39,9 @@ use crate::rules::{AiContext, AiSettings, Context, MediaContext, TextColumns};
 use crate::spec::FileCode;
 use cleanup::Plan;
 use findings::{missing_keys_finding, resolve_header, target_limits};
-use pipeline::{StageError, run_batches};
+use pipeline::run_batches;
 use sink::RowSink;
+use sink::StageError;
 use tags::{Tagger, new_scan_id};
 
 /// What every scan of one run shares.

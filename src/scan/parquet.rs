@@ -25,10 +25,10 @@ use parquet::basic::Compression as Codec;
 use parquet::file::properties::WriterProperties;
 
 use super::findings::{resolve_header, target_limits};
-use super::pipeline::BATCH_ROWS;
 use super::tags::{Tagger, new_scan_id};
 use super::{FileScan, Input, Interrupted, ScanConfig, commit, detector_report, report_counts};
 use crate::audit::RowSpool;
+use crate::batch::BATCH_ROWS;
 use crate::batch::arrow::{VerdictColumns, column_names, rows_from_batch};
 use crate::batch::{Checker, Outcome};
 use crate::error::Located;

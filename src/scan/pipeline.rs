@@ -7,18 +7,13 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use rayon::prelude::*;
 
 use super::ScanConfig;
-use super::sink::RowSink;
+use super::sink::{RowSink, StageError};
+use crate::batch::{BATCH_BYTES, BATCH_ROWS};
 use crate::error::Located;
 use crate::input::{InputStats, RecordReader, Row, RowParser};
 use crate::rules::undisclosed_ai_text::infer_columns;
 use crate::rules::{Context, TextColumns, Verdict, check_row};
 
-/// Rows per batch, and bytes per batch (as held in memory, see
-/// `Row::footprint`), whichever comes first. Fixed, not
-/// derived from the thread count: batches are also the unit of progress and
-/// interruption, and must not change what is written.
-pub const BATCH_ROWS: usize = 4096;
-pub const BATCH_BYTES: usize = 2 << 20;
 /// Batches alive at once: one being read, one queued, one being checked,
 /// one being written.
 const BATCHES_IN_FLIGHT: usize = 4;
@@ -144,12 +139,6 @@ impl FirstError {
             None => Ok(()),
         }
     }
-}
-
-pub enum StageError {
-    Input(Located),
-    Output(std::io::Error),
-    Interrupted,
 }
 
 /// The reader thread: fills batches and hands them over, recycling those

@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 
 use super::cleanup::Plan;
 use super::diagnose::EncodingSniff;
-use super::pipeline::StageError;
 use super::tags::{Tagger, ai_score};
 use crate::audit::RowSpool;
 use crate::baseline::Baseline;
+use crate::error::Located;
 use crate::input::{Content, Row};
 use crate::output::{RowWriter, TagValue};
 use crate::report::Tally;
@@ -21,6 +21,13 @@ use crate::rules::{Context, Verdict};
 /// JSON keys remembered from the first records, for the hint that names a
 /// near-miss disclosure key.
 const KEYS_KEPT: usize = 256;
+
+/// Why a stage stopped: the input, an output, or a signal.
+pub enum StageError {
+    Input(Located),
+    Output(std::io::Error),
+    Interrupted,
+}
 
 /// `'p`: the policy the cleanup plan reads, which outlives the writer and
 /// spool this borrows.

@@ -12,8 +12,8 @@ use crate::rules::Verdict;
 /// The detector's score as crmguard writes it: three decimals, empty when
 /// the row was not judged.
 pub fn ai_score(verdict: &Verdict) -> TagValue {
-    match verdict.ai.finding() {
-        Some(a) => TagValue::Number((a.score as f64 * 1000.0).round() / 1000.0),
+    match verdict.ai_score() {
+        Some(score) => TagValue::Number(score),
         None => TagValue::Null,
     }
 }
