@@ -45,7 +45,7 @@ fn github_annotations_point_at_rows_and_escape_what_the_runner_reads() {
     assert_eq!(
         lines,
         [
-            "::error file=a%2Cb%3Ac.csv,line=2,col=5,title=crmguard CSV_INJECTION::1 row quarantined with CSV_INJECTION: a cell starts with =, +, -, @, tab or CR outside numeric/phone fields%0Afirst rows: 1"
+            "::error file=a%2Cb%3Ac.csv,line=2,col=5,title=crmguard CSV_INJECTION::1 row quarantined with CSV_INJECTION: a cell a spreadsheet would run as a formula, by the policy's [injection] mode%0Afirst rows: 1"
         ]
     );
     // Off unless asked for or under Actions; `none` turns them off there.

@@ -51,7 +51,7 @@ reasons! {
     UndisclosedAiMedia = "UNDISCLOSED_AI_MEDIA": "a media file's C2PA manifest or XMP says AI-generated, in a row marked human or unmarked",
     MediaProvenanceInvalid = "MEDIA_PROVENANCE_INVALID": "a media file's C2PA manifest does not validate (signature or hash): tampered media",
     MediaMissing = "MEDIA_MISSING": "a media file the row names is not there",
-    CsvInjection = "CSV_INJECTION": "a cell starts with =, +, -, @, tab or CR outside numeric/phone fields",
+    CsvInjection = "CSV_INJECTION": "a cell a spreadsheet would run as a formula, by the policy's [injection] mode",
     ControlCharacter = "CONTROL_CHARACTER": "NUL or another C0 control character other than tab, CR, LF",
     FieldTooLong = "FIELD_TOO_LONG": "a value over the target's length limit",
 }
