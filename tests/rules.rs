@@ -27,11 +27,7 @@ fn run_fixture(code: &str) {
     let wd = Workdir::new();
     wd.fixture(&format!("rules/{code}.csv"));
     // The media fixtures name files under media/, beside the input.
-    for f in std::fs::read_dir(fixtures().join("media")).unwrap() {
-        let f = f.unwrap();
-        let name = f.file_name().into_string().unwrap();
-        wd.write(&format!("media/{name}"), std::fs::read(f.path()).unwrap());
-    }
+    wd.fixture_dir("media", "media");
     let own = fixtures().join("rules").join(format!("{code}.toml"));
     let policy = if own.exists() {
         wd.fixture(&format!("rules/{code}.toml"))

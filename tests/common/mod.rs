@@ -49,6 +49,25 @@ impl Workdir {
         dst
     }
 
+    /// Copies the files under `fixtures/SRC`, subfolders included, to
+    /// `dest` in the workdir.
+    pub fn fixture_dir(&self, src: &str, dest: &str) {
+        let from = fixtures().join(src);
+        for entry in std::fs::read_dir(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display()))
+        {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                self.fixture_dir(&format!("{src}/{name}"), &format!("{dest}/{name}"));
+            } else {
+                self.write(
+                    &format!("{dest}/{name}"),
+                    std::fs::read(entry.path()).unwrap(),
+                );
+            }
+        }
+    }
+
     pub fn read(&self, name: &str) -> Vec<u8> {
         std::fs::read(self.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
