@@ -1,12 +1,14 @@
-//! Media rows judged from the real C2PA and XMP fixtures (fixtures/media/,
-//! made by fixtures/tools/media.sh) through the real binary: the report's
-//! media section, its schema, and the same bytes at any thread count.
+//! Media rows judged from the real C2PA and XMP fixtures through the real
+//! binary: our own (fixtures/media/, made by fixtures/tools/media.sh) for the
+//! report's media section, its schema and the same bytes at any thread
+//! count; and images from the c2pa-rs test suite (fixtures/media/upstream/,
+//! SOURCES.md there), signed by others, for the verdicts.
 
 mod common;
 
 use std::process::Command;
 
-use common::{Workdir, fixtures, status, stderr, tools};
+use common::{Workdir, status, stderr, tools};
 
 const PRODUCTS: &str = "Id,Name,is_synthetic,data_source,PathOnClient
 a01,Desk lamp,false,web_form,media/ai-signed.png
@@ -20,14 +22,18 @@ a07,Vase,false,web_form,https://cdn.example.com/vase.png
 
 fn workdir() -> Workdir {
     let wd = Workdir::new();
-    for f in std::fs::read_dir(fixtures().join("media")).unwrap() {
-        let f = f.unwrap();
-        let name = f.file_name().into_string().unwrap();
-        wd.write(&format!("media/{name}"), std::fs::read(f.path()).unwrap());
-    }
+    wd.fixture_dir("media", "media");
     wd.write("products.csv", PRODUCTS);
     wd.write("crmguard.toml", "[media]\ncolumns = [\"PathOnClient\"]\n");
     wd
+}
+
+/// The first field of each record of a CSV without quoted fields: its Ids.
+fn ids(csv: &str) -> Vec<&str> {
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect()
 }
 
 #[test]
@@ -98,12 +104,7 @@ fn each_fixture_is_judged_with_its_evidence() {
     assert!(quarantine.contains("MEDIA_MISSING PathOnClient=media/gone.png: no such file"));
     // The plan lists exactly the quarantined Ids.
     let plan = wd.read_string("crmguard-out/products.cleanup.csv");
-    let ids: Vec<&str> = plan
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap())
-        .collect();
-    assert_eq!(ids, ["a01", "a03", "a05", "a06"]);
+    assert_eq!(ids(&plan), ["a01", "a03", "a05", "a06"]);
 
     let Some(python) = tools::python_with(&["jsonschema"]) else {
         return;
@@ -152,4 +153,72 @@ fn any_thread_count_writes_the_same_bytes() {
         ));
     }
     assert_eq!(outputs[0], outputs[1]);
+}
+
+/// One row per upstream image (fixtures/media/upstream/SOURCES.md says what
+/// each is), none of them disclosed synthetic.
+const UPSTREAM: &str = "Id,Name,is_synthetic,data_source,PathOnClient
+u01,Poster,false,web_form,media/upstream/ocsp.jpg
+u02,Camera,false,web_form,media/upstream/C_with_CAWG_data.jpg
+u03,Gradient,false,web_form,media/upstream/C.jpg
+u04,Shelf,false,web_form,media/upstream/XCA.jpg
+u05,Lamp,false,web_form,media/upstream/no_alg.jpg
+u06,Stripped,false,web_form,media/upstream/no_manifest.jpg
+u07,Logo,false,web_form,media/upstream/libpng-test.png
+u08,Gone,false,web_form,media/upstream/gone.jpg
+";
+
+#[test]
+fn upstream_images_are_judged_with_their_evidence() {
+    let wd = workdir();
+    wd.write("upstream.csv", UPSTREAM);
+    let out = wd.run(&["scan", "-q", "upstream.csv"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let report = wd.report("crmguard-out/upstream.report.json");
+    let findings: Vec<(u64, &str, &str)> = report["media"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["row"].as_u64().unwrap(),
+                f["code"].as_str().unwrap(),
+                f["detail"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // Adobe's edit of a Firefly text-to-image picture: the active manifest's
+    // own actions already say generative AI; its signer's certificate expired
+    // in 2025, but the signature's time stamp falls inside its validity.
+    let firefly = "C2PA manifest adobe:urn:uuid:f3a46a78-8103-4e04-9f98-abcf03ebab19, \
+        assertion c2pa.actions.v2: c2pa.opened digitalSourceType \
+        http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia; \
+        signed by \"Adobe C2PA\", on no trust list";
+    // The test suite's CA.jpg with bytes changed after signing.
+    let tampered = "C2PA manifest contentauth:urn:uuid:c2677d4b-0a93-4444-876f-ed2f2d40b8cf: \
+        assertion.dataHash.mismatch; signed by \"C2PA Signer\"";
+    assert_eq!(
+        findings,
+        [
+            (1, "UNDISCLOSED_AI_MEDIA", firefly),
+            (4, "MEDIA_PROVENANCE_INVALID", tampered),
+            // A claim with no hash algorithm: the reader refuses the store.
+            (
+                5,
+                "MEDIA_PROVENANCE_INVALID",
+                "C2PA manifest store unreadable: unknown algorithm"
+            ),
+            (8, "MEDIA_MISSING", "no such file"),
+        ]
+    );
+    // A validly signed camera capture, a validly signed algorithmicMedia
+    // gradient (not AI: docs/disclosure.md), a file whose manifest was
+    // removed and a plain PNG pass: none claims AI.
+    let clean = wd.read_string("crmguard-out/upstream.clean.csv");
+    assert_eq!(ids(&clean), ["u02", "u03", "u06", "u07"]);
+    let counts: Vec<u64> = ["files", "missing", "invalid", "ai_undisclosed", "unchecked"]
+        .iter()
+        .map(|k| report["media"][k].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, [8, 1, 2, 1, 0]);
 }
