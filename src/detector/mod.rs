@@ -25,6 +25,7 @@ pub mod normalize;
 pub mod scorer;
 pub mod sensitivity;
 pub mod style;
+mod style_counts;
 pub mod tokens;
 pub mod train;
 pub mod words;
