@@ -18,7 +18,9 @@ use std::path::Path;
 
 use std::collections::HashSet;
 
-use super::record::{Block, Entry, GENESIS, LEGACY_VERSION, MAX_LINE, Record, check_line};
+use super::record::{
+    Block, Entry, GENESIS, LEGACY_VERSION, MAX_LINE, Record, RowRecord, check_line,
+};
 
 /// The first broken record of a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,143 +241,15 @@ impl Chain {
     pub fn push(&mut self, line: &[u8]) -> Result<Entry, Broken> {
         self.line += 1;
         let expected = self.seq + 1;
-        let broken = |seq: u64, what: String| Broken {
-            line: self.line,
-            seq,
-            what,
-        };
-        let entry = check_line(line).map_err(|e| broken(e.seq.unwrap_or(expected), e.what))?;
-        if entry.seq != expected {
-            let what = if self.seq == 0 {
-                format!(
-                    "seq {} at the start of the log (records deleted?)",
-                    entry.seq
-                )
-            } else if entry.seq > expected {
-                format!(
-                    "seq {} follows {} (records deleted or reordered?)",
-                    entry.seq, self.seq
-                )
-            } else {
-                format!(
-                    "seq {} follows {} (reordered or duplicated?)",
-                    entry.seq, self.seq
-                )
-            };
-            return Err(broken(entry.seq, what));
-        }
-        if entry.prev.as_bytes() != self.head.to_hex().as_bytes() {
-            let what = if self.seq == 0 {
-                "prev is not 64 zeros, as the first record's must be (records deleted?)".into()
-            } else {
-                "prev does not match the previous record (deleted or reordered?)".into()
-            };
-            return Err(broken(entry.seq, what));
-        }
-        if entry.version == LEGACY_VERSION {
-            if self.current {
-                return Err(broken(
-                    entry.seq,
-                    "a version 1 record after version 2 records (an older crmguard appended \
-                     to this log, or it was edited?)"
-                        .into(),
-                ));
-            }
-        } else {
-            if let Some(open) = self.open.as_ref().filter(|o| o.legacy) {
-                // Complete version 1 scans are closed by their last row.
-                open.check_complete(false)?;
-            }
-            self.current = true;
-        }
+        let entry = check_line(line).map_err(|e| self.broken(e.seq.unwrap_or(expected), e.what))?;
+        self.check_order(&entry)?;
+        self.check_version(&entry)?;
         match &entry.record {
-            Record::Scan(_) | Record::Approval(_) => {
-                let (block, expected) = match &entry.record {
-                    Record::Scan(s) => (Block::Scan(&s.scan_id), s.rows_quarantined),
-                    Record::Approval(a) => (Block::Approval(&a.approval_id), 0),
-                    _ => unreachable!(),
-                };
-                if let Some(open) = &self.open {
-                    open.check_complete(false)?;
-                    return Err(broken(
-                        entry.seq,
-                        format!(
-                            "{block} follows {} (line {}), which has no commit or \
-                             recovery record (records deleted?)",
-                            open.block(),
-                            open.line
-                        ),
-                    ));
-                }
-                let (id, approval) = match block {
-                    Block::Scan(id) => (id, false),
-                    Block::Approval(id) => (id, true),
-                };
-                if let Record::Approval(a) = &entry.record {
-                    if let Some(seen) = &self.scans_seen
-                        && !seen.contains(&a.scan_id)
-                    {
-                        return Err(broken(
-                            entry.seq,
-                            format!(
-                                "approval {} releases rows of scan {}, which this log does \
-                                 not record before it",
-                                a.approval_id, a.scan_id
-                            ),
-                        ));
-                    }
-                    self.approvals += 1;
-                } else {
-                    self.scans += 1;
-                    if let Some(seen) = &mut self.scans_seen {
-                        seen.insert(id.to_string());
-                    }
-                }
-                self.open = Some(OpenScan {
-                    line: self.line,
-                    seq: entry.seq,
-                    scan_id: id.to_string(),
-                    approval,
-                    expected,
-                    seen: 0,
-                    legacy: entry.version == LEGACY_VERSION,
-                });
-            }
-            Record::Row(row) => {
-                let Some(open) = &mut self.open else {
-                    return Err(broken(
-                        entry.seq,
-                        format!(
-                            "row record of scan {} outside its scan's records (more rows than \
-                             it lists, or records deleted?)",
-                            row.scan_id
-                        ),
-                    ));
-                };
-                if open.approval || row.scan_id != open.scan_id {
-                    return Err(broken(
-                        entry.seq,
-                        format!(
-                            "row record of scan {} follows {}",
-                            row.scan_id,
-                            open.block()
-                        ),
-                    ));
-                }
-                if open.seen == open.expected {
-                    return Err(broken(
-                        entry.seq,
-                        format!(
-                            "more row records than the {} quarantined rows scan {} lists",
-                            open.expected, open.scan_id
-                        ),
-                    ));
-                }
-                open.seen += 1;
-            }
+            Record::Scan(_) | Record::Approval(_) => self.open_append(&entry)?,
+            Record::Row(row) => self.row(entry.seq, row)?,
             Record::Commit(c) => {
                 let Some(open) = self.open.take() else {
-                    return Err(broken(
+                    return Err(self.broken(
                         entry.seq,
                         format!("commit record for {} without it", c.block()),
                     ));
@@ -412,6 +286,154 @@ impl Chain {
         self.head = entry.hash;
         self.records += 1;
         Ok(entry)
+    }
+
+    /// The line being checked is broken.
+    fn broken(&self, seq: u64, what: String) -> Broken {
+        Broken {
+            line: self.line,
+            seq,
+            what,
+        }
+    }
+
+    /// `seq` counts up by one and `prev` is the previous record's hash.
+    fn check_order(&self, entry: &Entry) -> Result<(), Broken> {
+        let expected = self.seq + 1;
+        if entry.seq != expected {
+            let what = if self.seq == 0 {
+                format!(
+                    "seq {} at the start of the log (records deleted?)",
+                    entry.seq
+                )
+            } else if entry.seq > expected {
+                format!(
+                    "seq {} follows {} (records deleted or reordered?)",
+                    entry.seq, self.seq
+                )
+            } else {
+                format!(
+                    "seq {} follows {} (reordered or duplicated?)",
+                    entry.seq, self.seq
+                )
+            };
+            return Err(self.broken(entry.seq, what));
+        }
+        if entry.prev.as_bytes() != self.head.to_hex().as_bytes() {
+            let what = if self.seq == 0 {
+                "prev is not 64 zeros, as the first record's must be (records deleted?)".into()
+            } else {
+                "prev does not match the previous record (deleted or reordered?)".into()
+            };
+            return Err(self.broken(entry.seq, what));
+        }
+        Ok(())
+    }
+
+    /// Version 1 records may only come before version 2 ones; the first
+    /// version 2 record ends an open version 1 scan, which must be complete.
+    fn check_version(&mut self, entry: &Entry) -> Result<(), Broken> {
+        if entry.version == LEGACY_VERSION {
+            if self.current {
+                return Err(self.broken(
+                    entry.seq,
+                    "a version 1 record after version 2 records (an older crmguard appended \
+                     to this log, or it was edited?)"
+                        .into(),
+                ));
+            }
+        } else {
+            if let Some(open) = self.open.as_ref().filter(|o| o.legacy) {
+                // Complete version 1 scans are closed by their last row.
+                open.check_complete(false)?;
+            }
+            self.current = true;
+        }
+        Ok(())
+    }
+
+    /// A scan or approval record opens an append, once the one before it is
+    /// closed; an approval must name a scan recorded before it.
+    fn open_append(&mut self, entry: &Entry) -> Result<(), Broken> {
+        let (block, expected) = match &entry.record {
+            Record::Scan(s) => (Block::Scan(&s.scan_id), s.rows_quarantined),
+            Record::Approval(a) => (Block::Approval(&a.approval_id), 0),
+            _ => unreachable!("called for scan and approval records"),
+        };
+        if let Some(open) = &self.open {
+            open.check_complete(false)?;
+            return Err(self.broken(
+                entry.seq,
+                format!(
+                    "{block} follows {} (line {}), which has no commit or \
+                     recovery record (records deleted?)",
+                    open.block(),
+                    open.line
+                ),
+            ));
+        }
+        let (id, approval) = match block {
+            Block::Scan(id) => (id, false),
+            Block::Approval(id) => (id, true),
+        };
+        if let Record::Approval(a) = &entry.record {
+            if let Some(seen) = &self.scans_seen
+                && !seen.contains(&a.scan_id)
+            {
+                return Err(self.broken(
+                    entry.seq,
+                    format!(
+                        "approval {} releases rows of scan {}, which this log does \
+                         not record before it",
+                        a.approval_id, a.scan_id
+                    ),
+                ));
+            }
+            self.approvals += 1;
+        } else {
+            self.scans += 1;
+            if let Some(seen) = &mut self.scans_seen {
+                seen.insert(id.to_string());
+            }
+        }
+        self.open = Some(OpenScan {
+            line: self.line,
+            seq: entry.seq,
+            scan_id: id.to_string(),
+            approval,
+            expected,
+            seen: 0,
+            legacy: entry.version == LEGACY_VERSION,
+        });
+        Ok(())
+    }
+
+    /// A row record belongs to the open scan, which lists at least as many.
+    fn row(&mut self, seq: u64, row: &RowRecord) -> Result<(), Broken> {
+        let line = self.line;
+        let broken = |what: String| Broken { line, seq, what };
+        let Some(open) = &mut self.open else {
+            return Err(broken(format!(
+                "row record of scan {} outside its scan's records (more rows than \
+                 it lists, or records deleted?)",
+                row.scan_id
+            )));
+        };
+        if open.approval || row.scan_id != open.scan_id {
+            return Err(broken(format!(
+                "row record of scan {} follows {}",
+                row.scan_id,
+                open.block()
+            )));
+        }
+        if open.seen == open.expected {
+            return Err(broken(format!(
+                "more row records than the {} quarantined rows scan {} lists",
+                open.expected, open.scan_id
+            )));
+        }
+        open.seen += 1;
+        Ok(())
     }
 
     pub fn finish(self, bytes: u64) -> Result<VerifySummary, Broken> {

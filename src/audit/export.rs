@@ -5,7 +5,10 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use super::record::{ApprovalRecord, Entry, LEGACY_VERSION, Record, ScanRecord};
+use super::record::{
+    ApprovalRecord, CommitRecord, Entry, LEGACY_VERSION, Record, RecoveryRecord, RowRecord,
+    ScanRecord,
+};
 use crate::terminal::escape;
 
 /// `--since`: a date (`2026-11-01`, midnight UTC) or an RFC 3339 time.
@@ -116,171 +119,186 @@ impl<W: Write> CsvExport<W> {
     pub fn push(&mut self, entry: &Entry) -> io::Result<()> {
         let seq = entry.seq.to_string();
         match &entry.record {
-            Record::Scan(scan) => {
-                self.current = scan_included(scan, self.since).then(|| (**scan).clone());
-                let Some(scan) = &self.current else {
-                    return Ok(());
-                };
-                let output = |kind: &str| {
-                    scan.outputs
-                        .iter()
-                        .find(|o| o.kind == kind)
-                        .map_or("", |o| o.blake3.as_str())
-                };
-                let reasons: Vec<String> = scan
-                    .reasons
-                    .iter()
-                    .map(|(c, n)| format!("{c}={n}"))
-                    .collect();
-                let (bytes, total, clean, quarantined) = (
-                    scan.input.bytes.to_string(),
-                    scan.rows_total.to_string(),
-                    scan.rows_clean.to_string(),
-                    scan.rows_quarantined.to_string(),
-                );
-                let cells: [&str; N] = [
-                    &seq,
-                    "scan",
-                    &scan.scan_id,
-                    &scan.at,
-                    &scan.user,
-                    &scan.host,
-                    &scan.input.path,
-                    scan.input.object.as_deref().unwrap_or(""),
-                    &bytes,
-                    &scan.input.blake3,
-                    scan.policy.path.as_deref().unwrap_or(""),
-                    &scan.policy.blake3,
-                    "",
-                    // A version 1 scan has no commit line: it was committed
-                    // with its last row record.
-                    if entry.version == LEGACY_VERSION {
-                        "committed (v1)"
-                    } else {
-                        ""
-                    },
-                    &reasons.join(";"),
-                    "",
-                    &total,
-                    &clean,
-                    &quarantined,
-                    &scan.file_findings.join(";"),
-                    output("clean"),
-                    output("quarantine"),
-                    &scan.crmguard_version,
-                    output("cleanup"),
-                    "",
-                    "",
-                    "",
-                    "",
-                ];
-                self.scans += 1;
-                write_cells(&mut self.out, &cells)
-            }
-            Record::Row(row) => {
-                let Some(scan) = &self.current else {
-                    return Ok(());
-                };
-                let number = row.row.to_string();
-                let cells: [&str; N] = [
-                    &seq,
-                    "row",
-                    &row.scan_id,
-                    &scan.at,
-                    &scan.user,
-                    &scan.host,
-                    &scan.input.path,
-                    scan.input.object.as_deref().unwrap_or(""),
-                    "",
-                    &scan.input.blake3,
-                    scan.policy.path.as_deref().unwrap_or(""),
-                    &scan.policy.blake3,
-                    &number,
-                    "quarantined",
-                    &row.reasons,
-                    &row.row_blake3,
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                ];
-                self.rows += 1;
-                write_cells(&mut self.out, &cells)
-            }
+            Record::Scan(scan) => self.scan(&seq, entry.version, scan),
+            Record::Row(row) => self.row(&seq, row),
             Record::Approval(a) => self.approval(&seq, a),
-            Record::Commit(c) if c.approval_id.is_some() => {
-                let Some(id) = self.approval.take() else {
-                    return Ok(());
-                };
-                self.end_line(EndLine {
-                    seq: &seq,
-                    record: "commit",
-                    scan_id: "",
-                    at: &c.at,
-                    who: ("", ""),
-                    scan: None,
-                    decision: "committed",
-                    reasons: "",
-                    approval_id: &id,
-                })
-            }
-            Record::Commit(c) => {
-                let Some(scan) = self.current.take() else {
-                    return Ok(());
-                };
-                self.end_line(EndLine {
-                    seq: &seq,
-                    record: "commit",
-                    scan_id: &scan.scan_id,
-                    at: &c.at,
-                    who: (&scan.user, &scan.host),
-                    scan: Some(&scan),
-                    decision: "committed",
-                    reasons: "",
-                    approval_id: "",
-                })
-            }
-            Record::Recovery(r) => {
-                // Closes the current scan (or approval), or stands alone
-                // after a cut.
-                let scan = self
-                    .current
-                    .take()
-                    .filter(|s| r.scan_id.as_ref() == Some(&s.scan_id));
-                let approval = self
-                    .approval
-                    .take()
-                    .filter(|a| r.approval_id.as_ref() == Some(a));
-                if scan.is_none() && approval.is_none() && !at_included(&r.at, self.since) {
-                    return Ok(());
-                }
-                let scan_id = r.scan_id.as_deref().unwrap_or("");
-                let decision = format!("outputs {}", r.outputs);
-                let cut = format!(
-                    "cut {} bytes ({} records), blake3 {}",
-                    r.cut_bytes, r.cut_records, r.cut_blake3
-                );
-                self.end_line(EndLine {
-                    seq: &seq,
-                    record: "recovery",
-                    scan_id,
-                    at: &r.at,
-                    who: (&r.user, &r.host),
-                    scan: scan.as_ref(),
-                    decision: &decision,
-                    reasons: &cut,
-                    approval_id: r.approval_id.as_deref().unwrap_or(""),
-                })
-            }
+            Record::Commit(c) if c.approval_id.is_some() => self.approval_commit(&seq, c),
+            Record::Commit(c) => self.scan_commit(&seq, c),
+            Record::Recovery(r) => self.recovery(&seq, r),
         }
+    }
+
+    /// A scan's line, if it is on or after `--since`; its rows follow only
+    /// then.
+    fn scan(&mut self, seq: &str, version: u64, scan: &ScanRecord) -> io::Result<()> {
+        self.current = scan_included(scan, self.since).then(|| scan.clone());
+        let Some(scan) = &self.current else {
+            return Ok(());
+        };
+        let output = |kind: &str| {
+            scan.outputs
+                .iter()
+                .find(|o| o.kind == kind)
+                .map_or("", |o| o.blake3.as_str())
+        };
+        let reasons: Vec<String> = scan
+            .reasons
+            .iter()
+            .map(|(c, n)| format!("{c}={n}"))
+            .collect();
+        let (bytes, total, clean, quarantined) = (
+            scan.input.bytes.to_string(),
+            scan.rows_total.to_string(),
+            scan.rows_clean.to_string(),
+            scan.rows_quarantined.to_string(),
+        );
+        let cells: [&str; N] = [
+            seq,
+            "scan",
+            &scan.scan_id,
+            &scan.at,
+            &scan.user,
+            &scan.host,
+            &scan.input.path,
+            scan.input.object.as_deref().unwrap_or(""),
+            &bytes,
+            &scan.input.blake3,
+            scan.policy.path.as_deref().unwrap_or(""),
+            &scan.policy.blake3,
+            "",
+            // A version 1 scan has no commit line: it was committed
+            // with its last row record.
+            if version == LEGACY_VERSION {
+                "committed (v1)"
+            } else {
+                ""
+            },
+            &reasons.join(";"),
+            "",
+            &total,
+            &clean,
+            &quarantined,
+            &scan.file_findings.join(";"),
+            output("clean"),
+            output("quarantine"),
+            &scan.crmguard_version,
+            output("cleanup"),
+            "",
+            "",
+            "",
+            "",
+        ];
+        self.scans += 1;
+        write_cells(&mut self.out, &cells)
+    }
+
+    /// A quarantined row's line, with its scan's who, when and what file.
+    fn row(&mut self, seq: &str, row: &RowRecord) -> io::Result<()> {
+        let Some(scan) = &self.current else {
+            return Ok(());
+        };
+        let number = row.row.to_string();
+        let cells: [&str; N] = [
+            seq,
+            "row",
+            &row.scan_id,
+            &scan.at,
+            &scan.user,
+            &scan.host,
+            &scan.input.path,
+            scan.input.object.as_deref().unwrap_or(""),
+            "",
+            &scan.input.blake3,
+            scan.policy.path.as_deref().unwrap_or(""),
+            &scan.policy.blake3,
+            &number,
+            "quarantined",
+            &row.reasons,
+            &row.row_blake3,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ];
+        self.rows += 1;
+        write_cells(&mut self.out, &cells)
+    }
+
+    /// The commit that ends an approval's records.
+    fn approval_commit(&mut self, seq: &str, c: &CommitRecord) -> io::Result<()> {
+        let Some(id) = self.approval.take() else {
+            return Ok(());
+        };
+        self.end_line(EndLine {
+            seq,
+            record: "commit",
+            scan_id: "",
+            at: &c.at,
+            who: ("", ""),
+            scan: None,
+            decision: "committed",
+            reasons: "",
+            approval_id: &id,
+        })
+    }
+
+    /// The commit that ends a scan's records.
+    fn scan_commit(&mut self, seq: &str, c: &CommitRecord) -> io::Result<()> {
+        let Some(scan) = self.current.take() else {
+            return Ok(());
+        };
+        self.end_line(EndLine {
+            seq,
+            record: "commit",
+            scan_id: &scan.scan_id,
+            at: &c.at,
+            who: (&scan.user, &scan.host),
+            scan: Some(&scan),
+            decision: "committed",
+            reasons: "",
+            approval_id: "",
+        })
+    }
+
+    /// A recovery record closes the current scan (or approval), or stands
+    /// alone after a cut.
+    fn recovery(&mut self, seq: &str, r: &RecoveryRecord) -> io::Result<()> {
+        let scan = self
+            .current
+            .take()
+            .filter(|s| r.scan_id.as_ref() == Some(&s.scan_id));
+        let approval = self
+            .approval
+            .take()
+            .filter(|a| r.approval_id.as_ref() == Some(a));
+        if scan.is_none() && approval.is_none() && !at_included(&r.at, self.since) {
+            return Ok(());
+        }
+        let scan_id = r.scan_id.as_deref().unwrap_or("");
+        let decision = format!("outputs {}", r.outputs);
+        let cut = format!(
+            "cut {} bytes ({} records), blake3 {}",
+            r.cut_bytes, r.cut_records, r.cut_blake3
+        );
+        self.end_line(EndLine {
+            seq,
+            record: "recovery",
+            scan_id,
+            at: &r.at,
+            who: (&r.user, &r.host),
+            scan: scan.as_ref(),
+            decision: &decision,
+            reasons: &cut,
+            approval_id: r.approval_id.as_deref().unwrap_or(""),
+        })
     }
 
     /// An approval's line, then one per released row.

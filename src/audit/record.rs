@@ -373,40 +373,11 @@ pub(crate) fn check_line(line: &[u8]) -> Result<Entry, LineError> {
         Err(e) if e.is_eof() => return Err(bad(None, "truncated record (incomplete JSON)")),
         Err(e) => return Err(bad(None, format!("not a JSON record: {e}"))),
     };
-    let seq = env.seq;
-    let version = match env.v {
-        Some(v @ (VERSION | LEGACY_VERSION)) => v,
-        Some(v) => {
-            return Err(bad(
-                seq,
-                format!(
-                    "unsupported version {v} (this crmguard reads versions {LEGACY_VERSION} \
-                     and {VERSION}: a newer crmguard wrote it?)"
-                ),
-            ));
-        }
-        None => return Err(bad(seq, "no \"v\": not a crmguard audit record")),
-    };
-    let Some(seq) = seq.filter(|&s| s > 0) else {
+    let version = version(&env)?;
+    let Some(seq) = env.seq.filter(|&s| s > 0) else {
         return Err(bad(None, "no \"seq\", or seq 0"));
     };
-    let Some(claimed) = env.hash else {
-        return Err(bad(Some(seq), "no \"hash\""));
-    };
-    let Some((computed, suffix_hash)) = content_hash(body) else {
-        return Err(bad(
-            Some(seq),
-            "\"hash\" is not the last field or not 64 lowercase hex digits",
-        ));
-    };
-    // A second, earlier "hash" key would make serde fail as a duplicate; this
-    // catches a suffix that is not the hash field serde read.
-    if suffix_hash != claimed.as_bytes() {
-        return Err(bad(Some(seq), "\"hash\" is not the last field"));
-    }
-    if computed.to_hex().as_bytes() != suffix_hash {
-        return Err(bad(Some(seq), "hash does not match its content (edited?)"));
-    }
+    let computed = check_hash(body, seq, env.hash.as_deref())?;
     let Some(prev) = env.prev.filter(|p| is_hex64(p.as_bytes())) else {
         return Err(bad(
             Some(seq),
@@ -423,7 +394,57 @@ pub(crate) fn check_line(line: &[u8]) -> Result<Entry, LineError> {
             format!("a {kind} record with version {LEGACY_VERSION}, which has none"),
         ));
     }
-    let record = match env.kind.as_deref() {
+    let record = parse_record(body, env.kind.as_deref(), seq)?;
+    Ok(Entry {
+        version,
+        seq,
+        prev,
+        hash: computed,
+        record,
+    })
+}
+
+/// The record's version, one this crmguard reads.
+fn version(env: &Envelope) -> Result<u64, LineError> {
+    match env.v {
+        Some(v @ (VERSION | LEGACY_VERSION)) => Ok(v),
+        Some(v) => Err(bad(
+            env.seq,
+            format!(
+                "unsupported version {v} (this crmguard reads versions {LEGACY_VERSION} \
+                 and {VERSION}: a newer crmguard wrote it?)"
+            ),
+        )),
+        None => Err(bad(env.seq, "no \"v\": not a crmguard audit record")),
+    }
+}
+
+/// The hash of the line's content, which must be its last field and the
+/// `hash` serde read (`claimed`).
+fn check_hash(body: &[u8], seq: u64, claimed: Option<&str>) -> Result<blake3::Hash, LineError> {
+    let Some(claimed) = claimed else {
+        return Err(bad(Some(seq), "no \"hash\""));
+    };
+    let Some((computed, suffix_hash)) = content_hash(body) else {
+        return Err(bad(
+            Some(seq),
+            "\"hash\" is not the last field or not 64 lowercase hex digits",
+        ));
+    };
+    // A second, earlier "hash" key would make serde fail as a duplicate; this
+    // catches a suffix that is not the hash field serde read.
+    if suffix_hash != claimed.as_bytes() {
+        return Err(bad(Some(seq), "\"hash\" is not the last field"));
+    }
+    if computed.to_hex().as_bytes() != suffix_hash {
+        return Err(bad(Some(seq), "hash does not match its content (edited?)"));
+    }
+    Ok(computed)
+}
+
+/// The record a line of type `kind` holds, with its fields checked.
+fn parse_record(body: &[u8], kind: Option<&str>, seq: u64) -> Result<Record, LineError> {
+    Ok(match kind {
         Some("scan") => {
             let scan: ScanRecord = serde_json::from_slice(body)
                 .map_err(|e| bad(Some(seq), format!("scan record: {e}")))?;
@@ -466,13 +487,6 @@ pub(crate) fn check_line(line: &[u8]) -> Result<Entry, LineError> {
         }
         Some(other) => return Err(bad(Some(seq), format!("unknown record type {other:?}"))),
         None => return Err(bad(Some(seq), "no \"type\"")),
-    };
-    Ok(Entry {
-        version,
-        seq,
-        prev,
-        hash: computed,
-        record,
     })
 }
 
