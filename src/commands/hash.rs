@@ -4,14 +4,17 @@
 //! `crmguard scan` verifies with.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
 use crate::error::Located;
 use crate::error::exit;
-use crate::input::{Content, Format, Row, open_input, parse_delimiter, reader_for};
+use crate::input::{
+    Content, Format, Header, RecordReader, Row, open_input, parse_delimiter, reader_for,
+};
 use crate::output::{Mode, OutputFile};
+use crate::policy::Policy;
 use crate::rules::provenance::hash_row;
 use crate::rules::{Columns, Context, build_view};
 use crate::scan::Input;
@@ -54,7 +57,7 @@ pub enum Alg {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let policy = crate::policy::Policy::discover(args.policy.as_deref())?;
+    let policy = Policy::discover(args.policy.as_deref())?;
     let algorithm = match args.algorithm {
         Alg::Blake3 => Algorithm::Blake3,
         Alg::Sha256 => Algorithm::Sha256,
@@ -94,43 +97,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if bom {
         out.write_all(b"\xEF\xBB\xBF")?;
     }
-
-    // Where the hash goes: its existing column, or a new one at the end,
-    // named in the file's own style (Salesforce `__c` names or canonical).
     let columns = reader.header().map(|h| Columns::resolve(h, &policy));
-    let mut hash_index = None;
-    let mut new_column = None;
-    if let (Some(h), Some(cols)) = (reader.header(), &columns) {
-        if let Some((i, dup)) = cols.duplicate() {
-            let (line, column) = h.position_of(i);
-            bail!(Located::new(
-                path,
-                line,
-                column,
-                format!("HEADER_DUPLICATE: {dup}")
-            ));
-        }
-        hash_index = h
-            .names
-            .iter()
-            .position(|n| policy.field_of(n) == Some(Field::ProvenanceHash));
-        out.write_all(&h.raw)?;
-        if hash_index.is_none() {
-            let salesforce = h.names.iter().any(|n| n.ends_with("__c"));
-            let name = if salesforce {
-                Field::ProvenanceHash.salesforce_alias()
-            } else {
-                Field::ProvenanceHash.name()
-            };
-            let Format::Csv { delimiter } = input.format else {
-                unreachable!("only CSV has a header")
-            };
-            out.write_all(&[delimiter])?;
-            out.write_all(name.as_bytes())?;
-            new_column = Some(name);
-        }
-        out.write_all(h.terminator.bytes())?;
-    }
+    let place = match (reader.header(), &columns) {
+        (Some(h), Some(cols)) => write_header(&mut out, h, cols, &policy, input.format, path)?,
+        _ => Placement {
+            csv_index: None,
+            csv_append: false,
+        },
+    };
     let ctx = Context {
         policy: &policy,
         scan_time: jiff::Timestamp::now(),
@@ -140,67 +114,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         ai: None,
         media: None,
     };
-    let (mut rows, mut hashed) = (0u64, 0u64);
-    let mut row = Row::default();
-    let mut first = true;
-    if input.format == Format::Json {
-        out.write_all(b"[")?;
-    }
-    while reader.read_row(&mut row)? {
-        rows += 1;
-        let fail =
-            |msg: String| Located::new(path, row.line, 1, format!("record {}: {msg}", row.number));
-        if !row.utf8 {
-            bail!(fail(
-                "not valid UTF-8: fix the encoding before hashing".into()
-            ));
-        }
-        let view = build_view(&row, &ctx)
-            .ok_or_else(|| fail("malformed (wrong field count, or not a JSON object)".into()))?;
-        if let Some(cols) = &columns
-            && view.len() != cols.len()
-        {
-            bail!(fail(format!(
-                "{} fields where the header has {}",
-                view.len(),
-                cols.len()
-            )));
-        }
-        let hash = if args.all || view.synthetic() == Some(true) {
-            hashed += 1;
-            Some(
-                hash_row(&view, algorithm)
-                    .map_err(|name| {
-                        fail(format!(
-                            "ai_generated_fields names `{name}`, which the record does not have"
-                        ))
-                    })?
-                    .to_string(),
-            )
-        } else {
-            None
-        };
-        drop(view);
-        if input.format == Format::Json {
-            out.write_all(if first { b"\n" } else { b",\n" })?;
-        }
-        first = false;
-        let place = Placement {
-            csv_index: hash_index,
-            csv_append: new_column.is_some(),
-        };
-        write_row(
-            &mut out,
-            &row,
-            input.format,
-            hash.as_deref(),
-            place,
-            &policy,
-        )?;
-    }
-    if input.format == Format::Json {
-        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
-    }
+    let job = Job {
+        path,
+        format: input.format,
+        algorithm,
+        all: args.all,
+        place,
+    };
+    let (rows, hashed) = hash_records(&mut *reader, &mut out, &ctx, &job)?;
     out.commit()?;
     let dest = match &target {
         Some(p) => terminal::path(p).to_string(),
@@ -214,6 +135,136 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     );
     Ok(exit::CLEAN)
+}
+
+/// Writes the CSV header, with a provenance hash column added at the end
+/// when it has none, named in the file's own style (Salesforce `__c` names
+/// or canonical); returns where each record's hash goes.
+fn write_header(
+    out: &mut OutputFile,
+    h: &Header,
+    cols: &Columns,
+    policy: &Policy,
+    format: Format,
+    path: &Path,
+) -> anyhow::Result<Placement> {
+    if let Some((i, dup)) = cols.duplicate() {
+        let (line, column) = h.position_of(i);
+        bail!(Located::new(
+            path,
+            line,
+            column,
+            format!("HEADER_DUPLICATE: {dup}")
+        ));
+    }
+    let csv_index = h
+        .names
+        .iter()
+        .position(|n| policy.field_of(n) == Some(Field::ProvenanceHash));
+    out.write_all(&h.raw)?;
+    if csv_index.is_none() {
+        let salesforce = h.names.iter().any(|n| n.ends_with("__c"));
+        let name = if salesforce {
+            Field::ProvenanceHash.salesforce_alias()
+        } else {
+            Field::ProvenanceHash.name()
+        };
+        let Format::Csv { delimiter } = format else {
+            unreachable!("only CSV has a header")
+        };
+        out.write_all(&[delimiter])?;
+        out.write_all(name.as_bytes())?;
+    }
+    out.write_all(h.terminator.bytes())?;
+    Ok(Placement {
+        csv_index,
+        csv_append: csv_index.is_none(),
+    })
+}
+
+/// How the records of one file are hashed and written.
+struct Job<'a> {
+    path: &'a Path,
+    format: Format,
+    algorithm: Algorithm,
+    /// `--all`: hash every record, not only synthetic ones.
+    all: bool,
+    place: Placement,
+}
+
+/// Writes every record with its hash (a JSON array's brackets around them);
+/// returns the records read and those hashed.
+fn hash_records(
+    reader: &mut dyn RecordReader,
+    out: &mut OutputFile,
+    ctx: &Context,
+    job: &Job,
+) -> anyhow::Result<(u64, u64)> {
+    let (mut rows, mut hashed) = (0u64, 0u64);
+    let mut row = Row::default();
+    let mut first = true;
+    if job.format == Format::Json {
+        out.write_all(b"[")?;
+    }
+    while reader.read_row(&mut row)? {
+        rows += 1;
+        let hash = record_hash(&row, ctx, job)?;
+        hashed += u64::from(hash.is_some());
+        if job.format == Format::Json {
+            out.write_all(if first { b"\n" } else { b",\n" })?;
+        }
+        first = false;
+        write_row(
+            out,
+            &row,
+            job.format,
+            hash.as_deref(),
+            job.place,
+            ctx.policy,
+        )?;
+    }
+    if job.format == Format::Json {
+        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+    }
+    Ok((rows, hashed))
+}
+
+/// The hash of a record that gets one (synthetic, or any with `--all`);
+/// an error for a record that cannot be hashed as it stands.
+fn record_hash(row: &Row, ctx: &Context, job: &Job) -> anyhow::Result<Option<String>> {
+    let fail = |msg: String| {
+        Located::new(
+            job.path,
+            row.line,
+            1,
+            format!("record {}: {msg}", row.number),
+        )
+    };
+    if !row.utf8 {
+        bail!(fail(
+            "not valid UTF-8: fix the encoding before hashing".into()
+        ));
+    }
+    let view = build_view(row, ctx)
+        .ok_or_else(|| fail("malformed (wrong field count, or not a JSON object)".into()))?;
+    if let Some(cols) = ctx.columns
+        && view.len() != cols.len()
+    {
+        bail!(fail(format!(
+            "{} fields where the header has {}",
+            view.len(),
+            cols.len()
+        )));
+    }
+    if !(job.all || view.synthetic() == Some(true)) {
+        return Ok(None);
+    }
+    let hash = hash_row(&view, job.algorithm).map_err(|name| {
+        fail(format!(
+            "ai_generated_fields names `{name}`, which the record does not have"
+        ))
+    })?;
+    Ok(Some(hash.to_string()))
 }
 
 /// Where a CSV record's hash goes.
@@ -235,7 +286,7 @@ fn write_row(
     format: Format,
     hash: Option<&str>,
     place: Placement,
-    policy: &crate::policy::Policy,
+    policy: &Policy,
 ) -> io::Result<()> {
     match (format, &row.content) {
         (Format::Csv { delimiter }, Content::Csv { .. }) => {
