@@ -199,35 +199,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 
     let interrupted = Arc::new(AtomicBool::new(false));
     let critical = Arc::new(AtomicBool::new(false));
-    {
-        let (flag, critical) = (interrupted.clone(), critical.clone());
-        // Ctrl-C, SIGTERM and SIGHUP alike: the first lets the scan stop
-        // between batches and remove its temp files; a second one, for a
-        // scan blocked on a read, removes them and exits now, unless the
-        // outputs are being committed, which takes moments.
-        if !args.embedded {
-            let signals = std::sync::atomic::AtomicUsize::new(0);
-            let _ = ctrlc::set_handler(move || {
-                flag.store(true, Ordering::SeqCst);
-                if signals.fetch_add(1, Ordering::SeqCst) > 0 && !critical.load(Ordering::SeqCst) {
-                    remove_live_temps();
-                    std::process::exit(exit::INTERRUPTED as i32);
-                }
-            });
-            // ctrlc calls its handler on a thread of its own, moments after the
-            // signal: a scan whose input ended meanwhile would commit its
-            // outputs although the signal came first. signal-hook sets the flag
-            // inside the signal handler itself (an atomic store is safe there),
-            // and calls ctrlc's handler after it.
-            #[cfg(unix)]
-            for sig in [
-                signal_hook::consts::SIGINT,
-                signal_hook::consts::SIGTERM,
-                signal_hook::consts::SIGHUP,
-            ] {
-                let _ = signal_hook::flag::register(sig, interrupted.clone());
-            }
-        }
+    if !args.embedded {
+        handle_signals(&interrupted, &critical);
     }
 
     // One detector for the whole run: the built-in model, or a retrained
@@ -273,6 +246,35 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
     finish(&args, &run, new_baseline, annotate)?;
     Ok(status)
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP alike: the first sets `interrupted`, which
+/// lets the scan stop between batches and remove its temp files; a second
+/// one, for a scan blocked on a read, removes them and exits now, unless
+/// the outputs are being committed (`critical`), which takes moments.
+fn handle_signals(interrupted: &Arc<AtomicBool>, critical: &Arc<AtomicBool>) {
+    let (flag, critical) = (interrupted.clone(), critical.clone());
+    let signals = std::sync::atomic::AtomicUsize::new(0);
+    let _ = ctrlc::set_handler(move || {
+        flag.store(true, Ordering::SeqCst);
+        if signals.fetch_add(1, Ordering::SeqCst) > 0 && !critical.load(Ordering::SeqCst) {
+            remove_live_temps();
+            std::process::exit(exit::INTERRUPTED as i32);
+        }
+    });
+    // ctrlc calls its handler on a thread of its own, moments after the
+    // signal: a scan whose input ended meanwhile would commit its
+    // outputs although the signal came first. signal-hook sets the flag
+    // inside the signal handler itself (an atomic store is safe there),
+    // and calls ctrlc's handler after it.
+    #[cfg(unix)]
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        let _ = signal_hook::flag::register(sig, interrupted.clone());
+    }
 }
 
 /// Plans every input and checks the plan as a whole; creates the out dir
