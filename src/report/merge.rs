@@ -65,28 +65,76 @@ pub fn merge(parts: &[Part]) -> anyhow::Result<Value> {
         bail!("nothing to merge");
     };
     for p in &parts[1..] {
-        for (what, pointer) in [
-            ("policy (blake3)", "/policy/blake3"),
-            ("crmguard version", "/crmguard_version"),
-            ("detector model", "/ai_text/model"),
-            ("detector threshold", "/ai_text/threshold"),
-            ("detector review threshold", "/ai_text/review_threshold"),
-            ("detector min_words", "/ai_text/min_words"),
-        ] {
-            let (a, b) = (first.report.pointer(pointer), p.report.pointer(pointer));
-            if a != b {
-                let show = |v: Option<&Value>| v.map_or("absent".to_string(), Value::to_string);
-                bail!(
-                    "{} and {} differ in {what} ({} against {}): their counts do not add up to one scan's",
-                    first.path.display(),
-                    p.path.display(),
-                    show(a),
-                    show(b)
-                );
-            }
+        check_comparable(first, p)?;
+    }
+    let mut out = emptied(&first.report);
+    let o = out.as_object_mut().expect("checked to be a report");
+    let mut merged_from: Vec<Value> = Vec::new();
+    let mut signals: Map<String, Value> = Map::new();
+    let mut span = Span::default();
+    for p in parts {
+        let r = &p.report;
+        let input_path = r.pointer("/input/path").cloned().unwrap_or(Value::Null);
+        add_counts(o, r);
+        add_findings(o, r, &input_path);
+        let outputs = r["outputs"].as_array().cloned().unwrap_or_default();
+        o["outputs"]
+            .as_array_mut()
+            .expect("set above")
+            .extend(outputs.iter().cloned());
+        if let (Some(ai), Some(theirs)) = (o.get_mut("ai_text"), r.get("ai_text")) {
+            add_ai(ai, theirs, &input_path, &mut signals);
+        }
+        span.add(p)?;
+        match r.get("merged_from").and_then(Value::as_array) {
+            Some(inner) => merged_from.extend(inner.iter().cloned()),
+            None => merged_from.push(merged_part(p, outputs)),
         }
     }
-    let mut out = first.report.clone();
+    if let Some(ai) = o.get_mut("ai_text").and_then(Value::as_object_mut) {
+        ai.insert("top_signals".into(), top_signals(signals));
+    }
+    span.write(o);
+    o.insert("input".into(), merged_input(&merged_from));
+    let mut id = blake3::Hasher::new();
+    for p in &merged_from {
+        id.update(p["scan_id"].as_str().unwrap_or_default().as_bytes());
+    }
+    o.insert("scan_id".into(), json!(&id.finalize().to_hex()[..20]));
+    o.insert("merged_from".into(), Value::Array(merged_from));
+    Ok(out)
+}
+
+/// Refuses to add up two reports that do not mean the same thing: another
+/// policy, crmguard or detector setting.
+fn check_comparable(first: &Part, p: &Part) -> anyhow::Result<()> {
+    for (what, pointer) in [
+        ("policy (blake3)", "/policy/blake3"),
+        ("crmguard version", "/crmguard_version"),
+        ("detector model", "/ai_text/model"),
+        ("detector threshold", "/ai_text/threshold"),
+        ("detector review threshold", "/ai_text/review_threshold"),
+        ("detector min_words", "/ai_text/min_words"),
+    ] {
+        let (a, b) = (first.report.pointer(pointer), p.report.pointer(pointer));
+        if a != b {
+            let show = |v: Option<&Value>| v.map_or("absent".to_string(), Value::to_string);
+            bail!(
+                "{} and {} differ in {what} ({} against {}): their counts do not add up to one scan's",
+                first.path.display(),
+                p.path.display(),
+                show(a),
+                show(b)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The first report with its counts at zero and its lists empty, for the
+/// parts to be added into; what is not counted stays the first report's.
+fn emptied(first: &Value) -> Value {
+    let mut out = first.clone();
     let o = out.as_object_mut().expect("checked to be a report");
     for key in ["audit", "merged_from"] {
         o.remove(key);
@@ -114,100 +162,106 @@ pub fn merge(parts: &[Part]) -> anyhow::Result<Value> {
         ai.insert("text_columns".into(), json!([]));
         ai.insert("top_signals".into(), json!([]));
     }
-    let mut merged_from: Vec<Value> = Vec::new();
-    let mut signals: Map<String, Value> = Map::new();
-    let (mut start, mut end): (Option<jiff::Timestamp>, Option<jiff::Timestamp>) = (None, None);
-    let mut scan_time: Option<jiff::Timestamp> = None;
-    for p in parts {
+    out
+}
+
+/// Adds a report's [`SUMMED`] counts; one the merged report lacks is taken
+/// as it is.
+fn add_counts(o: &mut Map<String, Value>, r: &Value) {
+    for key in SUMMED {
+        if let (Some(into), Some(from)) = (o.get_mut(*key), r.get(*key)) {
+            add(into, from);
+        } else if let Some(from) = r.get(*key) {
+            o.insert(key.to_string(), from.clone());
+        }
+    }
+}
+
+/// Adds a report's file findings not already listed, each message prefixed
+/// with the input it is about.
+fn add_findings(o: &mut Map<String, Value>, r: &Value, input_path: &Value) {
+    for f in r["file_findings"].as_array().into_iter().flatten() {
+        let mut f = f.clone();
+        if let (Some(msg), Some(input)) = (
+            f.get("message").and_then(Value::as_str),
+            input_path.as_str(),
+        ) {
+            f["message"] = json!(format!("{input}: {msg}"));
+        }
+        let all = o["file_findings"].as_array_mut().expect("set by emptied");
+        if !all.contains(&f) {
+            all.push(f);
+        }
+    }
+}
+
+/// A part's entry in `merged_from`: its report file and hash, and what it
+/// scanned and wrote.
+fn merged_part(p: &Part, outputs: Vec<Value>) -> Value {
+    let r = &p.report;
+    let mut part = json!({
+        "report": p.path.to_string_lossy(),
+        "report_blake3": blake3::hash(&p.bytes).to_hex().as_str(),
+        "scan_id": r["scan_id"],
+        "input": r["input"],
+        "outputs": outputs,
+    });
+    if let Some(audit) = r.get("audit") {
+        part["audit"] = audit.clone();
+    }
+    part
+}
+
+/// The ten signals flagging the most rows over all parts.
+fn top_signals(signals: Map<String, Value>) -> Value {
+    let mut top: Vec<(String, u64)> = signals
+        .into_iter()
+        .map(|(s, n)| (s, n.as_u64().unwrap_or(0)))
+        .collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top.truncate(10);
+    top.into_iter()
+        .map(|(signal, rows)| json!({"signal": signal, "rows": rows}))
+        .collect()
+}
+
+/// When the parts' scans ran: from the first start to the last end, and
+/// the earliest "now" the rows were judged against.
+#[derive(Default)]
+struct Span {
+    start: Option<jiff::Timestamp>,
+    end: Option<jiff::Timestamp>,
+    scan_time: Option<jiff::Timestamp>,
+}
+
+impl Span {
+    fn add(&mut self, p: &Part) -> anyhow::Result<()> {
         let r = &p.report;
-        let input_path = r.pointer("/input/path").cloned().unwrap_or(Value::Null);
-        for key in SUMMED {
-            if let (Some(into), Some(from)) = (o.get_mut(*key), r.get(*key)) {
-                add(into, from);
-            } else if let Some(from) = r.get(*key) {
-                o.insert(key.to_string(), from.clone());
-            }
-        }
-        for f in r["file_findings"].as_array().into_iter().flatten() {
-            let mut f = f.clone();
-            if let (Some(msg), Some(input)) = (
-                f.get("message").and_then(Value::as_str),
-                input_path.as_str(),
-            ) {
-                f["message"] = json!(format!("{input}: {msg}"));
-            }
-            let all = o["file_findings"].as_array_mut().expect("set above");
-            if !all.contains(&f) {
-                all.push(f);
-            }
-        }
-        let outputs = r["outputs"].as_array().cloned().unwrap_or_default();
-        o["outputs"]
-            .as_array_mut()
-            .expect("set above")
-            .extend(outputs.iter().cloned());
-        if let (Some(ai), Some(theirs)) = (o.get_mut("ai_text"), r.get("ai_text")) {
-            add_ai(ai, theirs, &input_path, &mut signals);
-        }
         let started = time(&p.path, r, "started_at")?;
         let judged = time(&p.path, r, "scan_time")?;
         let elapsed = r["elapsed_ms"].as_i64().unwrap_or(0);
-        start = Some(start.map_or(started, |s| s.min(started)));
-        scan_time = Some(scan_time.map_or(judged, |s| s.min(judged)));
+        self.start = Some(self.start.map_or(started, |s| s.min(started)));
+        self.scan_time = Some(self.scan_time.map_or(judged, |s| s.min(judged)));
         let ended = started + jiff::SignedDuration::from_millis(elapsed);
-        end = Some(end.map_or(ended, |e| e.max(ended)));
-        match r.get("merged_from").and_then(Value::as_array) {
-            Some(inner) => merged_from.extend(inner.iter().cloned()),
-            None => {
-                let mut part = json!({
-                    "report": p.path.to_string_lossy(),
-                    "report_blake3": blake3::hash(&p.bytes).to_hex().as_str(),
-                    "scan_id": r["scan_id"],
-                    "input": r["input"],
-                    "outputs": outputs,
-                });
-                if let Some(audit) = r.get("audit") {
-                    part["audit"] = audit.clone();
-                }
-                merged_from.push(part);
-            }
-        }
+        self.end = Some(self.end.map_or(ended, |e| e.max(ended)));
+        Ok(())
     }
-    if let Some(ai) = o.get_mut("ai_text").and_then(Value::as_object_mut) {
-        let mut top: Vec<(String, u64)> = signals
-            .into_iter()
-            .map(|(s, n)| (s, n.as_u64().unwrap_or(0)))
-            .collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        top.truncate(10);
-        ai.insert(
-            "top_signals".into(),
-            top.into_iter()
-                .map(|(signal, rows)| json!({"signal": signal, "rows": rows}))
-                .collect(),
+
+    fn write(self, o: &mut Map<String, Value>) {
+        let (start, end) = (
+            self.start.expect("one part at least"),
+            self.end.expect("one part at least"),
+        );
+        o.insert("started_at".into(), json!(start.to_string()));
+        o.insert(
+            "scan_time".into(),
+            json!(self.scan_time.expect("one part at least").to_string()),
+        );
+        o.insert(
+            "elapsed_ms".into(),
+            json!(end.duration_since(start).as_millis().max(0) as u64),
         );
     }
-    let (start, end) = (
-        start.expect("one part at least"),
-        end.expect("one part at least"),
-    );
-    o.insert("started_at".into(), json!(start.to_string()));
-    o.insert(
-        "scan_time".into(),
-        json!(scan_time.expect("one part at least").to_string()),
-    );
-    o.insert(
-        "elapsed_ms".into(),
-        json!(end.duration_since(start).as_millis().max(0) as u64),
-    );
-    o.insert("input".into(), merged_input(&merged_from));
-    let mut id = blake3::Hasher::new();
-    for p in &merged_from {
-        id.update(p["scan_id"].as_str().unwrap_or_default().as_bytes());
-    }
-    o.insert("scan_id".into(), json!(&id.finalize().to_hex()[..20]));
-    o.insert("merged_from".into(), Value::Array(merged_from));
-    Ok(out)
 }
 
 /// Counts summed over the parts: numbers, and objects of numbers, at any
