@@ -95,6 +95,12 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
             crate::terminal::path(&input.path)
         );
     }
+    scan_text(input, cfg)
+}
+
+/// [`scan`] of a text input (CSV, JSON, NDJSON): its records are read as
+/// they come, checked by batch and written in order.
+fn scan_text(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let path = &input.path;
@@ -118,40 +124,18 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     if let Some(h) = reader.header() {
         refuse_tag_columns(h, &tagger, path)?;
     }
-    let tag_names: Vec<&str> = tagger.names.iter().map(String::as_str).collect();
-    let mut writer = RowWriter::create(
-        &input.outputs,
-        input.format,
-        reader.header(),
-        &tag_names,
-        quarantine_columns(ctx.ai.is_some(), ctx.media.is_some()),
-    )
-    .with_context(|| format!("{}: cannot create outputs", input.outputs.clean.display()))?;
-    let plan = match &input.outputs.cleanup {
-        Some(p) => Some(Plan::create(
-            p,
-            &cfg.policy.cleanup,
-            reader.header(),
-            path,
-            &scan_id,
-            cfg.scan_time,
-        )?),
-        None => None,
-    };
+    let mut writer = create_writer(input, reader.header(), &tagger, &ctx)?;
+    let plan = cleanup_plan(input, cfg, reader.header(), &scan_id)?;
 
     let header_bytes = reader
         .header()
         .map_or(0, |h| (h.raw.len() + h.terminator.bytes().len()) as u64);
     let mut spool = RowSpool::new().context("cannot create a temp file for the audit log")?;
-    let delimiter = match input.format {
-        Format::Csv { delimiter } => delimiter,
-        _ => b',',
-    };
     let mut sink = RowSink::new(
         &mut writer,
         &mut spool,
         &tagger,
-        delimiter,
+        delimiter(input.format),
         cfg.baseline,
         cfg.write_baseline,
         plan,
@@ -180,28 +164,61 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         cfg.policy,
     );
     findings.extend(encoding.finding(path));
+    let read = Read {
+        scan_id: scan_id.clone(),
+        started_at,
+        clock,
+        input: input_info(input, cfg, &stats, read_as),
+        findings,
+        ai_text: ctx.ai.as_ref().map(|ai| ai_text(ai, cfg.policy, &tally)),
+        media: ctx.media.as_ref().map(|m| media_info(m, cfg, &tally)),
+        tally,
+        samples,
+        new_baseline,
+        plan,
+    };
+    finish(input, cfg, writer, spool, read)
+}
 
+/// A file whose rows are all read and written: what its report and its
+/// commit are made of.
+struct Read<'p> {
+    scan_id: String,
+    started_at: jiff::Timestamp,
+    clock: Instant,
+    input: InputInfo,
+    findings: Vec<FileFinding>,
+    ai_text: Option<AiText>,
+    media: Option<MediaInfo>,
+    tally: Tally,
+    samples: Samples,
+    new_baseline: Option<RowSpool>,
+    plan: Option<Plan<'p>>,
+}
+
+/// Closes the outputs, completes the report and commits: the outputs are
+/// put in place and the scan recorded, or neither.
+fn finish(
+    input: &Input,
+    cfg: &ScanConfig,
+    writer: RowWriter,
+    spool: RowSpool,
+    read: Read,
+) -> anyhow::Result<FileScan> {
     let (clean, quarantine) = writer
         .finish()
         .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
-    let plan = plan
-        .map(|p| p.finish())
+    let plan = (read.plan.map(|p| p.finish()))
         .transpose()
         .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
     let mut report = Report {
-        scan_id: scan_id.clone(),
-        input: input_info(input, cfg, &stats, read_as),
-        started_at: started_at.to_string(),
-        elapsed_ms: clock.elapsed().as_millis() as u64,
-        file_findings: findings,
-        ai_text: ctx.ai.as_ref().map(|ai| ai_text(ai, cfg.policy, &tally)),
-        media: ctx.media.as_ref().map(|m| MediaInfo {
-            columns: m.columns.to_vec(),
-            root: m.root.to_owned(),
-            max_file_bytes: cfg.policy.media.max_file_bytes,
-            c2pa: Inspector::reads_manifests(),
-            counts: tally.media.clone(),
-        }),
+        scan_id: read.scan_id,
+        input: read.input,
+        started_at: read.started_at.to_string(),
+        elapsed_ms: read.clock.elapsed().as_millis() as u64,
+        file_findings: read.findings,
+        ai_text: read.ai_text,
+        media: read.media,
         cleanup: plan.as_ref().map(|(_, info)| info.clone()),
         outputs: [("clean", &clean), ("quarantine", &quarantine)]
             .into_iter()
@@ -211,7 +228,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
                 summary: f.summary.clone(),
             })
             .collect(),
-        ..counts(&tally, cfg)
+        ..counts(&read.tally, cfg)
     };
     debug_assert_eq!(
         report.rows_clean + report.rows_quarantined,
@@ -225,9 +242,67 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     commit::commit(input, cfg, &mut report, spool, files)?;
     Ok(FileScan {
         report,
-        samples,
-        baseline_rows: new_baseline,
+        samples: read.samples,
+        baseline_rows: read.new_baseline,
     })
+}
+
+/// The clean and quarantine writers, in the input's format, with the tag
+/// columns and crmguard's columns the scan adds.
+fn create_writer(
+    input: &Input,
+    header: Option<&Header>,
+    tagger: &Tagger,
+    ctx: &Context,
+) -> anyhow::Result<RowWriter> {
+    let tag_names: Vec<&str> = tagger.names.iter().map(String::as_str).collect();
+    RowWriter::create(
+        &input.outputs,
+        input.format,
+        header,
+        &tag_names,
+        quarantine_columns(ctx.ai.is_some(), ctx.media.is_some()),
+    )
+    .with_context(|| format!("{}: cannot create outputs", input.outputs.clean.display()))
+}
+
+/// The cleanup plan's writer, when the run writes one.
+fn cleanup_plan<'p>(
+    input: &Input,
+    cfg: &ScanConfig<'p>,
+    header: Option<&Header>,
+    scan_id: &str,
+) -> anyhow::Result<Option<Plan<'p>>> {
+    let Some(p) = &input.outputs.cleanup else {
+        return Ok(None);
+    };
+    Ok(Some(Plan::create(
+        p,
+        &cfg.policy.cleanup,
+        header,
+        &input.path,
+        scan_id,
+        cfg.scan_time,
+    )?))
+}
+
+/// The delimiter the outputs' added cells are written with.
+fn delimiter(format: Format) -> u8 {
+    match format {
+        Format::Csv { delimiter } => delimiter,
+        _ => b',',
+    }
+}
+
+/// The report's account of the media checks.
+fn media_info(m: &MediaContext, cfg: &ScanConfig, tally: &Tally) -> MediaInfo {
+    MediaInfo {
+        columns: m.columns.to_vec(),
+        root: m.root.to_owned(),
+        max_file_bytes: cfg.policy.media.max_file_bytes,
+        c2pa: Inspector::reads_manifests(),
+        counts: tally.media.clone(),
+    }
 }
 
 /// What the rules need besides the row, for this file.

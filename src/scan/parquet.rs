@@ -11,6 +11,7 @@
 
 use std::fs::File;
 use std::io::Read as _;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -49,75 +50,30 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let path = &input.path;
-    // Said, not ignored: a baseline that silently covered nothing would
-    // turn known rows into new findings, or the reverse.
-    if cfg.baseline.is_some() || cfg.write_baseline {
-        bail!(
-            "{}: --baseline and --write-baseline do not cover Parquet inputs yet",
-            crate::terminal::path(path)
-        );
-    }
-    if cfg.encoding.is_some() {
-        bail!(
-            "{}: --encoding is for text inputs; Parquet strings are UTF-8 by definition",
-            crate::terminal::path(path)
-        );
-    }
-    let (bytes, blake3) = hash_file(path)?;
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let not_parquet = |e: parquet::errors::ParquetError| {
-        anyhow!("{}: cannot read as Parquet: {e}", path.display())
-    };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(not_parquet)?;
-    let schema = builder.schema().clone();
-    let codec = (builder.metadata().row_groups().first())
-        .and_then(|rg| rg.columns().first())
-        .map_or(Codec::SNAPPY, |c| c.compression());
-    let total_rows = builder.metadata().file_metadata().num_rows().max(1) as u64;
+    refuse_text_options(cfg, path)?;
+    let opened = Opened::open(path)?;
     if let Some(bar) = cfg.progress {
-        bar.set_length(bytes);
+        bar.set_length(opened.bytes);
     }
-    let reader = builder
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(not_parquet)?;
-
-    let names = column_names(&schema);
-    let header = Header {
-        raw: Vec::new(),
-        line: 1,
-        delimiter: b',',
-        terminator: Terminator::None,
-        names: names.clone(),
-    };
+    let names = column_names(&opened.schema);
     let mut findings = Vec::new();
-    let columns = resolve_header(&header, input, cfg.policy, &mut findings)?;
+    let columns = resolve_header(&schema_header(&names), input, cfg.policy, &mut findings)?;
     let mut checker = Checker::new(cfg.policy, &names, cfg.detector, cfg.scan_time)
         .map_err(|e| Located::new(path, 1, 1, format!("{e}; nothing written")))?
         .with_object(cfg.object, input.object_from_file(cfg.policy));
     let scan_id = new_scan_id(path, started_at);
     let tagger = Tagger::new(cfg.policy, &scan_id, cfg.scan_time, path);
-    if let Some(name) =
-        (tagger.names.iter()).find(|t| names.iter().any(|n| n.trim().eq_ignore_ascii_case(t)))
-    {
-        bail!(Located::new(
-            path,
-            1,
-            1,
-            format!(
-                "the tag column `{name}` ([tagging]) is already in the schema; was this file tagged by an earlier scan?"
-            ),
-        ));
-    }
-    let mut out = Writers::create(input, &schema, cfg, codec)?;
+    refuse_tag_columns(&tagger, &names, path)?;
+    let mut out = Writers::create(input, &opened.schema, cfg, opened.codec)?;
     let mut spool = RowSpool::new().context("cannot create a temp file for the audit log")?;
+    let (bytes, total_rows) = (opened.bytes, opened.total_rows);
     let progress = |rows: u64| {
         if let Some(bar) = cfg.progress {
             bar.set_position(bytes.saturating_mul(rows) / total_rows);
         }
     };
     let (tally, record_bytes) = run(
-        reader,
+        opened.reader,
         &mut checker,
         &mut out,
         &mut spool,
@@ -143,33 +99,17 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     });
     let mut report = Report {
         scan_id,
-        input: InputInfo {
-            path: path.clone(),
-            format: "parquet",
-            delimiter: None,
-            compression: None,
-            transcoded_from: None,
-            bytes,
-            blake3,
-            object: cfg
-                .object
-                .or(input.object_from_file(cfg.policy))
-                .map(String::from),
-        },
+        input: input_info(input, cfg, opened.bytes, opened.blake3),
         started_at: started_at.to_string(),
         elapsed_ms: clock.elapsed().as_millis() as u64,
         file_findings: findings,
         ai_text,
-        outputs: vec![
-            OutputInfo {
-                kind: "clean",
-                summary: clean.summary.clone(),
-            },
-            OutputInfo {
-                kind: "quarantine",
-                summary: quarantine.summary.clone(),
-            },
-        ],
+        outputs: [("clean", &clean), ("quarantine", &quarantine)]
+            .map(|(kind, f)| OutputInfo {
+                kind,
+                summary: f.summary.clone(),
+            })
+            .into(),
         ..report_counts(&tally, cfg.policy, cfg.scan_time, false)
     };
     let files = commit::Outputs {
@@ -187,6 +127,113 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     })
 }
 
+/// Options for text inputs that a Parquet input cannot honour: said, not
+/// ignored, since a baseline that silently covered nothing would turn
+/// known rows into new findings, or the reverse.
+fn refuse_text_options(cfg: &ScanConfig, path: &Path) -> anyhow::Result<()> {
+    if cfg.baseline.is_some() || cfg.write_baseline {
+        bail!(
+            "{}: --baseline and --write-baseline do not cover Parquet inputs yet",
+            crate::terminal::path(path)
+        );
+    }
+    if cfg.encoding.is_some() {
+        bail!(
+            "{}: --encoding is for text inputs; Parquet strings are UTF-8 by definition",
+            crate::terminal::path(path)
+        );
+    }
+    Ok(())
+}
+
+/// A Parquet file opened for reading in batches, with what the scan needs
+/// to know of it first.
+struct Opened {
+    reader: ParquetRecordBatchReader,
+    schema: SchemaRef,
+    /// The first column chunk's codec, which the outputs are written with.
+    codec: Codec,
+    /// For the progress bar; at least 1.
+    total_rows: u64,
+    bytes: u64,
+    blake3: String,
+}
+
+impl Opened {
+    fn open(path: &Path) -> anyhow::Result<Opened> {
+        let (bytes, blake3) = hash_file(path)?;
+        let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        let not_parquet = |e: parquet::errors::ParquetError| {
+            anyhow!("{}: cannot read as Parquet: {e}", path.display())
+        };
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(not_parquet)?;
+        let schema = builder.schema().clone();
+        let codec = (builder.metadata().row_groups().first())
+            .and_then(|rg| rg.columns().first())
+            .map_or(Codec::SNAPPY, |c| c.compression());
+        let total_rows = builder.metadata().file_metadata().num_rows().max(1) as u64;
+        let reader = builder
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(not_parquet)?;
+        Ok(Opened {
+            reader,
+            schema,
+            codec,
+            total_rows,
+            bytes,
+            blake3,
+        })
+    }
+}
+
+/// A schema already carrying a `[tagging]` column was most likely tagged
+/// by an earlier scan: refused, rather than tagged twice.
+fn refuse_tag_columns(tagger: &Tagger, names: &[String], path: &Path) -> anyhow::Result<()> {
+    if let Some(name) =
+        (tagger.names.iter()).find(|t| names.iter().any(|n| n.trim().eq_ignore_ascii_case(t)))
+    {
+        bail!(Located::new(
+            path,
+            1,
+            1,
+            format!(
+                "the tag column `{name}` ([tagging]) is already in the schema; was this file tagged by an earlier scan?"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The schema's column names as a CSV header would give them, so that
+/// they resolve to disclosure fields the same way.
+fn schema_header(names: &[String]) -> Header {
+    Header {
+        raw: Vec::new(),
+        line: 1,
+        delimiter: b',',
+        terminator: Terminator::None,
+        names: names.to_vec(),
+    }
+}
+
+/// The report's account of the input file.
+fn input_info(input: &Input, cfg: &ScanConfig, bytes: u64, blake3: String) -> InputInfo {
+    InputInfo {
+        path: input.path.clone(),
+        format: "parquet",
+        delimiter: None,
+        compression: None,
+        transcoded_from: None,
+        bytes,
+        blake3,
+        object: cfg
+            .object
+            .or(input.object_from_file(cfg.policy))
+            .map(String::from),
+    }
+}
+
 enum Stop {
     Interrupted,
     Error(anyhow::Error),
@@ -194,7 +241,7 @@ enum Stop {
 
 /// Size and blake3 of the file's bytes, for the report: Parquet is read by
 /// seeking, so the bytes cannot be hashed on their way to the reader.
-fn hash_file(path: &std::path::Path) -> anyhow::Result<(u64, String)> {
+fn hash_file(path: &Path) -> anyhow::Result<(u64, String)> {
     let mut file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         bail!("{}: cannot open: is a directory", path.display());
