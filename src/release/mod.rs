@@ -21,7 +21,7 @@ use crate::audit::{
     VerifyError, for_each_record,
 };
 use crate::input::{Compression, Format, Terminator, open_input, reader_for};
-use crate::output::{AtomicFile, Mode, same_file};
+use crate::output::{AtomicFile, Finished, Mode, same_file};
 use crate::policy::{Policy, PolicySource};
 use crate::spec::Reason;
 use crate::terminal;
@@ -436,7 +436,30 @@ fn check(
 fn write_and_record(req: &Request, q: Quarantine, scan: ScanMatch) -> anyhow::Result<Released> {
     let out = req.output;
     let cannot = || format!("{}: cannot write", terminal::path(out));
-    // Rows for import, like a clean file.
+    let finished = write_released(out, &q)?;
+    let record = approval_record(req, &q, &scan, &finished);
+    let approval_id = record.approval_id.clone();
+    let mut pending = AuditLog::new(req.log).begin_approval(&record)?;
+    pending.sync()?;
+    // Dropped on failure, `pending` takes the approval back out.
+    finished.persist_new().with_context(cannot)?;
+    crate::output::sync_parent(out).with_context(cannot)?;
+    let head = pending.commit().inspect_err(|_| {
+        let _ = std::fs::remove_file(out);
+    })?;
+    Ok(Released {
+        approval_id,
+        scan_id: scan.scan_id,
+        rows: q.picked.iter().map(|p| p.row).collect(),
+        output: out.to_owned(),
+        head,
+    })
+}
+
+/// The released rows, for import like a clean file, written to a temp file
+/// that takes `out`'s name only once the approval is recorded.
+fn write_released(out: &Path, q: &Quarantine) -> anyhow::Result<Finished> {
+    let cannot = || format!("{}: cannot write", terminal::path(out));
     let mut file = AtomicFile::create(out, Mode::Shared).with_context(cannot)?;
     match (q.format, &q.header) {
         (Format::Csv { .. }, Some((raw, term))) => {
@@ -467,7 +490,17 @@ fn write_and_record(req: &Request, q: Quarantine, scan: ScanMatch) -> anyhow::Re
     if q.format == Format::Json {
         file.write_all(b"\n]\n")?;
     }
-    let finished = file.finish().with_context(cannot)?;
+    file.finish().with_context(cannot)
+}
+
+/// The approval record of a release: who released which rows of which scan,
+/// why, and the file they went to.
+fn approval_record(
+    req: &Request,
+    q: &Quarantine,
+    scan: &ScanMatch,
+    released: &Finished,
+) -> ApprovalRecord {
     let at = jiff::Timestamp::now();
     let (user, host) = crate::audit::identity();
     let approval_id = {
@@ -477,8 +510,8 @@ fn write_and_record(req: &Request, q: Quarantine, scan: ScanMatch) -> anyhow::Re
         h.update(&std::process::id().to_le_bytes());
         h.finalize().to_hex()[..20].to_string()
     };
-    let record = ApprovalRecord {
-        approval_id: approval_id.clone(),
+    ApprovalRecord {
+        approval_id,
         at: at.to_string(),
         user: user.clone(),
         host: host.clone(),
@@ -487,14 +520,14 @@ fn write_and_record(req: &Request, q: Quarantine, scan: ScanMatch) -> anyhow::Re
         reason: req.reason.trim().to_string(),
         scan_id: scan.scan_id.clone(),
         quarantine: FileRef {
-            path: scan.quarantine_path,
+            path: scan.quarantine_path.clone(),
             blake3: q.blake3.clone(),
         },
         released: OutputRef {
             kind: "released".into(),
-            path: out.to_string_lossy().into_owned(),
-            rows: finished.summary.rows,
-            blake3: finished.summary.blake3.clone(),
+            path: req.output.to_string_lossy().into_owned(),
+            rows: released.summary.rows,
+            blake3: released.summary.blake3.clone(),
         },
         policy: PolicyRef {
             path: match &req.policy.source {
@@ -512,22 +545,7 @@ fn write_and_record(req: &Request, q: Quarantine, scan: ScanMatch) -> anyhow::Re
                 row_blake3: scan.hashes[&p.row].clone(),
             })
             .collect(),
-    };
-    let mut pending = AuditLog::new(req.log).begin_approval(&record)?;
-    pending.sync()?;
-    // Dropped on failure, `pending` takes the approval back out.
-    finished.persist_new().with_context(cannot)?;
-    crate::output::sync_parent(out).with_context(cannot)?;
-    let head = pending.commit().inspect_err(|_| {
-        let _ = std::fs::remove_file(out);
-    })?;
-    Ok(Released {
-        approval_id,
-        scan_id: scan.scan_id,
-        rows: q.picked.iter().map(|p| p.row).collect(),
-        output: out.to_owned(),
-        head,
-    })
+    }
 }
 
 #[cfg(test)]
