@@ -294,41 +294,20 @@ pub fn fit(prep: &Prepared, rows: &[usize], opts: &TrainOptions) -> Fit {
         0
     };
     let dim = dim_h + N_DENSE + 1;
-    let mut weights = balance_weights(prep, rows, opts.balance);
-    if !opts.source_weights.is_empty() {
-        for (i, &r) in rows.iter().enumerate() {
-            let name = &prep.sources[prep.docs[r].source as usize];
-            for (pat, m) in &opts.source_weights {
-                if name.contains(pat.as_str()) {
-                    weights[i] *= m;
-                }
-            }
-        }
-        let tot: f64 = weights.iter().sum();
-        weights.iter_mut().for_each(|w| *w /= tot);
-    }
     let scale = ngram_scale(prep, rows, opts, dim_h);
     let (mean, std) = dense_stats(prep, rows, &dense, opts);
-    // Standardised dense values and block factors, computed once per fit.
-    let z: Vec<[f32; N_DENSE]> = rows
-        .iter()
-        .map(|&r| {
-            let d = &prep.docs[r];
-            let g = if cfg.per_script { d.script as usize } else { 0 };
-            let mut out = [0f32; N_DENSE];
-            for j in 0..N_DENSE {
-                if dense_enabled(j, opts) && !neutral_mask(j, d.english) {
-                    out[j] = standardize(dense[r][j], mean[g * N_DENSE + j], std[g * N_DENSE + j]);
-                }
-            }
-            out
-        })
-        .collect();
-    let bf: Vec<(f32, f32)> = rows
-        .iter()
-        .map(|&r| block_factors(&prep.docs[r], cfg))
-        .collect();
-    let chunk = rows.len().div_ceil(N_CHUNKS).max(1);
+    let objective = Objective {
+        prep,
+        rows,
+        weights: row_weights(prep, rows, opts),
+        z: standardised(prep, rows, &dense, (&mean, &std), opts),
+        bf: (rows.iter())
+            .map(|&r| block_factors(&prep.docs[r], cfg))
+            .collect(),
+        scale: &scale,
+        dim_h,
+        chunk: rows.len().div_ceil(N_CHUNKS).max(1),
+    };
 
     // Per-chunk gradient buffers live across evaluations: re-allocating N_CHUNKS dense
     // vectors per evaluation cost more in page faults than the arithmetic.
@@ -337,71 +316,11 @@ pub fn fit(prep: &Prepared, rows: &[usize], opts: &TrainOptions) -> Fit {
         let losses: Vec<f64> = bufs
             .par_iter_mut()
             .enumerate()
-            .map(|(c, g)| {
-                g.iter_mut().for_each(|x| *x = 0.0);
-                let lo = (c * chunk).min(rows.len());
-                let hi = ((c + 1) * chunk).min(rows.len());
-                let mut loss = 0f64;
-                for i in lo..hi {
-                    let d = &prep.docs[rows[i]];
-                    let (fc, fw) = bf[i];
-                    let nc = d.n_char_entries as usize;
-                    let mut m = theta[dim - 1];
-                    if dim_h > 0 {
-                        for k in 0..d.idx.len() {
-                            let f = if k < nc { fc } else { fw };
-                            let j = d.idx[k] as usize;
-                            m += theta[j] * (d.val[k] * f * scale[j]) as f64;
-                        }
-                    }
-                    for j in 0..N_DENSE {
-                        m += theta[dim_h + j] * z[i][j] as f64;
-                    }
-                    let y = d.machine as u8 as f64;
-                    // log(1 + e^m) - y·m, computed stably.
-                    let l = if m > 0.0 {
-                        m + (-m).exp().ln_1p()
-                    } else {
-                        m.exp().ln_1p()
-                    } - y * m;
-                    loss += weights[i] * l;
-                    let p = 1.0 / (1.0 + (-m).exp());
-                    let r = weights[i] * (p - y);
-                    if dim_h > 0 {
-                        for k in 0..d.idx.len() {
-                            let f = if k < nc { fc } else { fw };
-                            let j = d.idx[k] as usize;
-                            g[j] += r * (d.val[k] * f * scale[j]) as f64;
-                        }
-                    }
-                    for j in 0..N_DENSE {
-                        g[dim_h + j] += r * z[i][j] as f64;
-                    }
-                    g[dim - 1] += r;
-                }
-                loss
-            })
+            .map(|(c, g)| objective.chunk_loss(c, theta, g))
             .collect();
         let loss: f64 = losses.iter().sum();
-        grad.par_chunks_mut(1 << 14)
-            .enumerate()
-            .for_each(|(ci, out)| {
-                let off = ci << 14;
-                for (k, o) in out.iter_mut().enumerate() {
-                    let mut acc = 0.0;
-                    for b in &bufs {
-                        acc += b[off + k];
-                    }
-                    *o = acc;
-                }
-            });
-        let mut loss = loss;
-        for k in 0..dim - 1 {
-            let lam = if k < dim_h { opts.l2 } else { opts.l2_dense };
-            loss += 0.5 * lam * theta[k] * theta[k];
-            grad[k] += lam * theta[k];
-        }
-        loss
+        sum_gradients(&bufs, grad);
+        regularise(loss, theta, grad, dim_h, opts)
     };
 
     let theta = lbfgs(dim, opts.max_iter, opts.tol, opts.verbose, eval);
@@ -424,6 +343,235 @@ pub fn fit(prep: &Prepared, rows: &[usize], opts: &TrainOptions) -> Fit {
     }
 }
 
+/// Each row's weight in the loss: balanced by source and class, then
+/// multiplied by `source_weights` for the sources they name, and normalised.
+fn row_weights(prep: &Prepared, rows: &[usize], opts: &TrainOptions) -> Vec<f64> {
+    let mut weights = balance_weights(prep, rows, opts.balance);
+    if !opts.source_weights.is_empty() {
+        for (i, &r) in rows.iter().enumerate() {
+            let name = &prep.sources[prep.docs[r].source as usize];
+            for (pat, m) in &opts.source_weights {
+                if name.contains(pat.as_str()) {
+                    weights[i] *= m;
+                }
+            }
+        }
+        let tot: f64 = weights.iter().sum();
+        weights.iter_mut().for_each(|w| *w /= tot);
+    }
+    weights
+}
+
+/// Standardised dense values of `rows`, computed once per fit: 0 for a
+/// feature dropped or neutral for the row's language.
+fn standardised(
+    prep: &Prepared,
+    rows: &[usize],
+    dense: &[[f32; N_DENSE]],
+    (mean, std): (&[f32], &[f32]),
+    opts: &TrainOptions,
+) -> Vec<[f32; N_DENSE]> {
+    let cfg = &opts.features;
+    rows.iter()
+        .map(|&r| {
+            let d = &prep.docs[r];
+            let g = if cfg.per_script { d.script as usize } else { 0 };
+            let mut out = [0f32; N_DENSE];
+            for j in 0..N_DENSE {
+                if dense_enabled(j, opts) && !neutral_mask(j, d.english) {
+                    out[j] = standardize(dense[r][j], mean[g * N_DENSE + j], std[g * N_DENSE + j]);
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// The weighted logistic loss of a fit's rows, by chunks of rows whose
+/// gradients are added up in a fixed order: the result does not depend on
+/// the number of threads.
+struct Objective<'a> {
+    prep: &'a Prepared,
+    rows: &'a [usize],
+    weights: Vec<f64>,
+    /// Standardised dense values, per row.
+    z: Vec<[f32; N_DENSE]>,
+    /// Block factors of the char and word n-grams, per row.
+    bf: Vec<(f32, f32)>,
+    /// Per-bucket scale of the hashed n-grams.
+    scale: &'a [f32],
+    /// Hashed weights (0 without hashed n-grams); the dense ones and the
+    /// bias follow them in theta.
+    dim_h: usize,
+    /// Rows per chunk.
+    chunk: usize,
+}
+
+impl Objective<'_> {
+    /// The loss of chunk `c`'s rows at `theta`, its gradient written to `g`.
+    fn chunk_loss(&self, c: usize, theta: &[f64], g: &mut [f64]) -> f64 {
+        g.iter_mut().for_each(|x| *x = 0.0);
+        let rows = self.rows;
+        let lo = (c * self.chunk).min(rows.len());
+        let hi = ((c + 1) * self.chunk).min(rows.len());
+        let mut loss = 0f64;
+        for (i, &r) in rows.iter().enumerate().take(hi).skip(lo) {
+            let m = self.margin(i, theta);
+            let y = self.prep.docs[r].machine as u8 as f64;
+            // log(1 + e^m) - y·m, computed stably.
+            let l = if m > 0.0 {
+                m + (-m).exp().ln_1p()
+            } else {
+                m.exp().ln_1p()
+            } - y * m;
+            loss += self.weights[i] * l;
+            let p = 1.0 / (1.0 + (-m).exp());
+            self.add_gradient(i, self.weights[i] * (p - y), g);
+        }
+        loss
+    }
+
+    /// The margin of the `i`-th row at `theta`.
+    fn margin(&self, i: usize, theta: &[f64]) -> f64 {
+        let d = &self.prep.docs[self.rows[i]];
+        let (dim_h, dim) = (self.dim_h, theta.len());
+        let (fc, fw) = self.bf[i];
+        let nc = d.n_char_entries as usize;
+        let mut m = theta[dim - 1];
+        if dim_h > 0 {
+            for k in 0..d.idx.len() {
+                let f = if k < nc { fc } else { fw };
+                let j = d.idx[k] as usize;
+                m += theta[j] * (d.val[k] * f * self.scale[j]) as f64;
+            }
+        }
+        for j in 0..N_DENSE {
+            m += theta[dim_h + j] * self.z[i][j] as f64;
+        }
+        m
+    }
+
+    /// Adds the `i`-th row's gradient, `r` times its features, to `g`.
+    fn add_gradient(&self, i: usize, r: f64, g: &mut [f64]) {
+        let d = &self.prep.docs[self.rows[i]];
+        let (dim_h, dim) = (self.dim_h, g.len());
+        let (fc, fw) = self.bf[i];
+        let nc = d.n_char_entries as usize;
+        if dim_h > 0 {
+            for k in 0..d.idx.len() {
+                let f = if k < nc { fc } else { fw };
+                let j = d.idx[k] as usize;
+                g[j] += r * (d.val[k] * f * self.scale[j]) as f64;
+            }
+        }
+        for j in 0..N_DENSE {
+            g[dim_h + j] += r * self.z[i][j] as f64;
+        }
+        g[dim - 1] += r;
+    }
+}
+
+/// The chunks' gradients added up, in chunk order, into `grad`.
+fn sum_gradients(bufs: &[Vec<f64>], grad: &mut [f64]) {
+    grad.par_chunks_mut(1 << 14)
+        .enumerate()
+        .for_each(|(ci, out)| {
+            let off = ci << 14;
+            for (k, o) in out.iter_mut().enumerate() {
+                let mut acc = 0.0;
+                for b in bufs {
+                    acc += b[off + k];
+                }
+                *o = acc;
+            }
+        });
+}
+
+/// Adds the L2 penalty of every weight but the bias to `loss` and `grad`
+/// (hashed and dense weights each with their own strength).
+fn regularise(
+    mut loss: f64,
+    theta: &[f64],
+    grad: &mut [f64],
+    dim_h: usize,
+    opts: &TrainOptions,
+) -> f64 {
+    for k in 0..theta.len() - 1 {
+        let lam = if k < dim_h { opts.l2 } else { opts.l2_dense };
+        loss += 0.5 * lam * theta[k] * theta[k];
+        grad[k] += lam * theta[k];
+    }
+    loss
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>()
+}
+
+/// The last steps of L-BFGS and their gradient changes.
+#[derive(Default)]
+struct History {
+    s: Vec<Vec<f64>>,
+    y: Vec<Vec<f64>>,
+    rho: Vec<f64>,
+}
+
+impl History {
+    /// Steps kept.
+    const M: usize = 8;
+
+    fn len(&self) -> usize {
+        self.s.len()
+    }
+
+    fn clear(&mut self) {
+        self.s.clear();
+        self.y.clear();
+        self.rho.clear();
+    }
+
+    /// The two-loop recursion: `d = -H g`.
+    fn direction(&self, g: &[f64], d: &mut [f64]) {
+        let (s, y, rho) = (&self.s, &self.y, &self.rho);
+        d.copy_from_slice(g);
+        let k = s.len();
+        let mut alpha = vec![0f64; k];
+        for i in (0..k).rev() {
+            alpha[i] = rho[i] * dot(&s[i], d);
+            for (dj, yj) in d.iter_mut().zip(&y[i]) {
+                *dj -= alpha[i] * yj;
+            }
+        }
+        if k > 0 {
+            let gamma = dot(&s[k - 1], &y[k - 1]) / dot(&y[k - 1], &y[k - 1]);
+            d.iter_mut().for_each(|v| *v *= gamma);
+        }
+        for i in 0..k {
+            let beta = rho[i] * dot(&y[i], d);
+            for (dj, sj) in d.iter_mut().zip(&s[i]) {
+                *dj += (alpha[i] - beta) * sj;
+            }
+        }
+        d.iter_mut().for_each(|v| *v = -*v);
+    }
+
+    /// Keeps a step `s` and its gradient change `y` when the curvature is
+    /// positive, forgetting the oldest beyond [`History::M`].
+    fn push(&mut self, s: Vec<f64>, y: Vec<f64>) {
+        let sy = dot(&s, &y);
+        if sy > 1e-12 {
+            if self.s.len() == Self::M {
+                self.s.remove(0);
+                self.y.remove(0);
+                self.rho.remove(0);
+            }
+            self.s.push(s);
+            self.y.push(y);
+            self.rho.push(1.0 / sy);
+        }
+    }
+}
+
 /// Limited-memory BFGS (m = 8) with Armijo backtracking, from zero.
 fn lbfgs(
     dim: usize,
@@ -432,78 +580,31 @@ fn lbfgs(
     verbose: bool,
     mut eval: impl FnMut(&[f64], &mut Vec<f64>) -> f64,
 ) -> Vec<f64> {
-    const M: usize = 8;
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     let mut x = vec![0f64; dim];
     let mut g = vec![0f64; dim];
     let mut f = eval(&x, &mut g);
-    let mut s_hist: Vec<Vec<f64>> = Vec::new();
-    let mut y_hist: Vec<Vec<f64>> = Vec::new();
-    let mut rho: Vec<f64> = Vec::new();
+    let mut hist = History::default();
     let mut d = vec![0f64; dim];
     let mut x_new = vec![0f64; dim];
     let mut g_new = vec![0f64; dim];
     for it in 0..max_iter {
-        // Two-loop recursion: d = -H g.
-        d.copy_from_slice(&g);
-        let k = s_hist.len();
-        let mut alpha = vec![0f64; k];
-        for i in (0..k).rev() {
-            alpha[i] = rho[i] * dot(&s_hist[i], &d);
-            for (dj, yj) in d.iter_mut().zip(&y_hist[i]) {
-                *dj -= alpha[i] * yj;
-            }
-        }
-        if k > 0 {
-            let gamma = dot(&s_hist[k - 1], &y_hist[k - 1]) / dot(&y_hist[k - 1], &y_hist[k - 1]);
-            d.iter_mut().for_each(|v| *v *= gamma);
-        }
-        for i in 0..k {
-            let beta = rho[i] * dot(&y_hist[i], &d);
-            for (dj, sj) in d.iter_mut().zip(&s_hist[i]) {
-                *dj += (alpha[i] - beta) * sj;
-            }
-        }
-        d.iter_mut().for_each(|v| *v = -*v);
+        let k = hist.len();
+        hist.direction(&g, &mut d);
         let mut gd = dot(&g, &d);
         if gd >= 0.0 {
             d.iter_mut().zip(&g).for_each(|(dj, gj)| *dj = -gj);
             gd = dot(&g, &d);
-            s_hist.clear();
-            y_hist.clear();
-            rho.clear();
+            hist.clear();
         }
-        let mut step = if k == 0 {
+        let step = if k == 0 {
             1.0 / dot(&g, &g).sqrt().max(1e-12)
         } else {
             1.0
         };
-        let mut f_new;
-        let mut tries = 0;
-        loop {
-            for i in 0..dim {
-                x_new[i] = x[i] + step * d[i];
-            }
-            f_new = eval(&x_new, &mut g_new);
-            if f_new <= f + 1e-4 * step * gd || tries >= 30 {
-                break;
-            }
-            step *= 0.5;
-            tries += 1;
-        }
+        let f_new = line_search(&x, &d, (f, gd), step, &mut eval, (&mut x_new, &mut g_new));
         let s: Vec<f64> = x_new.iter().zip(&x).map(|(a, b)| a - b).collect();
         let y: Vec<f64> = g_new.iter().zip(&g).map(|(a, b)| a - b).collect();
-        let sy = dot(&s, &y);
-        if sy > 1e-12 {
-            if s_hist.len() == M {
-                s_hist.remove(0);
-                y_hist.remove(0);
-                rho.remove(0);
-            }
-            s_hist.push(s);
-            y_hist.push(y);
-            rho.push(1.0 / sy);
-        }
+        hist.push(s, y);
         let rel = (f - f_new).abs() / f.abs().max(1e-12);
         std::mem::swap(&mut x, &mut x_new);
         std::mem::swap(&mut g, &mut g_new);
@@ -516,4 +617,29 @@ fn lbfgs(
         }
     }
     x
+}
+
+/// Armijo backtracking along `d` from `x` (loss `f`, slope `gd`): halves the
+/// step from `step` until the loss falls enough, at most 30 times. Leaves
+/// the point and its gradient in `x_new` and `g_new`; returns its loss.
+fn line_search(
+    x: &[f64],
+    d: &[f64],
+    (f, gd): (f64, f64),
+    mut step: f64,
+    eval: &mut impl FnMut(&[f64], &mut Vec<f64>) -> f64,
+    (x_new, g_new): (&mut [f64], &mut Vec<f64>),
+) -> f64 {
+    let mut tries = 0;
+    loop {
+        for i in 0..x.len() {
+            x_new[i] = x[i] + step * d[i];
+        }
+        let f_new = eval(x_new, g_new);
+        if f_new <= f + 1e-4 * step * gd || tries >= 30 {
+            return f_new;
+        }
+        step *= 0.5;
+        tries += 1;
+    }
 }

@@ -299,16 +299,7 @@ impl Model {
     }
 
     pub fn read(bytes: &[u8]) -> Result<Model> {
-        ensure!(
-            bytes.len() > 8 + 8 && &bytes[..8] == MAGIC,
-            "not a crmguard detector model (bad magic)"
-        );
-        let (body, tail) = bytes.split_at(bytes.len() - 8);
-        let stored = u64::from_le_bytes(tail.try_into().expect("8 bytes"));
-        ensure!(
-            stored == fnv1a(body),
-            "detector model is corrupt (checksum mismatch)"
-        );
+        let body = checked_body(bytes)?;
         let mut r = Reader { b: body, pos: 8 };
         let version = r.u32()?;
         ensure!(
@@ -316,43 +307,10 @@ impl Model {
             "detector model version {version} is not supported by this crmguard (it reads \
              version {VERSION}); retrain it with `crmguard train`"
         );
-        let hb = r.take(6)?;
-        let (bits, char_min, char_max, word_min, word_max, flags) =
-            (hb[0], hb[1], hb[2], hb[3], hb[4], hb[5]);
-        ensure!((8..=26).contains(&bits), "bad bucket bits {bits}");
-        ensure!(
-            char_min <= char_max
-                && char_max as usize <= super::ngrams::CHAR_MAX_N
-                && word_min <= word_max,
-            "bad n-gram ranges"
-        );
-        r.take(2)?;
-        let seed = r.u64()?;
-        let mut f = [0f32; 4 + 2 * (N_LEN_BANDS + N_PRESETS)];
-        for x in f.iter_mut() {
-            *x = r.f32()?;
-        }
+        let (cfg, f, flags) = r.header()?;
         let pair = |i: usize| (f[4 + 2 * i], f[5 + 2 * i]);
         let platt: [(f32, f32); N_LEN_BANDS] = std::array::from_fn(pair);
         let presets: [(f32, f32); N_PRESETS] = std::array::from_fn(|i| pair(N_LEN_BANDS + i));
-        let cfg = FeatureConfig {
-            hash: HashConfig {
-                bits,
-                char_min,
-                char_max,
-                word_min,
-                word_max,
-                seed,
-            },
-            use_hashed: flags & 1 != 0,
-            use_style: flags & 2 != 0,
-            use_lexicon: flags & 4 != 0,
-            use_freq: flags & 16 != 0,
-            per_script: flags & 8 != 0,
-            norm_pow: f[0],
-            char_scale: f[1],
-            word_scale: f[2],
-        };
         let n_dense = r.u32()? as usize;
         let n_groups = r.u32()? as usize;
         ensure!(
@@ -367,21 +325,7 @@ impl Model {
         let dense_w = r.f32s(n_dense)?;
         let dense_mean = r.f32s(n_dense * n_groups)?;
         let dense_std = r.f32s(n_dense * n_groups)?;
-        let n = 1usize << bits;
-        let hashed = match r.take(1)?[0] {
-            0 => Weights::F32(r.f32s(n)?),
-            1 => {
-                let mut table = Box::new([0f32; 256]);
-                for t in table.iter_mut() {
-                    *t = r.f32()?;
-                }
-                Weights::Codebook {
-                    table,
-                    codes: r.take(n)?.to_vec(),
-                }
-            }
-            e => bail!("unknown weight encoding {e}"),
-        };
+        let hashed = r.hashed_weights(1usize << cfg.hash.bits)?;
         let freq = if flags & 16 != 0 {
             Some(FreqTable {
                 bands: r.take(SLOTS)?.to_vec(),
@@ -404,6 +348,86 @@ impl Model {
             presets,
             freq,
             meta,
+        })
+    }
+}
+
+/// A model file's bytes without their checksum, once the magic and the
+/// checksum are checked.
+fn checked_body(bytes: &[u8]) -> Result<&[u8]> {
+    ensure!(
+        bytes.len() > 8 + 8 && &bytes[..8] == MAGIC,
+        "not a crmguard detector model (bad magic)"
+    );
+    let (body, tail) = bytes.split_at(bytes.len() - 8);
+    let stored = u64::from_le_bytes(tail.try_into().expect("8 bytes"));
+    ensure!(
+        stored == fnv1a(body),
+        "detector model is corrupt (checksum mismatch)"
+    );
+    Ok(body)
+}
+
+/// The floats of a model file's header: the feature scales, the bias, then
+/// the Platt pairs of the length bands and the presets' thresholds.
+type HeaderFloats = [f32; 4 + 2 * (N_LEN_BANDS + N_PRESETS)];
+
+impl Reader<'_> {
+    /// The header after the version: the feature configuration, its floats
+    /// and its flags.
+    fn header(&mut self) -> Result<(FeatureConfig, HeaderFloats, u8)> {
+        let hb = self.take(6)?;
+        let (bits, char_min, char_max, word_min, word_max, flags) =
+            (hb[0], hb[1], hb[2], hb[3], hb[4], hb[5]);
+        ensure!((8..=26).contains(&bits), "bad bucket bits {bits}");
+        ensure!(
+            char_min <= char_max
+                && char_max as usize <= super::ngrams::CHAR_MAX_N
+                && word_min <= word_max,
+            "bad n-gram ranges"
+        );
+        self.take(2)?;
+        let seed = self.u64()?;
+        let mut f: HeaderFloats = [0f32; 4 + 2 * (N_LEN_BANDS + N_PRESETS)];
+        for x in f.iter_mut() {
+            *x = self.f32()?;
+        }
+        let cfg = FeatureConfig {
+            hash: HashConfig {
+                bits,
+                char_min,
+                char_max,
+                word_min,
+                word_max,
+                seed,
+            },
+            use_hashed: flags & 1 != 0,
+            use_style: flags & 2 != 0,
+            use_lexicon: flags & 4 != 0,
+            use_freq: flags & 16 != 0,
+            per_script: flags & 8 != 0,
+            norm_pow: f[0],
+            char_scale: f[1],
+            word_scale: f[2],
+        };
+        Ok((cfg, f, flags))
+    }
+
+    /// The `n` hashed weights, as floats or as a codebook and its codes.
+    fn hashed_weights(&mut self, n: usize) -> Result<Weights> {
+        Ok(match self.take(1)?[0] {
+            0 => Weights::F32(self.f32s(n)?),
+            1 => {
+                let mut table = Box::new([0f32; 256]);
+                for t in table.iter_mut() {
+                    *t = self.f32()?;
+                }
+                Weights::Codebook {
+                    table,
+                    codes: self.take(n)?.to_vec(),
+                }
+            }
+            e => bail!("unknown weight encoding {e}"),
         })
     }
 }
