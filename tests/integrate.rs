@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::tools;
@@ -149,33 +149,28 @@ fn action_yml_runs_the_tested_script_with_every_input() {
     }));
 }
 
-#[test]
-fn pre_commit_hook_stops_a_commit_with_a_bad_row() {
-    let Some(python) = tools::python_with(&["pre_commit"]) else {
-        return;
-    };
-    let Some(git) = tools::program("git") else {
-        return;
-    };
-    let wd = Workdir::new();
-    let git_in = |dir: &Path, args: &[&str]| {
-        let out = Command::new(&git)
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@example.com",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-        String::from_utf8(out.stdout).unwrap()
-    };
-    // The hook repository: this repository's hook definitions, as published.
+/// Runs git in `dir` as a throwaway identity, unsigned; its stdout.
+fn run_git(git: &Path, dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(git)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The hook repository: this repository's hook definitions, as published,
+/// committed in a repository of their own. Its path and the commit.
+fn hook_repository(wd: &Workdir, git_in: impl Fn(&Path, &[&str]) -> String) -> (PathBuf, String) {
     let hooks = wd.join("hooks");
     std::fs::create_dir(&hooks).unwrap();
     std::fs::copy(
@@ -187,6 +182,20 @@ fn pre_commit_hook_stops_a_commit_with_a_bad_row() {
     git_in(&hooks, &["add", "."]);
     git_in(&hooks, &["commit", "-q", "-m", "hooks"]);
     let rev = git_in(&hooks, &["rev-parse", "HEAD"]);
+    (hooks, rev)
+}
+
+#[test]
+fn pre_commit_hook_stops_a_commit_with_a_bad_row() {
+    let Some(python) = tools::python_with(&["pre_commit"]) else {
+        return;
+    };
+    let Some(git) = tools::program("git") else {
+        return;
+    };
+    let wd = Workdir::new();
+    let git_in = |dir: &Path, args: &[&str]| run_git(&git, dir, args);
+    let (hooks, rev) = hook_repository(&wd, git_in);
 
     let repo = wd.join("repo");
     std::fs::create_dir(&repo).unwrap();

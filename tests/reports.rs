@@ -318,32 +318,7 @@ fn html_renders_in_chromium_with_the_json_counts_and_runs_no_injected_script() {
         "html=hostile.html",
     ]);
     assert_eq!(status(&out), 1, "{}", stderr(&out));
-
-    let chrome = |args: &[&str], page: &str| {
-        let profile = tempfile::tempdir().unwrap();
-        let out = Command::new(&chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--hide-scrollbars",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(args)
-            .arg(format!("file://{}", wd.join(page).display()))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let chrome = |args: &[&str], page: &str| headless(&chromium, &wd, args, page);
 
     // It renders: a screenshot is taken (kept in target/ to look at).
     let shot = wd.join("report.png");
@@ -363,8 +338,61 @@ fn html_renders_in_chromium_with_the_json_counts_and_runs_no_injected_script() {
     let keep = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report.png");
     std::fs::copy(&shot, keep).unwrap();
 
-    // The counts the page shows, read from the DOM Chromium built.
     let dom = chrome(&["--dump-dom"], "report.html");
+    assert_the_page_shows_the_counts(&dom, &run);
+
+    // The hostile cells are text: no element was injected, no script ran.
+    let dom = chrome(&["--dump-dom"], "hostile.html");
+    assert!(
+        dom.contains("<title>crmguard report</title>"),
+        "title changed"
+    );
+    assert!(!dom.contains("pwned</title>") && !dom.contains("pwned2</title>"));
+    assert!(!dom.contains("<img"), "an img element was injected");
+    assert_eq!(
+        dom.matches("<script").count(),
+        0,
+        "a script element was injected"
+    );
+    assert!(
+        dom.contains("&lt;img src=x onerror="),
+        "the cell is shown as text"
+    );
+    assert!(dom.contains("&lt;/script&gt;&lt;script&gt;"));
+}
+
+/// Opens a page of `wd` in headless Chromium with a throwaway profile;
+/// its stdout (the DOM, with `--dump-dom`).
+fn headless(chromium: &std::path::Path, wd: &Workdir, args: &[&str], page: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(format!("file://{}", wd.join(page).display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The counts the page shows, read from the DOM Chromium built, are the
+/// run report's; the score distribution holds every judged row and marks
+/// the thresholds.
+fn assert_the_page_shows_the_counts(dom: &str, run: &Value) {
     let shown = |key: &str| -> u64 {
         let tag = format!("data-count=\"{key}\">");
         let at = dom
@@ -389,7 +417,6 @@ fn html_renders_in_chromium_with_the_json_counts_and_runs_no_injected_script() {
         );
     }
 
-    // The score distribution holds every judged row.
     let judged: u64 = run["files"]
         .as_array()
         .unwrap()
@@ -419,25 +446,6 @@ fn html_renders_in_chromium_with_the_json_counts_and_runs_no_injected_script() {
             "the review tier is marked"
         );
     }
-
-    // The hostile cells are text: no element was injected, no script ran.
-    let dom = chrome(&["--dump-dom"], "hostile.html");
-    assert!(
-        dom.contains("<title>crmguard report</title>"),
-        "title changed"
-    );
-    assert!(!dom.contains("pwned</title>") && !dom.contains("pwned2</title>"));
-    assert!(!dom.contains("<img"), "an img element was injected");
-    assert_eq!(
-        dom.matches("<script").count(),
-        0,
-        "a script element was injected"
-    );
-    assert!(
-        dom.contains("&lt;img src=x onerror="),
-        "the cell is shown as text"
-    );
-    assert!(dom.contains("&lt;/script&gt;&lt;script&gt;"));
 }
 
 #[test]

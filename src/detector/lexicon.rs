@@ -501,39 +501,94 @@ mod tests {
         tokens
     }
 
-    #[test]
-    fn the_matcher_counts_what_a_leftmost_longest_search_over_tokens_finds() {
-        let l = Lexicons::new();
-        let phrases: std::collections::HashMap<Vec<u64>, u8> = l
-            .patterns
+    /// Each phrase's tokens, with the lexicons it is in.
+    fn phrase_masks(l: &Lexicons) -> std::collections::HashMap<Vec<u64>, u8> {
+        l.patterns
             .iter()
-            .map(|(p, mask)| (tokens_of(&l, p), *mask))
+            .map(|(p, mask)| (tokens_of(l, p), *mask))
             .fold(Default::default(), |mut m, (t, mask)| {
                 *m.entry(t).or_default() |= mask;
                 m
-            });
-        // The plain definition: at each token, the longest phrase that starts there
-        // counts and the search goes on after it; without one, at the next token.
-        let reference = |t: &str| {
-            let toks = tokens_of(&l, t);
-            let mut counts = [0u32; N_LEX];
-            let mut i = 0;
-            while i < toks.len() {
-                let longest = (1..=MAX_TOKENS.min(toks.len() - i))
-                    .rev()
-                    .find_map(|n| phrases.get(&toks[i..i + n]).map(|m| (n, *m)));
-                match longest {
-                    Some((n, mask)) => {
-                        for (lex, c) in counts.iter_mut().enumerate() {
-                            *c += u32::from(mask & (1 << lex) != 0);
-                        }
-                        i += n;
+            })
+    }
+
+    /// The plain definition: at each token, the longest phrase that starts there
+    /// counts and the search goes on after it; without one, at the next token.
+    fn leftmost_longest(
+        l: &Lexicons,
+        phrases: &std::collections::HashMap<Vec<u64>, u8>,
+        t: &str,
+    ) -> [u32; N_LEX] {
+        let toks = tokens_of(l, t);
+        let mut counts = [0u32; N_LEX];
+        let mut i = 0;
+        while i < toks.len() {
+            let longest = (1..=MAX_TOKENS.min(toks.len() - i))
+                .rev()
+                .find_map(|n| phrases.get(&toks[i..i + n]).map(|m| (n, *m)));
+            match longest {
+                Some((n, mask)) => {
+                    for (lex, c) in counts.iter_mut().enumerate() {
+                        *c += u32::from(mask & (1 << lex) != 0);
                     }
-                    None => i += 1,
+                    i += n;
                 }
+                None => i += 1,
             }
-            counts
-        };
+        }
+        counts
+    }
+
+    /// Pieces of phrases, near misses, marks and words of no list, for texts
+    /// that run phrases into each other.
+    const OTHER_WORDS: &[&str] = &[
+        "testament",
+        "to",
+        "a",
+        "A",
+        "delve",
+        "Delver",
+        "into",
+        "the",
+        "hotel",
+        "was",
+        ",",
+        ".",
+        "!",
+        "clean",
+        "room",
+        "it",
+        "is",
+        "worth",
+        "noting",
+        "that",
+        "realms",
+        "x",
+        "in",
+        "conclusion",
+        "rich",
+        "tapestry",
+        "I",
+        "hope",
+        "this",
+        "helps",
+        "let",
+        "me",
+        "know",
+        "if",
+        "you",
+        "have",
+        "any",
+        "questions",
+        "酒店",
+        "don't",
+        "well-being",
+    ];
+
+    #[test]
+    fn the_matcher_counts_what_a_leftmost_longest_search_over_tokens_finds() {
+        let l = Lexicons::new();
+        let phrases = phrase_masks(&l);
         // Phrases (overlapping and running into each other), their pieces, near
         // misses, marks and words of no list.
         let mut words: Vec<&str> = l
@@ -542,49 +597,7 @@ mod tests {
             .step_by(37)
             .map(|p| p.0.as_str())
             .collect();
-        words.extend([
-            "testament",
-            "to",
-            "a",
-            "A",
-            "delve",
-            "Delver",
-            "into",
-            "the",
-            "hotel",
-            "was",
-            ",",
-            ".",
-            "!",
-            "clean",
-            "room",
-            "it",
-            "is",
-            "worth",
-            "noting",
-            "that",
-            "realms",
-            "x",
-            "in",
-            "conclusion",
-            "rich",
-            "tapestry",
-            "I",
-            "hope",
-            "this",
-            "helps",
-            "let",
-            "me",
-            "know",
-            "if",
-            "you",
-            "have",
-            "any",
-            "questions",
-            "酒店",
-            "don't",
-            "well-being",
-        ]);
+        words.extend(OTHER_WORDS);
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = |n: usize| {
             state ^= state << 13;
@@ -601,7 +614,7 @@ mod tests {
                 text.push_str(words[next(words.len())]);
                 text.push_str(["", " ", " ", " ", "  "][next(5)]);
             }
-            let want = reference(&text);
+            let want = leftmost_longest(&l, &phrases, &text);
             matched += want.iter().sum::<u32>();
             let mut norm = String::new();
             normalize_into(&text, &mut norm);
