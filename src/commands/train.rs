@@ -83,6 +83,9 @@ fn parse_char_ngrams(s: &str) -> Result<(u8, u8), String> {
     }
 }
 
+// Left whole while the calibration work on this file is under way: split
+// it once that has landed, rather than move the lines it is changing.
+#[allow(clippy::too_many_lines)]
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut examples = labelled::load(
         &args.data,

@@ -157,6 +157,9 @@ pub struct TrainReport {
 
 /// Fit on `rows` of `prep`: calibration and the presets' thresholds from fits that
 /// hold whole sources out, then a final fit on all rows.
+// Left whole while the calibration work on this file is under way: split
+// it once that has landed, rather than move the lines it is changing.
+#[allow(clippy::too_many_lines)]
 pub fn train_prepared(
     prep: &Prepared,
     rows: &[usize],
