@@ -18,8 +18,9 @@
 # scores are in OUT_DIR already are skipped, so a stopped run resumes.
 #
 # Folds run one after another (about 1-2 minutes each on 2 idle cores; the
-# machine is shared). Per-row scores and each fold's model stay in OUT_DIR
-# (default: a temporary folder, removed at the end), and bench/loso_tables.py
+# machine is shared). Per-row scores, each fold's model and the held-out scores
+# its calibration set the thresholds from (train --calibration-scores) stay in
+# OUT_DIR (default: a temporary folder, removed at the end), and bench/loso_tables.py
 # prints the tables from them:
 #
 #   python3 bench/loso_tables.py DATA_DIR OUT_DIR
@@ -46,10 +47,13 @@ eval_files=("$data"/eval/*.csv)
 
 # The folds: one per source, sources sharing items together.
 python3 bench/loso_tables.py --folds "$data" > "$out/folds.txt"
+# This run's list of folds is its own, so that two runs (LOSO_FOLDS="group1
+# group2" and "group3 group4") can share an OUT_DIR and the machine's cores.
+run_list=$(mktemp)
 if [ -n "${LOSO_FOLDS:-}" ]; then # run only these folds, in this order
-  for f in $LOSO_FOLDS; do grep "^$f " "$out/folds.txt"; done > "$out/folds.run"
+  for f in $LOSO_FOLDS; do grep "^$f " "$out/folds.txt"; done > "$run_list"
 else
-  cp "$out/folds.txt" "$out/folds.run"
+  cp "$out/folds.txt" "$run_list"
 fi
 while read -r fold held; do
   IFS=, read -r -a held_files <<< "$held"
@@ -69,16 +73,18 @@ while read -r fold held; do
   for h in "${held_files[@]}"; do held_paths+=("$data/train/$h"); done
   echo "fold $fold: holding out ${held_files[*]}" >&2
   "$bin" train --data "${train[@]}" --out "$out/folds/$fold.bin" \
+    --calibration-scores "$out/folds/$fold.calibration.csv" \
     --exclude "${eval_files[@]}" "${held_paths[@]}" "${families[@]}" ${TRAIN_ARGS:-} 2> "$out/folds/$fold.train.log"
   for h in "${held_files[@]}"; do
     "$bin" eval "$data/train/$h" --model "$out/folds/$fold.bin" \
       --scores "$out/folds/${h%.csv}.scores.csv" --json > /dev/null
   done
-done < "$out/folds.run"
+done < "$run_list"
+rm -f "$run_list"
 
 echo "all sources: model for eval/" >&2
 [ -s "$out/all.bin" ] || "$bin" train --data "$data/train" --out "$out/all.bin" --exclude "${eval_files[@]}" \
-  "${families[@]}" ${TRAIN_ARGS:-} 2> "$out/all.train.log"
+  --calibration-scores "$out/all.calibration.csv" "${families[@]}" ${TRAIN_ARGS:-} 2> "$out/all.train.log"
 for e in "${eval_files[@]}"; do
   "$bin" eval "$e" --model "$out/all.bin" --scores "$out/eval.$(basename "${e%.csv}").scores.csv" \
     --json > /dev/null

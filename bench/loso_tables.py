@@ -343,6 +343,59 @@ def table_folds(fold_presets, p_all):
           f"{p_all[2][0]:.4f} ({p_all[2][1]:.4f}) |")
 
 
+def calibration_fpr(path, p, k):
+    """{source: (judged human texts, how many score above preset k's quarantine
+    threshold)} in a `train --calibration-scores` file: the held-out scores
+    the model's own calibration set its thresholds from."""
+    out = defaultdict(lambda: [0, 0])
+    for r in read(path):
+        if r["label"] == "human" and int(r["words"]) >= 8:
+            out[r["source"]][0] += 1
+            out[r["source"]][1] += float(r["score"]) > p[k][0]
+    return out
+
+
+def table_calibration(out, fold_presets, p_all, rows, k=1):
+    """Each human source's rate above preset k's threshold, once held out of a
+    fold's whole training run (the tables above) and once in the calibration
+    of the folds that trained on it: if calibration scored a source as a new
+    source would be scored, the two would agree on average."""
+    cal = {}
+    for fold, (_, p) in fold_presets.items():
+        path = os.path.join(out, "folds", fold + ".calibration.csv")
+        if os.path.exists(path):
+            cal[fold] = calibration_fpr(path, p, k)
+    path_all = os.path.join(out, "all.calibration.csv")
+    cal_all = calibration_fpr(path_all, p_all, k) if p_all and os.path.exists(path_all) else {}
+    if not cal:
+        print("(no calibration scores in this run: bench/loso.sh writes them since 2026-12)")
+        return
+    held = defaultdict(lambda: [0, 0])
+    for r in rows:
+        if r["label"] != "machine":
+            held[r["set"]][0] += 1
+            held[r["set"]][1] += flagged(r, k)
+    print(f"| human source | held out of training: above its fold's {PRESETS[k]} threshold | "
+          f"in the calibration of the folds that trained on it (mean; range) | "
+          f"in the all-sources model's calibration |")
+    print("|---|---:|---:|---:|")
+    means = [[], [], []]
+    for s in sorted(held):
+        n, fp = held[s]
+        per = [c[s][1] / c[s][0] for c in cal.values() if c.get(s) and c[s][0]]
+        a = cal_all.get(s)
+        mean = sum(per) / len(per) if per else None
+        means[0].append(fp / n)
+        if per:
+            means[1].append(mean)
+        if a and a[0]:
+            means[2].append(a[1] / a[0])
+        rng = f" ({pct(min(per))}–{pct(max(per))})" if per else ""
+        print(f"| {s} | {pct(fp / n)} | {pct(mean)}{rng} | {pct(a[1] / a[0]) if a and a[0] else '—'} |")
+    avg = [sum(m) / len(m) if m else None for m in means]
+    print(f"| **mean over sources** | {pct(avg[0])} | {pct(avg[1])} | {pct(avg[2])} |")
+
+
 def main():
     if sys.argv[1] == "--folds":
         for fold, members in folds(sys.argv[2]):
@@ -374,6 +427,8 @@ def main():
         table_by(evals, lambda r: f"{r['set']}: {r['domain']} ({r['label']})", "set: domain (label)")
     print("\n### The folds' thresholds\n")
     table_folds(fold_presets, p_all)
+    print("\n### Calibration against held-out: human texts above balanced's threshold\n")
+    table_calibration(out, fold_presets, p_all, rows)
 
 
 if __name__ == "__main__":

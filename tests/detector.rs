@@ -243,6 +243,67 @@ fn train_is_deterministic_and_its_model_is_used() {
     assert!(stderr(&out).contains("bad magic"), "{}", stderr(&out));
 }
 
+#[test]
+fn train_writes_the_held_out_scores_its_thresholds_came_from() {
+    let wd = Workdir::new();
+    let data = fixtures().join("detect/train_small.csv");
+    let out = wd.run(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--source-column",
+        "source_dataset",
+        "--calibration-folds",
+        "sources",
+        "--calibration-scores",
+        "cal.csv",
+        "--out",
+        "m.bin",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let cal = String::from_utf8(wd.read("cal.csv")).unwrap();
+    let mut lines = cal.lines();
+    assert_eq!(lines.next(), Some("source,label,words,fold,score"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 240, "one row per training text");
+    // Each source held out on its own fold.
+    let fold = |src: &str| {
+        let f: std::collections::BTreeSet<&str> =
+            rows.iter().filter(|r| r[0] == src).map(|r| r[3]).collect();
+        assert_eq!(f.len(), 1, "{src}: {f:?}");
+        f.into_iter().next().unwrap()
+    };
+    assert_ne!(fold("reviews_en"), fold("reviews_eu"));
+    // The printed balanced threshold is where these scores put it: the
+    // sources' shares of judged human texts above it, as printed.
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.contains("balanced: quarantine above"))
+        .unwrap();
+    let t: f32 = line.split("quarantine above ").nth(1).unwrap()[..6]
+        .parse()
+        .unwrap();
+    for src in ["reviews_en", "reviews_eu"] {
+        let h: Vec<f32> = (rows.iter())
+            .filter(|r| r[0] == src && r[1] == "human" && r[2].parse::<usize>().unwrap() >= 8)
+            .map(|r| r[4].parse().unwrap())
+            .collect();
+        let above = h.iter().filter(|&&x| x > t + 5e-5).count();
+        let at_most = h.iter().filter(|&&x| x > t - 5e-5).count();
+        let shown = line.split(&format!("{src} ")).nth(1).map_or(0.0, |x| {
+            x.split('%').next().unwrap().parse::<f64>().unwrap()
+        });
+        let pct = |n: usize| 100.0 * n as f64 / h.len() as f64;
+        assert!(
+            pct(above) - 0.01 <= shown && shown <= pct(at_most) + 0.01,
+            "{src}: {shown}% printed, {}..{}% in cal.csv",
+            pct(above),
+            pct(at_most)
+        );
+    }
+}
+
 /// Trains on the small labelled fixture into `out`, with `options`.
 fn train_small(wd: &Workdir, out: &str, options: &[&str]) -> std::process::Output {
     let data = fixtures().join("detect/train_small.csv");

@@ -11,7 +11,9 @@ use anyhow::{Context, bail};
 use crate::commands::labelled;
 use crate::detector::Model;
 use crate::detector::Sensitivity;
-use crate::detector::train::{Calibration, TrainOptions, TrainReport, prepare, train_prepared};
+use crate::detector::train::{
+    Calibration, Prepared, TrainOptions, TrainReport, prepare, train_prepared,
+};
 use crate::errln;
 use crate::error::exit;
 use crate::output::{Mode, OutputFile};
@@ -56,16 +58,34 @@ pub struct Args {
     /// `mixset,apt_eval`): sources sharing items or one prompt design
     #[arg(long, value_name = "PREFIXES")]
     pub together: Vec<String>,
-    /// How many groups of whole sources calibration holds out in turn (each
-    /// a fit of its own): the presets' thresholds come from these held-out
-    /// scores
-    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u16).range(2..))]
-    pub calibration_folds: u16,
+    /// Which sources calibration holds out in turn, each time a fit of its
+    /// own: `sources`, each source (or `--together` family) alone; or K groups
+    /// of whole sources, for fewer fits when there are many sources. The
+    /// presets' thresholds come from these held-out scores
+    #[arg(long, value_name = "sources|K", default_value = "8", value_parser = parse_calibration_folds)]
+    pub calibration_folds: Calibration,
+    /// Write each training row's held-out calibration score to this CSV
+    /// (source, label, words, fold, score), the scores the thresholds came from
+    #[arg(long, value_name = "FILE")]
+    pub calibration_scores: Option<PathBuf>,
     /// Labelled files held out for evaluation: any training text that also
     /// appears in one of them (same text after whitespace normalisation) is
     /// left out of training
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub exclude: Vec<PathBuf>,
+}
+
+/// `sources`, or a number of folds of at least 2.
+fn parse_calibration_folds(s: &str) -> Result<Calibration, String> {
+    if s.eq_ignore_ascii_case("sources") {
+        return Ok(Calibration::EachSource);
+    }
+    match s.trim().parse::<usize>() {
+        Ok(k) if k >= 2 => Ok(Calibration::SourceFolds(k)),
+        _ => Err(format!(
+            "`{s}` is neither `sources` nor a number of folds of at least 2"
+        )),
+    }
 }
 
 /// `3-5`, `4` or `none` as (min, max) lengths; (0, 0) means none.
@@ -126,7 +146,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     opts.features.use_style = !args.no_style;
     opts.features.use_lexicon = !args.no_lexicons;
     opts.features.use_freq = args.frequency;
-    opts.calibration = Calibration::SourceFolds(args.calibration_folds.into());
+    opts.calibration = args.calibration_folds;
     opts.families = (args.together.iter())
         .map(|f| f.split(',').map(|p| p.trim().to_string()).collect())
         .collect();
@@ -168,6 +188,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         blake3::hash(&bytes).to_hex(),
     );
     print_presets(&model, &report);
+    if let Some(path) = &args.calibration_scores {
+        write_calibration_scores(path, &examples, &prep, &report)?;
+    }
     Ok(exit::CLEAN)
 }
 
@@ -203,9 +226,60 @@ fn print_presets(model: &Model, report: &TrainReport) {
     }
 }
 
+/// The held-out calibration scores, one row per training text in load order,
+/// so that the thresholds can be checked against them (bench/loso_tables.py).
+fn write_calibration_scores(
+    path: &std::path::Path,
+    examples: &[crate::detector::Example],
+    prep: &Prepared,
+    report: &TrainReport,
+) -> anyhow::Result<()> {
+    let cannot = || format!("{}: cannot write", terminal::path(path));
+    let mut out = OutputFile::create(path, Mode::Shared).with_context(cannot)?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["source", "label", "words", "fold", "score"])
+        .with_context(cannot)?;
+    let rows = examples.iter().zip(&prep.docs);
+    for (((e, d), score), fold) in rows.zip(&report.oof_scores).zip(&report.oof_fold) {
+        // The words the thresholds counted (texts under 8 are not judged).
+        let words = d.words;
+        w.write_record([
+            e.source.as_str(),
+            if e.machine { "machine" } else { "human" },
+            &words.to_string(),
+            &fold.to_string(),
+            &format!("{score:.6}"),
+        ])
+        .with_context(cannot)?;
+    }
+    out.write_all(&w.into_inner().with_context(cannot)?)
+        .with_context(cannot)?;
+    out.commit().with_context(cannot)
+}
+
 /// blake3 of a text with its whitespace normalised, as the detector reads it.
 fn text_hash(text: &str) -> [u8; 32] {
     let mut norm = String::new();
     crate::detector::normalize::normalize_into(text, &mut norm);
     *blake3::hash(norm.trim().as_bytes()).as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_folds_take_a_count_or_sources() {
+        assert_eq!(
+            parse_calibration_folds("sources"),
+            Ok(Calibration::EachSource)
+        );
+        assert_eq!(
+            parse_calibration_folds("8"),
+            Ok(Calibration::SourceFolds(8))
+        );
+        for bad in ["1", "0", "-3", "all", ""] {
+            assert!(parse_calibration_folds(bad).is_err(), "{bad}");
+        }
+    }
 }

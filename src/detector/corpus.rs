@@ -35,6 +35,12 @@ pub enum Calibration {
     /// when there are no more sources than that). Calibrates for text from a source
     /// the model has not seen, which is what a new CRM's data is.
     SourceFolds(usize),
+    /// Each source (or family, see [`TrainOptions::families`]) held out on its
+    /// own, one fit per source: every held-out score comes from a fit that saw
+    /// all the other sources, as the final model will when it meets a new one.
+    /// With fewer folds, which sources happen to be held out beside a source
+    /// moves its scores (see docs/detector.md, "Presets").
+    EachSource,
     /// Groups hashed into k folds (for data from a single source).
     GroupKFold(usize),
 }

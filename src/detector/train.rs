@@ -150,6 +150,8 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> Model {
 pub struct TrainReport {
     /// Held-out calibrated scores (artefacts included) for the training rows, in row order.
     pub oof_scores: Vec<f32>,
+    /// The calibration fold that held each training row out, in row order.
+    pub oof_fold: Vec<u16>,
     /// Per source with human rows: its held-out human false-positive rate at each
     /// preset's quarantine threshold.
     pub per_source_fpr: Vec<(String, [f64; N_PRESETS])>,
@@ -184,10 +186,15 @@ pub fn train_prepared(
             Calibration::SourceFolds(k) if row_sources.len() >= 2 => {
                 source_folds(prep, rows, k.max(2), &opts.families)
             }
+            // More folds than sources: the packing gives each source its own.
+            Calibration::EachSource if row_sources.len() >= 2 => {
+                source_folds(prep, rows, usize::MAX, &opts.families)
+            }
             Calibration::GroupKFold(k) => kfold(prep, rows, k.max(2), opts.seed),
             _ => kfold(prep, rows, 4, opts.seed),
         };
         let mut oof_margin = vec![0f32; prep.docs.len()];
+        let mut fold_of = vec![0u16; prep.docs.len()];
         for (fi, test) in folds.iter().enumerate() {
             let test_set: std::collections::HashSet<usize> = test.iter().copied().collect();
             let train_rows: Vec<usize> = rows
@@ -207,6 +214,7 @@ pub fn train_prepared(
             let fit = fit(prep, &train_rows, opts);
             for &r in test {
                 oof_margin[r] = fit.margin(&prep.docs[r], &opts.features);
+                fold_of[r] = fi as u16;
             }
         }
         let platt = platt_per_band(prep, rows, &oof_margin, opts.balance);
@@ -235,6 +243,7 @@ pub fn train_prepared(
             .map(|(s, f)| (prep.sources[s as usize].clone(), f))
             .collect();
         report.oof_scores = scores;
+        report.oof_fold = rows.iter().map(|&r| fold_of[r]).collect();
         (platt, presets)
     };
 
@@ -276,6 +285,7 @@ pub fn train_prepared(
 mod tests {
     use super::*;
     use crate::detector::calibrate::{balance_weights, platt};
+    use std::collections::{BTreeMap, BTreeSet};
 
     fn ex(text: &str, machine: bool, group: &str, source: &str) -> Example {
         Example {
@@ -381,6 +391,45 @@ mod tests {
         }
         // Without families, the two sources may fall in different folds.
         assert_eq!(source_folds(&prep, &rows, 4, &[]).len(), 4);
+    }
+
+    #[test]
+    fn each_source_calibration_holds_every_source_out_alone() {
+        // Ten sources (two of them one family): eight folds would have to
+        // hold some sources out beside others; one per source never does.
+        let mut data = toy();
+        let names = [
+            "fam_x", "fam_y", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9",
+        ];
+        for (i, e) in data.iter_mut().enumerate() {
+            e.source = names[(i / 2) % names.len()].into();
+        }
+        let mut o = small_opts();
+        o.families = vec![vec!["fam_".to_string()]];
+        let prep = prepare(&data, &o.features, true);
+        let rows: Vec<usize> = (0..data.len()).collect();
+        let folds_of = |o: &TrainOptions| {
+            let (_, report) = train_prepared(&prep, &rows, o);
+            let mut by: BTreeMap<u16, BTreeSet<String>> = BTreeMap::new();
+            for (&r, &f) in rows.iter().zip(&report.oof_fold) {
+                let name = &prep.sources[prep.docs[r].source as usize];
+                by.entry(f).or_default().insert(name.clone());
+            }
+            by.into_values().collect::<Vec<_>>()
+        };
+        o.calibration = Calibration::EachSource;
+        let each = folds_of(&o);
+        assert_eq!(each.len(), 9, "{each:?}");
+        for f in &each {
+            let fam = f.iter().all(|s| s.starts_with("fam_"));
+            assert!(f.len() == 1 || fam && f.len() == 2, "{f:?}");
+        }
+        o.calibration = Calibration::SourceFolds(8);
+        assert_eq!(folds_of(&o).len(), 8);
+        // The same data gives the same model.
+        o.calibration = Calibration::EachSource;
+        let a = train_prepared(&prep, &rows, &o).0.to_bytes();
+        assert_eq!(a, train_prepared(&prep, &rows, &o).0.to_bytes());
     }
 
     #[test]
