@@ -64,6 +64,10 @@ pub struct Args {
     /// presets' thresholds come from these held-out scores
     #[arg(long, value_name = "sources|K", default_value = "8", value_parser = parse_calibration_folds)]
     pub calibration_folds: Calibration,
+    /// Score calibration's held-out rows with each fit's weights quantized as
+    /// the shipped model's are (an experiment: see docs/detector.md)
+    #[arg(long)]
+    pub calibrate_quantized: bool,
     /// Write each training row's held-out calibration score to this CSV
     /// (source, label, words, fold, score), the scores the thresholds came from
     #[arg(long, value_name = "FILE")]
@@ -147,6 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     opts.features.use_lexicon = !args.no_lexicons;
     opts.features.use_freq = args.frequency;
     opts.calibration = args.calibration_folds;
+    opts.calibrate_quantized = args.calibrate_quantized;
     opts.families = (args.together.iter())
         .map(|f| f.split(',').map(|p| p.trim().to_string()).collect())
         .collect();

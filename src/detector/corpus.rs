@@ -84,6 +84,10 @@ pub struct TrainOptions {
     pub source_weights: Vec<(String, f64)>,
     /// Store hashed weights as a u8 codebook instead of f32.
     pub quantize: bool,
+    /// With `quantize`: score each calibration fit's held-out rows with its
+    /// hashed weights quantized as the final model's are, so that the
+    /// thresholds are set on the scores of the kind of model that ships.
+    pub calibrate_quantized: bool,
     /// Strip chat preambles from training text (they are handled by the artefact rules).
     pub strip_preambles: bool,
     pub seed: u64,
@@ -114,6 +118,7 @@ impl Default for TrainOptions {
             // sources the opposite of what transfers (LOSO, docs/detector.md).
             source_weights: vec![("salminen".to_string(), 0.3)],
             quantize: true,
+            calibrate_quantized: false,
             strip_preambles: true,
             seed: 0x5eed,
             verbose: false,

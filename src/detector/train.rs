@@ -211,7 +211,14 @@ pub fn train_prepared(
                     test.len()
                 );
             }
-            let fit = fit(prep, &train_rows, opts);
+            let mut fit = fit(prep, &train_rows, opts);
+            if opts.quantize && opts.calibrate_quantized {
+                // The shipped model's hashed weights are a 255-level codebook that
+                // clips the largest ones; float weights spread held-out margins
+                // about a tenth wider (docs/detector.md, "What the numbers say").
+                let q = Weights::quantize(&fit.w_hashed);
+                fit.w_hashed = (0..q.len()).map(|i| q.get(i)).collect();
+            }
             for &r in test {
                 oof_margin[r] = fit.margin(&prep.docs[r], &opts.features);
                 fold_of[r] = fi as u16;
@@ -430,6 +437,40 @@ mod tests {
         o.calibration = Calibration::EachSource;
         let a = train_prepared(&prep, &rows, &o).0.to_bytes();
         assert_eq!(a, train_prepared(&prep, &rows, &o).0.to_bytes());
+    }
+
+    #[test]
+    fn quantized_calibration_scores_what_the_quantized_model_would() {
+        // Texts of many different words, so that the fits have far more
+        // distinct weights than the codebook's 255 levels (the toy's few
+        // templates would quantize exactly).
+        let vocab: Vec<String> = (0..400u64)
+            .map(|i| format!("w{:x}", fmix(i) % 100_000))
+            .collect();
+        let text = |seed: u64, shift: usize| -> String {
+            (0..14u64)
+                .map(|k| vocab[(fmix(seed * 31 + k) as usize % 300) + shift].as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut data = Vec::new();
+        for i in 0..120u64 {
+            let src = ["a", "b", "c"][i as usize % 3];
+            data.push(ex(&text(i, 0), false, &format!("h{i}"), src));
+            data.push(ex(&text(i + 1000, 100), true, &format!("m{i}"), src));
+        }
+        let mut o = small_opts();
+        let prep = prepare(&data, &o.features, true);
+        let rows: Vec<usize> = (0..data.len()).collect();
+        let float = train_prepared(&prep, &rows, &o).1.oof_scores;
+        o.calibrate_quantized = true;
+        let quant = train_prepared(&prep, &rows, &o).1.oof_scores;
+        assert_eq!(float.len(), quant.len());
+        assert_ne!(float, quant, "the held-out scores did not change");
+        assert_eq!(quant, train_prepared(&prep, &rows, &o).1.oof_scores);
+        // Without quantization there is nothing to mirror.
+        o.quantize = false;
+        assert_eq!(float, train_prepared(&prep, &rows, &o).1.oof_scores);
     }
 
     #[test]
