@@ -65,8 +65,11 @@ fn time_part(label: &str, texts: &[String], mut f: impl FnMut(&str) -> f32) {
 fn parts(d: &Detector, texts: &[String]) {
     use crmguard::detector::artefacts::Artefacts;
     use crmguard::detector::{
-        ngrams::for_each_ngram, normalize::normalize_into, normalize::word_count,
-        style::style_features, words::StyleTables,
+        ngrams::for_each_ngram,
+        normalize::normalize_into,
+        normalize::word_count,
+        style::{N_STYLE, style_features},
+        words::StyleTables,
     };
     let norms: Vec<String> = texts
         .iter()
@@ -102,14 +105,16 @@ fn parts(d: &Detector, texts: &[String]) {
         let (c, w, _) = d.ngram_sums(next());
         c + w
     });
-    let mut out = [0f32; 27];
+    // Sized by the crate's own count: a literal went stale when features were
+    // added, and the style pass then panicked on a slice too short.
+    let mut out = [0f32; N_STYLE];
     // What scoring runs: the style pass without the features the model ignores,
     // with the lexicon phrases matched on its words.
     time_part("style + lexicons", texts, |t| {
         d.style_features(t, next(), &mut out) as u8 as f32
     });
     // The full pass (every style feature), matching nothing.
-    time_part("style (all 27) alone", texts, |t| {
+    time_part("style (all) alone", texts, |t| {
         style_features(t, next(), &tables, &mut out) as u8 as f32
     });
     let mut k = 0;
