@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use crate::commands::labelled;
-use crate::detector::Model;
 use crate::detector::Sensitivity;
 use crate::detector::train::{
     Calibration, Prepared, TrainOptions, TrainReport, prepare, train_prepared,
 };
+use crate::detector::{Example, Model};
 use crate::errln;
 use crate::error::exit;
 use crate::output::{Mode, OutputFile};
@@ -107,10 +107,33 @@ fn parse_char_ngrams(s: &str) -> Result<(u8, u8), String> {
     }
 }
 
-// Left whole while the calibration work on this file is under way: split
-// it once that has landed, rather than move the lines it is changing.
-#[allow(clippy::too_many_lines)]
 pub fn run(args: Args) -> anyhow::Result<u8> {
+    let examples = load_examples(&args)?;
+    let opts = options(&args);
+    let prep = prepare(&examples, &opts.features, opts.strip_preambles);
+    let all: Vec<usize> = (0..examples.len()).collect();
+    let (model, report) = train_prepared(&prep, &all, &opts);
+    let bytes = model.to_bytes();
+    let cannot = || format!("{}: cannot write", terminal::path(&args.out));
+    let mut out = OutputFile::create(&args.out, Mode::Shared).with_context(cannot)?;
+    out.write_all(&bytes).with_context(cannot)?;
+    out.commit().with_context(cannot)?;
+    errln!(
+        "crmguard: wrote {} ({} bytes, blake3 {})",
+        terminal::path(&args.out),
+        bytes.len(),
+        blake3::hash(&bytes).to_hex(),
+    );
+    print_presets(&model, &report);
+    if let Some(path) = &args.calibration_scores {
+        write_calibration_scores(path, &examples, &prep, &report)?;
+    }
+    Ok(exit::CLEAN)
+}
+
+/// The labelled rows, less those whose text is in `--exclude`; both classes
+/// must be there. Says what it left out and what it trains on.
+fn load_examples(args: &Args) -> anyhow::Result<Vec<Example>> {
     let mut examples = labelled::load(
         &args.data,
         &args.columns,
@@ -145,6 +168,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         sources.len(),
         sources.join(", ")
     );
+    Ok(examples)
+}
+
+/// The training options the flags ask for; says which features they use.
+fn options(args: &Args) -> TrainOptions {
     let mut opts = TrainOptions::default();
     (opts.features.hash.char_min, opts.features.hash.char_max) = args.char_ngrams;
     opts.features.use_style = !args.no_style;
@@ -178,25 +206,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             "no word frequency"
         },
     );
-    let prep = prepare(&examples, &opts.features, opts.strip_preambles);
-    let all: Vec<usize> = (0..examples.len()).collect();
-    let (model, report) = train_prepared(&prep, &all, &opts);
-    let bytes = model.to_bytes();
-    let cannot = || format!("{}: cannot write", terminal::path(&args.out));
-    let mut out = OutputFile::create(&args.out, Mode::Shared).with_context(cannot)?;
-    out.write_all(&bytes).with_context(cannot)?;
-    out.commit().with_context(cannot)?;
-    errln!(
-        "crmguard: wrote {} ({} bytes, blake3 {})",
-        terminal::path(&args.out),
-        bytes.len(),
-        blake3::hash(&bytes).to_hex(),
-    );
-    print_presets(&model, &report);
-    if let Some(path) = &args.calibration_scores {
-        write_calibration_scores(path, &examples, &prep, &report)?;
-    }
-    Ok(exit::CLEAN)
+    opts
 }
 
 /// Each preset's thresholds and the training sources' held-out human texts

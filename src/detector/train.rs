@@ -159,9 +159,6 @@ pub struct TrainReport {
 
 /// Fit on `rows` of `prep`: calibration and the presets' thresholds from fits that
 /// hold whole sources out, then a final fit on all rows.
-// Left whole while the calibration work on this file is under way: split
-// it once that has landed, rather than move the lines it is changing.
-#[allow(clippy::too_many_lines)]
 pub fn train_prepared(
     prep: &Prepared,
     rows: &[usize],
@@ -182,76 +179,8 @@ pub fn train_prepared(
             [(0.5f32, f32::NAN); N_PRESETS],
         )
     } else {
-        let folds: Vec<Vec<usize>> = match opts.calibration {
-            Calibration::SourceFolds(k) if row_sources.len() >= 2 => {
-                source_folds(prep, rows, k.max(2), &opts.families)
-            }
-            // More folds than sources: the packing gives each source its own.
-            Calibration::EachSource if row_sources.len() >= 2 => {
-                source_folds(prep, rows, usize::MAX, &opts.families)
-            }
-            Calibration::GroupKFold(k) => kfold(prep, rows, k.max(2), opts.seed),
-            _ => kfold(prep, rows, 4, opts.seed),
-        };
-        let mut oof_margin = vec![0f32; prep.docs.len()];
-        let mut fold_of = vec![0u16; prep.docs.len()];
-        for (fi, test) in folds.iter().enumerate() {
-            let test_set: std::collections::HashSet<usize> = test.iter().copied().collect();
-            let train_rows: Vec<usize> = rows
-                .iter()
-                .copied()
-                .filter(|r| !test_set.contains(r))
-                .collect();
-            if opts.verbose {
-                crate::errln!(
-                    "  calibration fold {}/{}: train {} held-out {}",
-                    fi + 1,
-                    folds.len(),
-                    train_rows.len(),
-                    test.len()
-                );
-            }
-            let mut fit = fit(prep, &train_rows, opts);
-            if opts.quantize && opts.calibrate_quantized {
-                // The shipped model's hashed weights are a 255-level codebook that
-                // clips the largest ones; float weights spread held-out margins
-                // about a tenth wider (docs/detector.md, "What the numbers say").
-                let q = Weights::quantize(&fit.w_hashed);
-                fit.w_hashed = (0..q.len()).map(|i| q.get(i)).collect();
-            }
-            for &r in test {
-                oof_margin[r] = fit.margin(&prep.docs[r], &opts.features);
-                fold_of[r] = fi as u16;
-            }
-        }
-        let platt = platt_per_band(prep, rows, &oof_margin, opts.balance);
-        let scores: Vec<f32> = rows
-            .iter()
-            .map(|&r| {
-                let d = &prep.docs[r];
-                let (a, b) = platt[length_band(d.words as usize)];
-                let z = a * oof_margin[r] + b + d.evidence;
-                noisy_or(probability(z), d.p_dec)
-            })
-            .collect();
-        // Thresholds from the human texts `scan` would judge, each source equal.
-        let humans: Vec<(u16, f32)> = rows
-            .iter()
-            .zip(&scores)
-            .filter(|(r, _)| {
-                let d = &prep.docs[**r];
-                !d.machine && d.words as usize >= super::MIN_WORDS
-            })
-            .map(|(r, s)| (prep.docs[*r].source, *s))
-            .collect();
-        let presets = preset_thresholds(&humans);
-        report.per_source_fpr = per_source_fpr(&humans, &presets)
-            .into_iter()
-            .map(|(s, f)| (prep.sources[s as usize].clone(), f))
-            .collect();
-        report.oof_scores = scores;
-        report.oof_fold = rows.iter().map(|&r| fold_of[r]).collect();
-        (platt, presets)
+        let folds = calibration_folds(prep, rows, row_sources.len(), opts);
+        calibrate(prep, rows, &folds, opts, &mut report)
     };
 
     let f = fit(prep, rows, opts);
@@ -286,6 +215,112 @@ pub fn train_prepared(
         meta,
     };
     (model, report)
+}
+
+/// The calibration's held-out folds: whole sources (families together) where
+/// there are at least two, else groups of rows.
+fn calibration_folds(
+    prep: &Prepared,
+    rows: &[usize],
+    n_sources: usize,
+    opts: &TrainOptions,
+) -> Vec<Vec<usize>> {
+    match opts.calibration {
+        Calibration::SourceFolds(k) if n_sources >= 2 => {
+            source_folds(prep, rows, k.max(2), &opts.families)
+        }
+        // More folds than sources: the packing gives each source its own.
+        Calibration::EachSource if n_sources >= 2 => {
+            source_folds(prep, rows, usize::MAX, &opts.families)
+        }
+        Calibration::GroupKFold(k) => kfold(prep, rows, k.max(2), opts.seed),
+        _ => kfold(prep, rows, 4, opts.seed),
+    }
+}
+
+/// Each row's margin under the fit that held its fold out, and that fold.
+fn out_of_fold_margins(
+    prep: &Prepared,
+    rows: &[usize],
+    folds: &[Vec<usize>],
+    opts: &TrainOptions,
+) -> (Vec<f32>, Vec<u16>) {
+    let mut oof_margin = vec![0f32; prep.docs.len()];
+    let mut fold_of = vec![0u16; prep.docs.len()];
+    for (fi, test) in folds.iter().enumerate() {
+        let test_set: std::collections::HashSet<usize> = test.iter().copied().collect();
+        let train_rows: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|r| !test_set.contains(r))
+            .collect();
+        if opts.verbose {
+            crate::errln!(
+                "  calibration fold {}/{}: train {} held-out {}",
+                fi + 1,
+                folds.len(),
+                train_rows.len(),
+                test.len()
+            );
+        }
+        let mut fit = fit(prep, &train_rows, opts);
+        if opts.quantize && opts.calibrate_quantized {
+            // The shipped model's hashed weights are a 255-level codebook that
+            // clips the largest ones; float weights spread held-out margins
+            // about a tenth wider (docs/detector.md, "What the numbers say").
+            let q = Weights::quantize(&fit.w_hashed);
+            fit.w_hashed = (0..q.len()).map(|i| q.get(i)).collect();
+        }
+        for &r in test {
+            oof_margin[r] = fit.margin(&prep.docs[r], &opts.features);
+            fold_of[r] = fi as u16;
+        }
+    }
+    (oof_margin, fold_of)
+}
+
+/// Platt's (a, b) per length band, and each preset's (quarantine, review)
+/// thresholds: what calibration puts in the model.
+type Calibrated = ([(f32, f32); N_LEN_BANDS], [(f32, f32); N_PRESETS]);
+
+/// Platt scaling per length band and the presets' thresholds, from the
+/// out-of-fold scores; the per-source rates and the scores go to `report`.
+fn calibrate(
+    prep: &Prepared,
+    rows: &[usize],
+    folds: &[Vec<usize>],
+    opts: &TrainOptions,
+    report: &mut TrainReport,
+) -> Calibrated {
+    let (oof_margin, fold_of) = out_of_fold_margins(prep, rows, folds, opts);
+    let platt = platt_per_band(prep, rows, &oof_margin, opts.balance);
+    let scores: Vec<f32> = rows
+        .iter()
+        .map(|&r| {
+            let d = &prep.docs[r];
+            let (a, b) = platt[length_band(d.words as usize)];
+            let z = a * oof_margin[r] + b + d.evidence;
+            noisy_or(probability(z), d.p_dec)
+        })
+        .collect();
+    // Thresholds from the human texts `scan` would judge, each source equal.
+    let humans: Vec<(u16, f32)> = rows
+        .iter()
+        .zip(&scores)
+        .filter(|(r, _)| {
+            let d = &prep.docs[**r];
+            !d.machine && d.words as usize >= super::MIN_WORDS
+        })
+        .map(|(r, s)| (prep.docs[*r].source, *s))
+        .collect();
+    let presets = preset_thresholds(&humans);
+    report.per_source_fpr = per_source_fpr(&humans, &presets)
+        .into_iter()
+        .map(|(s, f)| (prep.sources[s as usize].clone(), f))
+        .collect();
+    report.oof_scores = scores;
+    report.oof_fold = rows.iter().map(|&r| fold_of[r]).collect();
+    (platt, presets)
 }
 
 #[cfg(test)]
