@@ -202,25 +202,9 @@ mod tests {
     fn reasons_point_at_their_cells() {
         let policy = policy("");
         let row = csv_row(&["no", "web", "=1+1", "ok"]);
-        let header = crate::input::Header {
-            raw: Vec::new(),
-            terminator: Default::default(),
-            names: ["is_synthetic", "data_source", "Notes", "Other"]
-                .map(String::from)
-                .to_vec(),
-            line: 1,
-            delimiter: b',',
-        };
+        let header = csv_header(&["is_synthetic", "data_source", "Notes", "Other"]);
         let columns = super::super::Columns::resolve(&header, &policy);
-        let ctx = Context {
-            policy: &policy,
-            scan_time: scan_time(),
-            columns: Some(&columns),
-            object_flag: None,
-            object_from_file: None,
-            ai: None,
-            media: None,
-        };
+        let ctx = context(&policy, &columns);
         let v = super::super::check_row(&row, &ctx);
         assert_eq!(codes(&v), "CSV_INJECTION");
         let e = explain(&row, &ctx, &v, b',');

@@ -24,23 +24,9 @@ mod tests {
     #[test]
     fn wrong_field_count_is_malformed() {
         let policy = crate::policy::Policy::builtin();
-        let header = crate::input::Header {
-            raw: vec![],
-            terminator: Default::default(),
-            names: vec!["is_synthetic".into(), "data_source".into()],
-            line: 1,
-            delimiter: b',',
-        };
+        let header = csv_header(&["is_synthetic", "data_source"]);
         let columns = super::super::Columns::resolve(&header, &policy);
-        let ctx = super::super::Context {
-            policy: &policy,
-            scan_time: scan_time(),
-            columns: Some(&columns),
-            object_flag: None,
-            object_from_file: None,
-            ai: None,
-            media: None,
-        };
+        let ctx = context(&policy, &columns);
         let check = |vals: &[&str]| codes(&super::super::check_row(&csv_row(vals), &ctx));
         assert_eq!(check(&["false", "web"]), "");
         assert_eq!(check(&["false", "web", "extra"]), "MALFORMED_ROW");

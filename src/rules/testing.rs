@@ -11,6 +11,31 @@ pub fn scan_time() -> jiff::Timestamp {
     "2026-06-01T12:00:00Z".parse().unwrap()
 }
 
+/// A comma-separated header of `names` on line 1.
+pub fn csv_header(names: &[&str]) -> Header {
+    Header {
+        raw: Vec::new(),
+        terminator: Default::default(),
+        names: names.iter().map(|n| n.to_string()).collect(),
+        line: 1,
+        delimiter: b',',
+    }
+}
+
+/// A scan's context at the fixtures' time with no object, detector or media:
+/// tests set what they need with `..context(policy, columns)`.
+pub fn context<'a>(policy: &'a Policy, columns: &'a Columns) -> Context<'a> {
+    Context {
+        policy,
+        scan_time: scan_time(),
+        columns: Some(columns),
+        object_flag: None,
+        object_from_file: None,
+        ai: None,
+        media: None,
+    }
+}
+
 pub fn csv_row(values: &[&str]) -> Row {
     let mut fields = Vec::new();
     let mut ends = Vec::new();
@@ -35,22 +60,12 @@ pub fn verdict_with(policy: &Policy, pairs: &[(&str, &str)]) -> Verdict {
 
 /// Runs every rule on a CSV row bound for `object` (as `--object`).
 pub fn verdict_for(policy: &Policy, object: Option<&str>, pairs: &[(&str, &str)]) -> Verdict {
-    let header = Header {
-        raw: Vec::new(),
-        terminator: Default::default(),
-        names: pairs.iter().map(|(n, _)| n.to_string()).collect(),
-        line: 1,
-        delimiter: b',',
-    };
+    let names: Vec<&str> = pairs.iter().map(|(n, _)| *n).collect();
+    let header = csv_header(&names);
     let columns = Columns::resolve(&header, policy);
     let ctx = Context {
-        policy,
-        scan_time: scan_time(),
-        columns: Some(&columns),
         object_flag: object,
-        object_from_file: None,
-        ai: None,
-        media: None,
+        ..context(policy, &columns)
     };
     let values: Vec<&str> = pairs.iter().map(|(_, v)| *v).collect();
     check_row(&csv_row(&values), &ctx)
@@ -60,28 +75,18 @@ pub fn verdict_for(policy: &Policy, object: Option<&str>, pairs: &[(&str, &str)]
 /// under `root`, under the rule fixtures' policy.
 pub fn media_verdict(root: &std::path::Path, pairs: &[(&str, &str)]) -> Verdict {
     let policy = policy("[synthetic]\nallow = true\n");
-    let header = Header {
-        raw: Vec::new(),
-        terminator: Default::default(),
-        names: pairs.iter().map(|(n, _)| n.to_string()).collect(),
-        line: 1,
-        delimiter: b',',
-    };
+    let names: Vec<&str> = pairs.iter().map(|(n, _)| *n).collect();
+    let header = csv_header(&names);
     let columns = Columns::resolve(&header, &policy);
     let inspector = crate::media::Inspector::new(1 << 20, None).unwrap();
     let media_columns = ["Image__c".to_string()];
     let ctx = Context {
-        policy: &policy,
-        scan_time: scan_time(),
-        columns: Some(&columns),
-        object_flag: None,
-        object_from_file: None,
-        ai: None,
         media: Some(MediaContext {
             inspector: &inspector,
             root,
             columns: &media_columns,
         }),
+        ..context(&policy, &columns)
     };
     let values: Vec<&str> = pairs.iter().map(|(_, v)| *v).collect();
     check_row(&csv_row(&values), &ctx)
