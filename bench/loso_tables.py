@@ -11,6 +11,13 @@ Only texts `scan` judges (8 words or more) are counted. A preset flags a text
 whose score is above its quarantine threshold; the review tier holds those above
 the review threshold but not above the quarantine one. Each held-out source is
 measured at the thresholds of its own fold's model, which never saw it.
+
+LOSO_THRESHOLDS=held-out measures instead the thresholds that `crmguard train
+--thresholds-from` sets from held-out scores: each held-out source at the
+thresholds its rule sets from the *other* sources' held-out scores (nested: a
+source never helps set its own threshold), the eval/ sets at those that every
+source's held-out scores set; one table keeps the pooled rates at each fold
+model's own calibrated thresholds for comparison.
 """
 import csv
 import glob
@@ -296,6 +303,27 @@ def table_nested(rows):
               f"{pct(sum(p for p, _ in per) / len(per))} | {pct(worst[0])} ({worst[1]}) | {pct(tp / m if m else None)} |")
 
 
+def held_out_presets(humans):
+    """Each preset's (quarantine, review) thresholds from held-out human scores,
+    by the rule of `crmguard train --thresholds-from` (src/detector/calibrate.rs,
+    preset_thresholds): a review threshold only below its quarantine one."""
+    out = []
+    for q, rv in TARGETS:
+        tq = mean_fpr_threshold(humans, q)
+        tr = mean_fpr_threshold(humans, rv) if rv is not None else None
+        out.append((tq, tr if tr is not None and tr < tq else None))
+    return out
+
+
+def nested_presets(rows):
+    """Per held-out source, the thresholds that rule sets from the held-out
+    human scores of every *other* source (nested, so no source helps set its
+    own threshold): how a source new to the shipped model meets thresholds set
+    from held-out scores it was no part of."""
+    humans = [(r["set"], r["score"]) for r in rows if r["label"] != "machine"]
+    return {s: held_out_presets([h for h in humans if h[0] != s]) for s in {r["set"] for r in rows}}
+
+
 def table_lengths(rows):
     bands = [
         ("all judged", lambda r: True),
@@ -341,6 +369,20 @@ def table_folds(fold_presets, p_all):
         return
     print(f"| **all sources (the shipped model)** | {p_all[0][0]:.4f} | {p_all[1][0]:.4f} ({p_all[1][1]:.4f}) | "
           f"{p_all[2][0]:.4f} ({p_all[2][1]:.4f}) |")
+
+
+def table_thresholds(fold_presets, p_all, shipped):
+    def cells(p):
+        rev = lambda x: "—" if x is None else f"{x:.4f}"
+        return f"{p[0][0]:.4f} | {p[1][0]:.4f} ({rev(p[1][1])}) | {p[2][0]:.4f} ({rev(p[2][1])})"
+
+    print("| thresholds | strict | balanced (review) | thorough (review) |")
+    print("|---|---:|---:|---:|")
+    for fold, (members, p) in sorted(fold_presets.items()):
+        print(f"| fold model without {', '.join(m[:-4] for m in members)}: its calibration | {cells(p)} |")
+    if p_all is not None:
+        print(f"| model of all sources: its calibration | {cells(p_all)} |")
+    print(f"| **every source's held-out scores (what ships)** | {cells(shipped)} |")
 
 
 def calibration_fpr(path, p, k):
@@ -402,6 +444,9 @@ def main():
             print(fold, ",".join(members))
         return
     data, out = sys.argv[1], sys.argv[2]
+    if os.environ.get("LOSO_THRESHOLDS", "calibration") == "held-out":
+        main_held_out(data, out)
+        return
     rows, fold_presets, evals, p_all = load(data, out)
     n_folds = len(folds(data))
     if len(fold_presets) < n_folds:
@@ -430,6 +475,43 @@ def main():
     print("\n### Calibration against held-out: human texts above balanced's threshold\n")
     table_calibration(out, fold_presets, p_all, rows)
 
+
+
+def main_held_out(data, out):
+    fold_rows, fold_presets, evals, p_all = load(data, out)
+    n_folds = len(folds(data))
+    if len(fold_presets) < n_folds:
+        print(f"**Partial run: {len(fold_presets)} of {n_folds} folds.**\n")
+    # The shipped presets come from the held-out scores (train
+    # --thresholds-from): each source is measured at the thresholds the other
+    # sources' held-out scores set, the eval/ sets at those all of them set.
+    nested = nested_presets(fold_rows)
+    rows = [dict(r, presets=nested[r["set"]]) for r in fold_rows]
+    shipped = held_out_presets([(r["set"], r["score"]) for r in fold_rows if r["label"] != "machine"])
+    evals = [dict(r, presets=shipped) for r in evals]
+    print("### Held out, per source (each at the thresholds the other sources' held-out scores set)\n")
+    table_sources(rows)
+    print("\n### Held out, all sources pooled\n")
+    table_overall(rows)
+    print("\n### The same, at each fold model's own calibrated thresholds\n")
+    table_overall(fold_rows)
+    print("\n### Held out, by length (pooled over folds)\n")
+    table_lengths(rows)
+    print("\n### Held out, machine texts caught, by generator family\n")
+    table_by(rows, lambda r: family(r["generator"]), "generator family", only_machine=True)
+    print("\n### Held out, machine texts caught, by source and generator\n")
+    table_by(rows, lambda r: f"{r['set']}: {r['generator']}", "source: generator", only_machine=True)
+    print("\n### Held out, by domain and class (FPR for human rows, recall for machine rows)\n")
+    table_by(rows, lambda r: f"{r['domain']} ({'machine' if r['label'] == 'machine' else 'human'})", "domain")
+    if evals:
+        print("\n### Never trained on: eval/ sets, scored by the model of all training sources\n")
+        table_by(evals, lambda r: f"{r['set']}: {r['generator']} ({r['label']})", "set: generator (label)")
+        print("\nBy domain (non-native writers: `essay_toefl_nonnative`):\n")
+        table_by(evals, lambda r: f"{r['set']}: {r['domain']} ({r['label']})", "set: domain (label)")
+    print("\n### The thresholds\n")
+    table_thresholds(fold_presets, p_all, shipped)
+    print("\n### Calibration against held-out: human texts above balanced's threshold\n")
+    table_calibration(out, fold_presets, p_all, fold_rows)
 
 if __name__ == "__main__":
     main()

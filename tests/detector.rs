@@ -304,6 +304,116 @@ fn train_writes_the_held_out_scores_its_thresholds_came_from() {
     }
 }
 
+/// A held-out score file as `eval --scores` writes it: `humans` judged human
+/// scores, then rows that must not count (machine, and too short to judge).
+fn held_out_scores(humans: impl Iterator<Item = f32>) -> String {
+    let mut s = String::from("row,score,judged,label\n");
+    let mut row = 0;
+    let mut line = |score: f32, judged: bool, label: &str| {
+        row += 1;
+        s.push_str(&format!("{row},{score},{judged},{label}\n"));
+    };
+    for x in humans {
+        line(x, true, "human");
+    }
+    for _ in 0..50 {
+        line(1.0, true, "machine");
+        line(1.0, false, "human");
+    }
+    s
+}
+
+#[test]
+fn train_takes_its_thresholds_from_held_out_score_files() {
+    let wd = Workdir::new();
+    // Two sources of 1,000 judged human scores 0.000..0.999: a mean rate of
+    // 0.5% above the threshold puts balanced at 0.994 (five above it in
+    // each), strict (0.1%) at 0.998, thorough (2%) at 0.979; the review
+    // tiers (2% and 5%) at 0.979 and 0.949.
+    let grid = || (0..1000).map(|k| k as f32 / 1000.0);
+    wd.write("a.scores.csv", held_out_scores(grid()));
+    wd.write("b.scores.csv", held_out_scores(grid()));
+    let out = train_small(
+        &wd,
+        "m.bin",
+        &["--thresholds-from", "a.scores.csv", "b.scores.csv"],
+    );
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let err = stderr(&out);
+    for want in [
+        "strict: quarantine above 0.9980; held-out human texts above it: a 0.10%, b 0.10%",
+        "balanced: quarantine above 0.9940, review above 0.9790; held-out human texts above it: a 0.50%, b 0.50%",
+        "thorough: quarantine above 0.9790, review above 0.9490;",
+    ] {
+        assert!(err.contains(want), "{want}\n{err}");
+    }
+    // The model scans with those thresholds, and differs from the one
+    // calibration alone sets.
+    wd.write(
+        "in.csv",
+        format!("Body,is_synthetic,data_source\n\"{GENUINE}\",no,web\n"),
+    );
+    wd.write("p.toml", "[detector]\nmodel = \"m.bin\"\n");
+    assert_eq!(status(&wd.run(&["scan", "-p", "p.toml", "in.csv"])), 0);
+    let r = wd.report("crmguard-out/in.report.json");
+    assert!(
+        (r["ai_text"]["threshold"].as_f64().unwrap() - 0.994).abs() < 1e-6,
+        "{r}"
+    );
+    assert_eq!(status(&train_small(&wd, "plain.bin", &[])), 0);
+    assert_ne!(wd.read("m.bin"), wd.read("plain.bin"));
+
+    // A file that is not an `eval --scores` file is named, with what it lacks.
+    wd.write("bad.scores.csv", "row,score,judged\n1,0.5,true\n");
+    let out = train_small(&wd, "x.bin", &["--thresholds-from", "bad.scores.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("bad.scores.csv:1:1: no column `label`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !wd.path().join("x.bin").exists(),
+        "no model written on an error"
+    );
+}
+
+#[test]
+fn eval_scores_feed_train_thresholds() {
+    // `eval --scores` writes each row's label beside its score, which is
+    // what `train --thresholds-from` reads: the round trip a retrain takes.
+    let wd = Workdir::new();
+    let data = fixtures().join("detect/train_small.csv");
+    let out = wd.run(&[
+        "eval",
+        data.to_str().unwrap(),
+        "--scores",
+        "s.csv",
+        "--json",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let text = String::from_utf8(wd.read("s.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("row,score,judged,label"));
+    let mut rdr = csv::Reader::from_path(&data).unwrap();
+    let labels: Vec<String> = rdr
+        .records()
+        .map(|r| r.unwrap().get(1).unwrap().to_string())
+        .collect();
+    let got: Vec<&str> = lines.map(|l| l.rsplit(',').next().unwrap()).collect();
+    assert_eq!(got.len(), labels.len());
+    for (g, l) in got.iter().zip(&labels) {
+        assert_eq!(*g, if l == "machine" { "machine" } else { "human" });
+    }
+    let out = train_small(&wd, "m.bin", &["--thresholds-from", "s.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("held-out human texts above it"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// Trains on the small labelled fixture into `out`, with `options`.
 fn train_small(wd: &Workdir, out: &str, options: &[&str]) -> std::process::Output {
     let data = fixtures().join("detect/train_small.csv");

@@ -43,9 +43,9 @@ pub struct Args {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
-    /// Also write each row's score to this CSV (`row,score,judged`, rows
-    /// numbered from 1 in the order read), for tables by any column of the
-    /// input (bench/loso.sh makes them)
+    /// Also write each row's score to this CSV (`row,score,judged,label`,
+    /// rows numbered from 1 in the order read), for tables by any column of
+    /// the input (bench/loso.sh makes them) and for `train --thresholds-from`
     #[arg(long, value_name = "FILE")]
     pub scores: Option<PathBuf>,
 }
@@ -131,9 +131,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         })
         .collect();
     if let Some(path) = &args.scores {
-        let mut out = String::from("row,score,judged\n");
-        for (i, (score, judged)) in assessed.iter().enumerate() {
-            out.push_str(&format!("{},{score},{judged}\n", i + 1));
+        let mut out = String::from("row,score,judged,label\n");
+        for (i, ((score, judged), e)) in assessed.iter().zip(&examples).enumerate() {
+            let label = if e.machine { "machine" } else { "human" };
+            out.push_str(&format!("{},{score},{judged},{label}\n", i + 1));
         }
         let cannot = || format!("{}: cannot write", terminal::path(path));
         let mut file = crate::output::OutputFile::create(path, crate::output::Mode::Shared)

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod detect;
 pub mod eval;
 pub mod hash;
+pub mod held_out;
 pub mod init;
 pub mod judge;
 pub mod labelled;

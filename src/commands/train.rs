@@ -8,8 +8,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
-use crate::commands::labelled;
+use crate::commands::{held_out, labelled};
 use crate::detector::Sensitivity;
+use crate::detector::calibrate::{per_source_fpr, preset_thresholds};
 use crate::detector::train::{
     Calibration, Prepared, TrainOptions, TrainReport, prepare, train_prepared,
 };
@@ -77,6 +78,13 @@ pub struct Args {
     /// left out of training
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub exclude: Vec<PathBuf>,
+    /// Set the presets' thresholds from these files instead of from
+    /// calibration: `eval --scores` files of sources that a whole training run
+    /// left out, one per source (bench/loso.sh keeps them). The rule is the
+    /// same (each preset's mean human false-positive rate over sources); the
+    /// length bands' scaling still comes from calibration
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub thresholds_from: Vec<PathBuf>,
 }
 
 /// `sources`, or a number of folds of at least 2.
@@ -112,7 +120,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let opts = options(&args);
     let prep = prepare(&examples, &opts.features, opts.strip_preambles);
     let all: Vec<usize> = (0..examples.len()).collect();
-    let (model, report) = train_prepared(&prep, &all, &opts);
+    let (mut model, mut report) = train_prepared(&prep, &all, &opts);
+    if !args.thresholds_from.is_empty() {
+        thresholds_from_held_out(&args.thresholds_from, &mut model, &mut report)?;
+    }
     let bytes = model.to_bytes();
     let cannot = || format!("{}: cannot write", terminal::path(&args.out));
     let mut out = OutputFile::create(&args.out, Mode::Shared).with_context(cannot)?;
@@ -129,6 +140,28 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         write_calibration_scores(path, &examples, &prep, &report)?;
     }
     Ok(exit::CLEAN)
+}
+
+/// Replaces the presets' thresholds, and the per-source rates printed beside
+/// them, with those of the held-out score files (see [`held_out`]).
+fn thresholds_from_held_out(
+    paths: &[PathBuf],
+    model: &mut Model,
+    report: &mut TrainReport,
+) -> anyhow::Result<()> {
+    let held = held_out::load(paths)?;
+    model.presets = preset_thresholds(&held.humans);
+    report.per_source_fpr = per_source_fpr(&held.humans, &model.presets)
+        .into_iter()
+        .map(|(s, f)| (held.sources[usize::from(s)].clone(), f))
+        .collect();
+    // Files without human rows (machine-only sources) change nothing, so
+    // the model names only the sources that set the thresholds.
+    model.meta.push_str(&format!(
+        "; thresholds from the held-out human texts of {} sources",
+        report.per_source_fpr.len()
+    ));
+    Ok(())
 }
 
 /// The labelled rows, less those whose text is in `--exclude`; both classes
