@@ -45,6 +45,11 @@ pub struct Cell<'a> {
 pub struct RowView<'a> {
     source: Source<'a>,
     pub(super) by_field: [Option<usize>; Field::COUNT],
+    /// Each disclosure field's value (CSV), decoded once when the view is
+    /// built: the rules ask for them a dozen times a row between them, and
+    /// decoding only these few short cells spares checking the UTF-8 of the
+    /// whole record again (the reader did, for ENCODING_INVALID).
+    values: [Option<Cow<'a, str>>; Field::COUNT],
     /// `is_synthetic`, parsed once: most rules ask.
     synthetic: Option<bool>,
 }
@@ -57,10 +62,6 @@ enum Source<'a> {
         /// The record's unquoted fields, back to back, and where each ends.
         fields: &'a [u8],
         ends: &'a [usize],
-        /// `fields` as text when it is valid UTF-8: checked once per row, so
-        /// that each disclosure value the rules ask for is a slice of it
-        /// rather than another validation.
-        text: Option<&'a str>,
     },
     Json(Vec<JsonCell<'a>>),
 }
@@ -135,17 +136,7 @@ impl<'a> RowView<'a> {
     pub fn get(&self, f: Field) -> Option<Cow<'_, str>> {
         let i = self.by_field[f as usize]?;
         match &self.source {
-            Source::Csv {
-                fields, ends, text, ..
-            } => {
-                let span = field_span(ends, i)?;
-                // Fields end at delimiters, so on char boundaries: the slice
-                // exists whenever the text does.
-                Some(match text.and_then(|t| t.get(span.clone())) {
-                    Some(s) => Cow::Borrowed(s),
-                    None => decode(&fields[span]),
-                })
-            }
+            Source::Csv { .. } => self.values[f as usize].as_deref().map(Cow::Borrowed),
             Source::Json(cells) => Some(Cow::Borrowed(&*cells[i].text)),
         }
     }
@@ -162,9 +153,17 @@ impl<'a> RowView<'a> {
     }
 
     fn new(source: Source<'a>, by_field: [Option<usize>; Field::COUNT]) -> RowView<'a> {
+        let values = match &source {
+            Source::Csv { fields, ends, .. } => by_field.map(|i| {
+                let span = field_span(ends, i?)?;
+                Some(decode(&fields[span]))
+            }),
+            Source::Json(_) => Default::default(),
+        };
         let mut view = RowView {
             source,
             by_field,
+            values,
             synthetic: None,
         };
         view.synthetic = view
@@ -278,7 +277,6 @@ pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
                 columns,
                 fields,
                 ends,
-                text: std::str::from_utf8(fields).ok(),
             };
             Some(RowView::new(source, columns.by_field))
         }
