@@ -13,36 +13,41 @@
 //! number/phone characters is data (`-12.5`, `+1 (555) 010-0199`) in either
 //! mode; `=` and `@` are never data.
 
-use super::{Cell, Kind, RowView, Verdict};
+use super::{Cell, Kind};
 use crate::policy::InjectionMode;
-use crate::spec::Reason;
 
-pub fn check(row: &RowView, mode: InjectionMode, v: &mut Verdict) {
-    // A JSON key becomes a column name when the record is flattened for a
-    // CRM or a spreadsheet: it is checked with the values. (A CSV header is
-    // checked once per file: HEADER_UNSAFE.)
-    let json = row.csv_raw().is_none();
-    if row.cells().any(|c| offends(&c, mode, json)) {
-        v.add(Reason::CsvInjection);
-    }
-}
-
-/// Whether this cell is what makes the row CSV_INJECTION (also used to
-/// point reports at it); `json` when its name is a JSON key.
+/// Whether this cell makes the row CSV_INJECTION: asked of every cell by
+/// `check_cells` (rules/mod.rs), and to point reports at it. `json` when
+/// its name is a JSON key.
 pub fn offends(c: &Cell, mode: InjectionMode, json: bool) -> bool {
+    // An exempt number or phone is let through before the full formula test:
+    // in a CRM export every phone starts with `+` and reads as an expression
+    // (`+1 (555) 010-0199`), so testing it first ran that parse on every row.
     (c.kind == Kind::Text
-        && is_formula(c.bytes, mode)
-        && !(c.injection_exempt && is_number_or_phone(c.bytes)))
+        && starts_like_formula(c.bytes, mode)
+        && !(c.injection_exempt && is_number_or_phone(c.bytes))
+        && is_formula(c.bytes, mode))
         || (json && is_formula(c.name.as_bytes(), mode))
 }
 
-/// Whether a spreadsheet would read `value` as a formula, under `mode`.
-pub fn is_formula(value: &[u8], mode: InjectionMode) -> bool {
+/// The first byte [`is_formula`] needs under `mode`: false means it is false.
+fn starts_like_formula(value: &[u8], mode: InjectionMode) -> bool {
     match mode {
         InjectionMode::Strict => matches!(
             value.first(),
             Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
         ),
+        InjectionMode::Formula => matches!(
+            value.trim_ascii_start().first(),
+            Some(b'=' | b'+' | b'-' | b'@')
+        ),
+    }
+}
+
+/// Whether a spreadsheet would read `value` as a formula, under `mode`.
+pub fn is_formula(value: &[u8], mode: InjectionMode) -> bool {
+    match mode {
+        InjectionMode::Strict => starts_like_formula(value, mode),
         InjectionMode::Formula => {
             // Spreadsheets that strip leading whitespace (the reason OWASP
             // lists tab and CR) see what comes after it.
@@ -286,5 +291,23 @@ mod tests {
             assert_eq!(row("Phone", "@SUM(1)"), "CSV_INJECTION");
             assert_eq!(row("Notes", "+1-555-0100"), "CSV_INJECTION", "not declared");
         }
+    }
+
+    #[test]
+    fn the_first_byte_test_never_passes_a_formula() {
+        let bytes = b"=+-@ \t\r1A(|x";
+        for a in bytes {
+            for b in bytes {
+                for c in bytes {
+                    let value = [*a, *b, *c];
+                    for mode in [FORMULA, STRICT] {
+                        if is_formula(&value, mode) {
+                            assert!(starts_like_formula(&value, mode), "{value:?}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(!starts_like_formula(b" x=1", FORMULA));
     }
 }

@@ -2,16 +2,10 @@
 //! Salesforce counts them: the policy's `max_field_chars` (32,000) for every
 //! field, 255 for the `data_source` and `ai_model_version` text fields.
 
-use super::{Cell, Context, RowView, Verdict};
-use crate::spec::Reason;
+use super::{Cell, Context};
 
-pub fn check(row: &RowView, ctx: &Context, v: &mut Verdict) {
-    if row.cells().any(|c| offends(&c, ctx)) {
-        v.add(Reason::FieldTooLong);
-    }
-}
-
-/// Whether this cell is over its limit (also used to point reports at it).
+/// Whether this cell is over its limit: asked of every cell by
+/// `check_cells` (rules/mod.rs), and to point reports at it.
 pub fn offends(c: &Cell, ctx: &Context) -> bool {
     let limit = c
         .field

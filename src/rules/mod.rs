@@ -175,8 +175,7 @@ fn run_rules(row: &Row, ctx: &Context) -> Verdict {
         .collect();
     let aligned = malformed_row::check(row, &view, ctx, &mut v);
     control_character::check(&view, &mut v);
-    csv_injection::check(&view, ctx.policy.injection_mode, &mut v);
-    field_too_long::check(&view, ctx, &mut v);
+    check_cells(&view, ctx, &mut v);
     if !aligned {
         // Values are shifted by the wrong field count: disclosure checks on
         // them would report noise, not findings.
@@ -199,6 +198,30 @@ fn run_rules(row: &Row, ctx: &Context) -> Verdict {
     media_provenance_invalid::check(&media, &mut v);
     undisclosed_ai_media::check(&view, &media, &mut v);
     v
+}
+
+/// CSV_INJECTION and FIELD_TOO_LONG, which judge cell by cell, in one walk
+/// over the cells: walked once for each, the cells cost more than the checks.
+fn check_cells(view: &RowView, ctx: &Context, v: &mut Verdict) {
+    // A JSON key becomes a column name when the record is flattened for a
+    // CRM or a spreadsheet: it is checked with the values. (A CSV header is
+    // checked once per file: HEADER_UNSAFE.)
+    let json = view.csv_raw().is_none();
+    let mode = ctx.policy.injection_mode;
+    let (mut injection, mut too_long) = (false, false);
+    for c in view.cells() {
+        injection = injection || csv_injection::offends(&c, mode, json);
+        too_long = too_long || field_too_long::offends(&c, ctx);
+        if injection && too_long {
+            break;
+        }
+    }
+    if injection {
+        v.add(Reason::CsvInjection);
+    }
+    if too_long {
+        v.add(Reason::FieldTooLong);
+    }
 }
 
 #[cfg(test)]
