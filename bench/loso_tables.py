@@ -438,25 +438,14 @@ def table_calibration(out, fold_presets, p_all, rows, k=1):
     print(f"| **mean over sources** | {pct(avg[0])} | {pct(avg[1])} | {pct(avg[2])} |")
 
 
-def main():
-    if sys.argv[1] == "--folds":
-        for fold, members in folds(sys.argv[2]):
-            print(fold, ",".join(members))
-        return
-    data, out = sys.argv[1], sys.argv[2]
-    if os.environ.get("LOSO_THRESHOLDS", "calibration") == "held-out":
-        main_held_out(data, out)
-        return
-    rows, fold_presets, evals, p_all = load(data, out)
+def say_if_partial(data, fold_presets):
     n_folds = len(folds(data))
     if len(fold_presets) < n_folds:
         print(f"**Partial run: {len(fold_presets)} of {n_folds} folds.**\n")
-    print("### Held out, per source (each at its fold's thresholds)\n")
-    table_sources(rows)
-    print("\n### Held out, all sources pooled\n")
-    table_overall(rows)
-    print("\n### Thresholds set from the folds' held-out scores (nested)\n")
-    table_nested(rows)
+
+
+def table_breakdowns(rows, evals):
+    """The tables by length, generator, source and domain, and the eval/ sets."""
     print("\n### Held out, by length (pooled over folds)\n")
     table_lengths(rows)
     print("\n### Held out, machine texts caught, by generator family\n")
@@ -470,18 +459,35 @@ def main():
         table_by(evals, lambda r: f"{r['set']}: {r['generator']} ({r['label']})", "set: generator (label)")
         print("\nBy domain (non-native writers: `essay_toefl_nonnative`):\n")
         table_by(evals, lambda r: f"{r['set']}: {r['domain']} ({r['label']})", "set: domain (label)")
+
+
+def main():
+    if sys.argv[1] == "--folds":
+        for fold, members in folds(sys.argv[2]):
+            print(fold, ",".join(members))
+        return
+    data, out = sys.argv[1], sys.argv[2]
+    if os.environ.get("LOSO_THRESHOLDS", "calibration") == "held-out":
+        main_held_out(data, out)
+        return
+    rows, fold_presets, evals, p_all = load(data, out)
+    say_if_partial(data, fold_presets)
+    print("### Held out, per source (each at its fold's thresholds)\n")
+    table_sources(rows)
+    print("\n### Held out, all sources pooled\n")
+    table_overall(rows)
+    print("\n### Thresholds set from the folds' held-out scores (nested)\n")
+    table_nested(rows)
+    table_breakdowns(rows, evals)
     print("\n### The folds' thresholds\n")
     table_folds(fold_presets, p_all)
     print("\n### Calibration against held-out: human texts above balanced's threshold\n")
     table_calibration(out, fold_presets, p_all, rows)
 
 
-
 def main_held_out(data, out):
     fold_rows, fold_presets, evals, p_all = load(data, out)
-    n_folds = len(folds(data))
-    if len(fold_presets) < n_folds:
-        print(f"**Partial run: {len(fold_presets)} of {n_folds} folds.**\n")
+    say_if_partial(data, fold_presets)
     # The shipped presets come from the held-out scores (train
     # --thresholds-from): each source is measured at the thresholds the other
     # sources' held-out scores set, the eval/ sets at those all of them set.
@@ -495,23 +501,12 @@ def main_held_out(data, out):
     table_overall(rows)
     print("\n### The same, at each fold model's own calibrated thresholds\n")
     table_overall(fold_rows)
-    print("\n### Held out, by length (pooled over folds)\n")
-    table_lengths(rows)
-    print("\n### Held out, machine texts caught, by generator family\n")
-    table_by(rows, lambda r: family(r["generator"]), "generator family", only_machine=True)
-    print("\n### Held out, machine texts caught, by source and generator\n")
-    table_by(rows, lambda r: f"{r['set']}: {r['generator']}", "source: generator", only_machine=True)
-    print("\n### Held out, by domain and class (FPR for human rows, recall for machine rows)\n")
-    table_by(rows, lambda r: f"{r['domain']} ({'machine' if r['label'] == 'machine' else 'human'})", "domain")
-    if evals:
-        print("\n### Never trained on: eval/ sets, scored by the model of all training sources\n")
-        table_by(evals, lambda r: f"{r['set']}: {r['generator']} ({r['label']})", "set: generator (label)")
-        print("\nBy domain (non-native writers: `essay_toefl_nonnative`):\n")
-        table_by(evals, lambda r: f"{r['set']}: {r['domain']} ({r['label']})", "set: domain (label)")
+    table_breakdowns(rows, evals)
     print("\n### The thresholds\n")
     table_thresholds(fold_presets, p_all, shipped)
     print("\n### Calibration against held-out: human texts above balanced's threshold\n")
     table_calibration(out, fold_presets, p_all, fold_rows)
+
 
 if __name__ == "__main__":
     main()
