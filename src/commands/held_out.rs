@@ -82,7 +82,12 @@ fn load_file(path: &Path, source: u16, humans: &mut Vec<(u16, f32)>) -> anyhow::
             .ok()
             .filter(|s: &f32| (0.0..=1.0).contains(s))
             .ok_or_else(|| {
-                Located::new(path, line, si + 1, "the score is not a number from 0 to 1")
+                Located::new(
+                    path,
+                    line,
+                    si as u64 + 1,
+                    "the score is not a number from 0 to 1",
+                )
             })?;
         humans.push((source, score));
     }
