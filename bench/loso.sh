@@ -17,9 +17,12 @@
 # LOSO_FOLDS="group5 group4" runs only those folds, in that order; folds whose
 # scores are in OUT_DIR already are skipped, so a stopped run resumes.
 #
-# Folds run one after another. `train` uses one core: a fold's training took
-# about 1.5 CPU-minutes with the default 8 calibration folds and about 13 with
-# `--calibration-folds sources` (TRAIN_ARGS), measured 2026-12-02. Per-row scores, each fold's model and the held-out scores
+# Folds run one after another. `train` fits on one thread at a time with short
+# parallel sums, so two runs side by side (LOSO_FOLDS, one OUT_DIR) use two
+# cores better than one run. A fold with the default 8 calibration folds took
+# 1.5 CPU-minutes on a quiet host and 9-10 on one at load 10-12 (12-14 minutes
+# of wall time each, two runs side by side, 2026-12-02); about 13 CPU-minutes
+# with `--calibration-folds sources` (TRAIN_ARGS). Per-row scores, each fold's model and the held-out scores
 # its calibration set the thresholds from (train --calibration-scores) stay in
 # OUT_DIR (default: a temporary folder, removed at the end), and bench/loso_tables.py
 # prints the tables from them:
