@@ -20,7 +20,7 @@
 # Folds run one after another. `train` fits on one thread at a time with short
 # parallel sums, so two runs side by side (LOSO_FOLDS, one OUT_DIR) use two
 # cores better than one run. A fold with the default 8 calibration folds took
-# 1.5 CPU-minutes on a quiet host and 9-10 on one at load 10-12 (12-14 minutes
+# 1.5 CPU-minutes in an earlier run and 9-10 on a host at load 10-12 (12-14 minutes
 # of wall time each, two runs side by side, 2026-12-02); about 13 CPU-minutes
 # with `--calibration-folds sources` (TRAIN_ARGS). Per-row scores, each fold's model and the held-out scores
 # its calibration set the thresholds from (train --calibration-scores) stay in
