@@ -1,11 +1,11 @@
 //! Held-out score files for `crmguard train --thresholds-from`: what
 //! `crmguard eval --scores` wrote for sources that a whole training run left
-//! out (bench/loso.sh keeps one per source). A model's own calibration scores
-//! its training sources with fits that saw every other source and the same
-//! families; measured on sources that no fold ever trained on, those scores
-//! put the presets' thresholds far stricter than their stated false-positive
-//! rates (docs/detector.md, "Where the thresholds come from"), so the shipped
-//! presets come from these files instead.
+//! out (bench/loso.sh keeps one per source). Leave-one-source-out showed that
+//! a model's own calibration scores the human sources it holds out higher
+//! than a whole training run scores a source it never saw, so thresholds set
+//! from calibration land far stricter than their stated false-positive rates
+//! (docs/detector.md, "What the numbers say"); these files let the presets be
+//! set from the latter instead.
 
 use std::path::{Path, PathBuf};
 
