@@ -6,18 +6,20 @@
 
 LOSO_GROUPS=K merges the folds into K groups of whole folds (for when a full
 run does not fit the time); the tables then say which sources each held out.
+LOSO_MERGE="a+b c+d+e" holds the named folds out together instead.
 
 Only texts `scan` judges (8 words or more) are counted. A preset flags a text
 whose score is above its quarantine threshold; the review tier holds those above
-the review threshold but not above the quarantine one. Each held-out source is
-measured at the thresholds of its own fold's model, which never saw it.
+the review threshold but not above the quarantine one.
 
-LOSO_THRESHOLDS=held-out measures instead the thresholds that `crmguard train
---thresholds-from` sets from held-out scores: each held-out source at the
-thresholds its rule sets from the *other* sources' held-out scores (nested: a
-source never helps set its own threshold), the eval/ sets at those that every
-source's held-out scores set; one table keeps the pooled rates at each fold
-model's own calibrated thresholds for comparison.
+The shipped presets' thresholds come from held-out scores (`crmguard train
+--thresholds-from OUT/folds/*.scores.csv`), so by default each held-out source
+is measured at the thresholds that rule sets from the *other* sources' held-out
+scores (nested: a source never helps set its own threshold), and the eval/ sets
+at those that every source's held-out scores set, which are the shipped ones.
+One table keeps the pooled rates at each fold model's own calibrated thresholds
+for comparison. LOSO_THRESHOLDS=calibration measures instead each held-out
+source at the thresholds of its own fold's model, from that model's calibration.
 """
 import csv
 import glob
@@ -84,6 +86,19 @@ def folds(data):
         for _, members in fs:
             min(bins, key=lambda b: sum(size[m] for m in b)).extend(members)
         fs = [(f"group{i + 1}", sorted(b)) for i, b in enumerate(bins)]
+    merge = os.environ.get("LOSO_MERGE", "").split()
+    if merge:
+        # Named folds held out together ("a+b+c d+e"): fewer folds where a
+        # source's recall, not its human texts, is what a fold measures.
+        byname = dict(fs)
+        for spec in merge:
+            names = spec.split("+")
+            missing = [n for n in names if n not in byname]
+            if missing:
+                sys.exit(f"LOSO_MERGE: no fold {', '.join(missing)}")
+            members = sorted(m for n in names for m in byname.pop(n))
+            byname[names[0]] = members
+        fs = sorted(byname.items())
     return fs
 
 
@@ -315,6 +330,13 @@ def held_out_presets(humans):
     return out
 
 
+def same_presets(a, b):
+    """The model file stores f32; the rule here runs in f64."""
+    def close(x, y):
+        return (x is None and y is None) or (x is not None and y is not None and abs(x - y) < 1e-6)
+    return all(close(x[0], y[0]) and close(x[1], y[1]) for x, y in zip(a, b))
+
+
 def nested_presets(rows):
     """Per held-out source, the thresholds that rule sets from the held-out
     human scores of every *other* source (nested, so no source helps set its
@@ -417,10 +439,12 @@ def table_calibration(out, fold_presets, p_all, rows, k=1):
         if r["label"] != "machine":
             held[r["set"]][0] += 1
             held[r["set"]][1] += flagged(r, k)
+    # The all-sources model's own calibrated thresholds are gone when its
+    # presets came from held-out scores: no column for them then.
+    last = " in the all-sources model's calibration |" if cal_all else ""
     print(f"| human source | held out of training: above its fold's {PRESETS[k]} threshold | "
-          f"in the calibration of the folds that trained on it (mean; range) | "
-          f"in the all-sources model's calibration |")
-    print("|---|---:|---:|---:|")
+          f"in the calibration of the folds that trained on it (mean; range) |{last}")
+    print("|---|---:|---:|" + ("---:|" if cal_all else ""))
     means = [[], [], []]
     for s in sorted(held):
         n, fp = held[s]
@@ -433,9 +457,11 @@ def table_calibration(out, fold_presets, p_all, rows, k=1):
         if a and a[0]:
             means[2].append(a[1] / a[0])
         rng = f" ({pct(min(per))}–{pct(max(per))})" if per else ""
-        print(f"| {s} | {pct(fp / n)} | {pct(mean)}{rng} | {pct(a[1] / a[0]) if a and a[0] else '—'} |")
+        a_cell = f" {pct(a[1] / a[0]) if a and a[0] else '—'} |" if cal_all else ""
+        print(f"| {s} | {pct(fp / n)} | {pct(mean)}{rng} |{a_cell}")
     avg = [sum(m) / len(m) if m else None for m in means]
-    print(f"| **mean over sources** | {pct(avg[0])} | {pct(avg[1])} | {pct(avg[2])} |")
+    a_cell = f" {pct(avg[2])} |" if cal_all else ""
+    print(f"| **mean over sources** | {pct(avg[0])} | {pct(avg[1])} |{a_cell}")
 
 
 def say_if_partial(data, fold_presets):
@@ -467,7 +493,10 @@ def main():
             print(fold, ",".join(members))
         return
     data, out = sys.argv[1], sys.argv[2]
-    if os.environ.get("LOSO_THRESHOLDS", "calibration") == "held-out":
+    mode = os.environ.get("LOSO_THRESHOLDS", "held-out")
+    if mode not in ("held-out", "calibration"):
+        sys.exit(f"LOSO_THRESHOLDS={mode}: held-out or calibration")
+    if mode == "held-out":
         main_held_out(data, out)
         return
     rows, fold_presets, evals, p_all = load(data, out)
@@ -495,6 +524,14 @@ def main_held_out(data, out):
     rows = [dict(r, presets=nested[r["set"]]) for r in fold_rows]
     shipped = held_out_presets([(r["set"], r["score"]) for r in fold_rows if r["label"] != "machine"])
     evals = [dict(r, presets=shipped) for r in evals]
+    if p_all is not None and same_presets(p_all, shipped):
+        # bench/loso.sh trains OUT/all.bin with --thresholds-from: Rust's rule
+        # and this file's agree, and all.bin is the shipped model.
+        print("`OUT/all.bin` carries these thresholds: it is the shipped model.\n")
+        p_all = None
+    elif p_all is not None:
+        print("**`OUT/all.bin` does not carry the thresholds the held-out scores set** "
+              "(trained without --thresholds-from?).\n")
     print("### Held out, per source (each at the thresholds the other sources' held-out scores set)\n")
     table_sources(rows)
     print("\n### Held out, all sources pooled\n")
