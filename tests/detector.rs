@@ -131,11 +131,11 @@ fn eval_on_a_fixture_with_a_known_answer() {
     assert_eq!(v["tpr_at_1pct_fpr"], 1.0);
     assert_eq!(v["precision"], 1.0);
     // Two machine rows give themselves away only by what people write too (a
-    // stock opener, a Markdown heading): evidence, not a verdict, so at the
-    // default threshold they may pass. The Markdown one does; the stock opener's
-    // e-mail reads machine-made to the model too, and with the evidence it
-    // scores just above the threshold (0.858 against 0.855).
-    assert_eq!(v["recall"], 0.9);
+    // stock opener, a Markdown heading): evidence, not a verdict. Both read
+    // machine-made to the model as well, and with the evidence they score above
+    // the default threshold (0.858 and 0.770 against 0.740), so every machine
+    // row is caught; the human rows stay below it.
+    assert_eq!(v["recall"], 1.0);
     assert_eq!(v["fpr"], 0.0);
 
     // Text output carries the same numbers.

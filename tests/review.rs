@@ -307,15 +307,14 @@ fn bad_thresholds_are_located_errors() {
             "p.toml:2:15: unknown variant `medium`, expected one of `strict`, `balanced`, `thorough`",
         ),
         (
-            // Above the balanced preset's quarantine threshold: only the model
-            // knows that one, yet the error still points at the key.
-            format!(
-                "[detector]\n\nreview_threshold = {}\n",
-                (balanced.quarantine + 1.0) / 2.0
-            ),
-            "p.toml:3:1: [detector] review_threshold 0.9",
+            // Above the balanced preset's quarantine threshold (asserted
+            // below): only the model knows that one, yet the error still
+            // points at the key.
+            "[detector]\n\nreview_threshold = 0.99\n".to_string(),
+            "p.toml:3:1: [detector] review_threshold 0.99 is not below the quarantine threshold",
         ),
     ];
+    assert!(balanced.quarantine < 0.99, "{}", balanced.quarantine);
     for (policy, expected) in &cases {
         wd.write("p.toml", policy);
         for cmd in [
