@@ -296,17 +296,16 @@ pub fn fit(prep: &Prepared, rows: &[usize], opts: &TrainOptions) -> Fit {
     let dim = dim_h + N_DENSE + 1;
     let scale = ngram_scale(prep, rows, opts, dim_h);
     let (mean, std) = dense_stats(prep, rows, &dense, opts);
+    let chunk = rows.len().div_ceil(N_CHUNKS).max(1);
     let objective = Objective {
         prep,
         rows,
         weights: row_weights(prep, rows, opts),
         z: standardised(prep, rows, &dense, (&mean, &std), opts),
-        bf: (rows.iter())
-            .map(|&r| block_factors(&prep.docs[r], cfg))
-            .collect(),
-        scale: &scale,
+        x: ngram_values(prep, rows, cfg, &scale, dim_h),
         dim_h,
-        chunk: rows.len().div_ceil(N_CHUNKS).max(1),
+        chunk,
+        by_len: by_length(prep, rows, chunk),
     };
 
     // Per-chunk gradient buffers live across evaluations: re-allocating N_CHUNKS dense
@@ -396,15 +395,63 @@ struct Objective<'a> {
     weights: Vec<f64>,
     /// Standardised dense values, per row.
     z: Vec<[f32; N_DENSE]>,
-    /// Block factors of the char and word n-grams, per row.
-    bf: Vec<(f32, f32)>,
-    /// Per-bucket scale of the hashed n-grams.
-    scale: &'a [f32],
+    /// Each row's n-gram values times their block factor and bucket scale,
+    /// in the order of its entries (none without hashed n-grams).
+    x: Vec<Vec<f32>>,
     /// Hashed weights (0 without hashed n-grams); the dense ones and the
     /// bias follow them in theta.
     dim_h: usize,
     /// Rows per chunk.
     chunk: usize,
+    /// Each chunk's row positions, shortest n-gram list first: the order
+    /// in which [`Objective::chunk_margins`] takes them, `LANES` at a time.
+    by_len: Vec<usize>,
+}
+
+/// Margins summed side by side. Each margin is one chain of dependent
+/// additions, so one row alone waits on the adder's latency at every term;
+/// four independent chains keep it busy. Each chain still adds its terms in
+/// the order one row alone would, so every margin, and the model, is
+/// bit-identical to summing the rows one by one.
+const LANES: usize = 4;
+
+/// The values [`Objective`] multiplies by the hashed weights, computed once
+/// per fit rather than at each of its hundreds of evaluations: there the
+/// bucket scale was a second random read per entry, beside the weight's.
+/// The same products in the same order, so the fit is bit-identical.
+fn ngram_values(
+    prep: &Prepared,
+    rows: &[usize],
+    cfg: &FeatureConfig,
+    scale: &[f32],
+    dim_h: usize,
+) -> Vec<Vec<f32>> {
+    if dim_h == 0 {
+        return Vec::new();
+    }
+    rows.par_iter()
+        .map(|&r| {
+            let d = &prep.docs[r];
+            let (fc, fw) = block_factors(d, cfg);
+            let nc = d.n_char_entries as usize;
+            (d.idx.iter().zip(&d.val).enumerate())
+                .map(|(k, (&j, &v))| {
+                    let f = if k < nc { fc } else { fw };
+                    v * f * scale[j as usize]
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Each chunk's row positions sorted by their number of n-gram entries
+/// (stable), so that rows summed side by side end at about the same term.
+fn by_length(prep: &Prepared, rows: &[usize], chunk: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    for part in order.chunks_mut(chunk) {
+        part.sort_by_key(|&i| prep.docs[rows[i]].idx.len());
+    }
+    order
 }
 
 impl Objective<'_> {
@@ -414,9 +461,10 @@ impl Objective<'_> {
         let rows = self.rows;
         let lo = (c * self.chunk).min(rows.len());
         let hi = ((c + 1) * self.chunk).min(rows.len());
+        let margins = self.chunk_margins(lo, hi, theta);
         let mut loss = 0f64;
         for (i, &r) in rows.iter().enumerate().take(hi).skip(lo) {
-            let m = self.margin(i, theta);
+            let m = margins[i - lo];
             let y = self.prep.docs[r].machine as u8 as f64;
             // log(1 + e^m) - y·m, computed stably.
             let l = if m > 0.0 {
@@ -431,37 +479,62 @@ impl Objective<'_> {
         loss
     }
 
-    /// The margin of the `i`-th row at `theta`.
-    fn margin(&self, i: usize, theta: &[f64]) -> f64 {
-        let d = &self.prep.docs[self.rows[i]];
-        let (dim_h, dim) = (self.dim_h, theta.len());
-        let (fc, fw) = self.bf[i];
-        let nc = d.n_char_entries as usize;
-        let mut m = theta[dim - 1];
-        if dim_h > 0 {
-            for k in 0..d.idx.len() {
-                let f = if k < nc { fc } else { fw };
-                let j = d.idx[k] as usize;
-                m += theta[j] * (d.val[k] * f * self.scale[j]) as f64;
+    /// The margins of the rows at positions `lo..hi`, in that order.
+    fn chunk_margins(&self, lo: usize, hi: usize, theta: &[f64]) -> Vec<f64> {
+        let mut out = vec![0f64; hi - lo];
+        let mut groups = self.by_len[lo..hi].chunks_exact(LANES);
+        for group in &mut groups {
+            let is: [usize; LANES] = group.try_into().expect("LANES rows");
+            for (i, m) in is.into_iter().zip(self.margins(is, theta)) {
+                out[i - lo] = m;
             }
         }
-        for j in 0..N_DENSE {
-            m += theta[dim_h + j] * self.z[i][j] as f64;
+        for &i in groups.remainder() {
+            out[i - lo] = self.margins([i], theta)[0];
+        }
+        out
+    }
+
+    /// The margins of the rows at positions `is` at `theta`, their terms
+    /// added side by side while every row has one, then each row's rest.
+    fn margins<const N: usize>(&self, is: [usize; N], theta: &[f64]) -> [f64; N] {
+        let (dim_h, dim) = (self.dim_h, theta.len());
+        let docs = is.map(|i| &self.prep.docs[self.rows[i]]);
+        let mut m = [theta[dim - 1]; N];
+        if dim_h > 0 {
+            let common = docs.iter().map(|d| d.idx.len()).min().unwrap_or(0);
+            for k in 0..common {
+                for t in 0..N {
+                    m[t] += self.term(docs[t], is[t], k, theta);
+                }
+            }
+            for t in 0..N {
+                for k in common..docs[t].idx.len() {
+                    m[t] += self.term(docs[t], is[t], k, theta);
+                }
+            }
+        }
+        for t in 0..N {
+            for j in 0..N_DENSE {
+                m[t] += theta[dim_h + j] * self.z[is[t]][j] as f64;
+            }
         }
         m
+    }
+
+    /// The `k`-th n-gram entry of `d`, the row at position `i`, times its weight.
+    #[inline(always)]
+    fn term(&self, d: &Doc, i: usize, k: usize, theta: &[f64]) -> f64 {
+        theta[d.idx[k] as usize] * self.x[i][k] as f64
     }
 
     /// Adds the `i`-th row's gradient, `r` times its features, to `g`.
     fn add_gradient(&self, i: usize, r: f64, g: &mut [f64]) {
         let d = &self.prep.docs[self.rows[i]];
         let (dim_h, dim) = (self.dim_h, g.len());
-        let (fc, fw) = self.bf[i];
-        let nc = d.n_char_entries as usize;
         if dim_h > 0 {
-            for k in 0..d.idx.len() {
-                let f = if k < nc { fc } else { fw };
-                let j = d.idx[k] as usize;
-                g[j] += r * (d.val[k] * f * self.scale[j]) as f64;
+            for (&j, &x) in d.idx.iter().zip(&self.x[i]) {
+                g[j as usize] += r * x as f64;
             }
         }
         for j in 0..N_DENSE {
