@@ -7,7 +7,7 @@
 //! where RFC 4180 needs it), under a header made of the column names, with
 //! the same header resolution, the same text-column inference and the same
 //! [`check_row`]. A CSV file holding those values gets the same verdicts,
-//! reasons and scores, which `tests/parquet.rs` and the Python tests check
+//! reasons and scores, which `tests/it/parquet.rs` and the Python tests check
 //! row by row.
 //!
 //! A null is an empty cell, as a CSV file can only say it. Values that are

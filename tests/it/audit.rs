@@ -2,7 +2,7 @@
 //! uses (`AuditLog::record_scan`), then checked, tampered with and read back
 //! through the real `crmguard audit` binary.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -408,7 +408,7 @@ fn a_truncated_last_line_is_caught_and_not_appended_to() {
 
     // Appending onto a broken tail would vouch for it: refused, log
     // untouched. (A line merely cut short is what a crash leaves: the
-    // append recovers from it, tests/commit.rs.)
+    // append recovers from it, tests/it/commit.rs.)
     let before = wd.read(LOG);
     let mut spool = RowSpool::new().unwrap();
     spool.push(1, "CSV_INJECTION", &[7; 32]).unwrap();

@@ -3,7 +3,7 @@
 //! valid: `verify` accepts them, a new scan appends version 2 records after
 //! them, and rows a version 1 scan quarantined can still be released.
 
-mod common;
+use crate::common;
 
 use common::{Workdir, status, stderr};
 

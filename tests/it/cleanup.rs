@@ -2,7 +2,7 @@
 //! lists exactly the quarantined records' Ids, with the policy's actions,
 //! nothing of the rows but the Id, and is recorded in the audit log.
 
-mod common;
+use crate::common;
 
 use common::{Workdir, fixtures, quarantine_cells, status, stderr};
 

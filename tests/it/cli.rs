@@ -1,7 +1,7 @@
 //! Exit statuses, error messages, the report's contents, `init` and the
 //! policy file, as a user meets them.
 
-mod common;
+use crate::common;
 
 use common::{Workdir, fixtures, status, stderr};
 

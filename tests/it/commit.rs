@@ -4,7 +4,7 @@
 //! The kill and interrupt points are made exact by CRMGUARD_TEST_PAUSE
 //! (src/hooks.rs): the binary stops there and says so on stderr.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;

@@ -1,7 +1,7 @@
 //! The AI-text detector through the binary: `detect`, `eval` on fixtures
 //! with known answers, `train`, and how `scan` reports what it judged.
 
-mod common;
+use crate::common;
 
 use common::{Workdir, fixtures, quarantine_cells, status, stderr};
 

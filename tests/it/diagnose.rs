@@ -1,7 +1,7 @@
 //! File-level diagnoses with their one-line fix, and the summary's manners:
 //! the total line, colour only on a terminal, `-o -` refused.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Command;

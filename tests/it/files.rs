@@ -2,7 +2,7 @@
 //! permissions, temp files after a kill, `-o` targets, and an audit log
 //! that would collide with another file of the run.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! File-level findings: in the report, in the summary and (with
 //! `--fail-on warning`) in the exit status.
 
-mod common;
+use crate::common;
 
 use common::{Workdir, status, stderr};
 

@@ -1,7 +1,7 @@
 //! Each input format and dialect, end to end: outputs keep the input's own
 //! format, rows keep their bytes.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

@@ -2,7 +2,7 @@
 //! exactly one output, byte for byte; any thread count writes the same
 //! bytes; nothing appears under an output name unless complete.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -261,12 +261,12 @@ fn the_readme_names_tests_that_exist() {
         if !file.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
             continue;
         }
-        let path = root.join("tests").join(format!("{file}.rs"));
+        let path = root.join("tests/it").join(format!("{file}.rs"));
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("README names {token}: {}: {e}", path.display()));
         assert!(
             text.contains(&format!("fn {name}(")),
-            "README names {token}, which tests/{file}.rs does not have"
+            "README names {token}, which tests/it/{file}.rs does not have"
         );
         named += 1;
     }

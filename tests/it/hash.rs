@@ -1,7 +1,7 @@
 //! `crmguard hash`, the producer side: what it writes, `scan` verifies; and
 //! it agrees with the spec's own test vectors.
 
-mod common;
+use crate::common;
 
 use common::{Workdir, status, stderr};
 

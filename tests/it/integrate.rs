@@ -2,7 +2,7 @@
 //! the pre-commit hook (run by the real `pre-commit`), completions and the
 //! manual page, policy discovery, baselines.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! files a policy names. Tests set a small limit in a policy file rather than
 //! writing huge files; docs/benchmarks.md measures the huge ones.
 
-mod common;
+use crate::common;
 
 use std::io::Write as _;
 

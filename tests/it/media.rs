@@ -4,7 +4,7 @@
 //! count; and images from the c2pa-rs test suite (fixtures/media/upstream/,
 //! SOURCES.md there), signed by others, for the verdicts.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! data, value-faithful outputs, and clear errors.
 #![cfg(feature = "parquet")]
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! the released rows scan clean under a policy that allows them, and the
 //! audit log still verifies with the approval in it.
 
-mod common;
+use crate::common;
 
 use common::{Workdir, status, stderr};
 

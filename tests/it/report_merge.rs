@@ -1,7 +1,7 @@
 //! `crmguard report merge`: shards scanned apart add up to the scan of the
 //! whole file.
 
-mod common;
+use crate::common;
 
 use common::{Workdir, status, stderr};
 

@@ -2,7 +2,7 @@
 //! and read back by a real consumer: JSON Schema validation, the official
 //! SARIF schema, junitparser, a CommonMark parser, headless Chromium.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

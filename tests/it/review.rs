@@ -5,7 +5,7 @@
 //! scores written here, so the tests hold whatever values the model and its
 //! presets take.
 
-mod common;
+use crate::common;
 
 use common::{Workdir, fixtures, quarantine_cells, status, stderr};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! must quarantine exactly the rows listed in CODE.expected, with exactly
 //! those codes, and pass every other row through.
 
-mod common;
+use crate::common;
 
 use common::{Workdir, fixtures, quarantine_csv, status};
 use crmguard::spec::Reason;

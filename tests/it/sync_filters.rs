@@ -2,7 +2,7 @@
 //! per target object and per model/source, with the object taken from
 //! `--object`, a column, or the file name.
 
-mod common;
+use crate::common;
 
 use common::{Workdir, status, stderr};
 

@@ -1,7 +1,7 @@
 //! `[tagging]`: tag columns on clean rows for the CRM's custom fields, so
 //! imported records keep their provenance. Off by default.
 
-mod common;
+use crate::common;
 
 use common::{Workdir, status, stderr};
 

@@ -1,7 +1,7 @@
 //! What reaches the terminal: untrusted names escaped, never obeyed; write
 //! errors on stdout and stderr handled (exit 2), a closed pipe quiet.
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 use std::process::{Output, Stdio};
