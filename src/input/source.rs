@@ -6,8 +6,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 
 const BUF_SIZE: usize = 256 * 1024;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -39,37 +38,7 @@ impl Compression {
 #[derive(Clone, Default)]
 pub struct InputStats {
     bytes: Arc<AtomicU64>,
-    hash: Arc<HashState>,
-}
-
-/// The input's blake3, kept by a thread of its own ([`Tee`]): the reader
-/// thread is the one a scan's speed rests on, and hashing there cost 12% of
-/// its time on short rows and 29% on long ones (docs/benchmarks.md); copying
-/// a buffer to hand it over costs a tenth of hashing it.
-#[derive(Default)]
-struct HashState {
-    /// Bytes handed to the hashing thread (or hashed in place).
-    sent: AtomicU64,
-    inner: Mutex<Hashed>,
-    changed: Condvar,
-}
-
-#[derive(Default)]
-struct Hashed {
-    hasher: blake3::Hasher,
-    bytes: u64,
-    /// The hashing thread is gone: no more bytes will be hashed.
-    stopped: bool,
-}
-
-impl HashState {
-    fn update(&self, buf: &[u8]) {
-        let mut h = self.inner.lock().expect("hasher lock");
-        h.hasher.update(buf);
-        h.bytes += buf.len() as u64;
-        drop(h);
-        self.changed.notify_all();
-    }
+    hasher: Arc<Mutex<blake3::Hasher>>,
 }
 
 impl InputStats {
@@ -77,101 +46,29 @@ impl InputStats {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    /// The hash of every byte read so far, once the hashing thread has
-    /// caught up with them.
     pub fn blake3(&self) -> String {
-        let sent = self.hash.sent.load(Ordering::Acquire);
-        let mut h = self.hash.inner.lock().expect("hasher lock");
-        while h.bytes < sent && !h.stopped {
-            h = self.hash.changed.wait(h).expect("hasher lock");
-        }
-        assert_eq!(h.bytes, sent, "the hashing thread stopped early");
-        h.hasher.finalize().to_hex().to_string()
+        self.hasher
+            .lock()
+            .expect("hasher lock")
+            .finalize()
+            .to_hex()
+            .to_string()
     }
 }
 
-/// The way to the hashing thread, and the buffers it hands back.
-type ToHasher = (SyncSender<Vec<u8>>, Receiver<Vec<u8>>);
-
-/// Buffers queued for the hashing thread: with the one it hashes and the
-/// one being filled, at most four (1 MB) exist.
-const HASH_QUEUE: usize = 2;
-
-/// Counts and hashes what passes through. The hashing runs on a thread
-/// started at the first read, fed copies of the buffers and handing them
-/// back for reuse; it ends when the `Tee` is dropped.
 struct Tee<R> {
     inner: R,
     stats: InputStats,
-    /// `None` before the first read, and if no thread could be started
-    /// (the `Tee` then hashes in place).
-    to_hasher: Option<ToHasher>,
-    started: bool,
-}
-
-impl<R> Tee<R> {
-    fn new(inner: R, stats: InputStats) -> Tee<R> {
-        Tee {
-            inner,
-            stats,
-            to_hasher: None,
-            started: false,
-        }
-    }
-
-    fn hash(&mut self, buf: &[u8]) {
-        if !self.started {
-            self.started = true;
-            self.to_hasher = spawn_hasher(Arc::clone(&self.stats.hash));
-        }
-        self.stats
-            .hash
-            .sent
-            .fetch_add(buf.len() as u64, Ordering::Release);
-        if let Some((tx, free)) = &self.to_hasher {
-            let mut copy = free.try_recv().unwrap_or_default();
-            copy.clear();
-            copy.extend_from_slice(buf);
-            if tx.send(copy).is_ok() {
-                return;
-            }
-        }
-        self.stats.hash.update(buf);
-    }
-}
-
-fn spawn_hasher(state: Arc<HashState>) -> Option<ToHasher> {
-    let (tx, rx) = sync_channel::<Vec<u8>>(HASH_QUEUE);
-    let (give_back, free) = sync_channel::<Vec<u8>>(HASH_QUEUE + 2);
-    let spawned = std::thread::Builder::new()
-        .name("crmguard-hash".into())
-        .spawn(move || {
-            // Set on the way out, panic or not, so that `blake3` never
-            // waits on a thread that is gone.
-            struct Stopped(Arc<HashState>);
-            impl Drop for Stopped {
-                fn drop(&mut self) {
-                    if let Ok(mut h) = self.0.inner.lock() {
-                        h.stopped = true;
-                    }
-                    self.0.changed.notify_all();
-                }
-            }
-            let state = Stopped(state);
-            for buf in rx {
-                state.0.update(&buf);
-                let _ = give_back.try_send(buf);
-            }
-        });
-    spawned.ok().map(|_| (tx, free))
 }
 
 impl<R: Read> Read for Tee<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if n > 0 {
-            self.hash(&buf[..n]);
-        }
+        self.stats
+            .hasher
+            .lock()
+            .expect("hasher lock")
+            .update(&buf[..n]);
         self.stats.bytes.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
@@ -306,7 +203,13 @@ pub fn open_input(
         }
         (Box::new(file), Some(meta.len()))
     };
-    let mut tee = BufReader::with_capacity(BUF_SIZE, Tee::new(raw, stats.clone()));
+    let mut tee = BufReader::with_capacity(
+        BUF_SIZE,
+        Tee {
+            inner: raw,
+            stats: stats.clone(),
+        },
+    );
     // A pipe may hand over fewer bytes than a magic number in its first
     // read; a short peek then reads as plain text, which is what it is
     // unless it is a 1-byte gzip file.
@@ -385,28 +288,6 @@ mod tests {
             src.stats.blake3(),
             blake3::hash(b"\xEF\xBB\xBFa,b\n").to_hex().to_string()
         );
-    }
-
-    #[test]
-    fn a_file_of_many_buffers_is_hashed_in_order() {
-        // Enough buffers to fill the hashing thread's queue and reuse the
-        // ones it hands back; distinct bytes in each, so an order mix-up shows.
-        let data: Vec<u8> = (0..(BUF_SIZE * 9 + 123) as u64)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect();
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.csv");
-        std::fs::write(&p, &data).unwrap();
-        let mut src = open_input(&p, Compression::None, None).unwrap();
-        let mut back = Vec::new();
-        src.reader.read_to_end(&mut back).unwrap();
-        assert_eq!(back, data);
-        assert_eq!(src.stats.bytes_read(), data.len() as u64);
-        assert_eq!(src.stats.blake3(), blake3::hash(&data).to_hex().to_string());
-        // Asked again, after the reader is gone: the same.
-        let stats = src.stats.clone();
-        drop(src);
-        assert_eq!(stats.blake3(), blake3::hash(&data).to_hex().to_string());
     }
 
     #[test]
