@@ -63,7 +63,10 @@ fi
 
 fold_scored() { # a run stopped early resumes where it stopped
   local h
-  for h in "${@}"; do [ -s "$out/folds/${h%.csv}.scores.csv" ] || return 1; done
+  for h in "${@}"; do
+    # Score files of an older eval, without the parts of each score, are redone.
+    head -n 1 "$out/folds/${h%.csv}.scores.csv" 2> /dev/null | grep -q ',log_odds,' || return 1
+  done
 }
 
 run_fold() {
@@ -75,7 +78,8 @@ run_fold() {
   done
   for h in "${held_files[@]}"; do held_paths+=("$data/train/$h"); done
   echo "fold $fold: holding out ${held_files[*]}" >&2
-  "$bin" train --data "${train[@]}" --out "$out/folds/$fold.bin" \
+  # A fold model is committed whole or not at all: one that exists is reused.
+  [ -s "$out/folds/$fold.bin" ] || "$bin" train --data "${train[@]}" --out "$out/folds/$fold.bin" \
     --calibration-scores "$out/folds/$fold.calibration.csv" \
     --exclude "${eval_files[@]}" "${held_paths[@]}" "${families[@]}" ${TRAIN_ARGS:-} 2> "$out/folds/$fold.train.log"
   for h in "${held_files[@]}"; do

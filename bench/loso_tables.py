@@ -180,9 +180,14 @@ def load(data, out):
             src = read(os.path.join(data, "train", m))
             sc = read(os.path.join(out, "folds", m[:-4] + ".scores.csv"))
             assert len(src) == len(sc), m
+            if sc and "log_odds" not in sc[0]:
+                sys.exit(f"{m[:-4]}.scores.csv: no score parts (an older `crmguard eval --scores`): "
+                         "run bench/loso.sh again, it scores folds that have models again")
             for r, s in zip(src, sc):
                 if s["judged"] == "true":
-                    rows.append(dict(r, score=float(s["score"]), presets=p, set=m[:-4], fold=fold))
+                    rows.append(dict(r, score=float(s["score"]), presets=p, set=m[:-4], fold=fold,
+                                     dwords=int(s["words"]), log_odds=float(s["log_odds"]),
+                                     evidence=float(s["evidence"]), decisive=float(s["decisive"])))
     evals = []
     if not os.path.exists(os.path.join(out, "all.bin")):
         return rows, fold_presets, evals, None
@@ -318,6 +323,92 @@ def table_nested(rows):
               f"{pct(sum(p for p, _ in per) / len(per))} | {pct(worst[0])} ({worst[1]}) | {pct(tp / m if m else None)} |")
 
 
+def band(dwords):
+    """The detector's length band (src/detector/model.rs, length_band)."""
+    return 0 if dwords < 20 else 1 if dwords < 50 else 2
+
+
+def platt(m, y, w):
+    """Weighted Platt scaling, as src/detector/calibrate.rs fits it: Newton's
+    method with step halving on the loss."""
+    def loss(a, b):
+        t = 0.0
+        for x, yi, wi in zip(m, y, w):
+            z = a * x + b
+            l = z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z))
+            t += wi * (l - (z if yi else 0.0))
+        return t
+    a, b = 1.0, 0.0
+    f = loss(a, b)
+    for _ in range(200):
+        ga = gb = haa = hab = hbb = 0.0
+        for x, yi, wi in zip(m, y, w):
+            z = a * x + b
+            p = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+            r = wi * (p - (1.0 if yi else 0.0))
+            h = wi * max(p * (1.0 - p), 1e-12)
+            ga += r * x
+            gb += r
+            haa += h * x * x
+            hab += h * x
+            hbb += h
+        haa += 1e-9
+        hbb += 1e-9
+        det = haa * hbb - hab * hab
+        if abs(det) < 1e-300:
+            break
+        da = (hbb * ga - hab * gb) / det
+        db = (haa * gb - hab * ga) / det
+        step, improved = 1.0, False
+        while step > 1e-6:
+            na, nb = a - step * da, b - step * db
+            nf = loss(na, nb)
+            if nf <= f:
+                a, b = na, nb
+                improved = f - nf > 1e-15
+                f = nf
+                break
+            step *= 0.5
+        if not improved or (abs(step * da) < 1e-10 and abs(step * db) < 1e-10):
+            break
+    return a, b
+
+
+NO_SAY = -12.0  # src/detector/calibrate.rs
+
+
+def fit_recalibration(rows):
+    """Per length band, (a, b) such that a * log_odds + b fits the held-out
+    labels (src/detector/calibrate.rs, fit_recalibration): each class weighs
+    the same within a band; a band that ranks below chance gets no say."""
+    out = []
+    for k in range(3):
+        rs = [r for r in rows if band(r["dwords"]) == k]
+        nm = sum(r["label"] == "machine" for r in rs)
+        nh = len(rs) - nm
+        if nm == 0 or nh == 0:
+            out.append((1.0, 0.0))
+            continue
+        y = [r["label"] == "machine" for r in rs]
+        w = [0.5 / (nm if yi else nh) for yi in y]
+        a, b = platt([r["log_odds"] for r in rs], y, w)
+        out.append((a, b) if a > 0 else (0.0, NO_SAY))
+    return out
+
+
+def probability(z):
+    lim = 12.0
+    return 1.0 / (1.0 + math.exp(-lim * math.tanh(z / lim)))
+
+
+def recalibrated(r, recal):
+    """A row's score after recalibration, the artefact rules combined as the
+    scorer combines them."""
+    a, b = recal[band(r["dwords"])]
+    p = probability(a * r["log_odds"] + b + r["evidence"])
+    return 1.0 - (1.0 - p) * (1.0 - r["decisive"])
+
+
 def held_out_presets(humans):
     """Each preset's (quarantine, review) thresholds from held-out human scores,
     by the rule of `crmguard train --thresholds-from` (src/detector/calibrate.rs,
@@ -332,8 +423,9 @@ def held_out_presets(humans):
 
 def same_presets(a, b):
     """The model file stores f32; the rule here runs in f64."""
+    # The recalibration is fitted in f64 on both sides, but Rust scores in f32.
     def close(x, y):
-        return (x is None and y is None) or (x is not None and y is not None and abs(x - y) < 1e-6)
+        return (x is None and y is None) or (x is not None and y is not None and abs(x - y) < 1e-5)
     return all(close(x[0], y[0]) and close(x[1], y[1]) for x, y in zip(a, b))
 
 
@@ -344,6 +436,19 @@ def nested_presets(rows):
     from held-out scores it was no part of."""
     humans = [(r["set"], r["score"]) for r in rows if r["label"] != "machine"]
     return {s: held_out_presets([h for h in humans if h[0] != s]) for s in {r["set"] for r in rows}}
+
+
+def nested_recalibrated(rows):
+    """The rows as `train --thresholds-from` would judge each source were it
+    new: its scores recalibrated by the length bands the *other* sources'
+    held-out scores fit, at the thresholds their recalibrated human scores set."""
+    out = []
+    for s in sorted({r["set"] for r in rows}):
+        others = [r for r in rows if r["set"] != s]
+        recal = fit_recalibration(others)
+        p = held_out_presets([(r["set"], recalibrated(r, recal)) for r in others if r["label"] != "machine"])
+        out.extend(dict(r, score=recalibrated(r, recal), presets=p) for r in rows if r["set"] == s)
+    return out
 
 
 def table_lengths(rows):
@@ -521,8 +626,11 @@ def main_held_out(data, out):
     # --thresholds-from): each source is measured at the thresholds the other
     # sources' held-out scores set, the eval/ sets at those all of them set.
     nested = nested_presets(fold_rows)
-    rows = [dict(r, presets=nested[r["set"]]) for r in fold_rows]
-    shipped = held_out_presets([(r["set"], r["score"]) for r in fold_rows if r["label"] != "machine"])
+    unrecalibrated = [dict(r, presets=nested[r["set"]]) for r in fold_rows]
+    rows = nested_recalibrated(fold_rows)
+    recal = fit_recalibration(fold_rows)
+    shipped = held_out_presets([(r["set"], recalibrated(r, recal)) for r in fold_rows if r["label"] != "machine"])
+    # all.bin's length bands carry `recal`: its eval/ scores are recalibrated already.
     evals = [dict(r, presets=shipped) for r in evals]
     if p_all is not None and same_presets(p_all, shipped):
         # bench/loso.sh trains OUT/all.bin with --thresholds-from: Rust's rule
@@ -536,8 +644,15 @@ def main_held_out(data, out):
     table_sources(rows)
     print("\n### Held out, all sources pooled\n")
     table_overall(rows)
+    print("\n### The same, without recalibrating the length bands (nested thresholds on the raw held-out scores)\n")
+    table_overall(unrecalibrated)
     print("\n### The same, at each fold model's own calibrated thresholds\n")
     table_overall(fold_rows)
+    print("\n### The length bands' recalibration (from every source's held-out scores: what ships)\n")
+    print("| length band | held-out log-odds scaled by | shifted by |")
+    print("|---|---:|---:|")
+    for name, (a, b) in zip(["under 20 words", "20 to 49 words", "50 words or more"], recal):
+        print(f"| {name} | {a:.4f} | {b:+.4f} |")
     table_breakdowns(rows, evals)
     print("\n### The thresholds\n")
     table_thresholds(fold_presets, p_all, shipped)

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::commands::judge::Judge;
 use crate::commands::labelled;
-use crate::detector::Sensitivity;
 use crate::detector::metrics::{Confusion, at_threshold, auroc, tpr_at_fpr};
+use crate::detector::{ScoreParts, Sensitivity};
 use crate::error::exit;
 use crate::terminal;
 
@@ -44,6 +44,7 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Also write each row's score to this CSV (`row,score,judged,label`,
+    /// then what the score is made of: `words,log_odds,evidence,decisive`;
     /// rows numbered from 1 in the order read), for tables by any column of
     /// the input (bench/loso.sh makes them) and for `train --thresholds-from`
     #[arg(long, value_name = "FILE")]
@@ -123,18 +124,25 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if examples.is_empty() {
         bail!("no rows to evaluate");
     }
-    let assessed: Vec<(f32, bool)> = examples
+    let assessed: Vec<(f32, bool, ScoreParts)> = examples
         .par_iter()
         .map(|e| {
             let a = detector.assess(&e.text, false);
-            (a.score, a.judged)
+            (a.score, a.judged, a.parts)
         })
         .collect();
     if let Some(path) = &args.scores {
-        let mut out = String::from("row,score,judged,label\n");
-        for (i, ((score, judged), e)) in assessed.iter().zip(&examples).enumerate() {
+        let mut out = String::from("row,score,judged,label,words,log_odds,evidence,decisive\n");
+        for (i, ((score, judged, p), e)) in assessed.iter().zip(&examples).enumerate() {
             let label = if e.machine { "machine" } else { "human" };
-            out.push_str(&format!("{},{score},{judged},{label}\n", i + 1));
+            out.push_str(&format!(
+                "{},{score},{judged},{label},{},{},{},{}\n",
+                i + 1,
+                p.words,
+                p.log_odds,
+                p.evidence,
+                p.decisive
+            ));
         }
         let cannot = || format!("{}: cannot write", terminal::path(path));
         let mut file = crate::output::OutputFile::create(path, crate::output::Mode::Shared)

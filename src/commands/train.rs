@@ -10,7 +10,10 @@ use anyhow::{Context, bail};
 
 use crate::commands::{held_out, labelled};
 use crate::detector::Sensitivity;
-use crate::detector::calibrate::{per_source_fpr, preset_thresholds};
+use crate::detector::calibrate::{
+    fit_recalibration, per_source_fpr, preset_thresholds, recalibrated_score,
+};
+use crate::detector::model::LEN_BAND_NAMES;
 use crate::detector::train::{
     Calibration, Prepared, TrainOptions, TrainReport, prepare, train_prepared,
 };
@@ -142,23 +145,41 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     Ok(exit::CLEAN)
 }
 
-/// Replaces the presets' thresholds, and the per-source rates printed beside
-/// them, with those of the held-out score files (see [`held_out`]).
+/// Recalibrates the model's length bands on the held-out score files (see
+/// [`held_out`] and [`fit_recalibration`]) and replaces the presets'
+/// thresholds, and the per-source rates printed beside them, with those the
+/// recalibrated held-out scores set.
 fn thresholds_from_held_out(
     paths: &[PathBuf],
     model: &mut Model,
     report: &mut TrainReport,
 ) -> anyhow::Result<()> {
     let held = held_out::load(paths)?;
-    model.presets = preset_thresholds(&held.humans);
-    report.per_source_fpr = per_source_fpr(&held.humans, &model.presets)
+    let recal = fit_recalibration(&held.rows);
+    for (band, ((a, c), (ra, rb))) in model.platt.iter_mut().zip(recal).enumerate() {
+        // Scores of this model were `a·m + c`; held out they bear `ra·z + rb` out.
+        *a *= ra;
+        *c = ra * *c + rb;
+        errln!(
+            "crmguard: length band {}: held-out log-odds scaled by {ra:.4}, shifted by {rb:+.4}",
+            LEN_BAND_NAMES[band]
+        );
+    }
+    let humans: Vec<(u16, f32)> = (held.rows.iter())
+        .filter(|r| !r.machine)
+        .map(|r| (r.source, recalibrated_score(r, &recal)))
+        .collect();
+    model.presets = preset_thresholds(&humans);
+    report.per_source_fpr = per_source_fpr(&humans, &model.presets)
         .into_iter()
         .map(|(s, f)| (held.sources[usize::from(s)].clone(), f))
         .collect();
-    // Files without human rows (machine-only sources) change nothing, so
-    // the model names only the sources that set the thresholds.
+    // Files without human rows (machine-only sources) set no threshold, so
+    // the model names only the sources that did.
     model.meta.push_str(&format!(
-        "; thresholds from the held-out human texts of {} sources",
+        "; length bands recalibrated on the held-out texts of {} sources, thresholds from \
+         the human texts of {}",
+        held.sources.len(),
         report.per_source_fpr.len()
     ));
     Ok(())

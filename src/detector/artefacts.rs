@@ -240,11 +240,12 @@ impl ArtefactScan {
     /// Log-odds the evidence rules add to the model's: each kind found once, at
     /// most [`MAX_EVIDENCE`] in all.
     pub fn evidence(&self) -> f32 {
+        // A fold from +0: `sum` starts at -0, which score files would print.
         let sum: f32 = [Kind::Placeholder, Kind::Stock, Kind::Weak]
             .into_iter()
             .filter(|k| self.hits().iter().any(|h| h.1 == Evidence(*k)))
             .map(Kind::log_odds)
-            .sum();
+            .fold(0.0, |a, b| a + b);
         sum.min(MAX_EVIDENCE)
     }
 }

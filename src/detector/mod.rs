@@ -88,6 +88,25 @@ pub struct Assessment {
     pub judged: bool,
     /// Strongest contributions first, at most [`MAX_SIGNALS`].
     pub signals: Vec<Signal>,
+    /// What the score is made of; all zero when not judged.
+    pub parts: ScoreParts,
+}
+
+/// A judged text's score, taken apart:
+/// `score = noisy_or(probability(log_odds + evidence), decisive)`.
+/// `crmguard eval --scores` writes them so that `train --thresholds-from` can
+/// recalibrate a model's length bands from held-out scores
+/// (src/detector/calibrate.rs, `fit_recalibration`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ScoreParts {
+    /// Words as the detector counts them (they pick the length band).
+    pub words: usize,
+    /// The model's calibrated log-odds, before the artefact rules.
+    pub log_odds: f32,
+    /// What the evidence rules add to the log-odds.
+    pub evidence: f32,
+    /// The decisive rules' probability, combined noisy-OR.
+    pub decisive: f32,
 }
 
 pub const MAX_SIGNALS: usize = 5;
@@ -228,6 +247,19 @@ pub(crate) fn standardize(x: f32, mean: f32, std: f32) -> f32 {
 
 pub(crate) fn noisy_or(p_model: f32, p_art: f32) -> f32 {
     1.0 - (1.0 - p_model) * (1.0 - p_art)
+}
+
+impl ScoreParts {
+    /// The score these parts make, as the scorer combines them.
+    pub fn score(&self) -> f32 {
+        self.score_with(self.log_odds)
+    }
+
+    /// The score with the model's log-odds replaced by `log_odds` (a
+    /// recalibration of them): the artefact rules combine as they always do.
+    pub fn score_with(&self, log_odds: f32) -> f32 {
+        noisy_or(model::probability(log_odds + self.evidence), self.decisive)
+    }
 }
 
 const _: () = assert!(N_LEX == 6);

@@ -54,6 +54,10 @@ pub const N_LEN_BANDS: usize = 3;
 /// The presets in file order: strict, balanced, thorough.
 pub const N_PRESETS: usize = 3;
 
+/// The length bands, as the terminal and the docs name them.
+pub const LEN_BAND_NAMES: [&str; N_LEN_BANDS] =
+    ["under 20 words", "20 to 49 words", "50 words or more"];
+
 /// The calibration band of a text of `words` words. Short texts carry less
 /// evidence, so the same margin means less there: one Platt pair for all
 /// lengths made every short text's score too confident or too timid.

@@ -8,8 +8,8 @@ use super::ngrams::{self, CHUNK, NgramCounts, NgramSink, NgramWalker, walk_ngram
 use super::normalize::normalize_counting;
 use super::style;
 use super::{
-    Assessment, MIN_WORDS, Model, NoChars, components, dense_raw, dense_walk, neutral_mask,
-    noisy_or, standardize, style_pass_as,
+    Assessment, MIN_WORDS, Model, NoChars, ScoreParts, components, dense_raw, dense_walk,
+    neutral_mask, standardize, style_pass_as,
 };
 use std::cell::RefCell;
 use std::path::Path;
@@ -293,6 +293,7 @@ impl Detector {
                 score: 0.0,
                 judged: false,
                 signals: Vec::new(),
+                parts: ScoreParts::default(),
             };
         }
         let comps = components();
@@ -343,8 +344,13 @@ impl Detector {
         // The evidence rules add to the model's log-odds; decisive ones combine
         // with the result noisy-OR.
         let a = m.platt[model::length_band(words)].0;
-        let z = m.log_odds(margin, words) + art.evidence();
-        let score = noisy_or(model::probability(z), art.probability());
+        let parts = ScoreParts {
+            words,
+            log_odds: m.log_odds(margin, words),
+            evidence: art.evidence(),
+            decisive: art.probability(),
+        };
+        let score = parts.score();
         let signals = if want_signals {
             let mut dense = [0f32; N_DENSE];
             for (d, c) in dense.iter_mut().zip(&dense_c) {
@@ -364,6 +370,7 @@ impl Detector {
             score: score.clamp(0.0, 1.0),
             judged: true,
             signals,
+            parts,
         }
     }
 }

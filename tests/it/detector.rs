@@ -306,19 +306,25 @@ fn train_writes_the_held_out_scores_its_thresholds_came_from() {
 
 /// A held-out score file as `eval --scores` writes it: `humans` judged human
 /// scores, then rows that must not count (machine, and too short to judge).
+/// The human rows are texts of 60 words and the machine ones of 10, so no
+/// length band holds both classes and the recalibration leaves every score as
+/// it is (calibrate.rs tests it apart); each human score is its `decisive`
+/// part, the model's log-odds adding next to nothing.
 fn held_out_scores(humans: impl Iterator<Item = f32>) -> String {
-    let mut s = String::from("row,score,judged,label\n");
+    let mut s = String::from("row,score,judged,label,words,log_odds,evidence,decisive\n");
     let mut row = 0;
-    let mut line = |score: f32, judged: bool, label: &str| {
+    let mut line = |score: f32, judged: bool, label: &str, words: usize| {
         row += 1;
-        s.push_str(&format!("{row},{score},{judged},{label}\n"));
+        s.push_str(&format!(
+            "{row},{score},{judged},{label},{words},-1000,0,{score}\n"
+        ));
     };
     for x in humans {
-        line(x, true, "human");
+        line(x, true, "human", 60);
     }
     for _ in 0..50 {
-        line(1.0, true, "machine");
-        line(1.0, false, "human");
+        line(1.0, true, "machine", 10);
+        line(1.0, false, "human", 5);
     }
     s
 }
@@ -376,6 +382,31 @@ fn train_takes_its_thresholds_from_held_out_score_files() {
         !wd.path().join("x.bin").exists(),
         "no model written on an error"
     );
+    // A bad value is named by line and column.
+    wd.write(
+        "bad2.scores.csv",
+        "row,score,judged,label,words,log_odds,evidence,decisive\n\
+         1,0.5,true,human,30,0.1,0,0\n2,0.5,true,bot,30,0.1,0,0\n3,0.5,true,human,30,x,0,0\n",
+    );
+    let out = train_small(&wd, "x.bin", &["--thresholds-from", "bad2.scores.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("bad2.scores.csv:3:4: the label is neither `human` nor `machine`"),
+        "{}",
+        stderr(&out)
+    );
+    // One from before scores came with their parts asks to be scored again.
+    wd.write(
+        "old.scores.csv",
+        "row,score,judged,label\n1,0.5,true,human\n",
+    );
+    let out = train_small(&wd, "x.bin", &["--thresholds-from", "old.scores.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("old.scores.csv:1:1: no column `words`: written by an older"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -394,24 +425,39 @@ fn eval_scores_feed_train_thresholds() {
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     let text = String::from_utf8(wd.read("s.csv")).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("row,score,judged,label"));
+    assert_eq!(
+        lines.next(),
+        Some("row,score,judged,label,words,log_odds,evidence,decisive")
+    );
     let mut rdr = csv::Reader::from_path(&data).unwrap();
     let labels: Vec<String> = rdr
         .records()
         .map(|r| r.unwrap().get(1).unwrap().to_string())
         .collect();
-    let got: Vec<&str> = lines.map(|l| l.rsplit(',').next().unwrap()).collect();
-    assert_eq!(got.len(), labels.len());
-    for (g, l) in got.iter().zip(&labels) {
-        assert_eq!(*g, if l == "machine" { "machine" } else { "human" });
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), labels.len());
+    let num = |x: &str| x.parse::<f64>().unwrap();
+    for (r, l) in rows.iter().zip(&labels) {
+        assert_eq!(r[3], if l == "machine" { "machine" } else { "human" });
+        if r[2] != "true" {
+            continue;
+        }
+        // The parts make the score as the scorer combines them.
+        assert!(num(r[4]) >= 8.0, "{r:?}");
+        let z = num(r[5]) + num(r[6]);
+        let p = 1.0 / (1.0 + (-12.0 * (z / 12.0).tanh()).exp());
+        let score = 1.0 - (1.0 - p) * (1.0 - num(r[7]));
+        assert!((score - num(r[1])).abs() < 1e-5, "{r:?}: {score}");
     }
     let out = train_small(&wd, "m.bin", &["--thresholds-from", "s.csv"]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("held-out human texts above it"),
-        "{}",
-        stderr(&out)
-    );
+    for want in [
+        "length band under 20 words: held-out log-odds scaled by",
+        "length band 50 words or more: held-out log-odds scaled by",
+        "held-out human texts above it",
+    ] {
+        assert!(stderr(&out).contains(want), "{want}\n{}", stderr(&out));
+    }
 }
 
 /// Trains on the small labelled fixture into `out`, with `options`.
