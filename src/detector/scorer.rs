@@ -52,6 +52,9 @@ pub struct Detector {
     /// `n.powf(norm_pow)` for the n-gram counts of texts up to a few KB: two
     /// `powf` calls a text cost more than a CRM field's dense features.
     norm_divisors: Vec<f32>,
+    /// Whether texts of a length band with no say skip the model's passes
+    /// (always, but for the test that shows the skip changes nothing).
+    skip_no_say: bool,
 }
 
 /// Counts below which [`Detector::norm_divisor`] is a table lookup.
@@ -112,6 +115,7 @@ impl Detector {
             all_style,
             weighted_dense,
             norm_divisors,
+            skip_no_say: true,
         }
     }
 
@@ -303,6 +307,52 @@ impl Detector {
         lower.make_ascii_lowercase();
         let art = comps.art.scan_lowered(raw, lower);
 
+        let a = m.platt[model::length_band(words)].0;
+        // A length band with no say (`calibrate::fit_recalibration`) multiplies
+        // the margin by 0: its texts are judged by the artefact rules alone, and
+        // the n-gram and style passes, most of scoring's time, would be thrown
+        // away. Skipping them changes no score and no signal (a test compares).
+        let (margin, char_c, word_c, dense_c) = if a == 0.0 && self.skip_no_say {
+            (0.0, 0.0, 0.0, [0f32; N_DENSE])
+        } else {
+            self.model_part(raw, norm, words)
+        };
+        // The evidence rules add to the model's log-odds; decisive ones combine
+        // with the result noisy-OR.
+        let parts = ScoreParts {
+            words,
+            log_odds: m.log_odds(margin, words),
+            evidence: art.evidence(),
+            decisive: art.probability(),
+        };
+        let score = parts.score();
+        let signals = if want_signals {
+            let mut dense = [0f32; N_DENSE];
+            for (d, c) in dense.iter_mut().zip(&dense_c) {
+                *d = a * c;
+            }
+            let parts = explain::Parts {
+                art: &art,
+                char_ngrams: a * char_c,
+                word_ngrams: a * word_c,
+                dense: &dense,
+            };
+            explain::signals(&parts, &comps.lex, raw, norm, m.freq.as_ref())
+        } else {
+            Vec::new()
+        };
+        Assessment {
+            score: score.clamp(0.0, 1.0),
+            judged: true,
+            signals,
+            parts,
+        }
+    }
+
+    /// The model's margin of a text, and the contributions of its n-gram blocks
+    /// and dense features (before calibration), in one pass over its chars.
+    fn model_part(&self, raw: &str, norm: &str, words: usize) -> (f32, f32, f32, [f32; N_DENSE]) {
+        let m = &self.model;
         let mut raw_dense = [0f32; N_DENSE];
         // A model trained without style and lexicons has all-zero dense weights:
         // skipping the style pass leaves the margin as it was and halves the work.
@@ -341,37 +391,7 @@ impl Detector {
                 margin += dense_c[j];
             }
         }
-        // The evidence rules add to the model's log-odds; decisive ones combine
-        // with the result noisy-OR.
-        let a = m.platt[model::length_band(words)].0;
-        let parts = ScoreParts {
-            words,
-            log_odds: m.log_odds(margin, words),
-            evidence: art.evidence(),
-            decisive: art.probability(),
-        };
-        let score = parts.score();
-        let signals = if want_signals {
-            let mut dense = [0f32; N_DENSE];
-            for (d, c) in dense.iter_mut().zip(&dense_c) {
-                *d = a * c;
-            }
-            let parts = explain::Parts {
-                art: &art,
-                char_ngrams: a * char_c,
-                word_ngrams: a * word_c,
-                dense: &dense,
-            };
-            explain::signals(&parts, &comps.lex, raw, norm, m.freq.as_ref())
-        } else {
-            Vec::new()
-        };
-        Assessment {
-            score: score.clamp(0.0, 1.0),
-            judged: true,
-            signals,
-            parts,
-        }
+        (margin, char_c, word_c, dense_c)
     }
 }
 
@@ -450,6 +470,58 @@ mod tests {
     use crate::detector::{MAX_SIGNALS, script_of};
 
     fn is_sync<T: Sync + Send>() {}
+
+    #[test]
+    fn a_band_with_no_say_skips_the_model_and_changes_nothing() {
+        let shipped = Detector::embedded();
+        let band = model::length_band(10);
+        assert_eq!(
+            shipped.model().platt[band].0,
+            0.0,
+            "the shipped model gives texts under 20 words no say"
+        );
+        let skip = Detector::from_model(shipped.model().clone());
+        let mut full = Detector::from_model(shipped.model().clone());
+        full.skip_no_say = false;
+        // Runs of 8 to 59 words of the samples' text (the longer ones in bands
+        // that have a say, which must not skip), and short texts that the
+        // artefact rules speak on.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/samples");
+        let mut words = Vec::new();
+        for f in ["leads.csv", "cases.ndjson", "reviews.json"] {
+            let bytes = std::fs::read(root.join(f)).unwrap();
+            words.extend(
+                String::from_utf8_lossy(&bytes)
+                    .split_whitespace()
+                    .map(String::from),
+            );
+        }
+        let mut texts: Vec<String> = (8..60)
+            .flat_map(|n| words.chunks(n).map(|c| c.join(" ")).collect::<Vec<_>>())
+            .collect();
+        texts.extend(
+            [
+                "As an AI language model, I cannot visit the hotel, but here is a review.",
+                "Hi [First Name], thanks for your order! Any questions, just reply. Cheers, [Your Name]",
+                "I hope this message finds you well. Following up on the quote we sent Tuesday.",
+                "Certainly! Here is a polished version of your review: great stay, lovely staff.",
+            ]
+            .map(String::from),
+        );
+        let mut judged = 0;
+        for t in &texts {
+            let (a, b) = (skip.assess(t, true), full.assess(t, true));
+            assert_eq!(a.score.to_bits(), b.score.to_bits(), "{t}");
+            assert_eq!(
+                a.parts.log_odds.to_bits(),
+                b.parts.log_odds.to_bits(),
+                "{t}"
+            );
+            assert_eq!(a, b, "{t}");
+            judged += usize::from(a.judged && model::length_band(a.parts.words) == band);
+        }
+        assert!(judged > 1000, "{judged} texts in the band");
+    }
 
     #[test]
     fn detector_is_sync() {
