@@ -372,43 +372,33 @@ fn train_takes_its_thresholds_from_held_out_score_files() {
     assert_eq!(status(&train_small(&wd, "plain.bin", &[])), 0);
     assert_ne!(wd.read("m.bin"), wd.read("plain.bin"));
 
-    // A file that is not an `eval --scores` file is named, with what it lacks.
-    wd.write("bad.scores.csv", "row,score,judged\n1,0.5,true\n");
-    let out = train_small(&wd, "x.bin", &["--thresholds-from", "bad.scores.csv"]);
-    assert_eq!(status(&out), 2);
-    assert!(
-        stderr(&out).contains("bad.scores.csv:1:1: no column `label`"),
-        "{}",
-        stderr(&out)
+    // A file `train` cannot use is named, with where and what is wrong, and
+    // no model is written.
+    let refused = |name: &str, content: &str, want: &str| {
+        wd.write(name, content);
+        let out = train_small(&wd, "x.bin", &["--thresholds-from", name]);
+        assert_eq!(status(&out), 2);
+        assert!(stderr(&out).contains(want), "{want}\n{}", stderr(&out));
+        assert!(!wd.path().join("x.bin").exists(), "no model on an error");
+    };
+    // Not an `eval --scores` file.
+    refused(
+        "bad.scores.csv",
+        "row,score,judged\n1,0.5,true\n",
+        "bad.scores.csv:1:1: no column `label`",
     );
-    assert!(
-        !wd.path().join("x.bin").exists(),
-        "no model written on an error"
-    );
-    // A bad value is named by line and column.
-    wd.write(
+    // A bad value, by line and column.
+    refused(
         "bad2.scores.csv",
         "row,score,judged,label,words,log_odds,evidence,decisive\n\
          1,0.5,true,human,30,0.1,0,0\n2,0.5,true,bot,30,0.1,0,0\n3,0.5,true,human,30,x,0,0\n",
+        "bad2.scores.csv:3:4: the label is neither `human` nor `machine`",
     );
-    let out = train_small(&wd, "x.bin", &["--thresholds-from", "bad2.scores.csv"]);
-    assert_eq!(status(&out), 2);
-    assert!(
-        stderr(&out).contains("bad2.scores.csv:3:4: the label is neither `human` nor `machine`"),
-        "{}",
-        stderr(&out)
-    );
-    // One from before scores came with their parts asks to be scored again.
-    wd.write(
+    // One from before scores came with their parts: to be scored again.
+    refused(
         "old.scores.csv",
         "row,score,judged,label\n1,0.5,true,human\n",
-    );
-    let out = train_small(&wd, "x.bin", &["--thresholds-from", "old.scores.csv"]);
-    assert_eq!(status(&out), 2);
-    assert!(
-        stderr(&out).contains("old.scores.csv:1:1: no column `words`: written by an older"),
-        "{}",
-        stderr(&out)
+        "old.scores.csv:1:1: no column `words`: written by an older",
     );
 }
 
