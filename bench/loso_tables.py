@@ -458,6 +458,10 @@ def table_lengths(rows):
         ("100–500 chars", lambda r: 100 <= len(r["text"]) < 500),
         ("500+ chars", lambda r: len(r["text"]) >= 500),
         ("8–20 words", lambda r: 8 <= words(r["text"]) <= 20),
+        # The detector's own length bands (its word count, src/detector/model.rs).
+        ("band: under 20 words", lambda r: band(r["dwords"]) == 0),
+        ("band: 20–49 words", lambda r: band(r["dwords"]) == 1),
+        ("band: 50 words or more", lambda r: band(r["dwords"]) == 2),
     ]
     print("| length | human | machine | AUROC | TPR@1%FPR | TPR@5%FPR | balanced: FPR | balanced: recall |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
