@@ -81,11 +81,11 @@ pub struct Args {
     /// left out of training
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub exclude: Vec<PathBuf>,
-    /// Set the presets' thresholds from these files instead of from
-    /// calibration: `eval --scores` files of sources that a whole training run
-    /// left out, one per source (bench/loso.sh keeps them). The rule is the
-    /// same (each preset's mean human false-positive rate over sources); the
-    /// length bands' scaling still comes from calibration
+    /// Recalibrate the length bands on these files and set the presets'
+    /// thresholds from them instead of from calibration: `eval --scores` files
+    /// of sources that a whole training run left out, one per source
+    /// (bench/loso.sh keeps them). The thresholds' rule is the same (each
+    /// preset's mean human false-positive rate over sources)
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub thresholds_from: Vec<PathBuf>,
 }
