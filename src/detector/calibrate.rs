@@ -187,22 +187,26 @@ pub fn platt_per_band(
         all.1.push(d.machine);
         all.2.push(w[i]);
     }
-    let fit_band = |(m, y, w): &(Vec<f64>, Vec<bool>, Vec<f64>)| {
-        let mut tot = [0f64; 2];
-        for (yi, wi) in y.iter().zip(w) {
-            tot[*yi as usize] += wi;
-        }
-        let w: Vec<f64> = (y.iter().zip(w))
-            .map(|(yi, wi)| wi / tot[*yi as usize].max(1e-300) / 2.0)
-            .collect();
-        (tot[0] > 0.0 && tot[1] > 0.0).then(|| platt(m, y, &w))
-    };
+    let fit_band = |(m, y, w): &(Vec<f64>, Vec<bool>, Vec<f64>)| platt_balanced(m, y, w);
     // A band without both classes takes the calibration of all lengths.
     let pooled = fit_band(&all).unwrap_or((1.0, 0.0));
     std::array::from_fn(|b| {
         let (a, c) = fit_band(&per[b]).unwrap_or(pooled);
         (a as f32, c as f32)
     })
+}
+
+/// [`platt`] with the two classes at equal total weight (each row keeping its
+/// share of its class's weight `w`); `None` without both classes.
+fn platt_balanced(m: &[f64], y: &[bool], w: &[f64]) -> Option<(f64, f64)> {
+    let mut tot = [0f64; 2];
+    for (yi, wi) in y.iter().zip(w) {
+        tot[*yi as usize] += wi;
+    }
+    let w: Vec<f64> = (y.iter().zip(w))
+        .map(|(yi, wi)| wi / tot[*yi as usize].max(1e-300) / 2.0)
+        .collect();
+    (tot[0] > 0.0 && tot[1] > 0.0).then(|| platt(m, y, &w))
 }
 
 /// The lowest threshold `t` at which flagging `score > t` holds back at most
@@ -279,24 +283,15 @@ pub fn fit_recalibration(rows: &[HeldRow]) -> [(f32, f32); N_LEN_BANDS] {
         let of_band: Vec<&HeldRow> = (rows.iter())
             .filter(|r| length_band(r.parts.words) == band)
             .collect();
-        let n_machine = of_band.iter().filter(|r| r.machine).count();
-        let n_human = of_band.len() - n_machine;
-        if n_machine == 0 || n_human == 0 {
-            return (1.0, 0.0);
-        }
         let m: Vec<f64> = of_band
             .iter()
             .map(|r| f64::from(r.parts.log_odds))
             .collect();
         let y: Vec<bool> = of_band.iter().map(|r| r.machine).collect();
-        let w: Vec<f64> = (of_band.iter())
-            .map(|r| 0.5 / if r.machine { n_machine } else { n_human } as f64)
-            .collect();
-        let (a, b) = platt(&m, &y, &w);
-        if a > 0.0 {
-            (a as f32, b as f32)
-        } else {
-            (0.0, NO_SAY)
+        match platt_balanced(&m, &y, &vec![1.0; y.len()]) {
+            None => (1.0, 0.0),
+            Some((a, b)) if a > 0.0 => (a as f32, b as f32),
+            Some(_) => (0.0, NO_SAY),
         }
     })
 }
