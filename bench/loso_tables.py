@@ -423,9 +423,8 @@ def held_out_presets(humans):
 
 def same_presets(a, b):
     """The model file stores f32; the rule here runs in f64."""
-    # The recalibration is fitted in f64 on both sides, but Rust scores in f32.
     def close(x, y):
-        return (x is None and y is None) or (x is not None and y is not None and abs(x - y) < 1e-5)
+        return (x is None and y is None) or (x is not None and y is not None and abs(x - y) < 1e-6)
     return all(close(x[0], y[0]) and close(x[1], y[1]) for x, y in zip(a, b))
 
 
