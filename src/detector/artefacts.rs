@@ -282,6 +282,9 @@ impl Artefacts {
         if self.filter.may_match(lower.as_bytes()) {
             for m in self.ac.find_iter(lower) {
                 let (p, w) = PHRASES[m.pattern().as_usize()];
+                if w == Decisive && p.starts_with("here") && of_own_writing(&lower[m.end()..]) {
+                    continue;
+                }
                 s.add(p, w);
             }
         }
@@ -403,7 +406,29 @@ pub fn chat_preamble(raw: &str) -> bool {
         "message",
     ];
     let writing = WRITING.iter().any(|k| head.contains(k));
-    hands_over && writing && t[end + 1..].split_whitespace().nth(7).is_some()
+    // "Here is a summary of my impressions:" opens a human review (in the Amazon
+    // reviews of the training data): a person hands over their own writing, a
+    // model *your* text or the original ("Here's my revised version of the
+    // original text:", APT-Eval).
+    let mut words = head.split(|c: char| !c.is_ascii_alphanumeric());
+    let own = words.any(|w| w == "my" || w == "our")
+        && !head.contains("your")
+        && !head.contains("original");
+    hands_over && writing && !own && t[end + 1..].split_whitespace().nth(7).is_some()
+}
+
+/// Whether what follows "here is a revised version" makes it the writer's own
+/// draft ("... of my draft GTC's", an Enron e-mail) rather than a model's rewrite
+/// of *the* text or *your* review: people write the former, so it is no verdict.
+fn of_own_writing(rest: &str) -> bool {
+    ["of my", "of our"].iter().any(|p| {
+        rest.trim_start().strip_prefix(p).is_some_and(|after| {
+            !after
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric())
+        })
+    })
 }
 
 /// How a chat model's preamble starts, as [`chat_preamble`] reads its head
@@ -530,6 +555,37 @@ mod tests {
         let many =
             scan("[First Name], I hope this email finds you well. I hope this helps! [Your Name]");
         assert_eq!(many.evidence(), MAX_EVIDENCE);
+    }
+
+    #[test]
+    fn handing_over_ones_own_draft_is_what_people_write() {
+        // Both from human sources in the training data (Enron, Amazon reviews).
+        for t in [
+            "Here is a revised version of my draft GTC's for derivatives transactions. Any \
+             comments or suggestions? I've promised these to Louise by Friday.",
+            "Here is a summary of my impressions:1 It was written for about the 6th grade \
+             level.2 There was virtually no grab for the first part of the book.",
+            "Here's a revised version of our proposal:\nThe team will deliver the first \
+             phase by March and the second by June.",
+        ] {
+            let s = scan(t);
+            assert_eq!(s.probability(), 0.0, "{t}: {:?}", s.hits());
+        }
+        // A model's rewrite of somebody else's text stays decisive, as does a word
+        // that only starts with "my".
+        for t in [
+            "Here is a revised version of the paragraph: we entered the data by hand.",
+            "Here's a revised version of your question that should be easier to answer.",
+            "Here is a revised version of myriad notes on the case.",
+            "Sure! Here is a polished version of your review:\n\nThe room was spotless and \
+             the staff went out of their way to help us.",
+            "Here's my revised version of the original text:\n\nWhile it might not be \
+             exactly hooky, I have been saving up days off.",
+            "Here is my polished version of your email:\nThank you for reaching out about \
+             your order, we are sorry for the delay.",
+        ] {
+            assert!(scan(t).probability() > 0.99, "{t}");
+        }
     }
 
     #[test]
