@@ -175,9 +175,9 @@ impl CsvReader {
     }
 
     /// Reads one record's bytes, up to and with its terminator, into
-    /// `raw`; `Ok(false)` at the end. Returns whether only the end of the
-    /// input ended it.
-    fn read_record_bytes(&mut self, raw: &mut Vec<u8>) -> Result<Option<bool>, Located> {
+    /// `raw`; `Ok(None)` at the end. Returns whether only the end of the
+    /// input ended it, and the line feeds inside it.
+    fn read_record_bytes(&mut self, raw: &mut Vec<u8>) -> Result<Option<(bool, u64)>, Located> {
         raw.clear();
         if !self.skip_blank_lines()? {
             return Ok(None);
@@ -189,7 +189,7 @@ impl CsvReader {
             let room = (self.limit + 3).saturating_sub(raw.len());
             let input = self.fill()?;
             if input.is_empty() {
-                return Ok(Some(true));
+                return Ok(Some((true, scan.newlines())));
             }
             let input = &input[..input.len().min(room)];
             let found = scan.find(input);
@@ -208,13 +208,13 @@ impl CsvReader {
             raw.push(b'\n');
             self.rdr.consume(1);
         }
-        Ok(Some(false))
+        Ok(Some((false, scan.newlines())))
     }
 
     /// Reads one record's bytes; its fields are left to [`RowParser`].
     /// `Ok(false)` at the end.
     fn read_record(&mut self, row: &mut Row) -> Result<bool, Located> {
-        let Some(at_eof) = self.read_record_bytes(&mut row.raw)? else {
+        let Some((at_eof, newlines)) = self.read_record_bytes(&mut row.raw)? else {
             return Ok(false);
         };
         row.line = self.line;
@@ -235,8 +235,7 @@ impl CsvReader {
         }
         row.raw.truncate(len);
         row.terminator = terminator;
-        self.line += memchr::memchr_iter(b'\n', &row.raw).count() as u64
-            + u64::from(terminator != Terminator::None);
+        self.line += newlines + u64::from(terminator != Terminator::None);
         self.endings.count(terminator);
         Ok(true)
     }

@@ -28,6 +28,11 @@ enum State {
 pub struct RecordEnd {
     delimiter: u8,
     state: State,
+    /// Line feeds inside the record so far. Only a quoted field holds one
+    /// (outside quotes a line feed ends the record), so the scan counts them
+    /// where it meets them, instead of the reader counting every byte of
+    /// every record again for line numbers.
+    newlines: u64,
 }
 
 impl RecordEnd {
@@ -36,7 +41,14 @@ impl RecordEnd {
         RecordEnd {
             delimiter,
             state: State::Unquoted { field_start: true },
+            newlines: 0,
         }
+    }
+
+    /// The line feeds inside the record (its terminator not counted) in the
+    /// bytes fed so far.
+    pub fn newlines(&self) -> u64 {
+        self.newlines
     }
 
     /// The index in `buf` of the CR or LF that ends the record, if `buf`
@@ -47,10 +59,14 @@ impl RecordEnd {
         let mut pos = 0;
         while pos < buf.len() {
             match self.state {
-                State::Quoted => match memchr::memchr(b'"', &buf[pos..]) {
+                State::Quoted => match memchr::memchr2(b'"', b'\n', &buf[pos..]) {
                     Some(q) => {
+                        if buf[pos + q] == b'\n' {
+                            self.newlines += 1;
+                        } else {
+                            self.state = State::AfterQuote;
+                        }
                         pos += q + 1;
-                        self.state = State::AfterQuote;
                     }
                     None => return None,
                 },
@@ -251,6 +267,14 @@ mod tests {
                     None => pos = stop,
                 }
             };
+            // The scan's count is every line feed of the record but the one
+            // that ends it, whichever piece each fell in.
+            let body = end.map_or(&data[start..], |i| &data[start..i]);
+            assert_eq!(
+                scan.newlines(),
+                body.iter().filter(|&&b| b == b'\n').count() as u64,
+                "{data:?}"
+            );
             let mut raw = match end {
                 Some(i) => data[start..=i].to_vec(),
                 None => data[start..].to_vec(),
