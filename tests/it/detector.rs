@@ -731,6 +731,31 @@ fn openers_and_placeholders_are_evidence_not_verdicts() {
     assert!(v["score"].as_f64().unwrap() > 0.99, "{v}");
 }
 
+/// Two genuine texts of the training data that a decisive rule once put at
+/// 0.996: a person handing over their own draft, and a reviewer's own
+/// summary. A model's hand-over of *the* text stays decisive.
+#[test]
+fn handing_over_ones_own_draft_is_not_flagged() {
+    let wd = Workdir::new();
+    for text in [
+        "Here is a revised version of my draft GTC's for derivatives transactions (I think \
+         marked from the draft I left with you). Any comments or suggestions? I've promised \
+         these to Louise by Friday. Thanks,",
+        "Here is a summary of my impressions:1 It was written for about the 6th grade level.2 \
+         There was virtually no grab for the first 2/3 of the book. I simply trudged through.",
+    ] {
+        let out = wd.run(&["detect", "--json", text]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["flagged"], false, "{v}");
+        assert!(v["score"].as_f64().unwrap() < 0.5, "{v}");
+    }
+    let model = "Here is a revised version of the text: I drafted the general terms for \
+         derivatives transactions, marked from the draft you left with me. Any comments?";
+    let out = wd.run(&["detect", "--json", model]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["flagged"], true, "{v}");
+}
+
 #[test]
 fn signals_are_ranked_by_contribution_and_small_ones_dropped() {
     let wd = Workdir::new();
