@@ -406,15 +406,17 @@ pub fn chat_preamble(raw: &str) -> bool {
         "message",
     ];
     let writing = WRITING.iter().any(|k| head.contains(k));
+    if !(hands_over && writing) {
+        return false;
+    }
     // "Here is a summary of my impressions:" opens a human review (in the Amazon
     // reviews of the training data): a person hands over their own writing, a
     // model *your* text or the original ("Here's my revised version of the
     // original text:", APT-Eval).
-    let mut words = head.split(|c: char| !c.is_ascii_alphanumeric());
-    let own = words.any(|w| w == "my" || w == "our")
+    let own = (head.split(|c: char| !c.is_ascii_alphanumeric())).any(|w| w == "my" || w == "our")
         && !head.contains("your")
         && !head.contains("original");
-    hands_over && writing && !own && t[end + 1..].split_whitespace().nth(7).is_some()
+    !own && t[end + 1..].split_whitespace().nth(7).is_some()
 }
 
 /// Whether what follows "here is a revised version" makes it the writer's own
