@@ -22,6 +22,8 @@ items or one prompt design together):
     and that score blended half and half (log-odds) with the trees' on the
     dense features. With LOSO_FOLDS, the folds here are bench/loso.sh's, so
     every text's Rust score comes from a model that never saw its source.
+    The scores go through the shipped model's length bands, fitted as
+    bench/loso_tables.py fits them (give it the same LOSO_MERGE).
 
 It prints pooled AUROC, AUROC on texts of 8-20 words, the share of machine
 texts of 100-500 characters caught at 1% of human texts, and the share of all
