@@ -413,7 +413,9 @@ pub fn chat_preamble(raw: &str) -> bool {
     // reviews of the training data): a person hands over their own writing, a
     // model *your* text or the original ("Here's my revised version of the
     // original text:", APT-Eval).
-    let own = (head.split(|c: char| !c.is_ascii_alphanumeric())).any(|w| w == "my" || w == "our")
+    let own = head
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w == "my" || w == "our")
         && !head.contains("your")
         && !head.contains("original");
     !own && t[end + 1..].split_whitespace().nth(7).is_some()
