@@ -49,8 +49,7 @@ fn detect_scores_and_explains() {
 fn lexicon_signals_name_their_phrases_longest_first() {
     let text = "We delve into a rich tapestry of hospitality. This hotel is a testament to \
                 care and it truly elevates every stay. This is seamless.";
-    let out = Workdir::new().run(&["detect", "--json", text]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = detect_json(&Workdir::new(), text);
     let signals = v["signals"].as_array().unwrap();
     let lexicon: Vec<&serde_json::Value> =
         signals.iter().filter(|s| s["family"] == "phrase").collect();
@@ -460,6 +459,12 @@ fn train_small(wd: &Workdir, out: &str, options: &[&str]) -> std::process::Outpu
     wd.run(&[&["train", "--data", data, "--out", out], options].concat())
 }
 
+/// What `detect --json` says of a text under the shipped model.
+fn detect_json(wd: &Workdir, text: &str) -> serde_json::Value {
+    let out = wd.run(&["detect", "--json", text]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The signals `detect` explains a text's score with, under a model.
 fn signals(wd: &Workdir, model: &str, text: &str) -> Vec<serde_json::Value> {
     let out = wd.run(&["detect", "--model", model, "--json", text]);
@@ -725,8 +730,7 @@ fn openers_and_placeholders_are_evidence_not_verdicts() {
     }
     // The same template pasted back with a chat model's own words is flagged.
     let pasted = format!("As an AI language model, I drafted this for you. {HUMAN_TEMPLATE}");
-    let out = wd.run(&["detect", "--json", &pasted]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = detect_json(&wd, &pasted);
     assert_eq!(v["flagged"], true, "{v}");
     assert!(v["score"].as_f64().unwrap() > 0.99, "{v}");
 }
@@ -744,15 +748,13 @@ fn handing_over_ones_own_draft_is_not_flagged() {
         "Here is a summary of my impressions:1 It was written for about the 6th grade level.2 \
          There was virtually no grab for the first 2/3 of the book. I simply trudged through.",
     ] {
-        let out = wd.run(&["detect", "--json", text]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = detect_json(&wd, text);
         assert_eq!(v["flagged"], false, "{v}");
         assert!(v["score"].as_f64().unwrap() < 0.5, "{v}");
     }
     let model = "Here is a revised version of the text: I drafted the general terms for \
          derivatives transactions, marked from the draft you left with me. Any comments?";
-    let out = wd.run(&["detect", "--json", model]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = detect_json(&wd, model);
     assert_eq!(v["flagged"], true, "{v}");
 }
 
@@ -760,8 +762,7 @@ fn handing_over_ones_own_draft_is_not_flagged() {
 fn signals_are_ranked_by_contribution_and_small_ones_dropped() {
     let wd = Workdir::new();
     for text in [PASTED, GENUINE, HUMAN_FOLLOW_UP] {
-        let out = wd.run(&["detect", "--json", text]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = detect_json(&wd, text);
         let w: Vec<f64> = (v["signals"].as_array().unwrap().iter())
             .map(|s| s["weight"].as_f64().unwrap().abs())
             .collect();
