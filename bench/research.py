@@ -34,6 +34,7 @@ growing with the square root of its rows, the two classes equal (as `crmguard
 train` weighs them, without its length matching).
 """
 import csv
+import functools
 import glob
 import os
 import re
@@ -46,18 +47,24 @@ csv.field_size_limit(1 << 30)
 FAMILIES = ["persona_reviews_", ("mixset", "apt_eval")]
 
 
+@functools.cache
+def loso_folds():
+    """bench/loso.sh's folds (OUT_DIR/folds.txt, given as LOSO_FOLDS): each
+    source's fold name, read once; None without LOSO_FOLDS."""
+    path = os.environ.get("LOSO_FOLDS")
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as f:
+        return {m[:-4]: name for name, files in (line.split() for line in f)
+                for m in files.split(",")}
+
+
 def family(src):
-    # bench/loso.sh's folds (OUT_DIR/folds.txt), when given: the folds then
-    # hold out what the Rust fold models held out, so --loso-scores are out
-    # of fold for every text.
-    folds = os.environ.get("LOSO_FOLDS")
-    if folds:
-        with open(folds, encoding="utf-8") as f:
-            for line in f:
-                name, files = line.split()
-                if src + ".csv" in files.split(","):
-                    return name
-        return src
+    # With bench/loso.sh's folds, the folds here hold out what the Rust fold
+    # models held out, so --loso-scores are out of fold for every text.
+    folds = loso_folds()
+    if folds is not None:
+        return folds.get(src, src)
     for f in FAMILIES:
         names = (f,) if isinstance(f, str) else f
         if any(src.startswith(n) for n in names):
@@ -253,9 +260,9 @@ def main():
                             score[offset + int(r["row"]) - 1] = 0.0
             offset += n
         print(f"held-out Rust scores found for {np.isfinite(score).sum()} of {len(score)} texts")
-        logit = np.log(np.clip(score, 1e-6, 1 - 1e-6) / (1 - np.clip(score, 1e-6, 1 - 1e-6)))
-        report("Rust model alone (held out)", np.nan_to_num(score, nan=0.0), y, words, chars, fam, src)
-        sets["dense+casual+rust"] = np.column_stack([dense, casual, logit])
+        rust = np.nan_to_num(score, nan=0.0)
+        report("Rust model alone (held out)", rust, y, words, chars, fam, src)
+        sets["dense+casual+rust"] = np.column_stack([dense, casual, log_odds(score)])
 
     def logreg():
         return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
@@ -283,12 +290,12 @@ def main():
                 # A second stage that leaves the Rust model's score alone and
                 # adds the trees' view of the same text, half and half in
                 # log-odds (a weight fixed beforehand, not fitted here).
-                rust = np.nan_to_num(score, nan=0.0)
                 blend = 0.5 * log_odds(oof) + 0.5 * log_odds(rust)
                 report("Rust score + dense trees, 50/50 log-odds", blend, y, words, chars, fam, src)
+                judged = words >= 8
                 for name, sc in (("Rust model alone", rust), ("50/50 blend", blend)):
                     for target in (0.005, 0.02):
-                        mean, worst = nested_fpr(y[words >= 8], sc[words >= 8], src[words >= 8], target)
+                        mean, worst = nested_fpr(y[judged], sc[judged], src[judged], target)
                         print(f"    {name:18s} target {100 * target:.1f}%: human sources held out of "
                               f"the threshold lose {mean:.2f}% on average, {worst:.2f}% at worst")
 
