@@ -17,6 +17,7 @@ use crate::detector::model::LEN_BAND_NAMES;
 use crate::detector::train::{
     Calibration, Prepared, TrainOptions, TrainReport, prepare, train_prepared,
 };
+use crate::detector::trees::TreeOptions;
 use crate::detector::{Example, Model};
 use crate::errln;
 use crate::error::exit;
@@ -57,6 +58,11 @@ pub struct Args {
     /// tokens, stored in the model): see docs/detector.md for what they bought
     #[arg(long)]
     pub frequency: bool,
+    /// Boosted trees over the style, lexicon, length and artefact features,
+    /// blended half and half with the linear model; `0` for none, which
+    /// `--no-style` and `--no-lexicons` need (the trees split on those)
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub trees: u16,
     /// Sources that calibration holds out together, as comma-separated
     /// source-name prefixes (repeatable; e.g. `persona_reviews_` or
     /// `mixset,apt_eval`): sources sharing items or one prompt design
@@ -232,6 +238,11 @@ fn options(args: &Args) -> TrainOptions {
     opts.features.use_style = !args.no_style;
     opts.features.use_lexicon = !args.no_lexicons;
     opts.features.use_freq = args.frequency;
+    let dense = !args.no_style && !args.no_lexicons;
+    opts.trees = (args.trees > 0 && dense).then(|| TreeOptions {
+        n_trees: args.trees,
+        ..TreeOptions::default()
+    });
     opts.calibration = args.calibration_folds;
     opts.calibrate_quantized = args.calibrate_quantized;
     opts.families = (args.together.iter())
@@ -240,7 +251,7 @@ fn options(args: &Args) -> TrainOptions {
     let f = &opts.features;
     let h = &f.hash;
     errln!(
-        "crmguard: features: {}, word {}-{}-grams, {}, {}, {}",
+        "crmguard: features: {}, word {}-{}-grams, {}, {}, {}{}",
         match (h.char_min, h.char_max) {
             (_, 0) => "no char n-grams".to_string(),
             (lo, hi) if lo == hi => format!("char {lo}-grams"),
@@ -258,6 +269,12 @@ fn options(args: &Args) -> TrainOptions {
             "word frequency"
         } else {
             "no word frequency"
+        },
+        match &opts.trees {
+            Some(t) => format!(", {} boosted trees", t.n_trees),
+            None if args.trees > 0 =>
+                ", no boosted trees (they split on style and lexicons)".into(),
+            None => ", no boosted trees".into(),
         },
     );
     opts

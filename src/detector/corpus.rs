@@ -5,6 +5,7 @@
 
 use super::model::{FeatureConfig, N_DENSE};
 use super::ngrams::HashConfig;
+use super::trees::TreeOptions;
 
 /// How training examples are weighted.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -91,6 +92,8 @@ pub struct TrainOptions {
     /// Strip chat preambles from training text (they are handled by the artefact rules).
     pub strip_preambles: bool,
     pub seed: u64,
+    /// A forest of boosted trees beside the linear model ([`super::trees`]).
+    pub trees: Option<TreeOptions>,
     pub verbose: bool,
 }
 
@@ -121,6 +124,7 @@ impl Default for TrainOptions {
             calibrate_quantized: false,
             strip_preambles: true,
             seed: 0x5eed,
+            trees: None,
             verbose: false,
         }
     }

@@ -23,7 +23,12 @@ pub(crate) struct Parts<'a> {
     pub char_ngrams: f32,
     pub word_ngrams: f32,
     pub dense: &'a [f32; N_DENSE],
+    /// The boosted trees' part (0 for a model without them).
+    pub trees: f32,
 }
+
+/// The candidate index of the trees' part, after every dense feature's.
+const TREES: usize = 1002 + N_DENSE;
 
 /// Log-odds of a decisive rule's probability.
 fn decisive_log_odds() -> f32 {
@@ -58,6 +63,7 @@ pub(crate) fn signals(
     for (j, w) in parts.dense.iter().enumerate() {
         cands.push((1002 + j, *w));
     }
+    cands.push((TREES, parts.trees));
     cands.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()).then(x.0.cmp(&y.0)));
     let top = cands.first().map_or(0.0, |c| c.1.abs());
     let floor = MIN_WEIGHT.max(MIN_SHARE * top);
@@ -71,6 +77,8 @@ pub(crate) fn signals(
             k if k < 1000 => Some(artefact_signal(hits, k, w)),
             1000 => Some(plain("ngram", "char n-grams", w)),
             1001 => Some(plain("ngram", "word n-grams", w)),
+            // Trees weigh many features together: no single one to name.
+            TREES => Some(plain("trees", "style and length together (trees)", w)),
             k if k - 1002 < N_STYLE => Some(plain("style", STYLE_NAMES[k - 1002], w)),
             k if k - 1002 < N_STYLE + N_LEX => {
                 let l = k - 1002 - N_STYLE;

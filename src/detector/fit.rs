@@ -7,6 +7,7 @@ use super::frequency::{self, FreqTable};
 use super::lexicon::N_LEX;
 use super::model::{FeatureConfig, N_DENSE, N_SCRIPTS};
 use super::style::N_STYLE;
+use super::trees::{self, Forest, N_TREE_FEATURES};
 use super::{neutral_mask, standardize};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ pub struct Fit {
     pub bias: f32,
     pub mean: Vec<f32>,
     pub std: Vec<f32>,
+    pub trees: Option<Forest>,
 }
 
 impl Fit {
@@ -41,8 +43,24 @@ impl Fit {
             let z = standardize(*x, self.mean[g * N_DENSE + j], self.std[g * N_DENSE + j]);
             m += (self.w_dense[j] * z) as f64;
         }
-        m as f32
+        let m = m as f32;
+        match &self.trees {
+            Some(f) => blend(m, f, &doc_tree_features(d)),
+            None => m,
+        }
     }
+}
+
+/// The model's margin from its linear margin and its forest's view.
+#[inline]
+pub fn blend(linear: f32, forest: &Forest, x: &[f32; N_TREE_FEATURES]) -> f32 {
+    (1.0 - forest.blend) * linear + forest.blend * forest.log_odds(x)
+}
+
+/// The trees' input for a training document (what the scorer computes of the
+/// same text).
+pub fn doc_tree_features(d: &Doc) -> [f32; N_TREE_FEATURES] {
+    trees::features(&d.dense, d.words, d.n_chars, d.english, d.evidence, d.p_dec)
 }
 
 /// A document's dense features, the word-frequency ones from `freq` (NaN without
@@ -327,6 +345,15 @@ pub fn fit(prep: &Prepared, rows: &[usize], opts: &TrainOptions) -> Fit {
     for j in 0..N_DENSE {
         w_dense[j] = theta[dim_h + j] as f32;
     }
+    let weights = &objective.weights;
+    let trees = opts.trees.map(|t| {
+        let x: Vec<_> = rows
+            .iter()
+            .map(|&r| doc_tree_features(&prep.docs[r]))
+            .collect();
+        let y: Vec<bool> = rows.iter().map(|&r| prep.docs[r].machine).collect();
+        trees::train(&x, &y, weights, &t)
+    });
     Fit {
         freq,
         // The per-bucket scale is folded into the stored weights, so scoring is unchanged.
@@ -339,6 +366,7 @@ pub fn fit(prep: &Prepared, rows: &[usize], opts: &TrainOptions) -> Fit {
         bias: theta[dim - 1] as f32,
         mean,
         std,
+        trees,
     }
 }
 

@@ -28,6 +28,7 @@ pub mod style;
 mod style_counts;
 pub mod tokens;
 pub mod train;
+pub mod trees;
 pub mod words;
 
 pub use model::Model;
@@ -67,7 +68,7 @@ pub struct Example {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Signal {
-    /// "artefact", "phrase", "ngram" or "style".
+    /// "artefact", "phrase", "ngram", "style", "frequency" or "trees".
     pub family: &'static str,
     /// What the signal is: the artefact rule, lexicon, n-gram block or style feature.
     pub name: &'static str,

@@ -11,7 +11,7 @@
 //! char_min/max u8, u8   char n-gram range; 0, 0 = none (`train --char-ngrams none`)
 //! word_min/max u8, u8   word n-gram range
 //! flags        u8       bit0 hashed n-grams, bit1 style, bit2 lexicons, bit3 per-script
-//!                       standardisation, bit4 word-frequency table
+//!                       standardisation, bit4 word-frequency table, bit5 boosted trees
 //! reserved     u16      = 0
 //! seed         u64      hash seed
 //! norm_pow     f32      each n-gram block is divided by (n-grams in block)^norm_pow
@@ -31,6 +31,8 @@
 //! [encoding 1] codebook 256 × f32, then 2^bits × u8 codes
 //! [encoding 0] 2^bits × f32
 //! [bit4]       65,536 × u8 frequency band per token slot (see `frequency`)
+//! [bit5]       blend f32, base f32, n_trees u32, then per tree n_nodes u16 and
+//!              n_nodes × (feature u16, left u16, right u16, value f32) (see `trees`)
 //! meta_len     u32, then meta_len bytes of UTF-8 (how the model was trained)
 //! checksum     u64      FNV-1a 64 of every byte before it
 //! ```
@@ -41,6 +43,7 @@ use super::frequency::{FreqTable, N_FREQ, SLOTS};
 use super::lexicon::N_LEX;
 use super::ngrams::HashConfig;
 use super::style::N_STYLE;
+use super::trees::{Forest, Node};
 use anyhow::{Context, Result, bail, ensure};
 use std::path::Path;
 
@@ -200,6 +203,8 @@ pub struct Model {
     pub presets: [(f32, f32); N_PRESETS],
     /// Word-frequency bands per token slot; `None`: no frequency features.
     pub freq: Option<FreqTable>,
+    /// Boosted trees blended into the margin; `None`: the linear model alone.
+    pub trees: Option<Forest>,
     pub meta: String,
 }
 
@@ -246,7 +251,8 @@ impl Model {
             | (self.cfg.use_style as u8) << 1
             | (self.cfg.use_lexicon as u8) << 2
             | (self.cfg.per_script as u8) << 3
-            | (self.freq.is_some() as u8) << 4;
+            | (self.freq.is_some() as u8) << 4
+            | (self.trees.is_some() as u8) << 5;
         b.push(flags);
         b.extend_from_slice(&0u16.to_le_bytes());
         b.extend_from_slice(&h.seed.to_le_bytes());
@@ -289,6 +295,9 @@ impl Model {
         }
         if let Some(f) = &self.freq {
             b.extend_from_slice(&f.bands);
+        }
+        if let Some(f) = &self.trees {
+            write_forest(f, &mut b);
         }
         b.extend_from_slice(&(self.meta.len() as u32).to_le_bytes());
         b.extend_from_slice(self.meta.as_bytes());
@@ -337,6 +346,11 @@ impl Model {
         } else {
             None
         };
+        let trees = if flags & 32 != 0 {
+            Some(r.forest()?)
+        } else {
+            None
+        };
         let meta_len = r.u32()? as usize;
         let meta =
             String::from_utf8(r.take(meta_len)?.to_vec()).context("model meta is not UTF-8")?;
@@ -351,8 +365,24 @@ impl Model {
             platt,
             presets,
             freq,
+            trees,
             meta,
         })
+    }
+}
+
+fn write_forest(f: &Forest, b: &mut Vec<u8>) {
+    b.extend_from_slice(&f.blend.to_le_bytes());
+    b.extend_from_slice(&f.base.to_le_bytes());
+    b.extend_from_slice(&(f.trees.len() as u32).to_le_bytes());
+    for t in &f.trees {
+        b.extend_from_slice(&(t.len() as u16).to_le_bytes());
+        for n in t {
+            for v in [n.feature, n.left, n.right] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            b.extend_from_slice(&n.value.to_le_bytes());
+        }
     }
 }
 
@@ -417,6 +447,40 @@ impl Reader<'_> {
         Ok((cfg, f, flags))
     }
 
+    /// The boosted trees, checked so that scoring cannot index out of a tree
+    /// or loop.
+    fn forest(&mut self) -> Result<Forest> {
+        let blend = self.f32()?;
+        let base = self.f32()?;
+        let n_trees = self.u32()? as usize;
+        ensure!(
+            (0.0..=1.0).contains(&blend) && n_trees <= 100_000,
+            "bad boosted trees header"
+        );
+        let mut trees = Vec::with_capacity(n_trees.min(4096));
+        for _ in 0..n_trees {
+            let n = self.u16()? as usize;
+            let mut t = Vec::with_capacity(n);
+            for _ in 0..n {
+                let (feature, left, right) = (self.u16()?, self.u16()?, self.u16()?);
+                let value = self.f32()?;
+                t.push(Node {
+                    feature,
+                    left,
+                    right,
+                    value,
+                });
+            }
+            trees.push(t);
+        }
+        let f = Forest { blend, base, trees };
+        ensure!(
+            f.is_well_formed(),
+            "malformed boosted trees in detector model"
+        );
+        Ok(f)
+    }
+
     /// The `n` hashed weights, as floats or as a codebook and its codes.
     fn hashed_weights(&mut self, n: usize) -> Result<Weights> {
         Ok(match self.take(1)?[0] {
@@ -460,6 +524,9 @@ impl<'a> Reader<'a> {
         self.pos += n;
         Ok(s)
     }
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into()?))
+    }
     fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into()?))
     }
@@ -481,6 +548,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detector::trees::LEAF;
 
     fn tiny(encoding_codebook: bool) -> Model {
         let cfg = FeatureConfig {
@@ -510,6 +578,31 @@ mod tests {
             freq: Some(FreqTable {
                 bands: (0..SLOTS).map(|i| (i % 7) as u8).collect(),
             }),
+            // One encoding with trees, one without: both layouts round-trip.
+            trees: encoding_codebook.then(|| Forest {
+                blend: 0.5,
+                base: -0.1,
+                trees: vec![vec![
+                    Node {
+                        feature: 3,
+                        left: 1,
+                        right: 2,
+                        value: 0.25,
+                    },
+                    Node {
+                        feature: LEAF,
+                        left: 0,
+                        right: 0,
+                        value: -0.5,
+                    },
+                    Node {
+                        feature: LEAF,
+                        left: 0,
+                        right: 0,
+                        value: 0.75,
+                    },
+                ]],
+            }),
             meta: "test model".into(),
         }
     }
@@ -523,8 +616,8 @@ mod tests {
             // NaN != NaN: compare the bytes, and the fields NaN cannot hide.
             assert_eq!(bytes, back.to_bytes());
             assert_eq!(
-                (&m.hashed, &m.freq, &m.platt),
-                (&back.hashed, &back.freq, &back.platt)
+                (&m.hashed, &m.freq, &m.platt, &m.trees),
+                (&back.hashed, &back.freq, &back.platt, &back.trees)
             );
             assert!(back.presets[0].1.is_nan());
         }
@@ -550,6 +643,15 @@ mod tests {
                 .to_string()
                 .contains("magic")
         );
+    }
+
+    #[test]
+    fn a_tree_that_could_loop_is_refused() {
+        let mut m = tiny(true);
+        // The root's right child pointing back at the root.
+        m.trees.as_mut().unwrap().trees[0][0].right = 0;
+        let err = Model::read(&m.to_bytes()).unwrap_err().to_string();
+        assert!(err.contains("malformed boosted trees"), "{err}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! features and lexicon phrases, the linear margin, calibration, and the
 //! artefact rules, without allocating per text.
 
+use super::artefacts::ArtefactScan;
 use super::explain;
 use super::model::{self, N_DENSE, Weights};
 use super::ngrams::{self, CHUNK, NgramCounts, NgramSink, NgramWalker, walk_ngrams};
@@ -11,6 +12,7 @@ use super::{
     Assessment, MIN_WORDS, Model, NoChars, ScoreParts, components, dense_raw, dense_walk,
     neutral_mask, standardize, style_pass_as,
 };
+use super::{fit, trees};
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -104,7 +106,9 @@ impl Detector {
             .collect();
         // Left out, those features are NaN, which standardises to 0: what a zero
         // weight makes of any value.
-        let all_style = style::LEAN_SKIPS.iter().any(|j| weighted_dense.contains(j));
+        // Trees may split on any feature.
+        let all_style =
+            model.trees.is_some() || style::LEAN_SKIPS.iter().any(|j| weighted_dense.contains(j));
         let norm_divisors = (0..NORM_TABLE)
             .map(|n| (n.max(1) as f32).powf(model.cfg.norm_pow))
             .collect();
@@ -312,10 +316,16 @@ impl Detector {
         // the margin by 0: its texts are judged by the artefact rules alone, and
         // the n-gram and style passes, most of scoring's time, would be thrown
         // away. Skipping them changes no score and no signal (a test compares).
-        let (margin, char_c, word_c, dense_c) = if a == 0.0 && self.skip_no_say {
-            (0.0, 0.0, 0.0, [0f32; N_DENSE])
+        let Contributions {
+            margin,
+            char_c,
+            word_c,
+            dense_c,
+            trees_c,
+        } = if a == 0.0 && self.skip_no_say {
+            Contributions::default()
         } else {
-            self.model_part(raw, norm, words)
+            self.model_part(raw, norm, words, &art)
         };
         // The evidence rules add to the model's log-odds; decisive ones combine
         // with the result noisy-OR.
@@ -336,6 +346,7 @@ impl Detector {
                 char_ngrams: a * char_c,
                 word_ngrams: a * word_c,
                 dense: &dense,
+                trees: a * trees_c,
             };
             explain::signals(&parts, &comps.lex, raw, norm, m.freq.as_ref())
         } else {
@@ -349,9 +360,9 @@ impl Detector {
         }
     }
 
-    /// The model's margin of a text, and the contributions of its n-gram blocks
-    /// and dense features (before calibration), in one pass over its chars.
-    fn model_part(&self, raw: &str, norm: &str, words: usize) -> (f32, f32, f32, [f32; N_DENSE]) {
+    /// The model's margin of a text, and the contributions of its n-gram blocks,
+    /// dense features and trees (before calibration), in one pass over its chars.
+    fn model_part(&self, raw: &str, norm: &str, words: usize, art: &ArtefactScan) -> Contributions {
         let m = &self.model;
         let mut raw_dense = [0f32; N_DENSE];
         // A model trained without style and lexicons has all-zero dense weights:
@@ -391,7 +402,57 @@ impl Detector {
                 margin += dense_c[j];
             }
         }
-        (margin, char_c, word_c, dense_c)
+        let Some(forest) = &m.trees else {
+            return Contributions {
+                margin,
+                char_c,
+                word_c,
+                dense_c,
+                trees_c: 0.0,
+            };
+        };
+        // The same inputs as training's (`fit::doc_tree_features`): the raw
+        // dense features with every style feature computed (`all_style`).
+        let x = trees::features(
+            &raw_dense,
+            words as u32,
+            counts.chars,
+            english,
+            art.evidence(),
+            art.probability(),
+        );
+        let keep = 1.0 - forest.blend;
+        dense_c.iter_mut().for_each(|c| *c *= keep);
+        let trees_c = forest.blend * (forest.log_odds(&x) - forest.base);
+        Contributions {
+            margin: fit::blend(margin, forest, &x),
+            char_c: keep * char_c,
+            word_c: keep * word_c,
+            dense_c,
+            trees_c,
+        }
+    }
+}
+
+/// A text's margin and what each part of the model added to it.
+struct Contributions {
+    margin: f32,
+    char_c: f32,
+    word_c: f32,
+    dense_c: [f32; N_DENSE],
+    /// The trees' log-odds above their base, times their blend weight.
+    trees_c: f32,
+}
+
+impl Default for Contributions {
+    fn default() -> Self {
+        Contributions {
+            margin: 0.0,
+            char_c: 0.0,
+            word_c: 0.0,
+            dense_c: [0.0; N_DENSE],
+            trees_c: 0.0,
+        }
     }
 }
 

@@ -190,7 +190,7 @@ pub fn train_prepared(
         Weights::F32(f.w_hashed.clone())
     };
     let meta = format!(
-        "crmguard detector; trained on {} rows from sources [{}]; l2={} l2_dense={} balance={:?} calibration={:?}",
+        "crmguard detector; trained on {} rows from sources [{}]; l2={} l2_dense={} balance={:?} calibration={:?}{}",
         rows.len(),
         row_sources
             .iter()
@@ -201,6 +201,13 @@ pub fn train_prepared(
         opts.l2_dense,
         opts.balance,
         opts.calibration,
+        match &opts.trees {
+            Some(t) => format!(
+                " trees={}x{} leaves depth<={} lr={} blend={}",
+                t.n_trees, t.max_leaves, t.max_depth, t.learning_rate, t.blend
+            ),
+            None => String::new(),
+        },
     );
     let model = Model {
         cfg: opts.features,
@@ -212,6 +219,7 @@ pub fn train_prepared(
         platt,
         presets,
         freq: f.freq,
+        trees: f.trees,
         meta,
     };
     (model, report)
@@ -391,6 +399,58 @@ mod tests {
             .score;
         let m = det.score("The hotel offers a seamless blend of comfort and elegance, meticulously appointed.").score;
         assert!(m > h, "{m} vs {h}");
+    }
+
+    #[test]
+    fn a_model_with_trees_scores_texts_as_its_training_fit_does() {
+        // Calibration off and float weights: the scorer's log-odds are then the
+        // fit's margin, so any difference between the trees' inputs at
+        // training and at scoring (a length, a style feature left NaN, the
+        // artefact evidence) would show here.
+        let mut data = toy();
+        for (i, t) in [
+            "Thanks so much!!! :) we'll def come back... the pool was GREAT",
+            "I hope this message finds you well. Dear [First Name], as discussed; see below.",
+            "Привет, это отзыв о гостинице: номер чистый, персонал вежливый, всё хорошо.",
+            "ok",
+        ]
+        .iter()
+        .enumerate()
+        {
+            data.push(ex(t, i % 2 == 0, &format!("x{i}"), "a"));
+        }
+        let mut o = small_opts();
+        o.calibration = Calibration::None;
+        o.quantize = false;
+        o.trees = Some(crate::detector::trees::TreeOptions {
+            n_trees: 20,
+            min_child: 5,
+            ..Default::default()
+        });
+        let prep = prepare(&data, &o.features, false);
+        let rows: Vec<usize> = (0..data.len()).collect();
+        let fit = super::fit(&prep, &rows, &o);
+        let forest = fit.trees.as_ref().expect("trees were asked for");
+        assert!(forest.trees.iter().any(|t| t.len() > 1), "no tree split");
+        let (model, _) = train_prepared(&prep, &rows, &o);
+        let det = super::super::Detector::from_model(model);
+        let mut tree_part = 0f32;
+        for (e, d) in data.iter().zip(&prep.docs) {
+            let x = super::super::fit::doc_tree_features(d);
+            tree_part = tree_part.max((forest.log_odds(&x) - forest.base).abs());
+            let got = det.assess(&e.text, false);
+            if got.judged {
+                let want = fit.margin(d, &o.features);
+                let diff = (got.parts.log_odds - want).abs();
+                assert!(
+                    diff < 1e-3,
+                    "{}: scored {} trained {want}",
+                    e.text,
+                    got.parts.log_odds
+                );
+            }
+        }
+        assert!(tree_part > 0.1, "the trees said nothing: {tree_part}");
     }
 
     #[test]

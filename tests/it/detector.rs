@@ -499,7 +499,10 @@ fn train_can_leave_out_style_and_lexicons() {
     let out = train_small(&wd, "plain.bin", &["--no-style", "--no-lexicons"]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("features: char 4-grams, word 1-2-grams, no style, no lexicons"),
+        stderr(&out).contains(
+            "features: char 4-grams, word 1-2-grams, no style, no lexicons, no word frequency, \
+             no boosted trees (they split on style and lexicons)"
+        ),
         "{}",
         stderr(&out)
     );
@@ -512,6 +515,40 @@ fn train_can_leave_out_style_and_lexicons() {
             "{s:?}"
         );
     }
+}
+
+#[test]
+fn train_grows_boosted_trees_unless_told_not_to() {
+    let wd = Workdir::new();
+    let out = train_small(&wd, "trees.bin", &[]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(", 300 boosted trees"),
+        "{}",
+        stderr(&out)
+    );
+    let out = train_small(&wd, "linear.bin", &["--trees", "0"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(", no boosted trees"),
+        "{}",
+        stderr(&out)
+    );
+    // The trees are in the file, and they change scores.
+    let (trees, linear) = (wd.read("trees.bin"), wd.read("linear.bin"));
+    assert!(
+        trees.len() > linear.len() + 300 * 12,
+        "{} vs {}",
+        trees.len(),
+        linear.len()
+    );
+    // A text no artefact rule decides, so that the model's part shows.
+    let score = |model: &str| {
+        let out = wd.run(&["detect", "--model", model, "--json", GENUINE]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["score"].as_f64().unwrap()
+    };
+    assert_ne!(score("trees.bin"), score("linear.bin"));
 }
 
 #[test]
