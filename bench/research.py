@@ -20,7 +20,11 @@ items or one prompt design together):
   - with --loso-scores: the Rust model's held-out score (bench/loso.sh's
     OUT_DIR) as one more feature, i.e. a second stage over the n-gram model,
     and that score blended half and half (log-odds) with the trees' on the
-    dense features. With LOSO_FOLDS, the folds here are bench/loso.sh's, so
+    dense features;
+  - with --trees-oof FILE: the same blend with the trees `crmguard train
+    --trees` grows (src/detector/trees.rs), held out on the same folds by
+    examples/detector_trees_oof.rs, so that the learner that would ship is
+    measured and not only LightGBM. With LOSO_FOLDS, the folds here are bench/loso.sh's, so
     every text's Rust score comes from a model that never saw its source.
     The scores go through the shipped model's length bands, fitted as
     bench/loso_tables.py fits them (give it the same LOSO_MERGE).
@@ -222,6 +226,11 @@ def main():
         i = args.index("--loso-scores")
         loso_dir = args[i + 1]
         del args[i:i + 2]
+    trees_oof = None
+    if "--trees-oof" in args:
+        i = args.index("--trees-oof")
+        trees_oof = args[i + 1]
+        del args[i:i + 2]
     prefix, files = args[0], args[1:]
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -263,6 +272,31 @@ def main():
         rust = np.nan_to_num(score, nan=0.0)
         report("Rust model alone (held out)", rust, y, words, chars, fam, src)
         sets["dense+casual+rust"] = np.column_stack([dense, casual, log_odds(score)])
+    if trees_oof:
+        with open(trees_oof, encoding="utf-8") as f:
+            lo = np.array([float(v) for v in f.read().split()])
+        assert len(lo) == len(y), f"{trees_oof}: {len(lo)} scores for {len(y)} texts"
+        report("crmguard trees (held out)", 1 / (1 + np.exp(-lo)), y, words, chars, fam, src)
+        if loso_dir:
+            gen = []
+            for p in files:
+                with open(p, encoding="utf-8", newline="") as f:
+                    gen += [loso_tables.family(r["generator"]) for r in csv.DictReader(f)]
+            gen = np.array(gen)
+            blend = 0.5 * lo + 0.5 * log_odds(rust)
+            report("Rust score + crmguard trees, 50/50 log-odds", blend, y, words, chars, fam, src)
+            judged = words >= 8
+            for name, sc in (("Rust model alone", rust), ("crmguard trees blend", blend)):
+                for target in (0.005, 0.02):
+                    mean, worst = nested_fpr(y[judged], sc[judged], src[judged], target)
+                    t = threshold_at_mean_fpr(y[judged], sc[judged], src[judged], target)
+                    print(f"    {name:20s} target {100 * target:.1f}%: human sources held out of "
+                          f"the threshold lose {mean:.2f}% on average, {worst:.2f}% at worst")
+                    by = []
+                    for g in np.unique(gen[judged & (y == 1)]):
+                        m = judged & (y == 1) & (gen == g)
+                        by.append(f"{g} {100 * (sc[m] > t).mean():.0f}% ({m.sum()})")
+                    print("      caught by family: " + ", ".join(by))
 
     def logreg():
         return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
