@@ -58,10 +58,11 @@ pub struct Args {
     /// tokens, stored in the model): see docs/detector.md for what they bought
     #[arg(long)]
     pub frequency: bool,
-    /// Boosted trees over the style, lexicon, length and artefact features,
-    /// blended half and half with the linear model; `0` for none, which
-    /// `--no-style` and `--no-lexicons` need (the trees split on those)
-    #[arg(long, value_name = "N", default_value_t = 300)]
+    /// Grow this many boosted trees over the style, lexicon, length and
+    /// artefact features, blended half and half with the linear model (an
+    /// experiment: see docs/detector.md). They split on style and lexicon
+    /// features, so `--no-style` and `--no-lexicons` leave them out
+    #[arg(long, value_name = "N", default_value_t = 0)]
     pub trees: u16,
     /// Sources that calibration holds out together, as comma-separated
     /// source-name prefixes (repeatable; e.g. `persona_reviews_` or

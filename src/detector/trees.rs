@@ -397,13 +397,7 @@ fn grow(
         split,
     }];
     while leaves.len() < o.max_leaves as usize {
-        let Some((k, s)) = (leaves.iter().enumerate())
-            .filter_map(|(k, l)| l.split.map(|s| (k, s)))
-            .fold(None, |best: Option<(usize, Split)>, (k, s)| match best {
-                Some((_, b)) if b.gain >= s.gain => best,
-                _ => Some((k, s)),
-            })
-        else {
+        let Some((k, s)) = best_leaf(&leaves) else {
             break;
         };
         let parent = leaves.swap_remove(k);
@@ -455,6 +449,16 @@ fn grow(
         nodes[l.node].value = v as f32;
     }
     (nodes, bins)
+}
+
+/// The leaf whose split gains most (the first of equals), and that split.
+fn best_leaf(leaves: &[Leaf]) -> Option<(usize, Split)> {
+    (leaves.iter().enumerate())
+        .filter_map(|(k, l)| l.split.map(|s| (k, s)))
+        .fold(None, |best, (k, s)| match best {
+            Some((_, b)) if b.gain >= s.gain => best,
+            _ => Some((k, s)),
+        })
 }
 
 /// The leaf value row `i` lands in, walking the binned columns.

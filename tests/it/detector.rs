@@ -501,7 +501,7 @@ fn train_can_leave_out_style_and_lexicons() {
     assert!(
         stderr(&out).contains(
             "features: char 4-grams, word 1-2-grams, no style, no lexicons, no word frequency, \
-             no boosted trees (they split on style and lexicons)"
+             no boosted trees"
         ),
         "{}",
         stderr(&out)
@@ -518,19 +518,27 @@ fn train_can_leave_out_style_and_lexicons() {
 }
 
 #[test]
-fn train_grows_boosted_trees_unless_told_not_to() {
+fn train_grows_boosted_trees_when_asked() {
     let wd = Workdir::new();
-    let out = train_small(&wd, "trees.bin", &[]);
+    let out = train_small(&wd, "trees.bin", &["--trees", "300"]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     assert!(
         stderr(&out).contains(", 300 boosted trees"),
         "{}",
         stderr(&out)
     );
-    let out = train_small(&wd, "linear.bin", &["--trees", "0"]);
+    let out = train_small(&wd, "linear.bin", &[]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     assert!(
         stderr(&out).contains(", no boosted trees"),
+        "{}",
+        stderr(&out)
+    );
+    // Without style features there is nothing for them to split on: said.
+    let out = train_small(&wd, "no-style.bin", &["--trees", "300", "--no-style"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no boosted trees (they split on style and lexicons)"),
         "{}",
         stderr(&out)
     );
