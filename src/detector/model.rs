@@ -646,12 +646,16 @@ mod tests {
     }
 
     #[test]
-    fn a_tree_that_could_loop_is_refused() {
+    fn a_tree_that_could_loop_or_give_nan_is_refused() {
         let mut m = tiny(true);
         // The root's right child pointing back at the root.
         m.trees.as_mut().unwrap().trees[0][0].right = 0;
         let err = Model::read(&m.to_bytes()).unwrap_err().to_string();
         assert!(err.contains("malformed boosted trees"), "{err}");
+        // A leaf that would make every score NaN.
+        let mut m = tiny(true);
+        m.trees.as_mut().unwrap().trees[0][2].value = f32::NAN;
+        assert!(Model::read(&m.to_bytes()).is_err());
     }
 
     #[test]

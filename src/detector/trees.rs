@@ -76,19 +76,24 @@ impl Forest {
     }
 
     /// Whether every node is well formed: children inside the tree and after
-    /// their parent (so a walk always ends), features in range.
+    /// their parent (so a walk always ends), features in range, and numbers
+    /// that keep a score a number (a NaN would reach the reports' JSON).
     pub fn is_well_formed(&self) -> bool {
-        self.trees.iter().all(|t| {
-            !t.is_empty()
-                && t.iter().enumerate().all(|(i, n)| {
-                    n.feature == LEAF
-                        || (n.feature as usize) < N_TREE_FEATURES
+        self.base.is_finite()
+            && self.trees.iter().all(|t| {
+                !t.is_empty()
+                    && t.iter().enumerate().all(|(i, n)| {
+                        if n.feature == LEAF {
+                            return n.value.is_finite();
+                        }
+                        (n.feature as usize) < N_TREE_FEATURES
+                            && !n.value.is_nan()
                             && (n.left as usize) > i
                             && (n.left as usize) < t.len()
                             && (n.right as usize) > i
                             && (n.right as usize) < t.len()
-                })
-        })
+                    })
+            })
     }
 }
 
