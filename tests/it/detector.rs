@@ -234,8 +234,7 @@ fn train_is_deterministic_and_its_model_is_used() {
         blake3::hash(&wd.read("a.bin")).to_hex().to_string()
     );
     assert_ne!(r["ai_text"]["model"], "in-memory");
-    let out = wd.run(&["detect", "--model", "a.bin", "--json", GENUINE]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = detect_json_with(&wd, "a.bin", GENUINE);
     assert_eq!(v["judged"], true);
 
     // A file that is not a model is refused, with its name.
@@ -465,10 +464,15 @@ fn detect_json(wd: &Workdir, text: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// What `detect --json` says of a text under the model file `model`.
+fn detect_json_with(wd: &Workdir, model: &str, text: &str) -> serde_json::Value {
+    let out = wd.run(&["detect", "--model", model, "--json", text]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The signals `detect` explains a text's score with, under a model.
 fn signals(wd: &Workdir, model: &str, text: &str) -> Vec<serde_json::Value> {
-    let out = wd.run(&["detect", "--model", model, "--json", text]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = detect_json_with(wd, model, text);
     assert_eq!(v["judged"], true, "{v}");
     v["signals"].as_array().unwrap().clone()
 }
@@ -552,9 +556,9 @@ fn train_grows_boosted_trees_when_asked() {
     );
     // A text no artefact rule decides, so that the model's part shows.
     let score = |model: &str| {
-        let out = wd.run(&["detect", "--model", model, "--json", GENUINE]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["score"].as_f64().unwrap()
+        detect_json_with(&wd, model, GENUINE)["score"]
+            .as_f64()
+            .unwrap()
     };
     assert_ne!(score("trees.bin"), score("linear.bin"));
 }
