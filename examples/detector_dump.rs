@@ -17,11 +17,11 @@
 // none of the files or names crmguard escapes (src/terminal.rs).
 #![allow(clippy::disallowed_macros)]
 
-use crmguard::commands::labelled;
+#[path = "shared/training_set.rs"]
+mod training_set;
+
 use crmguard::detector::lexicon::N_LEX;
-use crmguard::detector::model::FeatureConfig;
 use crmguard::detector::style::STYLE_NAMES;
-use crmguard::detector::train::prepare;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -32,14 +32,7 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: detector_dump OUT_PREFIX TRAIN.csv...");
     };
     let files: Vec<PathBuf> = args.map(PathBuf::from).collect();
-    let cols = labelled::Columns {
-        text_column: "text".into(),
-        label_column: "label".into(),
-        positive: "machine".into(),
-    };
-    let examples = labelled::load(&files, &cols, Some("group_id"), None)?;
-    let cfg = FeatureConfig::default();
-    let prep = prepare(&examples, &cfg, true);
+    let (examples, prep) = training_set::load(&files)?;
 
     let mut dense = String::from("source\tgroup\tmachine\twords\tchars\tp_dec\tevidence\tenglish");
     for n in STYLE_NAMES {

@@ -14,11 +14,12 @@
 // none of the files or names crmguard escapes (src/terminal.rs).
 #![allow(clippy::disallowed_macros)]
 
-use crmguard::commands::labelled;
+#[path = "shared/training_set.rs"]
+mod training_set;
+
 use crmguard::detector::calibrate::balance_weights;
 use crmguard::detector::fit::doc_tree_features;
-use crmguard::detector::model::FeatureConfig;
-use crmguard::detector::train::{TrainOptions, prepare};
+use crmguard::detector::train::TrainOptions;
 use crmguard::detector::trees::{self, TreeOptions};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -31,13 +32,7 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: detector_trees_oof FOLDS.txt OUT.txt N_TREES TRAIN.csv...");
     };
     let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
-    let cols = labelled::Columns {
-        text_column: "text".into(),
-        label_column: "label".into(),
-        positive: "machine".into(),
-    };
-    let examples = labelled::load(&files, &cols, Some("group_id"), None)?;
-    let prep = prepare(&examples, &FeatureConfig::default(), true);
+    let (_, prep) = training_set::load(&files)?;
     // Each source (a file's stem) to its fold.
     let mut fold_of: HashMap<String, usize> = HashMap::new();
     let text = std::fs::read_to_string(folds)?;
