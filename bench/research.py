@@ -205,6 +205,27 @@ def nested_fpr(y, s, src, target):
     return 100 * float(np.mean(fprs)), 100 * float(np.max(fprs))
 
 
+def at_targets(pairs, y, src, judged, width, gen=None):
+    """For each (name, scores), over the `judged` texts: what the human
+    sources lose when each is held out of the presets' threshold (mean human
+    FPR 0.5% and 2%), and with `gen` (each text's generator family) the share
+    of every family that threshold catches."""
+    y, src = y[judged], src[judged]
+    for name, sc in pairs:
+        sc = sc[judged]
+        for target in (0.005, 0.02):
+            mean, worst = nested_fpr(y, sc, src, target)
+            print(f"    {name:{width}s} target {100 * target:.1f}%: human sources held out of "
+                  f"the threshold lose {mean:.2f}% on average, {worst:.2f}% at worst")
+            if gen is None:
+                continue
+            t = threshold_at_mean_fpr(y, sc, src, target)
+            g_j = gen[judged]
+            by = [f"{g} {100 * (sc[(y == 1) & (g_j == g)] > t).mean():.0f}% "
+                  f"({((y == 1) & (g_j == g)).sum()})" for g in np.unique(g_j[y == 1])]
+            print("      caught by family: " + ", ".join(by))
+
+
 def report(name, oof, y, words, chars, fam, src=None):
     band = (chars >= 100) & (chars < 500) & (words >= 8)
     short = (words >= 8) & (words <= 20)
@@ -285,18 +306,8 @@ def main():
             gen = np.array(gen)
             blend = 0.5 * lo + 0.5 * log_odds(rust)
             report("Rust score + crmguard trees, 50/50 log-odds", blend, y, words, chars, fam, src)
-            judged = words >= 8
-            for name, sc in (("Rust model alone", rust), ("crmguard trees blend", blend)):
-                for target in (0.005, 0.02):
-                    mean, worst = nested_fpr(y[judged], sc[judged], src[judged], target)
-                    t = threshold_at_mean_fpr(y[judged], sc[judged], src[judged], target)
-                    print(f"    {name:20s} target {100 * target:.1f}%: human sources held out of "
-                          f"the threshold lose {mean:.2f}% on average, {worst:.2f}% at worst")
-                    by = []
-                    for g in np.unique(gen[judged & (y == 1)]):
-                        m = judged & (y == 1) & (gen == g)
-                        by.append(f"{g} {100 * (sc[m] > t).mean():.0f}% ({m.sum()})")
-                    print("      caught by family: " + ", ".join(by))
+            at_targets((("Rust model alone", rust), ("crmguard trees blend", blend)),
+                       y, src, words >= 8, 20, gen)
 
     def logreg():
         return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
@@ -326,12 +337,8 @@ def main():
                 # log-odds (a weight fixed beforehand, not fitted here).
                 blend = 0.5 * log_odds(oof) + 0.5 * log_odds(rust)
                 report("Rust score + dense trees, 50/50 log-odds", blend, y, words, chars, fam, src)
-                judged = words >= 8
-                for name, sc in (("Rust model alone", rust), ("50/50 blend", blend)):
-                    for target in (0.005, 0.02):
-                        mean, worst = nested_fpr(y[judged], sc[judged], src[judged], target)
-                        print(f"    {name:18s} target {100 * target:.1f}%: human sources held out of "
-                              f"the threshold lose {mean:.2f}% on average, {worst:.2f}% at worst")
+                at_targets((("Rust model alone", rust), ("50/50 blend", blend)),
+                           y, src, words >= 8, 18)
 
 
 if __name__ == "__main__":
