@@ -239,8 +239,7 @@ fn options(args: &Args) -> TrainOptions {
     opts.features.use_style = !args.no_style;
     opts.features.use_lexicon = !args.no_lexicons;
     opts.features.use_freq = args.frequency;
-    let dense = !args.no_style && !args.no_lexicons;
-    opts.trees = (args.trees > 0 && dense).then(|| TreeOptions {
+    opts.trees = (args.trees > 0 && opts.features.feeds_trees()).then(|| TreeOptions {
         n_trees: args.trees,
         ..TreeOptions::default()
     });

@@ -346,10 +346,7 @@ pub fn fit(prep: &Prepared, rows: &[usize], opts: &TrainOptions) -> Fit {
         w_dense[j] = theta[dim_h + j] as f32;
     }
     let weights = &objective.weights;
-    // The trees split on style and lexicon features; a model without them
-    // would score texts on zeros that training never saw.
-    let with_dense = cfg.use_style && cfg.use_lexicon;
-    let trees = opts.trees.filter(|_| with_dense).map(|t| {
+    let trees = opts.trees.filter(|_| cfg.feeds_trees()).map(|t| {
         let x: Vec<_> = rows
             .iter()
             .map(|&r| doc_tree_features(&prep.docs[r]))

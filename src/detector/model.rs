@@ -111,6 +111,15 @@ impl Default for FeatureConfig {
     }
 }
 
+impl FeatureConfig {
+    /// Whether boosted trees can be grown: they split on the style and
+    /// lexicon features, and a model without them would score texts on zeros
+    /// that training never saw.
+    pub fn feeds_trees(&self) -> bool {
+        self.use_style && self.use_lexicon
+    }
+}
+
 /// Hashed weights as stored and scored.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Weights {
