@@ -7,6 +7,8 @@
 #
 #   bench/table.sh OLD_BIN NEW_BIN [ROWS]      default 1000000 rows
 #   REPS=5 bench/table.sh ...                  default 3 reps
+#   TMPDIR=/dev/shm bench/table.sh ...         files and outputs in memory,
+#                                              so no run waits on the disk
 #
 # Files: the lead export of `make_leads ROWS` (descriptions of 51-263 bytes)
 # and the long-text export of `make_leads ROWS --long` (about 850 bytes).
