@@ -59,11 +59,15 @@ pub struct Args {
     #[arg(long)]
     pub frequency: bool,
     /// Grow this many boosted trees over the style, lexicon, length and
-    /// artefact features, blended half and half with the linear model (an
+    /// artefact features, blended with the linear model (`--tree-blend`; an
     /// experiment: see docs/detector.md). They split on style and lexicon
     /// features, so `--no-style` and `--no-lexicons` leave them out
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub trees: u16,
+    /// The trees' share of the margin, from 0 to 1 (with `--trees`): the
+    /// linear model keeps the rest
+    #[arg(long, value_name = "W", default_value_t = 0.5, value_parser = blend_weight)]
+    pub tree_blend: f32,
     /// Sources that calibration holds out together, as comma-separated
     /// source-name prefixes (repeatable; e.g. `persona_reviews_` or
     /// `mixset,apt_eval`): sources sharing items or one prompt design
@@ -232,6 +236,14 @@ fn load_examples(args: &Args) -> anyhow::Result<Vec<Example>> {
     Ok(examples)
 }
 
+/// `--tree-blend`: a share the model file accepts.
+fn blend_weight(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(w) if (0.0..=1.0).contains(&w) => Ok(w),
+        _ => Err(format!("`{s}` is not a weight from 0 to 1")),
+    }
+}
+
 /// The training options the flags ask for; says which features they use.
 fn options(args: &Args) -> TrainOptions {
     let mut opts = TrainOptions::default();
@@ -241,6 +253,7 @@ fn options(args: &Args) -> TrainOptions {
     opts.features.use_freq = args.frequency;
     opts.trees = (args.trees > 0 && opts.features.feeds_trees()).then(|| TreeOptions {
         n_trees: args.trees,
+        blend: args.tree_blend,
         ..TreeOptions::default()
     });
     opts.calibration = args.calibration_folds;
@@ -271,7 +284,7 @@ fn options(args: &Args) -> TrainOptions {
             "no word frequency"
         },
         match &opts.trees {
-            Some(t) => format!(", {} boosted trees", t.n_trees),
+            Some(t) => format!(", {} boosted trees (weight {})", t.n_trees, t.blend),
             None if args.trees > 0 =>
                 ", no boosted trees (they split on style and lexicons)".into(),
             None => ", no boosted trees".into(),

@@ -564,6 +564,42 @@ fn train_grows_boosted_trees_when_asked() {
 }
 
 #[test]
+fn train_weighs_the_trees_as_asked() {
+    let wd = Workdir::new();
+    let out = train_small(&wd, "light.bin", &["--trees", "50", "--tree-blend", "0.2"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(", 50 boosted trees (weight 0.2)"),
+        "{}",
+        stderr(&out)
+    );
+    // Weighed at nothing, trees leave every score to the linear model.
+    let out = train_small(&wd, "none.bin", &["--trees", "50", "--tree-blend", "0"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let out = train_small(&wd, "linear.bin", &[]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let score = |model: &str| {
+        detect_json_with(&wd, model, GENUINE)["score"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(score("none.bin"), score("linear.bin"));
+    assert_ne!(score("light.bin"), score("linear.bin"));
+    // A weight the model file cannot hold is refused before any training.
+    for bad in ["1.5", "-0.1", "NaN"] {
+        let flag = format!("--tree-blend={bad}");
+        let out = train_small(&wd, "bad.bin", &["--trees", "50", &flag]);
+        assert_eq!(status(&out), 2, "{bad}");
+        assert!(
+            stderr(&out).contains(&format!("`{bad}` is not a weight from 0 to 1")),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!wd.join("bad.bin").exists());
+    }
+}
+
+#[test]
 fn train_refuses_char_ngrams_longer_than_five() {
     let wd = Workdir::new();
     let out = train_small(&wd, "bad.bin", &["--char-ngrams", "2-7"]);
