@@ -17,7 +17,8 @@
 #
 # LOSO_JOBS folds run at a time (default: one per core), each with one rayon
 # thread: a fold took 9-10 minutes of wall time, two at a time on two vCPUs
-# (2026-12-02). With both processes' thread pools spanning both cores, a fold
+# (2026-12-02; on another host on 2026-12-03, about 2 minutes, and the whole
+# run 18). With both processes' thread pools spanning both cores, a fold
 # had used 9 CPU-minutes and not finished after 9 minutes of wall time.
 # LOSO_FOLDS="fold5 fold4" runs only those folds, in that order; folds whose
 # scores are in OUT_DIR already are skipped, so a stopped run resumes.
