@@ -66,7 +66,7 @@ pub struct Args {
     pub trees: u16,
     /// The trees' share of the margin, from 0 to 1 (with `--trees`): the
     /// linear model keeps the rest
-    #[arg(long, value_name = "W", default_value_t = 0.5, value_parser = blend_weight)]
+    #[arg(long, value_name = "W", default_value_t = 0.5, value_parser = blend_weight, requires = "trees")]
     pub tree_blend: f32,
     /// Sources that calibration holds out together, as comma-separated
     /// source-name prefixes (repeatable; e.g. `persona_reviews_` or

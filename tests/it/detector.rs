@@ -597,6 +597,11 @@ fn train_weighs_the_trees_as_asked() {
         );
         assert!(!wd.join("bad.bin").exists());
     }
+    // A weight for trees nobody asked for is a mistake, not a no-op.
+    let out = train_small(&wd, "bad.bin", &["--tree-blend", "0.2"]);
+    assert_eq!(status(&out), 2);
+    assert!(stderr(&out).contains("--trees <N>"), "{}", stderr(&out));
+    assert!(!wd.join("bad.bin").exists());
 }
 
 #[test]
