@@ -26,30 +26,25 @@
 mod corpus;
 
 use crmguard::detector::Detector;
-use crmguard::detector::model::{Model, N_LEN_BANDS, N_PRESETS, length_band};
+use crmguard::detector::model::{Model, N_PRESETS, length_band};
 use crmguard::detector::trees::LEAF;
 
 const PRESETS: [&str; N_PRESETS] = ["strict", "balanced", "thorough"];
 
-struct Ctx<'a> {
-    full: &'a Detector,
-    linear: &'a Detector,
-    platt: [(f32, f32); N_LEN_BANDS],
-    presets: [(f32, f32); N_PRESETS],
-    w: f32,
+struct Ctx {
+    full: Detector,
+    /// The same model with the trees weighing nothing: its margin is the
+    /// linear part alone, through the same length bands.
+    linear: Detector,
 }
 
-impl Ctx<'_> {
+impl Ctx {
     /// Prints the share of judged texts with a threshold inside their score
     /// bounds, for forest log-odds within `(t_min, t_max)`; returns each
     /// judged text's forest log-odds.
-    fn measure(
-        &self,
-        label: &str,
-        texts: &[String],
-        (t_min, t_max): (f32, f32),
-    ) -> anyhow::Result<Vec<f32>> {
-        let w = self.w;
+    fn measure(&self, label: &str, texts: &[String], (t_min, t_max): (f32, f32)) -> Vec<f32> {
+        let model = self.full.model();
+        let w = model.trees.as_ref().map_or(0.0, |f| f.blend);
         let (mut judged, mut judged_bytes) = (0usize, 0usize);
         let mut near = [(0usize, 0usize); N_PRESETS];
         let mut outside = 0usize;
@@ -62,7 +57,7 @@ impl Ctx<'_> {
             judged += 1;
             judged_bytes += text.len();
             let p = lin.parts;
-            let (a, c) = self.platt[length_band(p.words)];
+            let (a, c) = model.platt[length_band(p.words)];
             let full = self.full.score(text);
             // A band with no say (a = 0) gives every margin the same log-odds.
             let bounds = if a == 0.0 {
@@ -79,7 +74,7 @@ impl Ctx<'_> {
             if full.score < bounds.0 - 1e-4 || full.score > bounds.1 + 1e-4 {
                 outside += 1;
             }
-            for (k, (q, r)) in self.presets.iter().enumerate() {
+            for (k, (q, r)) in model.presets.iter().enumerate() {
                 let straddles = |t: f32| !t.is_nan() && bounds.0 <= t && t < bounds.1;
                 if straddles(*q) || straddles(*r) {
                     near[k].0 += 1;
@@ -98,7 +93,7 @@ impl Ctx<'_> {
                 100.0 * near[k].1 as f64 / judged_bytes.max(1) as f64
             );
         }
-        Ok(forest)
+        forest
     }
 }
 
@@ -108,7 +103,7 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: detector_cascade MODEL TEXTS.csv...");
     };
     let full = Model::read(&std::fs::read(model_path)?)?;
-    let Some(forest) = full.trees.clone() else {
+    let Some(forest) = &full.trees else {
         anyhow::bail!("{model_path} has no boosted trees");
     };
     let (mut t_min, mut t_max) = (forest.base, forest.base);
@@ -117,30 +112,20 @@ fn main() -> anyhow::Result<()> {
         t_min += leaves().fold(f32::INFINITY, f32::min);
         t_max += leaves().fold(f32::NEG_INFINITY, f32::max);
     }
-    let w = forest.blend;
-    // The same model with the trees weighing nothing: its margin is the
-    // linear part alone, through the same length bands.
     let mut linear = full.clone();
     if let Some(f) = linear.trees.as_mut() {
         f.blend = 0.0;
     }
-    let (platt, presets) = (full.platt, full.presets);
-    let full = Detector::from_model(full);
-    let linear = Detector::from_model(linear);
+    let ctx = Ctx {
+        full: Detector::from_model(full),
+        linear: Detector::from_model(linear),
+    };
 
     let texts = corpus::csv_texts(files);
-    let ctx = Ctx {
-        full: &full,
-        linear: &linear,
-        platt,
-        presets,
-        w,
-    };
     // The bounds that hold for every text, then those the middle 98% of
     // these texts' forest log-odds span: a cascade trusting the latter
     // could change the decision of a text whose trees fall outside them.
-    let seen = ctx.measure("whole texts, the leaf sums' bounds", &texts, (t_min, t_max))?;
-    let mut sorted = seen.clone();
+    let mut sorted = ctx.measure("whole texts, the leaf sums' bounds", &texts, (t_min, t_max));
     sorted.sort_by(f32::total_cmp);
     let pct = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
     let (p1, p99) = (pct(0.01), pct(0.99));
@@ -148,17 +133,17 @@ fn main() -> anyhow::Result<()> {
         "forest log-odds of these texts: 1st percentile {p1:.2}, median {:.2}, 99th {p99:.2}",
         pct(0.5)
     );
-    ctx.measure("whole texts, bounds of the middle 98%", &texts, (p1, p99))?;
+    ctx.measure("whole texts, bounds of the middle 98%", &texts, (p1, p99));
     let pieces = corpus::crm_pieces(&texts);
     ctx.measure(
         "100-300-character pieces, the leaf sums' bounds",
         &pieces,
         (t_min, t_max),
-    )?;
+    );
     ctx.measure(
         "100-300-character pieces, bounds of the middle 98%",
         &pieces,
         (p1, p99),
-    )?;
+    );
     Ok(())
 }
