@@ -470,6 +470,14 @@ fn detect_json_with(wd: &Workdir, model: &str, text: &str) -> serde_json::Value 
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The score of [`GENUINE`] under a model: a text no artefact rule decides,
+/// so that the model's own part shows.
+fn genuine_score(wd: &Workdir, model: &str) -> f64 {
+    detect_json_with(wd, model, GENUINE)["score"]
+        .as_f64()
+        .unwrap()
+}
+
 /// The signals `detect` explains a text's score with, under a model.
 fn signals(wd: &Workdir, model: &str, text: &str) -> Vec<serde_json::Value> {
     let v = detect_json_with(wd, model, text);
@@ -554,13 +562,10 @@ fn train_grows_boosted_trees_when_asked() {
         trees.len(),
         linear.len()
     );
-    // A text no artefact rule decides, so that the model's part shows.
-    let score = |model: &str| {
-        detect_json_with(&wd, model, GENUINE)["score"]
-            .as_f64()
-            .unwrap()
-    };
-    assert_ne!(score("trees.bin"), score("linear.bin"));
+    assert_ne!(
+        genuine_score(&wd, "trees.bin"),
+        genuine_score(&wd, "linear.bin")
+    );
 }
 
 #[test]
@@ -578,13 +583,14 @@ fn train_weighs_the_trees_as_asked() {
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     let out = train_small(&wd, "linear.bin", &[]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
-    let score = |model: &str| {
-        detect_json_with(&wd, model, GENUINE)["score"]
-            .as_f64()
-            .unwrap()
-    };
-    assert_eq!(score("none.bin"), score("linear.bin"));
-    assert_ne!(score("light.bin"), score("linear.bin"));
+    assert_eq!(
+        genuine_score(&wd, "none.bin"),
+        genuine_score(&wd, "linear.bin")
+    );
+    assert_ne!(
+        genuine_score(&wd, "light.bin"),
+        genuine_score(&wd, "linear.bin")
+    );
     // A weight the model file cannot hold is refused before any training.
     for bad in ["1.5", "-0.1", "NaN"] {
         let flag = format!("--tree-blend={bad}");
