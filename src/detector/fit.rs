@@ -54,7 +54,14 @@ impl Fit {
 /// The model's margin from its linear margin and its forest's view.
 #[inline]
 pub fn blend(linear: f32, forest: &Forest, x: &[f32; N_TREE_FEATURES]) -> f32 {
-    (1.0 - forest.blend) * linear + forest.blend * forest.log_odds(x)
+    blend_log_odds(linear, forest.blend, forest.log_odds(x))
+}
+
+/// [`blend`] of a forest's log-odds already walked: the scorer walks once for
+/// both the margin and the trees' part of the explanation.
+#[inline]
+pub fn blend_log_odds(linear: f32, blend: f32, forest_log_odds: f32) -> f32 {
+    (1.0 - blend) * linear + blend * forest_log_odds
 }
 
 /// The trees' input for a training document (what the scorer computes of the

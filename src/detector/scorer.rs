@@ -57,6 +57,9 @@ pub struct Detector {
     /// Whether texts of a length band with no say skip the model's passes
     /// (always, but for the test that shows the skip changes nothing).
     skip_no_say: bool,
+    /// The model's trees padded for a walk without branches, when they can be
+    /// (see [`trees::FlatForest`]); otherwise scoring walks the nodes.
+    flat_forest: Option<trees::FlatForest>,
 }
 
 /// Counts below which [`Detector::norm_divisor`] is a table lookup.
@@ -109,6 +112,7 @@ impl Detector {
         // Trees may split on any feature.
         let all_style =
             model.trees.is_some() || style::LEAN_SKIPS.iter().any(|j| weighted_dense.contains(j));
+        let flat_forest = model.trees.as_ref().and_then(trees::FlatForest::new);
         let norm_divisors = (0..NORM_TABLE)
             .map(|n| (n.max(1) as f32).powf(model.cfg.norm_pow))
             .collect();
@@ -120,6 +124,7 @@ impl Detector {
             weighted_dense,
             norm_divisors,
             skip_no_say: true,
+            flat_forest,
         }
     }
 
@@ -423,9 +428,13 @@ impl Detector {
         );
         let keep = 1.0 - forest.blend;
         dense_c.iter_mut().for_each(|c| *c *= keep);
-        let trees_c = forest.blend * (forest.log_odds(&x) - forest.base);
+        let forest_log_odds = match &self.flat_forest {
+            Some(flat) => flat.log_odds(&x),
+            None => forest.log_odds(&x),
+        };
+        let trees_c = forest.blend * (forest_log_odds - forest.base);
         Contributions {
-            margin: fit::blend(margin, forest, &x),
+            margin: fit::blend_log_odds(margin, forest.blend, forest_log_odds),
             char_c: keep * char_c,
             word_c: keep * word_c,
             dense_c,
