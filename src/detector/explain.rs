@@ -78,7 +78,7 @@ pub(crate) fn signals(
             1000 => Some(plain("ngram", "char n-grams", w)),
             1001 => Some(plain("ngram", "word n-grams", w)),
             // Trees weigh many features together: no single one to name.
-            TREES => Some(plain("trees", "style and length together (trees)", w)),
+            TREES => Some(plain("trees", "over style and length", w)),
             k if k - 1002 < N_STYLE => Some(plain("style", STYLE_NAMES[k - 1002], w)),
             k if k - 1002 < N_STYLE + N_LEX => {
                 let l = k - 1002 - N_STYLE;
