@@ -33,9 +33,11 @@
 #
 #   python3 bench/loso_tables.py DATA_DIR OUT_DIR
 #
-# TRAIN_ARGS is passed to every `crmguard train` (e.g. "--no-style"), after the
-# families calibration holds out together (sources sharing items or one prompt
-# design: MixSet and APT-Eval; the four persona-review sets).
+# TRAIN_ARGS is passed to every `crmguard train`, after the families calibration
+# holds out together (sources sharing items or one prompt design: MixSet and
+# APT-Eval; the four persona-review sets). Unset, it is the shipped model's
+# recipe, "--trees 50 --tree-blend 0.2"; TRAIN_ARGS="" measures the linear model
+# alone, and e.g. TRAIN_ARGS="--trees 50 --tree-blend 0.2 --no-style" a variant.
 # LOSO_THRESHOLDS=calibration keeps each model's own calibrated thresholds, in
 # all.bin and in the tables.
 set -euo pipefail
@@ -46,6 +48,7 @@ out=${2:-}
 [ -n "${CRMGUARD_BIN:-}" ] || cargo build --release -q --bin crmguard
 bin=${CRMGUARD_BIN:-target/release/crmguard}
 families=(--together persona_reviews_ --together mixset,apt_eval)
+train_args=${TRAIN_ARGS---trees 50 --tree-blend 0.2}
 if [ -z "$out" ]; then
   out=$(mktemp -d)
   trap 'rm -rf "$out"' EXIT
@@ -82,7 +85,7 @@ run_fold() {
   # A fold model is committed whole or not at all: one that exists is reused.
   [ -s "$out/folds/$fold.bin" ] || "$bin" train --data "${train[@]}" --out "$out/folds/$fold.bin" \
     --calibration-scores "$out/folds/$fold.calibration.csv" \
-    --exclude "${eval_files[@]}" "${held_paths[@]}" "${families[@]}" ${TRAIN_ARGS:-} 2> "$out/folds/$fold.train.log"
+    --exclude "${eval_files[@]}" "${held_paths[@]}" "${families[@]}" $train_args 2> "$out/folds/$fold.train.log"
   for h in "${held_files[@]}"; do
     "$bin" eval "$data/train/$h" --model "$out/folds/$fold.bin" \
       --scores "$out/folds/${h%.csv}.scores.csv" --json > /dev/null
@@ -133,7 +136,7 @@ if [ "${LOSO_THRESHOLDS:-held-out}" = held-out ]; then
   from=(--thresholds-from "$out"/folds/*.scores.csv)
 fi
 [ -s "$out/all.bin" ] || "$bin" train --data "$data/train" --out "$out/all.bin" --exclude "${eval_files[@]}" \
-  --calibration-scores "$out/all.calibration.csv" "${families[@]}" "${from[@]}" ${TRAIN_ARGS:-} \
+  --calibration-scores "$out/all.calibration.csv" "${families[@]}" "${from[@]}" $train_args \
   2> "$out/all.train.log"
 for e in "${eval_files[@]}"; do
   "$bin" eval "$e" --model "$out/all.bin" --scores "$out/eval.$(basename "${e%.csv}").scores.csv" \

@@ -607,16 +607,16 @@ def say_if_partial(data, fold_presets):
 
 def table_breakdowns(rows, evals):
     """The tables by length, generator, source and domain, and the eval/ sets."""
-    print("\n### Held out, by length (pooled over folds)\n")
+    print("\n#### Held out, by length (pooled over folds)\n")
     table_lengths(rows)
-    print("\n### Held out, machine texts caught, by generator family\n")
+    print("\n#### Held out, machine texts caught, by generator family\n")
     table_by(rows, lambda r: family(r["generator"]), "generator family", only_machine=True)
-    print("\n### Held out, machine texts caught, by source and generator\n")
+    print("\n#### Held out, machine texts caught, by source and generator\n")
     table_by(rows, lambda r: f"{r['set']}: {r['generator']}", "source: generator", only_machine=True)
-    print("\n### Held out, by domain and class (FPR for human rows, recall for machine rows)\n")
+    print("\n#### Held out, by domain and class (FPR for human rows, recall for machine rows)\n")
     table_by(rows, lambda r: f"{r['domain']} ({'machine' if r['label'] == 'machine' else 'human'})", "domain")
     if evals:
-        print("\n### Never trained on: eval/ sets, scored by the model of all training sources\n")
+        print("\n#### Never trained on: eval/ sets, scored by the model of all training sources\n")
         table_by(evals, lambda r: f"{r['set']}: {r['generator']} ({r['label']})", "set: generator (label)")
         print("\nBy domain (non-native writers: `essay_toefl_nonnative`):\n")
         table_by(evals, lambda r: f"{r['set']}: {r['domain']} ({r['label']})", "set: domain (label)")
@@ -636,16 +636,16 @@ def main():
         return
     rows, fold_presets, evals, p_all = load(data, out)
     say_if_partial(data, fold_presets)
-    print("### Held out, per source (each at its fold's thresholds)\n")
+    print("#### Held out, per source (each at its fold's thresholds)\n")
     table_sources(rows)
-    print("\n### Held out, all sources pooled\n")
+    print("\n#### Held out, all sources pooled\n")
     table_overall(rows)
-    print("\n### Thresholds set from the folds' held-out scores (nested)\n")
+    print("\n#### Thresholds set from the folds' held-out scores (nested)\n")
     table_nested(rows)
     table_breakdowns(rows, evals)
-    print("\n### The folds' thresholds\n")
+    print("\n#### The folds' thresholds\n")
     table_folds(fold_presets, p_all)
-    print("\n### Calibration against held-out: human texts above balanced's threshold\n")
+    print("\n#### Calibration against held-out: human texts above balanced's threshold\n")
     table_calibration(out, fold_presets, p_all, rows)
 
 
@@ -670,31 +670,31 @@ def main_held_out(data, out):
     elif p_all is not None:
         print("**`OUT/all.bin` does not carry the thresholds the held-out scores set** "
               "(trained without --thresholds-from?).\n")
-    print("### Held out, per source (each at the thresholds the other sources' held-out scores set)\n")
+    print("#### Held out, per source (each at the thresholds the other sources' held-out scores set)\n")
     table_sources(rows)
-    print("\n### Held out, all sources pooled\n")
+    print("\n#### Held out, all sources pooled\n")
     table_overall(rows)
-    print("\n### The same, without recalibrating the length bands (nested thresholds on the raw held-out scores)\n")
+    print("\n#### The same, without recalibrating the length bands (nested thresholds on the raw held-out scores)\n")
     table_overall(unrecalibrated)
-    print("\n### The same, at each fold model's own calibrated thresholds\n")
+    print("\n#### The same, at each fold model's own calibrated thresholds\n")
     table_overall(fold_rows)
-    print("\n### The length bands' recalibration (from every source's held-out scores: what ships)\n")
+    print("\n#### The length bands' recalibration (from every source's held-out scores: what ships)\n")
     print("| length band | held-out log-odds scaled by | shifted by |")
     print("|---|---:|---:|")
     for name, (a, b) in zip(["under 20 words", "20 to 49 words", "50 words or more"], recal):
         print(f"| {name} | {a:.4f} | {b:+.4f} |")
     if os.environ.get("LOSO_BUDGET_SHIFT"):
         shifted = nested_recalibrated(fold_rows, shift=True)
-        print("\n### Tried, not kept: the bands but the longest shifted to divide balanced's budget (nested)\n")
+        print("\n#### Tried, not kept: the bands but the longest shifted to divide balanced's budget (nested)\n")
         print("Shifts on every source's scores:",
               ", ".join(f"{b - a:+.1f}" for (_, a), (_, b) in zip(recal, divide_budget(fold_rows, recal))), "\n")
         table_overall(shifted)
         print()
         table_lengths(shifted)
     table_breakdowns(rows, evals)
-    print("\n### The thresholds\n")
+    print("\n#### The thresholds\n")
     table_thresholds(fold_presets, p_all, shipped)
-    print("\n### Calibration against held-out: human texts above balanced's threshold\n")
+    print("\n#### Calibration against held-out: human texts above balanced's threshold\n")
     table_calibration(out, fold_presets, p_all, fold_rows)
 
 
