@@ -787,6 +787,71 @@ mod tests {
         }
     }
 
+    /// Forests of any well-formed shape, as a hand-made or damaged model file
+    /// may hold: shared children, unreachable nodes, leaves at every depth,
+    /// infinite thresholds.
+    #[test]
+    fn the_flat_forest_walks_as_the_nodes_do_on_random_shapes() {
+        let pick = |seed: u64, t: u64, i: u64, n: usize| (unit(seed, t, i) * n as f64) as usize;
+        let mut checked = 0;
+        for seed in 0..400u64 {
+            let mut trees = Vec::new();
+            for t in 0..1 + pick(seed, 0, 0, 4) as u64 {
+                let len = 1 + pick(seed, t, 1, 24);
+                let tree: Vec<Node> = (0..len)
+                    .map(|i| {
+                        let k = (t << 8) | i as u64;
+                        if i + 1 == len || unit(seed ^ 7, k, 2) < 0.35 {
+                            return Node {
+                                feature: LEAF,
+                                left: 0,
+                                right: 0,
+                                value: unit(seed, k, 3) as f32 - 0.5,
+                            };
+                        }
+                        let child = |salt| (i + 1 + pick(seed ^ salt, k, 4, len - i - 1)) as u16;
+                        let value = match pick(seed, k, 5, 8) {
+                            0 => f32::INFINITY,
+                            1 => f32::NEG_INFINITY,
+                            _ => unit(seed, k, 6) as f32,
+                        };
+                        Node {
+                            feature: pick(seed, k, 7, N_TREE_FEATURES) as u16,
+                            left: child(11),
+                            right: child(13),
+                            value,
+                        }
+                    })
+                    .collect();
+                trees.push(tree);
+            }
+            let f = Forest {
+                blend: 0.5,
+                base: unit(seed, 9, 9) as f32,
+                trees,
+            };
+            assert!(f.is_well_formed());
+            let Some(flat) = FlatForest::new(&f) else {
+                continue;
+            };
+            for r in 0..20u64 {
+                let x: [f32; N_TREE_FEATURES] =
+                    std::array::from_fn(|j| match pick(seed, r, j as u64, 10) {
+                        0 => f32::NAN,
+                        1 => f32::INFINITY,
+                        _ => unit(seed ^ 3, r, j as u64) as f32,
+                    });
+                assert_eq!(
+                    f.log_odds(&x).to_bits(),
+                    flat.log_odds(&x).to_bits(),
+                    "seed {seed}"
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked > 300, "{checked} forests padded");
+    }
+
     #[test]
     fn forests_too_deep_or_large_to_pad_keep_the_node_walk() {
         // A chain ten splits deep: 2^10 leaves a tree if padded.
