@@ -712,6 +712,15 @@ mod tests {
         );
     }
 
+    fn leaf(value: f32) -> Node {
+        Node {
+            feature: LEAF,
+            left: 0,
+            right: 0,
+            value,
+        }
+    }
+
     /// Inputs that reach every kind of branch: the training rows, NaN
     /// everywhere, infinities, and values on the cut points themselves.
     fn probes(f: &Forest, x: &[[f32; N_TREE_FEATURES]]) -> Vec<[f32; N_TREE_FEATURES]> {
@@ -752,12 +761,6 @@ mod tests {
         }
         // Leaves at every depth, a leaf for a root and a child two parents
         // share: what training never makes, but a model file may hold.
-        let leaf = |value| Node {
-            feature: LEAF,
-            left: 0,
-            right: 0,
-            value,
-        };
         let split = |feature, left, right, value| Node {
             feature,
             left,
@@ -802,12 +805,7 @@ mod tests {
                     .map(|i| {
                         let k = (t << 8) | i as u64;
                         if i + 1 == len || unit(seed ^ 7, k, 2) < 0.35 {
-                            return Node {
-                                feature: LEAF,
-                                left: 0,
-                                right: 0,
-                                value: unit(seed, k, 3) as f32 - 0.5,
-                            };
+                            return leaf(unit(seed, k, 3) as f32 - 0.5);
                         }
                         let child = |salt| (i + 1 + pick(seed ^ salt, k, 4, len - i - 1)) as u16;
                         let value = match pick(seed, k, 5, 8) {
@@ -863,14 +861,7 @@ mod tests {
                 value: f32::from(i),
             })
             .collect();
-        for v in [1.0, 2.0] {
-            chain.push(Node {
-                feature: LEAF,
-                left: 0,
-                right: 0,
-                value: v,
-            });
-        }
+        chain.extend([leaf(1.0), leaf(2.0)]);
         let deep = Forest {
             blend: 0.5,
             base: 0.0,
