@@ -18,7 +18,7 @@
 mod training_set;
 
 use crmguard::detector::calibrate::balance_weights;
-use crmguard::detector::fit::doc_tree_features;
+use crmguard::detector::fit::{doc_dense, doc_tree_features};
 use crmguard::detector::train::TrainOptions;
 use crmguard::detector::trees::{self, TreeOptions};
 use std::collections::HashMap;
@@ -51,7 +51,10 @@ fn main() -> anyhow::Result<()> {
         ..TreeOptions::default()
     };
     let balance = TrainOptions::default().balance;
-    let x: Vec<_> = prep.docs.iter().map(doc_tree_features).collect();
+    // Without a frequency table, as the default `crmguard train` grows them.
+    let x: Vec<_> = (prep.docs.iter())
+        .map(|d| doc_tree_features(d, &doc_dense(d, None)))
+        .collect();
     let mut oof = vec![f32::NAN; prep.docs.len()];
     for k in 0..n_folds {
         let rows: Vec<usize> = (0..prep.docs.len()).filter(|&r| fold[r] != k).collect();

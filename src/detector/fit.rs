@@ -45,7 +45,7 @@ impl Fit {
         }
         let m = m as f32;
         match &self.trees {
-            Some(f) => blend(m, f, &doc_tree_features(d)),
+            Some(f) => blend(m, f, &doc_tree_features(d, &dense)),
             None => m,
         }
     }
@@ -65,9 +65,9 @@ pub fn blend_log_odds(linear: f32, blend: f32, forest_log_odds: f32) -> f32 {
 }
 
 /// The trees' input for a training document (what the scorer computes of the
-/// same text).
-pub fn doc_tree_features(d: &Doc) -> [f32; N_TREE_FEATURES] {
-    trees::features(&d.dense, d.words, d.n_chars, d.english, d.evidence, d.p_dec)
+/// same text), from its [`doc_dense`] features.
+pub fn doc_tree_features(d: &Doc, dense: &[f32; N_DENSE]) -> [f32; N_TREE_FEATURES] {
+    trees::features(dense, d.words, d.n_chars, d.english, d.evidence, d.p_dec)
 }
 
 /// A document's dense features, the word-frequency ones from `freq` (NaN without
@@ -356,7 +356,7 @@ pub fn fit(prep: &Prepared, rows: &[usize], opts: &TrainOptions) -> Fit {
     let trees = opts.trees.filter(|_| cfg.feeds_trees()).map(|t| {
         let x: Vec<_> = rows
             .iter()
-            .map(|&r| doc_tree_features(&prep.docs[r]))
+            .map(|&r| doc_tree_features(&prep.docs[r], &dense[r]))
             .collect();
         let y: Vec<bool> = rows.iter().map(|&r| prep.docs[r].machine).collect();
         trees::train(&x, &y, weights, &t)

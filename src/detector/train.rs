@@ -335,6 +335,7 @@ fn calibrate(
 mod tests {
     use super::*;
     use crate::detector::calibrate::{balance_weights, platt};
+    use crate::detector::trees::{LEAF, N_TREE_BASE};
     use std::collections::{BTreeMap, BTreeSet};
 
     fn ex(text: &str, machine: bool, group: &str, source: &str) -> Example {
@@ -403,10 +404,19 @@ mod tests {
 
     #[test]
     fn a_model_with_trees_scores_texts_as_its_training_fit_does() {
-        // Calibration off and float weights: the scorer's log-odds are then the
-        // fit's margin, so any difference between the trees' inputs at
-        // training and at scoring (a length, a style feature left NaN, the
-        // artefact evidence) would show here.
+        trees_score_as_trained(false);
+    }
+
+    #[test]
+    fn trees_over_word_frequencies_score_texts_as_trained() {
+        trees_score_as_trained(true);
+    }
+
+    /// Calibration off and float weights: the scorer's log-odds are then the
+    /// fit's margin, so any difference between the trees' inputs at training
+    /// and at scoring (a length, a style feature left NaN, the artefact
+    /// evidence, a word-frequency feature) would show here.
+    fn trees_score_as_trained(frequency: bool) {
         let mut data = toy();
         for (i, t) in [
             "Thanks so much!!! :) we'll def come back... the pool was GREAT",
@@ -422,6 +432,7 @@ mod tests {
         let mut o = small_opts();
         o.calibration = Calibration::None;
         o.quantize = false;
+        o.features.use_freq = frequency;
         o.trees = Some(crate::detector::trees::TreeOptions {
             n_trees: 20,
             min_child: 5,
@@ -432,11 +443,15 @@ mod tests {
         let fit = super::fit(&prep, &rows, &o);
         let forest = fit.trees.as_ref().expect("trees were asked for");
         assert!(forest.trees.iter().any(|t| t.len() > 1), "no tree split");
+        let on_frequency = (forest.trees.iter().flatten())
+            .any(|n| n.feature != LEAF && n.feature as usize >= N_TREE_BASE);
+        assert_eq!(on_frequency, frequency, "a split on a word frequency");
         let (model, _) = train_prepared(&prep, &rows, &o);
         let det = super::super::Detector::from_model(model);
         let mut tree_part = 0f32;
         for (e, d) in data.iter().zip(&prep.docs) {
-            let x = super::super::fit::doc_tree_features(d);
+            let dense = super::super::fit::doc_dense(d, fit.freq.as_ref());
+            let x = super::super::fit::doc_tree_features(d, &dense);
             tree_part = tree_part.max((forest.log_odds(&x) - forest.base).abs());
             let got = det.assess(&e.text, false);
             if got.judged {

@@ -16,6 +16,7 @@
 //! per feature, leaves split best-first, a child's histogram is its parent's
 //! minus its sibling's.
 
+use super::frequency::N_FREQ;
 use super::lexicon::N_LEX;
 use super::model::N_DENSE;
 use super::style::N_STYLE;
@@ -25,8 +26,13 @@ use rayon::prelude::*;
 /// The trees' inputs: the style and lexicon features as computed (not
 /// standardised: a split does not care about scale), then the text's words,
 /// its char n-grams (a length in chars), whether it is English, and the
-/// artefact rules' evidence and decisive probability.
-pub const N_TREE_FEATURES: usize = N_STYLE + N_LEX + 5;
+/// artefact rules' evidence and decisive probability, then the word-frequency
+/// features (NaN for a model without a frequency table).
+pub const N_TREE_FEATURES: usize = N_TREE_BASE + N_FREQ;
+/// The inputs before the word-frequency ones, which came later: a forest
+/// grown without a table draws its columns from these alone, so that the
+/// models grown before the frequency columns existed are grown the same.
+pub const N_TREE_BASE: usize = N_STYLE + N_LEX + 5;
 
 /// A node's `feature` when the node is a leaf.
 pub const LEAF: u16 = u16::MAX;
@@ -247,13 +253,14 @@ pub fn features(
 ) -> [f32; N_TREE_FEATURES] {
     let mut x = [0f32; N_TREE_FEATURES];
     x[..N_STYLE + N_LEX].copy_from_slice(&dense[..N_STYLE + N_LEX]);
-    x[N_STYLE + N_LEX..].copy_from_slice(&[
+    x[N_STYLE + N_LEX..N_TREE_BASE].copy_from_slice(&[
         words as f32,
         chars as f32,
         f32::from(u8::from(english)),
         evidence,
         p_dec,
     ]);
+    x[N_TREE_BASE..].copy_from_slice(&dense[N_STYLE + N_LEX..]);
     x
 }
 
@@ -315,7 +322,18 @@ pub fn train(x: &[[f32; N_TREE_FEATURES]], y: &[bool], w: &[f64], o: &TreeOption
     let mut f = vec![base; n];
     let mut gh = vec![(0f64, 0f64); n];
     let mut trees = Vec::with_capacity(o.n_trees as usize);
-    let n_cols = ((o.colsample * N_TREE_FEATURES as f32).ceil() as usize).clamp(1, N_TREE_FEATURES);
+    // Without a frequency table those columns are NaN on every row: they
+    // could never split, and drawing among them would change which of the
+    // others each tree gets.
+    let n_features = if x
+        .iter()
+        .any(|r| r[N_TREE_BASE..].iter().any(|v| !v.is_nan()))
+    {
+        N_TREE_FEATURES
+    } else {
+        N_TREE_BASE
+    };
+    let n_cols = ((o.colsample * n_features as f32).ceil() as usize).clamp(1, n_features);
     for t in 0..o.n_trees as u64 {
         gh.par_iter_mut().enumerate().for_each(|(i, gh)| {
             let p = 1.0 / (1.0 + (-f[i]).exp());
@@ -325,7 +343,7 @@ pub fn train(x: &[[f32; N_TREE_FEATURES]], y: &[bool], w: &[f64], o: &TreeOption
         let rows: Vec<u32> = (0..n as u32)
             .filter(|&i| unit(o.seed, t, i as u64) < o.subsample as f64)
             .collect();
-        let mut cols: Vec<usize> = (0..N_TREE_FEATURES).collect();
+        let mut cols: Vec<usize> = (0..n_features).collect();
         cols.sort_by_key(|&c| fmix(o.seed ^ fmix(t << 20 | c as u64)));
         cols.truncate(n_cols);
         cols.sort_unstable();
