@@ -68,6 +68,10 @@ pub struct Args {
     /// linear model keeps the rest
     #[arg(long, value_name = "W", default_value_t = 0.5, value_parser = blend_weight, requires = "trees")]
     pub tree_blend: f32,
+    /// How deep each tree may grow (with `--trees`): shallower trees see fewer
+    /// interactions and walk faster
+    #[arg(long, value_name = "D", default_value_t = 6, value_parser = clap::value_parser!(u8).range(1..=8), requires = "trees")]
+    pub tree_depth: u8,
     /// Sources that calibration holds out together, as comma-separated
     /// source-name prefixes (repeatable; e.g. `persona_reviews_` or
     /// `mixset,apt_eval`): sources sharing items or one prompt design
@@ -254,6 +258,7 @@ fn options(args: &Args) -> TrainOptions {
     opts.trees = (args.trees > 0 && opts.features.feeds_trees()).then(|| TreeOptions {
         n_trees: args.trees,
         blend: args.tree_blend,
+        max_depth: args.tree_depth,
         ..TreeOptions::default()
     });
     opts.calibration = args.calibration_folds;

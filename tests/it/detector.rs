@@ -611,6 +611,37 @@ fn train_weighs_the_trees_as_asked() {
 }
 
 #[test]
+fn train_bounds_the_trees_depth_as_asked() {
+    let wd = Workdir::new();
+    for (name, depth) in [("stumps.bin", "1"), ("deep.bin", "6")] {
+        let out = train_small(&wd, name, &["--trees", "50", "--tree-depth", depth]);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+    }
+    let out = train_small(&wd, "linear.bin", &[]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    // A stump is a split and two leaves: three nodes of 10 bytes and a u16
+    // count per tree, after the forest's weight, base and tree count; and the
+    // model's meta line names the trees (under 100 bytes).
+    let (stumps, deep, linear) = (
+        wd.read("stumps.bin").len(),
+        wd.read("deep.bin").len(),
+        wd.read("linear.bin").len(),
+    );
+    assert!(stumps > linear, "{stumps} vs {linear}");
+    assert!(
+        stumps - linear <= 12 + 50 * (2 + 3 * 10) + 100,
+        "{stumps} vs {linear}"
+    );
+    assert!(deep > stumps, "{deep} vs {stumps}");
+    for bad in ["0", "9"] {
+        let out = train_small(&wd, "bad.bin", &["--trees", "50", "--tree-depth", bad]);
+        assert_eq!(status(&out), 2, "{bad}");
+        assert!(stderr(&out).contains("--tree-depth"), "{}", stderr(&out));
+        assert!(!wd.join("bad.bin").exists());
+    }
+}
+
+#[test]
 fn train_refuses_char_ngrams_longer_than_five() {
     let wd = Workdir::new();
     let out = train_small(&wd, "bad.bin", &["--char-ngrams", "2-7"]);
