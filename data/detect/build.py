@@ -3,7 +3,9 @@
 
 Usage:
   python3 build.py MIRRORS_DIR OUT_DIR [SOURCE ...]   build every source (or the named ones)
-                                                      into OUT_DIR/train and OUT_DIR/eval
+                                                      into OUT_DIR/train and OUT_DIR/eval;
+                                                      sources tried and not kept, into
+                                                      OUT_DIR/tried, only when named
   python3 build.py --list                             list the outputs, one line each
   python3 build.py --repos                            list the upstream repositories to mirror
   python3 build.py --verify MIRRORS_DIR REFERENCE_DIR compare the legacy files with a reference copy
@@ -66,6 +68,7 @@ COMMITS = {
     "Mahmoud-Khater/Synthetic-Data-Generator": "e794f185027d9d28a595bf7b24cd2f286eeea2f2",
     "abdalrahmenyousifMohamed/Synthetic-Data-Generator-with-Quality-Guardrails":
         "dd9c512d20023bc844cfe5296d3168e4b8ac8753",
+    "scott-matkosky/AI_Text_Detector": "0706922f555d694fd734159d2f7e6306e7d2ab7c",
 }
 
 # Cap per source and label, so that no single source dominates a leave-one-source-out run.
@@ -334,6 +337,42 @@ def cucom_ecommerce(m):
                             "support_chat" if customer else "agent_reply", f"{src}|{d['id']}",
                             "synthetic_" + ("customer" if customer else "agent")))
     return src, sample(rows, CAP, src)
+
+
+L2R_GENERATORS = {"Llama-3-70B": "llama-3-70b", "GPT-4o": "gpt-4o",
+                  "GPT-3-Turbo": "gpt-3.5-turbo", "Gemini-1.5-Pro": "gemini-1.5-pro"}
+# The CRM-like domains of L2R's 21; the others are essays, code, law and the like.
+# PersonalCommunication (DailyDialog) is left out: its human dialogues are bare lines, the
+# rewrites mostly quoted speech, so the quotes alone would tell the sides apart.
+L2R_DOMAINS = {"ProductReview": "restaurant_review", "Business": "business_text"}
+_BREAKS = re.compile(r"\s*\n\s*")
+
+
+def l2r_rewrites(m):
+    """L2R (Hao et al., ACL 2025; CC BY 3.0): human texts and their rewrites by four 2024 LLMs."""
+    # A copy of the authors' release inside a student project, the only one in a snapshot.
+    repo, src = "scott-matkosky/AI_Text_Detector", "l2r_rewrites"
+    rows = []
+    for folder, domain in L2R_DOMAINS.items():
+        for name, generator in [("human", "human")] + list(L2R_GENERATORS.items()):
+            texts = json.loads(git_show(m, repo, f"L2R_dataset/{folder}/{name}.json"))
+            human = generator == "human"
+            for i, text in enumerate(texts):
+                # Item i of every file rewrites human text i: one group, one side of a split.
+                text = crlf(text).strip() if human else l2r_machine_text(text, domain)
+                rows.append(row(src, text, "human" if human else "machine", generator, domain,
+                                f"{src}|{folder}|{i}", "human" if human else "rewrite",
+                                attack="" if human else "rewrite"))
+    return src, rows
+
+
+def l2r_machine_text(text, domain):
+    """A rewrite as a user would paste it: no preamble, no quotes around the whole text, and,
+    for reviews, on one line, as every human review of the set is (upstream flattened them)."""
+    text = strip_preamble(text)
+    if len(text) > 1 and text[0] == text[-1] == '"' and text.count('"') == 2:
+        text = text[1:-1].strip()
+    return _BREAKS.sub(" ", text) if domain == "restaurant_review" else text
 
 
 def persona_reviews(m):
@@ -703,11 +742,18 @@ NEW = [
 EVAL = [
     ("liang2023_native_nonnative.csv", liang_bias, {"min_words": 0, "dedupe": "text"}),
 ]
+# Written to OUT_DIR/tried, and only when named: sources measured as training data and not
+# kept (docs/detector.md, "Earlier models and experiments"), so that the measurement can be
+# repeated by copying them into OUT_DIR/train.
+TRIED = [
+    ("l2r_rewrites.csv", l2r_rewrites, NEW_OPTS),
+]
 
 
 def sources():
     """(subfolder, file, builder, options) for every output."""
-    return ([("train",) + s for s in LEGACY + NEW] + [("eval",) + s for s in EVAL])
+    return ([("train",) + s for s in LEGACY + NEW] + [("eval",) + s for s in EVAL]
+            + [("tried",) + s for s in TRIED])
 
 
 def clean(rows, opts):
@@ -742,7 +788,8 @@ def write_atomic(path, rows):
 
 def build(mirrors, out_dir, only):
     for sub, fname, fn, opts in sources():
-        if only and fname[:-len(".csv")] not in only and fname not in only:
+        named = fname[:-len(".csv")] in only or fname in only
+        if (only or sub == "tried") and not named:
             continue
         src, rows = fn(mirrors)
         kept, short, dup = clean(rows, opts)
