@@ -23,13 +23,14 @@ use crate::hooks;
 /// Bytes read per step when looking backwards for the last line.
 pub(crate) const TAIL_CHUNK: usize = 64 * 1024;
 
-/// Opens the log for appending and locks it. A log renamed away (rotated)
-/// while we waited for the lock is no longer the one at `path`: appending to
-/// it would extend a file nobody reads, so open again.
-fn open_locked(path: &Path) -> io::Result<File> {
+/// Opens the log for appending and locks it; says whether this call created
+/// it. A log renamed away (rotated) while we waited for the lock is no longer
+/// the one at `path`: appending to it would extend a file nobody reads, so
+/// open again.
+fn open_locked(path: &Path) -> io::Result<(File, bool)> {
     for _ in 0..100 {
         let mut options = OpenOptions::new();
-        options.read(true).append(true).create(true);
+        options.read(true).append(true).create_new(true);
         // Who scanned which file when, and the hashes of quarantined rows:
         // a new log is private. An existing one keeps the mode it was given.
         #[cfg(unix)]
@@ -37,10 +38,18 @@ fn open_locked(path: &Path) -> io::Result<File> {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options.open(path)?;
+        // Trying to create it first tells a log we made from one that was
+        // there: only ours may be taken away again (`Pending`'s drop).
+        let (file, created) = match options.open(path) {
+            Ok(f) => (f, true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                (options.create_new(false).create(true).open(path)?, false)
+            }
+            Err(e) => return Err(e),
+        };
         file.lock()?;
         if is_at(&file, path)? {
-            return Ok(file);
+            return Ok((file, created));
         }
     }
     Err(io::Error::other(
@@ -118,6 +127,8 @@ pub struct Pending {
     head: Head,
     /// An approval's append (`head.scan_id` is then the approval's id).
     approval: bool,
+    /// This append created the log.
+    created: bool,
     done: bool,
 }
 
@@ -182,6 +193,13 @@ impl Drop for Pending {
             // Still under the lock: no reader has seen the records.
             let _ = self.file.set_len(self.start);
             let _ = self.file.sync_data();
+            // An interrupted first scan leaves no empty log behind: it
+            // wrote nothing. Another process waiting for the lock on this
+            // file finds it gone from `path` and opens a new one
+            // (`open_locked`).
+            if self.created && matches!(is_at(&self.file, &self.path), Ok(true)) {
+                let _ = std::fs::remove_file(&self.path);
+            }
         }
     }
 }
@@ -236,7 +254,7 @@ fn lock(path: &Path, id: &str, approval: bool) -> anyhow::Result<(Pending, blake
             crate::terminal::path(path)
         )
     };
-    let mut file = open_locked(path).with_context(cannot)?;
+    let (mut file, created) = open_locked(path).with_context(cannot)?;
     let len = file.metadata().with_context(cannot)?.len();
     let (seq, prev) = read_head(&mut file, path, len)?;
     let start = file.metadata().with_context(cannot)?.len();
@@ -250,6 +268,7 @@ fn lock(path: &Path, id: &str, approval: bool) -> anyhow::Result<(Pending, blake
             scan_id: id.to_string(),
         },
         approval,
+        created,
         done: false,
     };
     Ok((pending, prev))

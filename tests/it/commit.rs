@@ -93,13 +93,13 @@ fn a_report_that_cannot_be_written_commits_nothing() {
         stderr(&out)
     );
     // The earlier scan's outputs are untouched, no temp file is left, and
-    // the log the failed scan appended to holds nothing of it.
+    // the log the failed scan created is gone again.
     let after: Vec<(String, Vec<u8>)> = outputs(&wd)
         .into_iter()
         .map(|n| (n.clone(), wd.read(&format!("crmguard-out/{n}"))))
         .collect();
     assert_eq!(after, before);
-    assert_eq!(wd.read("fresh.jsonl"), b"");
+    assert!(!wd.join("fresh.jsonl").exists());
     assert_eq!(wd.read(LOG), log_before);
 }
 
@@ -193,6 +193,23 @@ fn ctrl_c_during_the_append_or_before_the_renames_leaves_nothing() {
             "{point}"
         );
         assert_eq!(wd.read(LOG), log_before, "{point}: records taken back out");
+    }
+}
+
+#[test]
+fn a_first_scan_interrupted_before_the_renames_leaves_no_log() {
+    for point in ["append", "commit"] {
+        let wd = Workdir::new();
+        wd.write("x.csv", to_quarantine(500));
+        let (child, err) = paused_scan(&wd, point, &["x.csv"]);
+        assert!(
+            wd.join(LOG).exists(),
+            "{point}: the log is there while paused"
+        );
+        signal(&child, "-INT");
+        let (code, rest) = finish(child, err);
+        assert_eq!(code, Some(130), "{point}: {rest}");
+        assert_eq!(wd.list("crmguard-out"), Vec::<String>::new(), "{point}");
     }
 }
 
