@@ -257,7 +257,12 @@ fn handle_signals(interrupted: &Arc<AtomicBool>, critical: &Arc<AtomicBool>) {
     let signals = std::sync::atomic::AtomicUsize::new(0);
     let _ = ctrlc::set_handler(move || {
         flag.store(true, Ordering::SeqCst);
-        if signals.fetch_add(1, Ordering::SeqCst) > 0 && !critical.load(Ordering::SeqCst) {
+        if signals.fetch_add(1, Ordering::SeqCst) == 0 {
+            // A scan blocked on a read of stdin cannot stop until its input
+            // ends: say so, and how to stop it now. The line also tells a
+            // caller that the signal was seen, before any output is placed.
+            errln!("crmguard: stopping at the next batch; a second signal stops at once");
+        } else if !critical.load(Ordering::SeqCst) {
             remove_live_temps();
             std::process::exit(exit::INTERRUPTED as i32);
         }

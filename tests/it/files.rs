@@ -4,9 +4,10 @@
 
 use crate::common;
 
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Workdir, signal, status, stderr};
@@ -188,14 +189,36 @@ fn temps(wd: &Workdir, dir: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits for the line a scan prints when it has seen its first signal;
+/// returns its stderr, to read the rest of.
+fn signal_seen(child: &mut Child) -> BufReader<ChildStderr> {
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "the scan ended without saying it saw the signal"
+        );
+        if line == "crmguard: stopping at the next batch; a second signal stops at once\n" {
+            return err;
+        }
+    }
+}
+
 #[test]
 fn sigterm_stops_a_scan_as_ctrl_c_does() {
     let wd = Workdir::new();
-    let (child, stdin) = scan_waiting_on_stdin(&wd, "o");
+    let (mut child, stdin) = scan_waiting_on_stdin(&wd, "o");
     signal(&child, "-TERM");
+    // Its input ends only once the scan has seen the signal: the scan then
+    // has no choice to make between the two.
+    let mut err = signal_seen(&mut child);
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
+    assert!(rest.contains("interrupted: no outputs written"), "{rest}");
     assert_eq!(wd.list("o"), Vec::<String>::new());
 }
 
@@ -206,7 +229,7 @@ fn a_second_signal_exits_at_once_and_removes_its_temp_files() {
     let (child, stdin) = scan_waiting_on_stdin(&wd, "o");
     let mut child = child;
     signal(&child, "-INT");
-    std::thread::sleep(Duration::from_millis(50));
+    let _err = signal_seen(&mut child);
     signal(&child, "-TERM");
     // stdin stays open: only the second signal can end the scan.
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -235,11 +235,18 @@ fn ctrl_c_leaves_no_outputs() {
         .status()
         .unwrap();
     assert!(kill.success());
-    std::thread::sleep(Duration::from_millis(100));
+    // The scan says it saw the signal before its input ends.
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("crmguard: stopping at the next batch") {
+        use std::io::BufRead;
+        assert!(err.read_line(&mut seen).unwrap() > 0, "{seen}");
+    }
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
-    assert!(stderr(&out).contains("interrupted"));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{seen}{rest}");
+    assert!(rest.contains("interrupted: no outputs written"), "{rest}");
     assert_eq!(wd.list("crmguard-out"), Vec::<String>::new());
 }
 
