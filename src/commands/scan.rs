@@ -257,13 +257,23 @@ fn handle_signals(interrupted: &Arc<AtomicBool>, critical: &Arc<AtomicBool>) {
     let signals = std::sync::atomic::AtomicUsize::new(0);
     let _ = ctrlc::set_handler(move || {
         flag.store(true, Ordering::SeqCst);
+        let bar = ACTIVE_BAR.lock().ok().and_then(|b| b.clone());
         if signals.fetch_add(1, Ordering::SeqCst) == 0 {
             // A scan blocked on a read of stdin cannot stop until its input
             // ends: say so, and how to stop it now. The line also tells a
             // caller that the signal was seen, before any output is placed.
-            errln!("crmguard: stopping at the next batch; a second signal stops at once");
+            let say =
+                || errln!("crmguard: stopping at the next batch; a second signal stops at once");
+            match bar {
+                Some(bar) => bar.suspend(say),
+                None => say(),
+            }
         } else if !critical.load(Ordering::SeqCst) {
             remove_live_temps();
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            print_error(&Interrupted.into());
             std::process::exit(exit::INTERRUPTED as i32);
         }
     });
@@ -386,11 +396,13 @@ fn scan_all(
             }
         };
         let bar = show.then(|| progress_bar(&input.path));
+        set_active_bar(bar.clone());
         let cfg = ScanConfig {
             progress: bar.as_ref(),
             ..*base
         };
         let result = scan(input, &cfg);
+        set_active_bar(None);
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
@@ -527,14 +539,31 @@ fn media_inspector(policy: &Policy) -> anyhow::Result<Option<Inspector>> {
     Inspector::new(policy.media.max_file_bytes, anchors.as_deref()).map(Some)
 }
 
+/// The progress bar being drawn: the signal handler's lines go above it.
+static ACTIVE_BAR: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
+
+fn set_active_bar(bar: Option<ProgressBar>) {
+    if let Ok(mut active) = ACTIVE_BAR.lock() {
+        *active = bar;
+    }
+}
+
+/// A bar for a file whose size the scan will set; bytes and rate alone for
+/// stdin or a pipe, where a total and an eta would be made up.
 fn progress_bar(path: &Path) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
+    let sized = path.as_os_str() != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    let (len, template) = match sized {
+        true => (
+            Some(0),
             "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+        ),
+        false => (None, "{prefix} {spinner} {bytes} {bytes_per_sec}"),
+    };
+    let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .expect("valid template")
+            .progress_chars("=> "),
     );
     bar.set_prefix(terminal::path(path).to_string());
     bar

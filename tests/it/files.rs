@@ -229,7 +229,7 @@ fn a_second_signal_exits_at_once_and_removes_its_temp_files() {
     let (child, stdin) = scan_waiting_on_stdin(&wd, "o");
     let mut child = child;
     signal(&child, "-INT");
-    let _err = signal_seen(&mut child);
+    let mut err = signal_seen(&mut child);
     signal(&child, "-TERM");
     // stdin stays open: only the second signal can end the scan.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -245,7 +245,10 @@ fn a_second_signal_exits_at_once_and_removes_its_temp_files() {
         std::thread::sleep(Duration::from_millis(10));
     };
     drop(stdin);
-    assert_eq!(code, Some(130));
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    assert_eq!(code, Some(130), "{rest}");
+    assert_eq!(rest, "crmguard: error: interrupted: no outputs written\n");
     assert_eq!(wd.list("o"), Vec::<String>::new());
 }
 

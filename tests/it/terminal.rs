@@ -195,6 +195,38 @@ fn have_tool(name: &str) -> bool {
 }
 
 #[test]
+fn the_progress_bar_of_stdin_shows_bytes_and_no_made_up_total() {
+    if !have_tool("script") {
+        return;
+    }
+    let wd = Workdir::new();
+    wd.write("in.csv", BAD);
+    let out = std::process::Command::new("script")
+        .current_dir(wd.path())
+        .args([
+            "-qec",
+            &format!(
+                "cat in.csv | {} scan -o o -",
+                env!("CARGO_BIN_EXE_crmguard")
+            ),
+            "/dev/null",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let bar = text
+        .split(['\r', '\n'])
+        .find(|l| l.contains("B/s"))
+        .unwrap_or_else(|| panic!("no bar drawn: {text:?}"));
+    assert!(
+        !bar.contains('/') || bar.matches('/').count() == 1,
+        "{bar:?}"
+    );
+    assert!(!bar.contains("eta") && !bar.contains('['), "{bar:?}");
+}
+
+#[test]
 fn the_progress_bar_shows_a_file_name_escaped() {
     if !have_tool("script") {
         return;
