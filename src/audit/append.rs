@@ -127,7 +127,7 @@ pub struct Pending {
     head: Head,
     /// An approval's append (`head.scan_id` is then the approval's id).
     approval: bool,
-    /// This append created the log.
+    /// This append created the log (it may not be the first to lock it).
     created: bool,
     done: bool,
 }
@@ -193,11 +193,13 @@ impl Drop for Pending {
             // Still under the lock: no reader has seen the records.
             let _ = self.file.set_len(self.start);
             let _ = self.file.sync_data();
-            // An interrupted first scan leaves no empty log behind: it
-            // wrote nothing. Another process waiting for the lock on this
-            // file finds it gone from `path` and opens a new one
-            // (`open_locked`).
-            if self.created && matches!(is_at(&self.file, &self.path), Ok(true)) {
+            // An interrupted first scan leaves no empty log behind. Only a
+            // log that was empty when we locked it: another process may
+            // have locked the one we created first, and committed to it.
+            // A process waiting for the lock on this file finds it gone
+            // from `path` and opens a new one (`open_locked`).
+            if self.created && self.start == 0 && matches!(is_at(&self.file, &self.path), Ok(true))
+            {
                 let _ = std::fs::remove_file(&self.path);
             }
         }
@@ -417,5 +419,54 @@ mod tests {
         let junk = vec![b'x'; MAX_LINE + 10];
         let err = read_last_line(&mut Cursor::new(&junk), junk.len() as u64, 4096).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    /// A pending append, uncommitted, on the log at `path` as it stands.
+    fn pending_on(path: &Path, created: bool) -> Pending {
+        let (file, _) = open_locked(path).unwrap();
+        let start = file.metadata().unwrap().len();
+        Pending {
+            file,
+            path: path.to_owned(),
+            start,
+            head: Head {
+                seq: 0,
+                hash: String::new(),
+                scan_id: "s".into(),
+            },
+            approval: false,
+            created,
+            done: false,
+        }
+    }
+
+    #[test]
+    fn an_uncommitted_append_removes_only_the_empty_log_it_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let (file, created) = open_locked(&path).unwrap();
+        assert!(created);
+        drop(file);
+        let (file, created) = open_locked(&path).unwrap();
+        assert!(!created);
+        drop(file);
+        // Created by this append, empty when it locked it: taken away.
+        let mut p = pending_on(&path, true);
+        p.file.write_all(b"records\n").unwrap();
+        drop(p);
+        assert!(!path.exists());
+        // There before: cut back to empty, kept.
+        std::fs::write(&path, b"").unwrap();
+        let mut p = pending_on(&path, false);
+        p.file.write_all(b"records\n").unwrap();
+        drop(p);
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+        // Created by this append, but another locked it first and committed:
+        // its records stay.
+        std::fs::write(&path, b"committed\n").unwrap();
+        let mut p = pending_on(&path, true);
+        p.file.write_all(b"records\n").unwrap();
+        drop(p);
+        assert_eq!(std::fs::read(&path).unwrap(), b"committed\n");
     }
 }
