@@ -4,13 +4,13 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Workdir, signal, status, stderr};
+use common::{Workdir, signal, signal_seen, status, stderr};
 
 const GOOD: &str = "Name,is_synthetic,data_source\nAda,no,web\n";
 const BAD: &str = "Name,is_synthetic,data_source\nAda,no,web\nBob,maybe,web\n";
@@ -187,23 +187,6 @@ fn temps(wd: &Workdir, dir: &str) -> Vec<String> {
         .into_iter()
         .filter(|n| n.ends_with(".crmguard-tmp"))
         .collect()
-}
-
-/// Waits for the line a scan prints when it has seen its first signal;
-/// returns its stderr, to read the rest of.
-fn signal_seen(child: &mut Child) -> BufReader<ChildStderr> {
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            err.read_line(&mut line).unwrap() > 0,
-            "the scan ended without saying it saw the signal"
-        );
-        if line == "crmguard: stopping at the next batch; a second signal stops at once\n" {
-            return err;
-        }
-    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Workdir, status, stderr};
+use common::{Workdir, signal, signal_seen, status, stderr};
 use proptest::prelude::*;
 
 fn outputs(wd: &Workdir, dir: &str) -> Vec<(String, Vec<u8>)> {
@@ -230,22 +230,13 @@ fn ctrl_c_leaves_no_outputs() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!wd.list("crmguard-out").is_empty(), "scan never started");
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    signal(&child, "-INT");
     // The scan says it saw the signal before its input ends.
-    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("crmguard: stopping at the next batch") {
-        use std::io::BufRead;
-        assert!(err.read_line(&mut seen).unwrap() > 0, "{seen}");
-    }
+    let mut err = signal_seen(&mut child);
     drop(stdin);
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(130), "{seen}{rest}");
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
     assert!(rest.contains("interrupted: no outputs written"), "{rest}");
     assert_eq!(wd.list("crmguard-out"), Vec::<String>::new());
 }

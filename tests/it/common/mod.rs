@@ -117,6 +117,26 @@ pub fn signal(child: &std::process::Child, sig: &str) {
     assert!(ok.success(), "kill {sig}");
 }
 
+/// Waits for the line a scan prints when it has seen its first signal;
+/// returns its stderr, to read the rest of.
+pub fn signal_seen(
+    child: &mut std::process::Child,
+) -> std::io::BufReader<std::process::ChildStderr> {
+    use std::io::BufRead;
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "the scan ended without saying it saw the signal"
+        );
+        if line == "crmguard: stopping at the next batch; a second signal stops at once\n" {
+            return err;
+        }
+    }
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
