@@ -13,6 +13,7 @@ use crate::detector::Sensitivity;
 use crate::detector::calibrate::{
     fit_recalibration, per_source_fpr, preset_thresholds, recalibrated_score,
 };
+use crate::detector::corpus::SourceWeight;
 use crate::detector::model::LEN_BAND_NAMES;
 use crate::detector::train::{
     Calibration, Prepared, TrainOptions, TrainReport, prepare, train_prepared,
@@ -72,6 +73,13 @@ pub struct Args {
     /// interactions and walk faster
     #[arg(long, value_name = "D", default_value_t = 6, value_parser = clap::value_parser!(u8).range(1..=8), requires = "trees")]
     pub tree_depth: u8,
+    /// Multiply the training weight of a source's rows, `NAME=W`: the rows of
+    /// every source whose name contains NAME, or only its human or machine
+    /// rows with `NAME/human=W` or `NAME/machine=W` (repeatable; W from 0,
+    /// which leaves them out, to 10). Applied after the sources and classes
+    /// are balanced; the default is `salminen=0.3` (see docs/detector.md)
+    #[arg(long, value_name = "NAME=W", value_parser = parse_source_weight)]
+    pub source_weight: Vec<SourceWeight>,
     /// Sources that calibration holds out together, as comma-separated
     /// source-name prefixes (repeatable; e.g. `persona_reviews_` or
     /// `mixset,apt_eval`): sources sharing items or one prompt design
@@ -118,6 +126,25 @@ fn parse_calibration_folds(s: &str) -> Result<Calibration, String> {
     }
 }
 
+/// `NAME=W`, `NAME/human=W` or `NAME/machine=W`.
+fn parse_source_weight(s: &str) -> Result<SourceWeight, String> {
+    let bad = || format!("`{s}` is not `NAME=W`, `NAME/human=W` or `NAME/machine=W`");
+    let (name, w) = s.rsplit_once('=').ok_or_else(bad)?;
+    let (pattern, machine) = match name.rsplit_once('/') {
+        Some((p, "human")) => (p, Some(false)),
+        Some((p, "machine")) => (p, Some(true)),
+        Some(_) => return Err(bad()),
+        None => (name, None),
+    };
+    if pattern.is_empty() {
+        return Err(bad());
+    }
+    match w.trim().parse::<f64>() {
+        Ok(w) if (0.0..=10.0).contains(&w) => Ok(SourceWeight::new(pattern, machine, w)),
+        _ => Err(format!("`{w}` in `{s}` is not a weight from 0 to 10")),
+    }
+}
+
 /// `3-5`, `4` or `none` as (min, max) lengths; (0, 0) means none.
 fn parse_char_ngrams(s: &str) -> Result<(u8, u8), String> {
     if s.eq_ignore_ascii_case("none") {
@@ -136,6 +163,7 @@ fn parse_char_ngrams(s: &str) -> Result<(u8, u8), String> {
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let examples = load_examples(&args)?;
     let opts = options(&args);
+    check_weights(&examples, &opts.source_weights)?;
     let prep = prepare(&examples, &opts.features, opts.strip_preambles);
     let all: Vec<usize> = (0..examples.len()).collect();
     let (mut model, mut report) = train_prepared(&prep, &all, &opts);
@@ -240,6 +268,22 @@ fn load_examples(args: &Args) -> anyhow::Result<Vec<Example>> {
     Ok(examples)
 }
 
+/// Both classes must keep some weight after `--source-weight`, or there is
+/// nothing to fit.
+fn check_weights(examples: &[Example], weights: &[SourceWeight]) -> anyhow::Result<()> {
+    for (machine, class) in [(false, "human"), (true, "machine")] {
+        let kept = (examples.iter()).filter(|e| e.machine == machine).any(|e| {
+            (weights.iter())
+                .filter(|w| w.applies(&e.source, machine))
+                .all(|w| w.weight > 0.0)
+        });
+        if !kept {
+            bail!("--source-weight leaves no {class} rows to train on");
+        }
+    }
+    Ok(())
+}
+
 /// `--tree-blend`: a share the model file accepts.
 fn blend_weight(s: &str) -> Result<f32, String> {
     match s.parse::<f32>() {
@@ -261,11 +305,25 @@ fn options(args: &Args) -> TrainOptions {
         max_depth: args.tree_depth,
         ..TreeOptions::default()
     });
+    for w in &args.source_weight {
+        SourceWeight::set(&mut opts.source_weights, w.clone());
+    }
     opts.calibration = args.calibration_folds;
     opts.calibrate_quantized = args.calibrate_quantized;
     opts.families = (args.together.iter())
         .map(|f| f.split(',').map(|p| p.trim().to_string()).collect())
         .collect();
+    if !args.source_weight.is_empty() {
+        let list: Vec<String> = (opts.source_weights.iter())
+            .map(|w| {
+                let class = w
+                    .machine
+                    .map_or("", |m| if m { "/machine" } else { "/human" });
+                format!("{}{class}={}", w.pattern, w.weight)
+            })
+            .collect();
+        errln!("crmguard: source weights: {}", list.join(", "));
+    }
     let f = &opts.features;
     let h = &f.hash;
     errln!(
@@ -384,6 +442,32 @@ mod tests {
         );
         for bad in ["1", "0", "-3", "all", ""] {
             assert!(parse_calibration_folds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn source_weights_name_a_source_and_maybe_a_class() {
+        let ok = |s: &str| parse_source_weight(s).unwrap();
+        assert_eq!(ok("salminen=0"), SourceWeight::new("salminen", None, 0.0));
+        assert_eq!(
+            ok("michigan/machine=0.5"),
+            SourceWeight::new("michigan", Some(true), 0.5)
+        );
+        assert_eq!(
+            ok("a=b/human=2"),
+            SourceWeight::new("a=b", Some(false), 2.0)
+        );
+        for bad in [
+            "salminen",
+            "=1",
+            "/human=1",
+            "x/robot=1",
+            "x=-1",
+            "x=11",
+            "x=NaN",
+            "x=",
+        ] {
+            assert!(parse_source_weight(bad).is_err(), "{bad}");
         }
     }
 }

@@ -27,6 +27,39 @@ pub enum Balance {
     ClassSourceLength,
 }
 
+/// A multiplier on the training weight of the rows of some sources: those
+/// whose name contains `pattern`, of one class or both.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceWeight {
+    pub pattern: String,
+    /// `Some(true)`: machine rows only; `Some(false)`: human rows only.
+    pub machine: Option<bool>,
+    pub weight: f64,
+}
+
+impl SourceWeight {
+    pub fn new(pattern: &str, machine: Option<bool>, weight: f64) -> SourceWeight {
+        SourceWeight {
+            pattern: pattern.to_string(),
+            machine,
+            weight,
+        }
+    }
+
+    pub fn applies(&self, source: &str, machine: bool) -> bool {
+        self.machine.is_none_or(|m| m == machine) && source.contains(self.pattern.as_str())
+    }
+
+    /// Adds `w` to `list`, replacing an entry for the same sources and class,
+    /// so that a flag can override a default.
+    pub fn set(list: &mut Vec<SourceWeight>, w: SourceWeight) {
+        match (list.iter_mut()).find(|e| e.pattern == w.pattern && e.machine == w.machine) {
+            Some(e) => e.weight = w.weight,
+            None => list.push(w),
+        }
+    }
+}
+
 /// How held-out scores for calibration and the thresholds are produced.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Calibration {
@@ -81,8 +114,9 @@ pub struct TrainOptions {
     /// otherwise make each other's held-out scores look better than a new
     /// source's.
     pub families: Vec<Vec<String>>,
-    /// Extra weight multipliers for sources whose name contains the given string.
-    pub source_weights: Vec<(String, f64)>,
+    /// Extra weight multipliers for the rows of sources whose name contains a
+    /// given string, in order: every entry that matches a row multiplies it.
+    pub source_weights: Vec<SourceWeight>,
     /// Store hashed weights as a u8 codebook instead of f32.
     pub quantize: bool,
     /// With `quantize`: score each calibration fit's held-out rows with its
@@ -119,7 +153,7 @@ impl Default for TrainOptions {
             // GPT-2 fine-tuned to imitate Amazon reviewers is a different kind of
             // "machine" from chat-model text; at full weight it taught the other
             // sources the opposite of what transfers (LOSO, docs/detector.md).
-            source_weights: vec![("salminen".to_string(), 0.3)],
+            source_weights: vec![SourceWeight::new("salminen", None, 0.3)],
             quantize: true,
             calibrate_quantized: false,
             strip_preambles: true,
@@ -191,4 +225,36 @@ pub struct Prepared {
     pub docs: Vec<Doc>,
     pub sources: Vec<String>,
     pub hash: HashConfig,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_weight_applies_to_its_sources_and_class() {
+        let both = SourceWeight::new("salminen", None, 0.3);
+        let machine = SourceWeight::new("salminen", Some(true), 0.0);
+        assert!(both.applies("salminen2022_fake_reviews", false));
+        assert!(both.applies("salminen2022_fake_reviews", true));
+        assert!(!both.applies("mixset", true));
+        assert!(machine.applies("salminen2022_fake_reviews", true));
+        assert!(!machine.applies("salminen2022_fake_reviews", false));
+    }
+
+    #[test]
+    fn setting_a_source_weight_replaces_only_the_same_sources_and_class() {
+        let mut list = TrainOptions::default().source_weights;
+        SourceWeight::set(&mut list, SourceWeight::new("salminen", Some(true), 0.0));
+        SourceWeight::set(&mut list, SourceWeight::new("salminen", None, 1.0));
+        SourceWeight::set(&mut list, SourceWeight::new("mixset", None, 2.0));
+        assert_eq!(
+            list,
+            [
+                SourceWeight::new("salminen", None, 1.0),
+                SourceWeight::new("salminen", Some(true), 0.0),
+                SourceWeight::new("mixset", None, 2.0),
+            ]
+        );
+    }
 }

@@ -383,10 +383,11 @@ fn row_weights(prep: &Prepared, rows: &[usize], opts: &TrainOptions) -> Vec<f64>
     let mut weights = balance_weights(prep, rows, opts.balance);
     if !opts.source_weights.is_empty() {
         for (i, &r) in rows.iter().enumerate() {
-            let name = &prep.sources[prep.docs[r].source as usize];
-            for (pat, m) in &opts.source_weights {
-                if name.contains(pat.as_str()) {
-                    weights[i] *= m;
+            let doc = &prep.docs[r];
+            let name = &prep.sources[doc.source as usize];
+            for sw in &opts.source_weights {
+                if sw.applies(name, doc.machine) {
+                    weights[i] *= sw.weight;
                 }
             }
         }

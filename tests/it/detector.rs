@@ -655,6 +655,55 @@ fn train_refuses_char_ngrams_longer_than_five() {
 }
 
 #[test]
+fn train_weighs_sources_and_classes_as_asked() {
+    let wd = Workdir::new();
+    // The fixture is one source, named after its file.
+    let out = train_small(&wd, "default.bin", &[]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let out = train_small(&wd, "other.bin", &["--source-weight", "elsewhere=5"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let out = train_small(
+        &wd,
+        "half.bin",
+        &["--source-weight", "train_small/human=0.5"],
+    );
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("source weights: salminen=0.3, train_small/human=0.5"),
+        "{}",
+        stderr(&out)
+    );
+    // A weight for a source that is not there changes nothing; one for this
+    // source's human rows changes the model.
+    assert_eq!(wd.read("other.bin"), wd.read("default.bin"));
+    assert_ne!(
+        genuine_score(&wd, "half.bin"),
+        genuine_score(&wd, "default.bin")
+    );
+    // Weighing a whole class out leaves nothing to fit: refused, nothing written.
+    let out = train_small(
+        &wd,
+        "bad.bin",
+        &["--source-weight", "train_small/machine=0"],
+    );
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("--source-weight leaves no machine rows to train on"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!wd.join("bad.bin").exists());
+    let out = train_small(&wd, "bad.bin", &["--source-weight", "train_small/robot=1"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("`train_small/robot=1` is not"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!wd.join("bad.bin").exists());
+}
+
+#[test]
 fn train_needs_both_classes() {
     let wd = Workdir::new();
     wd.write(
