@@ -69,6 +69,7 @@ COMMITS = {
     "abdalrahmenyousifMohamed/Synthetic-Data-Generator-with-Quality-Guardrails":
         "dd9c512d20023bc844cfe5296d3168e4b8ac8753",
     "scott-matkosky/AI_Text_Detector": "0706922f555d694fd734159d2f7e6306e7d2ab7c",
+    "om-shreyas/Synthetic-Reviews-Genereator": "81d8bcd56e292426f12ed602de71c0dc5d527437",
 }
 
 # Cap per source and label, so that no single source dominates a leave-one-source-out run.
@@ -386,6 +387,31 @@ def persona_reviews(m):
             generator = model_id(d["provider"])
             rows.append(row(src, crlf(d["text"]).strip(), "machine", generator, "product_review",
                             f"{src}|{generator}|{i}", f"persona_{d['persona']}_rating{d['rating']}"))
+    return src, rows
+
+
+# Llama 3 here also opens with "After incorporating the control factors, here's the review:".
+_LEAD_IN = re.compile(r"^[^:\n]{0,120}\bhere(?:'s| is)\b[^:\n]{0,120}:\s*", re.I)
+
+
+def supplement_reviews_llama3(m):
+    """Amazon supplement reviews and Llama 3 (8B) reviews written from each as an example (2024)."""
+    repo, src = "om-shreyas/Synthetic-Reviews-Genereator", "supplement_reviews_llama3"
+    rows = []
+    for d in json.loads(git_show(m, repo, "synthetic_reviews.json")):
+        original = d["original_review"]
+        if not isinstance(original, str):
+            continue  # one record's example review is empty (NaN upstream)
+        # An example and the review written from it are one item: kept on one side of a split.
+        group = f"{src}|{hashlib.sha256(original.encode()).hexdigest()[:16]}"
+        c = d["control_factors"]
+        factors = f"{c['length']}_{c['topic_diversity']}_{c['language_complexity']}"
+        rows.append(row(src, strip_markup(crlf(original)).strip(), "human", "", "product_review",
+                        group, "amazon_example"))
+        # synthetic_generator.py: ChatOllama(model="llama3"), temperature 0.7
+        text = _LEAD_IN.sub("", strip_preamble(d["synthetic_review"]), count=1)
+        rows.append(row(src, text, "machine",
+                        "llama-3-8b-instruct", "product_review", group, factors))
     return src, rows
 
 
@@ -747,6 +773,7 @@ EVAL = [
 # repeated by copying them into OUT_DIR/train.
 TRIED = [
     ("l2r_rewrites.csv", l2r_rewrites, NEW_OPTS),
+    ("supplement_reviews_llama3.csv", supplement_reviews_llama3, NEW_OPTS),
 ]
 
 
