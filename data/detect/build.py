@@ -406,8 +406,8 @@ def supplement_reviews_llama3(m):
         group = f"{src}|{hashlib.sha256(original.encode()).hexdigest()[:16]}"
         c = d["control_factors"]
         factors = f"{c['length']}_{c['topic_diversity']}_{c['language_complexity']}"
-        rows.append(row(src, strip_markup(crlf(original)).strip(), "human", "human", "product_review",
-                        group, "amazon_example"))
+        rows.append(row(src, strip_markup(crlf(original)).strip(), "human", "human",
+                        "product_review", group, "amazon_example"))
         # synthetic_generator.py: ChatOllama(model="llama3"), temperature 0.7
         text = _LEAD_IN.sub("", strip_preamble(d["synthetic_review"]), count=1)
         rows.append(row(src, text, "machine",
