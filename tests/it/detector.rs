@@ -458,6 +458,15 @@ fn train_small(wd: &Workdir, out: &str, options: &[&str]) -> std::process::Outpu
     wd.run(&[&["train", "--data", data, "--out", out], options].concat())
 }
 
+/// Trains on the small fixture with `options`, which must be refused before
+/// any training: exit 2, `want` in the error, and no model file.
+fn train_small_refused(wd: &Workdir, options: &[&str], want: &str) {
+    let out = train_small(wd, "bad.bin", options);
+    assert_eq!(status(&out), 2, "{options:?}: {}", stderr(&out));
+    assert!(stderr(&out).contains(want), "{want}\n{}", stderr(&out));
+    assert!(!wd.join("bad.bin").exists(), "{options:?}");
+}
+
 /// What `detect --json` says of a text under the shipped model.
 fn detect_json(wd: &Workdir, text: &str) -> serde_json::Value {
     let out = wd.run(&["detect", "--json", text]);
@@ -594,20 +603,11 @@ fn train_weighs_the_trees_as_asked() {
     // A weight the model file cannot hold is refused before any training.
     for bad in ["1.5", "-0.1", "NaN"] {
         let flag = format!("--tree-blend={bad}");
-        let out = train_small(&wd, "bad.bin", &["--trees", "50", &flag]);
-        assert_eq!(status(&out), 2, "{bad}");
-        assert!(
-            stderr(&out).contains(&format!("`{bad}` is not a weight from 0 to 1")),
-            "{}",
-            stderr(&out)
-        );
-        assert!(!wd.join("bad.bin").exists());
+        let want = format!("`{bad}` is not a weight from 0 to 1");
+        train_small_refused(&wd, &["--trees", "50", &flag], &want);
     }
     // A weight for trees nobody asked for is a mistake, not a no-op.
-    let out = train_small(&wd, "bad.bin", &["--tree-blend", "0.2"]);
-    assert_eq!(status(&out), 2);
-    assert!(stderr(&out).contains("--trees <N>"), "{}", stderr(&out));
-    assert!(!wd.join("bad.bin").exists());
+    train_small_refused(&wd, &["--tree-blend", "0.2"], "--trees <N>");
 }
 
 #[test]
@@ -634,24 +634,14 @@ fn train_bounds_the_trees_depth_as_asked() {
     );
     assert!(deep > stumps, "{deep} vs {stumps}");
     for bad in ["0", "9"] {
-        let out = train_small(&wd, "bad.bin", &["--trees", "50", "--tree-depth", bad]);
-        assert_eq!(status(&out), 2, "{bad}");
-        assert!(stderr(&out).contains("--tree-depth"), "{}", stderr(&out));
-        assert!(!wd.join("bad.bin").exists());
+        train_small_refused(&wd, &["--trees", "50", "--tree-depth", bad], "--tree-depth");
     }
 }
 
 #[test]
 fn train_refuses_char_ngrams_longer_than_five() {
     let wd = Workdir::new();
-    let out = train_small(&wd, "bad.bin", &["--char-ngrams", "2-7"]);
-    assert_eq!(status(&out), 2);
-    assert!(
-        stderr(&out).contains("`2-7` is not a range"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!wd.join("bad.bin").exists());
+    train_small_refused(&wd, &["--char-ngrams", "2-7"], "`2-7` is not a range");
 }
 
 #[test]
@@ -681,26 +671,16 @@ fn train_weighs_sources_and_classes_as_asked() {
         genuine_score(&wd, "default.bin")
     );
     // Weighing a whole class out leaves nothing to fit: refused, nothing written.
-    let out = train_small(
+    train_small_refused(
         &wd,
-        "bad.bin",
         &["--source-weight", "train_small/machine=0"],
+        "--source-weight leaves no machine rows to train on",
     );
-    assert_eq!(status(&out), 2);
-    assert!(
-        stderr(&out).contains("--source-weight leaves no machine rows to train on"),
-        "{}",
-        stderr(&out)
+    train_small_refused(
+        &wd,
+        &["--source-weight", "train_small/robot=1"],
+        "`train_small/robot=1` is not",
     );
-    assert!(!wd.join("bad.bin").exists());
-    let out = train_small(&wd, "bad.bin", &["--source-weight", "train_small/robot=1"]);
-    assert_eq!(status(&out), 2);
-    assert!(
-        stderr(&out).contains("`train_small/robot=1` is not"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!wd.join("bad.bin").exists());
 }
 
 #[test]
