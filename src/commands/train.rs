@@ -272,11 +272,9 @@ fn load_examples(args: &Args) -> anyhow::Result<Vec<Example>> {
 /// nothing to fit.
 fn check_weights(examples: &[Example], weights: &[SourceWeight]) -> anyhow::Result<()> {
     for (machine, class) in [(false, "human"), (true, "machine")] {
-        let kept = (examples.iter()).filter(|e| e.machine == machine).any(|e| {
-            (weights.iter())
-                .filter(|w| w.applies(&e.source, machine))
-                .all(|w| w.weight > 0.0)
-        });
+        let kept = (examples.iter())
+            .filter(|e| e.machine == machine)
+            .any(|e| SourceWeight::weigh(weights, &e.source, machine, 1.0) > 0.0);
         if !kept {
             bail!("--source-weight leaves no {class} rows to train on");
         }
@@ -315,12 +313,7 @@ fn options(args: &Args) -> TrainOptions {
         .collect();
     if !args.source_weight.is_empty() {
         let list: Vec<String> = (opts.source_weights.iter())
-            .map(|w| {
-                let class = w
-                    .machine
-                    .map_or("", |m| if m { "/machine" } else { "/human" });
-                format!("{}{class}={}", w.pattern, w.weight)
-            })
+            .map(|w| w.to_string())
             .collect();
         errln!("crmguard: source weights: {}", list.join(", "));
     }
@@ -457,6 +450,10 @@ mod tests {
             ok("a=b/human=2"),
             SourceWeight::new("a=b", Some(false), 2.0)
         );
+        // Printed as spelled.
+        for s in ["salminen=0.3", "michigan/machine=0.5", "a=b/human=2"] {
+            assert_eq!(ok(s).to_string(), s);
+        }
         for bad in [
             "salminen",
             "=1",

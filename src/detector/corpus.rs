@@ -50,6 +50,15 @@ impl SourceWeight {
         self.machine.is_none_or(|m| m == machine) && source.contains(self.pattern.as_str())
     }
 
+    /// `w`, the weight of a row of `source` and class, times every entry of
+    /// `list` that applies to it. Training and `train`'s check of the flags
+    /// both weigh rows by this.
+    pub fn weigh(list: &[SourceWeight], source: &str, machine: bool, w: f64) -> f64 {
+        (list.iter())
+            .filter(|sw| sw.applies(source, machine))
+            .fold(w, |w, sw| w * sw.weight)
+    }
+
     /// Adds `w` to `list`, replacing an entry for the same sources and class,
     /// so that a flag can override a default.
     pub fn set(list: &mut Vec<SourceWeight>, w: SourceWeight) {
@@ -57,6 +66,18 @@ impl SourceWeight {
             Some(e) => e.weight = w.weight,
             None => list.push(w),
         }
+    }
+}
+
+/// As the flag spells it: `NAME=W`, `NAME/human=W` or `NAME/machine=W`.
+impl std::fmt::Display for SourceWeight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let class = match self.machine {
+            Some(true) => "/machine",
+            Some(false) => "/human",
+            None => "",
+        };
+        write!(f, "{}{class}={}", self.pattern, self.weight)
     }
 }
 
@@ -240,6 +261,11 @@ mod tests {
         assert!(!both.applies("mixset", true));
         assert!(machine.applies("salminen2022_fake_reviews", true));
         assert!(!machine.applies("salminen2022_fake_reviews", false));
+        // Every entry that applies multiplies the row's weight.
+        let list = [both, machine, SourceWeight::new("2022", None, 2.0)];
+        assert_eq!(SourceWeight::weigh(&list, "salminen2022", false, 1.0), 0.6);
+        assert_eq!(SourceWeight::weigh(&list, "salminen2022", true, 1.0), 0.0);
+        assert_eq!(SourceWeight::weigh(&list, "mixset", true, 0.5), 0.5);
     }
 
     #[test]

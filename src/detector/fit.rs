@@ -2,7 +2,7 @@
 //! and an L-BFGS fit whose result does not depend on the number of threads.
 
 use super::calibrate::balance_weights;
-use super::corpus::{Doc, Prepared, TrainOptions};
+use super::corpus::{Doc, Prepared, SourceWeight, TrainOptions};
 use super::frequency::{self, FreqTable};
 use super::lexicon::N_LEX;
 use super::model::{FeatureConfig, N_DENSE, N_SCRIPTS};
@@ -385,11 +385,7 @@ fn row_weights(prep: &Prepared, rows: &[usize], opts: &TrainOptions) -> Vec<f64>
         for (i, &r) in rows.iter().enumerate() {
             let doc = &prep.docs[r];
             let name = &prep.sources[doc.source as usize];
-            for sw in &opts.source_weights {
-                if sw.applies(name, doc.machine) {
-                    weights[i] *= sw.weight;
-                }
-            }
+            weights[i] = SourceWeight::weigh(&opts.source_weights, name, doc.machine, weights[i]);
         }
         let tot: f64 = weights.iter().sum();
         weights.iter_mut().for_each(|w| *w /= tot);
