@@ -391,6 +391,8 @@ def persona_reviews(m):
 
 
 # Llama 3 here also opens with "After incorporating the control factors, here's the review:".
+# Kept to this source rather than widened in _PREAMBLE: that pattern cleans training sources,
+# and a wider one would change them, and with them the shipped model.
 _LEAD_IN = re.compile(r"^[^:\n]{0,120}\bhere(?:'s| is)\b[^:\n]{0,120}:\s*", re.I)
 
 
