@@ -31,8 +31,8 @@ impl Default for HashConfig {
         HashConfig {
             bits: 18,
             // Char 4-grams alone caught as much across sources as 3- to 5-grams, at
-            // a third of the hashing (docs/detector.md, "What the char n-grams buy,
-            // and which lengths").
+            // a third of the hashing (docs/detector-research.md, "What the char
+            // n-grams buy, and which lengths").
             char_min: 4,
             char_max: 4,
             word_min: 1,

@@ -2,8 +2,8 @@
 //! regression trees over its dense features (style, lexicon rates, length and
 //! the artefact rules' evidence). Trees see interactions a linear model cannot
 //! ("short *and* no contractions *and* no typos"), which is where short and
-//! casual machine text differs from human text (docs/detector.md, "What a
-//! second stage could add"). A model with a forest scores
+//! casual machine text differs from human text (docs/detector-research.md,
+//! "What a second stage could add"). A model with a forest scores
 //! `(1 - blend) * linear margin + blend * forest log-odds`, and calibration
 //! fits its length bands on that blended margin.
 //!
@@ -265,7 +265,7 @@ pub fn features(
 }
 
 /// How the forest is grown. The defaults are the ensemble measured in
-/// docs/detector.md ("What a second stage could add").
+/// docs/detector-research.md ("What a second stage could add").
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TreeOptions {
     pub n_trees: u16,
