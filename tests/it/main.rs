@@ -14,6 +14,7 @@ mod cli;
 mod commit;
 mod detector;
 mod diagnose;
+mod docs;
 mod files;
 mod findings;
 mod formats;
