@@ -1,19 +1,21 @@
 //! `crmguard detect`: score text from arguments or stdin, with its reasons.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
 
 use serde::Serialize;
 
 use crate::commands::judge::Judge;
 use crate::detector::{MIN_WORDS, Sensitivity};
-use crate::error::exit;
+use crate::error::{Located, exit, line_col};
 use crate::outln;
 use crate::terminal;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Texts to score; none: read one text from stdin
+    /// Texts to score; `-` or none: read one text from stdin
     #[arg(value_name = "TEXT")]
     pub texts: Vec<String>,
     /// With stdin: score each line as its own text
@@ -58,6 +60,49 @@ struct SignalOut<'a> {
     weight: f32,
 }
 
+/// The texts to score, in the order given: `-` (or no text at all) reads stdin
+/// there, as one text or, with `--lines`, one per line.
+fn texts(args: &Args) -> anyhow::Result<Vec<String>> {
+    if args.texts.is_empty() {
+        return read_stdin(args.lines);
+    }
+    let stdin_count = args.texts.iter().filter(|t| *t == "-").count();
+    if stdin_count > 1 {
+        bail!("`-` (stdin) is given {stdin_count} times");
+    }
+    if args.lines && stdin_count == 0 {
+        bail!("--lines splits stdin, and no `-` reads it: give `-` among the texts, or no text");
+    }
+    let mut out = Vec::with_capacity(args.texts.len());
+    for t in &args.texts {
+        if t == "-" {
+            out.extend(read_stdin(args.lines)?);
+        } else {
+            out.push(t.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Stdin as text. Read as bytes first so that invalid UTF-8 is reported where
+/// it is, as every other input's is, not as a bare "stream did not contain
+/// valid UTF-8".
+fn read_stdin(lines: bool) -> anyhow::Result<Vec<String>> {
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut raw)
+        .context("reading stdin")?;
+    let s = String::from_utf8(raw).map_err(|e| {
+        let (line, col) = line_col(e.as_bytes(), e.utf8_error().valid_up_to());
+        Located::new(Path::new("stdin"), line, col, "invalid UTF-8")
+    })?;
+    Ok(if lines {
+        s.lines().map(String::from).collect()
+    } else {
+        vec![s]
+    })
+}
+
 /// Exit status: 1 when any text is flagged, as `scan` does for quarantine.
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let policy = crate::policy::Policy::discover(args.policy.as_deref())?;
@@ -65,17 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let detector = judge.detector();
     let threshold = judge.thresholds.quarantine;
     let review_threshold = judge.thresholds.review;
-    let texts = if args.texts.is_empty() {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s)?;
-        if args.lines {
-            s.lines().map(String::from).collect()
-        } else {
-            vec![s]
-        }
-    } else {
-        args.texts.clone()
-    };
+    let texts = texts(&args)?;
     let mut any = false;
     let mut json = terminal::stdout_data();
     for text in &texts {

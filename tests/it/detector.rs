@@ -46,6 +46,60 @@ fn detect_scores_and_explains() {
 }
 
 #[test]
+fn detect_reads_stdin_where_dash_stands_and_names_bad_bytes() {
+    let wd = Workdir::new();
+    let json_lines = |out: std::process::Output| -> Vec<serde_json::Value> {
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    // `-` among the texts: stdin's lines are scored in its place, in order.
+    let out = wd
+        .command(&["detect", "--json", "--lines", GENUINE, "-", GENUINE])
+        .write_stdin(format!("{PASTED}\n{GENUINE}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let flagged: Vec<bool> = json_lines(out)
+        .iter()
+        .map(|v| v["flagged"].as_bool().unwrap())
+        .collect();
+    assert_eq!(flagged, [false, true, false, false]);
+
+    // `-` alone is one text, as no text at all is.
+    let out = wd
+        .command(&["detect", "--json", "-"])
+        .write_stdin(format!("{PASTED}\n{GENUINE}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(json_lines(out).len(), 1);
+
+    for (args, want) in [
+        (&["detect", "-", "-"][..], "`-` (stdin) is given 2 times"),
+        (&["detect", "--lines", GENUINE][..], "--lines splits stdin"),
+    ] {
+        let out = wd.command(args).write_stdin("x\n").output().unwrap();
+        assert_eq!(status(&out), 2);
+        assert!(stderr(&out).contains(want), "{}", stderr(&out));
+        assert!(out.stdout.is_empty());
+    }
+
+    // Invalid UTF-8 on the second line, after two characters: named where it is.
+    let out = wd
+        .command(&["detect"])
+        .write_stdin(&b"first line\nab\xff cd\n"[..])
+        .output()
+        .unwrap();
+    assert_eq!(status(&out), 2);
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "crmguard: error: stdin:2:3: invalid UTF-8"
+    );
+}
+
+#[test]
 fn lexicon_signals_name_their_phrases_longest_first() {
     let text = "We delve into a rich tapestry of hospitality. This hotel is a testament to \
                 care and it truly elevates every stay. This is seamless.";
