@@ -20,7 +20,9 @@ use crate::policy::Policy;
 use crate::policy::PolicySource;
 use crate::report::run::{BaselineInfo, RunReport};
 use crate::report::{ReportFormat, github, summary};
-use crate::scan::{Input, Interrupted, ScanConfig, check_audit_log, check_plans, scan};
+use crate::scan::{
+    Input, Interrupted, ScanConfig, check_audit_log, check_plans, check_run_files, scan,
+};
 use crate::terminal;
 
 #[derive(clap::Args, Debug)]
@@ -332,29 +334,23 @@ fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<
         reads.push(anchors);
     }
     check_plans(&inputs, &reads)?;
-    let written = args
-        .reports
-        .iter()
-        .filter(|r| !r.is_stdout())
-        .map(|r| (&r.path, "a report"))
-        .chain(args.write_baseline.iter().map(|p| (p, "the baseline")));
-    for (path, what) in written {
-        if let Some(input) = inputs
-            .iter()
-            .find(|i| crate::output::same_file(path, &i.path))
-        {
-            bail!(
-                "{}: {what} is also an input ({})",
-                terminal::path(path),
-                terminal::path(&input.path)
-            );
-        }
-    }
     let audit_log = args
         .audit_log
         .clone()
         .unwrap_or_else(|| args.out_dir.join(crate::audit::DEFAULT_FILE_NAME));
     check_audit_log(&audit_log, &inputs, &reads)?;
+    let written: Vec<(&Path, &str)> = args
+        .reports
+        .iter()
+        .filter(|r| !r.is_stdout())
+        .map(|r| (r.path.as_path(), "a report"))
+        .chain(
+            args.write_baseline
+                .iter()
+                .map(|p| (p.as_path(), "the baseline")),
+        )
+        .collect();
+    check_run_files(&written, &audit_log, &inputs, &reads)?;
     let log_dir = audit_log.parent().filter(|d| !d.as_os_str().is_empty());
     for dir in [Some(args.out_dir.as_path()), log_dir]
         .into_iter()

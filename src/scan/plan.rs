@@ -226,6 +226,58 @@ pub fn check_audit_log(log: &Path, inputs: &[&Input], reads: &[&Path]) -> anyhow
     Ok(())
 }
 
+/// Refuses a run-level file (`written`: the run's reports, the baseline; each
+/// with what it is) that lands on a file the run reads, on another input's
+/// output, on the audit log, or on another run-level file. The reports are
+/// written last: one over a clean file or the audit log would replace it after
+/// the commit, and leave a log that no longer verifies.
+pub fn check_run_files(
+    written: &[(&Path, &str)],
+    log: &Path,
+    inputs: &[&Input],
+    reads: &[&Path],
+) -> anyhow::Result<()> {
+    let log_at = landing(log, true);
+    for (i, &(path, what)) in written.iter().enumerate() {
+        // Reports and the baseline are written through a symlink, not over it.
+        let at = landing(path, true);
+        let shown = terminal::path(path);
+        let read = inputs
+            .iter()
+            .map(|i| i.path.as_path())
+            .filter(|p| p.as_os_str() != "-")
+            .chain(reads.iter().copied());
+        for r in read {
+            if same_file(path, r) || landing(r, true) == at {
+                bail!(
+                    "{shown}: {what} is also a file this run reads ({})",
+                    terminal::path(r)
+                );
+            }
+        }
+        if at == log_at || same_file(path, log) {
+            bail!("{shown}: {what} is also the audit log; choose another path");
+        }
+        for input in inputs {
+            for out in input.outputs.all() {
+                if landing(out, false) == at {
+                    bail!(
+                        "{shown}: {what} is also an output of {} ({})",
+                        terminal::path(&input.path),
+                        terminal::path(out)
+                    );
+                }
+            }
+        }
+        for &(other, other_what) in &written[i + 1..] {
+            if landing(other, true) == at {
+                bail!("{shown}: {what} and {other_what} would both be written there");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The absolute path a write to `path` lands on, whether it exists or not.
 /// `follow`: the last component's symlink is followed too (a file opened
 /// for appending); otherwise it is the link itself that a rename replaces.

@@ -310,6 +310,74 @@ fn output_options_write_through_links_and_into_devices() {
 }
 
 #[test]
+fn a_report_or_baseline_that_is_another_file_of_the_run_is_refused() {
+    let wd = Workdir::new();
+    wd.write("leads.csv", BAD);
+    wd.write("crmguard.toml", "");
+    std::fs::create_dir(wd.join("o")).unwrap();
+    std::os::unix::fs::symlink("o/leads.clean.csv", wd.join("link.md")).unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--report", "markdown=o/crmguard-audit.jsonl"],
+            "a report is also the audit log",
+        ),
+        (
+            &["--write-baseline", "o/crmguard-audit.jsonl"],
+            "the baseline is also the audit log",
+        ),
+        (
+            &["--report", "json=o/leads.clean.csv"],
+            "a report is also an output of leads.csv",
+        ),
+        (
+            &["--report", "markdown=link.md"],
+            "a report is also an output of leads.csv",
+        ),
+        (
+            &["--write-baseline", "o/./leads.report.json"],
+            "the baseline is also an output of leads.csv",
+        ),
+        (
+            &["--report", "html=crmguard.toml"],
+            "a report is also a file this run reads",
+        ),
+        (
+            &["--report", "json=leads.csv"],
+            "a report is also a file this run reads",
+        ),
+        (
+            &["--report", "json=run.json", "--write-baseline", "run.json"],
+            "a report and the baseline would both be written there",
+        ),
+    ];
+    for (extra, says) in cases {
+        let mut args = vec!["scan", "-o", "o"];
+        args.extend_from_slice(extra);
+        args.push("leads.csv");
+        let out = wd.run(&args);
+        assert_eq!(status(&out), 2, "{extra:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{extra:?}: {}", stderr(&out));
+        assert_eq!(wd.list("o"), Vec::<String>::new(), "{extra:?}");
+    }
+    assert_eq!(wd.read_string("leads.csv"), BAD);
+    assert_eq!(wd.read_string("crmguard.toml"), "");
+    // The same paths elsewhere are written, and the log still verifies.
+    let out = wd.run(&[
+        "scan",
+        "-o",
+        "o",
+        "--report",
+        "markdown=o/run.md",
+        "--write-baseline",
+        "o/baseline.json",
+        "leads.csv",
+    ]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let out = wd.run(&["audit", "verify", "o/crmguard-audit.jsonl"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
 fn an_audit_log_that_is_another_file_of_the_run_is_refused() {
     let wd = Workdir::new();
     wd.write("leads.csv", BAD);
