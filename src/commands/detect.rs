@@ -24,7 +24,7 @@ pub struct Args {
     /// A model from `crmguard train` [default: the policy's, else the built-in one]
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
-    /// Policy file, for its [detector] model, sensitivity and thresholds [default: ./crmguard.toml if present]
+    /// Policy file, for its [detector] model, sensitivity and thresholds [default: $CRMGUARD_POLICY, else the nearest crmguard.toml up to the repository root]
     #[arg(short, long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Detector preset, instead of the policy's [detector] sensitivity

@@ -39,7 +39,7 @@ pub struct Args {
     /// Hash every row, not only rows whose is_synthetic is true
     #[arg(long)]
     pub all: bool,
-    /// Policy file (for column aliases) [default: ./crmguard.toml if present]
+    /// Policy file (for column aliases) [default: $CRMGUARD_POLICY, else the nearest crmguard.toml up to the repository root]
     #[arg(short, long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Input format, instead of guessing from the extension

@@ -30,7 +30,7 @@ pub struct Args {
     /// Why (recorded in the audit log)
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
-    /// Policy file, for [release] never [default: ./crmguard.toml if present, else the built-in policy]
+    /// Policy file, for [release] never [default: $CRMGUARD_POLICY, else the nearest crmguard.toml up to the repository root, else the built-in policy]
     #[arg(short, long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// The audit log of the scan that wrote the quarantine file [default: crmguard-audit.jsonl beside it]

@@ -30,7 +30,7 @@ pub struct Args {
     /// Files to scan (CSV, TSV, JSON array, NDJSON, Parquet; .gz/.zst too); `-` reads stdin
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Policy file [default: ./crmguard.toml if present, else the built-in policy]
+    /// Policy file [default: $CRMGUARD_POLICY, else the nearest crmguard.toml up to the repository root, else the built-in policy]
     #[arg(short, long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Directory for the clean, quarantine and report files

@@ -31,7 +31,7 @@ use super::Detector;
 pub enum Sensitivity {
     /// Quarantine only text the model is surest of; no review tier
     Strict,
-    /// Quarantine as `strict` does, and list borderline rows for review
+    /// Quarantine a little more than `strict`, and list borderline rows for review
     #[default]
     Balanced,
     /// Quarantine more machine text, at more risk to genuine rows
