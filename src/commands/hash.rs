@@ -3,7 +3,7 @@
 //! refresh `provenance_hash` on synthetic rows, with exactly the code that
 //! `crmguard scan` verifies with.
 
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -87,13 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .output
         .clone()
         .or(args.in_place.then(|| args.file.clone()));
-    // The producer's own data file: readable as its umask says, like the
-    // input it replaces.
-    let mut out = match &target {
-        Some(p) => OutputFile::create(p, Mode::Shared)
-            .with_context(|| format!("{}: cannot create", terminal::path(p)))?,
-        None => OutputFile::create(std::path::Path::new("-"), Mode::Shared)?,
-    };
+    let (mut out, spool) = open_output(target.as_deref())?;
     if bom {
         out.write_all(b"\xEF\xBB\xBF")?;
     }
@@ -123,9 +117,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     };
     let (rows, hashed) = hash_records(&mut *reader, &mut out, &ctx, &job)?;
     out.commit()?;
+    if let Some(f) = &spool {
+        release(f)?;
+    }
     let dest = match &target {
-        Some(p) => terminal::path(p).to_string(),
-        None => "stdout".into(),
+        Some(p) if spool.is_none() => terminal::path(p).to_string(),
+        _ => "stdout".into(),
     };
     crate::errln!(
         "crmguard: hashed {hashed} of {rows} records ({}) -> {dest}",
@@ -135,6 +132,36 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     );
     Ok(exit::CLEAN)
+}
+
+/// The output for `target`, with the spool it goes through when that is
+/// stdout (none or `-`). Records reach stdout only once every one of them is
+/// hashed: a consumer reading the pipe must not take the first half of a file
+/// whose second half failed (docs/provenance.md). They wait in an unnamed temp
+/// file, not in memory, since a generator's file can be of any size.
+fn open_output(target: Option<&Path>) -> anyhow::Result<(OutputFile, Option<std::fs::File>)> {
+    match target {
+        Some(p) if p.as_os_str() != "-" => {
+            // The producer's own data file: readable as its umask says, like
+            // the input it replaces.
+            let out = OutputFile::create(p, Mode::Shared)
+                .with_context(|| format!("{}: cannot create", terminal::path(p)))?;
+            Ok((out, None))
+        }
+        _ => {
+            let f = tempfile::tempfile().context("cannot create a temp file to hold the output")?;
+            let writer = io::BufWriter::with_capacity(256 * 1024, f.try_clone()?);
+            Ok((OutputFile::Stdout(Box::new(writer)), Some(f)))
+        }
+    }
+}
+
+/// Copies a spooled, committed output to stdout.
+fn release(mut spooled: &std::fs::File) -> io::Result<()> {
+    spooled.seek(SeekFrom::Start(0))?;
+    let mut stdout = terminal::stdout_data();
+    io::copy(&mut spooled, &mut stdout)?;
+    stdout.flush()
 }
 
 /// Writes the CSV header, with a provenance hash column added at the end

@@ -145,4 +145,26 @@ fn unhashable_records_are_errors_with_their_location() {
     let out = wd.run(&["hash", "short.csv"]);
     assert_eq!(status(&out), 2);
     assert!(stderr(&out).contains("short.csv:2:1: record 1: 2 fields where the header has 3"));
+    // To stdout too, nothing of a file that fails is written, not even the
+    // records before the bad one.
+    for args in [&["hash", "gen.csv"][..], &["hash", "gen.csv", "-o", "-"]] {
+        let out = wd.run(args);
+        assert_eq!(status(&out), 2, "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: {:?}", out.stdout);
+    }
+    wd.write("b.ndjson", "{\"a\":1,\"is_synthetic\":true}\n[1]\n");
+    let out = wd.run(&["hash", "b.ndjson"]);
+    assert_eq!(status(&out), 2);
+    assert!(out.stdout.is_empty(), "{:?}", out.stdout);
+    // A file that hashes reaches stdout whole, as it would a file.
+    wd.write(
+        "ok.csv",
+        "Body,is_synthetic,data_source\nhi,true,ai\nyo,false,web\n",
+    );
+    let piped = wd.run(&["hash", "ok.csv"]);
+    assert_eq!(status(&piped), 0, "{}", stderr(&piped));
+    let out = wd.run(&["hash", "ok.csv", "-o", "ok.hashed.csv"]);
+    assert_eq!(status(&out), 0);
+    assert_eq!(piped.stdout, wd.read("ok.hashed.csv"));
+    assert!(stderr(&piped).contains("-> stdout"), "{}", stderr(&piped));
 }
