@@ -91,6 +91,7 @@ pub fn merge(parts: &[Part]) -> anyhow::Result<Value> {
             None => merged_from.push(merged_part(p, outputs)),
         }
     }
+    check_distinct(&merged_from)?;
     if let Some(ai) = o.get_mut("ai_text").and_then(Value::as_object_mut) {
         ai.insert("top_signals".into(), top_signals(signals));
     }
@@ -103,6 +104,34 @@ pub fn merge(parts: &[Part]) -> anyhow::Result<Value> {
     o.insert("scan_id".into(), json!(&id.finalize().to_hex()[..20]));
     o.insert("merged_from".into(), Value::Array(merged_from));
     Ok(out)
+}
+
+/// Refuses a scan counted twice: the same report given twice (a repeated glob),
+/// a part also given inside a merged report, or one input file scanned twice
+/// (same path, same bytes). Its rows would be summed twice into a total that
+/// looks like evidence. Shards of one dump have paths of their own, so two
+/// with equal bytes (two header-only shards) still merge.
+fn check_distinct(parts: &[Value]) -> anyhow::Result<()> {
+    let mut seen: std::collections::HashMap<String, &Value> = std::collections::HashMap::new();
+    for p in parts {
+        let keys = [
+            p["scan_id"].as_str().map(|id| format!("scan {id}")),
+            p.pointer("/input/blake3")
+                .and_then(Value::as_str)
+                .zip(p.pointer("/input/path").and_then(Value::as_str))
+                .map(|(hash, path)| format!("input {path} ({hash})")),
+        ];
+        for key in keys.into_iter().flatten() {
+            if let Some(first) = seen.insert(key.clone(), p) {
+                bail!(
+                    "{} and {} are the same {key}: merged twice, its rows would count twice",
+                    first["report"].as_str().unwrap_or("?"),
+                    p["report"].as_str().unwrap_or("?"),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Refuses to add up two reports that do not mean the same thing: another

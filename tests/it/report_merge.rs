@@ -94,8 +94,10 @@ fn shards_merge_into_the_whole_files_counts() {
     assert!(total.get("audit").is_none());
     common::tools::validate_reports(&[wd.join("total.json")]);
 
-    // A merged report merges again, its parts listed once each.
-    let out = wd.run(&["report", "merge", "-o", "-", "total.json", &reports[0]]);
+    // A merged report merges again, its parts listed once each (with another
+    // scan: the same one again is refused, see below).
+    let other = "crmguard-out/whole.report.json";
+    let out = wd.run(&["report", "merge", "-o", "-", "total.json", other]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     wd.write("again.json", &out.stdout);
@@ -103,8 +105,7 @@ fn shards_merge_into_the_whole_files_counts() {
     assert_eq!(again["merged_from"].as_array().unwrap().len(), 4);
     assert_eq!(
         again["rows_total"].as_u64().unwrap(),
-        whole["rows_total"].as_u64().unwrap()
-            + wd.report(&reports[0])["rows_total"].as_u64().unwrap()
+        2 * whole["rows_total"].as_u64().unwrap()
     );
 }
 
@@ -145,4 +146,70 @@ fn reports_of_different_policies_are_refused() {
     let out = wd.run(&["report", "merge", "-o", "t.json", "broken.json"]);
     assert_eq!(status(&out), 2);
     assert!(stderr(&out).contains("broken.json:2:"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_scan_counted_twice_is_refused() {
+    let wd = Workdir::new();
+    wd.fixture("samples/leads.csv");
+    wd.write("empty1.csv", "Name,is_synthetic,data_source\n");
+    wd.write("empty2.csv", "Name,is_synthetic,data_source\n");
+    for dir in ["a", "b"] {
+        let out = wd.run(&[
+            "scan",
+            "--now",
+            NOW,
+            "--fail-on",
+            "never",
+            "-o",
+            dir,
+            "leads.csv",
+            "empty1.csv",
+            "empty2.csv",
+        ]);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+    }
+    let merge = |parts: &[&str]| {
+        let mut args = vec!["report", "merge", "-o", "t.json"];
+        args.extend_from_slice(parts);
+        let out = wd.run(&args);
+        let _ = std::fs::remove_file(wd.join("t.json"));
+        out
+    };
+    // Two shards with the same bytes under their own names add up.
+    let out = merge(&["a/empty1.report.json", "a/empty2.report.json"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let out = wd.run(&[
+        "report",
+        "merge",
+        "-o",
+        "m.json",
+        "a/leads.report.json",
+        "a/empty1.report.json",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    for (parts, says) in [
+        (
+            &["a/leads.report.json", "a/leads.report.json"][..],
+            "a/leads.report.json and a/leads.report.json are the same scan ",
+        ),
+        // A part that is also inside a merged report.
+        (
+            &["m.json", "a/empty1.report.json"],
+            "a/empty1.report.json and a/empty1.report.json are the same scan ",
+        ),
+        // One file scanned twice, in two runs.
+        (
+            &["a/leads.report.json", "b/leads.report.json"],
+            "are the same input leads.csv (",
+        ),
+    ] {
+        let out = merge(parts);
+        assert_eq!(status(&out), 2, "{parts:?}");
+        let err = stderr(&out);
+        assert!(err.contains(says), "{parts:?}: {err}");
+        assert!(err.contains("its rows would count twice"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!wd.join("t.json").exists());
+    }
 }
