@@ -420,7 +420,11 @@ fn closing_findings(
             fix: None,
         });
     }
-    if columns.is_none() && tally.rows_total > 0 {
+    // Only where some record was read far enough to lack a key: when every
+    // record is malformed, no key was seen, and saying that none has one
+    // would send the user to fix keys that are there.
+    let lacked = tally.reasons[crate::spec::Reason::MissingDisclosure as usize];
+    if columns.is_none() && lacked > 0 {
         missing_keys_finding(
             policy,
             tally.fields_seen,

@@ -142,6 +142,17 @@ fn missing_disclosure_columns_quarantine_every_row() {
     let report = wd.report("crmguard-out/some.report.json");
     assert!(codes(&report).is_empty());
     assert_eq!(report["rows_quarantined"], 1);
+    // Records that are malformed (a duplicated key, a number out of range)
+    // were never read far enough to lack a key: no finding says they do.
+    wd.write(
+        "bad.json",
+        "[{\"is_synthetic\":false,\"data_source\":\"w\",\"is_synthetic\":true},\n\
+         {\"is_synthetic\":false,\"data_source\":\"w\",\"n\":1e999}]",
+    );
+    assert_eq!(status(&wd.run(&["scan", "bad.json"])), 1);
+    let report = wd.report("crmguard-out/bad.report.json");
+    assert!(codes(&report).is_empty(), "{report}");
+    assert_eq!(report["reasons"], serde_json::json!({"MALFORMED_ROW": 2}));
 }
 
 #[test]
