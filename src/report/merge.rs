@@ -47,8 +47,24 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Part> {
         None => bail!(fail("not a crmguard report: no `schema`".into())),
     }
     for key in ["rows_total", "rows_clean", "rows_quarantined"] {
-        if report.get(key).and_then(Value::as_u64).is_none() {
-            bail!(fail(format!("not a crmguard report: no `{key}`")));
+        match report.get(key) {
+            None => bail!(fail(format!("not a crmguard report: no `{key}`"))),
+            Some(v) if v.as_u64().is_none() => {
+                // serde_json keeps no positions; the key's first appearance
+                // is where a reader looks.
+                let at = find(&bytes, format!("\"{key}\"").as_bytes()).unwrap_or(0);
+                let (line, col) = crate::error::line_col(&bytes, at);
+                bail!(Located::new(
+                    path,
+                    line,
+                    col,
+                    format!(
+                        "not a crmguard report: `{key}` is {}, not a count of rows",
+                        crate::error::excerpt(&v.to_string())
+                    ),
+                ));
+            }
+            Some(_) => {}
         }
     }
     Ok(Part {
@@ -56,6 +72,10 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Part> {
         bytes,
         report,
     })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Sums `parts` in the order given (rows for review keep that order). A

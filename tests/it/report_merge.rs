@@ -146,6 +146,14 @@ fn reports_of_different_policies_are_refused() {
     let out = wd.run(&["report", "merge", "-o", "t.json", "broken.json"]);
     assert_eq!(status(&out), 2);
     assert!(stderr(&out).contains("broken.json:2:"), "{}", stderr(&out));
+    // A count of the wrong type is named as such, where it is.
+    wd.write("typed.json", "{\"schema\": 1,\n  \"rows_total\": \"x\"}");
+    let out = wd.run(&["report", "merge", "-o", "t.json", "typed.json"]);
+    assert_eq!(status(&out), 2);
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "crmguard: error: typed.json:2:3: not a crmguard report: `rows_total` is \"x\", not a count of rows"
+    );
 }
 
 #[test]
