@@ -59,11 +59,15 @@ pub fn main() -> ExitCode {
             } else {
                 exit::CLEAN
             };
-            // `--help >/dev/full` fails like any other write.
-            let code = if e.print().is_err() {
-                exit::ERROR
-            } else {
-                code
+            // `--help >/dev/full` fails like any other write, with the same
+            // message; a closed pipe (`--help | head -1`) is not a failure.
+            let code = match e.print() {
+                Ok(()) => code,
+                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => code,
+                Err(err) => {
+                    crate::errln!("crmguard: error: cannot write to stdout: {err}");
+                    exit::ERROR
+                }
             };
             return ExitCode::from(code);
         }

@@ -143,6 +143,11 @@ fn a_full_disk_on_stderr_or_stdout_is_exit_2_not_a_panic() {
     ] {
         let out = run_with(&wd, args, dev_full(), Stdio::piped());
         assert_eq!(status(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("cannot write to stdout"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
 }
 
@@ -159,6 +164,7 @@ fn a_closed_pipe_ends_the_output_quietly() {
         (&["audit", "export", log], 0),
         (&["hash", "bad.csv"], 0),
         (&["init", "-"], 0),
+        (&["--help"], 0),
     ] {
         let out = run_with(&wd, args, closed_pipe(), Stdio::piped());
         assert_eq!(status(&out), code, "{args:?}: {}", stderr(&out));
