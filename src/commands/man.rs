@@ -40,7 +40,13 @@ pub fn run(args: Args, cmd: clap::Command) -> anyhow::Result<u8> {
     let mut pages = vec![("crmguard.1".to_string(), render(cmd)?)];
     for sub in subs {
         let name = format!("crmguard-{}", sub.get_name());
-        pages.push((format!("{name}.1"), render(sub.display_name(name))?));
+        // The synopsis shows the bin name: `crmguard scan ...`, as typed,
+        // not a bare `scan ...`.
+        let typed = format!("crmguard {}", sub.get_name());
+        pages.push((
+            format!("{name}.1"),
+            render(sub.display_name(name).bin_name(typed))?,
+        ));
     }
     for (file, page) in pages {
         let path = dir.join(&file);

@@ -279,9 +279,13 @@ fn completions_load_in_bash_and_the_man_page_renders() {
     assert_eq!(status(&out), 0);
     let pages = wd.list("man");
     assert!(pages.contains(&"crmguard-scan.1".to_string()), "{pages:?}");
+    let scan_page = wd.read_string("man/crmguard-scan.1");
+    assert!(scan_page.contains("\\-\\-baseline"));
+    // The synopsis is the command as typed, not a bare `scan`.
+    let synopsis = scan_page.split(".SH SYNOPSIS\n").nth(1).unwrap();
     assert!(
-        wd.read_string("man/crmguard-scan.1")
-            .contains("\\-\\-baseline")
+        synopsis.starts_with("\\fBcrmguard scan\\fR "),
+        "{synopsis:.80}"
     );
     if let Some(man) = tools::program("man") {
         let out = Command::new(man)
