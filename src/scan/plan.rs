@@ -199,29 +199,8 @@ pub fn check_audit_log(log: &Path, inputs: &[&Input], reads: &[&Path]) -> anyhow
     {
         bail!("{shown}: the audit log's name is one crmguard gives its temp files");
     }
-    let read = inputs
-        .iter()
-        .map(|i| i.path.as_path())
-        .filter(|p| p.as_os_str() != "-")
-        .chain(reads.iter().copied());
-    for r in read {
-        if same_file(log, r) || landing(r, true) == log_at {
-            bail!(
-                "{shown}: the audit log is also a file this run reads ({})",
-                terminal::path(r)
-            );
-        }
-    }
-    for input in inputs {
-        for out in input.outputs.all() {
-            if landing(out, false) == log_at {
-                bail!(
-                    "{shown}: the audit log is also an output of {} ({}); choose another --audit-log",
-                    terminal::path(&input.path),
-                    terminal::path(out)
-                );
-            }
-        }
+    if let Some(c) = clash(log, &log_at, inputs, reads) {
+        bail!("{shown}: the audit log is also {c}; choose another --audit-log");
     }
     Ok(())
 }
@@ -242,32 +221,11 @@ pub fn check_run_files(
         // Reports and the baseline are written through a symlink, not over it.
         let at = landing(path, true);
         let shown = terminal::path(path);
-        let read = inputs
-            .iter()
-            .map(|i| i.path.as_path())
-            .filter(|p| p.as_os_str() != "-")
-            .chain(reads.iter().copied());
-        for r in read {
-            if same_file(path, r) || landing(r, true) == at {
-                bail!(
-                    "{shown}: {what} is also a file this run reads ({})",
-                    terminal::path(r)
-                );
-            }
+        if let Some(c) = clash(path, &at, inputs, reads) {
+            bail!("{shown}: {what} is also {c}");
         }
         if at == log_at || same_file(path, log) {
             bail!("{shown}: {what} is also the audit log; choose another path");
-        }
-        for input in inputs {
-            for out in input.outputs.all() {
-                if landing(out, false) == at {
-                    bail!(
-                        "{shown}: {what} is also an output of {} ({})",
-                        terminal::path(&input.path),
-                        terminal::path(out)
-                    );
-                }
-            }
         }
         for &(other, other_what) in &written[i + 1..] {
             if landing(other, true) == at {
@@ -276,6 +234,56 @@ pub fn check_run_files(
         }
     }
     Ok(())
+}
+
+/// What a file the run writes would replace or write into.
+enum Clash<'a> {
+    /// A file the run reads: an input, the policy, a model.
+    Reads(&'a Path),
+    /// An input's output (clean, quarantine, report).
+    OutputOf(&'a Input, &'a Path),
+}
+
+impl std::fmt::Display for Clash<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Clash::Reads(r) => write!(f, "a file this run reads ({})", terminal::path(r)),
+            Clash::OutputOf(input, out) => write!(
+                f,
+                "an output of {} ({})",
+                terminal::path(&input.path),
+                terminal::path(out)
+            ),
+        }
+    }
+}
+
+/// The first file of the run that a write to `path`, landing at `at`, would
+/// clash with.
+fn clash<'a>(
+    path: &Path,
+    at: &Path,
+    inputs: &[&'a Input],
+    reads: &[&'a Path],
+) -> Option<Clash<'a>> {
+    let read = inputs
+        .iter()
+        .map(|i| i.path.as_path())
+        .filter(|p| p.as_os_str() != "-")
+        .chain(reads.iter().copied());
+    for r in read {
+        if same_file(path, r) || landing(r, true) == at {
+            return Some(Clash::Reads(r));
+        }
+    }
+    for input in inputs {
+        for out in input.outputs.all() {
+            if landing(out, false) == at {
+                return Some(Clash::OutputOf(input, out));
+            }
+        }
+    }
+    None
 }
 
 /// The absolute path a write to `path` lands on, whether it exists or not.
