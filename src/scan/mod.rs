@@ -164,6 +164,8 @@ fn scan_text(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         cfg.policy,
     );
     findings.extend(encoding.finding(path));
+    let headless = matches!(input.format, Format::Csv { .. }) && reader.header().is_none();
+    blank_file_finding(headless, &tally, &mut findings);
     let read = Read {
         scan_id: scan_id.clone(),
         started_at,
@@ -435,6 +437,23 @@ fn closing_findings(
     target_limits(policy, tally, decoded_bytes, columns, findings);
 }
 
+const EMPTY_FIX: &str = "check the export that wrote it: it may have failed or been cut short";
+
+/// A delimited file of blank lines (`headless`: no header line) has no header
+/// and no rows: as empty as one of no bytes, though not byte-empty, and it
+/// would otherwise scan as a silent clean run.
+fn blank_file_finding(headless: bool, tally: &Tally, findings: &mut Vec<FileFinding>) {
+    let already = findings.iter().any(|f| f.code == FileCode::EmptyFile);
+    if headless && tally.rows_total == 0 && !already {
+        findings.push(FileFinding {
+            code: FileCode::EmptyFile,
+            message: "the file holds blank lines only: no header, no rows: nothing to import"
+                .into(),
+            fix: Some(EMPTY_FIX.into()),
+        });
+    }
+}
+
 /// What is known of a file as soon as it is opened: a BOM, content
 /// compressed against its name, no content at all.
 fn opening_findings(input: &Input, src: &InputSource) -> Vec<FileFinding> {
@@ -468,9 +487,7 @@ fn opening_findings(input: &Input, src: &InputSource) -> Vec<FileFinding> {
         findings.push(FileFinding {
             code: FileCode::EmptyFile,
             message: "the file is empty (0 bytes of content): nothing to import".into(),
-            fix: Some(
-                "check the export that wrote it: it may have failed or been cut short".into(),
-            ),
+            fix: Some(EMPTY_FIX.into()),
         });
     }
     findings

@@ -182,6 +182,32 @@ fn an_empty_file_is_a_finding_in_every_format() {
         );
         std::fs::remove_dir_all(wd.join("crmguard-out")).unwrap();
     }
+    // Blank lines only: no header, no rows, as empty as no bytes. A header
+    // alone is a file with no rows, not an empty one.
+    for (name, text, empty) in [
+        ("blank.csv", "\n\r\n\n", true),
+        ("blank.tsv", "\n\n", true),
+        ("header.csv", "Name,is_synthetic,data_source\n", false),
+    ] {
+        wd.write(name, text);
+        let out = wd.run(&["scan", name]);
+        assert_eq!(status(&out), 0, "{name}: {}", stderr(&out));
+        let stem = name.split('.').next().unwrap();
+        let report = wd.report(&format!("crmguard-out/{stem}.report.json"));
+        let f = findings(&report);
+        assert_eq!(
+            f.iter().any(|(code, _, _)| code == "EMPTY_FILE"),
+            empty,
+            "{name}: {f:?}"
+        );
+        if empty {
+            assert!(
+                stderr(&out).contains("blank lines only"),
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
 }
 
 #[test]
