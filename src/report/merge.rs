@@ -52,7 +52,8 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Part> {
             Some(v) if v.as_u64().is_none() => {
                 // serde_json keeps no positions; the key's first appearance
                 // is where a reader looks.
-                let at = find(&bytes, format!("\"{key}\"").as_bytes()).unwrap_or(0);
+                let at = memchr::memmem::find(&bytes, format!("\"{key}\"").as_bytes());
+                let at = at.unwrap_or(0);
                 let (line, col) = crate::error::line_col(&bytes, at);
                 bail!(Located::new(
                     path,
@@ -72,10 +73,6 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Part> {
         bytes,
         report,
     })
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Sums `parts` in the order given (rows for review keep that order). A
