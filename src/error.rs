@@ -83,6 +83,15 @@ pub fn line_col(text: &[u8], offset: usize) -> (u64, u64) {
     (line, column)
 }
 
+/// `bytes` of the file at `path` as text; invalid UTF-8 is an error at its
+/// line and column, saying `message`.
+pub fn utf8_text(path: &Path, bytes: Vec<u8>, message: &str) -> Result<String, Located> {
+    String::from_utf8(bytes).map_err(|e| {
+        let (line, col) = line_col(e.as_bytes(), e.utf8_error().valid_up_to());
+        Located::new(path, line, col, message)
+    })
+}
+
 /// Exit statuses (README "Exit status").
 pub mod exit {
     /// Nothing was quarantined.

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::commands::judge::Judge;
 use crate::detector::{MIN_WORDS, Sensitivity};
-use crate::error::{Located, exit, line_col};
+use crate::error::{exit, utf8_text};
 use crate::outln;
 use crate::terminal;
 
@@ -92,10 +92,7 @@ fn read_stdin(lines: bool) -> anyhow::Result<Vec<String>> {
     std::io::stdin()
         .read_to_end(&mut raw)
         .context("reading stdin")?;
-    let s = String::from_utf8(raw).map_err(|e| {
-        let (line, col) = line_col(e.as_bytes(), e.utf8_error().valid_up_to());
-        Located::new(Path::new("stdin"), line, col, "invalid UTF-8")
-    })?;
+    let s = utf8_text(Path::new("stdin"), raw, "invalid UTF-8")?;
     Ok(if lines {
         s.lines().map(String::from).collect()
     } else {

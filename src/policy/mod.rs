@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{Located, excerpt, line_col};
+use crate::error::excerpt;
 use crate::spec::{Field, FieldSet};
 
 mod cleanup;
@@ -191,10 +191,7 @@ impl Policy {
     /// Loads `path`; errors name the file, line and column.
     pub fn load(path: &Path) -> anyhow::Result<Policy> {
         let text = crate::input::read_small_file(path, crate::input::MAX_POLICY_BYTES, "policy")?;
-        let text = String::from_utf8(text).map_err(|e| {
-            let (line, col) = line_col(e.as_bytes(), e.utf8_error().valid_up_to());
-            Located::new(path, line, col, "policy is not valid UTF-8")
-        })?;
+        let text = crate::error::utf8_text(path, text, "policy is not valid UTF-8")?;
         Ok(Policy::parse(&text, PolicySource::File(path.to_owned()))?)
     }
 
