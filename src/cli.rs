@@ -54,22 +54,15 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() {
-                exit::ERROR
-            } else {
-                exit::CLEAN
-            };
-            // `--help >/dev/full` fails like any other write, with the same
-            // message; a closed pipe (`--help | head -1`) is not a failure.
-            let code = match e.print() {
-                Ok(()) => code,
-                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => code,
-                Err(err) => {
-                    crate::errln!("crmguard: error: cannot write to stdout: {err}");
-                    exit::ERROR
-                }
-            };
-            return ExitCode::from(code);
+            // A usage error goes to stderr: exit 2 however that write goes.
+            if e.use_stderr() {
+                let _ = e.print();
+                return ExitCode::from(exit::ERROR);
+            }
+            // Help and the version go to stdout, and fail as a command's
+            // output does (`--help >/dev/full`, `--help | head -1`).
+            let printed = e.print().map_err(|err| terminal::stdout_error(err).into());
+            return ExitCode::from(outcome(printed.map(|()| exit::CLEAN)));
         }
     };
     let result = match cli.command {
@@ -85,7 +78,13 @@ pub fn main() -> ExitCode {
         Command::Man(args) => commands::man::run(args, Cli::command()),
         Command::Report(args) => commands::report::run(args),
     };
-    let code = match result {
+    ExitCode::from(final_status(outcome(result)))
+}
+
+/// The exit status of a command's result: an error is printed, except
+/// stdout's reader going away.
+fn outcome(result: anyhow::Result<u8>) -> u8 {
+    match result {
         Ok(code) => code,
         // `crmguard hash big.csv | head`: the reader had enough.
         Err(e) if terminal::is_closed_stdout(&e) => exit::CLEAN,
@@ -93,6 +92,5 @@ pub fn main() -> ExitCode {
             print_error(&e);
             exit::ERROR
         }
-    };
-    ExitCode::from(final_status(code))
+    }
 }

@@ -222,15 +222,17 @@ struct StdoutData;
 
 impl Write for StdoutData {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        io::stdout().lock().write(buf).map_err(named)
+        io::stdout().lock().write(buf).map_err(stdout_error)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        io::stdout().lock().flush().map_err(named)
+        io::stdout().lock().flush().map_err(stdout_error)
     }
 }
 
-fn named(e: io::Error) -> io::Error {
+/// A failed write to stdout, named as such; a closed pipe is remembered, for
+/// [`is_closed_stdout`].
+pub fn stdout_error(e: io::Error) -> io::Error {
     if e.kind() == io::ErrorKind::BrokenPipe {
         STDOUT_CLOSED.store(true, Ordering::SeqCst);
         return e;
