@@ -263,6 +263,10 @@ impl RecordReader for CsvReader {
         self.header.as_ref()
     }
 
+    fn held_nothing(&self) -> bool {
+        self.header.is_none()
+    }
+
     fn line_endings(&self) -> LineEndings {
         // The header's own terminator counts too: a CRLF header over LF rows
         // is the classic mixed file.

@@ -30,6 +30,8 @@ pub struct JsonArrayReader {
     next_number: u64,
     endings: LineEndings,
     last_was_cr: bool,
+    /// Whether the array's `[` was found.
+    opened: bool,
 }
 
 impl JsonArrayReader {
@@ -44,6 +46,7 @@ impl JsonArrayReader {
             next_number: 1,
             endings: LineEndings::default(),
             last_was_cr: false,
+            opened: false,
         }
     }
 
@@ -177,6 +180,7 @@ impl RecordReader for JsonArrayReader {
                 State::Start => match self.skip_whitespace()? {
                     Some(b'[') => {
                         self.bump(b'[');
+                        self.opened = true;
                         self.state = State::BeforeElement { first: true };
                     }
                     Some(b'{') => {
@@ -228,6 +232,10 @@ impl RecordReader for JsonArrayReader {
                 },
             }
         }
+    }
+
+    fn held_nothing(&self) -> bool {
+        !self.opened
     }
 
     fn line_endings(&self) -> LineEndings {

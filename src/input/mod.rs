@@ -209,6 +209,11 @@ pub trait RecordReader: Send {
         None
     }
 
+    /// Whether the input, read to its end, held blank space only: no header,
+    /// no array, no record. Such a file is as empty as one of no bytes, and
+    /// would otherwise scan as a silent clean run.
+    fn held_nothing(&self) -> bool;
+
     /// How many records (or, in a JSON array, line breaks) ended with each
     /// line ending.
     fn line_endings(&self) -> LineEndings;

@@ -92,6 +92,10 @@ impl RecordReader for NdjsonReader {
         }
     }
 
+    fn held_nothing(&self) -> bool {
+        self.next_number == 1
+    }
+
     fn line_endings(&self) -> LineEndings {
         self.endings
     }

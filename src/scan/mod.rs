@@ -164,8 +164,7 @@ fn scan_text(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         cfg.policy,
     );
     findings.extend(encoding.finding(path));
-    let headless = matches!(input.format, Format::Csv { .. }) && reader.header().is_none();
-    blank_file_finding(headless, &tally, &mut findings);
+    blank_file_finding(reader.held_nothing(), &mut findings);
     let read = Read {
         scan_id: scan_id.clone(),
         started_at,
@@ -439,15 +438,16 @@ fn closing_findings(
 
 const EMPTY_FIX: &str = "check the export that wrote it: it may have failed or been cut short";
 
-/// A delimited file of blank lines (`headless`: no header line) has no header
-/// and no rows: as empty as one of no bytes, though not byte-empty, and it
-/// would otherwise scan as a silent clean run.
-fn blank_file_finding(headless: bool, tally: &Tally, findings: &mut Vec<FileFinding>) {
+/// A file of blank space only (`held_nothing`: no header, no JSON array, no
+/// record) is as empty as one of no bytes, though not byte-empty, and would
+/// otherwise scan as a silent clean run.
+fn blank_file_finding(held_nothing: bool, findings: &mut Vec<FileFinding>) {
     let already = findings.iter().any(|f| f.code == FileCode::EmptyFile);
-    if headless && tally.rows_total == 0 && !already {
+    if held_nothing && !already {
         findings.push(FileFinding {
             code: FileCode::EmptyFile,
-            message: "the file holds blank lines only: no header, no rows: nothing to import"
+            message: "the file holds blank lines or spaces only: no header, no records: \
+                      nothing to import"
                 .into(),
             fix: Some(EMPTY_FIX.into()),
         });

@@ -152,7 +152,7 @@ file_codes! {
     BomPresent = "BOM_PRESENT": "a UTF-8 byte-order mark was found; outputs are written without it",
     LineEndingMixed = "LINE_ENDING_MIXED": "records end with more than one of LF, CRLF and CR alone",
     TargetLimitExceeded = "TARGET_LIMIT_EXCEEDED": "the file exceeds the target's limits (bytes, records or columns per upload)",
-    EmptyFile = "EMPTY_FILE": "the file has no bytes at all, or (CSV, TSV) blank lines only: nothing to import (was the export cut short?)",
+    EmptyFile = "EMPTY_FILE": "the file has no bytes at all, or blank lines and spaces only: nothing to import (was the export cut short?)",
     EncodingNotUtf8 = "ENCODING_NOT_UTF8": "rows are not UTF-8 but read as a legacy encoding (Windows-1252, Latin-1...)",
     CompressionMismatch = "COMPRESSION_MISMATCH": "the content is compressed (or not) against what the file name says; read as what it is",
 }

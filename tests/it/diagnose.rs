@@ -182,12 +182,21 @@ fn an_empty_file_is_a_finding_in_every_format() {
         );
         std::fs::remove_dir_all(wd.join("crmguard-out")).unwrap();
     }
-    // Blank lines only: no header, no rows, as empty as no bytes. A header
-    // alone is a file with no rows, not an empty one.
+    // Blank space only: no header, no array, no record, as empty as no
+    // bytes. A header alone, or `[]`, is a file with no rows, not an empty
+    // one, and so is a JSON Lines file of one record among blank lines.
     for (name, text, empty) in [
         ("blank.csv", "\n\r\n\n", true),
         ("blank.tsv", "\n\n", true),
         ("header.csv", "Name,is_synthetic,data_source\n", false),
+        ("spaces.json", "  \n\t\r\n ", true),
+        ("lines.jsonl", "\n \n\t\n", true),
+        ("bare.json", " [ ]\n", false),
+        (
+            "one.jsonl",
+            "\n{\"Name\":\"Ada\",\"is_synthetic\":false,\"data_source\":\"web\"}\n",
+            false,
+        ),
     ] {
         wd.write(name, text);
         let out = wd.run(&["scan", name]);
@@ -202,7 +211,7 @@ fn an_empty_file_is_a_finding_in_every_format() {
         );
         if empty {
             assert!(
-                stderr(&out).contains("blank lines only"),
+                stderr(&out).contains("blank lines or spaces only"),
                 "{}",
                 stderr(&out)
             );
