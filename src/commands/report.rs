@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use crate::error::exit;
-use crate::output::{AtomicFile, Mode};
+use crate::output::{Mode, OutputFile};
 use crate::report::merge::{merge, parse};
 
 #[derive(clap::Args, Debug)]
@@ -53,18 +53,14 @@ fn run_merge(args: MergeArgs) -> anyhow::Result<u8> {
     }
     let mut json = serde_json::to_vec_pretty(&merge(&parts)?)?;
     json.push(b'\n');
-    if args.output.as_os_str() == "-" {
-        let mut out = crate::terminal::stdout_data();
+    // Through the one output target every `-o` uses: `-` is stdout, and a
+    // device, FIFO or symlink is written through, not renamed over.
+    // Private, as a scan's report is: it points at quarantined rows.
+    let write = || -> std::io::Result<()> {
+        let mut out = OutputFile::create(&args.output, Mode::Private)?;
         std::io::Write::write_all(&mut out, &json)?;
-        std::io::Write::flush(&mut out)?;
-    } else {
-        // Private, as a scan's report is: it points at quarantined rows.
-        let write = || -> std::io::Result<()> {
-            let mut f = AtomicFile::create(&args.output, Mode::Private)?;
-            std::io::Write::write_all(&mut f, &json)?;
-            f.commit().map(|_| ())
-        };
-        write().with_context(|| format!("{}: cannot write", args.output.display()))?;
-    }
+        out.commit()
+    };
+    write().with_context(|| format!("{}: cannot write", args.output.display()))?;
     Ok(exit::CLEAN)
 }

@@ -294,6 +294,7 @@ fn output_options_write_through_links_and_into_devices() {
         &["audit", "export", log, "-o", "link.csv"],
         &["hash", "bad.csv", "-o", "null"],
         &["init", "null"],
+        &["report", "merge", "crmguard-out/bad.report.json", "-o", "null"],
     ] {
         let out = wd.run(args);
         assert_eq!(status(&out), 0, "{args:?}: {}", stderr(&out));
@@ -307,6 +308,10 @@ fn output_options_write_through_links_and_into_devices() {
     let out = wd.run(&["hash", "bad.csv", "-o", "/dev/stdout"]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     assert!(out.stdout.starts_with(b"Name,is_synthetic,data_source"));
+    let report = "crmguard-out/bad.report.json";
+    let out = wd.run(&["report", "merge", report, "-o", "/dev/stdout"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(out.stdout.starts_with(b"{"));
 }
 
 #[test]
