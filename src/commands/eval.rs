@@ -31,10 +31,10 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "PRESET")]
     pub sensitivity: Option<Sensitivity>,
     /// Quarantine threshold to report precision/recall/FPR at [default: the preset's]
-    #[arg(long, value_name = "SCORE")]
+    #[arg(long, value_name = "SCORE", value_parser = score)]
     pub threshold: Option<f32>,
     /// Review threshold to report precision/recall/FPR at [default: the preset's]
-    #[arg(long, value_name = "SCORE")]
+    #[arg(long, value_name = "SCORE", value_parser = score)]
     pub review_threshold: Option<f32>,
     /// Leave texts too short to judge out of the metrics (research
     /// comparisons), instead of scoring them 0 as `scan` does
@@ -120,10 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     {
         bail!("--review-threshold {r} is not below the quarantine threshold {threshold}");
     }
-    let examples = labelled::load(&args.files, &args.columns, None, None)?;
-    if examples.is_empty() {
-        bail!("no rows to evaluate");
-    }
+    let examples = load(&args)?;
     let assessed: Vec<(f32, bool, ScoreParts)> = examples
         .par_iter()
         .map(|e| {
@@ -236,4 +233,29 @@ fn rates(r: &Rates, negatives: usize, indent: &str, held: &str) -> String {
         pct(r.fpr),
         r.fp,
     )
+}
+
+/// The labelled rows, once `--scores` is known not to replace a file read.
+fn load(args: &Args) -> anyhow::Result<Vec<crate::detector::Example>> {
+    if let Some(scores) = &args.scores {
+        let mut reads = args.files.clone();
+        reads.extend(args.model.iter().cloned());
+        labelled::check_outputs(&[("--scores", scores)], &reads)?;
+    }
+    let examples = labelled::load(&args.files, &args.columns, None, None)?;
+    if examples.is_empty() {
+        let files: Vec<String> = (args.files.iter())
+            .map(|f| terminal::path(f).to_string())
+            .collect();
+        bail!("{}: no rows to evaluate", files.join(", "));
+    }
+    Ok(examples)
+}
+
+/// A threshold is a score: a number from 0 to 1, as in the policy.
+fn score(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(t) if (0.0..=1.0).contains(&t) => Ok(t),
+        _ => Err(format!("`{s}` is not a score from 0 to 1")),
+    }
 }

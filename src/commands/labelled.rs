@@ -7,6 +7,12 @@ use anyhow::{Context, bail};
 
 use crate::detector::Example;
 use crate::error::Located;
+use crate::input::{Compression, Format, Row, open_input, reader_for};
+use crate::terminal;
+
+/// The longest record a labelled file may hold: far over any text worth
+/// training on, but a bound, as every reader has.
+const MAX_TEXT_BYTES: usize = 1 << 30;
 
 /// Which columns hold what.
 #[derive(clap::Args, Debug, Clone)]
@@ -22,34 +28,78 @@ pub struct Columns {
     pub positive: String,
 }
 
-/// Reads every CSV file given (folders: their `*.csv` files, in name
-/// order). `group` and `source` columns are optional: without them a row's
-/// group is its `uid` (else its row number) and each file is its own source.
-pub fn load(
-    paths: &[PathBuf],
-    cols: &Columns,
-    group_column: Option<&str>,
-    source_column: Option<&str>,
-) -> anyhow::Result<Vec<Example>> {
+/// Whether a folder's file is labelled CSV: `.csv`, or `.csv.gz` and
+/// `.csv.zst`, which are read decompressed.
+fn is_csv(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let (base, _) = Compression::split_name(name);
+    Path::new(base)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
+/// The labelled files `paths` name: files as given, and each folder's
+/// `*.csv`, `*.csv.gz` and `*.csv.zst` files, in name order.
+pub fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
             let mut v: Vec<PathBuf> = std::fs::read_dir(p)
                 .with_context(|| format!("{}: cannot read the folder", p.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")))
+                .filter(|p| is_csv(p))
                 .collect();
             v.sort();
             if v.is_empty() {
-                bail!("{}: no .csv files in this folder", p.display());
+                bail!(
+                    "{}: no .csv, .csv.gz or .csv.zst files in this folder",
+                    p.display()
+                );
             }
             files.extend(v);
         } else {
             files.push(p.clone());
         }
     }
+    Ok(files)
+}
+
+/// Refuses outputs that would replace a file the command reads, or each
+/// other: a model written over its training data loses the data. Checked
+/// before any work, so that a long training run does not end in it.
+pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[PathBuf]) -> anyhow::Result<()> {
+    let inputs = files(inputs)?;
+    for (k, (option, out)) in outputs.iter().enumerate() {
+        if let Some(input) = inputs.iter().find(|i| crate::output::same_file(i, out)) {
+            bail!(
+                "{option} {}: refusing to write over the input {}",
+                terminal::path(out),
+                terminal::path(input)
+            );
+        }
+        for (other, path) in &outputs[..k] {
+            if path == out || crate::output::same_file(path, out) {
+                bail!(
+                    "{other} and {option} are the same file: {}",
+                    terminal::path(out)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads every labelled file `paths` name ([`files`]). `group` and `source`
+/// columns are optional: without them a row's group is its `uid` (else its
+/// row number) and each file is its own source.
+pub fn load(
+    paths: &[PathBuf],
+    cols: &Columns,
+    group_column: Option<&str>,
+    source_column: Option<&str>,
+) -> anyhow::Result<Vec<Example>> {
     let mut out = Vec::new();
-    for f in &files {
+    for f in &files(paths)? {
         load_file(f, cols, group_column, source_column, &mut out)?;
     }
     Ok(out)
@@ -62,14 +112,23 @@ fn load_file(
     source_column: Option<&str>,
     out: &mut Vec<Example>,
 ) -> anyhow::Result<()> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("{}: cannot open", path.display()))?;
-    let headers = rdr
-        .headers()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        .clone();
+    // The scan's own reader, not a second CSV parser: the same quoting rules,
+    // `.csv.gz` and `.csv.zst` read decompressed, and a broken file (an
+    // unterminated quote) is an error at its line and column instead of
+    // rows silently swallowed into one text.
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let (base, named) = Compression::split_name(name);
+    let src = open_input(path, named, None)?;
+    let mut rdr = reader_for(
+        Format::Csv { delimiter: b',' },
+        src.reader,
+        path,
+        MAX_TEXT_BYTES,
+    )?;
+    let headers: Vec<String> = match rdr.header() {
+        Some(h) => h.names.clone(),
+        None => bail!("{}: no header, no rows", terminal::path(path)),
+    };
     let find = |name: &str| {
         headers
             .iter()
@@ -83,7 +142,7 @@ fn load_file(
                 1,
                 format!(
                     "no column `{name}` (the header has: {})",
-                    headers.iter().collect::<Vec<_>>().join(", ")
+                    headers.join(", ")
                 ),
             )
         })
@@ -91,23 +150,31 @@ fn load_file(
     let (ti, li) = (need(&cols.text_column)?, need(&cols.label_column)?);
     let gi = group_column.and_then(find);
     let si = source_column.and_then(find);
-    let stem = path
+    // `reviews.csv.zst` is the source `reviews`, as `reviews.csv` is.
+    let stem = Path::new(base)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    for (n, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            Located::new(path, line, 1, e.to_string())
-        })?;
-        let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).unwrap_or("").to_string();
-        // The same fallbacks the shipped model was trained with, so that
-        // retraining on the same data gives the same bytes.
+    let mut row = Row::default();
+    let mut n = 0;
+    while rdr.read_row(&mut row)? {
+        if !row.utf8 {
+            // Where in the record, then where in the file.
+            let e = crate::error::utf8_text(path, row.raw.clone(), "").unwrap_err();
+            let line = row.line + e.line - 1;
+            return Err(Located::new(path, line, e.column, "invalid UTF-8").into());
+        }
+        let get = |i: Option<usize>| {
+            i.and_then(|i| row.csv_field(i))
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .unwrap_or_default()
+        };
         let group = match (get(gi), get(find("uid"))) {
             (g, _) if !g.is_empty() => g,
             (_, uid) if !uid.is_empty() => uid,
             _ => format!("row{n}"),
         };
+        n += 1;
         let source = match get(si) {
             s if s.is_empty() => stem.clone(),
             s => s,

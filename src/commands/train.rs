@@ -161,6 +161,10 @@ fn parse_char_ngrams(s: &str) -> Result<(u8, u8), String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
+    let mut outputs = vec![("--out", args.out.as_path())];
+    outputs.extend((args.calibration_scores.iter()).map(|p| ("--calibration-scores", p.as_path())));
+    let reads = [&args.data[..], &args.exclude, &args.thresholds_from].concat();
+    labelled::check_outputs(&outputs, &reads)?;
     let examples = load_examples(&args)?;
     let opts = options(&args);
     check_weights(&examples, &opts.source_weights)?;

@@ -230,6 +230,103 @@ fn eval_names_a_missing_column() {
 }
 
 #[test]
+fn labelled_files_are_read_as_scan_reads_csv() {
+    let wd = Workdir::new();
+    let known = std::fs::read(fixtures().join("detect/eval_known.csv")).unwrap();
+    let cols = ["--text-column", "review", "--label-column", "origin"];
+    let eval = |file: &str, more: &[&str]| {
+        let out = wd.run(
+            &[
+                &["eval", file, "--positive", "ai", "--json"],
+                &cols[..],
+                more,
+            ]
+            .concat(),
+        );
+        (status(&out), stderr(&out), out.stdout)
+    };
+    // Compressed data is read decompressed, folders included, with the
+    // same answer as the plain file.
+    wd.write("known.csv", &known);
+    wd.write("z/known.csv.zst", zstd::encode_all(&known[..], 3).unwrap());
+    let (plain, _, want) = eval("known.csv", &[]);
+    assert_eq!(plain, 0);
+    for file in ["z/known.csv.zst", "z"] {
+        let (code, err, got) = eval(file, &[]);
+        assert_eq!((code, &got), (0, &want), "{file}: {err}");
+    }
+    // A quote that never closes swallowed every later row into one text.
+    let mut broken = known.clone();
+    let line = broken.iter().filter(|&&b| b == b'\n').count() + 1;
+    broken.extend_from_slice(b"\"never closed,ai\nAs an AI language model I wrote this,ai\n");
+    wd.write("broken.csv", &broken);
+    let (code, err, _) = eval("broken.csv", &[]);
+    assert_eq!(code, 2, "{err}");
+    let want = format!("broken.csv:{line}:1: unterminated quoted field");
+    assert!(err.contains(&want), "{err}");
+    // Bytes that are not UTF-8: where they are.
+    wd.write(
+        "latin1.csv",
+        b"review,origin\nok then,human\nnot \xe9t\xe9,ai\n",
+    );
+    let (code, err, _) = eval("latin1.csv", &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("latin1.csv:3:5: invalid UTF-8"), "{err}");
+    // A threshold is a score.
+    for t in ["--threshold=nan", "--threshold=2", "--threshold=-0.5"] {
+        let (code, err, _) = eval("known.csv", &[t]);
+        assert_eq!(code, 2, "{t}: {err}");
+        assert!(err.contains("is not a score from 0 to 1"), "{t}: {err}");
+    }
+}
+
+#[test]
+fn train_and_eval_do_not_write_over_what_they_read() {
+    let wd = Workdir::new();
+    let data = std::fs::read(fixtures().join("detect/train_small.csv")).unwrap();
+    wd.write("d/train.csv", &data);
+    for args in [
+        &["train", "--data", "d/train.csv", "--out", "d/train.csv"][..],
+        &["train", "--data", "d", "--out", "d/train.csv"],
+        &[
+            "train",
+            "--data",
+            "d",
+            "--out",
+            "m.bin",
+            "--calibration-scores",
+            "d/train.csv",
+        ],
+        &["eval", "d", "--scores", "d/train.csv"],
+    ] {
+        let out = wd.run(args);
+        assert_eq!(status(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("refusing to write over the input d/train.csv"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            std::fs::read(wd.join("d/train.csv")).unwrap(),
+            data,
+            "{args:?}"
+        );
+    }
+    let out = wd.run(&[
+        "train",
+        "--data",
+        "d",
+        "--out",
+        "m.bin",
+        "--calibration-scores",
+        "m.bin",
+    ]);
+    assert_eq!(status(&out), 2);
+    assert!(stderr(&out).contains("--out and --calibration-scores are the same file"));
+    assert!(!wd.join("m.bin").exists());
+}
+
+#[test]
 fn genuine_reviews_in_ten_languages_are_not_flagged() {
     let wd = Workdir::new();
     let file = fixtures().join("detect/human_multilingual.csv");

@@ -294,7 +294,13 @@ fn output_options_write_through_links_and_into_devices() {
         &["audit", "export", log, "-o", "link.csv"],
         &["hash", "bad.csv", "-o", "null"],
         &["init", "null"],
-        &["report", "merge", "crmguard-out/bad.report.json", "-o", "null"],
+        &[
+            "report",
+            "merge",
+            "crmguard-out/bad.report.json",
+            "-o",
+            "null",
+        ],
     ] {
         let out = wd.run(args);
         assert_eq!(status(&out), 0, "{args:?}: {}", stderr(&out));
