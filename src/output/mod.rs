@@ -68,14 +68,7 @@ pub fn lossy_opt_path<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result
     }
 }
 
-/// The columns crmguard appends to a quarantined row, in order.
-pub const QUARANTINE_COLUMNS: [&str; 2] = ["crmguard_row", "crmguard_reasons"];
-/// Appended after them when the detector runs: why a row was judged
-/// machine-written (empty when it was not judged).
-pub const AI_COLUMNS: [&str; 2] = ["crmguard_ai_score", "crmguard_ai_signals"];
-/// Appended last when media files are checked: which file and which
-/// assertion decided the row's media codes.
-pub const MEDIA_COLUMN: &str = "crmguard_media";
+pub use crate::spec::{AI_COLUMNS, MEDIA_COLUMN, QUARANTINE_COLUMNS};
 
 /// The columns a quarantined row gets, in order.
 pub fn quarantine_columns(ai: bool, media: bool) -> Vec<&'static str> {

@@ -64,6 +64,9 @@ impl Columns {
         let mut fields: [Option<&str>; Field::COUNT] = [None; Field::COUNT];
         for (j, cb) in self.columns.iter().enumerate() {
             let b = &cb.name;
+            if crate::spec::is_added_column(b) {
+                return Some((j, added_column(j, b)));
+            }
             if let Some(i) = seen.insert(b.trim().to_ascii_lowercase(), j) {
                 return Some((
                     j,
@@ -100,4 +103,14 @@ impl Columns {
             .filter(|f| self.by_field[*f as usize].is_none())
             .collect()
     }
+}
+
+/// Why a column named as one crmguard adds is refused, and what to do.
+fn added_column(j: usize, name: &str) -> String {
+    format!(
+        "column {} is named `{}`, as a column crmguard adds to quarantined rows: is this \
+         the quarantine file of an earlier scan? Drop crmguard's columns before scanning it again",
+        j + 1,
+        excerpt(name)
+    )
 }

@@ -92,6 +92,9 @@ impl<'a, 'p> RowSink<'a, 'p> {
             if row.utf8 {
                 self.encoding.add_valid(row);
             }
+            self.tagger
+                .check_added_keys(row)
+                .map_err(StageError::Input)?;
             if verdict.is_clean() {
                 self.tagger
                     .values(row, verdict, &mut tags)

@@ -55,6 +55,31 @@ impl Tagger {
         }
     }
 
+    /// Refuses a JSON record that already holds a key crmguard adds to a
+    /// quarantined record: as a CSV header with such a column is refused
+    /// (HEADER_DUPLICATE), since the quarantine file would hold the key twice.
+    pub fn check_added_keys(&self, row: &Row) -> Result<(), Located> {
+        let crate::input::Content::Object(map) = &row.content else {
+            return Ok(());
+        };
+        match map.keys().find(|k| crate::spec::is_added_column(k)) {
+            None => Ok(()),
+            Some(key) => Err(Located::new(
+                &self.path,
+                row.line,
+                1,
+                format!(
+                    "{}: record {} has the key `{}`, as a key crmguard adds to quarantined \
+                     records: is this the quarantine file of an earlier scan? Drop crmguard's \
+                     keys before scanning it again; nothing written",
+                    crate::spec::FileCode::HeaderDuplicate,
+                    row.number,
+                    crate::error::excerpt(key)
+                ),
+            )),
+        }
+    }
+
     pub fn values(
         &self,
         row: &Row,

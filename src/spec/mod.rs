@@ -11,3 +11,25 @@ pub use reason::{FileCode, Reason, ReasonSet};
 
 /// Prefix of the columns and keys crmguard itself adds to outputs.
 pub const ADDED_PREFIX: &str = "crmguard_";
+
+/// The columns crmguard appends to a quarantined row, in order.
+pub const QUARANTINE_COLUMNS: [&str; 2] = ["crmguard_row", "crmguard_reasons"];
+/// Appended after them when the detector runs: why a row was judged
+/// machine-written (empty when it was not judged).
+pub const AI_COLUMNS: [&str; 2] = ["crmguard_ai_score", "crmguard_ai_signals"];
+/// Appended last when media files are checked: which file and which
+/// assertion decided the row's media codes.
+pub const MEDIA_COLUMN: &str = "crmguard_media";
+
+/// Whether `name` (trimmed, in any case, as column names compare) is one of
+/// the columns crmguard adds to a quarantined row. An input that has one
+/// is most likely a quarantine file scanned again, and its quarantine file
+/// would hold the column twice, which no loader and no `release` can read.
+pub fn is_added_column(name: &str) -> bool {
+    let name = name.trim();
+    (QUARANTINE_COLUMNS
+        .iter()
+        .chain(&AI_COLUMNS)
+        .chain([&MEDIA_COLUMN]))
+    .any(|ours| name.eq_ignore_ascii_case(ours))
+}

@@ -147,7 +147,7 @@ macro_rules! file_codes {
 
 file_codes! {
     MissingDisclosureColumns = "MISSING_DISCLOSURE_COLUMNS": "the header lacks required disclosure columns: every row is quarantined with MISSING_DISCLOSURE",
-    HeaderDuplicate = "HEADER_DUPLICATE": "two columns share a name, ignoring case: an error, nothing written",
+    HeaderDuplicate = "HEADER_DUPLICATE": "two columns share a name, ignoring case, or one has the name of a column crmguard adds (a quarantine file scanned again): an error, nothing written",
     HeaderUnsafe = "HEADER_UNSAFE": "a column name would run as a formula, or holds a control character: an error, nothing written",
     BomPresent = "BOM_PRESENT": "a UTF-8 byte-order mark was found; outputs are written without it",
     LineEndingMixed = "LINE_ENDING_MIXED": "records end with more than one of LF, CRLF and CR alone",

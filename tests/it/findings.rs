@@ -246,6 +246,55 @@ fn a_json_key_a_spreadsheet_would_run_quarantines_its_record() {
 }
 
 #[test]
+fn a_quarantine_file_scanned_again_is_refused_not_doubled() {
+    let wd = Workdir::new();
+    wd.write(
+        "a.csv",
+        "Name,is_synthetic,data_source\nA,maybe,x\nB,false,web\n",
+    );
+    wd.write(
+        "b.ndjson",
+        "{\"Name\":\"B\",\"is_synthetic\":false,\"data_source\":\"web\"}\n\
+         {\"Name\":\"A\",\"is_synthetic\":\"maybe\",\"data_source\":\"x\"}\n",
+    );
+    assert_eq!(
+        status(&wd.run(&["scan", "-o", "q", "a.csv", "b.ndjson"])),
+        1
+    );
+    // Its quarantine file would hold crmguard_row twice, and `release`
+    // would read the input's copy as crmguard's.
+    for (file, want) in [
+        (
+            "q/a.quarantine.csv",
+            "re.csv:1:31: HEADER_DUPLICATE: column 4 is named `crmguard_row`",
+        ),
+        (
+            "q/b.quarantine.ndjson",
+            "re.ndjson:1:1: HEADER_DUPLICATE: record 1 has the key `crmguard_row`",
+        ),
+    ] {
+        let again = format!("re.{}", file.rsplit('.').next().unwrap());
+        wd.write(&again, wd.read_string(file));
+        let out = wd.run(&["scan", "-o", "again", &again]);
+        assert_eq!(status(&out), 2, "{}", stderr(&out));
+        assert!(stderr(&out).contains(want), "{}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1);
+        assert!(wd.list("again").is_empty(), "{:?}", wd.list("again"));
+    }
+    // Any case, any of crmguard's columns; not a name that merely starts alike.
+    wd.write(
+        "ai.csv",
+        "Name,is_synthetic,data_source, CRMGUARD_AI_SIGNALS\nB,false,web,x\n",
+    );
+    assert_eq!(status(&wd.run(&["scan", "-o", "ai", "ai.csv"])), 2);
+    wd.write(
+        "own.csv",
+        "Name,is_synthetic,data_source,crmguard_rowcount\nB,false,web,1\n",
+    );
+    assert_eq!(status(&wd.run(&["scan", "-o", "own", "own.csv"])), 0);
+}
+
+#[test]
 fn duplicate_header_is_an_error_and_writes_nothing() {
     let wd = Workdir::new();
     wd.write("in.csv", "Email,is_synthetic,data_source,EMAIL\na,no,w,b\n");
