@@ -1,11 +1,12 @@
 //! Arrow record batches in, verdict columns out: the Parquet scan and the
 //! Python package meet the rules here.
 //!
-//! A cell's text is what the rules check: strings and binary values as
-//! they are (binary that is not UTF-8 is ENCODING_INVALID, as in a CSV
-//! file), anything else in arrow's display form (`true`, `42`, `1.5`,
+//! A cell's text is what the rules check: strings and binary values
+//! (variable or fixed size, dictionary-encoded or not) as they are (binary
+//! that is not UTF-8 is ENCODING_INVALID, as in a CSV file), anything else in arrow's display form (`true`, `42`, `1.5`,
 //! `2026-03-14T09:26:53Z` for a timestamp with a time zone, lists and
-//! structs as `[1, 2]` and `{a: 1}`), and a null as an empty cell.
+//! structs as `[1, 2]` and `{a: 1}`), and a null as an empty cell. A
+//! nested column holding binary is refused: its display form is hex.
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -69,6 +70,62 @@ fn in_utc(array: &ArrayRef) -> Option<ArrayRef> {
     })
 }
 
+/// A dictionary-encoded column as its values: displayed, a dictionary of
+/// binary would read as hex, which no rule could see through.
+fn unpacked(array: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+    match array.data_type() {
+        DataType::Dictionary(_, values) => arrow_cast::cast(array, values),
+        _ => Ok(array.clone()),
+    }
+}
+
+/// Whether binary values sit inside a nested type (a list, struct, map,
+/// union): the display form prints them as hex, so the rules would pass
+/// an injection or a control character unseen; such a column is refused.
+fn nested_binary(t: &DataType) -> bool {
+    let binary = |t: &DataType| {
+        matches!(
+            t,
+            DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+                | DataType::FixedSizeBinary(_)
+        ) || nested_binary(t)
+    };
+    match t {
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::Map(f, _) => binary(f.data_type()),
+        DataType::Struct(fields) => fields.iter().any(|f| binary(f.data_type())),
+        DataType::Union(fields, _) => fields.iter().any(|(_, f)| binary(f.data_type())),
+        DataType::Dictionary(_, v) => binary(v),
+        DataType::RunEndEncoded(_, v) => binary(v.data_type()),
+        _ => false,
+    }
+}
+
+/// Refuses a schema with a column [`nested_binary`] holds; the message
+/// names the column and its type.
+pub fn refuse_nested_binary(schema: &arrow_schema::Schema) -> Result<(), String> {
+    // A dictionary column is checked as its values ([`unpacked`]).
+    let refused = |t: &DataType| match t {
+        DataType::Dictionary(_, values) => nested_binary(values),
+        t => nested_binary(t),
+    };
+    match (schema.fields().iter()).find(|f| refused(f.data_type())) {
+        Some(f) => Err(format!(
+            "column `{}` ({}) holds binary values inside a nested type, which are not checked \
+             as text: store them in a column of their own; nothing written",
+            crate::error::excerpt(f.name()),
+            f.data_type()
+        )),
+        None => Ok(()),
+    }
+}
+
 /// One column's cells as bytes.
 enum Cells<'a> {
     Utf8(&'a arrow_array::StringArray),
@@ -77,6 +134,7 @@ enum Cells<'a> {
     Binary(&'a arrow_array::BinaryArray),
     LargeBinary(&'a arrow_array::LargeBinaryArray),
     BinaryView(&'a arrow_array::BinaryViewArray),
+    FixedSizeBinary(&'a arrow_array::FixedSizeBinaryArray),
     Display(&'a dyn Array, ArrayFormatter<'a>),
 }
 
@@ -89,6 +147,7 @@ impl<'a> Cells<'a> {
             DataType::Binary => Cells::Binary(array.as_binary()),
             DataType::LargeBinary => Cells::LargeBinary(array.as_binary()),
             DataType::BinaryView => Cells::BinaryView(array.as_binary_view()),
+            DataType::FixedSizeBinary(_) => Cells::FixedSizeBinary(array.as_fixed_size_binary()),
             _ => Cells::Display(
                 array.as_ref(),
                 ArrayFormatter::try_new(array.as_ref(), options)?,
@@ -105,6 +164,7 @@ impl<'a> Cells<'a> {
             Cells::Binary(a) if a.is_valid(i) => out.extend_from_slice(a.value(i)),
             Cells::LargeBinary(a) if a.is_valid(i) => out.extend_from_slice(a.value(i)),
             Cells::BinaryView(a) if a.is_valid(i) => out.extend_from_slice(a.value(i)),
+            Cells::FixedSizeBinary(a) if a.is_valid(i) => out.extend_from_slice(a.value(i)),
             Cells::Display(a, f) if a.is_valid(i) => {
                 write!(out, "{}", f.value(i)).map_err(|e| ArrowError::ExternalError(e.into()))?
             }
@@ -122,12 +182,13 @@ pub fn rows_from_batch(
     offset: u64,
     rows: &mut Vec<Row>,
 ) -> Result<(), ArrowError> {
+    refuse_nested_binary(&batch.schema()).map_err(ArrowError::InvalidArgumentError)?;
     let options = FormatOptions::default().with_null("");
     let utc: Vec<ArrayRef> = batch
         .columns()
         .iter()
-        .map(|c| in_utc(c).unwrap_or_else(|| c.clone()))
-        .collect();
+        .map(|c| unpacked(c).map(|c| in_utc(&c).unwrap_or(c)))
+        .collect::<Result<_, _>>()?;
     let columns = utc
         .iter()
         .map(|c| Cells::new(c, &options))

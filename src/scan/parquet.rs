@@ -55,6 +55,8 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     if let Some(bar) = cfg.progress {
         bar.set_length(opened.bytes);
     }
+    crate::batch::arrow::refuse_nested_binary(&opened.schema)
+        .map_err(|e| anyhow!("{}: {e}", crate::terminal::path(path)))?;
     let names = column_names(&opened.schema);
     let mut findings = Vec::new();
     let columns = resolve_header(&schema_header(&names), input, cfg.policy, &mut findings)?;

@@ -300,3 +300,75 @@ fn a_file_that_is_not_parquet_is_one_line_and_writes_nothing() {
         stderr(&out)
     );
 }
+
+/// The three values that make a binary column's rows quarantined.
+fn hostile_bytes() -> [&'static [u8]; 3] {
+    [b"=1+1", b"\x1b[2J", b"\xff\xfe\xfd\xfc"]
+}
+
+/// `Id`, `is_synthetic` and `data_source` of three clean rows, plus `v`.
+fn with_column(v: ArrayRef) -> RecordBatch {
+    RecordBatch::try_from_iter([
+        ("Id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+        ("is_synthetic", Arc::new(BooleanArray::from(vec![false; 3]))),
+        ("data_source", Arc::new(StringArray::from(vec!["crm"; 3]))),
+        ("v", v),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn fixed_size_and_dictionary_binary_are_checked_as_binary_is() {
+    use arrow_array::types::Int32Type;
+    let fixed =
+        arrow_array::FixedSizeBinaryArray::try_from_iter(hostile_bytes().into_iter()).unwrap();
+    let dict: arrow_array::DictionaryArray<Int32Type> = arrow_array::DictionaryArray::new(
+        arrow_array::Int32Array::from(vec![0, 1, 2]),
+        Arc::new(BinaryArray::from_iter_values(hostile_bytes())),
+    );
+    let wd = Workdir::new();
+    for (name, column) in [
+        (
+            "binary",
+            Arc::new(BinaryArray::from_iter_values(hostile_bytes())) as ArrayRef,
+        ),
+        ("fixed", Arc::new(fixed)),
+        ("dict", Arc::new(dict)),
+    ] {
+        write_parquet(
+            &with_column(column),
+            &wd.join(&format!("{name}.parquet")),
+            10,
+        );
+        let out = wd.run(&["scan", "--now", NOW, &format!("{name}.parquet")]);
+        assert_eq!(status(&out), 1, "{name}: {}", stderr(&out));
+        let q = quarantine_parquet(&wd.join(&format!("crmguard-out/{name}.quarantine.parquet")));
+        let reasons: Vec<&str> = q.iter().map(|r| r[1].as_str()).collect();
+        assert_eq!(
+            reasons,
+            ["CSV_INJECTION", "CONTROL_CHARACTER", "ENCODING_INVALID"],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn binary_inside_a_list_is_refused_not_passed_unseen() {
+    let mut list =
+        arrow_array::builder::ListBuilder::new(arrow_array::builder::BinaryBuilder::new());
+    for v in hostile_bytes() {
+        list.values().append_value(v);
+        list.append(true);
+    }
+    let list = list.finish();
+    let wd = Workdir::new();
+    write_parquet(&with_column(Arc::new(list)), &wd.join("l.parquet"), 10);
+    let out = wd.run(&["scan", "--now", NOW, "l.parquet"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("crmguard: error: l.parquet: "), "{err}");
+    assert!(err.contains("column `v` (List(Binary"), "{err}");
+    assert!(err.contains("not checked as text"), "{err}");
+    assert_eq!(wd.list("crmguard-out"), Vec::<String>::new(), "{err}");
+}
