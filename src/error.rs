@@ -141,6 +141,42 @@ pub fn one_line(e: &anyhow::Error) -> String {
     line
 }
 
+#[cfg(any(feature = "c2pa", feature = "parquet"))]
+pub mod quiet {
+    //! Catching a panic in a dependency's decoder (the C2PA reader, the
+    //! Parquet reader) without the default hook printing it: a malformed
+    //! input file is an error naming the file, not a crash.
+    use std::cell::Cell;
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::Once;
+
+    thread_local! {
+        static QUIET: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+        static HOOK: Once = Once::new();
+        HOOK.call_once(|| {
+            let previous = panic::take_hook();
+            panic::set_hook(Box::new(move |info| {
+                if !QUIET.with(Cell::get) {
+                    previous(info);
+                }
+            }));
+        });
+        QUIET.with(|q| q.set(true));
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        QUIET.with(|q| q.set(false));
+        result.map_err(|payload| {
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -228,7 +228,7 @@ impl Inspector {
             .and_then(|e| e.to_str())
             .unwrap_or("application/octet-stream")
             .to_ascii_lowercase();
-        match quiet::catch(|| self.manifests.read(file, &hint)) {
+        match crate::error::quiet::catch(|| self.manifests.read(file, &hint)) {
             Ok(outcome) => outcome,
             // A parser bug on a hostile file must not take the scan down:
             // the manifest could not be validated, which is what it says.
@@ -252,41 +252,6 @@ fn is_url(value: &str) -> bool {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
     })
-}
-
-#[cfg(feature = "c2pa")]
-mod quiet {
-    //! Catching a panic in the C2PA reader without the default hook
-    //! printing it: the scan reports the file, and goes on.
-    use std::cell::Cell;
-    use std::panic::{self, AssertUnwindSafe};
-    use std::sync::Once;
-
-    thread_local! {
-        static QUIET: Cell<bool> = const { Cell::new(false) };
-    }
-
-    pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-        static HOOK: Once = Once::new();
-        HOOK.call_once(|| {
-            let previous = panic::take_hook();
-            panic::set_hook(Box::new(move |info| {
-                if !QUIET.with(Cell::get) {
-                    previous(info);
-                }
-            }));
-        });
-        QUIET.with(|q| q.set(true));
-        let result = panic::catch_unwind(AssertUnwindSafe(f));
-        QUIET.with(|q| q.set(false));
-        result.map_err(|payload| {
-            payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into())
-        })
-    }
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ use crate::audit::RowSpool;
 use crate::batch::BATCH_ROWS;
 use crate::batch::arrow::{VerdictColumns, column_names, rows_from_batch};
 use crate::batch::{Checker, Outcome};
-use crate::error::Located;
+use crate::error::{Located, quiet};
 use crate::input::{Header, Row, Terminator};
 use crate::output::{AI_COLUMNS, AtomicFile, Mode, QUARANTINE_COLUMNS, TagValue};
 use crate::policy::TagKind;
@@ -75,7 +75,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         }
     };
     let (tally, record_bytes) = run(
-        opened.reader,
+        (opened.reader, &opened.group_rows),
         &mut checker,
         &mut out,
         &mut spool,
@@ -157,6 +157,8 @@ struct Opened {
     codec: Codec,
     /// For the progress bar; at least 1.
     total_rows: u64,
+    /// Rows of each row group, to say where a batch that fails to decode is.
+    group_rows: Vec<u64>,
     bytes: u64,
     blake3: String,
 }
@@ -168,12 +170,19 @@ impl Opened {
         let not_parquet = |e: parquet::errors::ParquetError| {
             anyhow!("{}: cannot read as Parquet: {e}", path.display())
         };
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(not_parquet)?;
+        // The crate panics on some malformed footers as on malformed pages
+        // (see `read_batches`).
+        let builder = quiet::catch(|| ParquetRecordBatchReaderBuilder::try_new(file))
+            .map_err(|what| anyhow!("{}: cannot read as Parquet: {what}", path.display()))?
+            .map_err(not_parquet)?;
         let schema = builder.schema().clone();
         let codec = (builder.metadata().row_groups().first())
             .and_then(|rg| rg.columns().first())
             .map_or(Codec::SNAPPY, |c| c.compression());
         let total_rows = builder.metadata().file_metadata().num_rows().max(1) as u64;
+        let group_rows = (builder.metadata().row_groups().iter())
+            .map(|rg| rg.num_rows().max(0) as u64)
+            .collect();
         let reader = builder
             .with_batch_size(BATCH_ROWS)
             .build()
@@ -183,6 +192,7 @@ impl Opened {
             schema,
             codec,
             total_rows,
+            group_rows,
             bytes,
             blake3,
         })
@@ -268,7 +278,7 @@ fn hash_file(path: &Path) -> anyhow::Result<(u64, String)> {
 /// checks and writes. Returns the tally and the bytes the rows would take
 /// as CSV (for the target's size limit).
 fn run(
-    reader: ParquetRecordBatchReader,
+    (reader, group_rows): (ParquetRecordBatchReader, &[u64]),
     checker: &mut Checker,
     out: &mut Writers,
     spool: &mut RowSpool,
@@ -279,13 +289,7 @@ fn run(
     let path = out.path.clone();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        scope.spawn(move || {
-            for batch in reader {
-                if tx.send(batch).is_err() {
-                    return;
-                }
-            }
-        });
+        scope.spawn(move || read_batches(reader, &tx));
         let mut tally = Tally::default();
         let mut rows: Vec<Row> = Vec::new();
         let mut verdicts: Vec<Verdict> = Vec::new();
@@ -296,7 +300,11 @@ fn run(
                 return Err(Stop::Interrupted);
             }
             let batch = batch.map_err(|e| {
-                Stop::Error(anyhow!("{}: cannot read as Parquet: {e}", path.display()))
+                let at = groups_at(group_rows, next);
+                Stop::Error(anyhow!(
+                    "{}: {at}: cannot read as Parquet: {e}",
+                    path.display()
+                ))
             })?;
             rows_from_batch(&batch, next, &mut rows)
                 .map_err(|e| Stop::Error(anyhow!("{}: row {}: {e}", path.display(), next + 1)))?;
@@ -323,6 +331,53 @@ fn run(
         }
         Ok((tally, record_bytes))
     })
+}
+
+/// Sends the reader's batches, or its first error, down `tx`. The parquet
+/// crate panics on some corrupt pages (a dictionary-encoded page with no
+/// dictionary: "Decoder for dict should have been set"), and when asked
+/// for a batch after one that failed, where it should return an error; no
+/// check of the metadata up front rules that out. So the reader stops at
+/// its first error, and a panic is caught here, quietly, and sent on as
+/// the file's error (this needs panic = "unwind", Rust's default, which
+/// Cargo.toml's profiles keep).
+fn read_batches(
+    mut reader: ParquetRecordBatchReader,
+    tx: &std::sync::mpsc::SyncSender<Result<RecordBatch, String>>,
+) {
+    loop {
+        let (batch, last) = match quiet::catch(|| reader.next()) {
+            Ok(None) => return,
+            Ok(Some(batch)) => {
+                let failed = batch.is_err();
+                (batch.map_err(|e| e.to_string()), failed)
+            }
+            Err(what) => (Err(format!("the decoder failed: {what}")), true),
+        };
+        if tx.send(batch).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// Where the batch starting after `done` rows is: the row group or groups
+/// (1-based) its rows come from.
+fn groups_at(group_rows: &[u64], done: u64) -> String {
+    let end = done.saturating_add(BATCH_ROWS as u64);
+    let (mut start, mut first, mut last) = (0u64, None, 0);
+    for (i, rows) in group_rows.iter().enumerate() {
+        if start < end && done < start + rows {
+            first.get_or_insert(i + 1);
+            last = i + 1;
+        }
+        start += rows;
+    }
+    let of = group_rows.len();
+    match first {
+        Some(f) if f == last => format!("row group {f} of {of}"),
+        Some(f) => format!("row groups {f}-{last} of {of}"),
+        None => format!("after row {done}"),
+    }
 }
 
 /// The clean and quarantine files being written.
