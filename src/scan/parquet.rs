@@ -23,14 +23,15 @@ use arrow_select::filter::filter_record_batch;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::basic::Compression as Codec;
+use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
 
 use super::findings::{resolve_header, target_limits};
 use super::tags::{Tagger, new_scan_id};
 use super::{FileScan, Input, Interrupted, ScanConfig, commit, detector_report, report_counts};
 use crate::audit::RowSpool;
-use crate::batch::BATCH_ROWS;
 use crate::batch::arrow::{VerdictColumns, column_names, rows_from_batch};
+use crate::batch::{BATCH_BYTES, BATCH_ROWS};
 use crate::batch::{Checker, Outcome};
 use crate::error::{Located, quiet};
 use crate::input::{Header, Row, Terminator};
@@ -51,7 +52,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     let clock = Instant::now();
     let path = &input.path;
     refuse_text_options(cfg, path)?;
-    let opened = Opened::open(path)?;
+    let opened = Opened::open(path, cfg.policy.max_record_bytes)?;
     if let Some(bar) = cfg.progress {
         bar.set_length(opened.bytes);
     }
@@ -164,7 +165,8 @@ struct Opened {
 }
 
 impl Opened {
-    fn open(path: &Path) -> anyhow::Result<Opened> {
+    /// `limit`: `[limits] max_record_bytes`.
+    fn open(path: &Path, limit: usize) -> anyhow::Result<Opened> {
         let (bytes, blake3) = hash_file(path)?;
         let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
         let not_parquet = |e: parquet::errors::ParquetError| {
@@ -176,6 +178,8 @@ impl Opened {
             .map_err(|what| anyhow!("{}: cannot read as Parquet: {what}", path.display()))?
             .map_err(not_parquet)?;
         let schema = builder.schema().clone();
+        refuse_large_records(builder.metadata(), limit)
+            .map_err(|e| anyhow!("{}: {e}", crate::terminal::path(path)))?;
         let codec = (builder.metadata().row_groups().first())
             .and_then(|rg| rg.columns().first())
             .map_or(Codec::SNAPPY, |c| c.compression());
@@ -183,8 +187,9 @@ impl Opened {
         let group_rows = (builder.metadata().row_groups().iter())
             .map(|rg| rg.num_rows().max(0) as u64)
             .collect();
+        let batch_rows = batch_rows(builder.metadata());
         let reader = builder
-            .with_batch_size(BATCH_ROWS)
+            .with_batch_size(batch_rows)
             .build()
             .map_err(not_parquet)?;
         Ok(Opened {
@@ -197,6 +202,55 @@ impl Opened {
             blake3,
         })
     }
+}
+
+/// Bytes per row a column chunk may take, uncompressed, beyond
+/// `[limits] max_record_bytes` times its rows, before its metadata alone
+/// proves a record over the limit: a value's encoding (a string's length
+/// prefix, a 32-byte decimal that reads `0`) and the page headers, whose
+/// statistics may hold a value twice, cost more than its CSV text.
+const ROW_SLACK: u64 = 256;
+
+/// Refuses a file with a record over `limit` before any page is decoded:
+/// a compressed page expands in memory whole, so a cell of gigabytes in a
+/// file of kilobytes (a decompression bomb) would be held before any row
+/// could be measured. A column chunk whose uncompressed size, by the
+/// footer, is over `(3 * limit + ROW_SLACK)` bytes per row of its row
+/// group must hold a value over the limit. Records over the limit that
+/// this bound cannot see are refused once decoded (`run`).
+fn refuse_large_records(meta: &ParquetMetaData, limit: usize) -> Result<(), String> {
+    let per_row = (limit as u64).saturating_mul(3).saturating_add(ROW_SLACK);
+    let groups = meta.row_groups();
+    for (g, rg) in groups.iter().enumerate() {
+        let rows = rg.num_rows().max(1) as u64;
+        for c in rg.columns() {
+            let size = c.uncompressed_size().max(0) as u64;
+            if size > per_row.saturating_mul(rows) {
+                return Err(format!(
+                    "row group {} of {}, column `{}`: {size} bytes for {rows} rows, so a record \
+                     is over {limit} bytes ([limits] max_record_bytes); nothing written",
+                    g + 1,
+                    groups.len(),
+                    crate::error::excerpt(&c.column_path().string()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rows per batch: [`BATCH_ROWS`], or fewer when the largest row group's
+/// rows average more than [`BATCH_BYTES`] shared among them, so that a
+/// batch of long records holds about as much as a CSV batch does.
+fn batch_rows(meta: &ParquetMetaData) -> usize {
+    let widest = (meta.row_groups().iter())
+        .map(|rg| {
+            let bytes: i64 = rg.columns().iter().map(|c| c.uncompressed_size()).sum();
+            bytes.max(0) as u64 / rg.num_rows().max(1) as u64
+        })
+        .max()
+        .unwrap_or(0);
+    (BATCH_BYTES as u64 / widest.max(1)).clamp(1, BATCH_ROWS as u64) as usize
 }
 
 /// A schema already carrying a `[tagging]` column was most likely tagged
@@ -308,6 +362,7 @@ fn run(
             })?;
             rows_from_batch(&batch, next, &mut rows)
                 .map_err(|e| Stop::Error(anyhow!("{}: row {}: {e}", path.display(), next + 1)))?;
+            refuse_long_row(&rows, cfg.policy.max_record_bytes, &path).map_err(Stop::Error)?;
             next += batch.num_rows() as u64;
             checker.check(&rows, &mut verdicts);
             for (row, v) in rows.iter().zip(&verdicts) {
@@ -377,6 +432,21 @@ fn groups_at(group_rows: &[u64], done: u64) -> String {
         Some(f) if f == last => format!("row group {f} of {of}"),
         Some(f) => format!("row groups {f}-{last} of {of}"),
         None => format!("after row {done}"),
+    }
+}
+
+/// The limit a CSV file of the same rows meets ([`refuse_large_records`]
+/// bounds what is decoded; this is the exact one): a record over
+/// `[limits] max_record_bytes` as CSV is refused, as the CSV reader would.
+fn refuse_long_row(rows: &[Row], limit: usize, path: &Path) -> anyhow::Result<()> {
+    match rows.iter().find(|r| r.raw.len() > limit) {
+        Some(r) => bail!(
+            "{}: row {}: the record is over {limit} bytes ([limits] max_record_bytes); \
+             nothing written",
+            crate::terminal::path(path),
+            r.number
+        ),
+        None => Ok(()),
     }
 }
 

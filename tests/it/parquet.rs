@@ -421,3 +421,67 @@ fn a_corrupt_page_is_one_line_naming_the_row_group_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(wd.list("crmguard-out"), Vec::<String>::new(), "{err}");
 }
+
+/// A workdir with `limit.toml` setting `[limits] max_record_bytes`, and
+/// `n.parquet` of one row whose `Notes` cell is `notes`.
+fn one_row_under_limit(limit: usize, notes: &str) -> Workdir {
+    let wd = Workdir::new();
+    wd.write(
+        "limit.toml",
+        format!("[limits]\nmax_record_bytes = {limit}\n"),
+    );
+    let table = RecordBatch::try_from_iter([
+        ("Id", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
+        ("is_synthetic", Arc::new(BooleanArray::from(vec![false]))),
+        ("data_source", Arc::new(StringArray::from(vec!["crm"]))),
+        ("Notes", Arc::new(StringArray::from(vec![notes]))),
+    ])
+    .unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+        .build();
+    let file = File::create(wd.join("n.parquet")).unwrap();
+    let mut w = ArrowWriter::try_new(file, table.schema(), Some(props)).unwrap();
+    w.write(&table).unwrap();
+    w.close().unwrap();
+    wd
+}
+
+fn assert_over_limit(wd: &Workdir, out: &std::process::Output, at: &str, limit: usize) {
+    let err = stderr(out);
+    assert_eq!(status(out), 2, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("crmguard: error: n.parquet: {at}")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("over {limit} bytes ([limits] max_record_bytes)")),
+        "{err}"
+    );
+    assert_eq!(wd.list("crmguard-out"), Vec::<String>::new(), "{err}");
+}
+
+#[test]
+fn a_parquet_bomb_is_refused_by_its_metadata_before_it_is_decoded() {
+    // 1 MiB of one byte compresses to a few hundred: the footer still
+    // says how large the page decodes to.
+    let wd = one_row_under_limit(4096, &"a".repeat(1 << 20));
+    assert!(std::fs::metadata(wd.join("n.parquet")).unwrap().len() < 4096);
+    let out = wd.run(&["scan", "-p", "limit.toml", "n.parquet"]);
+    assert_over_limit(&wd, &out, "row group 1 of 1, column `Notes`: ", 4096);
+}
+
+#[test]
+fn a_parquet_record_over_the_limit_as_csv_is_refused_as_csv_is() {
+    // The record as CSV, `1,false,crm,` and the notes, at the limit passes;
+    // one byte more is refused, as in a CSV file.
+    let limit = 200;
+    let notes = |n: usize| "x".repeat(n - "1,false,crm,".len());
+    let wd = one_row_under_limit(limit, &notes(limit));
+    let out = wd.run(&["scan", "-p", "limit.toml", "n.parquet"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let wd = one_row_under_limit(limit, &notes(limit + 1));
+    let out = wd.run(&["scan", "-p", "limit.toml", "n.parquet"]);
+    assert_over_limit(&wd, &out, "row 1: ", limit);
+}
