@@ -26,6 +26,7 @@ use parquet::basic::Compression as Codec;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
 
+use super::cleanup::Plan;
 use super::findings::{resolve_header, target_limits};
 use super::tags::{Tagger, new_scan_id};
 use super::{FileScan, Input, Interrupted, ScanConfig, commit, detector_report, report_counts};
@@ -35,7 +36,7 @@ use crate::batch::{BATCH_BYTES, BATCH_ROWS};
 use crate::batch::{Checker, Outcome};
 use crate::error::{Located, quiet};
 use crate::input::{Header, Row, Terminator};
-use crate::output::{AI_COLUMNS, AtomicFile, Mode, QUARANTINE_COLUMNS, TagValue};
+use crate::output::{AI_COLUMNS, AtomicFile, Finished, Mode, QUARANTINE_COLUMNS, TagValue};
 use crate::policy::TagKind;
 use crate::report::samples::Samples;
 use crate::report::{InputInfo, OutputInfo, Report, Tally};
@@ -68,6 +69,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     let tagger = Tagger::new(cfg.policy, &scan_id, cfg.scan_time, path);
     refuse_tag_columns(&tagger, &names, path)?;
     let mut out = Writers::create(input, &opened.schema, cfg, opened.codec)?;
+    out.plan = super::cleanup_plan(input, cfg, Some(&schema_header(&names)), &scan_id)?;
     let mut spool = RowSpool::new().context("cannot create a temp file for the audit log")?;
     let (bytes, total_rows) = (opened.bytes, opened.total_rows);
     let progress = |rows: u64| {
@@ -95,6 +97,9 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         Some(&columns),
         &mut findings,
     );
+    let plan = (out.plan.take().map(|p| p.finish()))
+        .transpose()
+        .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
     let [clean, quarantine] = out.finish(input)?;
     let ai_text = cfg.detector.map(|settings| {
         let names = checker.text_columns().unwrap_or_default().to_vec();
@@ -107,18 +112,14 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         elapsed_ms: clock.elapsed().as_millis() as u64,
         file_findings: findings,
         ai_text,
-        outputs: [("clean", &clean), ("quarantine", &quarantine)]
-            .map(|(kind, f)| OutputInfo {
-                kind,
-                summary: f.summary.clone(),
-            })
-            .into(),
+        cleanup: plan.as_ref().map(|(_, info)| info.clone()),
+        outputs: output_infos(&clean, &quarantine, plan.as_ref().map(|(f, _)| f)),
         ..report_counts(&tally, cfg.policy, cfg.scan_time, false)
     };
     let files = commit::Outputs {
         clean,
         quarantine,
-        cleanup: None,
+        cleanup: plan.map(|(f, _)| f),
     };
     commit::commit(input, cfg, &mut report, spool, files)?;
     // The run's reports show sample rows of text inputs only: a Parquet
@@ -128,6 +129,22 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         samples: Samples::default(),
         baseline_rows: None,
     })
+}
+
+/// The report's account of the files written.
+fn output_infos(
+    clean: &Finished,
+    quarantine: &Finished,
+    cleanup: Option<&Finished>,
+) -> Vec<OutputInfo> {
+    [("clean", clean), ("quarantine", quarantine)]
+        .into_iter()
+        .chain(cleanup.map(|f| ("cleanup", f)))
+        .map(|(kind, f)| OutputInfo {
+            kind,
+            summary: f.summary.clone(),
+        })
+        .collect()
 }
 
 /// Options for text inputs that a Parquet input cannot honour: said, not
@@ -334,7 +351,7 @@ fn hash_file(path: &Path) -> anyhow::Result<(u64, String)> {
 fn run(
     (reader, group_rows): (ParquetRecordBatchReader, &[u64]),
     checker: &mut Checker,
-    out: &mut Writers,
+    out: &mut Writers<'_>,
     spool: &mut RowSpool,
     tagger: &Tagger,
     cfg: &ScanConfig,
@@ -371,13 +388,14 @@ fn run(
                 if !v.is_clean() {
                     // The log keeps the row's hash, never its content: here
                     // the hash of the CSV record `crate::batch` made of it.
+                    let reasons = v.reasons.joined();
                     spool
-                        .push(
-                            row.number,
-                            &v.reasons.joined(),
-                            blake3::hash(&row.raw).as_bytes(),
-                        )
+                        .push(row.number, &reasons, blake3::hash(&row.raw).as_bytes())
                         .map_err(|e| Stop::Error(e.into()))?;
+                    if let Some(plan) = &mut out.plan {
+                        plan.add(row, v.reasons, &reasons)
+                            .map_err(|e| Stop::Error(e.into()))?;
+                    }
                 }
             }
             out.write(&batch, &rows, &verdicts, tagger)
@@ -450,8 +468,9 @@ fn refuse_long_row(rows: &[Row], limit: usize, path: &Path) -> anyhow::Result<()
     }
 }
 
-/// The clean and quarantine files being written.
-struct Writers {
+/// The clean and quarantine files being written, and the cleanup plan
+/// when the run writes one.
+struct Writers<'p> {
     path: std::path::PathBuf,
     clean: ArrowWriter<AtomicFile>,
     quarantine: ArrowWriter<AtomicFile>,
@@ -459,15 +478,16 @@ struct Writers {
     quarantine_schema: SchemaRef,
     tag_kinds: Vec<TagKind>,
     ai_columns: bool,
+    plan: Option<Plan<'p>>,
 }
 
-impl Writers {
+impl<'p> Writers<'p> {
     fn create(
         input: &Input,
         schema: &SchemaRef,
         cfg: &ScanConfig,
         codec: Codec,
-    ) -> anyhow::Result<Writers> {
+    ) -> anyhow::Result<Writers<'p>> {
         let tags: Vec<(TagKind, String)> = (cfg.policy.tagging.iter())
             .flat_map(|t| t.columns())
             .map(|(k, n)| (k, n.to_string()))
@@ -518,6 +538,7 @@ impl Writers {
             quarantine_schema,
             tag_kinds: tags.into_iter().map(|(k, _)| k).collect(),
             ai_columns,
+            plan: None,
         })
     }
 

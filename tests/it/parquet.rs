@@ -485,3 +485,38 @@ fn a_parquet_record_over_the_limit_as_csv_is_refused_as_csv_is() {
     let out = wd.run(&["scan", "-p", "limit.toml", "n.parquet"]);
     assert_over_limit(&wd, &out, "row 1: ", limit);
 }
+
+#[test]
+fn a_parquet_export_gets_the_cleanup_plan_a_csv_one_does() {
+    let wd = Workdir::new();
+    let table = table_of(&common::fixtures().join("cleanup/contacts-export.csv"));
+    write_csv(&table, &wd.join("a.csv"));
+    write_parquet(&table, &wd.join("b.parquet"), 2);
+    let out = wd.run(&["scan", "--now", NOW, "--cleanup-plan", "a.csv", "b.parquet"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    // The tag values hold each scan's id; the rest is the same.
+    let plan = |name: &str| -> Vec<String> {
+        (String::from_utf8(wd.read(&format!("crmguard-out/{name}.cleanup.csv")))
+            .unwrap()
+            .lines())
+        .map(|l| l.split(',').take(3).collect::<Vec<_>>().join(","))
+        .collect()
+    };
+    assert!(plan("a").len() > 1);
+    assert_eq!(plan("a"), plan("b"));
+    let report = wd.report("crmguard-out/b.report.json");
+    assert_eq!(report["cleanup"]["rows"], plan("b").len() - 1);
+    // The summary (on stderr) says so.
+    let err = stderr(&out);
+    assert!(err.contains("crmguard-out/b.cleanup.csv"), "{err}");
+
+    // Without the Id column: refused before anything is written, as CSV.
+    let wd = Workdir::new();
+    write_parquet(&plain_table(3), &wd.join("n.parquet"), 10);
+    wd.write("n.toml", "[cleanup]\nid_column = \"AccountId\"\n");
+    let out = wd.run(&["scan", "-p", "n.toml", "--cleanup-plan", "n.parquet"]);
+    let err = stderr(&out);
+    assert_eq!(status(&out), 2, "{err}");
+    assert!(err.contains("has no `AccountId` column"), "{err}");
+    assert_eq!(wd.list("crmguard-out"), Vec::<String>::new(), "{err}");
+}
