@@ -138,6 +138,25 @@ impl Pending {
         &self.head
     }
 
+    /// The log's length when it was locked (and made whole).
+    pub fn locked_len(&self) -> u64 {
+        self.start
+    }
+
+    /// Verifies the log as it was when locked, handing each record to `f`.
+    /// No other append can change it until this one lets go, so a check
+    /// made here still holds when the records are committed.
+    pub fn for_each_record(
+        &self,
+        f: impl FnMut(&super::Entry) -> io::Result<()>,
+    ) -> Result<super::VerifySummary, super::VerifyError> {
+        // A clone shares the open file description, and so the lock: a
+        // second open would wait on our own lock with a shared one.
+        let mut file = self.file.try_clone()?;
+        file.seek(SeekFrom::Start(0))?;
+        super::chain::walk(file, self.start, f)
+    }
+
     /// Makes the records durable: before any output appears, a crash must
     /// find them in the log (and a new log's name in its directory).
     pub fn sync(&mut self) -> anyhow::Result<()> {
@@ -276,10 +295,15 @@ fn lock(path: &Path, id: &str, approval: bool) -> anyhow::Result<(Pending, blake
     Ok((pending, prev))
 }
 
-/// Locks the log and appends an approval record, uncommitted: the
-/// released file goes in place before [`Pending::commit`].
-pub(crate) fn begin_approval(path: &Path, approval: &ApprovalRecord) -> anyhow::Result<Pending> {
+/// Locks the log, runs `check` on it, and appends an approval record,
+/// uncommitted: the released file goes in place before [`Pending::commit`].
+pub(crate) fn begin_approval(
+    path: &Path,
+    approval: &ApprovalRecord,
+    check: impl FnOnce(&Pending) -> anyhow::Result<()>,
+) -> anyhow::Result<Pending> {
     let (mut pending, prev) = lock(path, &approval.approval_id, true)?;
+    check(&pending)?;
     let seq = pending.head.seq + 1;
     let mut line = Vec::new();
     let hash = LineEncoder::default()

@@ -89,9 +89,14 @@ impl AuditLog {
 
     /// Locks the log and appends an approval record, uncommitted
     /// ([`Pending`]): [`Pending::commit`] once the released file is in
-    /// place.
-    pub fn begin_approval(&self, approval: &ApprovalRecord) -> anyhow::Result<Pending> {
-        append::begin_approval(&self.path, approval)
+    /// place. `check` runs first, under the lock: what it finds in the log
+    /// cannot change before the approval is committed.
+    pub fn begin_approval(
+        &self,
+        approval: &ApprovalRecord,
+        check: impl FnOnce(&Pending) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Pending> {
+        append::begin_approval(&self.path, approval, check)
     }
 
     /// Locks the log and appends one scan record and one row record per

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use crate::audit::{
-    ApprovalRecord, AuditLog, FileRef, Head, OutputRef, PolicyRef, Record, ReleasedRow,
-    VerifyError, for_each_record,
+    ApprovalRecord, AuditLog, Entry, FileRef, Head, OutputRef, Pending, PolicyRef, Record,
+    ReleasedRow, VerifyError, VerifySummary, for_each_record,
 };
 use crate::input::{Compression, Format, Terminator, open_input, reader_for};
 use crate::output::{AtomicFile, Finished, Mode, same_file};
@@ -141,7 +141,7 @@ pub fn release(req: &Request) -> anyhow::Result<Released> {
         );
     }
     let q = read_quarantine(req)?;
-    let scan = find_scan(req.log, req.quarantine, &q)?;
+    let scan = find_scan(req.log, req.quarantine, &q, |f| for_each_record(req.log, f))?;
     check(&q, &scan, req.policy, req.selection)
         .with_context(|| format!("{shown}: refusing to release"))?;
     write_and_record(req, q, scan)
@@ -235,6 +235,8 @@ struct ScanMatch {
     hashes: HashMap<u64, String>,
     /// Rows an earlier, committed approval released, with its id.
     released: HashMap<u64, String>,
+    /// The log's length when it was read.
+    log_bytes: u64,
 }
 
 /// The walk through the log for the scan that wrote a quarantine file.
@@ -275,6 +277,7 @@ impl Walk {
                         quarantine_path: o.path.clone(),
                         hashes: HashMap::new(),
                         released: HashMap::new(),
+                        log_bytes: 0,
                     };
                     self.current = Some((m, e.version == crate::audit::LEGACY_VERSION));
                 }
@@ -319,15 +322,23 @@ impl Walk {
 }
 
 /// Finds, in a log that verifies, the committed scan whose quarantine
-/// output has the file's blake3 (the last, if several).
-fn find_scan(log: &Path, path: &Path, q: &Quarantine) -> anyhow::Result<ScanMatch> {
+/// output has the file's blake3 (the last, if several). `records` walks the
+/// log: as it stands, or under the approval's lock.
+fn find_scan(
+    log: &Path,
+    path: &Path,
+    q: &Quarantine,
+    records: impl FnOnce(
+        &mut dyn FnMut(&Entry) -> std::io::Result<()>,
+    ) -> Result<VerifySummary, VerifyError>,
+) -> anyhow::Result<ScanMatch> {
     let shown = terminal::path(path);
     let wanted: HashSet<u64> = q.picked.iter().map(|p| p.row).collect();
     let name = path.file_name();
     // The last scan that wrote a quarantine file of this name, and its hash.
     let mut same_name: Option<(String, String)> = None;
     let mut walk = Walk::default();
-    let walked = for_each_record(log, |e| {
+    let walked = records(&mut |e| {
         if let Record::Scan(s) = &e.record
             && let Some(o) = s.outputs.iter().find(|o| o.kind == "quarantine")
             && Path::new(&o.path).file_name() == name
@@ -338,8 +349,8 @@ fn find_scan(log: &Path, path: &Path, q: &Quarantine) -> anyhow::Result<ScanMatc
         Ok(())
     });
     walk.close();
-    match walked {
-        Ok(_) => {}
+    let log_bytes = match walked {
+        Ok(summary) => summary.bytes,
         Err(VerifyError::Broken(b)) => bail!(
             "{}:{b}; refusing to release against a broken audit log (see `crmguard audit verify`)",
             terminal::path(log)
@@ -349,9 +360,9 @@ fn find_scan(log: &Path, path: &Path, q: &Quarantine) -> anyhow::Result<ScanMatc
                 anyhow::Error::new(e).context(format!("{}: cannot read", terminal::path(log)))
             );
         }
-    }
+    };
     match (walk.best, walk.uncommitted, same_name) {
-        (Some(m), _, _) => Ok(m),
+        (Some(m), _, _) => Ok(ScanMatch { log_bytes, ..m }),
         (None, Some(id), _) => bail!(
             "{shown}: scan {id} that wrote it has no commit record in {}: its outputs were never vouched for",
             terminal::path(log)
@@ -439,7 +450,8 @@ fn write_and_record(req: &Request, q: Quarantine, scan: ScanMatch) -> anyhow::Re
     let finished = write_released(out, &q)?;
     let record = approval_record(req, &q, &scan, &finished);
     let approval_id = record.approval_id.clone();
-    let mut pending = AuditLog::new(req.log).begin_approval(&record)?;
+    let mut pending =
+        AuditLog::new(req.log).begin_approval(&record, |locked| recheck(req, &q, &scan, locked))?;
     pending.sync()?;
     // Dropped on failure, `pending` takes the approval back out.
     finished.persist_new().with_context(cannot)?;
@@ -454,6 +466,30 @@ fn write_and_record(req: &Request, q: Quarantine, scan: ScanMatch) -> anyhow::Re
         output: out.to_owned(),
         head,
     })
+}
+
+/// The checks again, under the log's lock, when the log grew since they were
+/// made: a release of the same rows may have committed meanwhile, and only
+/// under the lock can nothing slip in before this approval's commit.
+fn recheck(
+    req: &Request,
+    q: &Quarantine,
+    scan: &ScanMatch,
+    locked: &Pending,
+) -> anyhow::Result<()> {
+    if locked.locked_len() == scan.log_bytes {
+        return Ok(());
+    }
+    let shown = terminal::path(req.quarantine);
+    let now = find_scan(req.log, req.quarantine, q, |f| locked.for_each_record(f))?;
+    if now.scan_id != scan.scan_id {
+        bail!(
+            "{shown}: scan {} recorded the same quarantine file while releasing; run the release again",
+            now.scan_id
+        );
+    }
+    check(q, &now, req.policy, req.selection)
+        .with_context(|| format!("{shown}: refusing to release"))
 }
 
 /// The released rows, for import like a clean file, written to a temp file

@@ -204,3 +204,93 @@ fn json_and_ndjson_rows_come_back_byte_for_byte() {
     let out = wd.run(&["audit", "verify", LOG]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
 }
+
+/// A scan of `n` disclosed synthetic rows that all wait for approval.
+fn scanned_rows(n: usize) -> Workdir {
+    let wd = Workdir::new();
+    wd.write(
+        "crmguard.toml",
+        format!("[disclosure]\nrequired_when_synthetic = []\n{WAITING}"),
+    );
+    let rows: String = (1..=n)
+        .map(|i| format!("P{i},true,ai_generated\n"))
+        .collect();
+    wd.write("p.csv", format!("Name,is_synthetic,data_source\n{rows}"));
+    let out = wd.run(&["scan", "-q", "--object", "Product_Description", "p.csv"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    wd
+}
+
+/// The approval records in the log, as JSON.
+fn approvals(wd: &Workdir) -> Vec<serde_json::Value> {
+    wd.read_string(LOG)
+        .lines()
+        .filter(|l| l.contains(r#""type":"approval""#))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Two releases of one row racing: the "released already" check and the
+/// approval's append must be one step under the log's lock, or both pass.
+#[test]
+fn concurrent_releases_of_a_row_release_it_once() {
+    const ROUNDS: usize = 20;
+    let wd = scanned_rows(ROUNDS);
+    for round in 1..=ROUNDS {
+        let row = round.to_string();
+        let outs = [format!("a{round}.csv"), format!("b{round}.csv")];
+        let children: Vec<_> = outs
+            .iter()
+            .map(|o| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_crmguard"))
+                    .current_dir(wd.path())
+                    .args([
+                        "release",
+                        "crmguard-out/p.quarantine.csv",
+                        "--rows",
+                        &row,
+                        "--approver",
+                        "Ann",
+                        "--reason",
+                        "r",
+                        "-o",
+                        o,
+                    ])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let results: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let won: Vec<bool> = results.iter().map(|o| status(o) == 0).collect();
+        assert_eq!(
+            won.iter().filter(|w| **w).count(),
+            1,
+            "round {round}: {:?}",
+            results.iter().map(stderr).collect::<Vec<_>>()
+        );
+        for (o, (out, won)) in outs.iter().zip(results.iter().zip(&won)) {
+            assert_eq!(wd.join(o).exists(), *won, "round {round}: {o}");
+            if !won {
+                assert_eq!(status(out), 2);
+                assert!(
+                    stderr(out).contains(&format!("row {round}: released already")),
+                    "{}",
+                    stderr(out)
+                );
+            }
+        }
+    }
+    let mut released: Vec<u64> = approvals(&wd)
+        .iter()
+        .flat_map(|a| a["rows"].as_array().unwrap().clone())
+        .map(|r| r["row"].as_u64().unwrap())
+        .collect();
+    released.sort_unstable();
+    assert_eq!(released, (1..=ROUNDS as u64).collect::<Vec<_>>());
+    assert_eq!(status(&wd.run(&["audit", "verify", LOG])), 0);
+}
