@@ -125,6 +125,14 @@ pub fn release(req: &Request) -> anyhow::Result<Released> {
     if req.approver.trim().is_empty() || req.reason.trim().is_empty() {
         bail!("an approval needs an --approver and a --reason");
     }
+    // The released file and its approval are committed both or neither;
+    // bytes sent down a pipe cannot be taken back if the commit fails, nor
+    // the approval if the pipe breaks (`scan --out-dir -` is refused alike).
+    if req.output.as_os_str() == "-" {
+        bail!(
+            "--output -: released rows go to a file, committed with their approval record, not to stdout; name a file"
+        );
+    }
     for other in [req.quarantine, req.log] {
         if same_file(req.output, other) || req.output == other {
             bail!(

@@ -294,3 +294,22 @@ fn concurrent_releases_of_a_row_release_it_once() {
     assert_eq!(released, (1..=ROUNDS as u64).collect::<Vec<_>>());
     assert_eq!(status(&wd.run(&["audit", "verify", LOG])), 0);
 }
+
+/// `-o -` is stdout elsewhere; a release cannot stream (its file and its
+/// approval are committed together), so it says so instead of writing a
+/// file named `-`.
+#[test]
+fn release_to_stdout_is_refused() {
+    let wd = scanned();
+    let out = release(&wd, &["--rows", "1", "-o", "-"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--output -:") && err.contains("not to stdout"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(!wd.join("-").exists());
+    assert!(approvals(&wd).is_empty());
+}
