@@ -91,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         rows.join(", "),
         terminal::path(&done.output),
         done.approval_id,
-        done.head.seq,
+        done.approval_seq,
         terminal::path(&log)
     );
     Ok(exit::CLEAN)

@@ -97,6 +97,8 @@ pub struct Released {
     pub scan_id: String,
     pub rows: Vec<u64>,
     pub output: PathBuf,
+    /// The approval record's `seq`.
+    pub approval_seq: u64,
     /// The approval's commit record.
     pub head: Head,
 }
@@ -461,6 +463,7 @@ fn write_and_record(req: &Request, q: Quarantine, scan: ScanMatch) -> anyhow::Re
     let mut pending =
         AuditLog::new(req.log).begin_approval(&record, |locked| recheck(req, &q, &scan, locked))?;
     pending.sync()?;
+    let approval_seq = pending.head().seq;
     // Dropped on failure, `pending` takes the approval back out.
     finished.persist_new().with_context(cannot)?;
     crate::output::sync_parent(out).with_context(cannot)?;
@@ -472,6 +475,7 @@ fn write_and_record(req: &Request, q: Quarantine, scan: ScanMatch) -> anyhow::Re
         scan_id: scan.scan_id,
         rows: q.picked.iter().map(|p| p.row).collect(),
         output: out.to_owned(),
+        approval_seq,
         head,
     })
 }

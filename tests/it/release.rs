@@ -313,3 +313,24 @@ fn release_to_stdout_is_refused() {
     assert!(!wd.join("-").exists());
     assert!(approvals(&wd).is_empty());
 }
+
+/// The record number the release prints is the approval record's `seq`,
+/// not its commit record's.
+#[test]
+fn the_printed_record_is_the_approval() {
+    let wd = scanned();
+    let out = release(&wd, &["--rows", "1"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let err = stderr(&out);
+    let (id, seq) = err
+        .split_once("; approval ")
+        .and_then(|(_, rest)| rest.split_once(" is record "))
+        .and_then(|(id, rest)| Some((id, rest.split_once(' ')?.0)))
+        .unwrap_or_else(|| panic!("{err}"));
+    let seq: usize = seq.parse().unwrap();
+    let log = wd.read_string(LOG);
+    let rec: serde_json::Value = serde_json::from_str(log.lines().nth(seq - 1).unwrap()).unwrap();
+    assert_eq!(rec["seq"], seq as u64);
+    assert_eq!(rec["type"], "approval");
+    assert_eq!(rec["approval_id"], id);
+}
