@@ -8,7 +8,7 @@ use anyhow::bail;
 use crate::errln;
 use crate::error::exit;
 use crate::policy::Policy;
-use crate::release::{Request, Selection, parse_rows, release};
+use crate::release::{Request, Selection, parse_rows, release, row_ranges};
 use crate::spec::Reason;
 use crate::terminal;
 
@@ -82,13 +82,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         output: &output,
         policy: &policy,
     })?;
-    let rows: Vec<String> = done.rows.iter().map(u64::to_string).collect();
     errln!(
         "crmguard: released {} row{} of scan {} ({}) to {}; approval {} is record {} of {}",
         done.rows.len(),
         if done.rows.len() == 1 { "" } else { "s" },
         done.scan_id,
-        rows.join(", "),
+        row_ranges(done.rows.iter().copied()),
         terminal::path(&done.output),
         done.approval_id,
         done.approval_seq,

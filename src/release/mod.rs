@@ -78,6 +78,43 @@ pub fn parse_rows(s: &str) -> Result<Vec<(u64, u64)>, String> {
     Ok(ranges)
 }
 
+/// Ranges a message lists before it sums up the rest.
+const SHOWN_RANGES: usize = 5;
+
+/// Row numbers as ranges, `1, 3, 7-9`, the first few only and then how
+/// many rows are left (`(+2990 more)`): a release may name 5000 rows, and a
+/// message must stay one readable line.
+pub fn row_ranges(rows: impl IntoIterator<Item = u64>) -> String {
+    let mut rows: Vec<u64> = rows.into_iter().collect();
+    rows.sort_unstable();
+    rows.dedup();
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for r in rows {
+        match ranges.last_mut() {
+            Some((_, b)) if *b + 1 == r => *b = r,
+            _ => ranges.push((r, r)),
+        }
+    }
+    let text: Vec<String> = ranges
+        .iter()
+        .take(SHOWN_RANGES)
+        .map(|&(a, b)| match a == b {
+            true => a.to_string(),
+            false => format!("{a}-{b}"),
+        })
+        .collect();
+    let rest: u64 = ranges
+        .iter()
+        .skip(SHOWN_RANGES)
+        .map(|(a, b)| b - a + 1)
+        .sum();
+    let mut text = text.join(", ");
+    if rest > 0 {
+        text.push_str(&format!(" (+{rest} more)"));
+    }
+    text
+}
+
 /// One release.
 pub struct Request<'a> {
     pub quarantine: &'a Path,
@@ -400,16 +437,16 @@ fn check(
     let mut problems = Vec::new();
     if let Selection::Rows(ranges) = selection {
         let got: HashSet<u64> = q.picked.iter().map(|p| p.row).collect();
-        let missing: Vec<String> = ranges
+        let missing: Vec<u64> = ranges
             .iter()
             .flat_map(|(a, b)| *a..=*b)
             .filter(|r| !got.contains(r))
-            .map(|r| r.to_string())
             .collect();
         if !missing.is_empty() {
             problems.push(format!(
-                "not in the quarantine file: row {}",
-                missing.join(", ")
+                "not in the quarantine file: row{} {}",
+                if missing.len() == 1 { "" } else { "s" },
+                row_ranges(missing)
             ));
         }
     }
@@ -449,6 +486,13 @@ fn check(
     }
     if problems.is_empty() {
         return Ok(());
+    }
+    // One problem per row can mean thousands: the first few say what is
+    // wrong, a count says how much.
+    let more = problems.len().saturating_sub(SHOWN_RANGES);
+    problems.truncate(SHOWN_RANGES);
+    if more > 0 {
+        problems.push(format!("{more} more problems"));
     }
     bail!("{}", problems.join("; "))
 }
@@ -613,5 +657,14 @@ mod tests {
         let s = Selection::AllWith(Reason::ApprovalRequired);
         assert!(s.wants(1, "UNDISCLOSED_AI_TEXT;APPROVAL_REQUIRED"));
         assert!(!s.wants(1, "APPROVAL_REQUIRED_X"));
+    }
+
+    #[test]
+    fn row_lists_read_as_a_few_ranges() {
+        assert_eq!(row_ranges([3, 1, 7, 8, 9, 1]), "1, 3, 7-9");
+        assert_eq!(row_ranges(2..=3000), "2-3000");
+        assert_eq!(row_ranges([]), "");
+        let odd = (1..=5000).filter(|r| r % 2 == 1);
+        assert_eq!(row_ranges(odd), "1, 3, 5, 7, 9 (+2495 more)");
     }
 }

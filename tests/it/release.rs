@@ -334,3 +334,35 @@ fn the_printed_record_is_the_approval() {
     assert_eq!(rec["type"], "approval");
     assert_eq!(rec["approval_id"], id);
 }
+
+/// Thousands of rows in a message come out as ranges, capped: one short
+/// line, refused or released.
+#[test]
+fn row_lists_in_messages_stay_short() {
+    let wd = scanned();
+    let out = release(&wd, &["--rows", "1-3000"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("not in the quarantine file: rows 2, 4-3000"),
+        "{err}"
+    );
+    assert!(err.len() < 400 && err.lines().count() == 1, "{err}");
+
+    let wd = scanned_rows(5000);
+    let out = wd.run(&[
+        "release",
+        "crmguard-out/p.quarantine.csv",
+        "--rows",
+        "1-5000",
+        "--approver",
+        "Ann",
+        "--reason",
+        "r",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("released 5000 rows of scan"), "{err}");
+    assert!(err.contains(" (1-5000) to "), "{err}");
+    assert!(err.len() < 400 && err.lines().count() == 1, "{err}");
+}
