@@ -372,7 +372,7 @@ impl<W: Write> CsvExport<W> {
                 "",
                 &a.approval_id,
                 &a.approver,
-                "",
+                &a.reason,
                 "",
             ];
             write_cells(&mut self.out, &cells)?;

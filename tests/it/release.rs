@@ -366,3 +366,28 @@ fn row_lists_in_messages_stay_short() {
     assert!(err.contains(" (1-5000) to "), "{err}");
     assert!(err.len() < 400 && err.lines().count() == 1, "{err}");
 }
+
+/// Each per-row `release` line of the export carries the approval's
+/// approver and reason, so a filtered sheet still says why a row went.
+#[test]
+fn export_gives_every_released_row_its_reason() {
+    let wd = scanned();
+    let out = release(&wd, &["--all-with", "APPROVAL_REQUIRED"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let out = wd.run(&["audit", "export", LOG, "-o", "e.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let csv = wd.read("e.csv");
+    let mut rdr = csv::Reader::from_reader(&csv[..]);
+    let header = rdr.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let lines: Vec<csv::StringRecord> = rdr
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| matches!(&r[col("record")], "approval" | "release"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", String::from_utf8_lossy(&csv));
+    for l in &lines {
+        assert_eq!(&l[col("approver")], "Grace Hopper");
+        assert_eq!(&l[col("approval_reason")], "copy checked", "{l:?}");
+    }
+}
