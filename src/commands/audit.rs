@@ -263,7 +263,12 @@ fn run_export(args: ExportArgs) -> anyhow::Result<u8> {
     // The export names who scanned what, and every quarantined row's hash:
     // as private as the log it comes from.
     let file = OutputFile::create(path, Mode::Private).with_context(cannot)?;
-    let (file, scans, rows, approvals) = export_to(log, summary.bytes, args.since, file)?;
+    let (file, scans, rows, approvals) =
+        export_to(log, summary.bytes, args.since, file).map_err(|e| match e {
+            // A write error says nothing of the file it failed on.
+            Failed::Write(e) => anyhow::Error::new(e).context(cannot()),
+            Failed::Other(e) => e,
+        })?;
     file.commit().with_context(cannot)?;
     if path.as_os_str() != "-" {
         errln!(
@@ -274,23 +279,42 @@ fn run_export(args: ExportArgs) -> anyhow::Result<u8> {
     Ok(exit::CLEAN)
 }
 
+/// Why an export failed: writing the output, or anything else (reading
+/// the log), which names its own file.
+enum Failed {
+    Write(std::io::Error),
+    Other(anyhow::Error),
+}
+
 fn export_to<W: Write>(
     log: &Path,
     bytes: u64,
     since: Option<jiff::Timestamp>,
     out: W,
-) -> anyhow::Result<(W, u64, u64, u64)> {
-    let mut csv = CsvExport::new(out, since)?;
-    match for_each_record_upto(log, bytes, |e| csv.push(e)) {
+) -> Result<(W, u64, u64, u64), Failed> {
+    let mut csv = CsvExport::new(out, since).map_err(Failed::Write)?;
+    let mut write_error = None;
+    let walked = for_each_record_upto(log, bytes, |e| {
+        csv.push(e).map_err(|err| {
+            let kind = err.kind();
+            write_error = Some(err);
+            std::io::Error::from(kind)
+        })
+    });
+    if let Some(e) = write_error {
+        return Err(Failed::Write(e));
+    }
+    match walked {
         Ok(_) => {}
-        Err(VerifyError::Io(e)) => return Err(e.into()),
+        Err(VerifyError::Io(e)) => return Err(Failed::Other(e.into())),
         Err(VerifyError::Broken(b)) => {
-            bail!(
+            return Err(Failed::Other(anyhow::anyhow!(
                 "{}:{b} (the log changed during the export)",
                 terminal::path(log)
-            )
+            )));
         }
     }
     let (scans, rows, approvals) = (csv.scans, csv.rows, csv.approvals);
-    Ok((csv.finish()?, scans, rows, approvals))
+    let finished = csv.finish().map_err(Failed::Write)?;
+    Ok((finished, scans, rows, approvals))
 }

@@ -117,7 +117,7 @@ pub(crate) fn create(path: &Path) -> io::Result<(NamedTempFile, Live)> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(fs::Permissions::from_mode(0o600));
     }
-    let tmp = builder.tempfile_in(dir)?;
+    let tmp = builder.tempfile_in(dir).map_err(|e| plain_error(e, dir))?;
     // Best effort: a file system without locks still has the pid check.
     let _ = tmp.as_file().try_lock();
     let live = Live(tmp.path().to_owned());
@@ -125,6 +125,27 @@ pub(crate) fn create(path: &Path) -> io::Result<(NamedTempFile, Live)> {
         set.insert(live.0.clone());
     }
     Ok((tmp, live))
+}
+
+/// tempfile's error names the temp file, which the user never chose and
+/// cannot find; the caller names the output. A missing directory is said
+/// as such.
+fn plain_error(e: io::Error, dir: &Path) -> io::Error {
+    if e.kind() == io::ErrorKind::NotFound && !dir.exists() {
+        return io::Error::new(
+            e.kind(),
+            format!("directory {} does not exist", crate::terminal::path(dir)),
+        );
+    }
+    let inner = e
+        .get_ref()
+        .and_then(|r| r.source())
+        .and_then(|s| s.downcast_ref::<io::Error>())
+        .map(|i| i.to_string());
+    match inner {
+        Some(msg) => io::Error::new(e.kind(), msg),
+        None => e,
+    }
 }
 
 /// `.NAME.PID.`, with NAME cut short when the whole temp name would be

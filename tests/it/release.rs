@@ -391,3 +391,35 @@ fn export_gives_every_released_row_its_reason() {
         assert_eq!(&l[col("approval_reason")], "copy checked", "{l:?}");
     }
 }
+
+/// A write that fails names the path given on the command line, never the
+/// temp file behind it, and says what is wrong with it.
+#[test]
+fn output_errors_name_the_users_path() {
+    let wd = scanned();
+    let one_line = |out: &std::process::Output, want: &str| {
+        assert_eq!(status(out), 2, "{}", stderr(out));
+        let err = stderr(out);
+        assert!(err.contains(want), "{err}");
+        assert!(
+            !err.contains("crmguard-tmp") && err.lines().count() == 1,
+            "{err}"
+        );
+    };
+    let missing = "nodir/x.csv: cannot write: directory nodir does not exist";
+    one_line(
+        &wd.run(&["audit", "export", LOG, "-o", "nodir/x.csv"]),
+        missing,
+    );
+    one_line(
+        &release(&wd, &["--rows", "1", "-o", "nodir/x.csv"]),
+        missing,
+    );
+    if std::path::Path::new("/dev/full").exists() {
+        one_line(
+            &wd.run(&["audit", "export", LOG, "-o", "/dev/full"]),
+            "/dev/full: cannot write: ",
+        );
+    }
+    assert!(approvals(&wd).is_empty());
+}
