@@ -368,9 +368,19 @@ pub(crate) fn check_line(line: &[u8]) -> Result<Entry, LineError> {
     let Some(body) = line.strip_suffix(b"\n") else {
         return Err(bad(None, "truncated record (no end of line)"));
     };
+    // crmguard writes each line whole, newline last: a line that has its
+    // newline was never cut short by a crash, however incomplete it looks.
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad(None, "a blank line, which crmguard never writes"));
+    }
     let env: Envelope = match serde_json::from_slice(body) {
         Ok(env) => env,
-        Err(e) if e.is_eof() => return Err(bad(None, "truncated record (incomplete JSON)")),
+        Err(e) if e.is_eof() => {
+            return Err(bad(
+                None,
+                "incomplete JSON before the end of the line, which crmguard never writes",
+            ));
+        }
         Err(e) => return Err(bad(None, format!("not a JSON record: {e}"))),
     };
     let version = version(&env)?;
@@ -586,7 +596,14 @@ pub(crate) mod tests {
         );
         let mut cut = text.as_bytes()[..text.len() - 10].to_vec();
         cut.push(b'\n');
-        assert!(check_line(&cut).unwrap_err().what.contains("truncated"));
+        // With its newline it was not cut by a crash, whatever it lacks.
+        let what = check_line(&cut).unwrap_err().what;
+        assert!(
+            what.contains("incomplete JSON before the end of the line"),
+            "{what}"
+        );
+        let what = check_line(b" \n").unwrap_err().what;
+        assert!(what.contains("a blank line"), "{what}");
 
         assert!(
             check_line(b"hello\n")

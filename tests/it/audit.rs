@@ -398,13 +398,12 @@ fn a_truncated_last_line_is_caught_and_not_appended_to() {
             "log.jsonl:11: record 11: truncated record (no end of line)\n"
         );
     }
-    // Cut and then "repaired" with a newline: still not a whole record.
+    // Cut and then "repaired" with a newline: still not a whole record, and
+    // no longer what a crash leaves, so not called truncated.
     wd.write(LOG, format!("{}\n", &text[..text.len() - 30]));
     let err = verify_fails(&wd, &[wd.read_string(LOG)]);
-    assert!(
-        err.starts_with("log.jsonl:11: record 11: truncated record"),
-        "{err}"
-    );
+    let said = "log.jsonl:11: record 11: incomplete JSON before the end of the line";
+    assert!(err.starts_with(said), "{err}");
 
     // Appending onto a broken tail would vouch for it: refused, log
     // untouched. (A line merely cut short is what a crash leaves: the
@@ -416,10 +415,7 @@ fn a_truncated_last_line_is_caught_and_not_appended_to() {
         .record_scan(&report("next.csv", "2026-11-03T00:00:00Z", 1, &[1]), spool)
         .unwrap_err();
     let msg = format!("{err:#}");
-    assert!(
-        msg.contains("log.jsonl:11: record 11: truncated record"),
-        "{msg}"
-    );
+    assert!(msg.contains(said), "{msg}");
     assert!(msg.contains("refusing to append"), "{msg}");
     assert_eq!(wd.read(LOG), before);
 }
@@ -799,4 +795,26 @@ fn show_lists_scans() {
     let out = wd.run(&["audit", "show", LOG]);
     assert_eq!(status(&out), 1);
     assert!(out.stdout.is_empty());
+}
+
+/// A blank line has its newline: no crash left it, so neither `verify` nor
+/// a scan calls it a truncated record the next scan cuts off; both name it
+/// as a line crmguard did not write, the same way.
+#[test]
+fn a_blank_line_is_not_called_a_crash_remnant() {
+    let wd = Workdir::new();
+    wd.write("leads.csv", format!("Name\nAda\n{INJECTION}\n"));
+    let scan = ["scan", "-q", "--audit-log", LOG, "leads.csv"];
+    assert_eq!(status(&wd.run(&scan)), 1);
+    let mut log = wd.read(LOG);
+    log.push(b'\n');
+    wd.write(LOG, &log);
+    let want = ":5: record 5: a blank line, which crmguard never writes";
+    let out = wd.run(&["audit", "verify", LOG]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(said.contains(want) && !said.contains("truncated"), "{said}");
+    let out = wd.run(&scan);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains(want), "{}", stderr(&out));
 }
