@@ -56,7 +56,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             // A usage error goes to stderr: exit 2 however that write goes.
             if e.use_stderr() {
-                let _ = e.print();
+                crate::errln!("crmguard: {}", usage_error(&e));
                 return ExitCode::from(exit::ERROR);
             }
             // Help and the version go to stdout, and fail as a command's
@@ -79,6 +79,29 @@ pub fn main() -> ExitCode {
         Command::Report(args) => commands::report::run(args),
     };
     ExitCode::from(final_status(outcome(result)))
+}
+
+/// A usage error on one line, as every error is (README, "Exit status"):
+/// clap's message and its tips, without the usage block and the blank lines
+/// around it. `errln!` escapes what the user typed, as in any error.
+fn usage_error(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut out = String::new();
+    let mut in_usage = false;
+    for line in text.lines().map(str::trim_end) {
+        if line.is_empty() {
+            in_usage = false;
+        } else if line.starts_with("Usage:") {
+            in_usage = true;
+        } else if !in_usage && !line.starts_with("For more information") {
+            // "were not provided:" goes on with its list.
+            if !out.is_empty() {
+                out.push_str(if out.ends_with(':') { " " } else { "; " });
+            }
+            out.push_str(line.trim());
+        }
+    }
+    out + "; see --help"
 }
 
 /// The exit status of a command's result: an error is printed, except

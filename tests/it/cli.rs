@@ -25,6 +25,41 @@ fn exit_statuses() {
 }
 
 #[test]
+fn usage_errors_are_one_line_with_clap_s_tips() {
+    let wd = Workdir::new();
+    for (args, want) in [
+        (
+            &["scan"][..],
+            "required arguments were not provided: <FILE>...; see --help",
+        ),
+        (
+            &["scan", "--fail-on", "bad", "x.csv"],
+            "[possible values: quarantine, warning, never]",
+        ),
+        (
+            &["scan", "--nope", "x.csv"],
+            "tip: a similar argument exists: '--now'",
+        ),
+        (
+            &["eval", "x.csv", "--threshold", "-0.5"],
+            "tip: to pass '-0' as a value",
+        ),
+        (
+            &["release", "q.csv", "--rows", "\x1b[2Jx"],
+            "is not a row number",
+        ),
+    ] {
+        let out = wd.run(args);
+        assert_eq!(status(&out), 2, "{args:?}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("crmguard: error: "), "{err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains('\x1b'), "{err}");
+    }
+}
+
+#[test]
 fn a_missing_file_is_one_line_and_other_files_still_scan() {
     let wd = Workdir::new();
     wd.write("good.csv", GOOD);
