@@ -360,6 +360,12 @@ fn train_is_deterministic_and_its_model_is_used() {
         "{}",
         stderr(&out)
     );
+    // A fixture's few rows: said to be too few to trust.
+    assert!(
+        stderr(&out).contains("too few to set thresholds"),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         stderr(&out).contains("features: char 4-grams, word 1-2-grams"),
         "{}",
