@@ -115,15 +115,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         all: args.all,
         place,
     };
-    let (rows, hashed) = hash_records(&mut *reader, &mut out, &ctx, &job)?;
-    out.commit()?;
-    if let Some(f) = &spool {
-        release(f)?;
-    }
     let dest = match &target {
         Some(p) if spool.is_none() => terminal::path(p).to_string(),
         _ => "stdout".into(),
     };
+    let (rows, hashed) =
+        hash_records(&mut *reader, &mut out, &ctx, &job).map_err(|e| name_output(e, &dest))?;
+    out.commit().map_err(|e| name_output(e.into(), &dest))?;
+    if let Some(f) = &spool {
+        release(f)?;
+    }
     crate::errln!(
         "crmguard: hashed {hashed} of {rows} records ({}) -> {dest}",
         match algorithm {
@@ -132,6 +133,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     );
     Ok(exit::CLEAN)
+}
+
+/// A bare I/O error while hashing is the output's (the reader's are
+/// located): it says which output, as every other write error does.
+fn name_output(e: anyhow::Error, dest: &str) -> anyhow::Error {
+    if e.is::<std::io::Error>() {
+        e.context(format!("{dest}: cannot write"))
+    } else {
+        e
+    }
 }
 
 /// The output for `target`, with the spool it goes through when that is

@@ -420,6 +420,14 @@ fn output_errors_name_the_users_path() {
             &wd.run(&["audit", "export", LOG, "-o", "/dev/full"]),
             "/dev/full: cannot write: ",
         );
+        wd.write(
+            "h.csv",
+            "Name,is_synthetic,data_source\nA,true,ai_generated\n",
+        );
+        one_line(
+            &wd.run(&["hash", "h.csv", "-o", "/dev/full"]),
+            "/dev/full: cannot write: ",
+        );
     }
     assert!(approvals(&wd).is_empty());
 }
