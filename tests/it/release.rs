@@ -431,3 +431,39 @@ fn output_errors_name_the_users_path() {
     }
     assert!(approvals(&wd).is_empty());
 }
+
+#[test]
+fn an_approval_says_who_and_why_on_one_line() {
+    let wd = scanned();
+    for (who, why, want) in [
+        ("", "copy checked", "--approver"),
+        ("  ", "copy checked", "is empty"),
+        ("Grace\x1b[31m", "copy checked", "holds a control character"),
+        ("Grace Hopper", "ok\nsigned", "holds a control character"),
+        (
+            "Grace Hopper",
+            &"x".repeat(2_001),
+            "is over 2000 characters",
+        ),
+    ] {
+        let out = wd.run(&[
+            "release",
+            "crmguard-out/products.quarantine.csv",
+            "--rows",
+            "1",
+            "--approver",
+            who,
+            "--reason",
+            why,
+            "--policy",
+            "waiting.toml",
+        ]);
+        assert_eq!(status(&out), 2, "{who:?} {why:?}");
+        let err = stderr(&out);
+        assert!(err.contains(want), "{who:?} {why:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!err.contains('\x1b'), "{err}");
+    }
+    assert!(!wd.join("crmguard-out/products.released.csv").exists());
+    assert!(approvals(&wd).is_empty());
+}
