@@ -244,11 +244,12 @@ fn refuse_large_records(meta: &ParquetMetaData, limit: usize) -> Result<(), Stri
             let size = c.uncompressed_size().max(0) as u64;
             if size > per_row.saturating_mul(rows) {
                 return Err(format!(
-                    "row group {} of {}, column `{}`: {size} bytes for {rows} rows, so a record \
-                     is over {limit} bytes ([limits] max_record_bytes); nothing written",
+                    "row group {} of {}, column `{}`: {size} bytes for {rows} row{}, so a \
+                     record is over {limit} bytes ([limits] max_record_bytes); nothing written",
                     g + 1,
                     groups.len(),
                     crate::error::excerpt(&c.column_path().string()),
+                    if rows == 1 { "" } else { "s" },
                 ));
             }
         }
