@@ -342,10 +342,13 @@ impl MediaTally {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CleanupInfo {
     pub id_column: String,
-    /// Records in the plan: `tag + delete`.
+    /// Records in the plan, one line each: `tag + delete`.
     pub rows: u64,
     pub tag: u64,
     pub delete: u64,
+    /// Quarantined rows whose Id an earlier one had: folded into that
+    /// record's line, their reasons merged.
+    pub duplicates: u64,
     /// Quarantined rows left out of the plan: no Id, or one that is not
     /// letters and digits.
     pub without_id: u64,

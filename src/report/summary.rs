@@ -118,6 +118,15 @@ fn media_and_cleanup(report: &Report, s: &mut String) {
             "  cleanup plan: {} records ({} tag, {} delete)",
             p.rows, p.tag, p.delete
         );
+        if p.duplicates > 0 {
+            // Said, so that "N records" against more quarantined rows does
+            // not read as rows lost from the plan.
+            let _ = write!(
+                s,
+                "; {} rows with an Id already in it folded into its line",
+                p.duplicates
+            );
+        }
         if p.without_id > 0 {
             let _ = write!(
                 s,

@@ -4,6 +4,7 @@
 //! Id; a quarantined row without a usable Id is counted and listed by
 //! number in the report instead.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 
@@ -29,8 +30,22 @@ pub struct Plan<'a> {
     id: IdColumn,
     scan_id: String,
     checked_at: String,
-    values: Vec<String>,
+    /// One entry per Id, written when the scan ends: an export can hold a
+    /// record twice, and two lines for one Id would have the admin tag and
+    /// delete it, or apply one action and lose the other's reasons. Only
+    /// quarantined rows get here, so a mostly clean export holds little.
+    records: HashMap<Box<str>, Record>,
+    /// Quarantined rows with a usable Id, duplicates included.
+    rows_with_id: u64,
     info: CleanupInfo,
+}
+
+struct Record {
+    /// Where its Id first appeared among the plan's Ids: the plan keeps the
+    /// export's order, whatever the number of threads.
+    first: u64,
+    /// Every reason of every row with this Id.
+    reasons: ReasonSet,
 }
 
 /// A CRM record Id as the plan carries it: letters and digits (Salesforce's
@@ -80,7 +95,8 @@ impl<'a> Plan<'a> {
             id,
             scan_id: scan_id.to_string(),
             checked_at: scan_time.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-            values: Vec::new(),
+            records: HashMap::new(),
+            rows_with_id: 0,
             info: CleanupInfo {
                 id_column: policy.id_column.clone(),
                 ..CleanupInfo::default()
@@ -104,29 +120,46 @@ impl<'a> Plan<'a> {
         Some(value).filter(|v| usable(v.trim()))
     }
 
-    /// Adds a quarantined row.
-    pub fn add(&mut self, row: &Row, reasons: ReasonSet, joined: &str) -> io::Result<()> {
+    /// Adds a quarantined row: a new Id, or more reasons for one already in
+    /// the plan.
+    pub fn add(&mut self, row: &Row, reasons: ReasonSet) {
         let Some(id) = self.id_of(row) else {
             self.info.without_id += 1;
             if self.info.rows_without_id.len() < REVIEW_LISTED {
                 self.info.rows_without_id.push(row.number);
             }
-            return Ok(());
+            return;
         };
-        let delete = self.policy.action(reasons) == CleanupAction::Delete;
-        self.values.clear();
-        for (_, parts) in &self.policy.tag {
-            self.values
-                .push(render_tag(parts, &self.scan_id, joined, &self.checked_at));
+        self.rows_with_id += 1;
+        let id = id.trim();
+        if let Some(r) = self.records.get_mut(id) {
+            r.reasons = r.reasons.union(reasons);
+            return;
         }
-        self.writer.write(id.trim(), delete, &self.values)
+        let first = self.records.len() as u64;
+        self.records.insert(id.into(), Record { first, reasons });
     }
 
-    pub fn finish(self) -> io::Result<(Finished, CleanupInfo)> {
+    /// Writes the plan, one line per Id in the order Ids first appeared. A
+    /// record is deleted when any reason of any of its rows says delete.
+    pub fn finish(mut self) -> io::Result<(Finished, CleanupInfo)> {
+        let mut records: Vec<(Box<str>, Record)> = self.records.drain().collect();
+        records.sort_unstable_by_key(|(_, r)| r.first);
+        let mut values = Vec::with_capacity(self.policy.tag.len());
+        for (id, r) in records {
+            let delete = self.policy.action(r.reasons) == CleanupAction::Delete;
+            let joined = r.reasons.joined();
+            values.clear();
+            for (_, parts) in &self.policy.tag {
+                values.push(render_tag(parts, &self.scan_id, &joined, &self.checked_at));
+            }
+            self.writer.write(&id, delete, &values)?;
+        }
         let mut info = self.info;
         info.tag = self.writer.tag;
         info.delete = self.writer.delete;
         info.rows = info.tag + info.delete;
+        info.duplicates = self.rows_with_id - info.rows;
         Ok((self.writer.finish()?, info))
     }
 }

@@ -394,8 +394,7 @@ fn run(
                         .push(row.number, &reasons, blake3::hash(&row.raw).as_bytes())
                         .map_err(|e| Stop::Error(e.into()))?;
                     if let Some(plan) = &mut out.plan {
-                        plan.add(row, v.reasons, &reasons)
-                            .map_err(|e| Stop::Error(e.into()))?;
+                        plan.add(row, v.reasons);
                     }
                 }
             }

@@ -147,8 +147,7 @@ impl<'a, 'p> RowSink<'a, 'p> {
                 .map_err(StageError::Output)?;
         }
         if let Some(plan) = &mut self.plan {
-            plan.add(row, verdict.reasons, &reasons)
-                .map_err(StageError::Output)?;
+            plan.add(row, verdict.reasons);
         }
         if !row.utf8 {
             self.encoding.add(row);

@@ -86,6 +86,10 @@ impl ReasonSet {
         self.0 == 0
     }
 
+    pub fn union(self, other: ReasonSet) -> ReasonSet {
+        ReasonSet(self.0 | other.0)
+    }
+
     pub fn len(self) -> usize {
         self.0.count_ones() as usize
     }

@@ -89,3 +89,91 @@ fn an_export_without_the_id_column_is_refused_before_anything_is_written() {
             .all(|n| !n.starts_with("leads."))
     );
 }
+
+/// A record exported twice (or a row duplicated) must get one line: two
+/// would have the admin both tag and delete it, or tag it with half its
+/// reasons.
+#[test]
+fn an_id_on_several_rows_gets_one_line_and_delete_wins() {
+    let wd = Workdir::new();
+    wd.write(
+        "crmguard.toml",
+        "[cleanup]\nactions = { SYNTHETIC_NOT_ALLOWED = \"delete\" }\n",
+    );
+    wd.write(
+        "c.csv",
+        "Id,Description,is_synthetic,data_source\n\
+         001A,=1+1,false,web_form\n\
+         001B,=1+1,false,web_form\n\
+         001A,x,true,ai_generated\n\
+         001B,x,false,\n\
+         001C,ok,false,web_form\n\
+         001B,=2+2,false,web_form\n",
+    );
+    let out = wd.run(&["scan", "-q", "--cleanup-plan", "c.csv"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let plan = wd.read_string("crmguard-out/c.cleanup.csv");
+    let scan_id = wd.report("crmguard-out/c.report.json")["scan_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        plan,
+        format!(
+            "Id,action,Crmguard_Reasons__c,Crmguard_Scan_Id__c\n\
+             001A,delete,,\n\
+             001B,tag,MISSING_DISCLOSURE;CSV_INJECTION,{scan_id}\n"
+        )
+    );
+    let report = wd.report("crmguard-out/c.report.json");
+    let c = &report["cleanup"];
+    assert_eq!(
+        (&c["rows"], &c["tag"], &c["delete"]),
+        (&2.into(), &1.into(), &1.into())
+    );
+    assert_eq!(c["duplicates"], 3);
+    let out = wd.run(&["scan", "--cleanup-plan", "c.csv"]);
+    assert!(
+        stderr(&out).contains(
+            "cleanup plan: 2 records (1 tag, 1 delete); 3 rows with an Id already in it folded"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The plan is held until the scan ends and written in the order Ids first
+/// appear: the same bytes from one thread as from several, over batches.
+#[test]
+fn the_plan_is_the_same_whatever_the_number_of_threads() {
+    let wd = Workdir::new();
+    // No scan id in the tag, so two runs can be compared byte for byte.
+    wd.write(
+        "crmguard.toml",
+        "[cleanup]\ntag = { Crmguard_Reasons__c = \"{reasons}\" }\n",
+    );
+    let mut csv = String::from("Id,Description,is_synthetic,data_source\n");
+    for i in 0..20_000u32 {
+        let id = (i * 7919) % 6_000;
+        let source = if i % 3 == 0 { "" } else { "web_form" };
+        csv.push_str(&format!("ID{id},=1+{i},false,{source}\n"));
+    }
+    wd.write("c.csv", csv);
+    let mut plans = Vec::new();
+    for jobs in ["1", "3"] {
+        let out = wd.run(&["scan", "-q", "--cleanup-plan", "-j", jobs, "c.csv"]);
+        assert_eq!(status(&out), 1, "{}", stderr(&out));
+        plans.push(wd.read("crmguard-out/c.cleanup.csv"));
+    }
+    assert_eq!(plans[0], plans[1]);
+    let plan = String::from_utf8(plans.swap_remove(0)).unwrap();
+    let ids: Vec<&str> = plan
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 6_000);
+    assert_eq!(&ids[..3], ["ID0", "ID1919", "ID3838"]);
+    let unique: std::collections::HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len());
+}
