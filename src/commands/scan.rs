@@ -298,6 +298,23 @@ fn handle_signals(interrupted: &Arc<AtomicBool>, critical: &Arc<AtomicBool>) {
 /// and the log's, and removes temp files killed scans left in the out dir.
 /// Returns the plans (an input that could not be planned is its error) and
 /// the audit log's path.
+/// A media root that is not a directory (a typo, an unmounted share) would
+/// make every relative media path MEDIA_MISSING and quarantine the file row
+/// by row, which reads as a data problem rather than the usage error it is.
+fn check_media_root(root: Option<&Path>) -> anyhow::Result<()> {
+    let Some(root) = root else {
+        return Ok(());
+    };
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => bail!("--media-root {}: not a directory", terminal::path(root)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("--media-root {}: no such directory", terminal::path(root))
+        }
+        Err(e) => bail!("--media-root {}: {e}", terminal::path(root)),
+    }
+}
+
 fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<Input>>, PathBuf)> {
     if args.out_dir.as_os_str() == "-" {
         bail!(
@@ -307,6 +324,7 @@ fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<
     if args.reports.iter().filter(|r| r.is_stdout()).count() > 1 {
         bail!("only one --report can go to stdout (-)");
     }
+    check_media_root(args.media_root.as_deref())?;
     // An input that cannot be planned (a directory, an unknown extension)
     // is an error of its own, like a missing file: the others still scan.
     let planned: Vec<anyhow::Result<Input>> = args

@@ -227,3 +227,27 @@ fn upstream_images_are_judged_with_their_evidence() {
         .collect();
     assert_eq!(counts, [8, 1, 2, 1, 0]);
 }
+
+/// A wrong --media-root would make every relative path MEDIA_MISSING: a
+/// usage error, said once, not a quarantine of the whole file.
+#[test]
+fn a_media_root_that_is_not_a_directory_is_refused_before_anything_is_written() {
+    let wd = workdir();
+    for (root, why) in [
+        ("no/such/dir", "no/such/dir: no such directory"),
+        ("products.csv", "products.csv: not a directory"),
+    ] {
+        let out = wd.run(&["scan", "--media-root", root, "products.csv"]);
+        assert_eq!(status(&out), 2, "{}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(&format!("--media-root {why}")), "{err}");
+        assert!(
+            !wd.join("crmguard-out").exists(),
+            "{:?}",
+            wd.list("crmguard-out")
+        );
+    }
+    let out = wd.run(&["scan", "-q", "--media-root", ".", "products.csv"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+}
