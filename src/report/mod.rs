@@ -296,6 +296,9 @@ pub struct MediaTally {
     /// The first [`REVIEW_LISTED`] findings, in input order: which file, and
     /// which assertion or status decided.
     pub findings: Vec<MediaFinding>,
+    /// Union of the rows' [`Verdict::media_columns_seen`].
+    #[serde(skip)]
+    pub columns_seen: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -528,6 +531,7 @@ impl Tally {
         self.fields_seen = self.fields_seen.union(v.present);
         self.notices.ambiguous_source_type += u64::from(v.notices.ambiguous_source_type);
         self.notices.retired_source_type += u64::from(v.notices.retired_source_type);
+        self.media.columns_seen |= v.media_columns_seen;
         if v.media_files > 0 || !v.media.is_empty() {
             self.media.add(row, v);
         }

@@ -80,19 +80,21 @@ impl MediaRef {
 }
 
 /// Inspects the files the row's media cells name, in the policy's column
-/// order, one after the other. Empty cells name nothing.
-pub fn inspect(row: &RowView, ctx: &Context) -> Vec<MediaRef> {
+/// order, one after the other. Empty cells name nothing. Sets bit i of
+/// `seen` for a cell of the i-th column, empty or not.
+pub fn inspect(row: &RowView, ctx: &Context, seen: &mut u64) -> Vec<MediaRef> {
     let Some(media) = &ctx.media else {
         return Vec::new();
     };
     let mut refs = Vec::new();
-    for name in media.columns {
+    for (i, name) in media.columns.iter().enumerate() {
         let Some(cell) = row
             .cells()
             .find(|c| !c.added && c.name.trim().eq_ignore_ascii_case(name))
         else {
             continue;
         };
+        *seen |= crate::rules::undisclosed_ai_text::column_bit(i);
         let value = cell.text();
         let value = value.trim();
         if value.is_empty() {

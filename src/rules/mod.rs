@@ -61,6 +61,9 @@ pub struct Verdict {
     pub media: Vec<MediaNote>,
     /// Media files the row names, checked or not.
     pub media_files: u32,
+    /// Bit i: the row has a cell for the i-th column of `[media] columns`
+    /// (so a name matching no JSON key can be reported).
+    pub media_columns_seen: u64,
 }
 
 /// What the detector made of a row.
@@ -191,7 +194,7 @@ fn run_rules(row: &Row, ctx: &Context) -> Verdict {
     synthetic_policy::check(&view, ctx, &mut v);
     approval_required::check(&view, ctx, &mut v);
     undisclosed_ai_text::check(&view, ctx, &mut v);
-    let media = media_files::inspect(&view, ctx);
+    let media = media_files::inspect(&view, ctx, &mut v.media_columns_seen);
     v.media_files = media.len() as u32;
     media_missing::check(&media, &mut v);
     media_files::note_unchecked(&media, &mut v);

@@ -37,7 +37,54 @@ pub fn resolve_header(
         return Err(refuse(i, FileCode::HeaderDuplicate, dup).into());
     }
     findings.extend(missing_columns(&columns, header, input.format, policy));
+    media_columns_missing(
+        policy,
+        |_, name| {
+            header
+                .names
+                .iter()
+                .any(|n| n.trim().eq_ignore_ascii_case(name))
+        },
+        false,
+        findings,
+    );
     Ok(columns)
+}
+
+/// MEDIA_COLUMN_MISSING: the `[media] columns` the file has no column for
+/// (with `keys`, that no JSON record has a key for); `has(i, name)` says
+/// whether it has the i-th. A misspelt name checks no file and passes every
+/// row, so it must be said.
+pub fn media_columns_missing(
+    policy: &Policy,
+    has: impl Fn(usize, &str) -> bool,
+    keys: bool,
+    findings: &mut Vec<FileFinding>,
+) {
+    let missing: Vec<String> = (policy.media.columns.iter().enumerate())
+        .filter(|(i, name)| !has(*i, name))
+        .map(|(_, name)| format!("`{}`", excerpt(name)))
+        .collect();
+    let (name, them) = match missing.len() {
+        0 => return,
+        1 => ("that name", "it"),
+        _ => ("those names", "them"),
+    };
+    let lacks = match keys {
+        true => format!("no record has a key by {name}"),
+        false => format!("the file has no column by {name}"),
+    };
+    findings.push(FileFinding {
+        code: FileCode::MediaColumnMissing,
+        message: format!(
+            "[media] columns names {}, but {lacks}: no media file is checked through {them}",
+            missing.join(", ")
+        ),
+        fix: Some(format!(
+            "spell {them} in [media] columns as the file does, or export the media {}",
+            if keys { "keys" } else { "columns" }
+        )),
+    });
 }
 
 /// The first column name a spreadsheet would run as a formula (by the

@@ -38,7 +38,7 @@ use crate::report::{AiText, FileFinding, InputInfo, OutputInfo, PolicyInfo, Repo
 use crate::rules::{AiContext, AiSettings, Context, MediaContext, TextColumns};
 use crate::spec::FileCode;
 use cleanup::Plan;
-use findings::{missing_keys_finding, resolve_header, target_limits};
+use findings::{media_columns_missing, missing_keys_finding, resolve_header, target_limits};
 use pipeline::run_batches;
 use sink::RowSink;
 use sink::StageError;
@@ -430,6 +430,20 @@ fn closing_findings(
             policy,
             tally.fields_seen,
             keys.iter().map(String::as_str),
+            findings,
+        );
+    }
+    // JSON (a header's columns were checked when it was read): as above,
+    // only once some record was read far enough to look for its keys.
+    let malformed = tally.reasons[crate::spec::Reason::MalformedRow as usize];
+    if columns.is_none() && tally.rows_total > malformed {
+        media_columns_missing(
+            policy,
+            |i, _| {
+                let bit = crate::rules::undisclosed_ai_text::column_bit(i);
+                bit == 0 || tally.media.columns_seen & bit != 0
+            },
+            true,
             findings,
         );
     }

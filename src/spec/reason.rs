@@ -159,6 +159,7 @@ file_codes! {
     EmptyFile = "EMPTY_FILE": "the file has no bytes at all, or blank lines and spaces only: nothing to import (was the export cut short?)",
     EncodingNotUtf8 = "ENCODING_NOT_UTF8": "rows are not UTF-8 but read as a legacy encoding (Windows-1252, Latin-1...)",
     CompressionMismatch = "COMPRESSION_MISMATCH": "the content is compressed (or not) against what the file name says; read as what it is",
+    MediaColumnMissing = "MEDIA_COLUMN_MISSING": "a column [media] columns names is not in the file (JSON: no record has the key): no media file is checked through it",
 }
 
 impl fmt::Display for FileCode {

@@ -251,3 +251,49 @@ fn a_media_root_that_is_not_a_directory_is_refused_before_anything_is_written() 
     let out = wd.run(&["scan", "-q", "--media-root", ".", "products.csv"]);
     assert_eq!(status(&out), 1, "{}", stderr(&out));
 }
+
+/// A `[media] columns` name the file lacks checks nothing: every row would
+/// pass with no word. It is a file finding, so `--fail-on warning` fails.
+#[test]
+fn a_media_column_the_file_lacks_is_a_file_finding() {
+    let wd = Workdir::new();
+    wd.write("crmguard.toml", "[media]\ncolumns = [\"Pic\"]\n");
+    wd.write(
+        "p.csv",
+        "Name,is_synthetic,data_source,Picture\nAda,false,web_form,a.png\n",
+    );
+    let record = |key: &str| {
+        format!(
+            "{{\"Name\":\"Ada\",\"is_synthetic\":false,\"data_source\":\"web\",\"{key}\":\"\"}}\n"
+        )
+    };
+    wd.write("lacks.ndjson", record("Picture"));
+    wd.write(
+        "has.ndjson",
+        format!("{}{}", record("Picture"), record("pic")),
+    );
+    for (file, found, lacks) in [
+        ("p.csv", true, "the file has no column by that name"),
+        ("lacks.ndjson", true, "no record has a key by that name"),
+        ("has.ndjson", false, ""),
+    ] {
+        let out = wd.run(&["scan", "--fail-on", "warning", file]);
+        assert_eq!(status(&out), i32::from(found), "{file}: {}", stderr(&out));
+        let stem = file.split('.').next().unwrap();
+        let report = wd.report(&format!("crmguard-out/{stem}.report.json"));
+        let findings = report["file_findings"].as_array().unwrap();
+        if !found {
+            assert!(findings.is_empty(), "{file}: {findings:?}");
+            continue;
+        }
+        assert_eq!(findings.len(), 1, "{file}: {findings:?}");
+        assert_eq!(findings[0]["code"], "MEDIA_COLUMN_MISSING");
+        let message = format!(
+            "warning MEDIA_COLUMN_MISSING: [media] columns names `Pic`, but {lacks}: \
+             no media file is checked through it"
+        );
+        assert!(stderr(&out).contains(&message), "{}", stderr(&out));
+        let out = wd.run(&["scan", "-q", file]);
+        assert_eq!(status(&out), 0, "{file}: {}", stderr(&out));
+    }
+}
