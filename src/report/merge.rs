@@ -68,11 +68,38 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Part> {
             Some(_) => {}
         }
     }
+    check_rows_add_up(path, &bytes, &report)?;
     Ok(Part {
         path: path.to_owned(),
         bytes,
         report,
     })
+}
+
+/// Refuses a report whose clean and quarantined rows do not make its total
+/// (edited by hand, or cut and pasted from two reports): summed, it would
+/// give a merged total that does not add up either, and look like evidence.
+fn check_rows_add_up(path: &Path, bytes: &[u8], report: &Value) -> anyhow::Result<()> {
+    let count = |key: &str| report[key].as_u64().expect("checked by parse");
+    let (total, clean, quarantined) = (
+        count("rows_total"),
+        count("rows_clean"),
+        count("rows_quarantined"),
+    );
+    if clean.checked_add(quarantined) == Some(total) {
+        return Ok(());
+    }
+    let at = memchr::memmem::find(bytes, b"\"rows_total\"").unwrap_or(0);
+    let (line, col) = crate::error::line_col(bytes, at);
+    bail!(Located::new(
+        path,
+        line,
+        col,
+        format!(
+            "rows_clean {clean} + rows_quarantined {quarantined} is not rows_total {total}: \
+             the report's counts do not add up (edited?), so they cannot be summed"
+        ),
+    ))
 }
 
 /// Sums `parts` in the order given (rows for review keep that order). A

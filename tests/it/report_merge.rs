@@ -221,3 +221,35 @@ fn a_scan_counted_twice_is_refused() {
         assert!(!wd.join("t.json").exists());
     }
 }
+
+/// A report whose clean and quarantined rows do not make its total (edited
+/// by hand) would be summed into a merged total that does not add up.
+#[test]
+fn a_report_whose_counts_do_not_add_up_is_refused() {
+    let wd = Workdir::new();
+    wd.fixture("samples/leads.csv");
+    let out = wd.run(&["scan", "-q", "--fail-on", "never", "leads.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let good = wd.read_string("crmguard-out/leads.report.json");
+    let report: serde_json::Value = serde_json::from_str(&good).unwrap();
+    let total = report["rows_total"].as_u64().unwrap();
+    let clean = report["rows_clean"].as_u64().unwrap();
+    let quarantined = report["rows_quarantined"].as_u64().unwrap();
+    let needle = format!("\"rows_total\": {total},");
+    assert!(good.contains(&needle), "{good}");
+    let bad = good.replacen(&needle, &format!("\"rows_total\": {},", total + 5), 1);
+    wd.write("bad.report.json", &bad);
+    let line = bad[..bad.find("\"rows_total\"").unwrap()].lines().count();
+    let out = wd.run(&["report", "merge", "-o", "t.json", "bad.report.json"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!(
+            "crmguard: error: bad.report.json:{line}:3: rows_clean {clean} + rows_quarantined \
+             {quarantined} is not rows_total {}: the report's counts do not add up (edited?), \
+             so they cannot be summed",
+            total + 5
+        )
+    );
+    assert!(!wd.join("t.json").exists());
+}
