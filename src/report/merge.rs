@@ -114,6 +114,8 @@ pub fn merge(parts: &[Part]) -> anyhow::Result<Value> {
     let mut out = emptied(&first.report);
     let o = out.as_object_mut().expect("checked to be a report");
     let mut merged_from: Vec<Value> = Vec::new();
+    // The file given for each entry of `merged_from`: the one to name.
+    let mut given: Vec<&Path> = Vec::new();
     let mut signals: Map<String, Value> = Map::new();
     let mut span = Span::default();
     for p in parts {
@@ -134,8 +136,9 @@ pub fn merge(parts: &[Part]) -> anyhow::Result<Value> {
             Some(inner) => merged_from.extend(inner.iter().cloned()),
             None => merged_from.push(merged_part(p, outputs)),
         }
+        given.resize(merged_from.len(), &p.path);
     }
-    check_distinct(&merged_from)?;
+    check_distinct(&merged_from, &given)?;
     if let Some(ai) = o.get_mut("ai_text").and_then(Value::as_object_mut) {
         ai.insert("top_signals".into(), top_signals(signals));
     }
@@ -154,10 +157,11 @@ pub fn merge(parts: &[Part]) -> anyhow::Result<Value> {
 /// a part also given inside a merged report, or one input file scanned twice
 /// (same path, same bytes). Its rows would be summed twice into a total that
 /// looks like evidence. Shards of one dump have paths of their own, so two
-/// with equal bytes (two header-only shards) still merge.
-fn check_distinct(parts: &[Value]) -> anyhow::Result<()> {
-    let mut seen: std::collections::HashMap<String, &Value> = std::collections::HashMap::new();
-    for p in parts {
+/// with equal bytes (two header-only shards) still merge. `given[i]` is the
+/// file given for `parts[i]`, which is what the error names.
+fn check_distinct(parts: &[Value], given: &[&Path]) -> anyhow::Result<()> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, p) in parts.iter().enumerate() {
         let keys = [
             p["scan_id"].as_str().map(|id| format!("scan {id}")),
             p.pointer("/input/blake3")
@@ -166,16 +170,26 @@ fn check_distinct(parts: &[Value]) -> anyhow::Result<()> {
                 .map(|(hash, path)| format!("input {path} ({hash})")),
         ];
         for key in keys.into_iter().flatten() {
-            if let Some(first) = seen.insert(key.clone(), p) {
+            if let Some(first) = seen.insert(key.clone(), i) {
                 bail!(
                     "{} and {} are the same {key}: merged twice, its rows would count twice",
-                    first["report"].as_str().unwrap_or("?"),
-                    p["report"].as_str().unwrap_or("?"),
+                    given_name(&parts[first], given[first]),
+                    given_name(p, given[i]),
                 );
             }
         }
     }
     Ok(())
+}
+
+/// A part as the user gave it: the file, and for a part of a merged report
+/// the part's own report too, which the user may not know is inside it.
+fn given_name(part: &Value, given: &Path) -> String {
+    let given = given.display().to_string();
+    match part["report"].as_str() {
+        Some(inner) if inner != given => format!("{given} (its part {inner})"),
+        _ => given,
+    }
 }
 
 /// Refuses to add up two reports that do not mean the same thing: another

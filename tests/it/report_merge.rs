@@ -201,10 +201,15 @@ fn a_scan_counted_twice_is_refused() {
             &["a/leads.report.json", "a/leads.report.json"][..],
             "a/leads.report.json and a/leads.report.json are the same scan ",
         ),
-        // A part that is also inside a merged report.
+        // A part that is also inside a merged report: both files given are
+        // named, the merged one with the part inside it.
         (
             &["m.json", "a/empty1.report.json"],
-            "a/empty1.report.json and a/empty1.report.json are the same scan ",
+            "m.json (its part a/empty1.report.json) and a/empty1.report.json are the same scan ",
+        ),
+        (
+            &["a/empty1.report.json", "m.json"],
+            "a/empty1.report.json and m.json (its part a/empty1.report.json) are the same scan ",
         ),
         // One file scanned twice, in two runs.
         (
