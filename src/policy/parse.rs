@@ -268,8 +268,14 @@ fn synthetic_rules(
                 ),
             ));
         }
+        // A person's object takes synthetic rows only by its own `allow =
+        // true`: a table that names it to set trusted models must not let the
+        // top-level `allow` in (docs/policy.md).
+        let person = PERSON_OBJECTS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(name.trim()));
         let rule = SyntheticRule {
-            allow: o.allow.unwrap_or(synthetic.allow),
+            allow: o.allow.unwrap_or(synthetic.allow && !person),
             trusted_models: match &o.trusted_models {
                 Some(l) => patterns("trusted_models", l, key_at)?,
                 None => synthetic.trusted_models.clone(),

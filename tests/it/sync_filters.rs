@@ -134,3 +134,37 @@ fn lead_and_contact_stay_closed_when_allow_is_true() {
     assert_eq!(status(&scan_as(&wd, "Case", "rows.csv")), 0);
     assert_eq!(status(&scan_as(&wd, "contact", "rows.csv")), 1);
 }
+
+#[test]
+fn a_person_s_table_without_allow_keeps_synthetic_rows_out() {
+    let wd = Workdir::new();
+    wd.write("rows.csv", synthetic_rows("openai/gpt-4o"));
+    // A table naming Lead or Contact only to narrow the models does not
+    // take the top-level `allow = true` (docs/policy.md); its own `allow`
+    // does.
+    for (table, held) in [
+        (
+            "[synthetic.objects.Lead]\ntrusted_models = [\"openai/*\"]\n",
+            2,
+        ),
+        (
+            "[synthetic.objects.lead]\ntrusted_sources = [\"ai_generated\"]\n",
+            2,
+        ),
+        ("[synthetic.objects.Lead]\nallow = true\n", 0),
+    ] {
+        wd.write(
+            "p.toml",
+            format!("[synthetic]\nallow = true\ntrusted_models = [\"openai/*\"]\n{table}"),
+        );
+        let out = scan_as(&wd, "Lead", "rows.csv");
+        assert_eq!(quarantined(&wd, "rows"), held, "{table}: {}", stderr(&out));
+    }
+    // Other objects still take the top-level `allow`.
+    wd.write(
+        "p.toml",
+        "[synthetic]\nallow = true\n[synthetic.objects.Case]\ntrusted_models = [\"openai/*\"]\n",
+    );
+    let out = scan_as(&wd, "Case", "rows.csv");
+    assert_eq!(quarantined(&wd, "rows"), 0, "{}", stderr(&out));
+}
