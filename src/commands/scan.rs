@@ -223,7 +223,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         detector: judge.as_ref().map(Judge::settings),
         baseline: baseline.as_ref(),
         write_baseline: new_baseline.is_some(),
-        encoding: args.encoding,
+        // UTF-8 is what an input is read as anyway; "transcoding" from it
+        // would turn each invalid byte into U+FFFD and pass the row clean,
+        // where reading it as it is quarantines it (ENCODING_INVALID).
+        encoding: args.encoding.filter(|e| *e != encoding_rs::UTF_8),
         media: inspector.as_ref(),
         media_root: args.media_root.as_deref(),
     };

@@ -164,15 +164,42 @@ fn decode(
             format: "zstd",
         }),
     };
-    Ok(match encoding {
-        // The transcoder also drops a BOM of the encoding it was given.
-        Some(enc) => Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(enc))
-                .build(decompressed),
-        ),
-        None => decompressed,
-    })
+    let Some(enc) = encoding else {
+        return Ok(decompressed);
+    };
+    // The transcoder drops a BOM of the encoding it was given, but a UTF-8
+    // BOM before legacy-encoded rows (a spreadsheet's "CSV UTF-8" export
+    // with a few rows pasted from elsewhere) would become "ï»¿" in the
+    // first column's name. It is taken off before transcoding and put back
+    // after, where the caller reports and drops it as for any UTF-8 file.
+    let mut decompressed = decompressed;
+    let head = read_head(&mut decompressed, BOM.len())?;
+    let utf8_bom = head == BOM && enc != encoding_rs::UTF_16LE && enc != encoding_rs::UTF_16BE;
+    let rest: Box<dyn Read + Send> = if utf8_bom {
+        decompressed
+    } else {
+        Box::new(io::Cursor::new(head).chain(decompressed))
+    };
+    let transcoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(Some(enc))
+        .build(rest);
+    let bom: &[u8] = if utf8_bom { BOM } else { &[] };
+    Ok(Box::new(io::Cursor::new(bom).chain(transcoded)))
+}
+
+/// Up to `n` bytes from the start of `r`: a pipe may hand them over in
+/// several reads.
+fn read_head(r: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(n);
+    while head.len() < n {
+        let mut buf = [0u8; 8];
+        let got = r.read(&mut buf[..n - head.len()])?;
+        if got == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..got]);
+    }
+    Ok(head)
 }
 
 /// Opens `path` (`-` is stdin). `named` is the compression its name
@@ -226,17 +253,8 @@ pub fn open_input(
     let mut decoded = decode(tee, compression, encoding).map_err(cannot_open)?;
     // A BOM can arrive split across reads from a pipe: collect up to three
     // bytes before deciding.
-    let mut head = Vec::with_capacity(3);
-    while head.len() < 3 {
-        let mut byte = [0u8; 3];
-        let n = decoded
-            .read(&mut byte[..3 - head.len()])
-            .with_context(|| format!("{}: cannot read", crate::terminal::path(path)))?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(&byte[..n]);
-    }
+    let mut head = read_head(&mut decoded, BOM.len())
+        .with_context(|| format!("{}: cannot read", crate::terminal::path(path)))?;
     let bom = head == BOM;
     let empty = head.is_empty();
     if bom {

@@ -26,6 +26,32 @@ fn findings(report: &Value) -> Vec<(String, String, Option<String>)> {
 }
 
 #[test]
+fn encoding_keeps_a_utf8_bom_out_and_utf8_means_as_it_is() {
+    let wd = Workdir::new();
+    // A spreadsheet's "CSV UTF-8" export with a row pasted in Windows-1252:
+    // the fix the scan suggests must not turn the BOM into "ï»¿" in the
+    // first column's name.
+    let bytes = b"\xef\xbb\xbfName,is_synthetic,data_source\nJ\xfcrgen,false,web\n";
+    wd.write("bom.csv", bytes);
+    let out = wd.run(&["scan", "--encoding", "windows-1252", "bom.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        wd.read_string("crmguard-out/bom.clean.csv"),
+        "Name,is_synthetic,data_source\nJürgen,false,web\n"
+    );
+    let report = wd.report("crmguard-out/bom.report.json");
+    let codes: Vec<String> = findings(&report).into_iter().map(|f| f.0).collect();
+    assert_eq!(codes, ["BOM_PRESENT"]);
+    // `--encoding utf-8` is how every input is read: an invalid byte is
+    // quarantined, not replaced by U+FFFD in the clean file.
+    let out = wd.run(&["scan", "--encoding", "utf-8", "-o", "u", "bom.csv"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let report = wd.report("u/bom.report.json");
+    assert_eq!(report["reasons"]["ENCODING_INVALID"], 1);
+    assert!(!stderr(&out).contains("transcoded"), "{}", stderr(&out));
+}
+
+#[test]
 fn a_windows_1252_export_gets_the_iconv_line_and_encoding_reads_it() {
     let wd = Workdir::new();
     let mut bytes = b"Name,City,is_synthetic,data_source\n".to_vec();
