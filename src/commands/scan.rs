@@ -82,7 +82,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
     /// Record every quarantined row (blake3 and reasons, never content) as a baseline
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = baseline_file)]
     pub write_baseline: Option<PathBuf>,
     /// Transcode inputs from this encoding (e.g. windows-1252) to UTF-8 as they are read
     #[arg(long, value_name = "LABEL", value_parser = parse_encoding)]
@@ -124,6 +124,16 @@ fn parse_report(s: &str) -> Result<ReportTarget, String> {
         format,
         path: PathBuf::from(path),
     })
+}
+
+/// A baseline is read back by a later run with `--baseline FILE`: `-` is
+/// not stdout here, and was a file named `-`.
+fn baseline_file(s: &str) -> Result<PathBuf, String> {
+    match s {
+        "-" => Err("a baseline is a file a later run reads back: name one".into()),
+        "" => Err("the baseline's path is empty".into()),
+        _ => Ok(PathBuf::from(s)),
+    }
 }
 
 fn parse_encoding(s: &str) -> Result<&'static encoding_rs::Encoding, String> {

@@ -229,6 +229,9 @@ pub fn check_run_files(
         }
         for &(other, other_what) in &written[i + 1..] {
             if landing(other, true) == at {
+                if what == other_what {
+                    bail!("{shown}: two reports would both be written there");
+                }
                 bail!("{shown}: {what} and {other_what} would both be written there");
             }
         }

@@ -360,6 +360,14 @@ fn a_report_or_baseline_that_is_another_file_of_the_run_is_refused() {
             &["--report", "json=run.json", "--write-baseline", "run.json"],
             "a report and the baseline would both be written there",
         ),
+        (
+            &["--report", "json=run.json", "--report", "sarif=run.json"],
+            "run.json: two reports would both be written there",
+        ),
+        (
+            &["--write-baseline", "-"],
+            "a baseline is a file a later run reads back",
+        ),
     ];
     for (extra, says) in cases {
         let mut args = vec!["scan", "-o", "o"];
