@@ -53,7 +53,10 @@ fn find_upwards(cwd: &Path) -> Option<PathBuf> {
     let stop = repository_root(cwd);
     let mut rel = PathBuf::new();
     for dir in cwd.ancestors() {
-        if dir.join(POLICY_FILE).is_file() {
+        // Anything by that name is the policy, so that a directory or a
+        // dangling symlink there is refused by the loader, not passed over
+        // for a policy further up or the built-in one without a word.
+        if std::fs::symlink_metadata(dir.join(POLICY_FILE)).is_ok() {
             return Some(rel.join(POLICY_FILE));
         }
         if stop.as_deref().is_none_or(|root| dir == root) {
@@ -115,5 +118,22 @@ mod tests {
         std::fs::write(top.path().join(POLICY_FILE), "version = 1\n").unwrap();
         assert_eq!(find_upwards(&sub), None);
         assert_eq!(find_upwards(top.path()), Some(PathBuf::from(POLICY_FILE)));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_policy_that_cannot_be_read_is_refused_not_passed_over() {
+        let top = tempfile::tempdir().unwrap();
+        let deep = top.path().join("a");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::create_dir(top.path().join(".git")).unwrap();
+        std::fs::write(top.path().join(POLICY_FILE), "[synthetic]\nallow = true\n").unwrap();
+        // A folder, then a dangling symlink, where the nearest policy is.
+        std::fs::create_dir(deep.join(POLICY_FILE)).unwrap();
+        assert!(Policy::discover_from(None, None, &deep).is_err());
+        std::fs::remove_dir(deep.join(POLICY_FILE)).unwrap();
+        std::os::unix::fs::symlink("gone.toml", deep.join(POLICY_FILE)).unwrap();
+        let e = Policy::discover_from(None, None, &deep).unwrap_err();
+        assert!(format!("{e:#}").contains("crmguard.toml"), "{e:#}");
     }
 }
