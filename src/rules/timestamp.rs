@@ -64,7 +64,11 @@ pub fn parse_checked(value: &str) -> Result<Timestamp, TimeError> {
     // jiff also takes ISO 8601 forms RFC 3339 does not (e.g. bracketed time
     // zone names); require the RFC's shape: a date, `T` or space, a time.
     let bytes = value.as_bytes();
-    if bytes.len() < 20 || !matches!(bytes[10], b'T' | b't' | b' ') || value.contains('[') {
+    if bytes.len() < 20
+        || !matches!(bytes[10], b'T' | b't' | b' ')
+        || value.contains('[')
+        || !rfc3339_offset(bytes)
+    {
         return Err(TimeError::NotRfc3339);
     }
     let ts: Timestamp = match value.parse() {
@@ -83,6 +87,29 @@ pub fn parse_checked(value: &str) -> Result<Timestamp, TimeError> {
         return Err(TimeError::OutOfRange);
     }
     Ok(ts)
+}
+
+/// Whether `value` ends in an offset of hours to 23 and minutes to 59: `Z`,
+/// `+HH:MM` as RFC 3339 writes it, or `+HHMM` as Salesforce's REST API does
+/// (`.000+0000`), which was always taken. jiff takes offsets to ±25:59:59,
+/// which no system that reads the value back would.
+fn rfc3339_offset(value: &[u8]) -> bool {
+    if matches!(value.last(), Some(b'Z' | b'z')) {
+        return true;
+    }
+    let (sign, h1, h2, m1, m2) = match value.last_chunk::<6>() {
+        Some(&[s, h1, h2, b':', m1, m2]) => (s, h1, h2, m1, m2),
+        _ => match value.last_chunk::<5>() {
+            Some(&[s, h1, h2, m1, m2]) => (s, h1, h2, m1, m2),
+            None => return false,
+        },
+    };
+    let two = |a: u8, b: u8| {
+        (a.is_ascii_digit() && b.is_ascii_digit()).then(|| (a - b'0') * 10 + (b - b'0'))
+    };
+    matches!(sign, b'+' | b'-')
+        && two(h1, h2).is_some_and(|h| h <= 23)
+        && two(m1, m2).is_some_and(|m| m <= 59)
 }
 
 #[cfg(test)]
@@ -107,6 +134,12 @@ mod tests {
         assert!(parse("2026-05-01T10:00:00Z").is_some());
         assert!(parse("2026-05-01T10:00:00.123+02:00").is_some());
         assert!(parse("2026-05-01 10:00:00-05:00").is_some());
+        assert!(parse("2026-05-01T10:00:00+23:59").is_some());
+        assert!(parse("2026-05-01t10:00:00z").is_some());
+        assert!(
+            parse("2026-05-01T10:00:00.000+0000").is_some(),
+            "Salesforce's REST API"
+        );
         for bad in [
             "2026-05-01T10:00:00",
             "2026-05-01",
@@ -116,6 +149,11 @@ mod tests {
             "4001-01-01T00:00:00Z",
             "2026-05-01T10:00:00Z[Europe/Paris]",
             "yesterday",
+            "2026-01-01T00:00:00+25:00",
+            "2026-01-01T00:00:00-24:00",
+            "2026-01-01T00:00:00+05:60",
+            "2026-01-01T00:00:00+05:00:30",
+            "2026-01-01T00:00:00+2500",
         ] {
             assert!(parse(bad).is_none(), "{bad}");
         }
