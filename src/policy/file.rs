@@ -39,7 +39,7 @@ pub(super) struct PolicyFile {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, expecting = "a table of keys")]
 pub(super) struct DisclosureSection {
     pub(super) required: Vec<String>,
     pub(super) required_when_synthetic: Vec<String>,
@@ -61,7 +61,7 @@ impl Default for DisclosureSection {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, expecting = "a table of keys")]
 pub(super) struct LimitsSection {
     pub(super) max_record_bytes: u64,
     pub(super) max_field_chars: usize,
@@ -83,7 +83,7 @@ impl Default for LimitsSection {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, expecting = "a table of keys")]
 pub(super) struct InjectionSection {
     pub(super) mode: InjectionMode,
     pub(super) exempt_fields: Vec<String>,
@@ -116,7 +116,7 @@ impl Default for InjectionSection {
 }
 
 #[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, expecting = "a table of keys")]
 pub(super) struct SyntheticSection {
     pub(super) allow: bool,
     pub(super) trusted_models: Vec<String>,
@@ -126,7 +126,10 @@ pub(super) struct SyntheticSection {
 }
 
 #[derive(Debug, Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of keys such as { allow = true }"
+)]
 pub(super) struct ObjectSection {
     pub(super) allow: Option<bool>,
     pub(super) trusted_models: Option<Vec<String>>,
@@ -134,21 +137,24 @@ pub(super) struct ObjectSection {
 }
 
 #[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, expecting = "a table of keys")]
 pub(super) struct ObjectsSection {
     pub(super) column: Option<String>,
     pub(super) files: Vec<FilePattern>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table { pattern = \"...\", object = \"...\" }"
+)]
 pub(super) struct FilePattern {
     pub(super) pattern: String,
     pub(super) object: String,
 }
 
 #[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a table of keys")]
 pub(super) struct TaggingSection {
     pub(super) scan_id: Option<String>,
     pub(super) ai_score: Option<String>,

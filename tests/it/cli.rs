@@ -291,6 +291,13 @@ fn bad_policies_are_one_line_errors_naming_the_key() {
         ),
         ("[limits\n", "p.toml:1:", ""),
         ("[synthetic]\nallow = \"sometimes\"\n", "p.toml:2:", "allow"),
+        // The shape expected, in words, not a Rust type's name.
+        (
+            "[synthetic.objects]\nLead = 5\n",
+            "p.toml:2:",
+            "expected a table of keys such as { allow = true }",
+        ),
+        ("disclosure = 5\n", "p.toml:1:", "expected a table of keys"),
     ];
     for (text, location, key) in cases {
         wd.write("p.toml", text);
@@ -300,6 +307,7 @@ fn bad_policies_are_one_line_errors_naming_the_key() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains(location), "{text}: {err}");
         assert!(err.contains(key), "{text}: {err}");
+        assert!(!err.contains("Section"), "{text}: {err}");
     }
     let out = wd.run(&["scan", "-p", "nope.toml", "good.csv"]);
     assert_eq!(status(&out), 2);
