@@ -131,6 +131,17 @@ pub enum TagKind {
     CheckedAt,
 }
 
+impl TagKind {
+    /// Its key in `[tagging]`.
+    pub fn key(self) -> &'static str {
+        match self {
+            TagKind::ScanId => "scan_id",
+            TagKind::AiScore => "ai_score",
+            TagKind::CheckedAt => "checked_at",
+        }
+    }
+}
+
 /// Where the policy came from, for the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicySource {

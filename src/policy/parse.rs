@@ -323,19 +323,24 @@ fn tagging(
         ai_score: t.ai_score.clone(),
         checked_at: t.checked_at.clone(),
     };
-    let names: Vec<&str> = tags.columns().map(|(_, n)| n).collect();
+    let columns: Vec<(super::TagKind, &str)> = tags.columns().collect();
+    let names: Vec<&str> = columns.iter().map(|&(_, n)| n).collect();
     if names.is_empty() {
         return Err(key_at(
             "[tagging]",
             "[tagging] names no tag column (scan_id, ai_score, checked_at)".into(),
         ));
     }
-    for (i, n) in names.iter().enumerate() {
+    for (i, &(kind, n)) in columns.iter().enumerate() {
         if let Some(why) = bad_tag_name(n) {
             // Raw: the error printer escapes it.
             return Err(key_at(
-                "[tagging]",
-                format!("[tagging]: bad column name `{}`: {why}", excerpt(n)),
+                kind.key(),
+                format!(
+                    "[tagging] {}: bad column name `{}`: {why}",
+                    kind.key(),
+                    excerpt(n)
+                ),
             ));
         }
         if names[..i].iter().any(|m| m.eq_ignore_ascii_case(n)) {
@@ -478,6 +483,12 @@ mod tests {
             parse("[tagging]\nscan_id = \"X\"\nai_score = \"x\"\n")
                 .unwrap_err()
                 .contains("twice")
+        );
+        // At the key's own line, named.
+        let err = parse("[tagging]\nscan_id = \"ok\"\nai_score = \"=x\"\n").unwrap_err();
+        assert!(
+            err.starts_with("p.toml:3:1: [tagging] ai_score: bad column name"),
+            "{err}"
         );
         let t = parse("[tagging]\nscan_id = \"Crmguard_Scan_Id__c\"\n").unwrap();
         assert!(t.is_added_column("crmguard_scan_id__c"));
