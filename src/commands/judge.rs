@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::detector::{Detector, Sensitivity, Thresholds};
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicySource};
 use crate::rules::AiSettings;
 
 pub struct Judge {
@@ -30,13 +30,21 @@ impl Judge {
         model: Option<&Path>,
         sensitivity: Option<Sensitivity>,
     ) -> anyhow::Result<Judge> {
-        let detector =
-            match model.or(policy.detector.model.as_deref()) {
-                Some(path) => Loaded::Own(Box::new(Detector::from_model_file(path).with_context(
-                    || format!("{}: cannot load the detector model", path.display()),
-                )?)),
-                None => Loaded::Embedded(Detector::embedded()),
-            };
+        // The loader's errors name the model's path; this says where it
+        // was given, since a policy's relative path is not the working
+        // directory's.
+        let from = match (model, &policy.source) {
+            (Some(_), _) => "--model".to_string(),
+            (None, PolicySource::File(p)) => format!("[detector] model in {}", p.display()),
+            (None, PolicySource::BuiltIn) => "[detector] model".to_string(),
+        };
+        let detector = match model.or(policy.detector.model.as_deref()) {
+            Some(path) => Loaded::Own(Box::new(
+                Detector::from_model_file(path)
+                    .with_context(|| format!("{from}: cannot load the detector model"))?,
+            )),
+            None => Loaded::Embedded(Detector::embedded()),
+        };
         let sensitivity = sensitivity.unwrap_or(policy.detector.sensitivity);
         let preset = match &detector {
             Loaded::Embedded(d) => d.thresholds(sensitivity),

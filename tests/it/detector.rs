@@ -1085,3 +1085,26 @@ fn signals_are_ranked_by_contribution_and_small_ones_dropped() {
         assert!(w.iter().all(|x| *x >= 0.15 && *x >= 0.1 * w[0]), "{v}");
     }
 }
+
+#[test]
+fn a_model_that_cannot_load_says_where_it_was_named_once() {
+    let wd = Workdir::new();
+    wd.write("pol/p.toml", "[detector]\nmodel = \"m.bin\"\n");
+    wd.write("a.csv", "Name,is_synthetic,data_source\nA,false,web\n");
+    let out = wd.run(&["scan", "-p", "pol/p.toml", "a.csv"]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("crmguard: error: [detector] model in pol/p.toml: cannot load"),
+        "{err}"
+    );
+    assert_eq!(err.matches("pol/m.bin").count(), 1, "{err}");
+    let out = wd.run(&["detect", "--model", "nope.bin", "hello there"]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("crmguard: error: --model: cannot load"),
+        "{err}"
+    );
+    assert_eq!(err.matches("nope.bin").count(), 1, "{err}");
+}
