@@ -189,10 +189,16 @@ pub fn alias_hint<'n>(
         crate::policy::PolicySource::File(p) => p.display().to_string(),
         crate::policy::PolicySource::BuiltIn => "crmguard.toml (`crmguard init` writes one)".into(),
     };
-    Some(format!(
-        "add under [aliases] in {file}: {}",
-        lines.join("; ")
-    ))
+    // Each on a line of its own: TOML takes no two keys on one line, so
+    // a `;` between them would not paste.
+    let lines: Vec<String> = lines.iter().map(|l| format!("`{l}`")).collect();
+    Some(match lines.len() {
+        1 => format!("add under [aliases] in {file}: {}", lines[0]),
+        _ => format!(
+            "add under [aliases] in {file}, a line each: {}",
+            lines.join(", ")
+        ),
+    })
 }
 
 fn alias_line(f: Field, names: &[&str]) -> String {
@@ -214,8 +220,8 @@ mod tests {
         let hint = alias_hint(policy.required, names.iter().copied(), &policy).unwrap();
         assert_eq!(
             hint,
-            "add under [aliases] in crmguard.toml (`crmguard init` writes one): \
-             is_synthetic = [\"acme__Is_Synthetic__c\"]; data_source = [\"Data Source\"]"
+            "add under [aliases] in crmguard.toml (`crmguard init` writes one), a line \
+             each: `is_synthetic = [\"acme__Is_Synthetic__c\"]`, `data_source = [\"Data Source\"]`"
         );
         assert_eq!(
             alias_hint(policy.required, ["Name", "Notes"].into_iter(), &policy),

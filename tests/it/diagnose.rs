@@ -125,8 +125,8 @@ fn near_miss_disclosure_headers_get_the_aliases_line() {
     assert_eq!(
         f[0].2.as_deref(),
         Some(
-            "add under [aliases] in crmguard.toml (`crmguard init` writes one): \
-             is_synthetic = [\"acme__Is_Synthetic__c\"]; data_source = [\"Data Source\"]"
+            "add under [aliases] in crmguard.toml (`crmguard init` writes one), a line \
+             each: `is_synthetic = [\"acme__Is_Synthetic__c\"]`, `data_source = [\"Data Source\"]`"
         )
     );
     // The line, added, is the fix: the row is clean.
@@ -150,7 +150,7 @@ fn near_miss_disclosure_headers_get_the_aliases_line() {
     let f = findings(&wd.report("crmguard-out/cases.report.json"));
     let fix = f[0].2.as_deref().unwrap();
     assert!(
-        fix.ends_with("is_synthetic = [\"IsSynthetic\"]; data_source = [\"data-source\"]"),
+        fix.ends_with("`is_synthetic = [\"IsSynthetic\"]`, `data_source = [\"data-source\"]`"),
         "{fix}"
     );
 }
