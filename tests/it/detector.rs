@@ -1091,20 +1091,23 @@ fn a_model_that_cannot_load_says_where_it_was_named_once() {
     let wd = Workdir::new();
     wd.write("pol/p.toml", "[detector]\nmodel = \"m.bin\"\n");
     wd.write("a.csv", "Name,is_synthetic,data_source\nA,false,web\n");
-    let out = wd.run(&["scan", "-p", "pol/p.toml", "a.csv"]);
-    assert_eq!(status(&out), 2);
-    let err = stderr(&out);
-    assert!(
-        err.starts_with("crmguard: error: [detector] model in pol/p.toml: cannot load"),
-        "{err}"
-    );
-    assert_eq!(err.matches("pol/m.bin").count(), 1, "{err}");
-    let out = wd.run(&["detect", "--model", "nope.bin", "hello there"]);
-    assert_eq!(status(&out), 2);
-    let err = stderr(&out);
-    assert!(
-        err.starts_with("crmguard: error: --model: cannot load"),
-        "{err}"
-    );
-    assert_eq!(err.matches("nope.bin").count(), 1, "{err}");
+    for (args, from, path) in [
+        (
+            &["scan", "-p", "pol/p.toml", "a.csv"][..],
+            "[detector] model in pol/p.toml",
+            "pol/m.bin",
+        ),
+        (
+            &["detect", "--model", "nope.bin", "hello there"],
+            "--model",
+            "nope.bin",
+        ),
+    ] {
+        let out = wd.run(args);
+        assert_eq!(status(&out), 2, "{args:?}");
+        let err = stderr(&out);
+        let want = format!("crmguard: error: {from}: cannot load the detector model: {path}: ");
+        assert!(err.starts_with(&want), "{err}");
+        assert_eq!(err.matches(path).count(), 1, "{err}");
+    }
 }
