@@ -157,13 +157,28 @@ struct Quarantine {
     blake3: String,
 }
 
+/// The approver's name or the reason, as the audit log keeps it for good:
+/// something said, on one line, that a spreadsheet or a terminal shows as
+/// typed.
+fn signature(what: &str, value: &str, max_chars: usize) -> anyhow::Result<()> {
+    if value.trim().is_empty() {
+        bail!("{what} is empty: the audit log must say who approved and why");
+    }
+    if value.chars().any(char::is_control) {
+        bail!("{what} holds a control character (a line break, a tab, a terminal escape)");
+    }
+    if value.chars().count() > max_chars {
+        bail!("{what} is over {max_chars} characters");
+    }
+    Ok(())
+}
+
 /// Releases the selected rows (module docs); nothing is written or
 /// recorded unless every check passes.
 pub fn release(req: &Request) -> anyhow::Result<Released> {
     let shown = terminal::path(req.quarantine);
-    if req.approver.trim().is_empty() || req.reason.trim().is_empty() {
-        bail!("an approval needs an --approver and a --reason");
-    }
+    signature("--approver", req.approver, 200)?;
+    signature("--reason", req.reason, 2_000)?;
     // The released file and its approval are committed both or neither;
     // bytes sent down a pipe cannot be taken back if the commit fails, nor
     // the approval if the pipe breaks (`scan --out-dir -` is refused alike).
