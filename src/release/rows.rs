@@ -9,7 +9,6 @@ use csv_core::{ReadFieldResult, ReaderBuilder};
 use serde_json::Value;
 
 use crate::input::{Content, Row};
-use crate::output::{AI_COLUMNS, MEDIA_COLUMN, QUARANTINE_COLUMNS};
 
 /// The delimiter of a quarantine CSV, from its header: crmguard wrote
 /// `crmguard_row` and `crmguard_reasons` after the input's header, each
@@ -23,15 +22,10 @@ pub fn sniff_delimiter(head: &[u8]) -> Option<u8> {
 
 /// How many of a header's last names are crmguard's quarantine columns.
 pub fn added_columns(names: &[String]) -> usize {
-    let ours: Vec<&str> = QUARANTINE_COLUMNS
-        .into_iter()
-        .chain(AI_COLUMNS)
-        .chain([MEDIA_COLUMN])
-        .collect();
     names
         .iter()
         .rev()
-        .take_while(|n| ours.contains(&n.as_str()))
+        .take_while(|n| crate::spec::quarantine_added_columns().any(|ours| ours == n.as_str()))
         .count()
 }
 

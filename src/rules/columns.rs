@@ -64,7 +64,7 @@ impl Columns {
         let mut fields: [Option<&str>; Field::COUNT] = [None; Field::COUNT];
         for (j, cb) in self.columns.iter().enumerate() {
             let b = &cb.name;
-            if crate::spec::is_added_column(b) {
+            if crate::spec::is_quarantine_column(b) {
                 return Some((j, added_column(j, b)));
             }
             if let Some(i) = seen.insert(b.trim().to_ascii_lowercase(), j) {

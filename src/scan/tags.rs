@@ -62,7 +62,7 @@ impl Tagger {
         let crate::input::Content::Object(map) = &row.content else {
             return Ok(());
         };
-        match map.keys().find(|k| crate::spec::is_added_column(k)) {
+        match map.keys().find(|k| crate::spec::is_quarantine_column(k)) {
             None => Ok(()),
             Some(key) => Err(Located::new(
                 &self.path,

@@ -21,15 +21,22 @@ pub const AI_COLUMNS: [&str; 2] = ["crmguard_ai_score", "crmguard_ai_signals"];
 /// assertion decided the row's media codes.
 pub const MEDIA_COLUMN: &str = "crmguard_media";
 
+/// Every column crmguard may add to a quarantined row, in the order it adds
+/// them.
+pub fn quarantine_added_columns() -> impl Iterator<Item = &'static str> {
+    QUARANTINE_COLUMNS
+        .into_iter()
+        .chain(AI_COLUMNS)
+        .chain([MEDIA_COLUMN])
+}
+
 /// Whether `name` (trimmed, in any case, as column names compare) is one of
 /// the columns crmguard adds to a quarantined row. An input that has one
 /// is most likely a quarantine file scanned again, and its quarantine file
 /// would hold the column twice, which no loader and no `release` can read.
-pub fn is_added_column(name: &str) -> bool {
+/// (`Policy::is_added_column` is wider: any `crmguard_` name and the tag
+/// columns, which the provenance hash leaves out.)
+pub fn is_quarantine_column(name: &str) -> bool {
     let name = name.trim();
-    (QUARANTINE_COLUMNS
-        .iter()
-        .chain(&AI_COLUMNS)
-        .chain([&MEDIA_COLUMN]))
-    .any(|ours| name.eq_ignore_ascii_case(ours))
+    quarantine_added_columns().any(|ours| name.eq_ignore_ascii_case(ours))
 }
