@@ -3,7 +3,8 @@
 //!
 //! A cell's text is what the rules check: strings and binary values
 //! (variable or fixed size, dictionary-encoded or not) as they are (binary
-//! that is not UTF-8 is ENCODING_INVALID, as in a CSV file), anything else in arrow's display form (`true`, `42`, `1.5`,
+//! that is not UTF-8 is ENCODING_INVALID, as in a CSV file), anything else
+//! in arrow's display form (`true`, `42`, `1.5`,
 //! `2026-03-14T09:26:53Z` for a timestamp with a time zone, lists and
 //! structs as `[1, 2]` and `{a: 1}`), and a null as an empty cell. A
 //! nested column holding binary is refused: its display form is hex.

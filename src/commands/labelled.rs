@@ -31,11 +31,21 @@ pub struct Columns {
 /// Whether a folder's file is labelled CSV: `.csv`, or `.csv.gz` and
 /// `.csv.zst`, which are read decompressed.
 fn is_csv(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let (base, _) = Compression::split_name(name);
-    Path::new(base)
+    let (name, _) = uncompressed_name(path);
+    Path::new(name)
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
+/// The file's name without a `.gz` or `.zst` suffix, and the compression
+/// the suffix names, as `scan` splits it.
+fn uncompressed_name(path: &Path) -> (&std::ffi::OsStr, Compression) {
+    let name = path.file_name().unwrap_or_default();
+    match Compression::split_name(name.as_encoded_bytes()) {
+        (_, Compression::None) => (name, Compression::None),
+        // The suffix is the last extension, which `file_stem` takes off.
+        (_, named) => (path.file_stem().unwrap_or_default(), named),
+    }
 }
 
 /// The labelled files `paths` name: files as given, and each folder's
@@ -116,8 +126,7 @@ fn load_file(
     // `.csv.gz` and `.csv.zst` read decompressed, and a broken file (an
     // unterminated quote) is an error at its line and column instead of
     // rows silently swallowed into one text.
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let (base, named) = Compression::split_name(name);
+    let (base, named) = uncompressed_name(path);
     let src = open_input(path, named, None)?;
     let mut rdr = reader_for(
         Format::Csv { delimiter: b',' },

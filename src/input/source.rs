@@ -19,13 +19,17 @@ pub enum Compression {
 }
 
 impl Compression {
-    /// Splits a compression suffix off a file name: `a.ndjson.gz` gives
-    /// (`a.ndjson`, Gzip).
-    pub fn split_name(name: &str) -> (&str, Compression) {
-        let lower = name.to_ascii_lowercase();
-        if lower.ends_with(".gz") {
+    /// Splits a compression suffix off a file name, in any case and on
+    /// bytes (a name need not be UTF-8): `a.ndjson.gz` gives (`a.ndjson`,
+    /// gzip); `.gz` alone is a name, not a suffix.
+    pub fn split_name(name: &[u8]) -> (&[u8], Compression) {
+        let ends = |suffix: &[u8]| {
+            name.len() > suffix.len()
+                && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        };
+        if ends(b".gz") {
             (&name[..name.len() - 3], Compression::Gzip)
-        } else if lower.ends_with(".zst") {
+        } else if ends(b".zst") {
             (&name[..name.len() - 4], Compression::Zstd)
         } else {
             (name, Compression::None)
@@ -276,18 +280,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn compression_suffixes() {
+    fn compression_suffixes_split_on_bytes() {
         assert_eq!(
-            Compression::split_name("a.ndjson.gz"),
-            ("a.ndjson", Compression::Gzip)
+            Compression::split_name(b"a.ndjson.gz"),
+            (&b"a.ndjson"[..], Compression::Gzip)
         );
         assert_eq!(
-            Compression::split_name("a.csv.ZST"),
-            ("a.csv", Compression::Zstd)
+            Compression::split_name(b"caf\xe9.csv.ZST"),
+            (&b"caf\xe9.csv"[..], Compression::Zstd)
         );
         assert_eq!(
-            Compression::split_name("a.csv"),
-            ("a.csv", Compression::None)
+            Compression::split_name(b"a.csv"),
+            (&b"a.csv"[..], Compression::None)
+        );
+        assert_eq!(
+            Compression::split_name(b".gz"),
+            (&b".gz"[..], Compression::None)
         );
     }
 

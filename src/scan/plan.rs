@@ -48,7 +48,7 @@ impl Input {
                 None => bail!("{shown}: not a file name"),
             }
         };
-        let (name, compression) = split_compression(&file_name);
+        let (name, compression) = Compression::split_name(&file_name);
         let (stem, ext) = match name.iter().rposition(|&b| b == b'.') {
             Some(dot) if dot > 0 => (&name[..dot], Some(&name[dot + 1..])),
             _ => (name, None),
@@ -120,20 +120,6 @@ fn os_of(bytes: &[u8]) -> OsString {
     #[cfg(not(unix))]
     {
         String::from_utf8_lossy(bytes).into_owned().into()
-    }
-}
-
-/// `a.csv.gz` → (`a.csv`, gzip), on bytes.
-fn split_compression(name: &[u8]) -> (&[u8], Compression) {
-    let ends = |suffix: &[u8]| {
-        name.len() > suffix.len() && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-    };
-    if ends(b".gz") {
-        (&name[..name.len() - 3], Compression::Gzip)
-    } else if ends(b".zst") {
-        (&name[..name.len() - 4], Compression::Zstd)
-    } else {
-        (name, Compression::None)
     }
 }
 
@@ -351,18 +337,5 @@ mod tests {
                 real.join("out/r.json")
             );
         }
-    }
-
-    #[test]
-    fn compression_suffixes_split_on_bytes() {
-        assert_eq!(
-            split_compression(b"a.ndjson.gz"),
-            (&b"a.ndjson"[..], Compression::Gzip)
-        );
-        assert_eq!(
-            split_compression(b"caf\xe9.csv.ZST"),
-            (&b"caf\xe9.csv"[..], Compression::Zstd)
-        );
-        assert_eq!(split_compression(b".gz"), (&b".gz"[..], Compression::None));
     }
 }
