@@ -178,6 +178,8 @@ fn load_file(
                 .map(|f| String::from_utf8_lossy(f).into_owned())
                 .unwrap_or_default()
         };
+        // The same fallbacks the shipped model was trained with, so that
+        // retraining on the same data gives the same bytes.
         let group = match (get(gi), get(find("uid"))) {
             (g, _) if !g.is_empty() => g,
             (_, uid) if !uid.is_empty() => uid,
