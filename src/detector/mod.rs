@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod ngrams;
 pub mod normalize;
+pub mod own_thresholds;
 pub mod scorer;
 pub mod sensitivity;
 pub mod style;
