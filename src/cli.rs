@@ -35,6 +35,8 @@ pub enum Command {
     Detect(commands::detect::Args),
     /// Measure the detector on labelled data (AUROC, TPR at low FPR, precision/recall)
     Eval(commands::eval::Args),
+    /// Set the detector's thresholds from genuine texts of your own
+    Calibrate(commands::calibrate::Args),
     /// Train a detector model on labelled data
     Train(commands::train::Args),
     /// Release quarantined rows an approver lets go (recorded in the audit log)
@@ -71,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Hash(args) => commands::hash::run(args),
         Command::Detect(args) => commands::detect::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Calibrate(args) => commands::calibrate::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Release(args) => commands::release::run(args),
         Command::Audit(args) => commands::audit::run(args),

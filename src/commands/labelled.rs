@@ -108,16 +108,54 @@ pub fn load(
     group_column: Option<&str>,
     source_column: Option<&str>,
 ) -> anyhow::Result<Vec<Example>> {
+    let labels = Labels {
+        column: &cols.label_column,
+        positive: &cols.positive,
+        required: true,
+    };
     let mut out = Vec::new();
     for f in &files(paths)? {
-        load_file(f, cols, group_column, source_column, &mut out)?;
+        load_file(
+            f,
+            &cols.text_column,
+            labels,
+            group_column,
+            source_column,
+            &mut out,
+        )?;
+    }
+    Ok(out)
+}
+
+/// Where a row's label comes from.
+#[derive(Clone, Copy, Debug)]
+pub struct Labels<'a> {
+    pub column: &'a str,
+    /// The value marking machine text (case-insensitive).
+    pub positive: &'a str,
+    /// Whether a file without the column is an error; if not, every row of
+    /// such a file is human (`calibrate`'s genuine texts need no label).
+    pub required: bool,
+}
+
+/// Every row's text and label from the files `paths` name, each file its
+/// own source and each row its own group.
+pub fn load_texts(
+    paths: &[PathBuf],
+    text_column: &str,
+    labels: Labels,
+) -> anyhow::Result<Vec<Example>> {
+    let mut out = Vec::new();
+    for f in &files(paths)? {
+        load_file(f, text_column, labels, None, None, &mut out)?;
     }
     Ok(out)
 }
 
 fn load_file(
     path: &Path,
-    cols: &Columns,
+    text_column: &str,
+    labels: Labels,
     group_column: Option<&str>,
     source_column: Option<&str>,
     out: &mut Vec<Example>,
@@ -156,7 +194,11 @@ fn load_file(
             )
         })
     };
-    let (ti, li) = (need(&cols.text_column)?, need(&cols.label_column)?);
+    let ti = need(text_column)?;
+    let li = match labels.required {
+        true => Some(need(labels.column)?),
+        false => find(labels.column),
+    };
     let gi = group_column.and_then(find);
     let si = source_column.and_then(find);
     // `reviews.csv.zst` is the source `reviews`, as `reviews.csv` is.
@@ -192,9 +234,7 @@ fn load_file(
         };
         out.push(Example {
             text: get(Some(ti)),
-            machine: get(Some(li))
-                .trim()
-                .eq_ignore_ascii_case(cols.positive.trim()),
+            machine: li.is_some() && get(li).trim().eq_ignore_ascii_case(labels.positive.trim()),
             group,
             source,
         });

@@ -2,6 +2,7 @@
 //! library and the terminal.
 
 pub mod audit;
+pub mod calibrate;
 pub mod completions;
 pub mod detect;
 pub mod eval;

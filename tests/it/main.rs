@@ -9,6 +9,7 @@ mod common;
 
 mod audit;
 mod audit_v1;
+mod calibrate;
 mod cleanup;
 mod cli;
 mod commit;

@@ -1,0 +1,188 @@
+//! `crmguard calibrate`: thresholds set from genuine texts, checked by the
+//! command that applies them (`scan` under the printed policy lines).
+
+use std::path::PathBuf;
+
+use crate::common;
+
+use common::{Workdir, fixtures, quarantine_cells, status, stderr};
+
+/// The Michigan hotel reviews the repository ships: 8,582 human texts of 8
+/// words or more beside GPT-4's, in ten languages.
+fn michigan() -> PathBuf {
+    fixtures()
+        .join("../data/detect/michigan_multilingual_hotel_gpt4.csv.zst")
+        .canonicalize()
+        .unwrap()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn scan_holds_back_exactly_the_genuine_texts_calibrate_counted() {
+    let wd = Workdir::new();
+    // Declared human, so that a row is held back for its text alone and
+    // the review tier (which lists clean rows) sees the rest.
+    let mut rdr = csv::Reader::from_reader(
+        zstd::Decoder::new(std::fs::File::open(michigan()).unwrap()).unwrap(),
+    );
+    let file = std::fs::File::create(wd.join("reviews.csv.zst")).unwrap();
+    let mut w = csv::Writer::from_writer(zstd::Encoder::new(file, 3).unwrap().auto_finish());
+    w.write_record(["text", "label", "is_synthetic", "data_source"])
+        .unwrap();
+    for r in rdr.deserialize::<std::collections::HashMap<String, String>>() {
+        let r = r.unwrap();
+        w.write_record([&r["text"], &r["label"], "false", "web"])
+            .unwrap();
+    }
+    drop(w);
+    let out = wd.run(&[
+        "calibrate",
+        "reviews.csv.zst",
+        "--fpr",
+        "1%",
+        "--review-fpr",
+        "3%",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let snippet = &text[text.find("[detector]\n").expect("policy lines")..];
+    wd.write("crmguard.toml", snippet);
+    let out = wd.run(&[
+        "calibrate",
+        "reviews.csv.zst",
+        "--fpr",
+        "1%",
+        "--review-fpr",
+        "3%",
+        "--json",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["rows"], 19_959);
+    assert_eq!(c["genuine_judged"], 8_582);
+    let above = c["quarantine"]["genuine_above"].as_u64().unwrap();
+    let review_above = c["review"]["genuine_above"].as_u64().unwrap();
+    // At most the share asked for, and not far under it: a threshold that
+    // held back nothing would meet the target and be useless.
+    assert!((80..=85).contains(&above), "{above}");
+    assert!((240..=257).contains(&review_above), "{review_above}");
+    // The policy written from the text output is the one in force now.
+    let t = c["quarantine"]["threshold"].as_f64().unwrap();
+    assert_eq!(c["in_force"]["threshold"].as_f64().unwrap(), t);
+
+    // Scanned under those lines, the human rows quarantined for AI text are
+    // exactly the ones calibrate counted, and the review tier lists the rest.
+    let out = wd.run(&["scan", "reviews.csv.zst", "--fail-on", "never"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let q = quarantine_cells(
+        &wd.read("crmguard-out/reviews.quarantine.csv"),
+        b',',
+        &["label", "crmguard_reasons"],
+    );
+    let held = |label: &str| {
+        q.iter()
+            .filter(|r| r[0] == label && r[1].contains("UNDISCLOSED_AI_TEXT"))
+            .count() as u64
+    };
+    assert_eq!(held("human"), above);
+    let report = wd.report("crmguard-out/reviews.report.json");
+    let review = report["ai_text"]["rows_review"].as_u64().unwrap();
+    let caught = c["quarantine"]["machine_caught"].as_f64().unwrap();
+    let machine_judged = c["machine_judged"].as_f64().unwrap();
+    assert_eq!(held("machine"), (caught * machine_judged).round() as u64);
+    // The review tier lists clean rows only: those above the review
+    // threshold, less the few quarantined for another reason alone.
+    let machine_review = c["review"]["machine_caught"].as_f64().unwrap() * machine_judged;
+    let expected = review_above + machine_review.round() as u64;
+    let other = q
+        .iter()
+        .filter(|r| !r[1].contains("UNDISCLOSED_AI_TEXT"))
+        .count() as u64;
+    let listed = review + above + held("machine");
+    assert!(other < 5, "{other}");
+    assert!(
+        listed <= expected && listed + other >= expected,
+        "{listed} {expected}"
+    );
+}
+
+#[test]
+fn every_row_is_genuine_without_a_label_column() {
+    let wd = Workdir::new();
+    let text = "The room was fine and the staff were friendly enough, though the breakfast \
+                ran out early on the second day we stayed there.";
+    let mut csv = String::from("Description\n");
+    for i in 0..150 {
+        csv.push_str(&format!("\"Stay number {i}: {text}\"\n"));
+    }
+    wd.write("genuine.csv", &csv);
+    let out = wd.run(&[
+        "calibrate",
+        "genuine.csv",
+        "--text-column",
+        "description",
+        "--json",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (c["genuine_judged"].as_u64(), c["machine"].as_u64()),
+        (Some(150), Some(0))
+    );
+    assert!(c["quarantine"]["machine_caught"].is_null());
+    // 150 texts with nothing above bound the rate only at 2%: said, on stderr.
+    assert!(stderr(&out).contains("warning: 150 genuine texts bound the rate"));
+    // A label column named but absent is an error at the header.
+    let out = wd.run(&[
+        "calibrate",
+        "genuine.csv",
+        "--text-column",
+        "description",
+        "--label-column",
+        "origin",
+    ]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("genuine.csv:1:1: no column `origin`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn calibrate_refuses_what_it_cannot_honour() {
+    let wd = Workdir::new();
+    let known = fixtures().join("detect/eval_known.csv");
+    let known = known.to_str().unwrap();
+    let one_line = |args: &[&str], want: &str| {
+        let out = wd.run(args);
+        assert_eq!(status(&out), 2, "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    };
+    // Too few genuine texts to say anything at 0.5%.
+    one_line(
+        &[
+            "calibrate",
+            known,
+            "--text-column",
+            "review",
+            "--label-column",
+            "origin",
+            "--positive",
+            "ai",
+        ],
+        "at least 100 are needed",
+    );
+    // A bare number could mean 0.5% or 50%.
+    one_line(&["calibrate", known, "--fpr", "0.5"], "write it with a %");
+    one_line(&["calibrate", known, "--fpr", "60%"], "below 50%");
+    one_line(
+        &["calibrate", known, "--fpr", "2%", "--review-fpr", "1%"],
+        "--review-fpr 1.00% is not above --fpr 2.00%",
+    );
+}
