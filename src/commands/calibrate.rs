@@ -21,9 +21,10 @@ pub struct Args {
     /// export from before chat models
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
-    /// Column holding the text
+    /// Column holding the text; repeat it for several, and a row scores
+    /// the highest of its texts, as in `scan`
     #[arg(long, value_name = "NAME", default_value = "text")]
-    pub text_column: String,
+    pub text_column: Vec<String>,
     /// Column labelling each row; rows whose label is `--positive` are
     /// machine text, measured but not calibrated on. Without it every row
     /// is genuine, unless the file has a `label` column
@@ -138,19 +139,30 @@ fn calibrate(args: &Args, judge: &Judge) -> anyhow::Result<Calibration> {
         positive: &args.positive,
         required: args.label_column.is_some(),
     };
-    let examples = labelled::load_texts(&args.files, &args.text_column, labels)?;
+    // One read per column, each in the files' row order, so that row i of
+    // every read is the same row.
+    let mut columns = Vec::new();
+    for c in &args.text_column {
+        columns.push(labelled::load_texts(&args.files, c, labels)?);
+    }
+    let examples = &columns[0];
     let detector = judge.detector();
-    let assessed: Vec<(f32, bool)> = examples
-        .par_iter()
-        .map(|e| {
-            let a = detector.assess(&e.text, false);
-            (a.score, a.judged)
+    let assessed: Vec<(f32, bool)> = (0..examples.len())
+        .into_par_iter()
+        .map(|i| {
+            columns.iter().fold((0.0f32, false), |(score, judged), c| {
+                let a = detector.assess(&c[i].text, false);
+                match a.judged {
+                    true => (score.max(a.score), true),
+                    false => (score, judged),
+                }
+            })
         })
         .collect();
     let judged = |machine: bool| -> Vec<f32> {
         assessed
             .iter()
-            .zip(&examples)
+            .zip(examples)
             .filter(|((_, judged), e)| *judged && e.machine == machine)
             .map(|((s, _), _)| *s)
             .collect()

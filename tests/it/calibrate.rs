@@ -153,6 +153,39 @@ fn every_row_is_genuine_without_a_label_column() {
 }
 
 #[test]
+fn a_row_scores_the_highest_of_its_texts() {
+    let wd = Workdir::new();
+    let genuine = "The room was fine and the staff were friendly enough, though the breakfast \
+                   ran out early on the second day we stayed there.";
+    let pasted = "Certainly! Here is a five-star review for the hotel: This hotel is a \
+                  testament to modern hospitality and a joy to stay in every time.";
+    let mut csv = String::from("Description,Notes\n");
+    for i in 0..200 {
+        let notes = if i % 20 == 0 { pasted } else { "called back" };
+        csv.push_str(&format!("\"Stay {i}: {genuine}\",\"{notes}\"\n"));
+    }
+    wd.write("two.csv", &csv);
+    let threshold = |columns: &[&str]| {
+        let mut args = vec!["calibrate", "two.csv", "--fpr", "1%", "--json"];
+        for c in columns {
+            args.extend(["--text-column", c]);
+        }
+        let out = wd.run(&args);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+        let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(c["genuine_judged"], 200);
+        c["quarantine"]["threshold"].as_f64().unwrap()
+    };
+    // The ten pasted notes are genuine rows' too, and score as chat-model
+    // output: named, they push the threshold up to where scan would hold
+    // back those rows no more than 1% of the time.
+    let description = threshold(&["Description"]);
+    let both = threshold(&["Description", "Notes"]);
+    assert!(description < 0.5, "{description}");
+    assert!(both > 0.99, "{both}");
+}
+
+#[test]
 fn calibrate_refuses_what_it_cannot_honour() {
     let wd = Workdir::new();
     let known = fixtures().join("detect/eval_known.csv");
