@@ -38,28 +38,24 @@ fn scan_holds_back_exactly_the_genuine_texts_calibrate_counted() {
             .unwrap();
     }
     drop(w);
-    let out = wd.run(&[
-        "calibrate",
-        "reviews.csv.zst",
-        "--fpr",
-        "1%",
-        "--review-fpr",
-        "3%",
-    ]);
-    assert_eq!(status(&out), 0, "{}", stderr(&out));
-    let text = stdout(&out);
+    let calibrate = |more: &[&str]| {
+        let mut args = vec![
+            "calibrate",
+            "reviews.csv.zst",
+            "--fpr",
+            "1%",
+            "--review-fpr",
+            "3%",
+        ];
+        args.extend(more);
+        let out = wd.run(&args);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+        out
+    };
+    let text = stdout(&calibrate(&[]));
     let snippet = &text[text.find("[detector]\n").expect("policy lines")..];
     wd.write("crmguard.toml", snippet);
-    let out = wd.run(&[
-        "calibrate",
-        "reviews.csv.zst",
-        "--fpr",
-        "1%",
-        "--review-fpr",
-        "3%",
-        "--json",
-    ]);
-    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let out = calibrate(&["--json"]);
     let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(c["rows"], 19_959);
     assert_eq!(c["genuine_judged"], 8_582);
