@@ -86,7 +86,9 @@ impl TextColumns {
         for (i, n) in names.iter().enumerate() {
             by_name.entry(n.to_ascii_lowercase()).or_insert(i);
         }
-        let index = |c: &Column| by_name.get(&c.name.to_ascii_lowercase()).copied();
+        // Trimmed as the policy's names are, so that a header cell of
+        // " Text " is the column `text_columns = ["text"]` names.
+        let index = |c: &Column| by_name.get(&c.name.trim().to_ascii_lowercase()).copied();
         let csv = header.map(|h| {
             (h.columns.iter().enumerate())
                 .filter(|(_, c)| index(c).is_some())
@@ -161,7 +163,7 @@ pub fn check<'a>(row: &'a RowView, ctx: &Context, v: &mut Verdict) {
                 let Some(i) = columns
                     .names
                     .iter()
-                    .position(|c| c.eq_ignore_ascii_case(cell.name))
+                    .position(|c| c.eq_ignore_ascii_case(cell.name.trim()))
                 else {
                     continue;
                 };

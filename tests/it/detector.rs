@@ -1012,6 +1012,30 @@ fn policy_controls_the_detector() {
     assert!(stderr(&out).contains("not in [0, 1]"));
 }
 
+#[test]
+fn named_text_columns_match_headers_and_keys_with_spaces_around() {
+    // The policy's names are trimmed; so is the file's side, or a header
+    // cell of " Notes " would leave `text_columns = ["notes"]` judging
+    // nothing, where `calibrate` (which trims headers) had found it.
+    let wd = Workdir::new();
+    wd.write("p.toml", "[detector]\ntext_columns = [\"notes\"]\n");
+    wd.write(
+        "in.csv",
+        format!(" Notes ,is_synthetic,data_source\n\"{PASTED}\",false,web\n"),
+    );
+    wd.write(
+        "in.ndjson",
+        format!("{{\" Notes \":\"{PASTED}\",\"is_synthetic\":false,\"data_source\":\"web\"}}\n"),
+    );
+    for file in ["in.csv", "in.ndjson"] {
+        let out = wd.run(&["scan", "-p", "p.toml", file]);
+        assert_eq!(status(&out), 1, "{file}: {}", stderr(&out));
+        let r = wd.report("crmguard-out/in.report.json");
+        assert_eq!(r["ai_text"]["rows_flagged"], 1, "{file}");
+        assert!(r["ai_text"].get("text_columns_missing").is_none(), "{file}");
+    }
+}
+
 /// Genuine CRM text that uses what chat models also write: a sales rep's
 /// follow-up that opens with the stock line, and a mail-merge template. Each
 /// must pass at the default threshold, with the rule shown as evidence.
