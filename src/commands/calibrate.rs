@@ -9,11 +9,14 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::commands::judge::Judge;
-use crate::commands::labelled::{self, Labels};
+use crate::commands::labelled::{self, LabelledRow, Labels};
 use crate::detector::Sensitivity;
 use crate::detector::own_thresholds::{Cut, MIN_GENUINE, cut};
 use crate::error::exit;
 use crate::terminal;
+
+/// The review rate when `--review-fpr` is not given.
+const DEFAULT_REVIEW: f64 = 0.02;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -22,8 +25,9 @@ pub struct Args {
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
     /// Column holding the text; repeat it for several, and a row scores
-    /// the highest of its texts, as in `scan`
-    #[arg(long, value_name = "NAME", default_value = "text")]
+    /// the highest of its texts, as in `scan` [default: the policy's
+    /// `[detector] text_columns`, else `text`]
+    #[arg(long, value_name = "NAME")]
     pub text_column: Vec<String>,
     /// Column labelling each row; rows whose label is `--positive` are
     /// machine text, measured but not calibrated on. Without it every row
@@ -31,26 +35,32 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub label_column: Option<String>,
     /// Label value meaning machine-written (case-insensitive)
-    #[arg(long, value_name = "VALUE", default_value = "machine")]
+    #[arg(long, value_name = "VALUE", default_value = "machine", value_parser = not_blank)]
     pub positive: String,
     /// Share of the genuine texts the quarantine threshold may hold back
     #[arg(long, value_name = "PERCENT", default_value = "0.5%", value_parser = percent)]
     pub fpr: f64,
     /// Share of the genuine texts the review threshold may list (those
-    /// quarantined included)
-    #[arg(long, value_name = "PERCENT", default_value = "2%", value_parser = percent)]
-    pub review_fpr: f64,
+    /// quarantined included), or `none` for no review tier [default: 2%]
+    #[arg(long, value_name = "PERCENT", value_parser = review_rate)]
+    pub review_fpr: Option<ReviewRate>,
     /// A model from `crmguard train` [default: the policy's, else the built-in one]
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
-    /// Policy file, for its [detector] model and the thresholds in force to
-    /// compare with [default: $CRMGUARD_POLICY, else the nearest crmguard.toml
-    /// up to the repository root]
+    /// Policy file, for its [detector] model and text columns, and the
+    /// thresholds in force to compare with [default: $CRMGUARD_POLICY, else
+    /// the nearest crmguard.toml up to the repository root]
     #[arg(short, long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum ReviewRate {
+    None,
+    Share(f64),
 }
 
 /// What `calibrate` prints.
@@ -67,9 +77,11 @@ pub struct Calibration {
     pub machine: usize,
     pub machine_judged: usize,
     pub quarantine: Level,
-    /// `None` when the review threshold would not sit below the quarantine
-    /// one (the genuine texts tie there), so there is no review tier.
+    /// `None` when there is no review tier: `--review-fpr none`, or a
+    /// review threshold that would not sit below the quarantine one.
     pub review: Option<Level>,
+    /// Why there is no review tier; `None` when there is one.
+    pub no_review: Option<String>,
     /// The thresholds in force before, on the same texts.
     pub in_force: InForce,
 }
@@ -100,25 +112,37 @@ pub struct InForce {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    if args.review_fpr <= args.fpr {
-        bail!(
+    let review = match args.review_fpr {
+        Some(ReviewRate::None) => None,
+        Some(ReviewRate::Share(r)) if r <= args.fpr => bail!(
             "--review-fpr {} is not above --fpr {}: the review tier lists what scores above \
-             the review threshold, quarantined rows included",
-            show_percent(args.review_fpr),
-            show_percent(args.fpr)
-        );
-    }
+             the review threshold, quarantined rows included (`--review-fpr none`: no tier)",
+            show_target(r),
+            show_target(args.fpr)
+        ),
+        Some(ReviewRate::Share(r)) => Some(r),
+        None if DEFAULT_REVIEW <= args.fpr => bail!(
+            "--fpr {} is not below the review tier's default rate of {}: give --review-fpr \
+             above it, or `--review-fpr none` for no review tier",
+            show_target(args.fpr),
+            show_target(DEFAULT_REVIEW)
+        ),
+        None => Some(DEFAULT_REVIEW),
+    };
     let policy = crate::policy::Policy::discover(args.policy.as_deref())?;
     let judge = Judge::load(&policy, args.model.as_deref(), None)?;
-    let c = calibrate(&args, &judge)?;
-    if args.json {
-        let mut out = terminal::stdout_data();
-        serde_json::to_writer_pretty(&mut out, &c)?;
-        out.write_all(b"\n")?;
-        out.flush()?;
-    } else {
-        terminal::out_text(&text(&c, args.model.as_ref()));
+    let mut columns: Vec<String> = (args.text_column.iter())
+        .map(|c| c.trim().to_string())
+        .collect();
+    if columns.is_empty() {
+        columns = policy.detector.text_columns.clone();
     }
+    if columns.is_empty() {
+        columns.push("text".into());
+    }
+    let rows = load(&args, &columns)?;
+    let c = calibrate(&args, &judge, &rows, review)?;
+    // Before the output, so that a failed write of it is the last word.
     if c.quarantine.genuine_rate_upper_95 > 2.0 * args.fpr {
         crate::errln!(
             "crmguard: warning: {} genuine texts bound the rate above the threshold only at {} \
@@ -126,32 +150,66 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
              tighter bound",
             c.genuine_judged,
             show_percent(c.quarantine.genuine_rate_upper_95),
-            show_percent(args.fpr)
+            show_target(args.fpr)
         );
+    }
+    if args.json {
+        let mut out = terminal::stdout_data();
+        serde_json::to_writer_pretty(&mut out, &c)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+    } else {
+        terminal::out_text(&(text(&c) + &policy_lines(&c, args.model.as_ref())));
     }
     Ok(exit::CLEAN)
 }
 
-/// Scores the files' texts and sets the thresholds from the genuine ones.
-fn calibrate(args: &Args, judge: &Judge) -> anyhow::Result<Calibration> {
+/// The rows, each file read once; warns when a label column is there but
+/// no row carries the machine label, which usually means `--positive` is
+/// not the file's word for it.
+fn load(args: &Args, columns: &[String]) -> anyhow::Result<Vec<LabelledRow>> {
     let labels = Labels {
         column: args.label_column.as_deref().unwrap_or("label"),
         positive: &args.positive,
         required: args.label_column.is_some(),
     };
-    // One read per column, each in the files' row order, so that row i of
-    // every read is the same row.
-    let mut columns = Vec::new();
-    for c in &args.text_column {
-        columns.push(labelled::load_texts(&args.files, c, labels)?);
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let rows = labelled::load_texts(&args.files, &names, labels)?;
+    if !rows.iter().any(|r| r.machine) {
+        let mut seen: Vec<&str> = (rows.iter())
+            .filter_map(|r| r.label.as_deref().map(str::trim))
+            .filter(|l| !l.is_empty())
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        if !seen.is_empty() {
+            let shown: Vec<String> = seen.iter().take(5).map(|l| format!("`{l}`")).collect();
+            crate::errln!(
+                "crmguard: warning: no row's `{}` is `{}` (it holds {}{}): every row was counted \
+                 genuine; --positive names the machine label",
+                labels.column,
+                args.positive,
+                shown.join(", "),
+                if seen.len() > 5 { ", ..." } else { "" }
+            );
+        }
     }
-    let examples = &columns[0];
+    Ok(rows)
+}
+
+/// Scores the rows and sets the thresholds from the genuine ones.
+fn calibrate(
+    args: &Args,
+    judge: &Judge,
+    rows: &[LabelledRow],
+    review_rate: Option<f64>,
+) -> anyhow::Result<Calibration> {
     let detector = judge.detector();
-    let assessed: Vec<(f32, bool)> = (0..examples.len())
-        .into_par_iter()
-        .map(|i| {
-            columns.iter().fold((0.0f32, false), |(score, judged), c| {
-                let a = detector.assess(&c[i].text, false);
+    let assessed: Vec<(f32, bool)> = rows
+        .par_iter()
+        .map(|r| {
+            r.texts.iter().fold((0.0f32, false), |(score, judged), t| {
+                let a = detector.assess(t, false);
                 match a.judged {
                     true => (score.max(a.score), true),
                     false => (score, judged),
@@ -160,34 +218,54 @@ fn calibrate(args: &Args, judge: &Judge) -> anyhow::Result<Calibration> {
         })
         .collect();
     let judged = |machine: bool| -> Vec<f32> {
-        assessed
-            .iter()
-            .zip(examples)
-            .filter(|((_, judged), e)| *judged && e.machine == machine)
+        (assessed.iter().zip(rows))
+            .filter(|((_, judged), r)| *judged && r.machine == machine)
             .map(|((s, _), _)| *s)
             .collect()
     };
     let (genuine, machine) = (judged(false), judged(true));
+    let machine_rows = rows.iter().filter(|r| r.machine).count();
     let Some(q) = cut(&genuine, args.fpr) else {
         bail!(
-            "{}: {} genuine texts long enough to judge (8 words or more); at least {MIN_GENUINE} \
-             are needed to set a threshold from",
+            "{}: setting a threshold needs at least {MIN_GENUINE} genuine texts of 8 words or \
+             more; these hold {}{}",
             files(&args.files),
-            genuine.len()
+            genuine.len(),
+            match machine_rows {
+                0 => String::new(),
+                n => format!(" (and {n} rows labelled machine, which are not calibrated on)"),
+            }
         );
     };
-    let review = cut(&genuine, args.review_fpr)
-        .filter(|r| r.threshold < q.threshold)
-        .map(|r| level(r, args.review_fpr, &machine));
+    let mut no_review = None;
+    let review = match review_rate {
+        None => {
+            no_review = Some("--review-fpr none".to_string());
+            None
+        }
+        Some(rate) => match cut(&genuine, rate) {
+            Some(r) if r.threshold < q.threshold => Some(level(r, rate, &machine)),
+            _ => {
+                no_review = Some(format!(
+                    "at {} the review threshold comes out at the quarantine threshold: \
+                     among {} genuine texts both rates let the same ones above",
+                    show_target(rate),
+                    genuine.len()
+                ));
+                None
+            }
+        },
+    };
     let t = judge.thresholds;
     Ok(Calibration {
-        rows: examples.len(),
-        genuine: examples.iter().filter(|e| !e.machine).count(),
+        rows: rows.len(),
+        genuine: rows.len() - machine_rows,
         genuine_judged: genuine.len(),
-        machine: examples.iter().filter(|e| e.machine).count(),
+        machine: machine_rows,
         machine_judged: machine.len(),
         quarantine: level(q, args.fpr, &machine),
         review,
+        no_review,
         in_force: InForce {
             sensitivity: judge.sensitivity,
             threshold: t.quarantine,
@@ -238,12 +316,39 @@ fn percent(s: &str) -> Result<f64, String> {
     }
 }
 
+fn review_rate(s: &str) -> Result<ReviewRate, String> {
+    match s.trim() {
+        "none" => Ok(ReviewRate::None),
+        _ => percent(s).map(ReviewRate::Share),
+    }
+}
+
+fn not_blank(s: &str) -> Result<String, String> {
+    match s.trim() {
+        "" => Err("the machine label cannot be blank".into()),
+        t => Ok(t.to_string()),
+    }
+}
+
+/// A rate asked for, as it was written: `0.5%`, `49.99%`, `0.002%`.
+fn show_target(x: f64) -> String {
+    let s = format!("{:.6}", x * 100.0);
+    format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// A measured rate: two decimals, one from 10%, and two significant
+/// digits under 0.01%, so that no rate but none prints as 0.
 fn show_percent(x: f64) -> String {
     let p = x * 100.0;
-    if p >= 10.0 {
-        format!("{p:.0}%")
-    } else {
+    if p == 0.0 {
+        "0%".into()
+    } else if p < 0.01 {
+        let decimals = (1 - p.log10().floor() as i32).max(2) as usize;
+        format!("{p:.decimals$}%")
+    } else if p < 10.0 {
         format!("{p:.2}%")
+    } else {
+        format!("{p:.1}%")
     }
 }
 
@@ -251,15 +356,15 @@ fn caught(x: Option<f64>) -> String {
     x.map_or("-".into(), show_percent)
 }
 
-fn text(c: &Calibration, model: Option<&PathBuf>) -> String {
+fn text(c: &Calibration) -> String {
     let mut s = format!(
         "{} genuine texts judged (of {} rows; {} too short to judge, never held back)\n",
         c.genuine_judged,
         c.genuine,
         c.genuine - c.genuine_judged
     );
-    let with_machine = c.machine_judged > 0;
-    if c.machine > 0 {
+    let with_machine = c.machine > 0;
+    if with_machine {
         s.push_str(&format!(
             "{} machine texts judged (of {} rows labelled machine: measured, not calibrated on)\n",
             c.machine_judged, c.machine
@@ -277,17 +382,19 @@ fn text(c: &Calibration, model: Option<&PathBuf>) -> String {
         }
         r.trim_end().to_string() + "\n"
     };
-    s.push_str(&format!(
-        "\n{:<22}{:<12}{:<15}{:<12}{}\n",
+    let header = format!(
+        "\n{:<22}{:<12}{:<15}{:<12}{}",
         "",
         "threshold",
         "genuine above",
         "at most",
         if with_machine { "machine caught" } else { "" }
-    ));
+    );
+    s.push_str(header.trim_end());
+    s.push('\n');
     let mut level = |name: &str, l: &Level| {
         s.push_str(&row(
-            format!("{name} ({})", show_percent(l.target)),
+            format!("{name} ({})", show_target(l.target)),
             l.threshold,
             l.genuine_rate,
             Some(l.genuine_rate_upper_95),
@@ -316,31 +423,35 @@ fn text(c: &Calibration, model: Option<&PathBuf>) -> String {
         ));
     }
     s.push_str("(\"at most\": the rate's 95% upper confidence bound for texts like these)\n");
-    if c.review.is_none() {
-        s.push_str(
-            "no review tier: the genuine texts tie at the quarantine threshold, leaving no room \
-             below it\n",
-        );
+    if let Some(why) = &c.no_review {
+        s.push_str(&format!("no review tier: {why}\n"));
     }
-    s + &policy_lines(c, model)
+    s
 }
 
 /// The `[detector]` lines that put the thresholds in force.
 fn policy_lines(c: &Calibration, model: Option<&PathBuf>) -> String {
-    let mut s = String::new();
-    s.push_str("\nTo scan with these thresholds, put them in the policy (crmguard.toml):\n\n");
-    s.push_str("[detector]\n");
+    let mut s = String::from(
+        "\nTo scan with these thresholds, put them in the policy (crmguard.toml; into its \
+         [detector] table if it has one):\n\n[detector]\n",
+    );
     if let Some(m) = model {
+        // Absolute: the policy reads a relative `model` from its own folder.
+        let m = std::path::absolute(m).unwrap_or_else(|_| m.clone());
         s.push_str(&format!(
             "# set for the model {}: name it in `model` too\n",
-            terminal::path(m)
+            terminal::path(&m)
         ));
     }
     // `{}` prints an f32 with the fewest digits that read back as the same
     // number, so the policy compares against exactly this threshold.
     s.push_str(&format!("threshold = {}\n", c.quarantine.threshold));
-    if let Some(r) = &c.review {
-        s.push_str(&format!("review_threshold = {}\n", r.threshold));
+    match &c.review {
+        Some(r) => s.push_str(&format!("review_threshold = {}\n", r.threshold)),
+        // Without a review_threshold the preset's would apply: `strict` is
+        // the preset without a review tier, and `threshold` overrides its
+        // quarantine threshold.
+        None => s.push_str("sensitivity = \"strict\"  # the preset without a review tier\n"),
     }
     s
 }

@@ -71,6 +71,18 @@ pub fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             files.push(p.clone());
         }
     }
+    // A file given twice (or also through its folder) would count twice:
+    // twice the weight in training, and a confidence bound in `calibrate`
+    // that looks tighter than its texts allow.
+    for (k, f) in files.iter().enumerate() {
+        if let Some(earlier) = files[..k].iter().find(|e| crate::output::same_file(e, f)) {
+            bail!(
+                "{} and {} are the same file: give it once",
+                terminal::path(earlier),
+                terminal::path(f)
+            );
+        }
+    }
     Ok(files)
 }
 
@@ -115,16 +127,35 @@ pub fn load(
     };
     let mut out = Vec::new();
     for f in &files(paths)? {
+        let columns = [cols.text_column.as_str()];
         load_file(
             f,
-            &cols.text_column,
+            &columns,
             labels,
             group_column,
             source_column,
-            &mut out,
+            &mut |mut r| {
+                out.push(Example {
+                    text: r.texts.pop().unwrap_or_default(),
+                    machine: r.machine,
+                    group: r.group,
+                    source: r.source,
+                });
+            },
         )?;
     }
     Ok(out)
+}
+
+/// One row of a labelled file.
+pub struct LabelledRow {
+    /// The text of each column asked for, in the order asked.
+    pub texts: Vec<String>,
+    pub machine: bool,
+    /// The label as written; `None` when the file has no label column.
+    pub label: Option<String>,
+    pub group: String,
+    pub source: String,
 }
 
 /// Where a row's label comes from.
@@ -138,27 +169,27 @@ pub struct Labels<'a> {
     pub required: bool,
 }
 
-/// Every row's text and label from the files `paths` name, each file its
-/// own source and each row its own group.
+/// Every row's texts (one per column of `text_columns`) and label from
+/// the files `paths` name, each file read once.
 pub fn load_texts(
     paths: &[PathBuf],
-    text_column: &str,
+    text_columns: &[&str],
     labels: Labels,
-) -> anyhow::Result<Vec<Example>> {
+) -> anyhow::Result<Vec<LabelledRow>> {
     let mut out = Vec::new();
     for f in &files(paths)? {
-        load_file(f, text_column, labels, None, None, &mut out)?;
+        load_file(f, text_columns, labels, None, None, &mut |r| out.push(r))?;
     }
     Ok(out)
 }
 
 fn load_file(
     path: &Path,
-    text_column: &str,
+    text_columns: &[&str],
     labels: Labels,
     group_column: Option<&str>,
     source_column: Option<&str>,
-    out: &mut Vec<Example>,
+    out: &mut impl FnMut(LabelledRow),
 ) -> anyhow::Result<()> {
     // The scan's own reader, not a second CSV parser: the same quoting rules,
     // `.csv.gz` and `.csv.zst` read decompressed, and a broken file (an
@@ -194,7 +225,9 @@ fn load_file(
             )
         })
     };
-    let ti = need(text_column)?;
+    let text_at = (text_columns.iter())
+        .map(|c| need(c))
+        .collect::<Result<Vec<_>, _>>()?;
     let li = match labels.required {
         true => Some(need(labels.column)?),
         false => find(labels.column),
@@ -209,12 +242,7 @@ fn load_file(
     let mut row = Row::default();
     let mut n = 0;
     while rdr.read_row(&mut row)? {
-        if !row.utf8 {
-            // Where in the record, then where in the file.
-            let e = crate::error::utf8_text(path, row.raw.clone(), "").unwrap_err();
-            let line = row.line + e.line - 1;
-            return Err(Located::new(path, line, e.column, "invalid UTF-8").into());
-        }
+        check_row(path, &row, headers.len())?;
         let get = |i: Option<usize>| {
             i.and_then(|i| row.csv_field(i))
                 .map(|f| String::from_utf8_lossy(f).into_owned())
@@ -232,12 +260,31 @@ fn load_file(
             s if s.is_empty() => stem.clone(),
             s => s,
         };
-        out.push(Example {
-            text: get(Some(ti)),
+        out(LabelledRow {
+            texts: text_at.iter().map(|i| get(Some(*i))).collect(),
             machine: li.is_some() && get(li).trim().eq_ignore_ascii_case(labels.positive.trim()),
+            label: li.map(|_| get(li)),
             group,
             source,
         });
+    }
+    Ok(())
+}
+
+/// A row whose fields can be read as the header names them.
+fn check_row(path: &Path, row: &Row, width: usize) -> Result<(), Located> {
+    // A row short of fields would read as texts too short to judge, and
+    // one with more as a label in the wrong place: neither is silent in
+    // `scan` (`MALFORMED_ROW`), nor here.
+    if row.csv_len() != width {
+        let msg = format!("{} fields where the header has {width}", row.csv_len());
+        return Err(Located::new(path, row.line, 1, msg));
+    }
+    if !row.utf8 {
+        // Where in the record, then where in the file.
+        let e = crate::error::utf8_text(path, row.raw.clone(), "").unwrap_err();
+        let line = row.line + e.line - 1;
+        return Err(Located::new(path, line, e.column, "invalid UTF-8"));
     }
     Ok(())
 }

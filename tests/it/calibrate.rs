@@ -205,13 +205,140 @@ fn calibrate_refuses_what_it_cannot_honour() {
             "--positive",
             "ai",
         ],
-        "at least 100 are needed",
+        "at least 100 genuine texts of 8 words or more; these hold 20 (and 10 rows labelled machine",
     );
     // A bare number could mean 0.5% or 50%.
     one_line(&["calibrate", known, "--fpr", "0.5"], "write it with a %");
+    // The review tier's default rate is not above this one: say so, and how.
+    one_line(
+        &["calibrate", known, "--fpr", "3%"],
+        "--fpr 3% is not below the review tier's default rate of 2%",
+    );
+    one_line(
+        &["calibrate", known, "--positive", " "],
+        "the machine label cannot be blank",
+    );
+    // The same file twice would count its texts twice.
+    one_line(
+        &["calibrate", known, known],
+        "are the same file: give it once",
+    );
+    // A row short of a field is not a text too short to judge.
+    wd.write(
+        "short.csv",
+        "text,label\n\"a text\",human\nonly one field\n",
+    );
+    one_line(
+        &["calibrate", "short.csv"],
+        "short.csv:3:1: 1 fields where the header has 2",
+    );
     one_line(&["calibrate", known, "--fpr", "60%"], "below 50%");
     one_line(
         &["calibrate", known, "--fpr", "2%", "--review-fpr", "1%"],
-        "--review-fpr 1.00% is not above --fpr 2.00%",
+        "--review-fpr 1% is not above --fpr 2%",
+    );
+}
+
+/// 150 copies of one genuine text: they tie, so no review threshold can
+/// sit below the quarantine one.
+fn tied(wd: &Workdir) {
+    let text = "The room was fine and the staff were friendly enough, though the breakfast \
+                ran out early on the second day we stayed there.";
+    let mut csv = String::from("text,is_synthetic,data_source\n");
+    for _ in 0..150 {
+        csv.push_str(&format!("\"{text}\",false,web\n"));
+    }
+    wd.write("tied.csv", &csv);
+}
+
+#[test]
+fn without_a_review_tier_the_printed_lines_turn_it_off() {
+    let wd = Workdir::new();
+    tied(&wd);
+    let out = wd.run(&["calibrate", "tied.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("no review tier: at 2% the review threshold comes out at the quarantine"),
+        "{text}"
+    );
+    wd.write("crmguard.toml", &text[text.find("[detector]\n").unwrap()..]);
+    // Under the lines as printed, no genuine row is held back or listed:
+    // the preset's own review threshold would have listed them all.
+    let out = wd.run(&["scan", "tied.csv", "--fail-on", "warning"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let r = wd.report("crmguard-out/tied.report.json");
+    assert_eq!(r["ai_text"]["rows_review"], 0);
+    assert_eq!(r["ai_text"]["rows_flagged"], 0);
+    assert!(r["ai_text"]["review_threshold"].is_null());
+    // `--review-fpr none` asks for the same, and says why there is none.
+    let out = wd.run(&["calibrate", "tied.csv", "--review-fpr", "none", "--json"]);
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(c["review"].is_null());
+    assert_eq!(c["no_review"], "--review-fpr none");
+}
+
+#[test]
+fn text_columns_come_from_the_policy_and_stdin_is_read_once() {
+    let wd = Workdir::new();
+    tied(&wd);
+    let csv = wd.read_string("tied.csv").replace("text,", "Body,");
+    wd.write("body.csv", &csv);
+    wd.write("crmguard.toml", "[detector]\ntext_columns = [\"body\"]\n");
+    let out = wd.run(&["calibrate", "body.csv", "--json"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    // Two columns from one pipe: a second read of stdin would find nothing.
+    let out = wd
+        .command(&[
+            "calibrate",
+            "-",
+            "--text-column",
+            "body",
+            "--text-column",
+            "data_source",
+        ])
+        .write_stdin(csv)
+        .output()
+        .unwrap();
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn a_label_column_without_the_machine_label_is_named() {
+    let wd = Workdir::new();
+    tied(&wd);
+    let csv = wd.read_string("tied.csv").replace("is_synthetic", "label");
+    wd.write("zero_one.csv", csv.replace(",false,", ",0,"));
+    let out = wd.run(&["calibrate", "zero_one.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: no row's `label` is `machine` (it holds `0`)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn tiny_rates_print_as_what_they_are() {
+    let wd = Workdir::new();
+    tied(&wd);
+    let out = wd.run(&[
+        "calibrate",
+        "tied.csv",
+        "--fpr",
+        "0.002%",
+        "--review-fpr",
+        "0.004%",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("quarantine (0.002%)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("over twice the 0.002% asked for"),
+        "{}",
+        stderr(&out)
     );
 }
