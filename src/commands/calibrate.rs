@@ -432,8 +432,8 @@ fn text(c: &Calibration) -> String {
 /// The `[detector]` lines that put the thresholds in force.
 fn policy_lines(c: &Calibration, model: Option<&PathBuf>) -> String {
     let mut s = String::from(
-        "\nTo scan with these thresholds, put them in the policy (crmguard.toml; into its \
-         [detector] table if it has one):\n\n[detector]\n",
+        "\nTo scan with these thresholds, put them in the policy (crmguard.toml),\n\
+         into its [detector] table if it has one:\n\n[detector]\n",
     );
     if let Some(m) = model {
         // Absolute: the policy reads a relative `model` from its own folder.
