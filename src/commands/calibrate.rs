@@ -140,8 +140,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if columns.is_empty() {
         columns.push("text".into());
     }
-    let rows = load(&args, &columns)?;
-    let c = calibrate(&args, &judge, &rows, review)?;
+    let scored = score(&args, &judge, &columns)?;
+    let c = calibrate(&args, &judge, &scored, review)?;
     // Before the output, so that a failed write of it is the last word.
     if c.quarantine.genuine_rate_upper_95 > 2.0 * args.fpr {
         crate::errln!(
@@ -164,68 +164,103 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     Ok(exit::CLEAN)
 }
 
-/// The rows, each file read once; warns when a label column is there but
-/// no row carries the machine label, which usually means `--positive` is
-/// not the file's word for it.
-fn load(args: &Args, columns: &[String]) -> anyhow::Result<Vec<LabelledRow>> {
+/// Rows scored in parallel at a time: enough to keep the cores busy, few
+/// enough that only the batch's texts are held.
+const BATCH: usize = 4096;
+
+/// The rows' judged scores by label, and what else a report needs. Only
+/// the scores are kept, 4 bytes a text, so years of history fit.
+#[derive(Default)]
+struct Scored {
+    genuine: Vec<f32>,
+    machine: Vec<f32>,
+    genuine_rows: usize,
+    machine_rows: usize,
+    /// A few of the labels seen, for the warning when none is `--positive`.
+    labels: std::collections::BTreeSet<String>,
+}
+
+impl Scored {
+    /// Scores a batch; a row scores the highest of its judged texts, as in
+    /// `scan`.
+    fn add(&mut self, detector: &crate::detector::Detector, batch: &mut Vec<LabelledRow>) {
+        let assessed: Vec<(f32, bool)> = batch
+            .par_iter()
+            .map(|r| {
+                r.texts.iter().fold((0.0f32, false), |(score, judged), t| {
+                    let a = detector.assess(t, false);
+                    match a.judged {
+                        true => (score.max(a.score), true),
+                        false => (score, judged),
+                    }
+                })
+            })
+            .collect();
+        for (r, (score, judged)) in batch.drain(..).zip(assessed) {
+            match r.machine {
+                true => self.machine_rows += 1,
+                false => self.genuine_rows += 1,
+            }
+            if judged {
+                match r.machine {
+                    true => self.machine.push(score),
+                    false => self.genuine.push(score),
+                }
+            }
+            let label = r.label.as_deref().map(str::trim).unwrap_or_default();
+            if !label.is_empty() && self.labels.len() <= 5 {
+                self.labels.insert(label.to_string());
+            }
+        }
+    }
+}
+
+/// Reads and scores the rows, each file once; warns when a label column is
+/// there but no row carries the machine label, which usually means
+/// `--positive` is not the file's word for it.
+fn score(args: &Args, judge: &Judge, columns: &[String]) -> anyhow::Result<Scored> {
     let labels = Labels {
         column: args.label_column.as_deref().unwrap_or("label"),
         positive: &args.positive,
         required: args.label_column.is_some(),
     };
     let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let rows = labelled::load_texts(&args.files, &names, labels)?;
-    if !rows.iter().any(|r| r.machine) {
-        let mut seen: Vec<&str> = (rows.iter())
-            .filter_map(|r| r.label.as_deref().map(str::trim))
-            .filter(|l| !l.is_empty())
-            .collect();
-        seen.sort_unstable();
-        seen.dedup();
-        if !seen.is_empty() {
-            let shown: Vec<String> = seen.iter().take(5).map(|l| format!("`{l}`")).collect();
-            crate::errln!(
-                "crmguard: warning: no row's `{}` is `{}` (it holds {}{}): every row was counted \
-                 genuine; --positive names the machine label",
-                labels.column,
-                args.positive,
-                shown.join(", "),
-                if seen.len() > 5 { ", ..." } else { "" }
-            );
+    let detector = judge.detector();
+    let mut scored = Scored::default();
+    let mut batch = Vec::with_capacity(BATCH);
+    labelled::for_each_row(&args.files, &names, labels, |r| {
+        batch.push(r);
+        if batch.len() == BATCH {
+            scored.add(detector, &mut batch);
         }
+    })?;
+    scored.add(detector, &mut batch);
+    if scored.machine_rows == 0 && !scored.labels.is_empty() {
+        let shown: Vec<String> = (scored.labels.iter().take(5))
+            .map(|l| format!("`{l}`"))
+            .collect();
+        crate::errln!(
+            "crmguard: warning: no row's `{}` is `{}` (it holds {}{}): every row was counted \
+             genuine; --positive names the machine label",
+            labels.column,
+            args.positive,
+            shown.join(", "),
+            if scored.labels.len() > 5 { ", ..." } else { "" }
+        );
     }
-    Ok(rows)
+    Ok(scored)
 }
 
-/// Scores the rows and sets the thresholds from the genuine ones.
+/// Sets the thresholds from the genuine scores.
 fn calibrate(
     args: &Args,
     judge: &Judge,
-    rows: &[LabelledRow],
+    scored: &Scored,
     review_rate: Option<f64>,
 ) -> anyhow::Result<Calibration> {
-    let detector = judge.detector();
-    let assessed: Vec<(f32, bool)> = rows
-        .par_iter()
-        .map(|r| {
-            r.texts.iter().fold((0.0f32, false), |(score, judged), t| {
-                let a = detector.assess(t, false);
-                match a.judged {
-                    true => (score.max(a.score), true),
-                    false => (score, judged),
-                }
-            })
-        })
-        .collect();
-    let judged = |machine: bool| -> Vec<f32> {
-        (assessed.iter().zip(rows))
-            .filter(|((_, judged), r)| *judged && r.machine == machine)
-            .map(|((s, _), _)| *s)
-            .collect()
-    };
-    let (genuine, machine) = (judged(false), judged(true));
-    let machine_rows = rows.iter().filter(|r| r.machine).count();
-    let Some(q) = cut(&genuine, args.fpr) else {
+    let (genuine, machine) = (&scored.genuine, &scored.machine);
+    let machine_rows = scored.machine_rows;
+    let Some(q) = cut(genuine, args.fpr) else {
         bail!(
             "{}: setting a threshold needs at least {MIN_GENUINE} genuine texts of 8 words or \
              more; these hold {}{}",
@@ -243,8 +278,8 @@ fn calibrate(
             no_review = Some("--review-fpr none".to_string());
             None
         }
-        Some(rate) => match cut(&genuine, rate) {
-            Some(r) if r.threshold < q.threshold => Some(level(r, rate, &machine)),
+        Some(rate) => match cut(genuine, rate) {
+            Some(r) if r.threshold < q.threshold => Some(level(r, rate, machine)),
             _ => {
                 no_review = Some(format!(
                     "at {} the review threshold comes out at the quarantine threshold: \
@@ -258,22 +293,22 @@ fn calibrate(
     };
     let t = judge.thresholds;
     Ok(Calibration {
-        rows: rows.len(),
-        genuine: rows.len() - machine_rows,
+        rows: scored.genuine_rows + machine_rows,
+        genuine: scored.genuine_rows,
         genuine_judged: genuine.len(),
         machine: machine_rows,
         machine_judged: machine.len(),
-        quarantine: level(q, args.fpr, &machine),
+        quarantine: level(q, args.fpr, machine),
         review,
         no_review,
         in_force: InForce {
             sensitivity: judge.sensitivity,
             threshold: t.quarantine,
-            genuine_rate: share_above(&genuine, t.quarantine).unwrap_or(0.0),
-            machine_caught: share_above(&machine, t.quarantine),
+            genuine_rate: share_above(genuine, t.quarantine).unwrap_or(0.0),
+            machine_caught: share_above(machine, t.quarantine),
             review_threshold: t.review,
-            review_genuine_rate: t.review.and_then(|r| share_above(&genuine, r)),
-            review_machine_caught: t.review.and_then(|r| share_above(&machine, r)),
+            review_genuine_rate: t.review.and_then(|r| share_above(genuine, r)),
+            review_machine_caught: t.review.and_then(|r| share_above(machine, r)),
         },
     })
 }

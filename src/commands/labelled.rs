@@ -169,18 +169,19 @@ pub struct Labels<'a> {
     pub required: bool,
 }
 
-/// Every row's texts (one per column of `text_columns`) and label from
-/// the files `paths` name, each file read once.
-pub fn load_texts(
+/// Hands `each` every row's texts (one per column of `text_columns`) and
+/// label from the files `paths` name, in order, each file read once and no
+/// row kept.
+pub fn for_each_row(
     paths: &[PathBuf],
     text_columns: &[&str],
     labels: Labels,
-) -> anyhow::Result<Vec<LabelledRow>> {
-    let mut out = Vec::new();
+    mut each: impl FnMut(LabelledRow),
+) -> anyhow::Result<()> {
     for f in &files(paths)? {
-        load_file(f, text_columns, labels, None, None, &mut |r| out.push(r))?;
+        load_file(f, text_columns, labels, None, None, &mut each)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 fn load_file(
