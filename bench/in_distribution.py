@@ -11,7 +11,7 @@ split alike), into WORK_DIR/A and WORK_DIR/B. `crmguard train` fits the
 shipped model's recipe on A (eval/ excluded, as for the shipped model), and
 `crmguard eval --judged-only --scores` scores B. Each preset's rule then sets a
 threshold where the mean over sources of their human FPR meets its target (as
-`crmguard train` does), here on the scored texts themselves, and the table
+`crmguard train` does, by bench/loso_tables.py's rule), here on the scored texts themselves, and the table
 gives the machine texts caught, pooled and as a mean over sources. With
 LOSO_OUT (a `bench/loso.sh` run's folder) the same rule runs on the
 leave-one-source-out scores too. Both sides set their thresholds on the texts
@@ -30,7 +30,7 @@ import sys
 from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from loso_tables import auroc, tpr_at_fpr  # noqa: E402
+from loso_tables import auroc, mean_fpr_threshold, tpr_at_fpr  # noqa: E402
 
 csv.field_size_limit(1 << 30)
 RECIPE = ["--together", "persona_reviews_", "--together", "mixset,apt_eval",
@@ -76,32 +76,12 @@ def scores(pattern, texts_dir):
     return rows
 
 
-def mean_fpr_threshold(rows, target):
-    """`crmguard train`'s rule (src/detector/calibrate.rs), as in
-    bench/loso_tables.py: the lowest threshold at which the mean over
-    sources of their human FPR is at most `target`."""
-    n = defaultdict(int)
-    for s, m, *_ in rows:
-        if not m:
-            n[s] += 1
-    pts = sorted(((x, 1.0 / n[s]) for s, m, x, *_ in rows if not m), reverse=True)
-    above, t, i = 0.0, float("inf"), 0
-    while i < len(pts):
-        if above / len(n) > target + 1e-12:
-            break
-        t = pts[i][0]
-        while i < len(pts) and pts[i][0] == t:
-            above += pts[i][1]
-            i += 1
-    return t
-
-
 def table(name, rows):
     by = defaultdict(list)
     for s, m, x, *_ in rows:
         by[(s, m)].append(x)
     for preset, target in TARGETS:
-        t = mean_fpr_threshold(rows, target)
+        t = mean_fpr_threshold([(s, x) for s, m, x, *_ in rows if not m], target)
         share = lambda xs: sum(x > t for x in xs) / len(xs)
         human = sorted(((share(v), s) for (s, m), v in by.items() if not m), reverse=True)
         machine = [share(v) for (s, m), v in by.items() if m]

@@ -16,6 +16,10 @@ fn michigan() -> PathBuf {
         .unwrap()
 }
 
+/// A genuine review of the length the detector judges.
+const STAY: &str = "The room was fine and the staff were friendly enough, though the \
+                    breakfast ran out early on the second day we stayed there.";
+
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -108,8 +112,7 @@ fn scan_holds_back_exactly_the_genuine_texts_calibrate_counted() {
 #[test]
 fn every_row_is_genuine_without_a_label_column() {
     let wd = Workdir::new();
-    let text = "The room was fine and the staff were friendly enough, though the breakfast \
-                ran out early on the second day we stayed there.";
+    let text = STAY;
     let mut csv = String::from("Description\n");
     for i in 0..150 {
         csv.push_str(&format!("\"Stay number {i}: {text}\"\n"));
@@ -151,8 +154,7 @@ fn every_row_is_genuine_without_a_label_column() {
 #[test]
 fn a_row_scores_the_highest_of_its_texts() {
     let wd = Workdir::new();
-    let genuine = "The room was fine and the staff were friendly enough, though the breakfast \
-                   ran out early on the second day we stayed there.";
+    let genuine = STAY;
     let pasted = "Certainly! Here is a five-star review for the hotel: This hotel is a \
                   testament to modern hospitality and a joy to stay in every time.";
     let mut csv = String::from("Description,Notes\n");
@@ -242,8 +244,7 @@ fn calibrate_refuses_what_it_cannot_honour() {
 /// 150 copies of one genuine text: they tie, so no review threshold can
 /// sit below the quarantine one.
 fn tied(wd: &Workdir) {
-    let text = "The room was fine and the staff were friendly enough, though the breakfast \
-                ran out early on the second day we stayed there.";
+    let text = STAY;
     let mut csv = String::from("text,is_synthetic,data_source\n");
     for _ in 0..150 {
         csv.push_str(&format!("\"{text}\",false,web\n"));
