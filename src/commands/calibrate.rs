@@ -2,6 +2,7 @@
 //! your own, written out as the policy lines that apply them.
 
 use std::io::Write;
+use std::ops::Not;
 use std::path::PathBuf;
 
 use anyhow::bail;
@@ -76,6 +77,9 @@ pub struct Calibration {
     /// Rows labelled machine, and of them those long enough to judge.
     pub machine: usize,
     pub machine_judged: usize,
+    /// Rows disclosed as synthetic (`is_synthetic` true): `scan` does not
+    /// judge them, so they are left out, of either label.
+    pub disclosed: usize,
     pub quarantine: Level,
     /// `None` when there is no review tier: `--review-fpr none`, or a
     /// review threshold that would not sit below the quarantine one.
@@ -140,7 +144,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if columns.is_empty() {
         columns.push("text".into());
     }
-    let scored = score(&args, &judge, &columns)?;
+    let scored = score(&args, &judge, &policy, &columns)?;
     let c = calibrate(&args, &judge, &scored, review)?;
     // Before the output, so that a failed write of it is the last word.
     if c.quarantine.genuine_rate_upper_95 > 2.0 * args.fpr {
@@ -159,7 +163,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         out.write_all(b"\n")?;
         out.flush()?;
     } else {
-        terminal::out_text(&(text(&c) + &policy_lines(&c, args.model.as_ref())));
+        // Columns the policy does not name are pinned, or scan would judge
+        // every prose column it finds and hold back more than counted here.
+        let pin = (args.text_column.is_empty() && !policy.detector.text_columns.is_empty())
+            .not()
+            .then_some(columns.as_slice());
+        let lines = policy_lines(&c, args.model.as_ref(), &policy, pin);
+        terminal::out_text(&(text(&c) + &lines));
     }
     Ok(exit::CLEAN)
 }
@@ -176,6 +186,8 @@ struct Scored {
     machine: Vec<f32>,
     genuine_rows: usize,
     machine_rows: usize,
+    /// Rows disclosed as synthetic, which `scan` does not judge either.
+    disclosed_rows: usize,
     /// A few of the labels seen, for the warning when none is `--positive`.
     labels: std::collections::BTreeSet<String>,
 }
@@ -197,6 +209,16 @@ impl Scored {
             })
             .collect();
         for (r, (score, judged)) in batch.drain(..).zip(assessed) {
+            let label = r.label.as_deref().map(str::trim).unwrap_or_default();
+            if !label.is_empty() && self.labels.len() <= 5 {
+                // Cut short: a text column named as the label would
+                // otherwise fill the warning with whole reviews.
+                self.labels.insert(label.chars().take(24).collect());
+            }
+            if r.disclosed {
+                self.disclosed_rows += 1;
+                continue;
+            }
             match r.machine {
                 true => self.machine_rows += 1,
                 false => self.genuine_rows += 1,
@@ -207,10 +229,6 @@ impl Scored {
                     false => self.genuine.push(score),
                 }
             }
-            let label = r.label.as_deref().map(str::trim).unwrap_or_default();
-            if !label.is_empty() && self.labels.len() <= 5 {
-                self.labels.insert(label.to_string());
-            }
         }
     }
 }
@@ -218,11 +236,17 @@ impl Scored {
 /// Reads and scores the rows, each file once; warns when a label column is
 /// there but no row carries the machine label, which usually means
 /// `--positive` is not the file's word for it.
-fn score(args: &Args, judge: &Judge, columns: &[String]) -> anyhow::Result<Scored> {
+fn score(
+    args: &Args,
+    judge: &Judge,
+    policy: &crate::policy::Policy,
+    columns: &[String],
+) -> anyhow::Result<Scored> {
     let labels = Labels {
         column: args.label_column.as_deref().unwrap_or("label"),
         positive: &args.positive,
         required: args.label_column.is_some(),
+        disclosure: Some(policy),
     };
     let names: Vec<&str> = columns.iter().map(String::as_str).collect();
     let detector = judge.detector();
@@ -235,7 +259,11 @@ fn score(args: &Args, judge: &Judge, columns: &[String]) -> anyhow::Result<Score
         }
     })?;
     scored.add(detector, &mut batch);
-    if scored.machine_rows == 0 && !scored.labels.is_empty() {
+    let all_human = scored
+        .labels
+        .iter()
+        .all(|l| l.eq_ignore_ascii_case("human"));
+    if scored.machine_rows == 0 && !all_human {
         let shown: Vec<String> = (scored.labels.iter().take(5))
             .map(|l| format!("`{l}`"))
             .collect();
@@ -293,11 +321,12 @@ fn calibrate(
     };
     let t = judge.thresholds;
     Ok(Calibration {
-        rows: scored.genuine_rows + machine_rows,
+        rows: scored.genuine_rows + machine_rows + scored.disclosed_rows,
         genuine: scored.genuine_rows,
         genuine_judged: genuine.len(),
         machine: machine_rows,
         machine_judged: machine.len(),
+        disclosed: scored.disclosed_rows,
         quarantine: level(q, args.fpr, machine),
         review,
         no_review,
@@ -365,9 +394,12 @@ fn not_blank(s: &str) -> Result<String, String> {
     }
 }
 
-/// A rate asked for, as it was written: `0.5%`, `49.99%`, `0.002%`.
+/// A rate asked for, as it was written: `0.5%`, `49.99%`, `0.000000001%`
+/// (twelve significant digits, trailing zeros dropped).
 fn show_target(x: f64) -> String {
-    let s = format!("{:.6}", x * 100.0);
+    let p = x * 100.0;
+    let decimals = (11 - p.abs().log10().floor() as i32).clamp(0, 24) as usize;
+    let s = format!("{p:.decimals$}");
     format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
 }
 
@@ -398,6 +430,12 @@ fn text(c: &Calibration) -> String {
         c.genuine,
         c.genuine - c.genuine_judged
     );
+    if c.disclosed > 0 {
+        s.push_str(&format!(
+            "{} rows disclosed as synthetic left out (scan does not judge them either)\n",
+            c.disclosed
+        ));
+    }
     let with_machine = c.machine > 0;
     if with_machine {
         s.push_str(&format!(
@@ -464,11 +502,17 @@ fn text(c: &Calibration) -> String {
     s
 }
 
-/// The `[detector]` lines that put the thresholds in force.
-fn policy_lines(c: &Calibration, model: Option<&PathBuf>) -> String {
+/// The `[detector]` lines that put the thresholds in force; `pin`: the
+/// text columns, when the policy does not already name them.
+fn policy_lines(
+    c: &Calibration,
+    model: Option<&PathBuf>,
+    policy: &crate::policy::Policy,
+    pin: Option<&[String]>,
+) -> String {
     let mut s = String::from(
-        "\nTo scan with these thresholds, put them in the policy (crmguard.toml),\n\
-         into its [detector] table if it has one:\n\n[detector]\n",
+        "\nTo scan with these thresholds, put these lines in the policy's [detector] table\n\
+         (crmguard.toml), in place of any keys of the same name:\n\n[detector]\n",
     );
     if let Some(m) = model {
         // Absolute: the policy reads a relative `model` from its own folder.
@@ -476,6 +520,16 @@ fn policy_lines(c: &Calibration, model: Option<&PathBuf>) -> String {
         s.push_str(&format!(
             "# set for the model {}: name it in `model` too\n",
             terminal::path(&m)
+        ));
+    }
+    if let Some(columns) = pin {
+        let names: Vec<String> = (columns.iter())
+            .map(|c| serde_json::to_string(c).unwrap_or_default())
+            .collect();
+        s.push_str(&format!(
+            "# the columns calibrated on: without this line scan judges every prose column\n\
+             text_columns = [{}]\n",
+            names.join(", ")
         ));
     }
     // `{}` prints an f32 with the fewest digits that read back as the same
@@ -486,7 +540,12 @@ fn policy_lines(c: &Calibration, model: Option<&PathBuf>) -> String {
         // Without a review_threshold the preset's would apply: `strict` is
         // the preset without a review tier, and `threshold` overrides its
         // quarantine threshold.
-        None => s.push_str("sensitivity = \"strict\"  # the preset without a review tier\n"),
+        None => {
+            s.push_str("sensitivity = \"strict\"  # the preset without a review tier\n");
+            if policy.detector.review_threshold.is_some() {
+                s.push_str("# and delete the table's review_threshold, or its review tier stays\n");
+            }
+        }
     }
     s
 }

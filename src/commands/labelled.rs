@@ -75,7 +75,15 @@ pub fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     // twice the weight in training, and a confidence bound in `calibrate`
     // that looks tighter than its texts allow.
     for (k, f) in files.iter().enumerate() {
-        if let Some(earlier) = files[..k].iter().find(|e| crate::output::same_file(e, f)) {
+        let stdin = |p: &Path| p.as_os_str() == "-";
+        let same = |e: &&PathBuf| (stdin(e) && stdin(f)) || crate::output::same_file(e, f);
+        if let Some(earlier) = files[..k].iter().find(same) {
+            if earlier == f {
+                bail!(
+                    "{} is given twice (itself, or also through its folder): give it once",
+                    terminal::path(f)
+                );
+            }
             bail!(
                 "{} and {} are the same file: give it once",
                 terminal::path(earlier),
@@ -124,6 +132,7 @@ pub fn load(
         column: &cols.label_column,
         positive: &cols.positive,
         required: true,
+        disclosure: None,
     };
     let mut out = Vec::new();
     for f in &files(paths)? {
@@ -154,6 +163,8 @@ pub struct LabelledRow {
     pub machine: bool,
     /// The label as written; `None` when the file has no label column.
     pub label: Option<String>,
+    /// Disclosed as synthetic: `scan` would not judge it.
+    pub disclosed: bool,
     pub group: String,
     pub source: String,
 }
@@ -167,6 +178,10 @@ pub struct Labels<'a> {
     /// Whether a file without the column is an error; if not, every row of
     /// such a file is human (`calibrate`'s genuine texts need no label).
     pub required: bool,
+    /// The policy whose disclosure columns mark a row disclosed as
+    /// synthetic (`is_synthetic` true), which `scan` does not judge; `None`:
+    /// no row is.
+    pub disclosure: Option<&'a crate::policy::Policy>,
 }
 
 /// Hands `each` every row's texts (one per column of `text_columns`) and
@@ -233,6 +248,9 @@ fn load_file(
         true => Some(need(labels.column)?),
         false => find(labels.column),
     };
+    let di = labels.disclosure.and_then(|p| {
+        (headers.iter()).position(|h| p.field_of(h) == Some(crate::spec::Field::IsSynthetic))
+    });
     let gi = group_column.and_then(find);
     let si = source_column.and_then(find);
     // `reviews.csv.zst` is the source `reviews`, as `reviews.csv` is.
@@ -265,6 +283,7 @@ fn load_file(
             texts: text_at.iter().map(|i| get(Some(*i))).collect(),
             machine: li.is_some() && get(li).trim().eq_ignore_ascii_case(labels.positive.trim()),
             label: li.map(|_| get(li)),
+            disclosed: di.is_some() && crate::spec::disclosure::parse_bool(&get(di)) == Some(true),
             group,
             source,
         });
@@ -278,7 +297,11 @@ fn check_row(path: &Path, row: &Row, width: usize) -> Result<(), Located> {
     // one with more as a label in the wrong place: neither is silent in
     // `scan` (`MALFORMED_ROW`), nor here.
     if row.csv_len() != width {
-        let msg = format!("{} fields where the header has {width}", row.csv_len());
+        let n = row.csv_len();
+        let msg = format!(
+            "{n} field{} where the header has {width}",
+            if n == 1 { "" } else { "s" }
+        );
         return Err(Located::new(path, row.line, 1, msg));
     }
     if !row.utf8 {

@@ -223,7 +223,7 @@ fn calibrate_refuses_what_it_cannot_honour() {
     // The same file twice would count its texts twice.
     one_line(
         &["calibrate", known, known],
-        "are the same file: give it once",
+        "eval_known.csv is given twice (itself, or also through its folder)",
     );
     // A row short of a field is not a text too short to judge.
     wd.write(
@@ -232,7 +232,7 @@ fn calibrate_refuses_what_it_cannot_honour() {
     );
     one_line(
         &["calibrate", "short.csv"],
-        "short.csv:3:1: 1 fields where the header has 2",
+        "short.csv:3:1: 1 field where the header has 2",
     );
     one_line(&["calibrate", known, "--fpr", "60%"], "below 50%");
     one_line(
@@ -263,6 +263,9 @@ fn without_a_review_tier_the_printed_lines_turn_it_off() {
         text.contains("no review tier: at 2% the review threshold comes out at the quarantine"),
         "{text}"
     );
+    // The column calibrated on is pinned: scan would otherwise judge every
+    // prose column it finds.
+    assert!(text.contains("\ntext_columns = [\"text\"]\n"), "{text}");
     wd.write("crmguard.toml", &text[text.find("[detector]\n").unwrap()..]);
     // Under the lines as printed, no genuine row is held back or listed:
     // the preset's own review threshold would have listed them all.
@@ -277,6 +280,14 @@ fn without_a_review_tier_the_printed_lines_turn_it_off() {
     let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(c["review"].is_null());
     assert_eq!(c["no_review"], "--review-fpr none");
+    // A policy with a review_threshold of its own is told to drop it.
+    wd.write("r.toml", "[detector]\nreview_threshold = 0.5\n");
+    let out = wd.run(&["calibrate", "tied.csv", "-p", "r.toml"]);
+    assert!(
+        stdout(&out).contains("delete the table's review_threshold"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -286,8 +297,10 @@ fn text_columns_come_from_the_policy_and_stdin_is_read_once() {
     let csv = wd.read_string("tied.csv").replace("text,", "Body,");
     wd.write("body.csv", &csv);
     wd.write("crmguard.toml", "[detector]\ntext_columns = [\"body\"]\n");
-    let out = wd.run(&["calibrate", "body.csv", "--json"]);
+    let out = wd.run(&["calibrate", "body.csv"]);
     assert_eq!(status(&out), 0, "{}", stderr(&out));
+    // Named by the policy already: not pinned again.
+    assert!(!stdout(&out).contains("text_columns"), "{}", stdout(&out));
     // Two columns from one pipe: a second read of stdin would find nothing.
     let out = wd
         .command(&[
@@ -316,6 +329,44 @@ fn a_label_column_without_the_machine_label_is_named() {
         stderr(&out).contains("warning: no row's `label` is `machine` (it holds `0`)"),
         "{}",
         stderr(&out)
+    );
+    // A file labelled human throughout is what calibrate wants: no warning.
+    wd.write("human.csv", csv.replace(",false,", ",human,"));
+    let out = wd.run(&["calibrate", "human.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("warning: no row"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn rows_disclosed_as_synthetic_are_left_out_as_scan_leaves_them() {
+    let wd = Workdir::new();
+    tied(&wd);
+    let pasted = "Certainly! Here is a five-star review for the hotel: This hotel is a \
+                  testament to modern hospitality and a joy to stay in every time.";
+    let mut csv = wd.read_string("tied.csv");
+    for _ in 0..40 {
+        csv.push_str(&format!("\"{pasted}\",true,ai_generated\n"));
+    }
+    wd.write("mixed.csv", &csv);
+    let json = |file: &str| {
+        let out = wd.run(&["calibrate", file, "--fpr", "1%", "--json"]);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (alone, mixed) = (json("tied.csv"), json("mixed.csv"));
+    assert_eq!(
+        (mixed["rows"].as_u64(), mixed["disclosed"].as_u64()),
+        (Some(190), Some(40))
+    );
+    assert_eq!(mixed["genuine_judged"], 150);
+    // The disclosed chat-model text does not raise the threshold.
+    assert_eq!(
+        mixed["quarantine"]["threshold"],
+        alone["quarantine"]["threshold"]
     );
 }
 
