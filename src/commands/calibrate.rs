@@ -21,8 +21,8 @@ const DEFAULT_REVIEW: f64 = 0.02;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// CSV file (or folder of CSV files) of texts people wrote, e.g. an
-    /// export from before chat models
+    /// CSV, JSON or JSON Lines file (or a folder of them) of texts people
+    /// wrote, e.g. an export from before chat models
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
     /// Column holding the text; repeat it for several, and a row scores

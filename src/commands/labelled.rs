@@ -1,5 +1,6 @@
-//! Labelled text for `crmguard eval` and `crmguard train`: CSV files (or
-//! folders of them) with a text column and a label column.
+//! Labelled text for `crmguard eval`, `train` and `calibrate`: CSV, JSON
+//! or JSON Lines files (or folders of them) with a text column and a label
+//! column, read by `scan`'s readers.
 
 use std::path::{Path, PathBuf};
 
@@ -28,13 +29,15 @@ pub struct Columns {
     pub positive: String,
 }
 
-/// Whether a folder's file is labelled CSV: `.csv`, or `.csv.gz` and
-/// `.csv.zst`, which are read decompressed.
-fn is_csv(path: &Path) -> bool {
+/// Whether a folder's file is labelled text: `.csv`, `.json`, `.ndjson`
+/// or `.jsonl`, each also as `.gz` and `.zst`, which are read decompressed.
+fn is_labelled(path: &Path) -> bool {
     let (name, _) = uncompressed_name(path);
-    Path::new(name)
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    Path::new(name).extension().is_some_and(|e| {
+        ["csv", "json", "ndjson", "jsonl"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    })
 }
 
 /// The file's name without a `.gz` or `.zst` suffix, and the compression
@@ -49,7 +52,8 @@ fn uncompressed_name(path: &Path) -> (&std::ffi::OsStr, Compression) {
 }
 
 /// The labelled files `paths` name: files as given, and each folder's
-/// `*.csv`, `*.csv.gz` and `*.csv.zst` files, in name order.
+/// `.csv`, `.json`, `.ndjson` and `.jsonl` files (also `.gz` and `.zst`),
+/// in name order.
 pub fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
@@ -57,12 +61,12 @@ pub fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             let mut v: Vec<PathBuf> = std::fs::read_dir(p)
                 .with_context(|| format!("{}: cannot read the folder", p.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| is_csv(p))
+                .filter(|p| is_labelled(p))
                 .collect();
             v.sort();
             if v.is_empty() {
                 bail!(
-                    "{}: no .csv, .csv.gz or .csv.zst files in this folder",
+                    "{}: no .csv, .json, .ndjson or .jsonl files (or .gz, .zst of them) in this folder",
                     p.display()
                 );
             }
@@ -199,6 +203,50 @@ pub fn for_each_row(
     Ok(())
 }
 
+/// Where each value a labelled row needs sits: a CSV column found once
+/// from the header, or a JSON key looked up in every record (keys vary by
+/// record). Names match trimmed and in any case, as `scan` matches them.
+enum Layout {
+    Csv {
+        width: usize,
+        at: Vec<Option<usize>>,
+    },
+    Json,
+}
+
+/// The values a row needs, in this order: the text columns, then label,
+/// disclosure, group, uid and source.
+struct Wants<'a> {
+    texts: &'a [&'a str],
+    label: &'a str,
+    disclosure: Option<&'a crate::policy::Policy>,
+    group: Option<&'a str>,
+    source: Option<&'a str>,
+}
+
+impl Wants<'_> {
+    /// Whether key `name` is slot `slot`.
+    fn is(&self, slot: usize, name: &str) -> bool {
+        let name = name.trim();
+        let n = self.texts.len();
+        let named = |want: Option<&str>| want.is_some_and(|w| name.eq_ignore_ascii_case(w));
+        match slot {
+            s if s < n => name.eq_ignore_ascii_case(self.texts[s]),
+            s if s == n => name.eq_ignore_ascii_case(self.label),
+            s if s == n + 1 => self
+                .disclosure
+                .is_some_and(|p| p.field_of(name) == Some(crate::spec::Field::IsSynthetic)),
+            s if s == n + 2 => named(self.group),
+            s if s == n + 3 => name.eq_ignore_ascii_case("uid"),
+            _ => named(self.source),
+        }
+    }
+
+    fn slots(&self) -> usize {
+        self.texts.len() + 5
+    }
+}
+
 fn load_file(
     path: &Path,
     text_columns: &[&str],
@@ -207,88 +255,161 @@ fn load_file(
     source_column: Option<&str>,
     out: &mut impl FnMut(LabelledRow),
 ) -> anyhow::Result<()> {
-    // The scan's own reader, not a second CSV parser: the same quoting rules,
-    // `.csv.gz` and `.csv.zst` read decompressed, and a broken file (an
-    // unterminated quote) is an error at its line and column instead of
-    // rows silently swallowed into one text.
+    // The scan's own reader, not a second parser: the same quoting rules,
+    // `.gz` and `.zst` read decompressed, JSON and JSON Lines too, and a
+    // broken file (an unterminated quote) is an error at its line and column
+    // instead of rows silently swallowed into one text.
     let (base, named) = uncompressed_name(path);
+    let format = format_of(path, base)?;
     let src = open_input(path, named, None)?;
-    let mut rdr = reader_for(
-        Format::Csv { delimiter: b',' },
-        src.reader,
-        path,
-        MAX_TEXT_BYTES,
-    )?;
-    let headers: Vec<String> = match rdr.header() {
-        Some(h) => h.names.clone(),
-        None => bail!("{}: no header, no rows", terminal::path(path)),
+    let mut rdr = reader_for(format, src.reader, path, MAX_TEXT_BYTES)?;
+    let wants = Wants {
+        texts: text_columns,
+        label: labels.column,
+        disclosure: labels.disclosure,
+        group: group_column,
+        source: source_column,
     };
-    let find = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    let n_texts = text_columns.len();
+    let required = n_texts + usize::from(labels.required);
+    let header = match (format, rdr.header()) {
+        (Format::Csv { .. }, None) => bail!("{}: no header, no rows", terminal::path(path)),
+        (_, header) => header,
     };
-    let need = |name: &str| {
-        find(name).ok_or_else(|| {
-            Located::new(
-                path,
-                1,
-                1,
-                format!(
-                    "no column `{name}` (the header has: {})",
-                    headers.join(", ")
-                ),
-            )
-        })
-    };
-    let text_at = (text_columns.iter())
-        .map(|c| need(c))
-        .collect::<Result<Vec<_>, _>>()?;
-    let li = match labels.required {
-        true => Some(need(labels.column)?),
-        false => find(labels.column),
-    };
-    let di = labels.disclosure.and_then(|p| {
-        (headers.iter()).position(|h| p.field_of(h) == Some(crate::spec::Field::IsSynthetic))
-    });
-    let gi = group_column.and_then(find);
-    let si = source_column.and_then(find);
+    let layout = layout(path, header, &wants, required)?;
     // `reviews.csv.zst` is the source `reviews`, as `reviews.csv` is.
     let stem = Path::new(base)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let mut seen = vec![false; wants.slots()];
     let mut row = Row::default();
     let mut n = 0;
     while rdr.read_row(&mut row)? {
-        check_row(path, &row, headers.len())?;
-        let get = |i: Option<usize>| {
-            i.and_then(|i| row.csv_field(i))
-                .map(|f| String::from_utf8_lossy(f).into_owned())
-                .unwrap_or_default()
-        };
+        let v = values(path, &row, &layout, &wants, &mut seen)?;
         // The same fallbacks the shipped model was trained with, so that
         // retraining on the same data gives the same bytes.
-        let group = match (get(gi), get(find("uid"))) {
-            (g, _) if !g.is_empty() => g,
-            (_, uid) if !uid.is_empty() => uid,
+        let (label, disclosed, group, uid, source) = (
+            &v[n_texts],
+            &v[n_texts + 1],
+            &v[n_texts + 2],
+            &v[n_texts + 3],
+            &v[n_texts + 4],
+        );
+        let group = match (group, uid) {
+            (g, _) if !g.is_empty() => g.clone(),
+            (_, uid) if !uid.is_empty() => uid.clone(),
             _ => format!("row{n}"),
         };
         n += 1;
-        let source = match get(si) {
-            s if s.is_empty() => stem.clone(),
-            s => s,
-        };
         out(LabelledRow {
-            texts: text_at.iter().map(|i| get(Some(*i))).collect(),
-            machine: li.is_some() && get(li).trim().eq_ignore_ascii_case(labels.positive.trim()),
-            label: li.map(|_| get(li)),
-            disclosed: di.is_some() && crate::spec::disclosure::parse_bool(&get(di)) == Some(true),
+            texts: v[..n_texts].to_vec(),
+            machine: label.trim().eq_ignore_ascii_case(labels.positive.trim()),
+            label: seen[n_texts].then(|| label.clone()),
+            disclosed: crate::spec::disclosure::parse_bool(disclosed) == Some(true),
             group,
-            source,
+            source: if source.is_empty() {
+                stem.clone()
+            } else {
+                source.clone()
+            },
         });
     }
+    // JSON has no header: a key that no record holds is named at the end.
+    if let Some(slot) = (0..required).find(|s| n > 0 && !seen[*s]) {
+        let name = text_columns.get(slot).copied().unwrap_or(labels.column);
+        bail!("{}: no record has the key `{name}`", terminal::path(path));
+    }
     Ok(())
+}
+
+/// The format the file's name implies; CSV where it implies none.
+fn format_of(path: &Path, base: &std::ffi::OsStr) -> anyhow::Result<Format> {
+    let csv = Format::Csv { delimiter: b',' };
+    if path.as_os_str() == "-" {
+        return Ok(csv);
+    }
+    let ext = Path::new(base).extension().and_then(|e| e.to_str());
+    match ext.and_then(Format::from_extension) {
+        Some(Format::Parquet) => bail!(
+            "{}: Parquet is not read here; write the columns as CSV or JSON Lines",
+            terminal::path(path)
+        ),
+        Some(f) => Ok(f),
+        None => Ok(csv),
+    }
+}
+
+/// Where the wanted values sit: a CSV file's columns (the first `required`
+/// slots must be there), or a JSON file's keys, found per record.
+fn layout(
+    path: &Path,
+    header: Option<&crate::input::Header>,
+    wants: &Wants,
+    required: usize,
+) -> anyhow::Result<Layout> {
+    let Some(header) = header else {
+        return Ok(Layout::Json);
+    };
+    let headers = &header.names;
+    let at: Vec<Option<usize>> = (0..wants.slots())
+        .map(|slot| headers.iter().position(|h| wants.is(slot, h)))
+        .collect();
+    if let Some(slot) = (0..required).find(|s| at[*s].is_none()) {
+        let name = wants.texts.get(slot).copied().unwrap_or(wants.label);
+        let msg = format!(
+            "no column `{name}` (the header has: {})",
+            headers.join(", ")
+        );
+        return Err(Located::new(path, 1, 1, msg).into());
+    }
+    Ok(Layout::Csv {
+        width: headers.len(),
+        at,
+    })
+}
+
+/// The row's value for each of `wants`' slots ("" where it has none), and
+/// which slots it had, into `seen`.
+fn values(
+    path: &Path,
+    row: &Row,
+    layout: &Layout,
+    wants: &Wants,
+    seen: &mut [bool],
+) -> Result<Vec<String>, Located> {
+    match layout {
+        Layout::Csv { width, at } => {
+            check_row(path, row, *width)?;
+            Ok((at.iter().zip(seen))
+                .map(|(i, seen)| {
+                    *seen |= i.is_some();
+                    i.and_then(|i| row.csv_field(i))
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .unwrap_or_default()
+                })
+                .collect())
+        }
+        Layout::Json => {
+            check_utf8(path, row)?;
+            let crate::input::Content::Object(map) = &row.content else {
+                return Err(Located::new(path, row.line, 1, "not a JSON object"));
+            };
+            let mut v = vec![String::new(); wants.slots()];
+            for (slot, (value, seen)) in v.iter_mut().zip(seen).enumerate() {
+                // The first key that matches, as `scan` takes it.
+                if let Some((_, x)) = map.iter().find(|(k, _)| wants.is(slot, k)) {
+                    *seen = true;
+                    *value = match x {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                }
+            }
+            Ok(v)
+        }
+    }
 }
 
 /// A row whose fields can be read as the header names them.
@@ -304,6 +425,10 @@ fn check_row(path: &Path, row: &Row, width: usize) -> Result<(), Located> {
         );
         return Err(Located::new(path, row.line, 1, msg));
     }
+    check_utf8(path, row)
+}
+
+fn check_utf8(path: &Path, row: &Row) -> Result<(), Located> {
     if !row.utf8 {
         // Where in the record, then where in the file.
         let e = crate::error::utf8_text(path, row.raw.clone(), "").unwrap_err();

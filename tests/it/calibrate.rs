@@ -394,3 +394,54 @@ fn tiny_rates_print_as_what_they_are() {
         stderr(&out)
     );
 }
+
+#[test]
+fn json_and_json_lines_read_as_csv_does() {
+    let wd = Workdir::new();
+    tied(&wd);
+    let pasted = "Certainly! Here is a five-star review for the hotel: This hotel is a \
+                  testament to modern hospitality and a joy to stay in every time.";
+    let mut csv = wd.read_string("tied.csv");
+    let mut lines = String::new();
+    for _ in 0..150 {
+        lines.push_str(&format!(
+            "{{\"text\":\"{STAY}\",\"is_synthetic\":false,\"data_source\":\"web\"}}\n"
+        ));
+    }
+    // Disclosed as a JSON boolean: left out, as scan leaves it.
+    for _ in 0..10 {
+        csv.push_str(&format!("\"{pasted}\",true,ai_generated\n"));
+        lines.push_str(&format!(
+            "{{\"text\":\"{pasted}\",\"is_synthetic\":true,\"data_source\":\"ai_generated\"}}\n"
+        ));
+    }
+    wd.write("all.csv", &csv);
+    wd.write("all.ndjson", &lines);
+    let array: Vec<&str> = lines.lines().collect();
+    wd.write("all.json", format!("[{}]", array.join(",\n")));
+    let json = |file: &str| {
+        let out = wd.run(&["calibrate", file, "--fpr", "1%", "--json"]);
+        assert_eq!(status(&out), 0, "{file}: {}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let want = json("all.csv");
+    assert!(want.contains("\"disclosed\": 10"), "{want}");
+    assert_eq!(json("all.ndjson"), want);
+    assert_eq!(json("all.json"), want);
+    // A line that is not an object, and a key no record has, are errors.
+    wd.write("bad.ndjson", format!("{}\n[1, 2]\n", array[0]));
+    let out = wd.run(&["calibrate", "bad.ndjson"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("bad.ndjson:2:1: not a JSON object"),
+        "{}",
+        stderr(&out)
+    );
+    let out = wd.run(&["calibrate", "all.ndjson", "--text-column", "body"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("all.ndjson: no record has the key `body`"),
+        "{}",
+        stderr(&out)
+    );
+}
