@@ -20,6 +20,10 @@ fn michigan() -> PathBuf {
 const STAY: &str = "The room was fine and the staff were friendly enough, though the \
                     breakfast ran out early on the second day we stayed there.";
 
+/// Chat-model output pasted in: decisive for the detector.
+const PASTED: &str = "Certainly! Here is a five-star review for the hotel: This hotel is a \
+                      testament to modern hospitality and a joy to stay in every time.";
+
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -155,8 +159,7 @@ fn every_row_is_genuine_without_a_label_column() {
 fn a_row_scores_the_highest_of_its_texts() {
     let wd = Workdir::new();
     let genuine = STAY;
-    let pasted = "Certainly! Here is a five-star review for the hotel: This hotel is a \
-                  testament to modern hospitality and a joy to stay in every time.";
+    let pasted = PASTED;
     let mut csv = String::from("Description,Notes\n");
     for i in 0..200 {
         let notes = if i % 20 == 0 { pasted } else { "called back" };
@@ -345,8 +348,7 @@ fn a_label_column_without_the_machine_label_is_named() {
 fn rows_disclosed_as_synthetic_are_left_out_as_scan_leaves_them() {
     let wd = Workdir::new();
     tied(&wd);
-    let pasted = "Certainly! Here is a five-star review for the hotel: This hotel is a \
-                  testament to modern hospitality and a joy to stay in every time.";
+    let pasted = PASTED;
     let mut csv = wd.read_string("tied.csv");
     for _ in 0..40 {
         csv.push_str(&format!("\"{pasted}\",true,ai_generated\n"));
@@ -399,8 +401,7 @@ fn tiny_rates_print_as_what_they_are() {
 fn json_and_json_lines_read_as_csv_does() {
     let wd = Workdir::new();
     tied(&wd);
-    let pasted = "Certainly! Here is a five-star review for the hotel: This hotel is a \
-                  testament to modern hospitality and a joy to stay in every time.";
+    let pasted = PASTED;
     let mut csv = wd.read_string("tied.csv");
     let mut lines = String::new();
     for _ in 0..150 {
