@@ -67,6 +67,8 @@ pub enum ReviewRate {
 /// What `calibrate` prints.
 #[derive(Debug, Serialize)]
 pub struct Calibration {
+    /// The columns judged; a row scores the highest of its texts.
+    pub text_columns: Vec<String>,
     /// Rows read, of either label.
     pub rows: usize,
     /// Genuine (human) rows, and of them those long enough to judge: the
@@ -145,7 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         columns.push("text".into());
     }
     let scored = score(&args, &judge, &policy, &columns)?;
-    let c = calibrate(&args, &judge, &scored, review)?;
+    let c = calibrate(&args, &judge, &scored, review, &columns)?;
     // Before the output, so that a failed write of it is the last word.
     if c.quarantine.genuine_rate_upper_95 > 2.0 * args.fpr {
         crate::errln!(
@@ -285,6 +287,7 @@ fn calibrate(
     judge: &Judge,
     scored: &Scored,
     review_rate: Option<f64>,
+    columns: &[String],
 ) -> anyhow::Result<Calibration> {
     let (genuine, machine) = (&scored.genuine, &scored.machine);
     let machine_rows = scored.machine_rows;
@@ -321,6 +324,7 @@ fn calibrate(
     };
     let t = judge.thresholds;
     Ok(Calibration {
+        text_columns: columns.to_vec(),
         rows: scored.genuine_rows + machine_rows + scored.disclosed_rows,
         genuine: scored.genuine_rows,
         genuine_judged: genuine.len(),

@@ -355,6 +355,20 @@ fn layout(
     let at: Vec<Option<usize>> = (0..wants.slots())
         .map(|slot| headers.iter().position(|h| wants.is(slot, h)))
         .collect();
+    // Two columns by one name: which one holds the text would be a guess,
+    // and `scan` refuses such a file too (HEADER_DUPLICATE).
+    for (slot, first) in at.iter().enumerate() {
+        let Some(first) = *first else { continue };
+        if let Some(again) = (first + 1..headers.len()).find(|i| wants.is(slot, &headers[*i])) {
+            let msg = format!(
+                "columns {} and {} are both `{}`: rename one",
+                first + 1,
+                again + 1,
+                headers[again].trim()
+            );
+            return Err(Located::new(path, 1, 1, msg).into());
+        }
+    }
     if let Some(slot) = (0..required).find(|s| at[*s].is_none()) {
         let name = wants.texts.get(slot).copied().unwrap_or(wants.label);
         let msg = format!(

@@ -67,6 +67,7 @@ fn scan_holds_back_exactly_the_genuine_texts_calibrate_counted() {
     let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(c["rows"], 19_959);
     assert_eq!(c["genuine_judged"], 8_582);
+    assert_eq!(c["text_columns"], serde_json::json!(["text"]));
     let above = c["quarantine"]["genuine_above"].as_u64().unwrap();
     let review_above = c["review"]["genuine_above"].as_u64().unwrap();
     // At most the share asked for, and not far under it: a threshold that
@@ -227,6 +228,12 @@ fn calibrate_refuses_what_it_cannot_honour() {
     one_line(
         &["calibrate", known, known],
         "eval_known.csv is given twice (itself, or also through its folder)",
+    );
+    // Two columns by the name asked for: which holds the text is a guess.
+    wd.write("twice.csv", "text,Text\n\"a\",\"b\"\n");
+    one_line(
+        &["calibrate", "twice.csv"],
+        "twice.csv:1:1: columns 1 and 2 are both `Text`: rename one",
     );
     // A row short of a field is not a text too short to judge.
     wd.write(
