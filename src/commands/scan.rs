@@ -307,10 +307,6 @@ fn handle_signals(interrupted: &Arc<AtomicBool>, critical: &Arc<AtomicBool>) {
     }
 }
 
-/// Plans every input and checks the plan as a whole; creates the out dir
-/// and the log's, and removes temp files killed scans left in the out dir.
-/// Returns the plans (an input that could not be planned is its error) and
-/// the audit log's path.
 /// A media root that is not a directory (a typo, an unmounted share) would
 /// make every relative media path MEDIA_MISSING and quarantine the file row
 /// by row, which reads as a data problem rather than the usage error it is.
@@ -328,6 +324,10 @@ fn check_media_root(root: Option<&Path>) -> anyhow::Result<()> {
     }
 }
 
+/// Plans every input and checks the plan as a whole; creates the out dir
+/// and the log's, and removes temp files killed scans left in the out dir.
+/// Returns the plans (an input that could not be planned is its error) and
+/// the audit log's path.
 fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<Input>>, PathBuf)> {
     if args.out_dir.as_os_str() == "-" {
         bail!(
