@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::commands::judge::Judge;
 use crate::commands::labelled::{self, LabelledRow, Labels};
 use crate::detector::Sensitivity;
-use crate::detector::own_thresholds::{Cut, MIN_GENUINE, cut};
+use crate::detector::own_thresholds::{Cut, Genuine, MIN_GENUINE};
 use crate::error::exit;
 use crate::terminal;
 
@@ -147,7 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         columns.push("text".into());
     }
     let scored = score(&args, &judge, &policy, &columns)?;
-    let c = calibrate(&args, &judge, &scored, review, &columns)?;
+    let c = calibrate(&args, &judge, scored, review, &columns)?;
     // Before the output, so that a failed write of it is the last word.
     if c.quarantine.genuine_rate_upper_95 > 2.0 * args.fpr {
         crate::errln!(
@@ -285,13 +285,14 @@ fn score(
 fn calibrate(
     args: &Args,
     judge: &Judge,
-    scored: &Scored,
+    scored: Scored,
     review_rate: Option<f64>,
     columns: &[String],
 ) -> anyhow::Result<Calibration> {
-    let (genuine, machine) = (&scored.genuine, &scored.machine);
+    let machine = &scored.machine;
+    let genuine = Genuine::new(scored.genuine);
     let machine_rows = scored.machine_rows;
-    let Some(q) = cut(genuine, args.fpr) else {
+    let Some(q) = genuine.cut(args.fpr) else {
         bail!(
             "{}: setting a threshold needs at least {MIN_GENUINE} genuine texts of 8 words or \
              more; these hold {}{}",
@@ -309,7 +310,7 @@ fn calibrate(
             no_review = Some("--review-fpr none".to_string());
             None
         }
-        Some(rate) => match cut(genuine, rate) {
+        Some(rate) => match genuine.cut(rate) {
             Some(r) if r.threshold < q.threshold => Some(level(r, rate, machine)),
             _ => {
                 no_review = Some(format!(
@@ -337,10 +338,10 @@ fn calibrate(
         in_force: InForce {
             sensitivity: judge.sensitivity,
             threshold: t.quarantine,
-            genuine_rate: share_above(genuine, t.quarantine).unwrap_or(0.0),
+            genuine_rate: share_above(genuine.scores(), t.quarantine).unwrap_or(0.0),
             machine_caught: share_above(machine, t.quarantine),
             review_threshold: t.review,
-            review_genuine_rate: t.review.and_then(|r| share_above(genuine, r)),
+            review_genuine_rate: t.review.and_then(|r| share_above(genuine.scores(), r)),
             review_machine_caught: t.review.and_then(|r| share_above(machine, r)),
         },
     })

@@ -39,15 +39,16 @@ pub fn threshold_at_fpr(scores: &[f32], labels: &[bool], fpr: f64) -> f32 {
         .filter(|(_, l)| !**l)
         .map(|(s, _)| *s)
         .collect();
-    if neg.is_empty() {
-        return f32::NEG_INFINITY;
-    }
     neg.sort_by(|a, b| b.total_cmp(a));
+    threshold_in_descending(&neg, fpr)
+}
+
+/// [`threshold_at_fpr`] on human scores sorted highest first: the score
+/// at which at most `fpr` of them lie strictly above. The tolerance keeps
+/// 0.5% of 1,000 at 5, not 4, for a product that rounds just under.
+pub fn threshold_in_descending(neg: &[f32], fpr: f64) -> f32 {
     let allowed = (fpr * neg.len() as f64 + 1e-9).floor() as usize;
-    if allowed >= neg.len() {
-        return f32::NEG_INFINITY;
-    }
-    neg[allowed]
+    neg.get(allowed).copied().unwrap_or(f32::NEG_INFINITY)
 }
 
 /// True-positive rate at the strictest threshold whose FPR is at most `fpr`.

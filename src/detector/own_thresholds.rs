@@ -9,6 +9,8 @@
 //! threshold there: stricter where its genuine texts score high, looser where
 //! they score low, which is where the model's ranking turns into recall.
 
+use super::metrics::threshold_in_descending;
+
 /// A threshold set so that at most `target` of the genuine texts score above it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Cut {
@@ -34,27 +36,52 @@ impl Cut {
 /// set a threshold from: even none above would bound it only at 3%.
 pub const MIN_GENUINE: usize = 100;
 
-/// The lowest threshold above which at most `target` (a fraction) of
-/// `genuine` scores lie. `None` when there are fewer than [`MIN_GENUINE`]
-/// of them. Ties at the threshold are not above it, so the rate holds
-/// however many texts share a score.
-pub fn cut(genuine: &[f32], target: f64) -> Option<Cut> {
-    if genuine.len() < MIN_GENUINE {
-        return None;
+/// Genuine texts' scores, sorted once (highest first) for every threshold
+/// set from them.
+pub struct Genuine {
+    desc: Vec<f32>,
+}
+
+impl Genuine {
+    pub fn new(mut scores: Vec<f32>) -> Genuine {
+        scores.sort_by(|a, b| b.total_cmp(a));
+        Genuine { desc: scores }
     }
-    let mut sorted = genuine.to_vec();
-    sorted.sort_by(|a, b| b.total_cmp(a));
-    // The tolerance keeps 0.5% of 1,000 at 5, not 4, for a product that
-    // rounds just under.
-    let allowed = ((target * sorted.len() as f64) + 1e-9).floor() as usize;
-    let threshold = sorted[allowed.min(sorted.len() - 1)];
-    let above = sorted.iter().take_while(|s| **s > threshold).count();
-    Some(Cut {
-        threshold,
-        above,
-        of: sorted.len(),
-        upper_bound: rate_upper_bound(above, sorted.len(), 0.95),
-    })
+
+    pub fn len(&self) -> usize {
+        self.desc.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.desc.is_empty()
+    }
+
+    pub fn scores(&self) -> &[f32] {
+        &self.desc
+    }
+
+    /// The lowest threshold above which at most `target` (a fraction) of
+    /// the scores lie, by the rule the presets are set by
+    /// ([`threshold_in_descending`]). `None` when there are fewer than
+    /// [`MIN_GENUINE`] of them, or the target lets every text above. Ties
+    /// at the threshold are not above it, so the rate holds however many
+    /// texts share a score.
+    pub fn cut(&self, target: f64) -> Option<Cut> {
+        if self.desc.len() < MIN_GENUINE {
+            return None;
+        }
+        let threshold = threshold_in_descending(&self.desc, target);
+        if threshold == f32::NEG_INFINITY {
+            return None;
+        }
+        let above = self.desc.iter().take_while(|s| **s > threshold).count();
+        Some(Cut {
+            threshold,
+            above,
+            of: self.desc.len(),
+            upper_bound: rate_upper_bound(above, self.desc.len(), 0.95),
+        })
+    }
 }
 
 /// The one-sided upper confidence bound on a rate seen as `k` in `n`
@@ -106,13 +133,13 @@ mod tests {
         // 1,000 distinct scores 0.000..0.999: 0.5% is 5 texts, so the
         // threshold is the sixth highest and exactly five lie above it.
         let scores: Vec<f32> = (0..1000).map(|i| i as f32 / 1000.0).collect();
-        let c = cut(&scores, 0.005).unwrap();
+        let c = Genuine::new(scores.clone()).cut(0.005).unwrap();
         assert_eq!(c.above, 5);
         assert_eq!(c.of, 1000);
         assert_eq!(c.threshold, 994.0 / 1000.0);
         assert_eq!(scores.iter().filter(|s| **s > c.threshold).count(), 5);
         // A target of nothing puts it at the highest score.
-        let none = cut(&scores, 0.0).unwrap();
+        let none = Genuine::new(scores.clone()).cut(0.0).unwrap();
         assert_eq!((none.above, none.threshold), (0, 0.999));
     }
 
@@ -122,14 +149,18 @@ mod tests {
         // back 20, four times a 5-in-1,000 target, so it sits on the tie.
         let mut scores = vec![0.9f32; 20];
         scores.extend((0..980).map(|i| i as f32 / 10_000.0));
-        let c = cut(&scores, 0.005).unwrap();
+        let c = Genuine::new(scores.clone()).cut(0.005).unwrap();
         assert_eq!((c.threshold, c.above), (0.9, 0));
     }
 
     #[test]
     fn too_few_genuine_texts_set_nothing() {
-        assert!(cut(&vec![0.1; MIN_GENUINE - 1], 0.005).is_none());
-        assert!(cut(&vec![0.1; MIN_GENUINE], 0.005).is_some());
+        assert!(
+            Genuine::new(vec![0.1; MIN_GENUINE - 1])
+                .cut(0.005)
+                .is_none()
+        );
+        assert!(Genuine::new(vec![0.1; MIN_GENUINE]).cut(0.005).is_some());
     }
 
     #[test]
