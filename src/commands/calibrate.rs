@@ -201,6 +201,10 @@ impl Scored {
         let assessed: Vec<(f32, bool)> = batch
             .par_iter()
             .map(|r| {
+                // Left out below, as `scan` leaves them: not worth scoring.
+                if r.disclosed {
+                    return (0.0, false);
+                }
                 r.texts.iter().fold((0.0f32, false), |(score, judged), t| {
                     let a = detector.assess(t, false);
                     match a.judged {
@@ -296,7 +300,7 @@ fn calibrate(
         bail!(
             "{}: setting a threshold needs at least {MIN_GENUINE} genuine texts of 8 words or \
              more; these hold {}{}",
-            files(&args.files),
+            labelled::shown(&args.files),
             genuine.len(),
             match machine_rows {
                 0 => String::new(),
@@ -361,14 +365,6 @@ fn level(c: Cut, target: f64, machine: &[f32]) -> Level {
 fn share_above(scores: &[f32], t: f32) -> Option<f64> {
     (!scores.is_empty())
         .then(|| scores.iter().filter(|s| **s > t).count() as f64 / scores.len() as f64)
-}
-
-fn files(paths: &[PathBuf]) -> String {
-    let names: Vec<String> = paths
-        .iter()
-        .map(|f| terminal::path(f).to_string())
-        .collect();
-    names.join(", ")
 }
 
 /// `0.5%` is a share of 0.005. The `%` is required: a bare `0.5` could be

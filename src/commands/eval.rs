@@ -244,10 +244,7 @@ fn load(args: &Args) -> anyhow::Result<Vec<crate::detector::Example>> {
     }
     let examples = labelled::load(&args.files, &args.columns, None, None)?;
     if examples.is_empty() {
-        let files: Vec<String> = (args.files.iter())
-            .map(|f| terminal::path(f).to_string())
-            .collect();
-        bail!("{}: no rows to evaluate", files.join(", "));
+        bail!("{}: no rows to evaluate", labelled::shown(&args.files));
     }
     Ok(examples)
 }

@@ -98,6 +98,14 @@ pub fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The paths as given, for a message about all of them.
+pub fn shown(paths: &[PathBuf]) -> String {
+    let names: Vec<String> = (paths.iter())
+        .map(|f| terminal::path(f).to_string())
+        .collect();
+    names.join(", ")
+}
+
 /// Refuses outputs that would replace a file the command reads, or each
 /// other: a model written over its training data loses the data. Checked
 /// before any work, so that a long training run does not end in it.
