@@ -23,14 +23,13 @@ CRMGUARD_BIN names the binary (default target/release/crmguard).
 
 import csv
 import glob
-import hashlib
 import os
 import subprocess
 import sys
 from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from loso_tables import auroc, mean_fpr_threshold, tpr_at_fpr  # noqa: E402
+from loso_tables import auroc, half, mean_fpr_threshold, tpr_at_fpr  # noqa: E402
 
 csv.field_size_limit(1 << 30)
 RECIPE = ["--together", "persona_reviews_", "--together", "mixset,apt_eval",
@@ -39,20 +38,19 @@ TARGETS = [("strict", 0.001), ("balanced", 0.005), ("thorough", 0.02)]
 
 
 def split(data, work):
-    for half in "AB":
-        os.makedirs(os.path.join(work, half), exist_ok=True)
+    for side in "AB":
+        os.makedirs(os.path.join(work, side), exist_ok=True)
     for f in sorted(glob.glob(os.path.join(data, "train", "*.csv"))):
         with open(f, newline="") as src:
             rows = list(csv.DictReader(src))
         outs = []
-        for half in "AB":
-            fh = open(os.path.join(work, half, os.path.basename(f)), "w", newline="")
+        for side in "AB":
+            fh = open(os.path.join(work, side, os.path.basename(f)), "w", newline="")
             w = csv.DictWriter(fh, list(rows[0].keys()))
             w.writeheader()
             outs.append((fh, w))
         for i, r in enumerate(rows):
-            g = r.get("group_id") or r.get("uid") or str(i)
-            outs[int(hashlib.sha1(g.encode()).hexdigest(), 16) % 2][1].writerow(r)
+            outs[half(r, i)][1].writerow(r)
         for fh, _ in outs:
             fh.close()
 

@@ -23,6 +23,7 @@ source at the thresholds of its own fold's model, from that model's calibration.
 """
 import csv
 import glob
+import hashlib
 import math
 import os
 import re
@@ -44,6 +45,15 @@ def norm(t):
 def read(path):
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def half(row, i):
+    """0 or 1: which half of its source row `i` falls in, by its group id
+    (else uid, else number), so that a hotel's, a prompt's or an item's rows
+    stay together, and sources sharing items split alike
+    (bench/own_thresholds.py, bench/in_distribution.py)."""
+    g = row.get("group_id") or row.get("uid") or str(i)
+    return int(hashlib.sha1(g.encode()).hexdigest(), 16) % 2
 
 
 def folds(data):

@@ -20,12 +20,14 @@ CRMGUARD_BIN names the binary (default target/release/crmguard).
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loso_tables import half  # noqa: E402
 
 csv.field_size_limit(1 << 30)
 
@@ -67,8 +69,7 @@ def main():
                 continue
             halves = ([], [])
             for i, r in enumerate(rows):
-                g = r.get("group_id") or r.get("uid") or str(i)
-                halves[int(hashlib.sha1(g.encode()).hexdigest(), 16) % 2].append(r)
+                halves[half(r, i)].append(r)
             res = []
             with tempfile.TemporaryDirectory() as tmp:
                 for h in (0, 1):
