@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{Workdir, status, stderr};
+use common::{Workdir, status, stderr, stdout};
 use crmguard::audit::{AuditLog, Head, RowSpool};
 use crmguard::output::OutputSummary;
 use crmguard::report::{
@@ -130,10 +130,6 @@ fn lines(wd: &Workdir) -> Vec<String> {
 
 fn json(line: &str) -> serde_json::Value {
     serde_json::from_str(line).unwrap()
-}
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Rewrites a line's hash by the documented rule, as a forger would.

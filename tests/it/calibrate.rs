@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::common;
 
-use common::{Workdir, fixtures, quarantine_cells, status, stderr};
+use common::{Workdir, fixtures, quarantine_cells, status, stderr, stdout};
 
 /// The Michigan hotel reviews the repository ships: 8,582 human texts of 8
 /// words or more beside GPT-4's, in ten languages.
@@ -23,10 +23,6 @@ const STAY: &str = "The room was fine and the staff were friendly enough, though
 /// Chat-model output pasted in: decisive for the detector.
 const PASTED: &str = "Certainly! Here is a five-star review for the hotel: This hotel is a \
                       testament to modern hospitality and a joy to stay in every time.";
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn scan_holds_back_exactly_the_genuine_texts_calibrate_counted() {

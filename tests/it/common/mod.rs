@@ -141,6 +141,10 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The exit status, asserting the process was not killed and did not panic.
 pub fn status(out: &Output) -> i32 {
     let err = stderr(out);
