@@ -94,7 +94,7 @@ pub fn inspect(row: &RowView, ctx: &Context, seen: &mut u64) -> Vec<MediaRef> {
         else {
             continue;
         };
-        *seen |= crate::rules::undisclosed_ai_text::column_bit(i);
+        *seen |= super::column_bit(i);
         let value = cell.text();
         let value = value.trim();
         if value.is_empty() {

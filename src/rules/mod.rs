@@ -66,6 +66,13 @@ pub struct Verdict {
     pub media_columns_seen: u64,
 }
 
+/// The bit of the i-th column a policy names, in [`Verdict::ai_columns_seen`]
+/// and [`Verdict::media_columns_seen`]; none past the 64th, which is then
+/// never reported missing.
+pub fn column_bit(i: usize) -> u64 {
+    1u64.checked_shl(i as u32).unwrap_or(0)
+}
+
 /// What the detector made of a row.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum AiStatus {

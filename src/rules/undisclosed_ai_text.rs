@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use super::{AiStatus, Cell, Column, Columns, Context, Kind, RowView, Verdict};
+use super::{AiStatus, Cell, Column, Columns, Context, Kind, RowView, Verdict, column_bit};
 use crate::detector::{Detector, Sensitivity, Signal, Thresholds};
 use crate::input::{Content, Row};
 use crate::spec::Reason;
@@ -212,12 +212,6 @@ fn decide(ai: &AiContext, score: f32, column: &str, text: &str, v: &mut Verdict)
             })
         }),
     }
-}
-
-/// The [`Verdict::ai_columns_seen`] bit of the i-th named text column; none
-/// past the 64th, which is then never reported missing.
-pub fn column_bit(i: usize) -> u64 {
-    1u64.checked_shl(i as u32).unwrap_or(0)
 }
 
 /// Words below which a value is not prose, for column inference.

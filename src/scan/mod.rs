@@ -440,7 +440,7 @@ fn closing_findings(
         media_columns_missing(
             policy,
             |i, _| {
-                let bit = crate::rules::undisclosed_ai_text::column_bit(i);
+                let bit = crate::rules::column_bit(i);
                 bit == 0 || tally.media.columns_seen & bit != 0
             },
             true,
@@ -585,7 +585,7 @@ pub fn detector_report(
             .iter()
             .enumerate()
             .filter(|(i, _)| {
-                let bit = crate::rules::undisclosed_ai_text::column_bit(*i);
+                let bit = crate::rules::column_bit(*i);
                 bit != 0 && tally.ai.columns_seen & bit == 0
             })
             .map(|(_, name)| name.clone())
