@@ -2,6 +2,7 @@
 //! or JSON Lines files (or folders of them) with a text column and a label
 //! column, read by `scan`'s readers.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -9,6 +10,7 @@ use anyhow::{Context, bail};
 use crate::detector::Example;
 use crate::error::Located;
 use crate::input::{Compression, Format, Row, open_input, reader_for};
+use crate::output::FileId;
 use crate::terminal;
 
 /// The longest record a labelled file may hold: far over any text worth
@@ -78,10 +80,19 @@ pub fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     // A file given twice (or also through its folder) would count twice:
     // twice the weight in training, and a confidence bound in `calibrate`
     // that looks tighter than its texts allow.
-    for (k, f) in files.iter().enumerate() {
-        let stdin = |p: &Path| p.as_os_str() == "-";
-        let same = |e: &&PathBuf| (stdin(e) && stdin(f)) || crate::output::same_file(e, f);
-        if let Some(earlier) = files[..k].iter().find(same) {
+    // One look-up per file, not a comparison per pair: a folder of
+    // thousands of files stays linear.
+    let mut seen: HashMap<Option<FileId>, &PathBuf> = HashMap::new();
+    for f in &files {
+        // Stdin has no identity of its own; `None` keys it, and a path that
+        // names no file is left to fail when it is opened.
+        let id = if f.as_os_str() == "-" {
+            None
+        } else {
+            let Some(id) = FileId::of(f) else { continue };
+            Some(id)
+        };
+        if let Some(earlier) = seen.insert(id, f) {
             if earlier == f {
                 bail!(
                     "{} is given twice (itself, or also through its folder): give it once",

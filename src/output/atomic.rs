@@ -215,23 +215,33 @@ impl Write for AtomicFile {
     }
 }
 
+/// What makes an existing file itself, whatever path names it: its device
+/// and inode where there are such (links and `..` detours name one file),
+/// else its canonical path. `None` for a path that names no file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FileId(
+    #[cfg(unix)] (u64, u64),
+    #[cfg(not(unix))] std::path::PathBuf,
+);
+
+impl FileId {
+    pub fn of(path: &Path) -> Option<FileId> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(path).ok()?;
+            Some(FileId((m.dev(), m.ino())))
+        }
+        #[cfg(not(unix))]
+        {
+            path.canonicalize().ok().map(FileId)
+        }
+    }
+}
+
 /// Whether `a` and `b` name the same existing file.
 pub fn same_file(a: &Path, b: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        match (std::fs::metadata(a), std::fs::metadata(b)) {
-            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-            _ => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        match (a.canonicalize(), b.canonicalize()) {
-            (Ok(x), Ok(y)) => x == y,
-            _ => false,
-        }
-    }
+    matches!((FileId::of(a), FileId::of(b)), (Some(x), Some(y)) if x == y)
 }
 
 #[cfg(test)]

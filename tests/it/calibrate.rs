@@ -225,6 +225,19 @@ fn calibrate_refuses_what_it_cannot_honour() {
         &["calibrate", known, known],
         "eval_known.csv is given twice (itself, or also through its folder)",
     );
+    // Through another name for it, and through its folder.
+    std::fs::create_dir(wd.path().join("set")).unwrap();
+    std::fs::copy(known, wd.path().join("set/k.csv")).unwrap();
+    std::os::unix::fs::symlink("set/k.csv", wd.path().join("link.csv")).unwrap();
+    one_line(
+        &["calibrate", "set/k.csv", "link.csv"],
+        "set/k.csv and link.csv are the same file: give it once",
+    );
+    one_line(
+        &["calibrate", "set/k.csv", "set"],
+        "set/k.csv is given twice",
+    );
+    one_line(&["calibrate", "-", "-"], "- is given twice");
     // Two columns by the name asked for: which holds the text is a guess.
     wd.write("twice.csv", "text,Text\n\"a\",\"b\"\n");
     one_line(
