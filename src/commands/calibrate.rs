@@ -21,7 +21,7 @@ const DEFAULT_REVIEW: f64 = 0.02;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// CSV, JSON or JSON Lines file (or a folder of them) of texts people
+    /// CSV, JSON, JSON Lines or Parquet file (or a folder of them) of texts people
     /// wrote, e.g. an export from before chat models
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,

@@ -16,7 +16,7 @@ use crate::terminal;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// CSV, JSON or JSON Lines file (or a folder of them) with a text and a label column
+    /// CSV, JSON, JSON Lines or Parquet file (or a folder of them) with a text and a label column
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
     #[command(flatten)]

@@ -1,6 +1,6 @@
-//! Labelled text for `crmguard eval`, `train` and `calibrate`: CSV, JSON
-//! or JSON Lines files (or folders of them) with a text column and a label
-//! column, read by `scan`'s readers.
+//! Labelled text for `crmguard eval`, `train` and `calibrate`: CSV, JSON,
+//! JSON Lines or Parquet files (or folders of them) with a text column and
+//! a label column, read by `scan`'s readers.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 
 use crate::detector::Example;
 use crate::error::Located;
-use crate::input::{Compression, Format, Row, open_input, reader_for};
+use crate::input::{Compression, Format, RecordReader, Row, open_input, reader_for};
 use crate::output::FileId;
 use crate::terminal;
 
@@ -36,7 +36,7 @@ pub struct Columns {
 fn is_labelled(path: &Path) -> bool {
     let (name, _) = uncompressed_name(path);
     Path::new(name).extension().is_some_and(|e| {
-        ["csv", "json", "ndjson", "jsonl"]
+        ["csv", "json", "ndjson", "jsonl", "parquet"]
             .iter()
             .any(|x| e.eq_ignore_ascii_case(x))
     })
@@ -54,8 +54,8 @@ fn uncompressed_name(path: &Path) -> (&std::ffi::OsStr, Compression) {
 }
 
 /// The labelled files `paths` name: files as given, and each folder's
-/// `.csv`, `.json`, `.ndjson` and `.jsonl` files (also `.gz` and `.zst`),
-/// in name order.
+/// `.csv`, `.json`, `.ndjson` and `.jsonl` files (also `.gz` and `.zst`)
+/// and `.parquet` files, in name order.
 pub fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
@@ -68,7 +68,7 @@ pub fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             v.sort();
             if v.is_empty() {
                 bail!(
-                    "{}: no .csv, .json, .ndjson or .jsonl files (or .gz, .zst of them) in this folder",
+                    "{}: no .csv, .json, .ndjson, .jsonl or .parquet files (or .gz, .zst of the text ones) in this folder",
                     p.display()
                 );
             }
@@ -279,9 +279,8 @@ fn load_file(
     // broken file (an unterminated quote) is an error at its line and column
     // instead of rows silently swallowed into one text.
     let (base, named) = uncompressed_name(path);
-    let format = format_of(path, base)?;
-    let src = open_input(path, named, None)?;
-    let mut rdr = reader_for(format, src.reader, path, MAX_TEXT_BYTES)?;
+    let format = format_of(path, base, named)?;
+    let mut rdr = Records::open(path, format, named)?;
     let wants = Wants {
         texts: text_columns,
         label: labels.column,
@@ -343,19 +342,71 @@ fn load_file(
 }
 
 /// The format the file's name implies; CSV where it implies none.
-fn format_of(path: &Path, base: &std::ffi::OsStr) -> anyhow::Result<Format> {
+fn format_of(
+    path: &Path,
+    base: &std::ffi::OsStr,
+    compression: Compression,
+) -> anyhow::Result<Format> {
     let csv = Format::Csv { delimiter: b',' };
     if path.as_os_str() == "-" {
         return Ok(csv);
     }
     let ext = Path::new(base).extension().and_then(|e| e.to_str());
     match ext.and_then(Format::from_extension) {
-        Some(Format::Parquet) => bail!(
-            "{}: Parquet is not read here; write the columns as CSV or JSON Lines",
+        // Read by seeking to its footer, as `scan` reads it.
+        Some(Format::Parquet) if compression != Compression::None => bail!(
+            "{}: Parquet must be a plain file (not .gz or .zst); its own pages carry the compression",
             terminal::path(path)
         ),
         Some(f) => Ok(f),
         None => Ok(csv),
+    }
+}
+
+/// A labelled file's records: `scan`'s text readers, or a Parquet file's
+/// rows as the CSV records `scan` checks for them.
+enum Records {
+    Text(Box<dyn RecordReader>),
+    #[cfg(feature = "parquet")]
+    Parquet(Box<crate::scan::parquet::ParquetRows>),
+}
+
+impl Records {
+    fn open(path: &Path, format: Format, compression: Compression) -> anyhow::Result<Records> {
+        if format == Format::Parquet {
+            #[cfg(feature = "parquet")]
+            return Ok(Records::Parquet(Box::new(
+                crate::scan::parquet::ParquetRows::open(path, MAX_TEXT_BYTES)?,
+            )));
+            #[cfg(not(feature = "parquet"))]
+            bail!(
+                "{}: this crmguard was built without Parquet support (cargo feature `parquet`)",
+                terminal::path(path)
+            );
+        }
+        let src = open_input(path, compression, None)?;
+        Ok(Records::Text(reader_for(
+            format,
+            src.reader,
+            path,
+            MAX_TEXT_BYTES,
+        )?))
+    }
+
+    fn header(&self) -> Option<&crate::input::Header> {
+        match self {
+            Records::Text(r) => r.header(),
+            #[cfg(feature = "parquet")]
+            Records::Parquet(r) => Some(r.header()),
+        }
+    }
+
+    fn read_row(&mut self, row: &mut Row) -> anyhow::Result<bool> {
+        match self {
+            Records::Text(r) => Ok(r.read_row(row)?),
+            #[cfg(feature = "parquet")]
+            Records::Parquet(r) => r.read_row(row),
+        }
     }
 }
 

@@ -27,7 +27,7 @@ use crate::terminal;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// CSV, JSON or JSON Lines files or folders of them, with a text and a label column
+    /// CSV, JSON, JSON Lines or Parquet files or folders of them, with a text and a label column
     #[arg(long = "data", value_name = "PATH", required = true, num_args = 1..)]
     pub data: Vec<PathBuf>,
     /// Where to write the model

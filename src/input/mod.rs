@@ -33,7 +33,7 @@ pub enum Format {
     Json,
     /// One JSON object per line (`.ndjson`, `.jsonl`).
     Ndjson,
-    /// Apache Parquet: read by row group, not as text (`scan/parquet.rs`).
+    /// Apache Parquet: read by row group, not as text (`scan/parquet/`).
     Parquet,
 }
 

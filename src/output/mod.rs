@@ -164,7 +164,7 @@ impl RowWriter {
                 w.quarantine.write_all(b"[")?;
             }
             Format::Ndjson => {}
-            // Written by row group (scan/parquet.rs): a RowWriter is never
+            // Written by row group (scan/parquet/): a RowWriter is never
             // made for it, and the arms below never see it.
             Format::Parquet => {
                 return Err(io::Error::other("Parquet is not written row by row"));

@@ -9,7 +9,7 @@ mod commit;
 mod diagnose;
 pub(crate) mod findings;
 #[cfg(feature = "parquet")]
-mod parquet;
+pub mod parquet;
 mod pipeline;
 mod plan;
 mod sink;

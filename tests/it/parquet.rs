@@ -520,3 +520,88 @@ fn a_parquet_export_gets_the_cleanup_plan_a_csv_one_does() {
     assert!(err.contains("has no `AccountId` column"), "{err}");
     assert_eq!(wd.list("crmguard-out"), Vec::<String>::new(), "{err}");
 }
+
+/// Every `step`-th row of the Michigan reviews the repository ships (human
+/// and GPT-4 hotel reviews, in that order), as a table of their text, label
+/// and group.
+fn michigan_rows(step: usize) -> RecordBatch {
+    let path = common::fixtures().join("../data/detect/michigan_multilingual_hotel_gpt4.csv.zst");
+    let mut rdr = csv::Reader::from_reader(zstd::Decoder::new(File::open(path).unwrap()).unwrap());
+    let mut cols: [Vec<String>; 3] = Default::default();
+    for r in rdr
+        .deserialize::<std::collections::HashMap<String, String>>()
+        .step_by(step)
+    {
+        let r = r.unwrap();
+        for (col, key) in cols.iter_mut().zip(["text", "label", "group_id"]) {
+            col.push(r[key].clone());
+        }
+    }
+    let [text, label, group] = cols;
+    let column = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+    RecordBatch::try_from_iter([
+        ("text", column(text)),
+        ("label", column(label)),
+        ("group_id", column(group)),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn calibrate_eval_and_train_read_parquet_as_they_read_its_csv() {
+    let wd = Workdir::new();
+    let table = michigan_rows(16);
+    std::fs::create_dir_all(wd.join("csv")).unwrap();
+    std::fs::create_dir_all(wd.join("pq")).unwrap();
+    write_csv(&table, &wd.join("csv/reviews.csv"));
+    // Row groups smaller than a batch: the rows come across groups.
+    write_parquet(&table, &wd.join("pq/reviews.parquet"), 250);
+    let run = |args: &[&str]| {
+        let out = wd.run(args);
+        assert_eq!(status(&out), 0, "{args:?}: {}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for (csv, pq) in [("csv/reviews.csv", "pq/reviews.parquet"), ("csv", "pq")] {
+        let calibrate = |f: &str| run(&["calibrate", f, "--fpr", "1%", "--json"]);
+        let (a, b) = (calibrate(csv), calibrate(pq));
+        assert!(a.contains("\"genuine\""), "{a}");
+        assert_eq!(a.replace(csv, "F"), b.replace(pq, "F"));
+    }
+    run(&["eval", "csv", "--scores", "a.csv"]);
+    run(&["eval", "pq", "--scores", "b.csv"]);
+    let (a, b) = (wd.read("a.csv"), wd.read("b.csv"));
+    assert!(a.split(|b| *b == b'\n').count() > 1000);
+    assert_eq!(a, b);
+    for (data, model) in [("csv", "a.bin"), ("pq", "b.bin")] {
+        let args = ["train", "--data", data, "--out", model, "--trees", "0"];
+        run(&args);
+    }
+    assert_eq!(
+        std::fs::read(wd.join("a.bin")).unwrap(),
+        std::fs::read(wd.join("b.bin")).unwrap()
+    );
+}
+
+#[test]
+fn a_labelled_parquet_file_that_does_not_decode_is_one_line() {
+    let wd = Workdir::new();
+    wd.write("texts.parquet", "text,label\nnot,parquet\n");
+    let out = wd.run(&["calibrate", "texts.parquet"]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("crmguard: error: texts.parquet: cannot read as Parquet"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // Compressed around its own pages: it cannot be read by seeking.
+    write_parquet(&michigan_rows(1000), &wd.join("t.parquet"), 10);
+    std::fs::rename(wd.join("t.parquet"), wd.join("t.parquet.gz")).unwrap();
+    let out = wd.run(&["eval", "t.parquet.gz"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("Parquet must be a plain file"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,5 +1,5 @@
 //! `crmguard scan dump.parquet`: the same checks as a CSV file's, by row
-//! group. Batches of [`BATCH_ROWS`] rows are decoded on a thread of their
+//! group. Batches of [`crate::batch::BATCH_ROWS`] rows are decoded on a thread of their
 //! own, presented to the rules as the CSV path would see the same values
 //! (`crate::batch`), and split into `NAME.clean.parquet` (the input's
 //! schema) and `NAME.quarantine.parquet` (plus crmguard's columns).
@@ -21,10 +21,13 @@ use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use arrow_select::filter::filter_record_batch;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use parquet::basic::Compression as Codec;
-use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
+
+mod read;
+pub use read::ParquetRows;
+use read::{Opened, Position, schema_header};
 
 use super::cleanup::Plan;
 use super::findings::{resolve_header, target_limits};
@@ -32,10 +35,9 @@ use super::tags::{Tagger, new_scan_id};
 use super::{FileScan, Input, Interrupted, ScanConfig, commit, detector_report, report_counts};
 use crate::audit::RowSpool;
 use crate::batch::arrow::{VerdictColumns, column_names, rows_from_batch};
-use crate::batch::{BATCH_BYTES, BATCH_ROWS};
 use crate::batch::{Checker, Outcome};
-use crate::error::{Located, quiet};
-use crate::input::{Header, Row, Terminator};
+use crate::error::Located;
+use crate::input::Row;
 use crate::output::{AI_COLUMNS, AtomicFile, Finished, Mode, QUARANTINE_COLUMNS, TagValue};
 use crate::policy::TagKind;
 use crate::report::samples::Samples;
@@ -53,9 +55,10 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     let clock = Instant::now();
     let path = &input.path;
     refuse_text_options(cfg, path)?;
+    let (file_bytes, blake3) = hash_file(path)?;
     let opened = Opened::open(path, cfg.policy.max_record_bytes)?;
     if let Some(bar) = cfg.progress {
-        bar.set_length(opened.bytes);
+        bar.set_length(file_bytes);
     }
     crate::batch::arrow::refuse_nested_binary(&opened.schema)
         .map_err(|e| anyhow!("{}: {e}", crate::terminal::path(path)))?;
@@ -71,14 +74,14 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     let mut out = Writers::create(input, &opened.schema, cfg, opened.codec)?;
     out.plan = super::cleanup_plan(input, cfg, Some(&schema_header(&names)), &scan_id)?;
     let mut spool = RowSpool::new().context("cannot create a temp file for the audit log")?;
-    let (bytes, total_rows) = (opened.bytes, opened.total_rows);
+    let (bytes, total_rows) = (file_bytes, opened.total_rows);
     let progress = |rows: u64| {
         if let Some(bar) = cfg.progress {
             bar.set_position(bytes.saturating_mul(rows) / total_rows);
         }
     };
     let (tally, record_bytes) = run(
-        (opened.reader, &opened.group_rows),
+        (opened.reader, &opened.at),
         &mut checker,
         &mut out,
         &mut spool,
@@ -107,7 +110,7 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     });
     let mut report = Report {
         scan_id,
-        input: input_info(input, cfg, opened.bytes, opened.blake3),
+        input: input_info(input, cfg, file_bytes, blake3),
         started_at: started_at.to_string(),
         elapsed_ms: clock.elapsed().as_millis() as u64,
         file_findings: findings,
@@ -166,111 +169,6 @@ fn refuse_text_options(cfg: &ScanConfig, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A Parquet file opened for reading in batches, with what the scan needs
-/// to know of it first.
-struct Opened {
-    reader: ParquetRecordBatchReader,
-    schema: SchemaRef,
-    /// The first column chunk's codec, which the outputs are written with.
-    codec: Codec,
-    /// For the progress bar; at least 1.
-    total_rows: u64,
-    /// Rows of each row group, to say where a batch that fails to decode is.
-    group_rows: Vec<u64>,
-    bytes: u64,
-    blake3: String,
-}
-
-impl Opened {
-    /// `limit`: `[limits] max_record_bytes`.
-    fn open(path: &Path, limit: usize) -> anyhow::Result<Opened> {
-        let (bytes, blake3) = hash_file(path)?;
-        let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-        let not_parquet = |e: parquet::errors::ParquetError| {
-            anyhow!("{}: cannot read as Parquet: {e}", path.display())
-        };
-        // The crate panics on some malformed footers as on malformed pages
-        // (see `read_batches`).
-        let builder = quiet::catch(|| ParquetRecordBatchReaderBuilder::try_new(file))
-            .map_err(|what| anyhow!("{}: cannot read as Parquet: {what}", path.display()))?
-            .map_err(not_parquet)?;
-        let schema = builder.schema().clone();
-        refuse_large_records(builder.metadata(), limit)
-            .map_err(|e| anyhow!("{}: {e}", crate::terminal::path(path)))?;
-        let codec = (builder.metadata().row_groups().first())
-            .and_then(|rg| rg.columns().first())
-            .map_or(Codec::SNAPPY, |c| c.compression());
-        let total_rows = builder.metadata().file_metadata().num_rows().max(1) as u64;
-        let group_rows = (builder.metadata().row_groups().iter())
-            .map(|rg| rg.num_rows().max(0) as u64)
-            .collect();
-        let batch_rows = batch_rows(builder.metadata());
-        let reader = builder
-            .with_batch_size(batch_rows)
-            .build()
-            .map_err(not_parquet)?;
-        Ok(Opened {
-            reader,
-            schema,
-            codec,
-            total_rows,
-            group_rows,
-            bytes,
-            blake3,
-        })
-    }
-}
-
-/// Bytes per row a column chunk may take, uncompressed, beyond
-/// `[limits] max_record_bytes` times its rows, before its metadata alone
-/// proves a record over the limit: a value's encoding (a string's length
-/// prefix, a 32-byte decimal that reads `0`) and the page headers, whose
-/// statistics may hold a value twice, cost more than its CSV text.
-const ROW_SLACK: u64 = 256;
-
-/// Refuses a file with a record over `limit` before any page is decoded:
-/// a compressed page expands in memory whole, so a cell of gigabytes in a
-/// file of kilobytes (a decompression bomb) would be held before any row
-/// could be measured. A column chunk whose uncompressed size, by the
-/// footer, is over `(3 * limit + ROW_SLACK)` bytes per row of its row
-/// group must hold a value over the limit. Records over the limit that
-/// this bound cannot see are refused once decoded (`run`).
-fn refuse_large_records(meta: &ParquetMetaData, limit: usize) -> Result<(), String> {
-    let per_row = (limit as u64).saturating_mul(3).saturating_add(ROW_SLACK);
-    let groups = meta.row_groups();
-    for (g, rg) in groups.iter().enumerate() {
-        let rows = rg.num_rows().max(1) as u64;
-        for c in rg.columns() {
-            let size = c.uncompressed_size().max(0) as u64;
-            if size > per_row.saturating_mul(rows) {
-                return Err(format!(
-                    "row group {} of {}, column `{}`: {size} bytes for {rows} row{}, so a \
-                     record is over {limit} bytes ([limits] max_record_bytes); nothing written",
-                    g + 1,
-                    groups.len(),
-                    crate::error::excerpt(&c.column_path().string()),
-                    if rows == 1 { "" } else { "s" },
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Rows per batch: [`BATCH_ROWS`], or fewer when the largest row group's
-/// rows average more than [`BATCH_BYTES`] shared among them, so that a
-/// batch of long records holds about as much as a CSV batch does.
-fn batch_rows(meta: &ParquetMetaData) -> usize {
-    let widest = (meta.row_groups().iter())
-        .map(|rg| {
-            let bytes: i64 = rg.columns().iter().map(|c| c.uncompressed_size()).sum();
-            bytes.max(0) as u64 / rg.num_rows().max(1) as u64
-        })
-        .max()
-        .unwrap_or(0);
-    (BATCH_BYTES as u64 / widest.max(1)).clamp(1, BATCH_ROWS as u64) as usize
-}
-
 /// A schema already carrying a `[tagging]` column was most likely tagged
 /// by an earlier scan: refused, rather than tagged twice.
 fn refuse_tag_columns(tagger: &Tagger, names: &[String], path: &Path) -> anyhow::Result<()> {
@@ -287,18 +185,6 @@ fn refuse_tag_columns(tagger: &Tagger, names: &[String], path: &Path) -> anyhow:
         ));
     }
     Ok(())
-}
-
-/// The schema's column names as a CSV header would give them, so that
-/// they resolve to disclosure fields the same way.
-fn schema_header(names: &[String]) -> Header {
-    Header {
-        raw: Vec::new(),
-        line: 1,
-        delimiter: b',',
-        terminator: Terminator::None,
-        names: names.to_vec(),
-    }
 }
 
 /// The report's account of the input file.
@@ -321,6 +207,20 @@ fn input_info(input: &Input, cfg: &ScanConfig, bytes: u64, blake3: String) -> In
 enum Stop {
     Interrupted,
     Error(anyhow::Error),
+}
+
+/// Sends the reader's batches down `tx`, up to and with its first error
+/// ([`read::next_batch`]).
+fn read_batches(
+    mut reader: ParquetRecordBatchReader,
+    tx: &std::sync::mpsc::SyncSender<Result<RecordBatch, String>>,
+) {
+    while let Some(batch) = read::next_batch(&mut reader) {
+        let failed = batch.is_err();
+        if tx.send(batch).is_err() || failed {
+            return;
+        }
+    }
 }
 
 /// Size and blake3 of the file's bytes, for the report: Parquet is read by
@@ -350,7 +250,7 @@ fn hash_file(path: &Path) -> anyhow::Result<(u64, String)> {
 /// checks and writes. Returns the tally and the bytes the rows would take
 /// as CSV (for the target's size limit).
 fn run(
-    (reader, group_rows): (ParquetRecordBatchReader, &[u64]),
+    (reader, position): (ParquetRecordBatchReader, &Position),
     checker: &mut Checker,
     out: &mut Writers<'_>,
     spool: &mut RowSpool,
@@ -372,7 +272,7 @@ fn run(
                 return Err(Stop::Interrupted);
             }
             let batch = batch.map_err(|e| {
-                let at = groups_at(group_rows, next);
+                let at = position.groups_at(next);
                 Stop::Error(anyhow!(
                     "{}: {at}: cannot read as Parquet: {e}",
                     path.display()
@@ -404,53 +304,6 @@ fn run(
         }
         Ok((tally, record_bytes))
     })
-}
-
-/// Sends the reader's batches, or its first error, down `tx`. The parquet
-/// crate panics on some corrupt pages (a dictionary-encoded page with no
-/// dictionary: "Decoder for dict should have been set"), and when asked
-/// for a batch after one that failed, where it should return an error; no
-/// check of the metadata up front rules that out. So the reader stops at
-/// its first error, and a panic is caught here, quietly, and sent on as
-/// the file's error (this needs panic = "unwind", Rust's default, which
-/// Cargo.toml's profiles keep).
-fn read_batches(
-    mut reader: ParquetRecordBatchReader,
-    tx: &std::sync::mpsc::SyncSender<Result<RecordBatch, String>>,
-) {
-    loop {
-        let (batch, last) = match quiet::catch(|| reader.next()) {
-            Ok(None) => return,
-            Ok(Some(batch)) => {
-                let failed = batch.is_err();
-                (batch.map_err(|e| e.to_string()), failed)
-            }
-            Err(what) => (Err(format!("the decoder failed: {what}")), true),
-        };
-        if tx.send(batch).is_err() || last {
-            return;
-        }
-    }
-}
-
-/// Where the batch starting after `done` rows is: the row group or groups
-/// (1-based) its rows come from.
-fn groups_at(group_rows: &[u64], done: u64) -> String {
-    let end = done.saturating_add(BATCH_ROWS as u64);
-    let (mut start, mut first, mut last) = (0u64, None, 0);
-    for (i, rows) in group_rows.iter().enumerate() {
-        if start < end && done < start + rows {
-            first.get_or_insert(i + 1);
-            last = i + 1;
-        }
-        start += rows;
-    }
-    let of = group_rows.len();
-    match first {
-        Some(f) if f == last => format!("row group {f} of {of}"),
-        Some(f) => format!("row groups {f}-{last} of {of}"),
-        None => format!("after row {done}"),
-    }
 }
 
 /// The limit a CSV file of the same rows meets ([`refuse_large_records`]
