@@ -67,6 +67,9 @@ pub enum ReviewRate {
 /// What `calibrate` prints.
 #[derive(Debug, Serialize)]
 pub struct Calibration {
+    /// The model that scored the texts (blake3 of its bytes): the
+    /// thresholds are shares of its scores, and hold for it alone.
+    pub model: String,
     /// The columns judged; a row scores the highest of its texts.
     pub text_columns: Vec<String>,
     /// Rows read, of either label.
@@ -136,7 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         None => Some(DEFAULT_REVIEW),
     };
     let policy = crate::policy::Policy::discover(args.policy.as_deref())?;
-    let judge = Judge::load(&policy, args.model.as_deref(), None)?;
+    let judge = Judge::load_any(&policy, args.model.as_deref(), None)?;
     let mut columns: Vec<String> = (args.text_column.iter())
         .map(|c| c.trim().to_string())
         .collect();
@@ -329,6 +332,7 @@ fn calibrate(
     };
     let t = judge.thresholds;
     Ok(Calibration {
+        model: judge.detector().id().to_string(),
         text_columns: columns.to_vec(),
         rows: scored.genuine_rows + machine_rows + scored.disclosed_rows,
         genuine: scored.genuine_rows,
@@ -523,6 +527,11 @@ fn policy_lines(
             terminal::path(&m)
         ));
     }
+    s.push_str(&format!(
+        "# the model these thresholds hold for: scan refuses them with another\n\
+         calibrated_model = \"{}\"\n",
+        c.model
+    ));
     if let Some(columns) = pin {
         let names: Vec<String> = (columns.iter())
             .map(|c| serde_json::to_string(c).unwrap_or_default())

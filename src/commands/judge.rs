@@ -25,7 +25,25 @@ enum Loaded {
 
 impl Judge {
     /// `model` and `sensitivity` are the command line's, over the policy's.
+    /// Thresholds the policy says were calibrated for another model are
+    /// refused.
     pub fn load(
+        policy: &Policy,
+        model: Option<&Path>,
+        sensitivity: Option<Sensitivity>,
+    ) -> anyhow::Result<Judge> {
+        let judge = Judge::load_any(policy, model, sensitivity)?;
+        let shown = match model.or(policy.detector.model.as_deref()) {
+            Some(path) => format!("the model file {}", crate::terminal::path(path)),
+            None => "the built-in model".to_string(),
+        };
+        (policy.detector).check_calibrated_for(judge.detector().id(), &shown)?;
+        Ok(judge)
+    }
+
+    /// As [`Judge::load`], whatever model the thresholds were calibrated
+    /// for: `calibrate` sets them anew.
+    pub fn load_any(
         policy: &Policy,
         model: Option<&Path>,
         sensitivity: Option<Sensitivity>,

@@ -191,6 +191,14 @@ fn parse_now(s: &str) -> Result<jiff::Timestamp, String> {
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let run_started = jiff::Timestamp::now();
     let policy = Policy::discover(args.policy.as_deref())?;
+    // One detector for the whole run: the built-in model, or a retrained
+    // one the policy names. Loaded before the run's folders are made, so
+    // that a model that does not load, or thresholds set for another,
+    // leave nothing behind.
+    let judge = match policy.detector.enabled {
+        true => Some(Judge::load(&policy, None, args.sensitivity)?),
+        false => None,
+    };
     let (planned, audit_log) = plan_run(&args, &policy)?;
     let annotate = annotations(&args)?;
     let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
@@ -215,12 +223,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         handle_signals(&interrupted, &critical);
     }
 
-    // One detector for the whole run: the built-in model, or a retrained
-    // one the policy names.
-    let judge = match policy.detector.enabled {
-        true => Some(Judge::load(&policy, None, args.sensitivity)?),
-        false => None,
-    };
     let inspector = media_inspector(&policy)?;
     let cfg = ScanConfig {
         policy: &policy,

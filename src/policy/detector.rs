@@ -17,6 +17,7 @@ pub(super) struct DetectorSection {
     review_threshold: Option<f32>,
     text_columns: Vec<String>,
     model: Option<PathBuf>,
+    calibrated_model: Option<String>,
 }
 
 impl Default for DetectorSection {
@@ -28,6 +29,7 @@ impl Default for DetectorSection {
             review_threshold: None,
             text_columns: Vec::new(),
             model: None,
+            calibrated_model: None,
         }
     }
 }
@@ -52,6 +54,11 @@ pub struct DetectorPolicy {
     /// A retrained model file instead of the built-in one, resolved
     /// against the policy file's directory.
     pub model: Option<PathBuf>,
+    /// The model (blake3 of its bytes, lower-case hex) the thresholds were
+    /// set for by `crmguard calibrate`, and where the key is written: a
+    /// threshold means a share of one model's scores, and nothing for
+    /// another's.
+    pub calibrated_model: Option<(String, Located)>,
 }
 
 /// Validates the section; `key_at` locates an error at a key of the file.
@@ -84,7 +91,25 @@ pub(super) fn resolve(
             ),
         ));
     }
+    let calibrated_model = match &d.calibrated_model {
+        Some(id) if !is_model_id(id) => {
+            return Err(key_at(
+                "calibrated_model",
+                format!(
+                    "[detector] calibrated_model `{}` is not a model's blake3 (64 hex digits), \
+                     as `crmguard calibrate` prints it",
+                    crate::error::excerpt(id)
+                ),
+            ));
+        }
+        Some(id) => Some((
+            id.to_ascii_lowercase(),
+            key_at("calibrated_model", String::new()),
+        )),
+        None => None,
+    };
     Ok(DetectorPolicy {
+        calibrated_model,
         enabled: d.enabled,
         sensitivity: d.sensitivity,
         threshold: d.threshold,
@@ -109,7 +134,30 @@ pub(super) fn resolve(
     })
 }
 
+fn is_model_id(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 impl DetectorPolicy {
+    /// Refuses thresholds set for a model other than `id`, the one in use
+    /// (`model`: how it was given, for the message).
+    pub fn check_calibrated_for(&self, id: &str, model: &str) -> Result<(), Located> {
+        match &self.calibrated_model {
+            Some((want, at)) if want != id => {
+                let mut e = at.clone();
+                e.message = format!(
+                    "[detector] calibrated_model: the thresholds were set for the model {}…, \
+                     and this run's is {model}, {}…: run `crmguard calibrate` again with it, \
+                     or delete calibrated_model to keep the thresholds anyway",
+                    &want[..12],
+                    &id[..12.min(id.len())]
+                );
+                Err(e)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The thresholds in force: those of the preset `sensitivity` (the
     /// policy's, or the one `--sensitivity` names) with the policy's keys
     /// over them. A preset's review threshold that is not below a

@@ -90,6 +90,12 @@ fn scan_holds_back_exactly_the_genuine_texts_calibrate_counted() {
     };
     assert_eq!(held("human"), above);
     let report = wd.report("crmguard-out/reviews.report.json");
+    // The lines name the model that scored the texts, and scan judged with it.
+    assert_eq!(c["model"], report["ai_text"]["model"]);
+    assert!(
+        snippet.contains(&format!("calibrated_model = {}", c["model"])),
+        "{snippet}"
+    );
     let review = report["ai_text"]["rows_review"].as_u64().unwrap();
     let caught = c["quarantine"]["machine_caught"].as_f64().unwrap();
     let machine_judged = c["machine_judged"].as_f64().unwrap();
@@ -458,6 +464,58 @@ fn json_and_json_lines_read_as_csv_does() {
     assert_eq!(status(&out), 2);
     assert!(
         stderr(&out).contains("all.ndjson: no record has the key `body`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn thresholds_calibrated_for_another_model_are_refused_until_calibrated_again() {
+    let wd = Workdir::new();
+    wd.write("texts.csv", format!("text\n\"{STAY}\"\n\"{PASTED}\"\n"));
+    let other = "0".repeat(64);
+    let toml = format!("[detector]\ncalibrated_model = \"{other}\"\nthreshold = 0.5\n");
+    wd.write("crmguard.toml", &toml);
+    let refused = |args: &[&str]| {
+        let out = wd.run(args);
+        assert_eq!(status(&out), 2, "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("crmguard.toml:2:1: [detector] calibrated_model: the thresholds were set for the model 000000000000…, and this run's is the built-in model"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    };
+    refused(&["scan", "texts.csv"]);
+    refused(&["detect", STAY]);
+    refused(&[
+        "eval",
+        fixtures().join("detect/eval_known.csv").to_str().unwrap(),
+        "--text-column",
+        "review",
+        "--label-column",
+        "origin",
+        "--positive",
+        "ai",
+    ]);
+    assert!(!wd.join("crmguard-out").exists());
+    // Calibrating again is how a policy moves to the model in use.
+    let out = wd.run(&["calibrate", michigan().to_str().unwrap(), "--json"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = c["model"].as_str().unwrap();
+    assert_eq!(id.len(), 64);
+    wd.write("crmguard.toml", toml.replace(&other, &id.to_uppercase()));
+    let out = wd.run(&["scan", "texts.csv", "--fail-on", "never"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let report = wd.report("crmguard-out/texts.report.json");
+    assert_eq!(report["ai_text"]["model"], id);
+    // Not a model's blake3: refused where it is written.
+    wd.write("crmguard.toml", "[detector]\ncalibrated_model = \"a6b7\"\n");
+    let out = wd.run(&["scan", "texts.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("crmguard.toml:2:1: [detector] calibrated_model `a6b7` is not a model's blake3 (64 hex digits)"),
         "{}",
         stderr(&out)
     );
