@@ -242,6 +242,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         media: inspector.as_ref(),
         media_root: args.media_root.as_deref(),
     };
+    // Opened before any file is scanned, as the baseline is: a report path
+    // that cannot be written is found now, not after every input's outputs
+    // and audit records are committed. Private: reports show rows' cells,
+    // as quarantine files do.
+    let report_files = (args.reports.iter())
+        .map(|t| {
+            OutputFile::create(&t.path, Mode::Private)
+                .with_context(|| format!("{}: cannot write the report", terminal::path(&t.path)))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut run = RunReport::new(run_started, fail_on_name(args.fail_on));
     run.baseline = baseline.as_ref().map(|b| BaselineInfo {
         path: b.path.clone(),
@@ -261,7 +271,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if !args.quiet && args.files.len() > 1 {
         summary::print(&summary::total(&run.totals));
     }
-    finish(&args, &run, new_baseline, annotate)?;
+    finish(&args, &run, report_files, new_baseline, annotate)?;
     Ok(status)
 }
 
@@ -480,27 +490,37 @@ fn annotations(args: &Args) -> anyhow::Result<bool> {
     }
 }
 
-/// Writes the run's reports, annotations and baseline.
+/// Writes the run's reports (into `files`, opened for them), annotations
+/// and baseline. A reader of stdout that goes away (`| head`) takes what it
+/// read: the files after it are still written, and the run's status stands.
 fn finish(
     args: &Args,
     run: &RunReport,
+    files: Vec<OutputFile>,
     baseline: Option<BaselineWriter>,
     annotate: bool,
 ) -> anyhow::Result<()> {
-    for target in &args.reports {
-        // Reports show rows' cells: private, as quarantine files are.
+    let gone = |r: anyhow::Result<()>| match r {
+        Err(e) if terminal::is_closed_stdout(&e) => Ok(()),
+        r => r,
+    };
+    for (target, mut file) in args.reports.iter().zip(files) {
         let bytes = target.format.render(run);
-        OutputFile::create(&target.path, Mode::Private)
-            .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.commit()))
-            .with_context(|| {
-                format!("{}: cannot write the report", terminal::path(&target.path))
-            })?;
+        gone(
+            file.write_all(&bytes)
+                .and_then(|()| file.commit())
+                .with_context(|| {
+                    format!("{}: cannot write the report", terminal::path(&target.path))
+                }),
+        )?;
     }
     if annotate {
         let mut out = terminal::stdout_data();
-        out.write_all(github::render(run).as_bytes())
-            .and_then(|()| out.flush())
-            .context("cannot write annotations")?;
+        gone(
+            out.write_all(github::render(run).as_bytes())
+                .and_then(|()| out.flush())
+                .context("cannot write annotations"),
+        )?;
     }
     if let (Some(w), Some(path)) = (baseline, &args.write_baseline) {
         let rows = w.rows();

@@ -177,6 +177,42 @@ fn a_closed_pipe_ends_the_output_quietly() {
     // A summary nobody reads does not change a scan's verdict.
     let out = run_with(&wd, &["scan", "bad.csv"], Stdio::piped(), closed_pipe());
     assert_eq!(out.status.code(), Some(1));
+    // Nor does a report or annotations nobody reads, and the files asked
+    // for after them are still written.
+    let run = |more: &[&str]| {
+        let mut args = vec!["scan", "bad.csv", "-q", "-o", "o"];
+        args.extend(more);
+        run_with(&wd, &args, closed_pipe(), Stdio::piped())
+    };
+    let more = [
+        &["--report", "json=-", "--report", "html=run.html"][..],
+        &["--annotations", "github"],
+    ];
+    for (k, more) in more.into_iter().enumerate() {
+        let baseline = format!("baseline{k}.json");
+        let out = run(&[more, &["--write-baseline", &baseline]].concat());
+        assert_eq!(out.status.code(), Some(1), "{more:?}: {}", stderr(&out));
+        assert!(wd.join(&baseline).exists(), "{more:?}");
+        assert_eq!(stderr(&out), "", "{more:?}");
+    }
+    assert!(wd.join("run.html").exists());
+}
+
+#[test]
+fn a_report_that_cannot_be_written_stops_the_run_before_it_scans() {
+    let wd = Workdir::new();
+    wd.write("bad.csv", BAD);
+    let out = wd.run(&["scan", "bad.csv", "--report", "html=missing/run.html"]);
+    assert_eq!(status(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("missing/run.html: cannot write the report"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // Not scanned, so not committed and not recorded.
+    assert!(!wd.join("crmguard-out/bad.clean.csv").exists());
+    assert!(!wd.join("crmguard-out/crmguard-audit.jsonl").exists());
 }
 
 /// A tool a test needs: missing, the test fails in CI (CRMGUARD_CI set, as
