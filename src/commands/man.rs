@@ -4,14 +4,15 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use crate::error::exit;
 use crate::output::{Mode, OutputFile};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Write crmguard.1 and crmguard-SUBCOMMAND.1 into this directory
+    /// Write crmguard.1 and a page per subcommand (crmguard-scan.1,
+    /// crmguard-audit-verify.1, ...) into this directory
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
 }
@@ -19,43 +20,75 @@ pub struct Args {
 /// `cmd` is crmguard's whole command line, handed down by the dispatcher.
 pub fn run(args: Args, cmd: clap::Command) -> anyhow::Result<u8> {
     let Some(dir) = args.out_dir else {
-        let page = render(cmd)?;
+        let page = render(without_help(cmd))?;
         let mut out = crate::terminal::stdout_data();
         out.write_all(&page)
             .and_then(|()| out.flush())
             .context("cannot write the manual page")?;
         return Ok(exit::CLEAN);
     };
+    if dir.as_os_str() == "-" {
+        bail!("--out-dir -: the pages are files; without --out-dir the page goes to stdout");
+    }
     std::fs::create_dir_all(&dir).with_context(|| {
         format!(
             "{}: cannot create the directory",
             crate::terminal::path(&dir)
         )
     })?;
-    let subs: Vec<clap::Command> = cmd
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set())
-        .cloned()
-        .collect();
-    let mut pages = vec![("crmguard.1".to_string(), render(cmd)?)];
-    for sub in subs {
-        let name = format!("crmguard-{}", sub.get_name());
-        // The synopsis shows the bin name: `crmguard scan ...`, as typed,
-        // not a bare `scan ...`.
-        let typed = format!("crmguard {}", sub.get_name());
-        pages.push((
-            format!("{name}.1"),
-            render(sub.display_name(name).bin_name(typed))?,
-        ));
+    let mut pages = Vec::new();
+    collect(without_help(cmd), "crmguard", "crmguard", &mut pages)?;
+    // Every page is written before any appears: a page that cannot be
+    // written leaves none of the set behind.
+    let mut files = Vec::new();
+    for (file, page) in &pages {
+        let path = dir.join(file);
+        let f = OutputFile::create(&path, Mode::Shared)
+            .and_then(|mut f| f.write_all(page).map(|()| f))
+            .with_context(|| format!("{}: cannot write", crate::terminal::path(&path)))?;
+        files.push((path, f));
     }
-    for (file, page) in pages {
-        let path = dir.join(&file);
-        OutputFile::create(&path, Mode::Shared)
-            .and_then(|mut f| f.write_all(&page).and_then(|()| f.commit()))
+    for (path, f) in files {
+        f.commit()
             .with_context(|| format!("{}: cannot write", crate::terminal::path(&path)))?;
         crate::errln!("crmguard: wrote {}", crate::terminal::path(&path));
     }
     Ok(exit::CLEAN)
+}
+
+/// `cmd` without clap's `help` subcommands: a manual page for `crmguard
+/// help audit` would repeat `crmguard-audit(1)`, and without this every
+/// page's SEE ALSO would name a page for it.
+fn without_help(cmd: clap::Command) -> clap::Command {
+    cmd.disable_help_subcommand(true)
+        .mut_subcommands(without_help)
+}
+
+/// The pages of `cmd` and, under it, of every subcommand that is not
+/// hidden: `NAME.1`, and `NAME-SUB.1` for each, as clap_mangen's SEE ALSO
+/// names them. `typed` is the command line a synopsis shows (`crmguard
+/// audit verify`, not a bare `verify`).
+fn collect(
+    cmd: clap::Command,
+    name: &str,
+    typed: &str,
+    pages: &mut Vec<(String, Vec<u8>)>,
+) -> anyhow::Result<()> {
+    let subs: Vec<clap::Command> = (cmd.get_subcommands())
+        .filter(|s| !s.is_hide_set())
+        .cloned()
+        .collect();
+    let page = render(
+        cmd.display_name(name.to_string())
+            .bin_name(typed.to_string()),
+    )?;
+    pages.push((format!("{name}.1"), page));
+    for sub in subs {
+        let sub_name = format!("{name}-{}", sub.get_name());
+        let sub_typed = format!("{typed} {}", sub.get_name());
+        collect(sub, &sub_name, &sub_typed, pages)?;
+    }
+    Ok(())
 }
 
 fn render(cmd: clap::Command) -> anyhow::Result<Vec<u8>> {

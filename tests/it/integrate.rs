@@ -279,6 +279,27 @@ fn completions_load_in_bash_and_the_man_page_renders() {
     assert_eq!(status(&out), 0);
     let pages = wd.list("man");
     assert!(pages.contains(&"crmguard-scan.1".to_string()), "{pages:?}");
+    // Every page a SEE ALSO names is in the set: the nested commands'
+    // (audit verify, report merge) too.
+    let mut named = std::collections::BTreeSet::new();
+    for page in &pages {
+        let text = wd.read_string(&format!("man/{page}"));
+        for part in text.split("(1)").map(|p| p.replace("\\-", "-")) {
+            let word = part
+                .rsplit(|c: char| !(c.is_alphanumeric() || c == '-'))
+                .next();
+            if let Some(w) = word.filter(|w| w.starts_with("crmguard")) {
+                named.insert(format!("{w}.1"));
+            }
+        }
+    }
+    assert!(named.contains("crmguard-audit-verify.1"), "{named:?}");
+    let missing: Vec<_> = named.iter().filter(|n| !pages.contains(n)).collect();
+    assert!(missing.is_empty(), "named, not written: {missing:?}");
+    // A directory named `-` is a typo for stdout, not a wish.
+    let out = wd.run(&["man", "--out-dir", "-"]);
+    assert_eq!(status(&out), 2);
+    assert!(!wd.join("-").exists());
     let scan_page = wd.read_string("man/crmguard-scan.1");
     assert!(scan_page.contains("\\-\\-baseline"));
     // The synopsis is the command as typed, not a bare `scan`.
