@@ -5,7 +5,7 @@ use std::io::Write;
 use std::ops::Not;
 use std::path::PathBuf;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -56,6 +56,11 @@ pub struct Args {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+    /// Write the thresholds into the policy file in force (--policy's, or
+    /// the crmguard.toml found), keeping its comments and other keys;
+    /// without one, create ./crmguard.toml
+    #[arg(long)]
+    pub apply: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -162,17 +167,27 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             show_target(args.fpr)
         );
     }
+    // Columns the policy does not name are pinned, or scan would judge
+    // every prose column it finds and hold back more than counted here.
+    let pin = (args.text_column.is_empty() && !policy.detector.text_columns.is_empty())
+        .not()
+        .then_some(columns.as_slice());
+    let applied = match args.apply {
+        true => Some(apply(&c, &policy, pin)?),
+        false => None,
+    };
     if args.json {
         let mut out = terminal::stdout_data();
         serde_json::to_writer_pretty(&mut out, &c)?;
         out.write_all(b"\n")?;
         out.flush()?;
+    } else if let Some(path) = applied {
+        terminal::out_text(&format!(
+            "{}\nWrote the thresholds into {}'s [detector] table.\n",
+            text(&c),
+            terminal::path(&path)
+        ));
     } else {
-        // Columns the policy does not name are pinned, or scan would judge
-        // every prose column it finds and hold back more than counted here.
-        let pin = (args.text_column.is_empty() && !policy.detector.text_columns.is_empty())
-            .not()
-            .then_some(columns.as_slice());
         let lines = policy_lines(&c, args.model.as_ref(), &policy, pin);
         terminal::out_text(&(text(&c) + &lines));
     }
@@ -505,6 +520,40 @@ fn text(c: &Calibration) -> String {
         s.push_str(&format!("no review tier: {why}\n"));
     }
     s
+}
+
+/// Writes the thresholds into the policy file in force, or a new
+/// ./crmguard.toml; returns its path. The file is checked as a policy
+/// before it replaces the old one.
+fn apply(
+    c: &Calibration,
+    policy: &crate::policy::Policy,
+    pin: Option<&[String]>,
+) -> anyhow::Result<PathBuf> {
+    use crate::policy::{CalibratedKeys, Policy, PolicySource, set_calibrated};
+    let path = match &policy.source {
+        PolicySource::File(p) => p.clone(),
+        PolicySource::BuiltIn => PathBuf::from(crate::policy::POLICY_FILE),
+    };
+    let shown = terminal::path(&path);
+    let old = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => bail!("{shown}: cannot read the policy: {e}"),
+    };
+    let keys = CalibratedKeys {
+        model: c.model.clone(),
+        text_columns: pin.map(<[String]>::to_vec),
+        threshold: c.quarantine.threshold,
+        review_threshold: c.review.as_ref().map(|r| r.threshold),
+    };
+    let new = set_calibrated(&old, &keys).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    Policy::parse(&new, PolicySource::File(path.clone()))
+        .map_err(|e| anyhow::anyhow!("{e} (in the policy --apply would write; left as it was)"))?;
+    crate::output::OutputFile::create(&path, crate::output::Mode::Shared)
+        .and_then(|mut f| f.write_all(new.as_bytes()).and_then(|()| f.commit()))
+        .with_context(|| format!("{shown}: cannot write the policy"))?;
+    Ok(path)
 }
 
 /// The `[detector]` lines that put the thresholds in force; `pin`: the

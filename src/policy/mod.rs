@@ -11,6 +11,7 @@ use crate::spec::{Field, FieldSet};
 mod cleanup;
 mod detector;
 mod discover;
+mod edit;
 mod file;
 mod media;
 mod parse;
@@ -18,7 +19,8 @@ mod release;
 
 pub use cleanup::{CleanupAction, CleanupPolicy, Part as TagPart, render as render_tag};
 pub use detector::DetectorPolicy;
-pub use discover::repository_root;
+pub use discover::{POLICY_FILE, repository_root};
+pub use edit::{CalibratedKeys, set_calibrated};
 pub use media::MediaPolicy;
 pub use release::DEFAULT_NEVER as DEFAULT_NEVER_RELEASE;
 

@@ -520,3 +520,41 @@ fn thresholds_calibrated_for_another_model_are_refused_until_calibrated_again() 
         stderr(&out)
     );
 }
+
+#[test]
+fn apply_writes_the_thresholds_into_the_policy_keeping_the_rest() {
+    let wd = Workdir::new();
+    let before = "# reviewed by legal, 2026-11\n[synthetic]\nallow = true  # our own generator\n\n\
+                  [detector]\n# tuned by hand\nreview_threshold = 0.8\n";
+    wd.write("crmguard.toml", before);
+    wd.write("texts.csv", format!("text\n\"{STAY}\"\n"));
+    let michigan = michigan();
+    let apply = || {
+        let out = wd.run(&["calibrate", michigan.to_str().unwrap(), "--apply", "--json"]);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let c = apply();
+    let after = wd.read_string("crmguard.toml");
+    assert!(
+        after.starts_with(&before[..before.find("review_threshold").unwrap()]),
+        "{after}"
+    );
+    let threshold = c["quarantine"]["threshold"].as_f64().unwrap();
+    for line in [
+        format!("threshold = {}", c["quarantine"]["threshold"]),
+        format!("review_threshold = {}", c["review"]["threshold"]),
+        format!("calibrated_model = {}", c["model"]),
+        "text_columns = [\"text\"]".to_string(),
+    ] {
+        assert!(after.lines().any(|l| l == line), "{line}\n{after}");
+    }
+    // Applied again, nothing changes; and scan judges with what was written.
+    apply();
+    assert_eq!(wd.read_string("crmguard.toml"), after);
+    let out = wd.run(&["scan", "texts.csv", "--fail-on", "never"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let report = wd.report("crmguard-out/texts.report.json");
+    assert_eq!(report["ai_text"]["threshold"].as_f64().unwrap(), threshold);
+    assert_eq!(report["policy"]["found_by"], "discovered");
+}
