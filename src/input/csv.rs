@@ -115,7 +115,16 @@ impl CsvReader {
             endings: LineEndings::default(),
         };
         let mut row = Row::default();
-        if r.read_record(&mut row)? {
+        // A line of spaces where the header should be names no column: it
+        // is as blank as an empty line (EMPTY_FILE when nothing follows),
+        // not a header of one nameless column. After the header such a line
+        // is a record like any other, kept byte for byte.
+        let mut found = r.read_record(&mut row)?;
+        while found && row.raw.iter().all(|&b| b == b' ' || b == b'\t') {
+            r.endings = LineEndings::default();
+            found = r.read_record(&mut row)?;
+        }
+        if found {
             r.parser().parse(&mut row)?;
             // Unquoting takes out ASCII quotes only, so the names are UTF-8
             // exactly when the record's bytes are: one linear check, which

@@ -213,6 +213,8 @@ fn an_empty_file_is_a_finding_in_every_format() {
     // one, and so is a JSON Lines file of one record among blank lines.
     for (name, text, empty) in [
         ("blank.csv", "\n\r\n\n", true),
+        ("spaces.csv", "   \n", true),
+        ("spacelines.tsv", " \t \r\n\n  ", true),
         ("blank.tsv", "\n\n", true),
         ("header.csv", "Name,is_synthetic,data_source\n", false),
         ("spaces.json", "  \n\t\r\n ", true),
@@ -243,6 +245,18 @@ fn an_empty_file_is_a_finding_in_every_format() {
             );
         }
     }
+    // A line of spaces before the header is as blank as an empty one; the
+    // header below it names the columns.
+    wd.write(
+        "late.csv",
+        "  \nName,is_synthetic,data_source\nAda,false,web\n",
+    );
+    let out = wd.run(&["scan", "late.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        wd.read_string("crmguard-out/late.clean.csv"),
+        "Name,is_synthetic,data_source\nAda,false,web\n"
+    );
 }
 
 #[test]
