@@ -152,16 +152,12 @@ impl CsvReader {
         Ok(r)
     }
 
-    fn io_error(path: &Path, line: u64, e: std::io::Error) -> Located {
-        Located::new(path, line, 1, format!("read error: {e}"))
-    }
-
     /// The reader's buffer, refilled if empty; empty at the end.
     fn fill(&mut self) -> Result<&[u8], Located> {
         let (path, line) = (&self.path, self.line);
         self.rdr
             .fill_buf()
-            .map_err(|e| Self::io_error(path, line, e))
+            .map_err(|e| Located::read_error(path, line, 1, e))
     }
 
     /// Skips the blank lines before a record, counting them; `Ok(false)`

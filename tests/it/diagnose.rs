@@ -111,6 +111,63 @@ fn a_windows_1252_export_gets_the_iconv_line_and_encoding_reads_it() {
 }
 
 #[test]
+fn encoding_refuses_bytes_it_cannot_read_instead_of_replacing_them() {
+    let wd = Workdir::new();
+    // 0x82 opens a two-byte Shift_JIS character that the comma cannot
+    // end: decoded with U+FFFD, the row went clean with its text lost.
+    wd.write(
+        "sj.csv",
+        b"name,is_synthetic,data_source\nok,false,crm\nbad\x82,false,crm\n",
+    );
+    let out = wd.run(&["scan", "--encoding", "shift_jis", "sj.csv"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "sj.csv:3:4: byte 0x82 is not valid Shift_JIS (--encoding shift_jis): \
+             is the file in another encoding?"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(wd.list("crmguard-out"), Vec::<String>::new());
+    // Compressed or not, JSON or CSV, the place is in the decoded text:
+    // columns count characters, and 日本 ("\x93\xfa\x96\x7b") is two.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"[{\"name\": \"x\",\n \"n\": \"\x93\xfa\x96\x7b\xff\"}]")
+        .unwrap();
+    wd.write("sj.json.gz", gz.finish().unwrap());
+    let out = wd.run(&["scan", "--encoding", "shift_jis", "sj.json.gz"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("sj.json.gz:2:10: byte 0xFF is not valid Shift_JIS"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(wd.list("crmguard-out"), Vec::<String>::new());
+
+    // Labels the Encoding Standard decodes as one U+FFFD for the whole
+    // file are refused before anything is read.
+    for label in [
+        "iso-2022-kr",
+        "csiso2022kr",
+        "hz-gb-2312",
+        "iso-2022-cn",
+        "iso-2022-cn-ext",
+    ] {
+        let out = wd.run(&["scan", "-o", "r", "--encoding", label, "sj.csv"]);
+        assert_eq!(status(&out), 2, "{label}");
+        assert!(
+            stderr(&out).contains(&format!(
+                "\"{label}\" is an encoding crmguard cannot decode"
+            )),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!wd.join("r").exists(), "{label}");
+    }
+}
+
+#[test]
 fn near_miss_disclosure_headers_get_the_aliases_line() {
     let wd = Workdir::new();
     wd.write(
