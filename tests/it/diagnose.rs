@@ -168,6 +168,44 @@ fn encoding_refuses_bytes_it_cannot_read_instead_of_replacing_them() {
 }
 
 #[test]
+fn plain_content_under_a_compressed_name_is_read_as_it_is_and_said() {
+    let wd = Workdir::new();
+    let csv = "name,is_synthetic,data_source\nx,false,crm\n";
+    wd.write("p.csv.gz", csv);
+    let out = wd.run(&["scan", "p.csv.gz"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(wd.read_string("crmguard-out/p.clean.csv"), csv);
+    let report = wd.report("crmguard-out/p.report.json");
+    assert_eq!(report["input"]["compression"], Value::Null);
+    assert_eq!(
+        findings(&report),
+        [(
+            "COMPRESSION_MISMATCH".to_string(),
+            "the name says gzip, but the content is plain data: read as plain".to_string(),
+            Some("name it for what it is (e.g. p.csv)".to_string())
+        )]
+    );
+    // zstd content under a gzip name: the name to give it.
+    let zst = zstd::encode_all(csv.as_bytes(), 0).unwrap();
+    wd.write("z.csv.gz", zst);
+    let out = wd.run(&["scan", "z.csv.gz"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(wd.read_string("crmguard-out/z.clean.csv"), csv);
+    let f = findings(&wd.report("crmguard-out/z.report.json"));
+    assert_eq!(
+        f[0].2.as_deref(),
+        Some("name it for what it is (e.g. z.csv.zst)")
+    );
+    // No bytes at all are empty under any name, not a mismatch.
+    wd.write("e.csv.zst", "");
+    let out = wd.run(&["scan", "e.csv.zst"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let f = findings(&wd.report("crmguard-out/e.report.json"));
+    let codes: Vec<&str> = f.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(codes, ["EMPTY_FILE"]);
+}
+
+#[test]
 fn near_miss_disclosure_headers_get_the_aliases_line() {
     let wd = Workdir::new();
     wd.write(
