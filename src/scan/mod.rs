@@ -163,7 +163,7 @@ fn scan_text(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         &keys,
         cfg.policy,
     );
-    findings.extend(encoding.finding(path));
+    findings.extend(encoding.finding(path, read_as));
     blank_file_finding(reader.held_nothing(), &mut findings);
     let read = Read {
         scan_id: scan_id.clone(),

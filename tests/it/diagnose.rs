@@ -168,6 +168,69 @@ fn encoding_refuses_bytes_it_cannot_read_instead_of_replacing_them() {
 }
 
 #[test]
+fn the_iconv_line_works_as_printed_for_compressed_files_and_pipes() {
+    let wd = Workdir::new();
+    let csv = b"Name,is_synthetic,data_source\nJ\xfcrgen,false,web\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csv).unwrap();
+    let gz = gz.finish().unwrap();
+    wd.write("lg.csv.gz", &gz);
+    let out = wd.run(&["scan", "lg.csv.gz"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let f = findings(&wd.report("crmguard-out/lg.report.json"));
+    let fix = f[0].2.as_deref().unwrap();
+    assert_eq!(
+        fix,
+        "gzip -dc lg.csv.gz | iconv -f WINDOWS-1252 -t UTF-8 > lg.utf8.csv, \
+         or scan with --encoding windows-1252"
+    );
+    // As printed, it writes a UTF-8 file that scans clean.
+    let command = fix.split(", or ").next().unwrap();
+    let sh = Command::new("sh")
+        .current_dir(wd.path())
+        .args(["-c", command])
+        .status()
+        .unwrap();
+    assert!(sh.success(), "{command}");
+    let out = wd.run(&["scan", "-o", "u", "lg.utf8.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        wd.read_string("u/lg.utf8.clean.csv"),
+        "Name,is_synthetic,data_source\nJürgen,false,web\n"
+    );
+
+    // Stdin has no name to convert or to rename.
+    let out = wd
+        .command(&["scan", "-o", "p", "-"])
+        .write_stdin(gz)
+        .output()
+        .unwrap();
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let f = findings(&wd.report("p/stdin.report.json"));
+    assert_eq!(
+        f.iter()
+            .map(|(code, message, fix)| (code.as_str(), message.as_str(), fix.as_deref()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "COMPRESSION_MISMATCH",
+                "the content is gzip data: read decompressed",
+                None
+            ),
+            (
+                "ENCODING_NOT_UTF8",
+                "1 row is not UTF-8 and reads as windows-1252 (row 1: \"Jürgen\"): the file was \
+                 exported in a legacy encoding",
+                Some(
+                    "put `gzip -dc | iconv -f WINDOWS-1252 -t UTF-8` in the pipe before \
+                     crmguard, or scan with --encoding windows-1252"
+                )
+            ),
+        ]
+    );
+}
+
+#[test]
 fn plain_content_under_a_compressed_name_is_read_as_it_is_and_said() {
     let wd = Workdir::new();
     let csv = "name,is_synthetic,data_source\nx,false,crm\n";
