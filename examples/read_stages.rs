@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use crmguard::input::{Compression, Format, Row, open_input, reader_for};
+use crmguard::input::{Format, Row, open_input, reader_for};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: read_stages FILE")?;
@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let limit = 16 << 20;
 
     let start = cpu_seconds();
-    let src = open_input(path, Compression::None, None)?;
+    let src = open_input(path, None)?;
     let mut reader = reader_for(Format::Csv { delimiter: b',' }, src.reader, path, limit)?;
     let mut row = Row::default();
     let (mut records, mut bytes) = (0u64, 0u64);
@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let read = cpu_seconds() - start;
 
     // The workers' share, over the same records held in memory.
-    let src = open_input(path, Compression::None, None)?;
+    let src = open_input(path, None)?;
     let mut reader = reader_for(Format::Csv { delimiter: b',' }, src.reader, path, limit)?;
     let parser = reader.parser();
     let mut rows = Vec::new();

@@ -39,6 +39,17 @@ impl fmt::Display for Located {
 
 impl std::error::Error for Located {}
 
+impl Located {
+    /// A read error met at `line`, or, when the reader underneath could
+    /// say where it was (a byte the `--encoding` cannot read), that place.
+    pub fn read_error(path: &Path, line: u64, column: u64, e: std::io::Error) -> Located {
+        match e.get_ref().and_then(|e| e.downcast_ref::<Located>()) {
+            Some(at) => at.clone(),
+            None => Located::new(path, line, column, format!("read error: {e}")),
+        }
+    }
+}
+
 /// The run stopped because of Ctrl-C (or SIGTERM, SIGHUP): the file being
 /// scanned got no outputs and no audit record.
 #[derive(Debug)]

@@ -391,9 +391,11 @@ pub fn compress(data: &[u8], compression: Compression) -> Vec<u8> {
 }
 
 /// What crmguard's decoders make of `stored`, or `None` where they must fail.
-pub fn decompress(stored: &[u8], compression: Compression) -> Option<Vec<u8>> {
+/// As the scan does, the magic bytes decide, not the name: plain content
+/// under a `.gz` or `.zst` name is read as it is.
+pub fn decompress(stored: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    let ok = match compression {
+    let ok = match Compression::sniff(stored) {
         Compression::None => return Some(stored.to_vec()),
         Compression::Gzip => flate2::read::MultiGzDecoder::new(stored).read_to_end(&mut out).is_ok(),
         Compression::Zstd => zstd::stream::read::Decoder::new(stored)

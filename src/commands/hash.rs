@@ -79,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             path.display()
         );
     }
-    let src = open_input(path, input.compression, None)?;
+    let src = open_input(path, None)?;
     let bom = src.bom;
     let mut reader = reader_for(input.format, src.reader, path, policy.max_record_bytes)?;
 

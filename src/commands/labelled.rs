@@ -280,7 +280,7 @@ fn load_file(
     // instead of rows silently swallowed into one text.
     let (base, named) = uncompressed_name(path);
     let format = format_of(path, base, named)?;
-    let mut rdr = Records::open(path, format, named)?;
+    let mut rdr = Records::open(path, format)?;
     let wants = Wants {
         texts: text_columns,
         label: labels.column,
@@ -372,7 +372,7 @@ enum Records {
 }
 
 impl Records {
-    fn open(path: &Path, format: Format, compression: Compression) -> anyhow::Result<Records> {
+    fn open(path: &Path, format: Format) -> anyhow::Result<Records> {
         if format == Format::Parquet {
             #[cfg(feature = "parquet")]
             return Ok(Records::Parquet(Box::new(
@@ -384,7 +384,7 @@ impl Records {
                 terminal::path(path)
             );
         }
-        let src = open_input(path, compression, None)?;
+        let src = open_input(path, None)?;
         Ok(Records::Text(reader_for(
             format,
             src.reader,

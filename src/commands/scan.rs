@@ -84,7 +84,8 @@ pub struct Args {
     /// Record every quarantined row (blake3 and reasons, never content) as a baseline
     #[arg(long, value_name = "FILE", value_parser = baseline_file)]
     pub write_baseline: Option<PathBuf>,
-    /// Transcode inputs from this encoding (e.g. windows-1252) to UTF-8 as they are read
+    /// Transcode inputs from this encoding (e.g. windows-1252) to UTF-8 as they are read;
+    /// a byte that is no character in it is an error
     #[arg(long, value_name = "LABEL", value_parser = parse_encoding)]
     pub encoding: Option<&'static encoding_rs::Encoding>,
     /// Run inside another program (the Python package): no signal handler
@@ -137,8 +138,19 @@ fn baseline_file(s: &str) -> Result<PathBuf, String> {
 }
 
 fn parse_encoding(s: &str) -> Result<&'static encoding_rs::Encoding, String> {
-    encoding_rs::Encoding::for_label(s.trim().as_bytes())
-        .ok_or_else(|| format!("unknown encoding {s:?} (e.g. windows-1252, iso-8859-1, utf-16le)"))
+    let enc = encoding_rs::Encoding::for_label(s.trim().as_bytes()).ok_or_else(|| {
+        format!("unknown encoding {s:?} (e.g. windows-1252, iso-8859-1, utf-16le)")
+    })?;
+    // The Encoding Standard maps these labels (ISO-2022-KR, HZ-GB-2312,
+    // ISO-2022-CN...) to a decoder that turns a whole file into one U+FFFD,
+    // on purpose: it cannot decode them.
+    if enc == encoding_rs::REPLACEMENT {
+        return Err(format!(
+            "{s:?} is an encoding crmguard cannot decode (the Encoding Standard reads it as \
+             nothing but one U+FFFD): convert the file to UTF-8 first"
+        ));
+    }
+    Ok(enc)
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

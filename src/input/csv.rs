@@ -115,7 +115,16 @@ impl CsvReader {
             endings: LineEndings::default(),
         };
         let mut row = Row::default();
-        if r.read_record(&mut row)? {
+        // A line of spaces where the header should be names no column: it
+        // is as blank as an empty line (EMPTY_FILE when nothing follows),
+        // not a header of one nameless column. After the header such a line
+        // is a record like any other, kept byte for byte.
+        let mut found = r.read_record(&mut row)?;
+        while found && row.raw.iter().all(|&b| b == b' ' || b == b'\t') {
+            r.endings = LineEndings::default();
+            found = r.read_record(&mut row)?;
+        }
+        if found {
             r.parser().parse(&mut row)?;
             // Unquoting takes out ASCII quotes only, so the names are UTF-8
             // exactly when the record's bytes are: one linear check, which
@@ -143,16 +152,12 @@ impl CsvReader {
         Ok(r)
     }
 
-    fn io_error(path: &Path, line: u64, e: std::io::Error) -> Located {
-        Located::new(path, line, 1, format!("read error: {e}"))
-    }
-
     /// The reader's buffer, refilled if empty; empty at the end.
     fn fill(&mut self) -> Result<&[u8], Located> {
         let (path, line) = (&self.path, self.line);
         self.rdr
             .fill_buf()
-            .map_err(|e| Self::io_error(path, line, e))
+            .map_err(|e| Located::read_error(path, line, 1, e))
     }
 
     /// Skips the blank lines before a record, counting them; `Ok(false)`

@@ -57,7 +57,7 @@ impl JsonArrayReader {
     fn peek(&mut self) -> Result<Option<u8>, Located> {
         match self.rdr.fill_buf() {
             Ok(buf) => Ok(buf.first().copied()),
-            Err(e) => Err(self.error(format!("read error: {e}"))),
+            Err(e) => Err(Located::read_error(&self.path, self.line, self.column, e)),
         }
     }
 

@@ -40,7 +40,7 @@ impl NdjsonReader {
             let buf = self
                 .rdr
                 .fill_buf()
-                .map_err(|e| Located::new(&self.path, self.line, 1, format!("read error: {e}")))?;
+                .map_err(|e| Located::read_error(&self.path, self.line, 1, e))?;
             if buf.is_empty() {
                 return Ok(!out.is_empty());
             }

@@ -156,6 +156,7 @@ fn decode(
     raw: impl BufRead + Send + 'static,
     compression: Compression,
     encoding: Option<&'static encoding_rs::Encoding>,
+    path: &Path,
 ) -> io::Result<Box<dyn Read + Send>> {
     let decompressed: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(raw),
@@ -184,11 +185,144 @@ fn decode(
     } else {
         Box::new(io::Cursor::new(head).chain(decompressed))
     };
-    let transcoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
-        .encoding(Some(enc))
-        .build(rest);
+    let transcoded = Transcode::new(rest, enc, path);
     let bom: &[u8] = if utf8_bom { BOM } else { &[] };
     Ok(Box::new(io::Cursor::new(bom).chain(transcoded)))
+}
+
+/// `--encoding`: the content transcoded to UTF-8, stopping at the first
+/// byte sequence that is no character in the encoding. Replacing it with
+/// U+FFFD, as a decoder does by default, would pass the row clean with its
+/// text lost and nothing said; and the bytes cannot be kept for an
+/// ENCODING_INVALID row either, since a malformed sequence may begin in an
+/// earlier buffer and the row's text around it is already transcoded. So the
+/// file is refused, at the line and column (in the transcoded text, which
+/// has the same lines) where the bad bytes start, before anything is
+/// committed.
+struct Transcode<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    path: std::path::PathBuf,
+    out: Vec<u8>,
+    pos: usize,
+    /// The transcoded text's line and the characters on it so far.
+    line: u64,
+    column: u64,
+    /// The last few bytes of content consumed: a malformed sequence is at
+    /// most 4 bytes, plus 3 read after it.
+    recent: Vec<u8>,
+    done: bool,
+    /// Every read after the first bad bytes fails as the first did.
+    failed: Option<crate::error::Located>,
+}
+
+const RECENT: usize = 8;
+
+impl<R: Read> Transcode<BufReader<R>> {
+    fn new(inner: R, enc: &'static encoding_rs::Encoding, path: &Path) -> Self {
+        Transcode {
+            inner: BufReader::with_capacity(BUF_SIZE, inner),
+            decoder: enc.new_decoder_with_bom_removal(),
+            path: path.to_owned(),
+            out: Vec::new(),
+            pos: 0,
+            line: 1,
+            column: 0,
+            recent: Vec::with_capacity(RECENT * 2),
+            done: false,
+            failed: None,
+        }
+    }
+}
+
+impl<R: BufRead> Transcode<R> {
+    /// Transcodes the next buffer into `out`; false at the end.
+    fn refill(&mut self) -> io::Result<bool> {
+        use encoding_rs::DecoderResult;
+        if let Some(e) = &self.failed {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e.clone()));
+        }
+        while !self.done {
+            let input = self.inner.fill_buf()?;
+            let last = input.is_empty();
+            self.out.resize(
+                self.decoder
+                    .max_utf8_buffer_length_without_replacement(input.len())
+                    .unwrap_or(BUF_SIZE * 3)
+                    .max(16),
+                0,
+            );
+            let (result, read, written) =
+                self.decoder
+                    .decode_to_utf8_without_replacement(input, &mut self.out, last);
+            self.recent.extend_from_slice(&input[..read]);
+            let cut = self.recent.len().saturating_sub(RECENT);
+            self.recent.drain(..cut);
+            self.inner.consume(read);
+            self.out.truncate(written);
+            self.pos = 0;
+            for &b in &self.out {
+                if b == b'\n' {
+                    self.line += 1;
+                    self.column = 0;
+                } else if b & 0xC0 != 0x80 {
+                    self.column += 1;
+                }
+            }
+            match result {
+                DecoderResult::InputEmpty if last => self.done = true,
+                DecoderResult::InputEmpty | DecoderResult::OutputFull => {}
+                DecoderResult::Malformed(bad, after) => {
+                    let e = self.malformed(bad.into(), after.into());
+                    self.failed = Some(e.clone());
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                }
+            }
+            if written > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn malformed(&self, bad: usize, after: usize) -> crate::error::Located {
+        let name = self.decoder.encoding().name();
+        let what = match self.recent.len().checked_sub(bad + after) {
+            Some(from) => {
+                let hex: Vec<String> = self.recent[from..from + bad]
+                    .iter()
+                    .map(|b| format!("0x{b:02X}"))
+                    .collect();
+                match bad {
+                    1 => format!("byte {} is", hex[0]),
+                    _ => format!("bytes {} are", hex.join(" ")),
+                }
+            }
+            None => "the bytes here are".into(),
+        };
+        crate::error::Located::new(
+            &self.path,
+            self.line,
+            self.column + 1,
+            format!(
+                "{what} not valid {name} (--encoding {label}): is the file in another \
+                 encoding?",
+                label = name.to_ascii_lowercase(),
+            ),
+        )
+    }
+}
+
+impl<R: BufRead> Read for Transcode<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.out.len() && !self.refill()? {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// Up to `n` bytes from the start of `r`: a pipe may hand them over in
@@ -206,18 +340,17 @@ fn read_head(r: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// Opens `path` (`-` is stdin). `named` is the compression its name
-/// implies; gzip or zstd magic bytes win over a plain name (content
-/// compressed under a `.csv` name is read decompressed). A compressed name
-/// over other content keeps the name's word, so damaged data is an error,
-/// not garbage read as rows. With `encoding`,
-/// the (decompressed) content is transcoded to UTF-8 as it is read.
+/// Opens `path` (`-` is stdin). The content is read as what its magic
+/// bytes say, whatever the name: gzip under `.csv` decompressed, plain text
+/// under `.gz` as it is (COMPRESSION_MISMATCH says so). Damaged gzip or
+/// zstd data still starts with its magic bytes, so it is an error, not
+/// garbage read as rows. With `encoding`, the (decompressed) content is
+/// transcoded to UTF-8 as it is read.
 ///
 /// Errors name the file: "cannot open" when it cannot be opened, "cannot read" when
 /// its first bytes cannot be read or decompressed.
 pub fn open_input(
     path: &Path,
-    named: Compression,
     encoding: Option<&'static encoding_rs::Encoding>,
 ) -> anyhow::Result<InputSource> {
     let cannot_open = |e: io::Error| {
@@ -250,15 +383,20 @@ pub fn open_input(
     if let Some(what) = refuse_binary(head) {
         anyhow::bail!("{}: the file is {what}", crate::terminal::path(path));
     }
-    let compression = match Compression::sniff(head) {
-        Compression::None => named,
-        sniffed => sniffed,
-    };
-    let mut decoded = decode(tee, compression, encoding).map_err(cannot_open)?;
+    let compression = Compression::sniff(head);
+    let mut decoded = decode(tee, compression, encoding, path).map_err(cannot_open)?;
     // A BOM can arrive split across reads from a pipe: collect up to three
     // bytes before deciding.
-    let mut head = read_head(&mut decoded, BOM.len())
-        .with_context(|| format!("{}: cannot read", crate::terminal::path(path)))?;
+    let mut head = read_head(&mut decoded, BOM.len()).map_err(|e| {
+        match e
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<crate::error::Located>())
+        {
+            Some(at) => anyhow::Error::new(at.clone()),
+            None => anyhow::Error::new(e)
+                .context(format!("{}: cannot read", crate::terminal::path(path))),
+        }
+    })?;
     let bom = head == BOM;
     let empty = head.is_empty();
     if bom {
@@ -304,7 +442,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         std::fs::write(&p, b"\xEF\xBB\xBFa,b\n").unwrap();
-        let mut src = open_input(&p, Compression::None, None).unwrap();
+        let mut src = open_input(&p, None).unwrap();
         assert!(src.bom);
         let mut s = String::new();
         src.reader.read_to_string(&mut s).unwrap();
@@ -326,7 +464,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         std::fs::write(&p, &data).unwrap();
-        let mut src = open_input(&p, Compression::None, None).unwrap();
+        let mut src = open_input(&p, None).unwrap();
         let mut back = Vec::new();
         src.reader.read_to_end(&mut back).unwrap();
         assert_eq!(back, data);
@@ -339,7 +477,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         std::fs::write(&p, b"a").unwrap();
-        let mut src = open_input(&p, Compression::None, None).unwrap();
+        let mut src = open_input(&p, None).unwrap();
         assert!(!src.bom);
         let mut s = String::new();
         src.reader.read_to_string(&mut s).unwrap();
@@ -355,7 +493,7 @@ mod tests {
         enc.write_all(b"{\"a\":1}\n").unwrap();
         let gz = enc.finish().unwrap();
         std::fs::write(&p, &gz).unwrap();
-        let mut src = open_input(&p, Compression::None, None).unwrap();
+        let mut src = open_input(&p, None).unwrap();
         let mut s = String::new();
         src.reader.read_to_string(&mut s).unwrap();
         assert_eq!(s, "{\"a\":1}\n");
@@ -365,7 +503,7 @@ mod tests {
         // The same bytes under a plain name are sniffed and read alike.
         let plain = dir.path().join("x.ndjson");
         std::fs::write(&plain, &gz).unwrap();
-        let mut src = open_input(&plain, Compression::None, None).unwrap();
+        let mut src = open_input(&plain, None).unwrap();
         let mut s = String::new();
         src.reader.read_to_string(&mut s).unwrap();
         assert_eq!(s, "{\"a\":1}\n");
@@ -373,22 +511,22 @@ mod tests {
     }
 
     #[test]
-    fn a_compressed_name_keeps_its_word_and_workbooks_are_refused() {
+    fn plain_text_under_a_compressed_name_is_read_as_it_is_and_workbooks_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv.gz");
         std::fs::write(&p, b"a,b\n").unwrap();
-        let e = open_input(&p, Compression::Gzip, None).err().unwrap();
-        assert!(format!("{e:#}").contains("gzip"), "{e:#}");
+        let mut src = open_input(&p, None).unwrap();
+        assert_eq!(src.compression, Compression::None);
+        let mut s = String::new();
+        src.reader.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "a,b\n");
         let x = dir.path().join("x.csv");
         std::fs::write(&x, b"PK\x03\x04rest").unwrap();
-        let e = open_input(&x, Compression::None, None)
-            .err()
-            .unwrap()
-            .to_string();
+        let e = open_input(&x, None).err().unwrap().to_string();
         assert!(e.contains("ZIP archive"), "{e}");
         let empty = dir.path().join("e.csv");
         std::fs::write(&empty, b"").unwrap();
-        assert!(open_input(&empty, Compression::None, None).unwrap().empty);
+        assert!(open_input(&empty, None).unwrap().empty);
     }
 
     #[test]
@@ -396,10 +534,51 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         std::fs::write(&p, b"name\nM\xfcller\n").unwrap();
-        let mut src = open_input(&p, Compression::None, Some(encoding_rs::WINDOWS_1252)).unwrap();
+        let mut src = open_input(&p, Some(encoding_rs::WINDOWS_1252)).unwrap();
         let mut s = String::new();
         src.reader.read_to_string(&mut s).unwrap();
         assert_eq!(s, "name\nMüller\n");
         assert_eq!(src.stats.bytes_read(), 12, "the stored bytes are counted");
+    }
+
+    /// Hands over one byte per read, as a slow pipe may.
+    struct Trickle(io::Cursor<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn a_malformed_sequence_split_across_reads_is_named_where_it_starts() {
+        // UTF-16LE "é,\nab" then a lone high surrogate (D800) and "c": the
+        // surrogate's two bytes arrive in separate reads, and only the "c"
+        // after them shows that they are malformed.
+        let bytes: Vec<u8> = "é,\nab"
+            .encode_utf16()
+            .chain([0xD800, u16::from(b'c')])
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let mut t = Transcode::new(
+            Trickle(io::Cursor::new(bytes)),
+            encoding_rs::UTF_16LE,
+            Path::new("x.csv"),
+        );
+        let mut text = Vec::new();
+        let e = t.read_to_end(&mut text).unwrap_err();
+        assert_eq!(text, "é,\nab".as_bytes(), "the text before it is read");
+        let at = e
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<crate::error::Located>())
+            .unwrap();
+        assert_eq!(
+            at.to_string(),
+            "x.csv:2:3: bytes 0x00 0xD8 are not valid UTF-16LE (--encoding utf-16le): \
+             is the file in another encoding?"
+        );
+        // Reading on does not skip past it.
+        assert!(t.read(&mut [0; 8]).is_err());
     }
 }

@@ -20,7 +20,7 @@ use crate::audit::{
     ApprovalRecord, AuditLog, Entry, FileRef, Head, OutputRef, Pending, PolicyRef, Record,
     ReleasedRow, VerifyError, VerifySummary, for_each_record,
 };
-use crate::input::{Compression, Format, Terminator, open_input, reader_for};
+use crate::input::{Format, Terminator, open_input, reader_for};
 use crate::output::{AtomicFile, Finished, Mode, same_file};
 use crate::policy::{Policy, PolicySource};
 use crate::spec::Reason;
@@ -228,7 +228,7 @@ fn read_quarantine(req: &Request) -> anyhow::Result<Quarantine> {
             format!("{shown}: no crmguard_row and crmguard_reasons columns: not a quarantine file")
         })?;
     }
-    let src = open_input(path, Compression::None, None)?;
+    let src = open_input(path, None)?;
     let stats = src.stats.clone();
     // A quarantined row is the input's record plus crmguard's columns,
     // whose evidence text can run to a few hundred KiB at most.

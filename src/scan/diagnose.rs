@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::input::Row;
+use crate::input::{Compression, Row};
 use crate::policy::Policy;
 use crate::report::FileFinding;
 use crate::spec::{Field, FieldSet, FileCode};
@@ -43,8 +43,11 @@ impl EncodingSniff {
     }
 
     /// A finding when most non-UTF-8 rows decode cleanly in one legacy
-    /// encoding (chardetng's guess): the file was exported in it.
-    pub fn finding(&self, path: &Path) -> Option<FileFinding> {
+    /// encoding (chardetng's guess): the file was exported in it. `read_as`
+    /// is the compression its content was read as: the fix must work as
+    /// printed, so compressed content is decompressed before iconv, and the
+    /// converted file gets a name scan reads as plain text.
+    pub fn finding(&self, path: &Path, read_as: Compression) -> Option<FileFinding> {
         if self.rows == 0 {
             return None;
         }
@@ -70,8 +73,6 @@ impl EncodingSniff {
         }
         let (row, text) = &decoded[0];
         let name = enc.name();
-        let file = path.display().to_string();
-        let out = converted_name(&file);
         if self.utf8_rows > 0 {
             return Some(FileFinding {
                 code: FileCode::EncodingNotUtf8,
@@ -102,13 +103,31 @@ impl EncodingSniff {
                 if self.rows == 1 { "s" } else { "" },
                 example(text)
             ),
-            fix: Some(format!(
-                "iconv -f {} -t UTF-8 {} > {}, or scan with --encoding {name}",
-                name.to_ascii_uppercase(),
-                shell_quote(&file),
-                shell_quote(&out)
-            )),
+            fix: Some(convert_fix(name, path, read_as)),
         })
+    }
+}
+
+/// How to get a UTF-8 file (or stream) from one in `name`: iconv, after
+/// the decompressor when the content is compressed, or `--encoding`.
+fn convert_fix(name: &str, path: &Path, read_as: Compression) -> String {
+    let iconv = format!("iconv -f {} -t UTF-8", name.to_ascii_uppercase());
+    let also = format!("or scan with --encoding {name}");
+    if path.as_os_str() == "-" {
+        // A pipe has no file to convert or name: the step goes in it.
+        let step = match read_as.name() {
+            Some(tool) => format!("{tool} -dc | {iconv}"),
+            None => iconv,
+        };
+        return format!("put `{step}` in the pipe before crmguard, {also}");
+    }
+    let file = path.display().to_string();
+    let plain = String::from_utf8_lossy(Compression::split_name(file.as_bytes()).0);
+    let out = shell_quote(&converted_name(&plain));
+    let file = shell_quote(&file);
+    match read_as.name() {
+        Some(tool) => format!("{tool} -dc {file} | {iconv} > {out}, {also}"),
+        None => format!("{iconv} {file} > {out}, {also}"),
     }
 }
 
@@ -246,7 +265,10 @@ mod tests {
             };
             sniff.add(&row);
         }
-        let f = sniff.finding(Path::new("exports/leads 2026.csv")).unwrap();
+        let plain = Compression::None;
+        let f = sniff
+            .finding(Path::new("exports/leads 2026.csv"), plain)
+            .unwrap();
         assert_eq!(f.code, FileCode::EncodingNotUtf8);
         assert!(
             f.message
@@ -258,13 +280,17 @@ mod tests {
             f.fix.unwrap(),
             "iconv -f WINDOWS-1252 -t UTF-8 'exports/leads 2026.csv' > 'exports/leads 2026.utf8.csv', or scan with --encoding windows-1252"
         );
-        assert!(EncodingSniff::default().finding(Path::new("x")).is_none());
+        assert!(
+            EncodingSniff::default()
+                .finding(Path::new("x"), plain)
+                .is_none()
+        );
         // Beside UTF-8 rows, converting the file would break them: no iconv.
         sniff.add_valid(&Row {
             raw: "4,Zoë".as_bytes().to_vec(),
             ..Row::default()
         });
-        let f = sniff.finding(Path::new("x.csv")).unwrap();
+        let f = sniff.finding(Path::new("x.csv"), plain).unwrap();
         assert!(f.message.contains("mixed"), "{}", f.message);
         assert!(!f.fix.unwrap().starts_with("iconv"));
     }

@@ -104,7 +104,7 @@ fn scan_text(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let path = &input.path;
-    let src = open_input(path, input.compression, cfg.encoding)?;
+    let src = open_input(path, cfg.encoding)?;
     if let (Some(bar), Some(size)) = (cfg.progress, src.size) {
         bar.set_length(size);
     }
@@ -163,7 +163,7 @@ fn scan_text(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         &keys,
         cfg.policy,
     );
-    findings.extend(encoding.finding(path));
+    findings.extend(encoding.finding(path, read_as));
     blank_file_finding(reader.held_nothing(), &mut findings);
     let read = Read {
         scan_id: scan_id.clone(),
@@ -479,22 +479,32 @@ fn opening_findings(input: &Input, src: &InputSource) -> Vec<FileFinding> {
             fix: None,
         });
     }
-    if src.compression != input.compression {
-        let name = input.path.display();
+    // No bytes are no compression, under any name: EMPTY_FILE says it.
+    if src.compression != input.compression && !src.empty {
         let is = src.compression.name().unwrap_or("plain");
+        let stdin = input.path.as_os_str() == "-";
         let message = match input.compression.name() {
             Some(named) => {
                 format!("the name says {named}, but the content is {is} data: read as {is}")
             }
+            // Stdin has no name to say anything, nor to rename.
+            None if stdin => format!("the content is {is} data: read decompressed"),
             None => format!(
                 "the content is {is} data, though its name does not say so: read decompressed"
             ),
         };
-        let fix = format!("name it for what it is (e.g. {name}.{})", ext(is));
+        let fix = (!stdin).then(|| {
+            let name = input.path.as_os_str().as_encoded_bytes();
+            let base = String::from_utf8_lossy(Compression::split_name(name).0);
+            match src.compression.name() {
+                Some(is) => format!("name it for what it is (e.g. {base}.{})", ext(is)),
+                None => format!("name it for what it is (e.g. {base})"),
+            }
+        });
         findings.push(FileFinding {
             code: FileCode::CompressionMismatch,
             message,
-            fix: Some(fix),
+            fix,
         });
     }
     if src.empty {

@@ -111,6 +111,164 @@ fn a_windows_1252_export_gets_the_iconv_line_and_encoding_reads_it() {
 }
 
 #[test]
+fn encoding_refuses_bytes_it_cannot_read_instead_of_replacing_them() {
+    let wd = Workdir::new();
+    // 0x82 opens a two-byte Shift_JIS character that the comma cannot
+    // end: decoded with U+FFFD, the row went clean with its text lost.
+    wd.write(
+        "sj.csv",
+        b"name,is_synthetic,data_source\nok,false,crm\nbad\x82,false,crm\n",
+    );
+    let out = wd.run(&["scan", "--encoding", "shift_jis", "sj.csv"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "sj.csv:3:4: byte 0x82 is not valid Shift_JIS (--encoding shift_jis): \
+             is the file in another encoding?"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(wd.list("crmguard-out"), Vec::<String>::new());
+    // Compressed or not, JSON or CSV, the place is in the decoded text:
+    // columns count characters, and 日本 ("\x93\xfa\x96\x7b") is two.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"[{\"name\": \"x\",\n \"n\": \"\x93\xfa\x96\x7b\xff\"}]")
+        .unwrap();
+    wd.write("sj.json.gz", gz.finish().unwrap());
+    let out = wd.run(&["scan", "--encoding", "shift_jis", "sj.json.gz"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("sj.json.gz:2:10: byte 0xFF is not valid Shift_JIS"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(wd.list("crmguard-out"), Vec::<String>::new());
+
+    // Labels the Encoding Standard decodes as one U+FFFD for the whole
+    // file are refused before anything is read.
+    for label in [
+        "iso-2022-kr",
+        "csiso2022kr",
+        "hz-gb-2312",
+        "iso-2022-cn",
+        "iso-2022-cn-ext",
+    ] {
+        let out = wd.run(&["scan", "-o", "r", "--encoding", label, "sj.csv"]);
+        assert_eq!(status(&out), 2, "{label}");
+        assert!(
+            stderr(&out).contains(&format!(
+                "\"{label}\" is an encoding crmguard cannot decode"
+            )),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!wd.join("r").exists(), "{label}");
+    }
+}
+
+#[test]
+fn the_iconv_line_works_as_printed_for_compressed_files_and_pipes() {
+    let wd = Workdir::new();
+    let csv = b"Name,is_synthetic,data_source\nJ\xfcrgen,false,web\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csv).unwrap();
+    let gz = gz.finish().unwrap();
+    wd.write("lg.csv.gz", &gz);
+    let out = wd.run(&["scan", "lg.csv.gz"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let f = findings(&wd.report("crmguard-out/lg.report.json"));
+    let fix = f[0].2.as_deref().unwrap();
+    assert_eq!(
+        fix,
+        "gzip -dc lg.csv.gz | iconv -f WINDOWS-1252 -t UTF-8 > lg.utf8.csv, \
+         or scan with --encoding windows-1252"
+    );
+    // As printed, it writes a UTF-8 file that scans clean.
+    let command = fix.split(", or ").next().unwrap();
+    let sh = Command::new("sh")
+        .current_dir(wd.path())
+        .args(["-c", command])
+        .status()
+        .unwrap();
+    assert!(sh.success(), "{command}");
+    let out = wd.run(&["scan", "-o", "u", "lg.utf8.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        wd.read_string("u/lg.utf8.clean.csv"),
+        "Name,is_synthetic,data_source\nJürgen,false,web\n"
+    );
+
+    // Stdin has no name to convert or to rename.
+    let out = wd
+        .command(&["scan", "-o", "p", "-"])
+        .write_stdin(gz)
+        .output()
+        .unwrap();
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let f = findings(&wd.report("p/stdin.report.json"));
+    assert_eq!(
+        f.iter()
+            .map(|(code, message, fix)| (code.as_str(), message.as_str(), fix.as_deref()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "COMPRESSION_MISMATCH",
+                "the content is gzip data: read decompressed",
+                None
+            ),
+            (
+                "ENCODING_NOT_UTF8",
+                "1 row is not UTF-8 and reads as windows-1252 (row 1: \"Jürgen\"): the file was \
+                 exported in a legacy encoding",
+                Some(
+                    "put `gzip -dc | iconv -f WINDOWS-1252 -t UTF-8` in the pipe before \
+                     crmguard, or scan with --encoding windows-1252"
+                )
+            ),
+        ]
+    );
+}
+
+#[test]
+fn plain_content_under_a_compressed_name_is_read_as_it_is_and_said() {
+    let wd = Workdir::new();
+    let csv = "name,is_synthetic,data_source\nx,false,crm\n";
+    wd.write("p.csv.gz", csv);
+    let out = wd.run(&["scan", "p.csv.gz"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(wd.read_string("crmguard-out/p.clean.csv"), csv);
+    let report = wd.report("crmguard-out/p.report.json");
+    assert_eq!(report["input"]["compression"], Value::Null);
+    assert_eq!(
+        findings(&report),
+        [(
+            "COMPRESSION_MISMATCH".to_string(),
+            "the name says gzip, but the content is plain data: read as plain".to_string(),
+            Some("name it for what it is (e.g. p.csv)".to_string())
+        )]
+    );
+    // zstd content under a gzip name: the name to give it.
+    let zst = zstd::encode_all(csv.as_bytes(), 0).unwrap();
+    wd.write("z.csv.gz", zst);
+    let out = wd.run(&["scan", "z.csv.gz"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(wd.read_string("crmguard-out/z.clean.csv"), csv);
+    let f = findings(&wd.report("crmguard-out/z.report.json"));
+    assert_eq!(
+        f[0].2.as_deref(),
+        Some("name it for what it is (e.g. z.csv.zst)")
+    );
+    // No bytes at all are empty under any name, not a mismatch.
+    wd.write("e.csv.zst", "");
+    let out = wd.run(&["scan", "e.csv.zst"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let f = findings(&wd.report("crmguard-out/e.report.json"));
+    let codes: Vec<&str> = f.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(codes, ["EMPTY_FILE"]);
+}
+
+#[test]
 fn near_miss_disclosure_headers_get_the_aliases_line() {
     let wd = Workdir::new();
     wd.write(
@@ -213,6 +371,8 @@ fn an_empty_file_is_a_finding_in_every_format() {
     // one, and so is a JSON Lines file of one record among blank lines.
     for (name, text, empty) in [
         ("blank.csv", "\n\r\n\n", true),
+        ("spaces.csv", "   \n", true),
+        ("spacelines.tsv", " \t \r\n\n  ", true),
         ("blank.tsv", "\n\n", true),
         ("header.csv", "Name,is_synthetic,data_source\n", false),
         ("spaces.json", "  \n\t\r\n ", true),
@@ -243,6 +403,18 @@ fn an_empty_file_is_a_finding_in_every_format() {
             );
         }
     }
+    // A line of spaces before the header is as blank as an empty one; the
+    // header below it names the columns.
+    wd.write(
+        "late.csv",
+        "  \nName,is_synthetic,data_source\nAda,false,web\n",
+    );
+    let out = wd.run(&["scan", "late.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        wd.read_string("crmguard-out/late.clean.csv"),
+        "Name,is_synthetic,data_source\nAda,false,web\n"
+    );
 }
 
 #[test]

@@ -249,8 +249,10 @@ fn damaged_compressed_inputs_are_errors_that_name_the_file() {
     let gz = gz.finish().unwrap();
     // Cut mid-stream: the first rows decode, then the data ends.
     wd.write("cut.csv.gz", &gz[..gz.len() / 2]);
-    wd.write("fake.csv.gz", "not gzip at all");
-    wd.write("junk.ndjson.zst", "not zstd at all");
+    // Damaged past their magic bytes: content without them is not
+    // compressed data at all, and is read as what it is (COMPRESSION_MISMATCH).
+    wd.write("fake.csv.gz", b"\x1f\x8bnot gzip at all");
+    wd.write("junk.ndjson.zst", b"\x28\xb5\x2f\xfdnot zstd at all");
     for (file, want) in [
         ("cut.csv.gz", "corrupt or truncated gzip data"),
         ("fake.csv.gz", "corrupt or truncated gzip data"),
