@@ -46,8 +46,10 @@ impl EncodingSniff {
     /// encoding (chardetng's guess): the file was exported in it. `read_as`
     /// is the compression its content was read as: the fix must work as
     /// printed, so compressed content is decompressed before iconv, and the
-    /// converted file gets a name scan reads as plain text.
-    pub fn finding(&self, path: &Path, read_as: Compression) -> Option<FileFinding> {
+    /// converted file gets a name scan reads as plain text. `bom`: the
+    /// content starts with a UTF-8 byte-order mark, which iconv from a
+    /// legacy encoding would turn into characters of the first column name.
+    pub fn finding(&self, path: &Path, read_as: Compression, bom: bool) -> Option<FileFinding> {
         if self.rows == 0 {
             return None;
         }
@@ -103,15 +105,21 @@ impl EncodingSniff {
                 if self.rows == 1 { "s" } else { "" },
                 example(text)
             ),
-            fix: Some(convert_fix(name, path, read_as)),
+            fix: Some(convert_fix(name, path, read_as, bom)),
         })
     }
 }
 
 /// How to get a UTF-8 file (or stream) from one in `name`: iconv, after
 /// the decompressor when the content is compressed, or `--encoding`.
-fn convert_fix(name: &str, path: &Path, read_as: Compression) -> String {
+fn convert_fix(name: &str, path: &Path, read_as: Compression, bom: bool) -> String {
     let iconv = format!("iconv -f {} -t UTF-8", name.to_ascii_uppercase());
+    // The mark's three bytes go first: read as the legacy encoding they are
+    // "ï»¿" (in windows-1252), glued to the first column's name.
+    let iconv = match bom {
+        true => format!("tail -c +4 | {iconv}"),
+        false => iconv,
+    };
     let also = format!("or scan with --encoding {name}");
     if path.as_os_str() == "-" {
         // A pipe has no file to convert or name: the step goes in it.
@@ -127,6 +135,11 @@ fn convert_fix(name: &str, path: &Path, read_as: Compression) -> String {
     let file = shell_quote(&file);
     match read_as.name() {
         Some(tool) => format!("{tool} -dc {file} | {iconv} > {out}, {also}"),
+        // `tail` reads the file itself: iconv is last in the pipe.
+        None if bom => format!(
+            "tail -c +4 {file} | {} > {out}, {also}",
+            iconv.trim_start_matches("tail -c +4 | ")
+        ),
         None => format!("{iconv} {file} > {out}, {also}"),
     }
 }
@@ -267,7 +280,7 @@ mod tests {
         }
         let plain = Compression::None;
         let f = sniff
-            .finding(Path::new("exports/leads 2026.csv"), plain)
+            .finding(Path::new("exports/leads 2026.csv"), plain, false)
             .unwrap();
         assert_eq!(f.code, FileCode::EncodingNotUtf8);
         assert!(
@@ -280,9 +293,21 @@ mod tests {
             f.fix.unwrap(),
             "iconv -f WINDOWS-1252 -t UTF-8 'exports/leads 2026.csv' > 'exports/leads 2026.utf8.csv', or scan with --encoding windows-1252"
         );
+        // After a byte-order mark, which iconv would turn into characters.
+        let f = sniff.finding(Path::new("a.csv"), plain, true).unwrap();
+        assert_eq!(
+            f.fix.unwrap(),
+            "tail -c +4 a.csv | iconv -f WINDOWS-1252 -t UTF-8 > a.utf8.csv, or scan with --encoding windows-1252"
+        );
+        let f = (sniff.finding(Path::new("a.csv.gz"), Compression::Gzip, true)).unwrap();
+        assert!(
+            f.fix
+                .unwrap()
+                .starts_with("gzip -dc a.csv.gz | tail -c +4 | iconv -f WINDOWS-1252"),
+        );
         assert!(
             EncodingSniff::default()
-                .finding(Path::new("x"), plain)
+                .finding(Path::new("x"), plain, false)
                 .is_none()
         );
         // Beside UTF-8 rows, converting the file would break them: no iconv.
@@ -290,7 +315,7 @@ mod tests {
             raw: "4,Zoë".as_bytes().to_vec(),
             ..Row::default()
         });
-        let f = sniff.finding(Path::new("x.csv"), plain).unwrap();
+        let f = sniff.finding(Path::new("x.csv"), plain, false).unwrap();
         assert!(f.message.contains("mixed"), "{}", f.message);
         assert!(!f.fix.unwrap().starts_with("iconv"));
     }

@@ -110,7 +110,7 @@ fn scan_text(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     }
     let stats = src.stats.clone();
     let mut findings = opening_findings(input, &src);
-    let read_as = src.compression;
+    let (read_as, bom) = (src.compression, src.bom);
     let reader = reader_for(input.format, src.reader, path, cfg.policy.max_record_bytes)?;
 
     let columns = reader
@@ -163,7 +163,7 @@ fn scan_text(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
         &keys,
         cfg.policy,
     );
-    findings.extend(encoding.finding(path, read_as));
+    findings.extend(encoding.finding(path, read_as, bom));
     blank_file_finding(reader.held_nothing(), &mut findings);
     let read = Read {
         scan_id: scan_id.clone(),

@@ -198,6 +198,29 @@ fn the_iconv_line_works_as_printed_for_compressed_files_and_pipes() {
         wd.read_string("u/lg.utf8.clean.csv"),
         "Name,is_synthetic,data_source\nJürgen,false,web\n"
     );
+    // After a UTF-8 byte-order mark, which iconv would make "ï»¿Name".
+    wd.write("bom.csv", [&b"\xEF\xBB\xBF"[..], csv].concat());
+    let out = wd.run(&["scan", "bom.csv"]);
+    let f = findings(&wd.report("crmguard-out/bom.report.json"));
+    let fix = f.iter().find_map(|(_, _, fix)| fix.as_deref()).unwrap();
+    let command = fix.split(", or ").next().unwrap();
+    assert!(
+        command.starts_with("tail -c +4 bom.csv | iconv"),
+        "{command}: {}",
+        stderr(&out)
+    );
+    let sh = Command::new("sh")
+        .current_dir(wd.path())
+        .args(["-c", command])
+        .status()
+        .unwrap();
+    assert!(sh.success(), "{command}");
+    let out = wd.run(&["scan", "-o", "b", "bom.utf8.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        wd.read_string("b/bom.utf8.clean.csv"),
+        "Name,is_synthetic,data_source\nJürgen,false,web\n"
+    );
 
     // Stdin has no name to convert or to rename.
     let out = wd
