@@ -43,6 +43,17 @@ pub struct AtomicFile {
     flusher: Option<Flusher>,
     bytes: u64,
     pub rows: u64,
+    /// The file this one replaces, whose permissions and owner it takes.
+    replaces: Option<Replaced>,
+}
+
+/// What a replaced file's successor keeps of it: a rewrite must not make a
+/// file readable by more people than before (nor fewer).
+#[derive(Debug, Clone, Copy)]
+struct Replaced {
+    bits: u32,
+    uid: u32,
+    gid: u32,
 }
 
 impl AtomicFile {
@@ -60,7 +71,53 @@ impl AtomicFile {
             flusher: None,
             bytes: 0,
             rows: 0,
+            replaces: None,
         })
+    }
+
+    /// The file will replace one with metadata `old`: it gets that file's
+    /// permission bits (a [`Mode::Private`] output at most its owner's) and,
+    /// as far as the system lets this process, its owner and group.
+    pub fn replacing(mut self, old: &std::fs::Metadata) -> AtomicFile {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            self.replaces = Some(Replaced {
+                bits: old.mode() & 0o777,
+                uid: old.uid(),
+                gid: old.gid(),
+            });
+        }
+        #[cfg(not(unix))]
+        let _ = old;
+        self
+    }
+
+    /// The permission bits the finished file gets, after giving it the
+    /// replaced file's owner and group where allowed; `None` to keep the
+    /// temp file's.
+    #[cfg(unix)]
+    fn final_bits(&self) -> io::Result<Option<u32>> {
+        use std::os::unix::fs::MetadataExt;
+        let Some(old) = self.replaces else {
+            return Ok((self.mode == Mode::Shared).then(|| self.mode.bits()));
+        };
+        let mut bits = match self.mode {
+            Mode::Private => old.bits & Mode::Private.bits(),
+            Mode::Shared => old.bits,
+        };
+        let file = self.tmp.as_file();
+        // Root may give the file back to its owner; anyone may give it a
+        // group they are in. Failing both is no error: the bits below
+        // make up for it.
+        if std::os::unix::fs::fchown(file, Some(old.uid), Some(old.gid)).is_err() {
+            let _ = std::os::unix::fs::fchown(file, None, Some(old.gid));
+        }
+        if file.metadata()?.gid() != old.gid {
+            // The group bits were for the old file's group, not this one's.
+            bits &= !0o070;
+        }
+        Ok(Some(bits))
     }
 
     pub fn path(&self) -> &Path {
@@ -121,9 +178,9 @@ impl AtomicFile {
     pub fn finish(mut self) -> io::Result<Finished> {
         self.write_out()?;
         #[cfg(unix)]
-        if self.mode == Mode::Shared {
+        if let Some(bits) = self.final_bits()? {
             use std::os::unix::fs::PermissionsExt;
-            let perms = std::fs::Permissions::from_mode(self.mode.bits());
+            let perms = std::fs::Permissions::from_mode(bits);
             self.tmp.as_file().set_permissions(perms)?;
         }
         self.tmp.as_file().sync_all()?;

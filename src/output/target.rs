@@ -22,18 +22,21 @@ pub enum OutputFile {
 
 impl OutputFile {
     /// Opens `path` for writing as described in the module docs. `mode` is
-    /// for files crmguard creates; a file written in place keeps its own.
+    /// for files crmguard creates; a file written in place keeps its own,
+    /// and a file replaced passes its own on (`AtomicFile::replacing`): a
+    /// rewrite neither widens nor narrows who may read it, except that a
+    /// private output stays its owner's alone.
     pub fn create(path: &Path, mode: Mode) -> io::Result<OutputFile> {
         if path.as_os_str() == "-" {
             return Ok(OutputFile::Stdout(Box::new(terminal::stdout_data())));
         }
-        let target = match fs::metadata(path) {
+        let (target, replaced) = match fs::metadata(path) {
             Ok(m) if m.is_dir() => return Err(io::Error::other("is a directory")),
             Ok(m) if m.is_file() => {
                 if fs::symlink_metadata(path)?.file_type().is_symlink() {
-                    fs::canonicalize(path)?
+                    (fs::canonicalize(path)?, Some(m))
                 } else {
-                    path.to_owned()
+                    (path.to_owned(), Some(m))
                 }
             }
             Ok(_) => {
@@ -50,7 +53,7 @@ impl OutputFile {
                         "is a symlink to a file that does not exist",
                     ));
                 }
-                path.to_owned()
+                (path.to_owned(), None)
             }
             Err(e) => return Err(e),
         };
@@ -65,9 +68,11 @@ impl OutputFile {
                 terminal::path(&stale)
             );
         }
-        Ok(OutputFile::Atomic(Box::new(AtomicFile::create(
-            &target, mode,
-        )?)))
+        let mut file = AtomicFile::create(&target, mode)?;
+        if let Some(m) = &replaced {
+            file = file.replacing(m);
+        }
+        Ok(OutputFile::Atomic(Box::new(file)))
     }
 
     /// Completes the output: renamed into place, or flushed.

@@ -168,3 +168,28 @@ fn unhashable_records_are_errors_with_their_location() {
     assert_eq!(piped.stdout, wd.read("ok.hashed.csv"));
     assert!(stderr(&piped).contains("-> stdout"), "{}", stderr(&piped));
 }
+
+/// A rewrite does not change who may read the file: its permission bits
+/// and, as root, its owner and group are the old file's.
+#[cfg(unix)]
+#[test]
+fn in_place_keeps_permissions_and_owner() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let wd = Workdir::new();
+    let path = wd.write("priv.csv", "Name,is_synthetic\nA,true\n");
+    for bits in [0o600, 0o640, 0o664] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(bits)).unwrap();
+        let out = wd.run(&["hash", "--in-place", "priv.csv"]);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+        let mode = std::fs::metadata(&path).unwrap().mode() & 0o777;
+        assert_eq!(mode, bits, "{bits:o} became {mode:o}");
+    }
+    // SAFETY: geteuid only reads the process's effective user id.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+        let out = wd.run(&["hash", "--in-place", "priv.csv"]);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+        let m = std::fs::metadata(&path).unwrap();
+        assert_eq!((m.uid(), m.gid()), (65534, 65534));
+    }
+}
