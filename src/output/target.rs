@@ -11,6 +11,7 @@ use std::path::Path;
 
 use super::atomic::AtomicFile;
 use super::temp::{Mode, remove_stale_temps};
+use crate::input::Compression;
 use crate::terminal;
 
 /// An output being written to one of the targets above.
@@ -112,6 +113,62 @@ impl Write for OutputFile {
             OutputFile::Atomic(f) => f.flush(),
             OutputFile::InPlace(f) => f.flush(),
             OutputFile::Stdout(f) => f.flush(),
+        }
+    }
+}
+
+/// An output compressed as its name says (`.gz`, `.zst`), as `scan` reads
+/// a name: a file rewritten in place stays what it was, and `-o x.csv.gz`
+/// is gzip, not plain text under a gzip name.
+pub enum Compressed {
+    Plain(OutputFile),
+    Gzip(flate2::write::GzEncoder<OutputFile>),
+    Zstd(zstd::stream::write::Encoder<'static, OutputFile>),
+}
+
+impl Compressed {
+    /// `out`, compressed as the final component of `name` says; stdout
+    /// (`-`, or no name) is written plain, as `zcat` would.
+    pub fn new(out: OutputFile, name: Option<&Path>) -> io::Result<Compressed> {
+        let file_name = name
+            .and_then(Path::file_name)
+            .map(|n| n.as_encoded_bytes())
+            .unwrap_or_default();
+        Ok(match Compression::split_name(file_name).1 {
+            Compression::None => Compressed::Plain(out),
+            Compression::Gzip => Compressed::Gzip(flate2::write::GzEncoder::new(
+                out,
+                flate2::Compression::default(),
+            )),
+            Compression::Zstd => Compressed::Zstd(zstd::stream::write::Encoder::new(out, 0)?),
+        })
+    }
+
+    /// Ends the compressed stream, then completes the output
+    /// ([`OutputFile::commit`]).
+    pub fn commit(self) -> io::Result<()> {
+        match self {
+            Compressed::Plain(out) => out.commit(),
+            Compressed::Gzip(e) => e.finish()?.commit(),
+            Compressed::Zstd(e) => e.finish()?.commit(),
+        }
+    }
+}
+
+impl Write for Compressed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Compressed::Plain(f) => f.write(buf),
+            Compressed::Gzip(f) => f.write(buf),
+            Compressed::Zstd(f) => f.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Compressed::Plain(f) => f.flush(),
+            Compressed::Gzip(f) => f.flush(),
+            Compressed::Zstd(f) => f.flush(),
         }
     }
 }

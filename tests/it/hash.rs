@@ -169,6 +169,36 @@ fn unhashable_records_are_errors_with_their_location() {
     assert!(stderr(&piped).contains("-> stdout"), "{}", stderr(&piped));
 }
 
+/// A compressed file rewritten in place stays compressed the same way, and
+/// `-o` compresses as its name says: a `.gz` name over plain text is a file
+/// `scan` refuses.
+#[test]
+fn compressed_files_stay_compressed() {
+    use std::io::Write as _;
+    let wd = Workdir::new();
+    wd.write("allow.toml", ALLOW);
+    let csv = "Body,is_synthetic,data_source,ai_model_version,generation_timestamp\n\
+               hi,true,ai_generated,m,2026-01-01T00:00:00Z\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csv.as_bytes()).unwrap();
+    wd.write("gen.csv.gz", gz.finish().unwrap());
+    wd.write("zgen.csv.zst", zstd::encode_all(csv.as_bytes(), 3).unwrap());
+    for (file, magic) in [
+        ("gen.csv.gz", &[0x1f, 0x8b][..]),
+        ("zgen.csv.zst", &[0x28, 0xb5, 0x2f, 0xfd][..]),
+    ] {
+        let out = wd.run(&["hash", "--in-place", file]);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+        assert!(wd.read(file).starts_with(magic), "{file}: not compressed");
+        assert_eq!(scan_reasons(&wd, file), serde_json::json!({}), "{file}");
+    }
+    wd.write("plain.csv", csv);
+    let out = wd.run(&["hash", "plain.csv", "-o", "out.csv.gz"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(wd.read("out.csv.gz").starts_with(&[0x1f, 0x8b]));
+    assert_eq!(scan_reasons(&wd, "out.csv.gz"), serde_json::json!({}));
+}
+
 /// A rewrite does not change who may read the file: its permission bits
 /// and, as root, its owner and group are the old file's.
 #[cfg(unix)]
