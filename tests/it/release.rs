@@ -467,3 +467,35 @@ fn an_approval_says_who_and_why_on_one_line() {
     assert!(!wd.join("crmguard-out/products.released.csv").exists());
     assert!(approvals(&wd).is_empty());
 }
+
+/// A quarantine file whose name is not UTF-8 gives a released file named
+/// with the same bytes, and the message shows them as \xNN, not U+FFFD.
+#[cfg(unix)]
+#[test]
+fn a_name_that_is_not_utf8_keeps_its_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let wd = Workdir::new();
+    let name = std::ffi::OsStr::from_bytes(b"bad\xffname.csv");
+    std::fs::write(
+        wd.path().join(name),
+        "name,is_synthetic,data_source\nx,maybe,crm\n",
+    )
+    .unwrap();
+    let out = wd.command(&["scan", "-q"]).arg(name).output().unwrap();
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let quarantine = std::ffi::OsStr::from_bytes(b"crmguard-out/bad\xffname.quarantine.csv");
+    let out = wd
+        .command(&["release"])
+        .arg(quarantine)
+        .args(["--rows", "1", "--approver", "a", "--reason", "b"])
+        .output()
+        .unwrap();
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let released = std::ffi::OsStr::from_bytes(b"crmguard-out/bad\xffname.released.csv");
+    assert!(wd.path().join(released).exists(), "{:?}", wd.list("crmguard-out"));
+    let err = stderr(&out);
+    assert!(
+        err.contains("to crmguard-out/bad\\xffname.released.csv;"),
+        "{err}"
+    );
+}
