@@ -584,12 +584,9 @@ fn write_released(out: &Path, q: &Quarantine) -> anyhow::Result<Finished> {
             }
             _ => {
                 file.write_all(&p.bytes)?;
-                // The quarantine gave a last row without one the header's.
-                let term = match p.terminator {
-                    Terminator::None => Terminator::Lf,
-                    t => t,
-                };
-                file.write_all(term.bytes())?;
+                // None for a last input row that had none (the quarantine
+                // file keeps that): the row as it was read.
+                file.write_all(p.terminator.bytes())?;
             }
         }
         file.rows += 1;

@@ -499,3 +499,44 @@ fn a_name_that_is_not_utf8_keeps_its_bytes() {
         "{err}"
     );
 }
+
+/// A last row that ended its input without a line ending is released
+/// without one: the released file carries the row as it was read, not a
+/// line ending the input never had.
+#[test]
+fn a_last_row_without_a_line_ending_comes_back_without_one() {
+    let wd = Workdir::new();
+    for (file, input, row, want) in [
+        (
+            "last.csv",
+            "name,is_synthetic,data_source\r\ny,true,crm\r\nx,maybe,crm",
+            "2",
+            "name,is_synthetic,data_source\r\nx,maybe,crm",
+        ),
+        (
+            "last.ndjson",
+            "{\"a\":1,\"is_synthetic\":\"maybe\"}",
+            "1",
+            "{\"a\":1,\"is_synthetic\":\"maybe\"}",
+        ),
+    ] {
+        wd.write(file, input);
+        let out = wd.run(&["scan", "-q", file]);
+        assert_eq!(status(&out), 1, "{file}: {}", stderr(&out));
+        let (stem, ext) = file.split_once('.').unwrap();
+        let quarantine = format!("crmguard-out/{stem}.quarantine.{ext}");
+        let out = wd.run(&[
+            "release",
+            &quarantine,
+            "--rows",
+            row,
+            "--approver",
+            "a",
+            "--reason",
+            "b",
+        ]);
+        assert_eq!(status(&out), 0, "{file}: {}", stderr(&out));
+        let released = wd.read_string(&format!("crmguard-out/{stem}.released.{ext}"));
+        assert_eq!(released, want, "{file}");
+    }
+}
