@@ -196,16 +196,19 @@ pub fn release(req: &Request) -> anyhow::Result<Released> {
             );
         }
     }
+    let q = read_quarantine(req)?;
+    let scan = find_scan(req.log, req.quarantine, &q, |f| for_each_record(req.log, f))?;
+    check(&q, &scan, req.policy, req.selection)
+        .with_context(|| format!("{shown}: refusing to release"))?;
+    // After the checks: the same release run twice is refused for what it
+    // is, rows released already, not for the file the first run wrote.
+    // (persist_new still refuses a file that appears meanwhile.)
     if std::fs::symlink_metadata(req.output).is_ok() {
         bail!(
             "{}: already exists; a release never overwrites (choose another name with --output)",
             terminal::path(req.output)
         );
     }
-    let q = read_quarantine(req)?;
-    let scan = find_scan(req.log, req.quarantine, &q, |f| for_each_record(req.log, f))?;
-    check(&q, &scan, req.policy, req.selection)
-        .with_context(|| format!("{shown}: refusing to release"))?;
     write_and_record(req, q, scan)
 }
 

@@ -156,13 +156,26 @@ fn never_releasable_reasons_and_repeats_are_refused() {
 
     let wd = scanned();
     assert_eq!(status(&release(&wd, &["--rows", "1"])), 0);
-    let out = release(&wd, &["--rows", "1", "--output", "again.csv"]);
+    let first = wd.read("crmguard-out/products.released.csv");
+    // The same command again (docs/approvals.md), and to another file: the
+    // rows are what is refused, whatever the output.
+    for extra in [&[][..], &["--output", "again.csv"]] {
+        let mut args = vec!["--rows", "1"];
+        args.extend_from_slice(extra);
+        let out = release(&wd, &args);
+        assert_eq!(status(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("refusing to release: row 1: released already, by approval"),
+            "{extra:?}: {}",
+            stderr(&out)
+        );
+    }
+    // Rows not released yet still never overwrite a file.
+    let out = release(&wd, &["--rows", "3"]);
     assert_eq!(status(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("row 1: released already"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("already exists; a release never overwrites"));
+    assert_eq!(wd.read("crmguard-out/products.released.csv"), first);
+    assert!(!wd.join("again.csv").exists());
 }
 
 #[test]
