@@ -100,7 +100,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 /// byte for byte (a name need not be UTF-8).
 fn released_name(quarantine: &std::path::Path) -> anyhow::Result<PathBuf> {
     const MIDDLE: &[u8] = b".quarantine.";
-    let name = quarantine.file_name().unwrap_or_default().as_encoded_bytes();
+    let name = quarantine
+        .file_name()
+        .unwrap_or_default()
+        .as_encoded_bytes();
     match memchr::memmem::rfind(name, MIDDLE) {
         Some(i) => {
             let mut released = name[..i].to_vec();

@@ -505,7 +505,11 @@ fn a_name_that_is_not_utf8_keeps_its_bytes() {
         .unwrap();
     assert_eq!(status(&out), 0, "{}", stderr(&out));
     let released = std::ffi::OsStr::from_bytes(b"crmguard-out/bad\xffname.released.csv");
-    assert!(wd.path().join(released).exists(), "{:?}", wd.list("crmguard-out"));
+    assert!(
+        wd.path().join(released).exists(),
+        "{:?}",
+        wd.list("crmguard-out")
+    );
     let err = stderr(&out);
     assert!(
         err.contains("to crmguard-out/bad\\xffname.released.csv;"),
