@@ -320,6 +320,31 @@ mod tests {
         assert_eq!(leftovers.len(), 1);
     }
 
+    /// A replacement has the replaced file's bits, but a private output
+    /// never more than its owner's.
+    #[cfg(unix)]
+    #[test]
+    fn a_replacement_keeps_the_old_files_bits() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        for (old, mode, want) in [
+            (0o640, Mode::Shared, 0o640),
+            (0o600, Mode::Shared, 0o600),
+            (0o644, Mode::Private, 0o600),
+            (0o400, Mode::Private, 0o400),
+        ] {
+            std::fs::write(&path, b"old").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(old)).unwrap();
+            let m = std::fs::metadata(&path).unwrap();
+            let mut f = AtomicFile::create(&path, mode).unwrap().replacing(&m);
+            f.write_all(b"new").unwrap();
+            f.commit().unwrap();
+            let got = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(got, want, "{old:o} {mode:?}");
+        }
+    }
+
     /// Small, or large enough to have started the flusher thread.
     #[test]
     fn dropped_file_leaves_nothing() {
