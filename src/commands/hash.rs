@@ -13,7 +13,7 @@ use crate::error::exit;
 use crate::input::{
     Content, Format, Header, RecordReader, Row, open_input, parse_delimiter, reader_for,
 };
-use crate::output::{Mode, OutputFile};
+use crate::output::{Compressed, Mode, OutputFile};
 use crate::policy::Policy;
 use crate::rules::provenance::hash_row;
 use crate::rules::{Columns, Context, build_view};
@@ -150,19 +150,20 @@ fn name_output(e: anyhow::Error, dest: &str) -> anyhow::Error {
 /// hashed: a consumer reading the pipe must not take the first half of a file
 /// whose second half failed (docs/provenance.md). They wait in an unnamed temp
 /// file, not in memory, since a generator's file can be of any size.
-fn open_output(target: Option<&Path>) -> anyhow::Result<(OutputFile, Option<std::fs::File>)> {
+fn open_output(target: Option<&Path>) -> anyhow::Result<(Compressed, Option<std::fs::File>)> {
     match target {
         Some(p) if p.as_os_str() != "-" => {
-            // The producer's own data file: readable as its umask says, like
-            // the input it replaces.
-            let out = OutputFile::create(p, Mode::Shared)
-                .with_context(|| format!("{}: cannot create", terminal::path(p)))?;
-            Ok((out, None))
+            let cannot = || format!("{}: cannot create", terminal::path(p));
+            // The producer's own data file: readable as its umask says (or,
+            // replacing a file, as that file was), like the input it replaces.
+            let out = OutputFile::create(p, Mode::Shared).with_context(cannot)?;
+            Ok((Compressed::new(out, Some(p)).with_context(cannot)?, None))
         }
         _ => {
             let f = tempfile::tempfile().context("cannot create a temp file to hold the output")?;
             let writer = io::BufWriter::with_capacity(256 * 1024, f.try_clone()?);
-            Ok((OutputFile::Stdout(Box::new(writer)), Some(f)))
+            let out = Compressed::new(OutputFile::Stdout(Box::new(writer)), None)?;
+            Ok((out, Some(f)))
         }
     }
 }
@@ -179,7 +180,7 @@ fn release(mut spooled: &std::fs::File) -> io::Result<()> {
 /// when it has none, named in the file's own style (Salesforce `__c` names
 /// or canonical); returns where each record's hash goes.
 fn write_header(
-    out: &mut OutputFile,
+    out: &mut Compressed,
     h: &Header,
     cols: &Columns,
     policy: &Policy,
@@ -234,7 +235,7 @@ struct Job<'a> {
 /// returns the records read and those hashed.
 fn hash_records(
     reader: &mut dyn RecordReader,
-    out: &mut OutputFile,
+    out: &mut Compressed,
     ctx: &Context,
     job: &Job,
 ) -> anyhow::Result<(u64, u64)> {
@@ -319,7 +320,7 @@ struct Placement {
 /// hash covers values, not quoting); a JSON object gets the key spliced in,
 /// or is re-serialised when it already had one.
 fn write_row(
-    out: &mut OutputFile,
+    out: &mut Compressed,
     row: &Row,
     format: Format,
     hash: Option<&str>,

@@ -96,18 +96,24 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     Ok(exit::CLEAN)
 }
 
-/// `NAME.quarantine.EXT` → `NAME.released.EXT`, beside it.
+/// `NAME.quarantine.EXT` → `NAME.released.EXT`, beside it, NAME and EXT
+/// byte for byte (a name need not be UTF-8).
 fn released_name(quarantine: &std::path::Path) -> anyhow::Result<PathBuf> {
+    const MIDDLE: &[u8] = b".quarantine.";
     let name = quarantine
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match name.rfind(".quarantine.") {
-        Some(i) => Ok(quarantine.with_file_name(format!(
-            "{}.released.{}",
-            &name[..i],
-            &name[i + ".quarantine.".len()..]
-        ))),
+        .unwrap_or_default()
+        .as_encoded_bytes();
+    match memchr::memmem::rfind(name, MIDDLE) {
+        Some(i) => {
+            let mut released = name[..i].to_vec();
+            released.extend_from_slice(b".released.");
+            released.extend_from_slice(&name[i + MIDDLE.len()..]);
+            // SAFETY: the bytes are an OsStr's cut at an ASCII substring and
+            // joined with ASCII, which from_encoded_bytes_unchecked allows.
+            let released = unsafe { std::ffi::OsString::from_encoded_bytes_unchecked(released) };
+            Ok(quarantine.with_file_name(released))
+        }
         None => bail!(
             "{}: not named NAME.quarantine.EXT; name the released file with --output",
             terminal::path(quarantine)

@@ -43,6 +43,17 @@ pub struct AtomicFile {
     flusher: Option<Flusher>,
     bytes: u64,
     pub rows: u64,
+    /// The file this one replaces, whose permissions and owner it takes.
+    replaces: Option<Replaced>,
+}
+
+/// What a replaced file's successor keeps of it: a rewrite must not make a
+/// file readable by more people than before (nor fewer).
+#[derive(Debug, Clone, Copy)]
+struct Replaced {
+    bits: u32,
+    uid: u32,
+    gid: u32,
 }
 
 impl AtomicFile {
@@ -60,7 +71,53 @@ impl AtomicFile {
             flusher: None,
             bytes: 0,
             rows: 0,
+            replaces: None,
         })
+    }
+
+    /// The file will replace one with metadata `old`: it gets that file's
+    /// permission bits (a [`Mode::Private`] output at most its owner's) and,
+    /// as far as the system lets this process, its owner and group.
+    pub fn replacing(mut self, old: &std::fs::Metadata) -> AtomicFile {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            self.replaces = Some(Replaced {
+                bits: old.mode() & 0o777,
+                uid: old.uid(),
+                gid: old.gid(),
+            });
+        }
+        #[cfg(not(unix))]
+        let _ = old;
+        self
+    }
+
+    /// The permission bits the finished file gets, after giving it the
+    /// replaced file's owner and group where allowed; `None` to keep the
+    /// temp file's.
+    #[cfg(unix)]
+    fn final_bits(&self) -> io::Result<Option<u32>> {
+        use std::os::unix::fs::MetadataExt;
+        let Some(old) = self.replaces else {
+            return Ok((self.mode == Mode::Shared).then(|| self.mode.bits()));
+        };
+        let mut bits = match self.mode {
+            Mode::Private => old.bits & Mode::Private.bits(),
+            Mode::Shared => old.bits,
+        };
+        let file = self.tmp.as_file();
+        // Root may give the file back to its owner; anyone may give it a
+        // group they are in. Failing both is no error: the bits below
+        // make up for it.
+        if std::os::unix::fs::fchown(file, Some(old.uid), Some(old.gid)).is_err() {
+            let _ = std::os::unix::fs::fchown(file, None, Some(old.gid));
+        }
+        if file.metadata()?.gid() != old.gid {
+            // The group bits were for the old file's group, not this one's.
+            bits &= !0o070;
+        }
+        Ok(Some(bits))
     }
 
     pub fn path(&self) -> &Path {
@@ -121,9 +178,9 @@ impl AtomicFile {
     pub fn finish(mut self) -> io::Result<Finished> {
         self.write_out()?;
         #[cfg(unix)]
-        if self.mode == Mode::Shared {
+        if let Some(bits) = self.final_bits()? {
             use std::os::unix::fs::PermissionsExt;
-            let perms = std::fs::Permissions::from_mode(self.mode.bits());
+            let perms = std::fs::Permissions::from_mode(bits);
             self.tmp.as_file().set_permissions(perms)?;
         }
         self.tmp.as_file().sync_all()?;
@@ -261,6 +318,31 @@ mod tests {
         assert_eq!(summary.blake3, blake3::hash(b"a,b\n").to_hex().to_string());
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1);
+    }
+
+    /// A replacement has the replaced file's bits, but a private output
+    /// never more than its owner's.
+    #[cfg(unix)]
+    #[test]
+    fn a_replacement_keeps_the_old_files_bits() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        for (old, mode, want) in [
+            (0o640, Mode::Shared, 0o640),
+            (0o600, Mode::Shared, 0o600),
+            (0o644, Mode::Private, 0o600),
+            (0o400, Mode::Private, 0o400),
+        ] {
+            std::fs::write(&path, b"old").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(old)).unwrap();
+            let m = std::fs::metadata(&path).unwrap();
+            let mut f = AtomicFile::create(&path, mode).unwrap().replacing(&m);
+            f.write_all(b"new").unwrap();
+            f.commit().unwrap();
+            let got = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(got, want, "{old:o} {mode:?}");
+        }
     }
 
     /// Small, or large enough to have started the flusher thread.

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use atomic::{AtomicFile, FileId, Finished, OutputSummary, same_file, sync_parent};
 pub use cleanup::CleanupWriter;
-pub use target::OutputFile;
+pub use target::{Compressed, OutputFile};
 pub use temp::{Mode, NAME_MAX, TEMP_SUFFIX, remove_live_temps, remove_stale_temps};
 
 use crate::input::{Content, Format, Header, Row, Terminator};
@@ -228,10 +228,10 @@ impl RowWriter {
     /// column ([`quarantine_columns`]).
     pub fn write_quarantine(&mut self, row: &Row, values: &[TagValue]) -> io::Result<()> {
         debug_assert_eq!(values.len(), self.quarantine_columns.len());
-        let term = match row.terminator {
-            Terminator::None => self.terminator,
-            t => t,
-        };
+        // A last row that ended the input without a line ending ends the
+        // file without one too: release gives the row back as it was read,
+        // and this is the only place that says it had none.
+        let term = row.terminator;
         let out = &mut self.quarantine;
         match self.format {
             Format::Csv { delimiter } => {

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use super::atomic::AtomicFile;
 use super::temp::{Mode, remove_stale_temps};
+use crate::input::Compression;
 use crate::terminal;
 
 /// An output being written to one of the targets above.
@@ -22,18 +23,21 @@ pub enum OutputFile {
 
 impl OutputFile {
     /// Opens `path` for writing as described in the module docs. `mode` is
-    /// for files crmguard creates; a file written in place keeps its own.
+    /// for files crmguard creates; a file written in place keeps its own,
+    /// and a file replaced passes its own on (`AtomicFile::replacing`): a
+    /// rewrite neither widens nor narrows who may read it, except that a
+    /// private output stays its owner's alone.
     pub fn create(path: &Path, mode: Mode) -> io::Result<OutputFile> {
         if path.as_os_str() == "-" {
             return Ok(OutputFile::Stdout(Box::new(terminal::stdout_data())));
         }
-        let target = match fs::metadata(path) {
+        let (target, replaced) = match fs::metadata(path) {
             Ok(m) if m.is_dir() => return Err(io::Error::other("is a directory")),
             Ok(m) if m.is_file() => {
                 if fs::symlink_metadata(path)?.file_type().is_symlink() {
-                    fs::canonicalize(path)?
+                    (fs::canonicalize(path)?, Some(m))
                 } else {
-                    path.to_owned()
+                    (path.to_owned(), Some(m))
                 }
             }
             Ok(_) => {
@@ -50,7 +54,7 @@ impl OutputFile {
                         "is a symlink to a file that does not exist",
                     ));
                 }
-                path.to_owned()
+                (path.to_owned(), None)
             }
             Err(e) => return Err(e),
         };
@@ -65,9 +69,11 @@ impl OutputFile {
                 terminal::path(&stale)
             );
         }
-        Ok(OutputFile::Atomic(Box::new(AtomicFile::create(
-            &target, mode,
-        )?)))
+        let mut file = AtomicFile::create(&target, mode)?;
+        if let Some(m) = &replaced {
+            file = file.replacing(m);
+        }
+        Ok(OutputFile::Atomic(Box::new(file)))
     }
 
     /// Completes the output: renamed into place, or flushed.
@@ -107,6 +113,62 @@ impl Write for OutputFile {
             OutputFile::Atomic(f) => f.flush(),
             OutputFile::InPlace(f) => f.flush(),
             OutputFile::Stdout(f) => f.flush(),
+        }
+    }
+}
+
+/// An output compressed as its name says (`.gz`, `.zst`), as `scan` reads
+/// a name: a file rewritten in place stays what it was, and `-o x.csv.gz`
+/// is gzip, not plain text under a gzip name.
+pub enum Compressed {
+    Plain(OutputFile),
+    Gzip(flate2::write::GzEncoder<OutputFile>),
+    Zstd(zstd::stream::write::Encoder<'static, OutputFile>),
+}
+
+impl Compressed {
+    /// `out`, compressed as the final component of `name` says; stdout
+    /// (`-`, or no name) is written plain, as `zcat` would.
+    pub fn new(out: OutputFile, name: Option<&Path>) -> io::Result<Compressed> {
+        let file_name = name
+            .and_then(Path::file_name)
+            .map(|n| n.as_encoded_bytes())
+            .unwrap_or_default();
+        Ok(match Compression::split_name(file_name).1 {
+            Compression::None => Compressed::Plain(out),
+            Compression::Gzip => Compressed::Gzip(flate2::write::GzEncoder::new(
+                out,
+                flate2::Compression::default(),
+            )),
+            Compression::Zstd => Compressed::Zstd(zstd::stream::write::Encoder::new(out, 0)?),
+        })
+    }
+
+    /// Ends the compressed stream, then completes the output
+    /// ([`OutputFile::commit`]).
+    pub fn commit(self) -> io::Result<()> {
+        match self {
+            Compressed::Plain(out) => out.commit(),
+            Compressed::Gzip(e) => e.finish()?.commit(),
+            Compressed::Zstd(e) => e.finish()?.commit(),
+        }
+    }
+}
+
+impl Write for Compressed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Compressed::Plain(f) => f.write(buf),
+            Compressed::Gzip(f) => f.write(buf),
+            Compressed::Zstd(f) => f.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Compressed::Plain(f) => f.flush(),
+            Compressed::Gzip(f) => f.flush(),
+            Compressed::Zstd(f) => f.flush(),
         }
     }
 }

@@ -196,16 +196,19 @@ pub fn release(req: &Request) -> anyhow::Result<Released> {
             );
         }
     }
+    let q = read_quarantine(req)?;
+    let scan = find_scan(req.log, req.quarantine, &q, |f| for_each_record(req.log, f))?;
+    check(&q, &scan, req.policy, req.selection)
+        .with_context(|| format!("{shown}: refusing to release"))?;
+    // After the checks: the same release run twice is refused for what it
+    // is, rows released already, not for the file the first run wrote.
+    // (persist_new still refuses a file that appears meanwhile.)
     if std::fs::symlink_metadata(req.output).is_ok() {
         bail!(
             "{}: already exists; a release never overwrites (choose another name with --output)",
             terminal::path(req.output)
         );
     }
-    let q = read_quarantine(req)?;
-    let scan = find_scan(req.log, req.quarantine, &q, |f| for_each_record(req.log, f))?;
-    check(&q, &scan, req.policy, req.selection)
-        .with_context(|| format!("{shown}: refusing to release"))?;
     write_and_record(req, q, scan)
 }
 
@@ -584,12 +587,9 @@ fn write_released(out: &Path, q: &Quarantine) -> anyhow::Result<Finished> {
             }
             _ => {
                 file.write_all(&p.bytes)?;
-                // The quarantine gave a last row without one the header's.
-                let term = match p.terminator {
-                    Terminator::None => Terminator::Lf,
-                    t => t,
-                };
-                file.write_all(term.bytes())?;
+                // None for a last input row that had none (the quarantine
+                // file keeps that): the row as it was read.
+                file.write_all(p.terminator.bytes())?;
             }
         }
         file.rows += 1;

@@ -168,3 +168,58 @@ fn unhashable_records_are_errors_with_their_location() {
     assert_eq!(piped.stdout, wd.read("ok.hashed.csv"));
     assert!(stderr(&piped).contains("-> stdout"), "{}", stderr(&piped));
 }
+
+/// A compressed file rewritten in place stays compressed the same way, and
+/// `-o` compresses as its name says: a `.gz` name over plain text is a file
+/// `scan` refuses.
+#[test]
+fn compressed_files_stay_compressed() {
+    use std::io::Write as _;
+    let wd = Workdir::new();
+    wd.write("allow.toml", ALLOW);
+    let csv = "Body,is_synthetic,data_source,ai_model_version,generation_timestamp\n\
+               hi,true,ai_generated,m,2026-01-01T00:00:00Z\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csv.as_bytes()).unwrap();
+    wd.write("gen.csv.gz", gz.finish().unwrap());
+    wd.write("zgen.csv.zst", zstd::encode_all(csv.as_bytes(), 3).unwrap());
+    for (file, magic) in [
+        ("gen.csv.gz", &[0x1f, 0x8b][..]),
+        ("zgen.csv.zst", &[0x28, 0xb5, 0x2f, 0xfd][..]),
+    ] {
+        let out = wd.run(&["hash", "--in-place", file]);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+        assert!(wd.read(file).starts_with(magic), "{file}: not compressed");
+        assert_eq!(scan_reasons(&wd, file), serde_json::json!({}), "{file}");
+    }
+    wd.write("plain.csv", csv);
+    let out = wd.run(&["hash", "plain.csv", "-o", "out.csv.gz"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(wd.read("out.csv.gz").starts_with(&[0x1f, 0x8b]));
+    assert_eq!(scan_reasons(&wd, "out.csv.gz"), serde_json::json!({}));
+}
+
+/// A rewrite does not change who may read the file: its permission bits
+/// and, as root, its owner and group are the old file's.
+#[cfg(unix)]
+#[test]
+fn in_place_keeps_permissions_and_owner() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let wd = Workdir::new();
+    let path = wd.write("priv.csv", "Name,is_synthetic\nA,true\n");
+    for bits in [0o600, 0o640, 0o664] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(bits)).unwrap();
+        let out = wd.run(&["hash", "--in-place", "priv.csv"]);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+        let mode = std::fs::metadata(&path).unwrap().mode() & 0o777;
+        assert_eq!(mode, bits, "{bits:o} became {mode:o}");
+    }
+    // SAFETY: geteuid only reads the process's effective user id.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+        let out = wd.run(&["hash", "--in-place", "priv.csv"]);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+        let m = std::fs::metadata(&path).unwrap();
+        assert_eq!((m.uid(), m.gid()), (65534, 65534));
+    }
+}

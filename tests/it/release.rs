@@ -156,13 +156,26 @@ fn never_releasable_reasons_and_repeats_are_refused() {
 
     let wd = scanned();
     assert_eq!(status(&release(&wd, &["--rows", "1"])), 0);
-    let out = release(&wd, &["--rows", "1", "--output", "again.csv"]);
+    let first = wd.read("crmguard-out/products.released.csv");
+    // The same command again (docs/approvals.md), and to another file: the
+    // rows are what is refused, whatever the output.
+    for extra in [&[][..], &["--output", "again.csv"]] {
+        let mut args = vec!["--rows", "1"];
+        args.extend_from_slice(extra);
+        let out = release(&wd, &args);
+        assert_eq!(status(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("refusing to release: row 1: released already, by approval"),
+            "{extra:?}: {}",
+            stderr(&out)
+        );
+    }
+    // Rows not released yet still never overwrite a file.
+    let out = release(&wd, &["--rows", "3"]);
     assert_eq!(status(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("row 1: released already"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("already exists; a release never overwrites"));
+    assert_eq!(wd.read("crmguard-out/products.released.csv"), first);
+    assert!(!wd.join("again.csv").exists());
 }
 
 #[test]
@@ -466,4 +479,81 @@ fn an_approval_says_who_and_why_on_one_line() {
     }
     assert!(!wd.join("crmguard-out/products.released.csv").exists());
     assert!(approvals(&wd).is_empty());
+}
+
+/// A quarantine file whose name is not UTF-8 gives a released file named
+/// with the same bytes, and the message shows them as \xNN, not U+FFFD.
+#[cfg(unix)]
+#[test]
+fn a_name_that_is_not_utf8_keeps_its_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let wd = Workdir::new();
+    let name = std::ffi::OsStr::from_bytes(b"bad\xffname.csv");
+    std::fs::write(
+        wd.path().join(name),
+        "name,is_synthetic,data_source\nx,maybe,crm\n",
+    )
+    .unwrap();
+    let out = wd.command(&["scan", "-q"]).arg(name).output().unwrap();
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let quarantine = std::ffi::OsStr::from_bytes(b"crmguard-out/bad\xffname.quarantine.csv");
+    let out = wd
+        .command(&["release"])
+        .arg(quarantine)
+        .args(["--rows", "1", "--approver", "a", "--reason", "b"])
+        .output()
+        .unwrap();
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let released = std::ffi::OsStr::from_bytes(b"crmguard-out/bad\xffname.released.csv");
+    assert!(
+        wd.path().join(released).exists(),
+        "{:?}",
+        wd.list("crmguard-out")
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("to crmguard-out/bad\\xffname.released.csv;"),
+        "{err}"
+    );
+}
+
+/// A last row that ended its input without a line ending is released
+/// without one: the released file carries the row as it was read, not a
+/// line ending the input never had.
+#[test]
+fn a_last_row_without_a_line_ending_comes_back_without_one() {
+    let wd = Workdir::new();
+    for (file, input, row, want) in [
+        (
+            "last.csv",
+            "name,is_synthetic,data_source\r\ny,true,crm\r\nx,maybe,crm",
+            "2",
+            "name,is_synthetic,data_source\r\nx,maybe,crm",
+        ),
+        (
+            "last.ndjson",
+            "{\"a\":1,\"is_synthetic\":\"maybe\"}",
+            "1",
+            "{\"a\":1,\"is_synthetic\":\"maybe\"}",
+        ),
+    ] {
+        wd.write(file, input);
+        let out = wd.run(&["scan", "-q", file]);
+        assert_eq!(status(&out), 1, "{file}: {}", stderr(&out));
+        let (stem, ext) = file.split_once('.').unwrap();
+        let quarantine = format!("crmguard-out/{stem}.quarantine.{ext}");
+        let out = wd.run(&[
+            "release",
+            &quarantine,
+            "--rows",
+            row,
+            "--approver",
+            "a",
+            "--reason",
+            "b",
+        ]);
+        assert_eq!(status(&out), 0, "{file}: {}", stderr(&out));
+        let released = wd.read_string(&format!("crmguard-out/{stem}.released.{ext}"));
+        assert_eq!(released, want, "{file}");
+    }
 }
