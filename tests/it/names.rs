@@ -183,6 +183,44 @@ fn one_file_given_twice_is_still_refused() {
 }
 
 #[test]
+fn release_finds_the_log_above_a_mirrored_quarantine_file() {
+    let wd = Workdir::new();
+    let products = std::fs::read(common::fixtures().join("rules/APPROVAL_REQUIRED.csv")).unwrap();
+    wd.write("a/products.csv", &products);
+    wd.write("b/products.csv", &products);
+    wd.write(
+        "waiting.toml",
+        "[synthetic]\nallow = true\nrequire_approval = [\"Product_Description\"]\n",
+    );
+    let policy = ["--policy", "waiting.toml"];
+    let mut args = vec!["scan", "-q", "--object", "Product_Description"];
+    args.extend(policy);
+    args.extend(["a/products.csv", "b/products.csv"]);
+    let out = wd.run(&args);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let mut args = vec![
+        "release",
+        "crmguard-out/b/products.quarantine.csv",
+        "--approver",
+        "Grace Hopper",
+        "--reason",
+        "copy checked",
+        "--all-with",
+        "APPROVAL_REQUIRED",
+    ];
+    args.extend(policy);
+    let out = wd.run(&args);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("of crmguard-out/crmguard-audit.jsonl"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(wd.join("crmguard-out/b/products.released.csv").is_file());
+    assert!(!wd.join("crmguard-out/a/products.released.csv").exists());
+}
+
+#[test]
 fn stale_temps_in_a_mirrored_folder_are_removed() {
     let wd = exports();
     let mut gone = std::process::Command::new("true").spawn().unwrap();
