@@ -38,6 +38,24 @@ pub const DEFAULT_FILE_NAME: &str = "crmguard-audit.jsonl";
 /// The log `crmguard audit` reads when none is named: the default out dir's.
 pub const DEFAULT_LOG: &str = "crmguard-out/crmguard-audit.jsonl";
 
+/// The log a scan that wrote into `dir` most likely appended to: the
+/// nearest [`DEFAULT_FILE_NAME`] in `dir` or a folder above it. A scan
+/// whose inputs' names collided wrote into subfolders of its out dir
+/// (`OUT/exports/2026-11/`), with the log still in the out dir. `None`
+/// when there is none.
+pub fn nearest_log(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let cwd = std::env::current_dir().ok();
+    // A relative `dir` runs out at the current directory, which may itself
+    // be inside the out dir: the walk goes on from there.
+    let above_cwd = (dir.is_relative().then_some(cwd.as_deref()).flatten())
+        .into_iter()
+        .flat_map(|c| c.ancestors().skip(1));
+    dir.ancestors()
+        .chain(above_cwd)
+        .map(|d| d.join(DEFAULT_FILE_NAME))
+        .find(|log| log.is_file())
+}
+
 /// Bytes of records per write while appending a scan's rows.
 const CHUNK: usize = 1 << 20;
 

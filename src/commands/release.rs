@@ -33,7 +33,7 @@ pub struct Args {
     /// Policy file, for [release] never [default: $CRMGUARD_POLICY, else the nearest crmguard.toml up to the repository root, else the built-in policy]
     #[arg(short, long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// The audit log of the scan that wrote the quarantine file [default: crmguard-audit.jsonl beside it]
+    /// The audit log of the scan that wrote the quarantine file [default: the nearest crmguard-audit.jsonl in its folder or above]
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
     /// Where the released rows go [default: NAME.released.EXT beside the quarantine file]
@@ -63,6 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let log = args
         .audit_log
         .clone()
+        .or_else(|| crate::audit::nearest_log(&dir))
         .unwrap_or_else(|| dir.join(crate::audit::DEFAULT_FILE_NAME));
     let output = match &args.output {
         Some(o) => o.clone(),

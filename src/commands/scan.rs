@@ -15,13 +15,13 @@ use crate::errln;
 use crate::error::{exit, print_error};
 use crate::input::{Format, parse_delimiter, parse_format};
 use crate::media::Inspector;
-use crate::output::{Mode, OutputFile, remove_live_temps, remove_stale_temps};
+use crate::output::{Mode, OutputFile, remove_live_temps, remove_stale_temps, sync_parent};
 use crate::policy::Policy;
 use crate::policy::PolicySource;
 use crate::report::run::{BaselineInfo, RunReport};
 use crate::report::{ReportFormat, github, summary};
 use crate::scan::{
-    Input, Interrupted, ScanConfig, check_audit_log, check_plans, check_run_files, scan,
+    Input, Interrupted, ScanConfig, check_audit_log, check_plans, check_run_files, keep_apart, scan,
 };
 use crate::terminal;
 
@@ -364,7 +364,7 @@ fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<
     check_media_root(args.media_root.as_deref())?;
     // An input that cannot be planned (a directory, an unknown extension)
     // is an error of its own, like a missing file: the others still scan.
-    let planned: Vec<anyhow::Result<Input>> = args
+    let mut planned: Vec<anyhow::Result<Input>> = args
         .files
         .iter()
         .map(|f| {
@@ -377,7 +377,9 @@ fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<
             )
         })
         .collect();
-    let inputs: Vec<&Input> = planned.iter().filter_map(|p| p.as_ref().ok()).collect();
+    let mut inputs: Vec<&mut Input> = planned.iter_mut().filter_map(|p| p.as_mut().ok()).collect();
+    keep_apart(&mut inputs, &args.out_dir);
+    let inputs: Vec<&Input> = inputs.into_iter().map(|i| &*i).collect();
     let mut reads: Vec<&Path> = Vec::new();
     if let PolicySource::File(p) = &policy.source {
         reads.push(p);
@@ -407,22 +409,62 @@ fn plan_run(args: &Args, policy: &Policy) -> anyhow::Result<(Vec<anyhow::Result<
         .collect();
     check_run_files(&written, &audit_log, &inputs, &reads)?;
     let log_dir = audit_log.parent().filter(|d| !d.as_os_str().is_empty());
-    for dir in [Some(args.out_dir.as_path()), log_dir]
-        .into_iter()
-        .flatten()
-    {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create the directory", terminal::path(dir)))?;
+    make_dir(&args.out_dir)?;
+    // The folders outputs go to: the out dir, and those keep_apart chose.
+    let mut out_dirs: Vec<&Path> = vec![&args.out_dir];
+    for dir in inputs.iter().filter_map(|i| i.outputs.report.parent()) {
+        if !out_dirs.contains(&dir) {
+            out_dirs.push(dir);
+        }
     }
-    for stale in remove_stale_temps(&args.out_dir).unwrap_or_default() {
-        if !args.quiet {
-            errln!(
-                "crmguard: removed {}, left by a crmguard process that no longer runs",
-                terminal::path(&stale)
-            );
+    for dir in out_dirs.iter().skip(1).copied().chain(log_dir) {
+        make_dir(dir)?;
+    }
+    for dir in out_dirs {
+        for stale in remove_stale_temps(dir).unwrap_or_default() {
+            if !args.quiet {
+                errln!(
+                    "crmguard: removed {}, left by a crmguard process that no longer runs",
+                    terminal::path(&stale)
+                );
+            }
         }
     }
     Ok((planned, audit_log))
+}
+
+/// Creates `dir` and its parents, each made durable in its own parent
+/// before an output that a commit record vouches for is renamed into it.
+/// A file in the way is named as such: "File exists" says nothing of which.
+fn make_dir(dir: &Path) -> anyhow::Result<()> {
+    let shown = terminal::path(dir);
+    let missing: Vec<&Path> = (dir.ancestors())
+        .filter(|a| !a.as_os_str().is_empty())
+        .take_while(|a| std::fs::symlink_metadata(a).is_err())
+        .collect();
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        if let Some(file) = (dir.ancestors())
+            .filter(|a| !a.as_os_str().is_empty())
+            .find(|a| std::fs::metadata(a).is_ok_and(|m| !m.is_dir()))
+        {
+            if file == dir {
+                bail!("{shown}: not a directory");
+            }
+            bail!(
+                "{shown}: cannot create the directory: {} is not a directory",
+                terminal::path(file)
+            );
+        }
+        return Err(e).with_context(|| format!("{shown}: cannot create the directory"));
+    }
+    if !std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
+        bail!("{shown}: not a directory");
+    }
+    for made in missing {
+        sync_parent(made)
+            .with_context(|| format!("{}: cannot sync the directory", terminal::path(made)))?;
+    }
+    Ok(())
 }
 
 /// Scans the inputs in order, printing each one's summary or error and

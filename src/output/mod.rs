@@ -47,6 +47,17 @@ impl OutputPaths {
         }
     }
 
+    /// The same names in `dir`.
+    pub fn moved_to(&self, dir: &Path) -> OutputPaths {
+        let to = |p: &Path| dir.join(p.file_name().unwrap_or_default());
+        OutputPaths {
+            clean: to(&self.clean),
+            quarantine: to(&self.quarantine),
+            report: to(&self.report),
+            cleanup: self.cleanup.as_deref().map(to),
+        }
+    }
+
     pub fn all(&self) -> Vec<&Path> {
         let mut all = vec![self.clean.as_path(), &self.quarantine, &self.report];
         all.extend(self.cleanup.as_deref());

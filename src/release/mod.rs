@@ -292,6 +292,27 @@ fn read_quarantine(req: &Request) -> anyhow::Result<Quarantine> {
     })
 }
 
+/// How many trailing names two paths share: the log records a path as the
+/// scan was given it, from a directory release cannot know.
+fn shared_tail(a: &Path, b: &Path) -> usize {
+    use std::path::Component::Normal;
+    let names = |p: &Path| -> Vec<std::ffi::OsString> {
+        (p.components())
+            .filter_map(|c| match c {
+                Normal(n) => Some(n.to_owned()),
+                _ => None,
+            })
+            .collect()
+    };
+    let b = std::path::absolute(b).unwrap_or_else(|_| b.to_owned());
+    let (a, b) = (names(a), names(&b));
+    a.iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
 /// The scan that wrote the quarantine file, as the log records it.
 struct ScanMatch {
     scan_id: String,
@@ -400,15 +421,21 @@ fn find_scan(
     let shown = terminal::path(path);
     let wanted: HashSet<u64> = q.picked.iter().map(|p| p.row).collect();
     let name = path.file_name();
-    // The last scan that wrote a quarantine file of this name, and its hash.
-    let mut same_name: Option<(String, String)> = None;
+    // The last scan that wrote a quarantine file of this name, and its
+    // hash; of those, the one whose path ends most like this one's: one
+    // run writes `leads.quarantine.csv` into a folder per input directory
+    // when two inputs are named alike.
+    let mut same_name: Option<(usize, String, String)> = None;
     let mut walk = Walk::default();
     let walked = records(&mut |e| {
         if let Record::Scan(s) = &e.record
             && let Some(o) = s.outputs.iter().find(|o| o.kind == "quarantine")
             && Path::new(&o.path).file_name() == name
         {
-            same_name = Some((s.scan_id.clone(), o.blake3.clone()));
+            let tail = shared_tail(Path::new(&o.path), path);
+            if same_name.as_ref().is_none_or(|(best, ..)| tail >= *best) {
+                same_name = Some((tail, s.scan_id.clone(), o.blake3.clone()));
+            }
         }
         walk.push(e, q, &wanted);
         Ok(())
@@ -432,7 +459,7 @@ fn find_scan(
             "{shown}: scan {id} that wrote it has no commit record in {}: its outputs were never vouched for",
             terminal::path(log)
         ),
-        (None, None, Some((id, hash))) => bail!(
+        (None, None, Some((_, id, hash))) => bail!(
             "{shown}: changed since scan {id} wrote it (blake3 {hash} in {}, {} now): refusing to release",
             terminal::path(log),
             q.blake3

@@ -22,7 +22,7 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use indicatif::ProgressBar;
 
-pub use plan::{Input, check_audit_log, check_plans, check_run_files};
+pub use plan::{Input, check_audit_log, check_plans, check_run_files, keep_apart};
 pub use tags::ai_score;
 
 use crate::audit::RowSpool;

@@ -2,13 +2,14 @@
 //! that no file the run writes (an output, the audit log) is one it reads
 //! or another one it writes.
 
+use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 
 use crate::input::{Compression, Format};
-use crate::output::{NAME_MAX, OutputPaths, TEMP_SUFFIX, same_file};
+use crate::output::{FileId, NAME_MAX, OutputPaths, TEMP_SUFFIX, same_file};
 use crate::policy::Policy;
 use crate::terminal;
 
@@ -131,12 +132,129 @@ impl Input {
     }
 }
 
+/// Where stdin's outputs go when their names collide: it has no directory
+/// of its own to mirror.
+pub const STDIN_DIR: &str = "_stdin";
+/// Stands for each `..` that leaves the current directory.
+pub const UP_DIR: &str = "_up";
+/// Where an absolute input outside the current directory is mirrored.
+pub const ROOT_DIR: &str = "_root";
+
+/// Keeps apart the outputs of inputs that would write the same names (two
+/// `leads.csv` in different folders, `leads.csv` beside `leads.csv.gz`):
+/// each such input's outputs move into the out dir's subfolder that
+/// mirrors the input's directory ([`mirror`]), and, for inputs of one
+/// directory that still collide, into a further subfolder named after the
+/// input's file. Inputs whose names are their own keep them, so that a
+/// run without a collision writes what it always wrote. Refusing instead
+/// left a CI job that globs `**/*.csv` no way to scan at all.
+pub fn keep_apart(inputs: &mut [&mut Input], out_dir: &Path) {
+    for input in colliding(inputs) {
+        let dir = out_dir.join(mirror(&input.path));
+        input.outputs = input.outputs.moved_to(&dir);
+    }
+    for input in colliding(inputs) {
+        if let (Some(dir), Some(name)) = (input.outputs.report.parent(), input.path.file_name()) {
+            let dir = dir.join(name);
+            input.outputs = input.outputs.moved_to(&dir);
+        }
+    }
+}
+
+/// The inputs some of whose outputs another input would write too.
+fn colliding<'a>(inputs: &'a mut [&mut Input]) -> impl Iterator<Item = &'a mut Input> {
+    let mut seen: HashMap<PathBuf, usize> = HashMap::new();
+    for input in inputs.iter() {
+        for out in input.outputs.all() {
+            *seen.entry(out.to_owned()).or_default() += 1;
+        }
+    }
+    inputs
+        .iter_mut()
+        .filter(move |i| i.outputs.all().iter().any(|o| seen[*o] > 1))
+        .map(|i| &mut **i)
+}
+
+/// The relative path, made only of plain names, that stands for the
+/// directory of `input` under the out dir: the directory relative to the
+/// current one, taken lexically (`.` dropped, `a/..` cancelled), with
+/// each `..` left over as [`UP_DIR`]; an absolute path inside the current
+/// directory as if it were given relative, one outside under [`ROOT_DIR`];
+/// stdin as [`STDIN_DIR`]. No component is `..` or a root, so the
+/// outputs never land outside the out dir.
+pub fn mirror(input: &Path) -> PathBuf {
+    if input.as_os_str() == "-" {
+        return PathBuf::from(STDIN_DIR);
+    }
+    let dir = input.parent().unwrap_or(Path::new(""));
+    let dir = match (dir.has_root(), std::env::current_dir()) {
+        (true, Ok(cwd)) => match normalize(dir).strip_prefix(normalize(&cwd)) {
+            Ok(inside) => inside.to_owned(),
+            Err(_) => return plain_names(dir, Some(ROOT_DIR)),
+        },
+        (true, Err(_)) => return plain_names(dir, Some(ROOT_DIR)),
+        (false, _) => dir.to_owned(),
+    };
+    plain_names(&dir, None)
+}
+
+/// `path` with `.` dropped and `name/..` cancelled, lexically.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The plain names of `path`, normalized: a `..` left over becomes
+/// [`UP_DIR`], a root or a drive is dropped for `root`.
+fn plain_names(path: &Path, root: Option<&str>) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::from(root.unwrap_or(""));
+    for c in normalize(path).components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => out.push(UP_DIR),
+            // `C:` on Windows: its letter, so that drives stay apart.
+            Component::Prefix(p) => out.push(
+                p.as_os_str()
+                    .to_string_lossy()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), ""),
+            ),
+            Component::RootDir | Component::CurDir => {}
+        }
+    }
+    out
+}
+
 /// Refuses plans that would write one output twice, or over an input or
 /// another file the run reads (`reads`: the policy, a model).
 pub fn check_plans(inputs: &[&Input], reads: &[&Path]) -> anyhow::Result<()> {
     let stdin_count = inputs.iter().filter(|i| i.path.as_os_str() == "-").count();
     if stdin_count > 1 {
         bail!("`-` (stdin) is given {stdin_count} times");
+    }
+    // Given twice under two names (`a.csv`, `./x/../a.csv`), a file would
+    // get outputs under each: its rows counted twice.
+    let mut ids: HashMap<FileId, &Input> = HashMap::new();
+    for input in inputs.iter().filter(|i| i.path.as_os_str() != "-") {
+        if let Some(first) = FileId::of(&input.path).and_then(|id| ids.insert(id, input)) {
+            bail!(
+                "{} and {} are the same file; give it once",
+                terminal::path(&first.path),
+                terminal::path(&input.path)
+            );
+        }
     }
     let read_paths: Vec<&Path> = inputs
         .iter()
@@ -145,17 +263,22 @@ pub fn check_plans(inputs: &[&Input], reads: &[&Path]) -> anyhow::Result<()> {
         .chain(reads.iter().copied())
         .collect();
     let read_at: Vec<PathBuf> = read_paths.iter().map(|p| landing(p, true)).collect();
-    for (i, a) in inputs.iter().enumerate() {
-        for b in &inputs[i + 1..] {
-            if a.outputs.report == b.outputs.report {
+    // Left after keep_apart only when one directory's mirror is another's
+    // (a real `_up` or `_root` folder beside the inputs).
+    let mut writers: HashMap<&Path, &Input> = HashMap::new();
+    for a in inputs {
+        for out in a.outputs.all() {
+            if let Some(b) = writers.insert(out, a) {
                 bail!(
                     "{} and {} would both write {}; scan them into different --out-dir",
-                    terminal::path(&a.path),
                     terminal::path(&b.path),
-                    terminal::path(&a.outputs.report)
+                    terminal::path(&a.path),
+                    terminal::path(out)
                 );
             }
         }
+    }
+    for a in inputs {
         for out in a.outputs.all() {
             let out_at = landing(out, false);
             for (read, at) in read_paths.iter().zip(&read_at) {
@@ -337,5 +460,42 @@ mod tests {
                 real.join("out/r.json")
             );
         }
+    }
+
+    fn planned(path: &str) -> Input {
+        Input::plan(Path::new(path), None, None, Path::new("o"), false).unwrap()
+    }
+
+    #[test]
+    fn colliding_inputs_move_to_mirrored_folders() {
+        let mut a = planned("exports/2026-11/leads.csv");
+        let mut b = planned("exports/2026-12/leads.csv");
+        let mut c = planned("cases.ndjson");
+        keep_apart(&mut [&mut a, &mut b, &mut c], Path::new("o"));
+        assert_eq!(
+            a.outputs.report,
+            Path::new("o/exports/2026-11/leads.report.json")
+        );
+        assert_eq!(
+            b.outputs.report,
+            Path::new("o/exports/2026-12/leads.report.json")
+        );
+        assert_eq!(c.outputs.report, Path::new("o/cases.report.json"));
+    }
+
+    #[test]
+    fn mirrors_are_plain_names_that_stay_inside_the_out_dir() {
+        assert_eq!(mirror(Path::new("-")), Path::new("_stdin"));
+        assert_eq!(mirror(Path::new("x.csv")), Path::new(""));
+        assert_eq!(mirror(Path::new("./a/./b/../c/x.csv")), Path::new("a/c"));
+        assert_eq!(mirror(Path::new("../../a/x.csv")), Path::new("_up/_up/a"));
+        assert_eq!(mirror(Path::new("a/../../x.csv")), Path::new("_up"));
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(mirror(&cwd.join("a/./x.csv")), Path::new("a"));
+        #[cfg(unix)]
+        assert_eq!(
+            mirror(Path::new("/not-here/b/../c/x.csv")),
+            Path::new("_root/not-here/c")
+        );
     }
 }

@@ -116,6 +116,43 @@ fn action_scan_step_writes_summary_outputs_and_sarif() {
 }
 
 #[test]
+fn action_scan_step_scans_files_of_one_name_from_different_folders() {
+    let Some(bash) = tools::program("bash") else {
+        return;
+    };
+    let wd = Workdir::new();
+    wd.write("exports/2026-11/leads.csv", BAD);
+    wd.write("exports/2026-12/leads.csv", BAD);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("action/scan.sh");
+    let out = Command::new(bash)
+        .arg(&script)
+        .current_dir(wd.path())
+        .env("PATH", path_with_crmguard())
+        .env("INPUT_FILES", "exports/**/*.csv")
+        .env("INPUT_OUT_DIR", "out")
+        .env("GITHUB_OUTPUT", wd.join("output.txt"))
+        .env("GITHUB_STEP_SUMMARY", wd.join("summary.md"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        wd.read_string("output.txt"),
+        "exit-status=1\nsarif-file=out/crmguard.sarif\n"
+    );
+    let sarif = wd.read_string("out/crmguard.sarif");
+    for month in ["2026-11", "2026-12"] {
+        assert!(
+            sarif.contains(&format!("exports/{month}/leads.csv")),
+            "{sarif}"
+        );
+        assert!(
+            wd.join(&format!("out/exports/{month}/leads.quarantine.csv"))
+                .is_file()
+        );
+    }
+}
+
+#[test]
 fn action_yml_runs_the_tested_script_with_every_input() {
     let Some(python) = tools::python_with(&["yaml"]) else {
         return;

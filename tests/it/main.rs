@@ -24,6 +24,7 @@ mod hash;
 mod integrate;
 mod limits;
 mod media;
+mod names;
 mod parquet;
 mod release;
 mod report_merge;
