@@ -185,42 +185,33 @@ fn the_iconv_line_works_as_printed_for_compressed_files_and_pipes() {
          or scan with --encoding windows-1252"
     );
     // As printed, it writes a UTF-8 file that scans clean.
-    let command = fix.split(", or ").next().unwrap();
-    let sh = Command::new("sh")
-        .current_dir(wd.path())
-        .args(["-c", command])
-        .status()
-        .unwrap();
-    assert!(sh.success(), "{command}");
-    let out = wd.run(&["scan", "-o", "u", "lg.utf8.csv"]);
-    assert_eq!(status(&out), 0, "{}", stderr(&out));
-    assert_eq!(
-        wd.read_string("u/lg.utf8.clean.csv"),
-        "Name,is_synthetic,data_source\nJürgen,false,web\n"
-    );
+    let converts = |fix: &str, name: &str| {
+        let command = fix.split(", or ").next().unwrap();
+        let sh = Command::new("sh")
+            .current_dir(wd.path())
+            .args(["-c", command])
+            .status()
+            .unwrap();
+        assert!(sh.success(), "{command}");
+        let out = wd.run(&["scan", "-o", name, &format!("{name}.utf8.csv")]);
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+        assert_eq!(
+            wd.read_string(&format!("{name}/{name}.utf8.clean.csv")),
+            "Name,is_synthetic,data_source\nJürgen,false,web\n"
+        );
+    };
+    converts(fix, "lg");
     // After a UTF-8 byte-order mark, which iconv would make "ï»¿Name".
     wd.write("bom.csv", [&b"\xEF\xBB\xBF"[..], csv].concat());
     let out = wd.run(&["scan", "bom.csv"]);
     let f = findings(&wd.report("crmguard-out/bom.report.json"));
     let fix = f.iter().find_map(|(_, _, fix)| fix.as_deref()).unwrap();
-    let command = fix.split(", or ").next().unwrap();
     assert!(
-        command.starts_with("tail -c +4 bom.csv | iconv"),
-        "{command}: {}",
+        fix.starts_with("tail -c +4 bom.csv | iconv"),
+        "{fix}: {}",
         stderr(&out)
     );
-    let sh = Command::new("sh")
-        .current_dir(wd.path())
-        .args(["-c", command])
-        .status()
-        .unwrap();
-    assert!(sh.success(), "{command}");
-    let out = wd.run(&["scan", "-o", "b", "bom.utf8.csv"]);
-    assert_eq!(status(&out), 0, "{}", stderr(&out));
-    assert_eq!(
-        wd.read_string("b/bom.utf8.clean.csv"),
-        "Name,is_synthetic,data_source\nJürgen,false,web\n"
-    );
+    converts(fix, "bom");
 
     // Stdin has no name to convert or to rename.
     let out = wd

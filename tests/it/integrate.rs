@@ -74,6 +74,23 @@ fn github_annotations_point_at_rows_and_escape_what_the_runner_reads() {
     );
 }
 
+/// The Action's scan step (action/scan.sh) in `wd`, as the runner starts
+/// it: the step's inputs as INPUT_* variables, outputs into `out`.
+fn run_action(bash: &Path, wd: &Workdir, inputs: &[(&str, &str)]) -> std::process::Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("action/scan.sh");
+    let mut cmd = Command::new(bash);
+    cmd.arg(&script)
+        .current_dir(wd.path())
+        .env("PATH", path_with_crmguard())
+        .env("INPUT_OUT_DIR", "out")
+        .env("GITHUB_OUTPUT", wd.join("output.txt"))
+        .env("GITHUB_STEP_SUMMARY", wd.join("summary.md"));
+    for (k, v) in inputs {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
 #[test]
 fn action_scan_step_writes_summary_outputs_and_sarif() {
     let Some(bash) = tools::program("bash") else {
@@ -83,19 +100,15 @@ fn action_scan_step_writes_summary_outputs_and_sarif() {
     wd.write("data/leads.csv", BAD);
     wd.write("data/ok.csv", GOOD);
     wd.write("summary.md", "earlier step\n");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("action/scan.sh");
-    let out = Command::new(bash)
-        .arg(&script)
-        .current_dir(wd.path())
-        .env("PATH", path_with_crmguard())
-        .env("INPUT_FILES", "data/**/*.csv")
-        .env("INPUT_FAIL_ON", "quarantine")
-        .env("INPUT_SARIF", "true")
-        .env("INPUT_OUT_DIR", "out")
-        .env("GITHUB_OUTPUT", wd.join("output.txt"))
-        .env("GITHUB_STEP_SUMMARY", wd.join("summary.md"))
-        .output()
-        .unwrap();
+    let out = run_action(
+        &bash,
+        &wd,
+        &[
+            ("INPUT_FILES", "data/**/*.csv"),
+            ("INPUT_FAIL_ON", "quarantine"),
+            ("INPUT_SARIF", "true"),
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         wd.read_string("output.txt"),
@@ -123,17 +136,7 @@ fn action_scan_step_scans_files_of_one_name_from_different_folders() {
     let wd = Workdir::new();
     wd.write("exports/2026-11/leads.csv", BAD);
     wd.write("exports/2026-12/leads.csv", BAD);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("action/scan.sh");
-    let out = Command::new(bash)
-        .arg(&script)
-        .current_dir(wd.path())
-        .env("PATH", path_with_crmguard())
-        .env("INPUT_FILES", "exports/**/*.csv")
-        .env("INPUT_OUT_DIR", "out")
-        .env("GITHUB_OUTPUT", wd.join("output.txt"))
-        .env("GITHUB_STEP_SUMMARY", wd.join("summary.md"))
-        .output()
-        .unwrap();
+    let out = run_action(&bash, &wd, &[("INPUT_FILES", "exports/**/*.csv")]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         wd.read_string("output.txt"),
