@@ -34,7 +34,7 @@ use super::findings::{resolve_header, target_limits};
 use super::tags::{Tagger, new_scan_id};
 use super::{FileScan, Input, Interrupted, ScanConfig, commit, detector_report, report_counts};
 use crate::audit::RowSpool;
-use crate::batch::arrow::{VerdictColumns, column_names, rows_from_batch};
+use crate::batch::arrow::{VerdictColumns, column_names};
 use crate::batch::{Checker, Outcome};
 use crate::error::Located;
 use crate::input::Row;
@@ -60,8 +60,6 @@ pub fn scan(input: &Input, cfg: &ScanConfig) -> anyhow::Result<FileScan> {
     if let Some(bar) = cfg.progress {
         bar.set_length(file_bytes);
     }
-    crate::batch::arrow::refuse_nested_binary(&opened.schema)
-        .map_err(|e| anyhow!("{}: {e}", crate::terminal::path(path)))?;
     let names = column_names(&opened.schema);
     let mut findings = Vec::new();
     let columns = resolve_header(&schema_header(&names), input, cfg.policy, &mut findings)?;
@@ -271,16 +269,9 @@ fn run(
             if cfg.interrupted.load(Ordering::Relaxed) {
                 return Err(Stop::Interrupted);
             }
-            let batch = batch.map_err(|e| {
-                let at = position.groups_at(next);
-                Stop::Error(anyhow!(
-                    "{}: {at}: cannot read as Parquet: {e}",
-                    path.display()
-                ))
-            })?;
-            rows_from_batch(&batch, next, &mut rows)
-                .map_err(|e| Stop::Error(anyhow!("{}: row {}: {e}", path.display(), next + 1)))?;
-            refuse_long_row(&rows, cfg.policy.max_record_bytes, &path).map_err(Stop::Error)?;
+            let limit = cfg.policy.max_record_bytes;
+            let batch =
+                (position.rows_of(batch, next, limit, &path, &mut rows)).map_err(Stop::Error)?;
             next += batch.num_rows() as u64;
             checker.check(&rows, &mut verdicts);
             for (row, v) in rows.iter().zip(&verdicts) {
@@ -304,21 +295,6 @@ fn run(
         }
         Ok((tally, record_bytes))
     })
-}
-
-/// The limit a CSV file of the same rows meets ([`refuse_large_records`]
-/// bounds what is decoded; this is the exact one): a record over
-/// `[limits] max_record_bytes` as CSV is refused, as the CSV reader would.
-fn refuse_long_row(rows: &[Row], limit: usize, path: &Path) -> anyhow::Result<()> {
-    match rows.iter().find(|r| r.raw.len() > limit) {
-        Some(r) => bail!(
-            "{}: row {}: the record is over {limit} bytes ([limits] max_record_bytes); \
-             nothing written",
-            crate::terminal::path(path),
-            r.number
-        ),
-        None => Ok(()),
-    }
 }
 
 /// The clean and quarantine files being written, and the cleanup plan

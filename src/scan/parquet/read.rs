@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use anyhow::anyhow;
+use anyhow::{anyhow, bail};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
@@ -33,8 +33,9 @@ pub(super) struct Opened {
 }
 
 impl Opened {
-    /// `limit`: the longest record allowed, as CSV (`[limits]
-    /// max_record_bytes` for a scan).
+    /// Refuses, before any page is decoded, a file that is not Parquet,
+    /// binary nested in a column, and a record over `limit` bytes (`[limits]
+    /// max_record_bytes` for a scan) by the metadata.
     pub fn open(path: &Path, limit: usize) -> anyhow::Result<Opened> {
         let file = File::open(path).map_err(|e| anyhow!("{}: cannot open: {e}", path.display()))?;
         let not_parquet = |e: parquet::errors::ParquetError| {
@@ -46,7 +47,10 @@ impl Opened {
             .map_err(|what| anyhow!("{}: cannot read as Parquet: {what}", path.display()))?
             .map_err(not_parquet)?;
         let schema = builder.schema().clone();
-        refuse_large_records(builder.metadata(), limit)
+        // Binary nested in a list, struct or map could not be shown to
+        // the rules, and would pass unchecked.
+        refuse_nested_binary(&schema)
+            .and_then(|()| refuse_large_records(builder.metadata(), limit))
             .map_err(|e| anyhow!("{}: {e}", crate::terminal::path(path)))?;
         let codec = (builder.metadata().row_groups().first())
             .and_then(|rg| rg.columns().first())
@@ -86,7 +90,7 @@ const ROW_SLACK: u64 = 256;
 /// footer, is over `(3 * limit + ROW_SLACK)` bytes per row of its row
 /// group must hold a value over the limit. Records over the limit that
 /// this bound cannot see are refused once decoded
-/// ([`super::refuse_long_row`]).
+/// ([`Position::rows_of`]).
 fn refuse_large_records(meta: &ParquetMetaData, limit: usize) -> Result<(), String> {
     let per_row = (limit as u64).saturating_mul(3).saturating_add(ROW_SLACK);
     let groups = meta.row_groups();
@@ -168,6 +172,41 @@ impl Position {
     }
 }
 
+impl Position {
+    /// The rows of a batch that starts after `done` rows of the file, into
+    /// `rows` (the CSV records `crate::batch` makes of them), and the batch;
+    /// or the error, naming where: a batch that failed to decode, by its row
+    /// groups, a value that cannot be shown, a record over `limit` bytes as
+    /// CSV. That last is the exact limit a CSV file of the same rows meets
+    /// ([`refuse_large_records`] only bounds what is decoded).
+    pub fn rows_of(
+        &self,
+        batch: Result<RecordBatch, String>,
+        done: u64,
+        limit: usize,
+        path: &Path,
+        rows: &mut Vec<Row>,
+    ) -> anyhow::Result<RecordBatch> {
+        let shown = crate::terminal::path(path);
+        let batch = batch.map_err(|e| {
+            anyhow!(
+                "{shown}: {}: cannot read as Parquet: {e}",
+                self.groups_at(done)
+            )
+        })?;
+        rows_from_batch(&batch, done, rows)
+            .map_err(|e| anyhow!("{shown}: row {}: {e}", done + 1))?;
+        if let Some(r) = rows.iter().find(|r| r.raw.len() > limit) {
+            bail!(
+                "{shown}: row {}: the record is over {limit} bytes ([limits] max_record_bytes); \
+                 nothing written",
+                r.number
+            );
+        }
+        Ok(batch)
+    }
+}
+
 /// The schema's column names as a CSV header would give them, so that
 /// they resolve to disclosure fields and text columns the same way.
 pub(super) fn schema_header(names: &[String]) -> Header {
@@ -185,7 +224,7 @@ pub(super) fn schema_header(names: &[String]) -> Header {
 /// calling thread: those commands have no writer to overlap them with.
 pub struct ParquetRows {
     path: PathBuf,
-    /// `None` once the file is read to its end.
+    /// `None` once the file is read to its end, or after an error.
     reader: Option<ParquetRecordBatchReader>,
     header: Header,
     at: Position,
@@ -196,13 +235,10 @@ pub struct ParquetRows {
 }
 
 impl ParquetRows {
-    /// Opens `path`, refusing what a scan refuses before reading a row: a
-    /// file that is not Parquet, a record over `limit` bytes by the
-    /// metadata, binary inside nested columns.
+    /// Opens `path`, refusing what a scan refuses before reading a row
+    /// ([`Opened::open`]).
     pub fn open(path: &Path, limit: usize) -> anyhow::Result<ParquetRows> {
         let opened = Opened::open(path, limit)?;
-        refuse_nested_binary(&opened.schema)
-            .map_err(|e| anyhow!("{}: {e}", crate::terminal::path(path)))?;
         Ok(ParquetRows {
             path: path.to_owned(),
             reader: Some(opened.reader),
@@ -226,22 +262,16 @@ impl ParquetRows {
             let Some(reader) = &mut self.reader else {
                 return Ok(false);
             };
-            let shown = crate::terminal::path(&self.path);
-            let batch = match next_batch(reader) {
-                None => {
-                    self.reader = None;
-                    return Ok(false);
-                }
-                Some(Err(e)) => {
-                    let at = self.at.groups_at(self.done);
-                    self.reader = None;
-                    return Err(anyhow!("{shown}: {at}: cannot read as Parquet: {e}"));
-                }
-                Some(Ok(batch)) => batch,
+            let Some(batch) = next_batch(reader) else {
+                self.reader = None;
+                return Ok(false);
             };
-            rows_from_batch(&batch, self.done, &mut self.rows)
-                .map_err(|e| anyhow!("{shown}: row {}: {e}", self.done + 1))?;
-            super::refuse_long_row(&self.rows, self.limit, &self.path)?;
+            if batch.is_err() {
+                // A caller stops at the first error (see `next_batch`).
+                self.reader = None;
+            }
+            let batch =
+                (self.at).rows_of(batch, self.done, self.limit, &self.path, &mut self.rows)?;
             self.done += batch.num_rows() as u64;
             self.next = 0;
         }
