@@ -352,15 +352,9 @@ fn format_of(
         return Ok(csv);
     }
     let ext = Path::new(base).extension().and_then(|e| e.to_str());
-    match ext.and_then(Format::from_extension) {
-        // Read by seeking to its footer, as `scan` reads it.
-        Some(Format::Parquet) if compression != Compression::None => bail!(
-            "{}: Parquet must be a plain file (not .gz or .zst); its own pages carry the compression",
-            terminal::path(path)
-        ),
-        Some(f) => Ok(f),
-        None => Ok(csv),
-    }
+    let format = ext.and_then(Format::from_extension).unwrap_or(csv);
+    format.check_seekable(path, false, compression)?;
+    Ok(format)
 }
 
 /// A labelled file's records: `scan`'s text readers, or a Parquet file's

@@ -50,6 +50,25 @@ impl Format {
         }
     }
 
+    /// Refuses to read `path` as this format from a pipe (`is_stdin`) or
+    /// through `compression`, where it cannot be: Parquet is read by
+    /// seeking to its footer.
+    pub fn check_seekable(
+        self,
+        path: &std::path::Path,
+        is_stdin: bool,
+        compression: Compression,
+    ) -> anyhow::Result<()> {
+        if self == Format::Parquet && (is_stdin || compression != Compression::None) {
+            anyhow::bail!(
+                "{}: Parquet must be a plain file (not stdin, not .gz or .zst); its own pages \
+                 carry the compression",
+                crate::terminal::path(path)
+            );
+        }
+        Ok(())
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Format::Csv { .. } => "csv",

@@ -67,14 +67,7 @@ impl Input {
         if let (Format::Csv { delimiter: d }, Some(given)) = (&mut format, delimiter) {
             *d = given;
         }
-        // Parquet is read by seeking to its footer: a pipe or a compressed
-        // stream cannot be.
-        if format == Format::Parquet && (is_stdin || compression != Compression::None) {
-            bail!(
-                "{}: Parquet must be a plain file (not stdin, not .gz or .zst); its own pages carry the compression",
-                path.display()
-            );
-        }
+        format.check_seekable(path, is_stdin, compression)?;
         let ext = match (ext, format) {
             (Some(e), _) => os_of(e),
             (None, Format::Csv { delimiter: b'\t' }) => "tsv".into(),
