@@ -172,8 +172,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let pin = (args.text_column.is_empty() && !policy.detector.text_columns.is_empty())
         .not()
         .then_some(columns.as_slice());
+    let keys = calibrated_keys(&c, args.model.as_ref(), pin);
     let applied = match args.apply {
-        true => Some(apply(&c, &policy, pin)?),
+        true => Some(apply(&keys, &policy)?),
         false => None,
     };
     if args.json {
@@ -188,7 +189,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             terminal::path(&path)
         ));
     } else {
-        let lines = policy_lines(&c, args.model.as_ref(), &policy, pin);
+        let lines = policy_lines(&keys, &policy);
         terminal::out_text(&(text(&c) + &lines));
     }
     Ok(exit::CLEAN)
@@ -522,15 +523,35 @@ fn text(c: &Calibration) -> String {
     s
 }
 
-/// Writes the thresholds into the policy file in force, or a new
-/// ./crmguard.toml; returns its path. The file is checked as a policy
-/// before it replaces the old one.
-fn apply(
+/// The `[detector]` keys that put the thresholds in force: both the
+/// printed lines and `--apply` write these. `model`: `--model`'s file;
+/// `pin`: the text columns, when the policy does not already name them.
+fn calibrated_keys(
     c: &Calibration,
-    policy: &crate::policy::Policy,
+    model: Option<&PathBuf>,
     pin: Option<&[String]>,
+) -> crate::policy::CalibratedKeys {
+    crate::policy::CalibratedKeys {
+        model: c.model.clone(),
+        // Absolute: the policy reads a relative `model` from its own folder.
+        model_file: model.map(|m| {
+            let m = std::path::absolute(m).unwrap_or_else(|_| m.clone());
+            m.to_string_lossy().into_owned()
+        }),
+        text_columns: pin.map(<[String]>::to_vec),
+        threshold: c.quarantine.threshold,
+        review_threshold: c.review.as_ref().map(|r| r.threshold),
+    }
+}
+
+/// Writes `keys` into the policy file in force, or a new ./crmguard.toml;
+/// returns its path. The file is checked as a policy before it replaces
+/// the old one.
+fn apply(
+    keys: &crate::policy::CalibratedKeys,
+    policy: &crate::policy::Policy,
 ) -> anyhow::Result<PathBuf> {
-    use crate::policy::{CalibratedKeys, Policy, PolicySource, set_calibrated};
+    use crate::policy::{Policy, PolicySource, set_calibrated};
     let path = match &policy.source {
         PolicySource::File(p) => p.clone(),
         PolicySource::BuiltIn => PathBuf::from(crate::policy::POLICY_FILE),
@@ -541,13 +562,7 @@ fn apply(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => bail!("{shown}: cannot read the policy: {e}"),
     };
-    let keys = CalibratedKeys {
-        model: c.model.clone(),
-        text_columns: pin.map(<[String]>::to_vec),
-        threshold: c.quarantine.threshold,
-        review_threshold: c.review.as_ref().map(|r| r.threshold),
-    };
-    let new = set_calibrated(&old, &keys).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    let new = set_calibrated(&old, keys).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
     Policy::parse(&new, PolicySource::File(path.clone()))
         .map_err(|e| anyhow::anyhow!("{e} (in the policy --apply would write; left as it was)"))?;
     crate::output::OutputFile::create(&path, crate::output::Mode::Shared)
@@ -556,35 +571,29 @@ fn apply(
     Ok(path)
 }
 
-/// The `[detector]` lines that put the thresholds in force; `pin`: the
-/// text columns, when the policy does not already name them.
-fn policy_lines(
-    c: &Calibration,
-    model: Option<&PathBuf>,
-    policy: &crate::policy::Policy,
-    pin: Option<&[String]>,
-) -> String {
+/// `keys` as lines to paste into the policy's `[detector]` table, each
+/// with why it is there.
+fn policy_lines(keys: &crate::policy::CalibratedKeys, policy: &crate::policy::Policy) -> String {
+    // Strings as JSON writes them, which TOML reads alike: quoted, and
+    // no control character left raw.
+    let quoted = |s: &str| serde_json::to_string(s).unwrap_or_default();
     let mut s = String::from(
         "\nTo scan with these thresholds, put these lines in the policy's [detector] table\n\
          (crmguard.toml), in place of any keys of the same name:\n\n[detector]\n",
     );
-    if let Some(m) = model {
-        // Absolute: the policy reads a relative `model` from its own folder.
-        let m = std::path::absolute(m).unwrap_or_else(|_| m.clone());
+    if let Some(m) = &keys.model_file {
         s.push_str(&format!(
-            "# set for the model {}: name it in `model` too\n",
-            terminal::path(&m)
+            "# the model file the texts were scored with\nmodel = {}\n",
+            quoted(m)
         ));
     }
     s.push_str(&format!(
         "# the model these thresholds hold for: scan refuses them with another\n\
-         calibrated_model = \"{}\"\n",
-        c.model
+         calibrated_model = {}\n",
+        quoted(&keys.model)
     ));
-    if let Some(columns) = pin {
-        let names: Vec<String> = (columns.iter())
-            .map(|c| serde_json::to_string(c).unwrap_or_default())
-            .collect();
+    if let Some(columns) = &keys.text_columns {
+        let names: Vec<String> = columns.iter().map(|c| quoted(c)).collect();
         s.push_str(&format!(
             "# the columns calibrated on: without this line scan judges every prose column\n\
              text_columns = [{}]\n",
@@ -593,9 +602,9 @@ fn policy_lines(
     }
     // `{}` prints an f32 with the fewest digits that read back as the same
     // number, so the policy compares against exactly this threshold.
-    s.push_str(&format!("threshold = {}\n", c.quarantine.threshold));
-    match &c.review {
-        Some(r) => s.push_str(&format!("review_threshold = {}\n", r.threshold)),
+    s.push_str(&format!("threshold = {}\n", keys.threshold));
+    match keys.review_threshold {
+        Some(r) => s.push_str(&format!("review_threshold = {r}\n")),
         // Without a review_threshold the preset's would apply: `strict` is
         // the preset without a review tier, and `threshold` overrides its
         // quarantine threshold.

@@ -10,6 +10,9 @@ use toml_edit::{Array, DocumentMut, Item, Table, value};
 pub struct CalibratedKeys {
     /// blake3 of the model that scored the texts.
     pub model: String,
+    /// That model's file, when it is not the built-in one (`model`),
+    /// absolute: the policy reads a relative one from its own folder.
+    pub model_file: Option<String>,
     /// The columns calibrated on, when the policy does not name them.
     pub text_columns: Option<Vec<String>>,
     pub threshold: f32,
@@ -29,6 +32,9 @@ pub fn set_calibrated(text: &str, keys: &CalibratedKeys) -> Result<String, Strin
         .or_insert_with(|| Item::Table(Table::new()))
         .as_table_mut()
         .ok_or("`detector` is not a table")?;
+    if let Some(file) = &keys.model_file {
+        detector["model"] = value(file.as_str());
+    }
     detector["calibrated_model"] = value(keys.model.as_str());
     if let Some(columns) = &keys.text_columns {
         let mut list = Array::new();
@@ -56,6 +62,7 @@ mod tests {
     fn keys(review: Option<f32>, columns: Option<&[&str]>) -> CalibratedKeys {
         CalibratedKeys {
             model: "ab".repeat(32),
+            model_file: None,
             text_columns: columns.map(|c| c.iter().map(|s| s.to_string()).collect()),
             threshold: 0.7595095,
             review_threshold: review,
@@ -90,6 +97,17 @@ mod tests {
         assert!(out.contains("text_columns = [\"Description\"]"), "{out}");
         let fresh = set_calibrated("", &keys(None, None)).unwrap();
         assert!(fresh.starts_with("[detector]\n"), "{fresh}");
+        assert!(!fresh.lines().any(|l| l.starts_with("model ")), "{fresh}");
+        let own = CalibratedKeys {
+            model_file: Some("/models/ours.bin".into()),
+            ..keys(None, None)
+        };
+        let text = "[detector]\nmodel = \"old.bin\"\n";
+        let out = set_calibrated(text, &own).unwrap();
+        assert!(
+            out.starts_with("[detector]\nmodel = \"/models/ours.bin\"\n"),
+            "{out}"
+        );
     }
 
     #[test]

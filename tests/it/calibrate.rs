@@ -24,6 +24,13 @@ const STAY: &str = "The room was fine and the staff were friendly enough, though
 const PASTED: &str = "Certainly! Here is a five-star review for the hotel: This hotel is a \
                       testament to modern hospitality and a joy to stay in every time.";
 
+/// `calibrate ARGS --json` in `wd`, which must succeed, as parsed.
+fn calibrated(wd: &Workdir, args: &[&str]) -> serde_json::Value {
+    let out = wd.run(&[&["calibrate"], args, &["--json"]].concat());
+    assert_eq!(status(&out), 0, "{args:?}: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn scan_holds_back_exactly_the_genuine_texts_calibrate_counted() {
     let wd = Workdir::new();
@@ -170,13 +177,11 @@ fn a_row_scores_the_highest_of_its_texts() {
     }
     wd.write("two.csv", &csv);
     let threshold = |columns: &[&str]| {
-        let mut args = vec!["calibrate", "two.csv", "--fpr", "1%", "--json"];
+        let mut args = vec!["two.csv", "--fpr", "1%"];
         for c in columns {
             args.extend(["--text-column", c]);
         }
-        let out = wd.run(&args);
-        assert_eq!(status(&out), 0, "{}", stderr(&out));
-        let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let c = calibrated(&wd, &args);
         assert_eq!(c["genuine_judged"], 200);
         c["quarantine"]["threshold"].as_f64().unwrap()
     };
@@ -301,8 +306,7 @@ fn without_a_review_tier_the_printed_lines_turn_it_off() {
     assert_eq!(r["ai_text"]["rows_flagged"], 0);
     assert!(r["ai_text"]["review_threshold"].is_null());
     // `--review-fpr none` asks for the same, and says why there is none.
-    let out = wd.run(&["calibrate", "tied.csv", "--review-fpr", "none", "--json"]);
-    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = calibrated(&wd, &["tied.csv", "--review-fpr", "none"]);
     assert!(c["review"].is_null());
     assert_eq!(c["no_review"], "--review-fpr none");
     // A policy with a review_threshold of its own is told to drop it.
@@ -376,11 +380,7 @@ fn rows_disclosed_as_synthetic_are_left_out_as_scan_leaves_them() {
         csv.push_str(&format!("\"{pasted}\",true,ai_generated\n"));
     }
     wd.write("mixed.csv", &csv);
-    let json = |file: &str| {
-        let out = wd.run(&["calibrate", file, "--fpr", "1%", "--json"]);
-        assert_eq!(status(&out), 0, "{}", stderr(&out));
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
-    };
+    let json = |file: &str| calibrated(&wd, &[file, "--fpr", "1%"]);
     let (alone, mixed) = (json("tied.csv"), json("mixed.csv"));
     assert_eq!(
         (mixed["rows"].as_u64(), mixed["disclosed"].as_u64()),
@@ -500,9 +500,7 @@ fn thresholds_calibrated_for_another_model_are_refused_until_calibrated_again() 
     ]);
     assert!(!wd.join("crmguard-out").exists());
     // Calibrating again is how a policy moves to the model in use.
-    let out = wd.run(&["calibrate", michigan().to_str().unwrap(), "--json"]);
-    assert_eq!(status(&out), 0, "{}", stderr(&out));
-    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = calibrated(&wd, &[michigan().to_str().unwrap()]);
     let id = c["model"].as_str().unwrap();
     assert_eq!(id.len(), 64);
     wd.write("crmguard.toml", toml.replace(&other, &id.to_uppercase()));
@@ -529,11 +527,7 @@ fn apply_writes_the_thresholds_into_the_policy_keeping_the_rest() {
     wd.write("crmguard.toml", before);
     wd.write("texts.csv", format!("text\n\"{STAY}\"\n"));
     let michigan = michigan();
-    let apply = || {
-        let out = wd.run(&["calibrate", michigan.to_str().unwrap(), "--apply", "--json"]);
-        assert_eq!(status(&out), 0, "{}", stderr(&out));
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
-    };
+    let apply = || calibrated(&wd, &[michigan.to_str().unwrap(), "--apply"]);
     let c = apply();
     let after = wd.read_string("crmguard.toml");
     assert!(
@@ -557,4 +551,36 @@ fn apply_writes_the_thresholds_into_the_policy_keeping_the_rest() {
     let report = wd.report("crmguard-out/texts.report.json");
     assert_eq!(report["ai_text"]["threshold"].as_f64().unwrap(), threshold);
     assert_eq!(report["policy"]["found_by"], "discovered");
+}
+
+#[test]
+fn apply_with_a_model_of_ones_own_names_that_model_too() {
+    let wd = Workdir::new();
+    let data = fixtures().join("detect/train_small.csv");
+    let out = wd.run(&["train", "--data", data.to_str().unwrap(), "--out", "m.bin"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    wd.write("texts.csv", format!("text\n\"{STAY}\"\n"));
+    let michigan = michigan();
+    let c = calibrated(
+        &wd,
+        &[michigan.to_str().unwrap(), "--model", "m.bin", "--apply"],
+    );
+    let policy = wd.read_string("crmguard.toml");
+    let file = wd.join("m.bin");
+    assert!(
+        policy.contains(&format!("model = {}", serde_json::json!(file))),
+        "{policy}"
+    );
+    // Scan judges with that model, so the thresholds are not refused.
+    let out = wd.run(&["scan", "texts.csv", "--fail-on", "never"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let report = wd.report("crmguard-out/texts.report.json");
+    assert_eq!(report["ai_text"]["model"], c["model"]);
+    // The printed lines name it as --apply writes it.
+    let out = wd.run(&["calibrate", michigan.to_str().unwrap(), "--model", "m.bin"]);
+    let lines = stdout(&out);
+    assert!(
+        lines.contains(&format!("\nmodel = {}\n", serde_json::json!(file))),
+        "{lines}"
+    );
 }
