@@ -43,10 +43,16 @@ impl Located {
     /// A read error met at `line`, or, when the reader underneath could
     /// say where it was (a byte the `--encoding` cannot read), that place.
     pub fn read_error(path: &Path, line: u64, column: u64, e: std::io::Error) -> Located {
-        match e.get_ref().and_then(|e| e.downcast_ref::<Located>()) {
+        match Located::carried_by(&e) {
             Some(at) => at.clone(),
             None => Located::new(path, line, column, format!("read error: {e}")),
         }
+    }
+
+    /// The place a reader underneath put into a read error (the
+    /// `--encoding` transcoder does), if any.
+    pub fn carried_by(e: &std::io::Error) -> Option<&Located> {
+        e.get_ref().and_then(|e| e.downcast_ref::<Located>())
     }
 }
 

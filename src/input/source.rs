@@ -387,16 +387,14 @@ pub fn open_input(
     let mut decoded = decode(tee, compression, encoding, path).map_err(cannot_open)?;
     // A BOM can arrive split across reads from a pipe: collect up to three
     // bytes before deciding.
-    let mut head = read_head(&mut decoded, BOM.len()).map_err(|e| {
-        match e
-            .get_ref()
-            .and_then(|e| e.downcast_ref::<crate::error::Located>())
-        {
-            Some(at) => anyhow::Error::new(at.clone()),
-            None => anyhow::Error::new(e)
-                .context(format!("{}: cannot read", crate::terminal::path(path))),
-        }
-    })?;
+    let mut head =
+        read_head(&mut decoded, BOM.len()).map_err(
+            |e| match crate::error::Located::carried_by(&e) {
+                Some(at) => anyhow::Error::new(at.clone()),
+                None => anyhow::Error::new(e)
+                    .context(format!("{}: cannot read", crate::terminal::path(path))),
+            },
+        )?;
     let bom = head == BOM;
     let empty = head.is_empty();
     if bom {
@@ -569,10 +567,7 @@ mod tests {
         let mut text = Vec::new();
         let e = t.read_to_end(&mut text).unwrap_err();
         assert_eq!(text, "é,\nab".as_bytes(), "the text before it is read");
-        let at = e
-            .get_ref()
-            .and_then(|e| e.downcast_ref::<crate::error::Located>())
-            .unwrap();
+        let at = crate::error::Located::carried_by(&e).unwrap();
         assert_eq!(
             at.to_string(),
             "x.csv:2:3: bytes 0x00 0xD8 are not valid UTF-16LE (--encoding utf-16le): \
