@@ -261,13 +261,15 @@ impl<R: BufRead> Transcode<R> {
             self.inner.consume(read);
             self.out.truncate(written);
             self.pos = 0;
-            for &b in &self.out {
-                if b == b'\n' {
-                    self.line += 1;
-                    self.column = 0;
-                } else if b & 0xC0 != 0x80 {
-                    self.column += 1;
+            // Lines by a vectorised search; characters only after the
+            // last line break, the one line the column is counted on.
+            let chars = |b: &[u8]| b.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64;
+            match memchr::memrchr(b'\n', &self.out) {
+                Some(last) => {
+                    self.line += memchr::memchr_iter(b'\n', &self.out).count() as u64;
+                    self.column = chars(&self.out[last + 1..]);
                 }
+                None => self.column += chars(&self.out),
             }
             match result {
                 DecoderResult::InputEmpty if last => self.done = true,
