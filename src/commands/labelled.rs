@@ -2,7 +2,6 @@
 //! JSON Lines or Parquet files (or folders of them) with a text column and
 //! a label column, read by `scan`'s readers.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -10,7 +9,7 @@ use anyhow::{Context, bail};
 use crate::detector::Example;
 use crate::error::Located;
 use crate::input::{Compression, Format, RecordReader, Row, open_input, reader_for};
-use crate::output::FileId;
+use crate::output::repeated_file;
 use crate::terminal;
 
 /// The longest record a labelled file may hold: far over any text worth
@@ -80,33 +79,25 @@ pub fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     // A file given twice (or also through its folder) would count twice:
     // twice the weight in training, and a confidence bound in `calibrate`
     // that looks tighter than its texts allow.
-    // One look-up per file, not a comparison per pair: a folder of
-    // thousands of files stays linear.
-    let mut seen: HashMap<Option<FileId>, &PathBuf> = HashMap::new();
-    for f in &files {
-        // Stdin has no identity of its own; `None` keys it, and a path that
-        // names no file is left to fail when it is opened.
-        let id = if f.as_os_str() == "-" {
-            None
-        } else {
-            let Some(id) = FileId::of(f) else { continue };
-            Some(id)
-        };
-        if let Some(earlier) = seen.insert(id, f) {
-            if earlier == f {
-                bail!(
-                    "{} is given twice (itself, or also through its folder): give it once",
-                    terminal::path(f)
-                );
-            }
-            bail!(
-                "{} and {} are the same file: give it once",
-                terminal::path(earlier),
-                terminal::path(f)
-            );
-        }
+    // Stdin has no identity of its own to look up; a path that names no
+    // file is left to fail when it is opened.
+    let stdin = |p: &&PathBuf| p.as_os_str() == "-";
+    let repeat = match files.iter().filter(stdin).nth(1) {
+        Some(again) => Some((again.as_path(), again.as_path())),
+        None => repeated_file(files.iter().filter(|p| !stdin(p)).map(PathBuf::as_path)),
+    };
+    match repeat {
+        Some((earlier, f)) if earlier == f => bail!(
+            "{} is given twice (itself, or also through its folder): give it once",
+            terminal::path(f)
+        ),
+        Some((earlier, f)) => bail!(
+            "{} and {} are the same file: give it once",
+            terminal::path(earlier),
+            terminal::path(f)
+        ),
+        None => Ok(files),
     }
-    Ok(files)
 }
 
 /// The paths as given, for a message about all of them.

@@ -296,6 +296,18 @@ impl FileId {
     }
 }
 
+/// The first of `paths` that names the same existing file as an earlier
+/// one, and that earlier one; paths that name no file are passed over. One
+/// look-up per path, not a comparison per pair: thousands stay linear.
+pub fn repeated_file<'a>(
+    paths: impl IntoIterator<Item = &'a Path>,
+) -> Option<(&'a Path, &'a Path)> {
+    let mut seen: std::collections::HashMap<FileId, &Path> = std::collections::HashMap::new();
+    paths
+        .into_iter()
+        .find_map(|p| Some((seen.insert(FileId::of(p)?, p)?, p)))
+}
+
 /// Whether `a` and `b` name the same existing file.
 pub fn same_file(a: &Path, b: &Path) -> bool {
     matches!((FileId::of(a), FileId::of(b)), (Some(x), Some(y)) if x == y)

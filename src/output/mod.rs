@@ -12,7 +12,7 @@ use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-pub use atomic::{AtomicFile, FileId, Finished, OutputSummary, same_file, sync_parent};
+pub use atomic::{AtomicFile, Finished, OutputSummary, repeated_file, same_file, sync_parent};
 pub use cleanup::CleanupWriter;
 pub use target::{Compressed, OutputFile};
 pub use temp::{Mode, NAME_MAX, TEMP_SUFFIX, remove_live_temps, remove_stale_temps};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 
 use crate::input::{Compression, Format};
-use crate::output::{FileId, NAME_MAX, OutputPaths, TEMP_SUFFIX, same_file};
+use crate::output::{NAME_MAX, OutputPaths, TEMP_SUFFIX, repeated_file, same_file};
 use crate::policy::Policy;
 use crate::terminal;
 
@@ -239,15 +239,13 @@ pub fn check_plans(inputs: &[&Input], reads: &[&Path]) -> anyhow::Result<()> {
     }
     // Given twice under two names (`a.csv`, `./x/../a.csv`), a file would
     // get outputs under each: its rows counted twice.
-    let mut ids: HashMap<FileId, &Input> = HashMap::new();
-    for input in inputs.iter().filter(|i| i.path.as_os_str() != "-") {
-        if let Some(first) = FileId::of(&input.path).and_then(|id| ids.insert(id, input)) {
-            bail!(
-                "{} and {} are the same file; give it once",
-                terminal::path(&first.path),
-                terminal::path(&input.path)
-            );
-        }
+    let named = (inputs.iter().map(|i| i.path.as_path())).filter(|p| p.as_os_str() != "-");
+    if let Some((first, again)) = repeated_file(named) {
+        bail!(
+            "{} and {} are the same file; give it once",
+            terminal::path(first),
+            terminal::path(again)
+        );
     }
     let read_paths: Vec<&Path> = inputs
         .iter()
