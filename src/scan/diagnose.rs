@@ -113,35 +113,32 @@ impl EncodingSniff {
 /// How to get a UTF-8 file (or stream) from one in `name`: iconv, after
 /// the decompressor when the content is compressed, or `--encoding`.
 fn convert_fix(name: &str, path: &Path, read_as: Compression, bom: bool) -> String {
-    let iconv = format!("iconv -f {} -t UTF-8", name.to_ascii_uppercase());
-    // The mark's three bytes go first: read as the legacy encoding they are
-    // "ï»¿" (in windows-1252), glued to the first column's name.
-    let iconv = match bom {
-        true => format!("tail -c +4 | {iconv}"),
-        false => iconv,
-    };
+    // The steps of the pipe: decompress; drop a UTF-8 byte-order mark,
+    // whose three bytes iconv from a legacy encoding would turn into
+    // characters ("ï»¿" in windows-1252) glued to the first column's name;
+    // convert.
+    let mut steps: Vec<String> = Vec::new();
+    if let Some(tool) = read_as.name() {
+        steps.push(format!("{tool} -dc"));
+    }
+    if bom {
+        steps.push("tail -c +4".into());
+    }
+    steps.push(format!("iconv -f {} -t UTF-8", name.to_ascii_uppercase()));
     let also = format!("or scan with --encoding {name}");
     if path.as_os_str() == "-" {
-        // A pipe has no file to convert or name: the step goes in it.
-        let step = match read_as.name() {
-            Some(tool) => format!("{tool} -dc | {iconv}"),
-            None => iconv,
-        };
-        return format!("put `{step}` in the pipe before crmguard, {also}");
+        // A pipe has no file to convert or name: the steps go in it.
+        return format!(
+            "put `{}` in the pipe before crmguard, {also}",
+            steps.join(" | ")
+        );
     }
     let file = path.display().to_string();
     let plain = String::from_utf8_lossy(Compression::split_name(file.as_bytes()).0);
     let out = shell_quote(&converted_name(&plain));
-    let file = shell_quote(&file);
-    match read_as.name() {
-        Some(tool) => format!("{tool} -dc {file} | {iconv} > {out}, {also}"),
-        // `tail` reads the file itself: iconv is last in the pipe.
-        None if bom => format!(
-            "tail -c +4 {file} | {} > {out}, {also}",
-            iconv.trim_start_matches("tail -c +4 | ")
-        ),
-        None => format!("{iconv} {file} > {out}, {also}"),
-    }
+    // The first step reads the file.
+    steps[0] = format!("{} {}", steps[0], shell_quote(&file));
+    format!("{} > {out}, {also}", steps.join(" | "))
 }
 
 /// `leads.csv` → `leads.utf8.csv`.
