@@ -3,7 +3,8 @@
 //! featurised examples. Kept apart from the three so that none of them has
 //! to import another's types.
 
-use super::model::{FeatureConfig, N_DENSE};
+use super::dense::N_DENSE;
+use super::model::FeatureConfig;
 use super::ngrams::HashConfig;
 use super::trees::TreeOptions;
 

@@ -4,9 +4,9 @@
 //! to it.
 
 use super::artefacts::{ArtefactScan, Weight};
+use super::dense::N_DENSE;
 use super::frequency::{FREQ_NAMES, FreqTable, slot};
 use super::lexicon::{LEXICON_NAMES, Lexicons, N_LEX};
-use super::model::N_DENSE;
 use super::style::{N_STYLE, STYLE_NAMES};
 use super::tokens::hash_word_lower;
 use super::{MAX_PHRASES, MAX_SIGNALS, Signal};

@@ -3,9 +3,10 @@
 
 use super::calibrate::balance_weights;
 use super::corpus::{Doc, Prepared, SourceWeight, TrainOptions};
+use super::dense::N_DENSE;
 use super::frequency::{self, FreqTable};
 use super::lexicon::N_LEX;
-use super::model::{FeatureConfig, N_DENSE, N_SCRIPTS};
+use super::model::{FeatureConfig, N_SCRIPTS};
 use super::style::N_STYLE;
 use super::trees::{self, Forest, N_TREE_FEATURES};
 use super::{neutral_mask, standardize};

@@ -14,6 +14,7 @@ pub mod artefacts;
 pub mod calibrate;
 pub mod chars;
 pub mod corpus;
+pub mod dense;
 pub mod explain;
 pub mod fit;
 pub mod frequency;
@@ -37,9 +38,9 @@ pub use scorer::Detector;
 pub use sensitivity::{Sensitivity, Thresholds};
 
 use artefacts::Artefacts;
+use dense::N_DENSE;
 use frequency::{FreqRun, FreqTable};
 use lexicon::{Lexicons, N_LEX};
-use model::N_DENSE;
 use ngrams::{CharFeed, NoChars};
 use std::sync::OnceLock;
 use style::{N_STYLE, style_walk};

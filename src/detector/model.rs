@@ -39,10 +39,9 @@
 //! The codebook holds weight quantiles, so the many small weights keep distinct values
 //! (a linear int8 scale would flush most of them to zero), and 0 maps exactly to 0.
 
-use super::frequency::{FreqTable, N_FREQ, SLOTS};
-use super::lexicon::N_LEX;
+use super::dense::N_DENSE;
+use super::frequency::{FreqTable, SLOTS};
 use super::ngrams::HashConfig;
-use super::style::N_STYLE;
 use super::trees::{Forest, Node};
 use anyhow::{Context, Result, bail, ensure};
 use std::path::Path;
@@ -51,7 +50,6 @@ pub const MAGIC: &[u8; 8] = b"CRMGDET1";
 /// Bumped whenever the same bytes would score differently: version 3 adds style and
 /// word-frequency features, calibration per length band and the presets' thresholds.
 pub const VERSION: u32 = 3;
-pub const N_DENSE: usize = N_STYLE + N_LEX + N_FREQ;
 /// Length bands of the calibration: texts of fewer than 20 words, of 20–49, of 50+.
 pub const N_LEN_BANDS: usize = 3;
 /// The presets in file order: strict, balanced, thorough.

@@ -3,8 +3,9 @@
 //! artefact rules, without allocating per text.
 
 use super::artefacts::ArtefactScan;
+use super::dense::N_DENSE;
 use super::explain;
-use super::model::{self, N_DENSE, Weights};
+use super::model::{self, Weights};
 use super::ngrams::{self, CHUNK, NgramCounts, NgramSink, NgramWalker, walk_ngrams};
 use super::normalize::normalize_counting;
 use super::style;

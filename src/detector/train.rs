@@ -9,10 +9,11 @@
 
 use super::artefacts::strip_preamble;
 use super::calibrate::{kfold, per_source_fpr, platt_per_band, preset_thresholds, source_folds};
+use super::dense::N_DENSE;
 use super::fit::fit;
 use super::frequency;
 use super::model::{
-    FeatureConfig, Model, N_DENSE, N_LEN_BANDS, N_PRESETS, Weights, length_band, probability,
+    FeatureConfig, Model, N_LEN_BANDS, N_PRESETS, Weights, length_band, probability,
 };
 use super::ngrams::{Block, bucket, for_each_ngram};
 use super::normalize::{normalize_into, word_count};

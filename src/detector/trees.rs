@@ -16,9 +16,9 @@
 //! per feature, leaves split best-first, a child's histogram is its parent's
 //! minus its sibling's.
 
+use super::dense::N_DENSE;
 use super::frequency::N_FREQ;
 use super::lexicon::N_LEX;
-use super::model::N_DENSE;
 use super::style::N_STYLE;
 use super::tokens::fmix;
 use rayon::prelude::*;
