@@ -327,6 +327,16 @@ impl<R: BufRead> Read for Transcode<R> {
     }
 }
 
+/// The UTF-16 encoding a byte-order mark at the start of the content names.
+/// No UTF-8 text starts with 0xFE or 0xFF, so the mark cannot be misread.
+fn utf16_bom(head: &[u8]) -> Option<&'static str> {
+    match head {
+        [0xFF, 0xFE, ..] => Some("UTF-16LE"),
+        [0xFE, 0xFF, ..] => Some("UTF-16BE"),
+        _ => None,
+    }
+}
+
 /// Up to `n` bytes from the start of `r`: a pipe may hand them over in
 /// several reads.
 fn read_head(r: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
@@ -397,6 +407,23 @@ pub fn open_input(
                     .context(format!("{}: cannot read", crate::terminal::path(path))),
             },
         )?;
+    if encoding.is_none()
+        && let Some(enc) = utf16_bom(&head)
+    {
+        // Read as bytes, UTF-16 makes every record ENCODING_INVALID or
+        // MALFORMED_ROW, and the legacy encoding guessed from them gives a
+        // fix that would garble the text: the mark says what the file is.
+        anyhow::bail!(crate::error::Located::new(
+            path,
+            1,
+            1,
+            format!(
+                "the content is {enc} (it starts with a UTF-16 byte-order mark), not UTF-8: \
+                 scan with --encoding {}, or convert it first (iconv -f UTF-16 -t UTF-8)",
+                enc.to_ascii_lowercase()
+            ),
+        ));
+    }
     let bom = head == BOM;
     let empty = head.is_empty();
     if bom {

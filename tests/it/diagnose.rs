@@ -503,3 +503,63 @@ fn has_sgr(s: &str) -> bool {
         end.is_some_and(|i| i > 0 && body[i..].starts_with('m'))
     })
 }
+
+/// UTF-16 text with its byte-order mark, as Excel's "Unicode Text" and some
+/// CRM exports write it.
+fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    let mut bytes = if big_endian {
+        vec![0xFE, 0xFF]
+    } else {
+        vec![0xFF, 0xFE]
+    };
+    for unit in text.encode_utf16() {
+        let pair = if big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        };
+        bytes.extend_from_slice(&pair);
+    }
+    bytes
+}
+
+#[test]
+fn a_utf16_file_is_refused_with_the_encoding_that_reads_it() {
+    let wd = Workdir::new();
+    let record = "{\"Name\":\"Zoë\",\"is_synthetic\":false,\"data_source\":\"web\"}\n";
+    wd.write("u16.ndjson", utf16(record, false));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&utf16(record, false)).unwrap();
+    wd.write("gz16.ndjson.gz", gz.finish().unwrap());
+    wd.write(
+        "be16.tsv",
+        utf16("Name\tis_synthetic\tdata_source\nZoë\tfalse\tweb\n", true),
+    );
+    // Read as bytes, its rows were quarantined with a fix naming a legacy
+    // encoding (`iconv -f WINDOWS-1254`) that would garble every character.
+    for (file, enc) in [
+        ("u16.ndjson", "UTF-16LE"),
+        ("gz16.ndjson.gz", "UTF-16LE"),
+        ("be16.tsv", "UTF-16BE"),
+    ] {
+        let out = wd.run(&["scan", file]);
+        assert_eq!(status(&out), 2, "{file}: {}", stderr(&out));
+        let label = enc.to_ascii_lowercase();
+        assert!(
+            stderr(&out).contains(&format!(
+                "{file}:1:1: the content is {enc} (it starts with a UTF-16 byte-order mark), \
+                 not UTF-8: scan with --encoding {label}"
+            )),
+            "{file}: {}",
+            stderr(&out)
+        );
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
+    assert_eq!(wd.list("crmguard-out"), Vec::<String>::new());
+    // The flag it names reads them.
+    let out = wd.run(&["scan", "--encoding", "utf-16le", "-o", "t", "u16.ndjson"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert_eq!(wd.read_string("t/u16.clean.ndjson"), record);
+    let out = wd.run(&["scan", "--encoding", "utf-16be", "-o", "t", "be16.tsv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+}
