@@ -121,7 +121,7 @@ pub fn merge(parts: &[Part]) -> anyhow::Result<Value> {
     for p in parts {
         let r = &p.report;
         let input_path = r.pointer("/input/path").cloned().unwrap_or(Value::Null);
-        add_counts(o, r);
+        add_counts(o, p)?;
         add_findings(o, r, &input_path);
         let outputs = r["outputs"].as_array().cloned().unwrap_or_default();
         o["outputs"]
@@ -129,7 +129,7 @@ pub fn merge(parts: &[Part]) -> anyhow::Result<Value> {
             .expect("set above")
             .extend(outputs.iter().cloned());
         if let (Some(ai), Some(theirs)) = (o.get_mut("ai_text"), r.get("ai_text")) {
-            add_ai(ai, theirs, &input_path, &mut signals);
+            add_ai(ai, theirs, &input_path, &mut signals, p)?;
         }
         span.add(p)?;
         match r.get("merged_from").and_then(Value::as_array) {
@@ -254,14 +254,44 @@ fn emptied(first: &Value) -> Value {
 
 /// Adds a report's [`SUMMED`] counts; one the merged report lacks is taken
 /// as it is.
-fn add_counts(o: &mut Map<String, Value>, r: &Value) {
+fn add_counts(o: &mut Map<String, Value>, p: &Part) -> anyhow::Result<()> {
     for key in SUMMED {
-        if let (Some(into), Some(from)) = (o.get_mut(*key), r.get(*key)) {
-            add(into, from);
-        } else if let Some(from) = r.get(*key) {
-            o.insert(key.to_string(), from.clone());
+        if let (Some(into), Some(from)) = (o.get_mut(*key), p.report.get(*key)) {
+            add(into, from).map_err(|e| not_summed(p, key, e))?;
+        } else if let Some(from) = p.report.get(*key) {
+            let mut mine = zeroed(from);
+            add(&mut mine, from).map_err(|e| not_summed(p, key, e))?;
+            o.insert(key.to_string(), mine);
         }
     }
+    Ok(())
+}
+
+/// Why a count could not be added.
+enum NotSummed {
+    /// Negative, fractional: no count of rows.
+    NotACount(String),
+    /// The sum is past `u64::MAX`.
+    Overflow,
+}
+
+/// The error for `key` of part `p`, at the key's first appearance (serde_json
+/// keeps no positions).
+fn not_summed(p: &Part, key: &str, e: NotSummed) -> anyhow::Error {
+    let at = memchr::memmem::find(&p.bytes, format!("\"{key}\"").as_bytes()).unwrap_or(0);
+    let (line, col) = crate::error::line_col(&p.bytes, at);
+    let message = match e {
+        NotSummed::NotACount(v) => format!(
+            "`{key}` holds {}, not a count of rows, so it cannot be summed",
+            crate::error::excerpt(&v)
+        ),
+        // Wrapped, the merged counts would still add up and pass for a scan's.
+        NotSummed::Overflow => format!(
+            "`{key}` summed over the reports is past {}: the counts cannot be true (edited?)",
+            u64::MAX
+        ),
+    };
+    Located::new(&p.path, line, col, message).into()
 }
 
 /// Adds a report's file findings not already listed, each message prefixed
@@ -383,32 +413,57 @@ fn zero(v: &mut Value) {
 }
 
 /// Adds `from` into `into`: numbers add, objects add key by key.
-fn add(into: &mut Value, from: &Value) {
+fn add(into: &mut Value, from: &Value) -> Result<(), NotSummed> {
     match (into, from) {
         (Value::Number(a), Value::Number(b)) => {
-            *a = (a.as_u64().unwrap_or(0) + b.as_u64().unwrap_or(0)).into();
+            let count = |n: &serde_json::Number| {
+                n.as_u64()
+                    .ok_or_else(|| NotSummed::NotACount(n.to_string()))
+            };
+            let sum = count(a)?.checked_add(count(b)?);
+            *a = sum.ok_or(NotSummed::Overflow)?.into();
         }
         (Value::Object(a), Value::Object(b)) => {
             for (k, v) in b {
                 match a.get_mut(k) {
-                    Some(mine) => add(mine, v),
+                    Some(mine) => add(mine, v)?,
                     None => {
-                        a.insert(k.clone(), v.clone());
+                        // Checked as a sum with nothing, so that a part's
+                        // own count is held to what the others are.
+                        let mut mine = zeroed(v);
+                        add(&mut mine, v)?;
+                        a.insert(k.clone(), mine);
                     }
                 }
             }
         }
         _ => {}
     }
+    Ok(())
 }
 
-fn add_ai(ai: &mut Value, theirs: &Value, input: &Value, signals: &mut Map<String, Value>) {
+/// `v` with its counts at zero, its objects' keys kept.
+fn zeroed(v: &Value) -> Value {
+    match v {
+        Value::Number(_) => json!(0),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), zeroed(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+fn add_ai(
+    ai: &mut Value,
+    theirs: &Value,
+    input: &Value,
+    signals: &mut Map<String, Value>,
+    p: &Part,
+) -> anyhow::Result<()> {
     let Some(a) = ai.as_object_mut() else {
-        return;
+        return Ok(());
     };
     for key in AI_SUMMED {
         if let (Some(into), Some(from)) = (a.get_mut(*key), theirs.get(*key)) {
-            add(into, from);
+            add(into, from).map_err(|e| not_summed(p, key, e))?;
         }
     }
     if let (Some(Value::Array(mine)), Some(Value::Array(more))) = (
@@ -417,7 +472,7 @@ fn add_ai(ai: &mut Value, theirs: &Value, input: &Value, signals: &mut Map<Strin
         theirs.pointer("/score_histogram/counts"),
     ) {
         for (x, y) in mine.iter_mut().zip(more) {
-            add(x, y);
+            add(x, y).map_err(|e| not_summed(p, "score_histogram", e))?;
         }
     }
     let columns = a["text_columns"].as_array_mut().expect("set by merge");
@@ -443,9 +498,12 @@ fn add_ai(ai: &mut Value, theirs: &Value, input: &Value, signals: &mut Map<Strin
     for s in theirs["top_signals"].as_array().into_iter().flatten() {
         if let (Some(name), Some(rows)) = (s["signal"].as_str(), s["rows"].as_u64()) {
             let n = signals.get(name).and_then(Value::as_u64).unwrap_or(0);
-            signals.insert(name.to_string(), json!(n + rows));
+            let sum = n.checked_add(rows).ok_or(NotSummed::Overflow);
+            let sum = sum.map_err(|e| not_summed(p, "top_signals", e))?;
+            signals.insert(name.to_string(), json!(sum));
         }
     }
+    Ok(())
 }
 
 fn time(path: &Path, r: &Value, field: &str) -> anyhow::Result<jiff::Timestamp> {

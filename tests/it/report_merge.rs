@@ -258,3 +258,78 @@ fn a_report_whose_counts_do_not_add_up_is_refused() {
     );
     assert!(!wd.join("t.json").exists());
 }
+
+#[test]
+fn counts_that_would_overflow_when_summed_are_refused_not_wrapped() {
+    let wd = Workdir::new();
+    wd.fixture("samples/leads.csv");
+    wd.fixture("samples/cases.ndjson");
+    let out = wd.run(&[
+        "scan",
+        "-q",
+        "--fail-on",
+        "never",
+        "leads.csv",
+        "cases.ndjson",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    // Each report adds up on its own; their sum is past u64::MAX. Summed,
+    // it panicked (a debug build) or wrapped to a small total that still
+    // added up (a release build): a report that looks like evidence.
+    let good = wd.read_string("crmguard-out/leads.report.json");
+    let report: serde_json::Value = serde_json::from_str(&good).unwrap();
+    let quarantined = report["rows_quarantined"].as_u64().unwrap();
+    let huge = u64::MAX - quarantined;
+    let edited = good
+        .replacen(
+            &format!("\"rows_total\": {},", report["rows_total"]),
+            &format!("\"rows_total\": {},", u64::MAX),
+            1,
+        )
+        .replacen(
+            &format!("\"rows_clean\": {},", report["rows_clean"]),
+            &format!("\"rows_clean\": {huge},"),
+            1,
+        );
+    assert_ne!(edited, good);
+    wd.write("huge.report.json", &edited);
+    let line = edited[..edited.find("\"rows_total\"").unwrap()]
+        .lines()
+        .count();
+    let out = wd.run(&[
+        "report",
+        "merge",
+        "-o",
+        "t.json",
+        "crmguard-out/cases.report.json",
+        "huge.report.json",
+    ]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "crmguard: error: huge.report.json:{line}:3: `rows_total` summed over the reports \
+             is past 18446744073709551615"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(!wd.join("t.json").exists());
+
+    // A count that is not one (negative, fractional) was summed as 0.
+    let negative = good.replacen(
+        "\"reasons\": {",
+        "\"reasons\": {\n    \"AAA_NOT_A_CODE\": -7,",
+        1,
+    );
+    assert_ne!(negative, good);
+    wd.write("neg.report.json", &negative);
+    let out = wd.run(&["report", "merge", "-o", "t.json", "neg.report.json"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("neg.report.json:") && stderr(&out).contains("`reasons`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!wd.join("t.json").exists());
+}
