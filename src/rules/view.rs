@@ -2,6 +2,7 @@
 //! disclosure field, whether it came from CSV or JSON.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use serde_json::Value;
 
@@ -283,6 +284,11 @@ pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
         Content::Object(map) => {
             let mut by_field = [None; Field::COUNT];
             let mut cells = Vec::with_capacity(map.len());
+            let mut numbers = if map.values().any(Value::is_number) {
+                number_texts(&row.raw)
+            } else {
+                HashMap::new()
+            };
             for (i, (key, value)) in map.iter().enumerate() {
                 let field = ctx.policy.field_of(key);
                 if let Some(f) = field {
@@ -293,7 +299,10 @@ pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
                     }
                     by_field[f as usize] = Some(i);
                 }
-                let (text, kind, nested) = json_text(value);
+                let (text, kind, nested) = match numbers.remove(key.as_str()) {
+                    Some(text) if value.is_number() => (Cow::Owned(text), Kind::Number, None),
+                    _ => json_text(value),
+                };
                 cells.push(JsonCell {
                     name: key,
                     text,
@@ -311,6 +320,26 @@ pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
         }
         Content::Malformed => None,
     }
+}
+
+/// Each top-level number of a JSON record as written, by key. The parsed
+/// value is an f64 when it is not a 64-bit integer: `1.50` reads `1.5` and
+/// `12345678901234567890123` reads `1.2345678901234568e22`, so a provenance
+/// hash over it would miss an edited digit and disagree with a producer
+/// hashing the JSON text, as docs/disclosure.md says to.
+fn number_texts(raw: &[u8]) -> HashMap<String, String> {
+    let text = String::from_utf8_lossy(raw);
+    // The record parsed already, with unique keys (input/object.rs).
+    let entries: HashMap<String, &serde_json::value::RawValue> =
+        serde_json::from_str(&text).unwrap_or_default();
+    entries
+        .into_iter()
+        .filter(|(_, v)| {
+            v.get()
+                .starts_with(|c: char| c == '-' || c.is_ascii_digit())
+        })
+        .map(|(k, v)| (k, v.get().to_owned()))
+        .collect()
 }
 
 fn has_case_duplicates(cells: &[JsonCell]) -> bool {

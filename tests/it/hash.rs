@@ -223,3 +223,46 @@ fn in_place_keeps_permissions_and_owner() {
         assert_eq!((m.uid(), m.gid()), (65534, 65534));
     }
 }
+
+#[test]
+fn json_numbers_are_hashed_as_their_text_so_an_edited_number_is_caught() {
+    let wd = Workdir::new();
+    wd.write("allow.toml", ALLOW);
+    let disclosure = "\"is_synthetic\":true,\"data_source\":\"ai\",\"ai_model_version\":\"m\",\
+                      \"generation_timestamp\":\"2026-01-01T00:00:00Z\"";
+    // A producer following docs/disclosure.md: numbers as their JSON text.
+    let canonical = "Amount\x1f12345678901234567890123\x1eId\x1fa1\x1ePrice\x1f1.50\x1e";
+    let hash = blake3::hash(canonical.as_bytes()).to_hex();
+    let record = |amount: &str| {
+        format!(
+            "{{\"Id\":\"a1\",\"Amount\":{amount},\"Price\":1.50,{disclosure},\
+             \"provenance_hash\":\"blake3:{hash}\"}}\n"
+        )
+    };
+    wd.write("ours.ndjson", record("12345678901234567890123"));
+    assert_eq!(scan_reasons(&wd, "ours.ndjson"), serde_json::json!({}));
+    // One more in the last digit: the same f64, so hashed as a float's text
+    // it passed as unchanged.
+    wd.write("edited.ndjson", record("12345678901234567890124"));
+    assert_eq!(
+        scan_reasons(&wd, "edited.ndjson"),
+        serde_json::json!({"PROVENANCE_MISMATCH": 1})
+    );
+    // `hash` writes what `scan` verifies, from the same text.
+    wd.write(
+        "gen.ndjson",
+        format!(
+            "{{\"Id\":\"a1\",\"Amount\":12345678901234567890123,\"Price\":1.50,{disclosure}}}\n"
+        ),
+    );
+    assert_eq!(
+        status(&wd.run(&["hash", "gen.ndjson", "-o", "out.ndjson"])),
+        0
+    );
+    assert!(
+        wd.read_string("out.ndjson")
+            .contains(&format!("blake3:{hash}")),
+        "{}",
+        wd.read_string("out.ndjson")
+    );
+}
