@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use crate::error::exit;
+use crate::input::read_small_file;
 use crate::output::{Mode, OutputFile};
-use crate::report::merge::{merge, parse};
+use crate::report::merge::{MAX_REPORT_BYTES, merge, parse};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -47,8 +48,9 @@ fn run_merge(args: MergeArgs) -> anyhow::Result<u8> {
                 path.display()
             );
         }
-        let bytes =
-            std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        // Small regular files only, as a baseline is: a FIFO would block for
+        // ever and a device be read until memory runs out.
+        let bytes = read_small_file(path, MAX_REPORT_BYTES, "the report")?;
         parts.push(parse(path, bytes)?);
     }
     let mut json = serde_json::to_vec_pretty(&merge(&parts)?)?;

@@ -21,6 +21,12 @@ use serde_json::{Map, Value, json};
 use super::{REPORT_SCHEMA, REVIEW_LISTED};
 use crate::error::Located;
 
+/// A per-file report is at most a few megabytes (its lists are capped at
+/// 1,000 entries); a merged one grows by about a kilobyte a part, so 256
+/// MiB is some 200,000 shards. The cap keeps `report merge /dev/zero` from
+/// being read into memory without end.
+pub const MAX_REPORT_BYTES: u64 = 256 << 20;
+
 /// One report to merge: its file, its bytes, its JSON.
 pub struct Part {
     pub path: PathBuf,

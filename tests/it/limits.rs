@@ -382,3 +382,50 @@ fn a_baseline_must_be_a_small_regular_file() {
         stderr(&out)
     );
 }
+
+#[test]
+fn reports_to_merge_must_be_small_regular_files() {
+    let wd = Workdir::new();
+    // A FIFO with no writer blocked `report merge` for ever, and /dev/zero
+    // was read until memory ran out.
+    let fifo = wd.join("fifo.json");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    let mut refused = vec!["/dev/zero"];
+    if made.is_ok_and(|s| s.success()) {
+        refused.push("fifo.json");
+    }
+    for report in refused {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crmguard"))
+            .current_dir(wd.path())
+            .args(["report", "merge", "-o", "t.json", report])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("{report}: report merge still reading after 20 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(status(&out), 2, "{report}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("{report}: the report is not a regular file")),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!wd.join("t.json").exists());
+    }
+    let big = std::fs::File::create(wd.join("big.report.json")).unwrap();
+    big.set_len(crmguard::report::merge::MAX_REPORT_BYTES + 1)
+        .unwrap();
+    let out = wd.run(&["report", "merge", "-o", "t.json", "big.report.json"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("big.report.json: the report is over"),
+        "{}",
+        stderr(&out)
+    );
+}
