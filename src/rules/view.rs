@@ -284,11 +284,6 @@ pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
         Content::Object(map) => {
             let mut by_field = [None; Field::COUNT];
             let mut cells = Vec::with_capacity(map.len());
-            let mut numbers = if map.values().any(Value::is_number) {
-                number_texts(&row.raw)
-            } else {
-                HashMap::new()
-            };
             for (i, (key, value)) in map.iter().enumerate() {
                 let field = ctx.policy.field_of(key);
                 if let Some(f) = field {
@@ -299,10 +294,7 @@ pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
                     }
                     by_field[f as usize] = Some(i);
                 }
-                let (text, kind, nested) = match numbers.remove(key.as_str()) {
-                    Some(text) if value.is_number() => (Cow::Owned(text), Kind::Number, None),
-                    _ => json_text(value),
-                };
+                let (text, kind, nested) = json_text(value);
                 cells.push(JsonCell {
                     name: key,
                     text,
@@ -315,6 +307,19 @@ pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
             }
             if has_case_duplicates(&cells) {
                 return None;
+            }
+            // Only a number that is no 64-bit integer reads otherwise than it
+            // is written, so only a record with one is parsed a second time:
+            // a record of ids and counts pays nothing.
+            if map.values().any(Value::is_f64) {
+                let mut numbers = number_texts(&row.raw);
+                for (cell, value) in cells.iter_mut().zip(map.values()) {
+                    if value.is_f64()
+                        && let Some(text) = numbers.remove(cell.name)
+                    {
+                        cell.text = Cow::Owned(text);
+                    }
+                }
             }
             Some(RowView::new(Source::Json(cells), by_field))
         }
