@@ -7,7 +7,8 @@
 //!
 //! The points: `append` (half of the first write of a scan's audit records
 //! is in the log), `commit` (the records and the report are written and
-//! synced; nothing is renamed yet).
+//! synced; nothing is renamed yet), `release` (a release's file is in place,
+//! its approval record has no commit record yet).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -319,7 +319,8 @@ struct ScanMatch {
     quarantine_path: String,
     /// `row_blake3` of the picked rows.
     hashes: HashMap<u64, String>,
-    /// Rows an earlier, committed approval released, with its id.
+    /// Rows an earlier approval released, with how it says so: committed,
+    /// or perhaps (its process died while committing).
     released: HashMap<u64, String>,
     /// The log's length when it was read.
     log_bytes: u64,
@@ -339,6 +340,17 @@ struct Walk {
     approval: Option<ApprovalRecord>,
 }
 
+/// An approval whose crmguard died between its record and its commit
+/// record: its released file may be in place, and may have been imported.
+fn perhaps(a: &ApprovalRecord) -> String {
+    format!(
+        "perhaps, by approval {}, whose crmguard died while committing {} (outputs unknown); \
+         scan the input again to release its rows from a new quarantine file",
+        a.approval_id,
+        terminal::path(Path::new(&a.released.path))
+    )
+}
+
 impl Walk {
     /// The current scan's records are over.
     fn close(&mut self) {
@@ -346,6 +358,26 @@ impl Walk {
             Some((m, true)) => self.best = Some(m),
             Some((m, false)) => self.uncommitted = Some(m.scan_id),
             None => {}
+        }
+    }
+
+    /// The rows approval `a` released count as released for its scan, if
+    /// that scan is the one matched.
+    fn released(&mut self, a: &ApprovalRecord, how: String) {
+        if let Some(m) = self.best.as_mut().filter(|m| m.scan_id == a.scan_id) {
+            for r in &a.rows {
+                m.released.insert(r.row, how.clone());
+            }
+        }
+    }
+
+    /// The log is over. An approval without its commit record counts as
+    /// released: its process died after its record (the next append
+    /// records that), or is committing now.
+    fn end(&mut self) {
+        self.close();
+        if let Some(a) = self.approval.take() {
+            self.released(&a, perhaps(&a));
         }
     }
 
@@ -387,21 +419,26 @@ impl Walk {
                     .approval
                     .take()
                     .filter(|a| c.approval_id.as_ref() == Some(&a.approval_id));
-                if let Some(a) = approval
-                    && let Some(m) = self.best.as_mut().filter(|m| m.scan_id == a.scan_id)
-                {
-                    for r in &a.rows {
-                        m.released.insert(r.row, a.approval_id.clone());
-                    }
+                if let Some(a) = approval {
+                    self.released(&a, format!("by approval {}", a.approval_id));
                 }
             }
             Record::Approval(a) => {
                 self.close();
                 self.approval = Some((**a).clone());
             }
-            Record::Recovery(_) => {
+            Record::Recovery(r) => {
                 self.close();
-                self.approval = None;
+                // `unknown`: the released file was perhaps renamed into
+                // place before the process died; releasing the rows again
+                // could put them into the CRM twice.
+                let approval = self.approval.take().filter(|a| {
+                    r.approval_id.as_ref() == Some(&a.approval_id)
+                        && r.outputs == crate::audit::OUTPUTS_UNKNOWN
+                });
+                if let Some(a) = approval {
+                    self.released(&a, perhaps(&a));
+                }
             }
         }
     }
@@ -440,7 +477,7 @@ fn find_scan(
         walk.push(e, q, &wanted);
         Ok(())
     });
-    walk.close();
+    walk.end();
     let log_bytes = match walked {
         Ok(summary) => summary.bytes,
         Err(VerifyError::Broken(b)) => bail!(
@@ -513,8 +550,8 @@ fn check(
                 never.join(", ")
             ));
         }
-        if let Some(id) = scan.released.get(&p.row) {
-            problems.push(format!("row {}: released already, by approval {id}", p.row));
+        if let Some(how) = scan.released.get(&p.row) {
+            problems.push(format!("row {}: released already, {how}", p.row));
         }
         let hash = blake3::hash(&p.bytes).to_hex();
         match scan.hashes.get(&p.row) {
@@ -556,6 +593,7 @@ fn write_and_record(req: &Request, q: Quarantine, scan: ScanMatch) -> anyhow::Re
     // Dropped on failure, `pending` takes the approval back out.
     finished.persist_new().with_context(cannot)?;
     crate::output::sync_parent(out).with_context(cannot)?;
+    crate::hooks::pause("release", &std::sync::atomic::AtomicBool::new(false));
     let head = pending.commit().inspect_err(|_| {
         let _ = std::fs::remove_file(out);
     })?;

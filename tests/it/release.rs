@@ -178,6 +178,70 @@ fn never_releasable_reasons_and_repeats_are_refused() {
     assert!(!wd.join("again.csv").exists());
 }
 
+/// A release killed after its file was renamed into place and before its
+/// commit record: the rows may be in the CRM already, so they are not
+/// released again, neither before the next append records the crash nor
+/// after.
+#[test]
+#[allow(clippy::zombie_processes)]
+fn rows_of_a_release_killed_while_committing_are_not_released_again() {
+    use std::io::{BufRead, BufReader};
+    let wd = scanned();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crmguard"))
+        .current_dir(wd.path())
+        .env("CRMGUARD_TEST_PAUSE", "release")
+        .args([
+            "release",
+            "crmguard-out/products.quarantine.csv",
+            "--rows",
+            "1",
+        ])
+        .args([
+            "--approver",
+            "G",
+            "--reason",
+            "r",
+            "--policy",
+            "waiting.toml",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("test pause at release") {
+        line.clear();
+        assert_ne!(err.read_line(&mut line).unwrap(), 0, "ended before pausing");
+    }
+    common::signal(&child, "-KILL");
+    child.wait().unwrap();
+    assert!(wd.join("crmguard-out/products.released.csv").exists());
+    // Before the next append records the crash, and after a scan did
+    // (`outputs: unknown`).
+    for scan_first in [false, true] {
+        if scan_first {
+            wd.write(
+                "other.csv",
+                "Name,is_synthetic,data_source\nAda,false,web\n",
+            );
+            assert_eq!(status(&wd.run(&["scan", "-q", "other.csv"])), 0);
+            assert!(wd.read_string(LOG).contains("\"outputs\":\"unknown\""));
+        }
+        let out = release(&wd, &["--rows", "1", "--output", "again.csv"]);
+        assert_eq!(status(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("row 1: released already, perhaps, by approval"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!wd.join("again.csv").exists());
+    }
+    // Rows that approval did not name are still released.
+    let out = release(&wd, &["--rows", "3", "--output", "three.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+}
+
 #[test]
 fn json_and_ndjson_rows_come_back_byte_for_byte() {
     let wd = Workdir::new();
