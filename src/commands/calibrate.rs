@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub label_column: Option<String>,
     /// Label value meaning machine-written (case-insensitive)
-    #[arg(long, value_name = "VALUE", default_value = "machine", value_parser = not_blank)]
+    #[arg(long, value_name = "VALUE", default_value = "machine", value_parser = labelled::not_blank)]
     pub positive: String,
     /// Share of the genuine texts the quarantine threshold may hold back
     #[arg(long, value_name = "PERCENT", default_value = "0.5%", value_parser = percent)]
@@ -405,13 +405,6 @@ fn review_rate(s: &str) -> Result<ReviewRate, String> {
     match s.trim() {
         "none" => Ok(ReviewRate::None),
         _ => percent(s).map(ReviewRate::Share),
-    }
-}
-
-fn not_blank(s: &str) -> Result<String, String> {
-    match s.trim() {
-        "" => Err("the machine label cannot be blank".into()),
-        t => Ok(t.to_string()),
     }
 }
 

@@ -147,6 +147,15 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         file.write_all(out.as_bytes()).with_context(cannot)?;
         file.commit().with_context(cannot)?;
     }
+    // Usually `--positive` is not the file's word for machine text: the
+    // numbers below would measure nothing, in silence.
+    if !examples.iter().any(|e| e.machine) {
+        crate::errln!(
+            "crmguard: warning: no row's `{}` is `{}`: every row was counted human; --positive names the machine label",
+            args.columns.label_column,
+            args.columns.positive
+        );
+    }
     let kept = |i: &usize| !args.judged_only || assessed[*i].1;
     let scores: Vec<f32> = (0..examples.len())
         .filter(kept)

@@ -26,8 +26,17 @@ pub struct Columns {
     #[arg(long, value_name = "NAME", default_value = "label")]
     pub label_column: String,
     /// Label value meaning machine-written (case-insensitive); any other value is human
-    #[arg(long, value_name = "VALUE", default_value = "machine")]
+    #[arg(long, value_name = "VALUE", default_value = "machine", value_parser = not_blank)]
     pub positive: String,
+}
+
+/// `--positive`: a blank one would make every row with a blank label
+/// machine text, and train or measure on rows nobody labelled.
+pub fn not_blank(s: &str) -> Result<String, String> {
+    match s.trim() {
+        "" => Err("the machine label cannot be blank".into()),
+        t => Ok(t.to_string()),
+    }
 }
 
 /// Whether a folder's file is labelled text: `.csv`, `.json`, `.ndjson`

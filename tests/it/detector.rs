@@ -229,6 +229,49 @@ fn eval_names_a_missing_column() {
     );
 }
 
+/// A blank `--positive` would make every row nobody labelled machine text,
+/// and one the file never uses would measure nothing: neither in silence.
+#[test]
+fn eval_and_train_refuse_a_blank_machine_label_and_eval_names_one_never_used() {
+    let wd = Workdir::new();
+    let (pasted, genuine) = (PASTED, GENUINE);
+    wd.write(
+        "d.csv",
+        format!("text,label\n\"{pasted}\",\n\"{genuine}\",human\n\"{genuine}\",\n"),
+    );
+    for cmd in [
+        &["eval", "d.csv", "--positive", ""][..],
+        &["eval", "d.csv", "--positive", " "],
+        &[
+            "train",
+            "--data",
+            "d.csv",
+            "--out",
+            "m.bin",
+            "--positive",
+            "",
+        ],
+    ] {
+        let out = wd.run(cmd);
+        assert_eq!(status(&out), 2, "{cmd:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("the machine label cannot be blank"),
+            "{cmd:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(!wd.join("m.bin").exists());
+    let out = wd.run(&["eval", "d.csv", "--positive", "ai"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: no row's `label` is `ai`: every row was counted human"),
+        "{}",
+        stderr(&out)
+    );
+    let out = wd.run(&["eval", "d.csv", "--positive", "human"]);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+}
+
 #[test]
 fn labelled_files_are_read_as_scan_reads_csv() {
     let wd = Workdir::new();
