@@ -67,6 +67,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(outcome(printed.map(|()| exit::CLEAN)));
         }
     };
+    if !matches!(cli.command, Command::Scan(_)) {
+        remove_temps_on_signal();
+    }
     let result = match cli.command {
         Command::Scan(args) => commands::scan::run(args),
         Command::Init(args) => commands::init::run(args),
@@ -82,6 +85,21 @@ pub fn main() -> ExitCode {
         Command::Report(args) => commands::report::run(args),
     };
     ExitCode::from(final_status(outcome(result)))
+}
+
+/// Every command but `scan` (which stops between batches, with handlers of
+/// its own) stops at once on Ctrl-C, SIGTERM or SIGHUP, as without a
+/// handler, but removes the temp files it was writing first: they hold rows
+/// (`hash --in-place`), a model or an export, are private, and sit where no
+/// later scan cleans up (a scan removes those of its out dir only).
+fn remove_temps_on_signal() {
+    let _ = ctrlc::set_handler(|| {
+        crate::output::remove_live_temps();
+        // Not scan's "no outputs written": a release stopped between its
+        // rename and its commit record has put its file in place.
+        crate::errln!("crmguard: error: interrupted");
+        std::process::exit(exit::INTERRUPTED as i32);
+    });
 }
 
 /// A usage error on one line, as every error is (README, "Exit status"):

@@ -205,6 +205,46 @@ fn sigterm_stops_a_scan_as_ctrl_c_does() {
     assert_eq!(wd.list("o"), Vec::<String>::new());
 }
 
+/// The other commands stop at once on a signal, as without a handler, but
+/// leave no temp file behind: `hash --in-place` writes its beside the
+/// input, where no scan cleans up.
+#[test]
+fn other_commands_stopped_by_a_signal_remove_their_temp_files() {
+    for sig in ["-INT", "-TERM", "-HUP"] {
+        let wd = Workdir::new();
+        wd.write("d/a.csv", GOOD);
+        // Blocked on stdin with its output's temp file open.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_crmguard"))
+            .current_dir(wd.path())
+            .args(["hash", "--all", "-o", "d/a.csv", "-"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, GOOD.as_bytes()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while wd.list("d").len() < 2 {
+            assert!(Instant::now() < deadline, "{sig}: no temp file appeared");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        signal(&child, sig);
+        let code = child.wait().unwrap().code();
+        drop(stdin);
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(code, Some(130), "{sig}: {err}");
+        assert_eq!(err, "crmguard: error: interrupted\n", "{sig}");
+        assert_eq!(wd.list("d"), ["a.csv"], "{sig}");
+        assert_eq!(wd.read_string("d/a.csv"), GOOD, "{sig}");
+    }
+}
+
 #[test]
 fn a_second_signal_exits_at_once_and_removes_its_temp_files() {
     let wd = Workdir::new();
