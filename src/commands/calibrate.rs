@@ -271,6 +271,7 @@ fn score(
         column: args.label_column.as_deref().unwrap_or("label"),
         positive: &args.positive,
         required: args.label_column.is_some(),
+        blank_refused: false,
         disclosure: Some(policy),
     };
     let names: Vec<&str> = columns.iter().map(String::as_str).collect();

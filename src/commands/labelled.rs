@@ -25,7 +25,8 @@ pub struct Columns {
     /// Column holding the label
     #[arg(long, value_name = "NAME", default_value = "label")]
     pub label_column: String,
-    /// Label value meaning machine-written (case-insensitive); any other value is human
+    /// Label value meaning machine-written (case-insensitive); any other value is human, and
+    /// a blank one an error
     #[arg(long, value_name = "VALUE", default_value = "machine", value_parser = not_blank)]
     pub positive: String,
 }
@@ -155,6 +156,7 @@ pub fn load(
         column: &cols.label_column,
         positive: &cols.positive,
         required: true,
+        blank_refused: true,
         disclosure: None,
     };
     let mut out = Vec::new();
@@ -201,6 +203,9 @@ pub struct Labels<'a> {
     /// Whether a file without the column is an error; if not, every row of
     /// such a file is human (`calibrate`'s genuine texts need no label).
     pub required: bool,
+    /// Whether a row whose label is blank is an error (`eval`, `train`), or
+    /// human (`calibrate`: its rows are genuine unless labelled machine).
+    pub blank_refused: bool,
     /// The policy whose disclosure columns mark a row disclosed as
     /// synthetic (`is_synthetic` true), which `scan` does not judge; `None`:
     /// no row is.
@@ -303,6 +308,7 @@ fn load_file(
     let mut seen = vec![false; wants.slots()];
     let mut row = Row::default();
     let mut n = 0;
+    let mut unlabelled = None;
     while rdr.read_row(&mut row)? {
         let v = values(path, &row, &layout, &wants, &mut seen)?;
         // The same fallbacks the shipped model was trained with, so that
@@ -314,6 +320,13 @@ fn load_file(
             &v[n_texts + 3],
             &v[n_texts + 4],
         );
+        // A row nobody labelled would train and count as human text, in
+        // silence; `calibrate`, whose rows are genuine unless labelled
+        // machine, reads a blank label as no label. Named once the file is
+        // read: a JSON file none of whose records has the key is told so.
+        if labels.blank_refused && unlabelled.is_none() && label.trim().is_empty() {
+            unlabelled = Some((n + 1, row.line));
+        }
         let group = match (group, uid) {
             (g, _) if !g.is_empty() => g.clone(),
             (_, uid) if !uid.is_empty() => uid.clone(),
@@ -337,6 +350,13 @@ fn load_file(
     if let Some(slot) = (0..required).find(|s| n > 0 && !seen[*s]) {
         let name = text_columns.get(slot).copied().unwrap_or(labels.column);
         bail!("{}: no record has the key `{name}`", terminal::path(path));
+    }
+    if let Some((record, line)) = unlabelled {
+        let msg = format!(
+            "record {record}: its `{}` is blank: label every row (`{}` for machine text, another word for human), or leave it out",
+            labels.column, labels.positive
+        );
+        return Err(Located::new(path, line, 1, msg).into());
     }
     Ok(())
 }

@@ -237,7 +237,7 @@ fn eval_and_train_refuse_a_blank_machine_label_and_eval_names_one_never_used() {
     let (pasted, genuine) = (PASTED, GENUINE);
     wd.write(
         "d.csv",
-        format!("text,label\n\"{pasted}\",\n\"{genuine}\",human\n\"{genuine}\",\n"),
+        format!("text,label\n\"{pasted}\",machine\n\"{genuine}\",human\n\"{genuine}\",person\n"),
     );
     for cmd in [
         &["eval", "d.csv", "--positive", ""][..],
@@ -270,6 +270,54 @@ fn eval_and_train_refuse_a_blank_machine_label_and_eval_names_one_never_used() {
     );
     let out = wd.run(&["eval", "d.csv", "--positive", "human"]);
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+}
+
+/// A row nobody labelled is an error at its line in `eval` and `train`, not
+/// a human text; `calibrate` reads it as genuine, as every unlabelled row.
+#[test]
+fn a_blank_or_missing_label_is_an_error_at_its_line() {
+    let wd = Workdir::new();
+    let (pasted, genuine) = (PASTED, GENUINE);
+    // Record 3 starts on line 5: record 2 spans two lines.
+    wd.write(
+        "d.csv",
+        format!(
+            "text,label\n\"{pasted}\",machine\n\"{genuine}\n{genuine}\",human\n\"{genuine}\",  \n"
+        ),
+    );
+    wd.write(
+        "d.ndjson",
+        format!("{{\"text\":\"{pasted}\",\"label\":\"machine\"}}\n{{\"text\":\"{genuine}\"}}\n"),
+    );
+    for (cmd, want) in [
+        (
+            &["eval", "d.csv"][..],
+            "d.csv:5:1: record 3: its `label` is blank",
+        ),
+        (
+            &["train", "--data", "d.csv", "--out", "m.bin"],
+            "d.csv:5:1: record 3: its `label` is blank",
+        ),
+        (
+            &["eval", "d.ndjson"],
+            "d.ndjson:2:1: record 2: its `label` is blank",
+        ),
+    ] {
+        let out = wd.run(cmd);
+        assert_eq!(status(&out), 2, "{cmd:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(want), "{cmd:?}: {}", stderr(&out));
+    }
+    assert!(!wd.join("m.bin").exists());
+    let out = wd.run(&["calibrate", "d.csv", "--label-column", "label"]);
+    assert!(!stderr(&out).contains("is blank"), "{}", stderr(&out));
+    // A file none of whose records has the key is still told so.
+    wd.write("n.ndjson", format!("{{\"text\":\"{genuine}\"}}\n"));
+    let out = wd.run(&["eval", "n.ndjson"]);
+    assert!(
+        stderr(&out).contains("no record has the key `label`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
