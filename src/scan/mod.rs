@@ -417,7 +417,15 @@ fn closing_findings(
     if endings.mixed() {
         findings.push(FileFinding {
             code: FileCode::LineEndingMixed,
-            message: format!("lines end in more than one way: {endings} (header included)"),
+            // JSON has no header line to count.
+            message: format!(
+                "lines end in more than one way: {endings}{}",
+                if columns.is_some() {
+                    " (header included)"
+                } else {
+                    ""
+                }
+            ),
             fix: None,
         });
     }

@@ -73,6 +73,13 @@ fn a_lone_cr_is_a_line_ending_of_its_own() {
     );
     assert_eq!(report["rows_total"], 2);
     assert_eq!(wd.read_string("crmguard-out/in.clean.csv"), mixed);
+    // NDJSON has no header to count among the lines.
+    wd.write("in.ndjson", "{\"a\":1}\r\n{\"a\":2}\n");
+    wd.run(&["scan", "in.ndjson"]);
+    assert_eq!(
+        wd.report("crmguard-out/in.report.json")["file_findings"][0]["message"],
+        "lines end in more than one way: 1 with LF, 1 with CRLF"
+    );
     for (name, text) in [
         ("cr.csv", "Name,is_synthetic,data_source\rAda,no,web\r"),
         (
