@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::{RowView, Verdict};
+use super::{Kind, RowView, Verdict};
 use crate::spec::provenance::{Algorithm, ProvenanceHash, compute, listed_fields};
 use crate::spec::{Field, Reason};
 
@@ -27,9 +27,16 @@ pub fn check(row: &RowView, v: &mut Verdict) {
 /// writes (`crmguard hash`) and what a scan compares against. The error
 /// names a field listed in `ai_generated_fields` that the row lacks.
 pub fn hash_row(row: &RowView, algorithm: Algorithm) -> Result<ProvenanceHash, String> {
+    let numbers = row.number_texts();
     let cells: Vec<(&str, Cow<str>, bool)> = row
         .cells()
-        .map(|c| (c.name, c.text(), c.field.is_none() && !c.added))
+        .map(|c| {
+            let text = match numbers.get(c.name) {
+                Some(written) if c.kind == Kind::Number => Cow::Borrowed(written.as_str()),
+                _ => c.text(),
+            };
+            (c.name, text, c.field.is_none() && !c.added)
+        })
         .collect();
     let listed = row.non_empty(Field::AiGeneratedFields);
     match covered(&cells, listed.as_deref()) {

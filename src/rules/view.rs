@@ -64,7 +64,11 @@ enum Source<'a> {
         fields: &'a [u8],
         ends: &'a [usize],
     },
-    Json(Vec<JsonCell<'a>>),
+    Json {
+        cells: Vec<JsonCell<'a>>,
+        /// The record as read, for [`RowView::number_texts`].
+        raw: &'a [u8],
+    },
 }
 
 /// A JSON key and its value's text form, which may have been built (numbers,
@@ -95,15 +99,30 @@ impl<'a> RowView<'a> {
                 start: 0,
                 columns: columns.columns.iter(),
             },
-            Source::Json(cells) => CellsOf::Json(cells.iter()),
+            Source::Json { cells, .. } => CellsOf::Json(cells.iter()),
         })
+    }
+
+    /// A JSON record's top-level numbers as written, by key (empty for CSV,
+    /// and for a record without numbers). A cell's text is serde_json's
+    /// rendering of the parsed value, which for a number that is no 64-bit
+    /// integer is a float's: `1.50` reads `1.5`. Only the provenance hash
+    /// needs the text as written, so only it pays for parsing the record
+    /// again, not every row of a JSON scan.
+    pub fn number_texts(&self) -> HashMap<String, String> {
+        match &self.source {
+            Source::Json { cells, raw } if cells.iter().any(|c| c.kind == Kind::Number) => {
+                number_texts(raw)
+            }
+            _ => HashMap::new(),
+        }
     }
 
     /// Number of cells.
     pub fn len(&self) -> usize {
         match &self.source {
             Source::Csv { ends, .. } => ends.len(),
-            Source::Json(cells) => cells.len(),
+            Source::Json { cells, .. } => cells.len(),
         }
     }
 
@@ -121,7 +140,7 @@ impl<'a> RowView<'a> {
                 ends,
                 ..
             } => Some(columns.columns.get(i)?.cell(&fields[field_span(ends, i)?])),
-            Source::Json(_) => None,
+            Source::Json { .. } => None,
         }
     }
 
@@ -129,7 +148,7 @@ impl<'a> RowView<'a> {
     pub fn csv_raw(&self) -> Option<&[u8]> {
         match &self.source {
             Source::Csv { row, .. } => Some(&row.raw),
-            Source::Json(_) => None,
+            Source::Json { .. } => None,
         }
     }
 
@@ -138,7 +157,7 @@ impl<'a> RowView<'a> {
         let i = self.by_field[f as usize]?;
         match &self.source {
             Source::Csv { .. } => self.values[f as usize].as_deref().map(Cow::Borrowed),
-            Source::Json(cells) => Some(Cow::Borrowed(&*cells[i].text)),
+            Source::Json { cells, .. } => Some(Cow::Borrowed(&*cells[i].text)),
         }
     }
 
@@ -159,7 +178,7 @@ impl<'a> RowView<'a> {
                 let span = field_span(ends, i?)?;
                 Some(decode(&fields[span]))
             }),
-            Source::Json(_) => Default::default(),
+            Source::Json { .. } => Default::default(),
         };
         let mut view = RowView {
             source,
@@ -308,20 +327,11 @@ pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
             if has_case_duplicates(&cells) {
                 return None;
             }
-            // Only a number that is no 64-bit integer reads otherwise than it
-            // is written, so only a record with one is parsed a second time:
-            // a record of ids and counts pays nothing.
-            if map.values().any(Value::is_f64) {
-                let mut numbers = number_texts(&row.raw);
-                for (cell, value) in cells.iter_mut().zip(map.values()) {
-                    if value.is_f64()
-                        && let Some(text) = numbers.remove(cell.name)
-                    {
-                        cell.text = Cow::Owned(text);
-                    }
-                }
-            }
-            Some(RowView::new(Source::Json(cells), by_field))
+            let source = Source::Json {
+                cells,
+                raw: &row.raw,
+            };
+            Some(RowView::new(source, by_field))
         }
         Content::Malformed => None,
     }
