@@ -249,6 +249,12 @@ pub fn is_closed_stdout(e: &anyhow::Error) -> bool {
         })
 }
 
+/// Whether stdout's reader has gone away (`| head`), so that a command
+/// streaming an endless input (`detect --lines -`) can stop reading it.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::SeqCst)
+}
+
 /// Whether a write to stdout or stderr failed during the run (not a closed
 /// pipe): the exit status must then say error (`final_status` in error.rs).
 pub fn output_failed() -> bool {
