@@ -99,6 +99,139 @@ fn detect_reads_stdin_where_dash_stands_and_names_bad_bytes() {
     );
 }
 
+/// Waits for `child` to exit, for at most `secs` seconds.
+fn exited_within(child: &mut std::process::Child, secs: u64) -> Option<std::process::ExitStatus> {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn detect_lines_streams_stdin_and_stops_when_stdout_closes() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let wd = Workdir::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crmguard"))
+        .current_dir(wd.path())
+        .args(["detect", "--lines", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break; // the test dropped its end: stdout closes with this thread
+            }
+        }
+    });
+
+    // One line in, with stdin left open: its verdict comes out before any more
+    // is sent (reading all of stdin first would wait here for ever).
+    writeln!(stdin, "{PASTED}").unwrap();
+    stdin.flush().unwrap();
+    let first = rx.recv_timeout(Duration::from_secs(60));
+    let first = match first {
+        Ok(line) => line,
+        Err(_) => {
+            child.kill().unwrap();
+            panic!("no verdict for the first line while stdin stays open");
+        }
+    };
+    let first: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(first["flagged"], true);
+    writeln!(stdin, "{GENUINE}").unwrap();
+    stdin.flush().unwrap();
+    let second: serde_json::Value =
+        serde_json::from_str(&rx.recv_timeout(Duration::from_secs(60)).unwrap()).unwrap();
+    assert_eq!(second["flagged"], false);
+
+    // Then an endless stdin (`yes | crmguard detect --lines`) whose reader of
+    // stdout goes away: detect stops reading and exits by itself.
+    let feeder = std::thread::spawn(move || while writeln!(stdin, "{GENUINE}").is_ok() {});
+    rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    drop(rx);
+    let Some(status) = exited_within(&mut child, 60) else {
+        child.kill().unwrap();
+        panic!("detect kept reading an endless stdin after stdout closed");
+    };
+    feeder.join().unwrap();
+    // A closed stdout is not worth a word; a text was flagged.
+    assert_eq!(status.code(), Some(1));
+}
+
+#[test]
+fn detect_refuses_a_stdin_line_or_text_over_max_record_bytes() {
+    let wd = Workdir::new();
+    wd.write("limit.toml", "[limits]\nmax_record_bytes = 200\n");
+    let long = "word ".repeat(41); // 205 bytes
+    let out = wd
+        .command(&["detect", "-p", "limit.toml", "--lines", "--json"])
+        .write_stdin(format!("{PASTED}\n{long}\n{GENUINE}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(status(&out), 2);
+    assert_eq!(
+        stderr(&out),
+        "crmguard: error: stdin:2:1: the line starting here is over 200 bytes \
+         ([limits] max_record_bytes)\n"
+    );
+    // The line before it was scored and printed as it came.
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+
+    // Without --lines, stdin is one text, under the same limit; nothing is
+    // printed, not even the texts before `-`.
+    let out = wd
+        .command(&["detect", "-p", "limit.toml", GENUINE, "-"])
+        .write_stdin(format!("{GENUINE}\n{GENUINE}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(status(&out), 2);
+    assert_eq!(
+        stderr(&out),
+        "crmguard: error: stdin:1:1: the text starting here is over 200 bytes \
+         ([limits] max_record_bytes); --lines scores each line as its own text\n"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn detect_lines_names_the_stdin_line_with_bad_utf8() {
+    let wd = Workdir::new();
+    let mut input = format!("{PASTED}\n{GENUINE}\n").into_bytes();
+    input.extend_from_slice(b"ab\xff cd\n");
+    input.extend_from_slice(format!("{PASTED}\n").as_bytes());
+    let out = wd
+        .command(&["detect", "--lines", "--json", GENUINE, "-", PASTED])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    // Line 3 of stdin, not line 4 of the output: the argument before `-` is
+    // not a stdin line. What came before it stays printed; the status says
+    // error, not what was flagged.
+    assert_eq!(status(&out), 2);
+    assert_eq!(stderr(&out), "crmguard: error: stdin:3:3: invalid UTF-8\n");
+    let flagged: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["flagged"].clone())
+        .collect();
+    assert_eq!(flagged, [false, true, false]);
+}
+
 #[test]
 fn lexicon_signals_name_their_phrases_longest_first() {
     let text = "We delve into a rich tapestry of hospitality. This hotel is a testament to \
