@@ -6,8 +6,10 @@
 //! panicking as `println!` does: a full disk is exit 2, a closed pipe
 //! (`crmguard audit show | head`) ends the output quietly, as ripgrep does.
 //!
-//! Data written to stdout (`hash`, `audit export`, `init -`, `--json`) is not
-//! escaped: it goes through [`stdout_data`], which only records the errors.
+//! Data written to stdout (`hash`, `audit export`, `init -`, `--json`) goes
+//! through [`stdout_data`]: bytes as given into a pipe or a file, and escaped
+//! only when stdout is a terminal, where line breaks and tabs stay as they
+//! are and any other control shows as in a message.
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
@@ -211,22 +213,92 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::terminal::out_line(format_args!($($arg)*)) };
 }
 
-/// Stdout for data (CSV, JSON): bytes as given, buffered. A failed write is
-/// an error the command returns, naming stdout; [`is_closed_stdout`] tells
-/// a closed pipe (quiet, exit 0) from a real failure.
+/// Stdout for data (CSV, JSON): bytes as given, buffered; on a terminal,
+/// escaped (see [`escape_data`]), since an export of a hostile file's
+/// values would otherwise drive the terminal of whoever looks at it. A
+/// failed write is an error the command returns, naming stdout;
+/// [`is_closed_stdout`] tells a closed pipe (quiet, exit 0) from a real
+/// failure.
 pub fn stdout_data() -> impl Write {
-    io::BufWriter::with_capacity(64 * 1024, StdoutData)
+    use std::io::IsTerminal;
+    let tty = io::stdout().is_terminal();
+    io::BufWriter::with_capacity(
+        64 * 1024,
+        StdoutData {
+            tty,
+            pending: Vec::new(),
+        },
+    )
 }
 
-struct StdoutData;
+struct StdoutData {
+    tty: bool,
+    /// The start of a char that the last write cut short (terminal only).
+    pending: Vec<u8>,
+}
 
 impl Write for StdoutData {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        io::stdout().lock().write(buf).map_err(stdout_error)
+        if !self.tty {
+            return io::stdout().lock().write(buf).map_err(stdout_error);
+        }
+        let mut data = std::mem::take(&mut self.pending);
+        data.extend_from_slice(buf);
+        let (shown, used) = escape_data(&data);
+        self.pending = data[used..].to_vec();
+        io::stdout()
+            .lock()
+            .write_all(shown.as_bytes())
+            .map_err(stdout_error)?;
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            // No more of the char is coming before the reader looks.
+            let cut = escape_bytes(&std::mem::take(&mut self.pending));
+            io::stdout()
+                .lock()
+                .write_all(cut.as_bytes())
+                .map_err(stdout_error)?;
+        }
         io::stdout().lock().flush().map_err(stdout_error)
+    }
+}
+
+/// Data as a terminal shows it: line breaks and tabs as they are (a CSV
+/// still reads as one), every other control escaped as in a message, and
+/// bytes that are no UTF-8 as `\xNN`. Returns the text and how many bytes
+/// of `data` it covers: a char cut short at the end is left for the next
+/// write, which holds the rest of it.
+fn escape_data(data: &[u8]) -> (String, usize) {
+    let mut out = String::with_capacity(data.len());
+    let mut rest = data;
+    loop {
+        let (valid, after) = match std::str::from_utf8(rest) {
+            Ok(text) => (text, None),
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                let valid = std::str::from_utf8(valid).expect("valid up to here");
+                (valid, Some((after, e.error_len())))
+            }
+        };
+        for c in valid.chars() {
+            match c {
+                '\n' | '\r' | '\t' => out.push(c),
+                c => push_escaped(&mut out, c),
+            }
+        }
+        match after {
+            None => return (out, data.len()),
+            Some((after, None)) => return (out, data.len() - after.len()),
+            Some((after, Some(bad))) => {
+                for b in &after[..bad] {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+                rest = &after[bad..];
+            }
+        }
     }
 }
 
@@ -288,5 +360,35 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let p = Path::new(std::ffi::OsStr::from_bytes(b"dir/caf\xe9\x1b.csv"));
         assert_eq!(path(p).to_string(), "dir/caf\\xe9\\x1b.csv");
+    }
+
+    #[test]
+    fn data_on_a_terminal_keeps_its_lines_and_shows_its_controls() {
+        let csv = "Id,Name\r\n1,\x1b[31mred\tdone\u{202e}\n2,caf\u{e9}\n".as_bytes();
+        let (shown, used) = escape_data(csv);
+        assert_eq!(used, csv.len());
+        assert_eq!(
+            shown,
+            "Id,Name\r\n1,\\x1b[31mred\tdone\\u{202e}\n2,caf\u{e9}\n"
+        );
+        let (shown, used) = escape_data(b"ok\xff\x9b!");
+        assert_eq!((shown.as_str(), used), ("ok\\xff\\x9b!", 5));
+    }
+
+    #[test]
+    fn a_char_cut_between_writes_waits_for_its_end() {
+        let text = "a\u{e9}\u{202e}";
+        let bytes = text.as_bytes();
+        // Cut inside the é and inside the bidi control.
+        for cut in [2, 5] {
+            let (first, used) = escape_data(&bytes[..cut]);
+            let start = (0..=cut).rev().find(|&i| text.is_char_boundary(i));
+            assert_eq!(Some(used), start, "cut at {cut}");
+            assert!(used < cut, "cut at {cut}");
+            let mut rest = bytes[used..cut].to_vec();
+            rest.extend_from_slice(&bytes[cut..]);
+            let (second, _) = escape_data(&rest);
+            assert_eq!(first + &second, "a\u{e9}\\u{202e}", "cut at {cut}");
+        }
     }
 }

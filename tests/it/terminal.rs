@@ -289,3 +289,32 @@ fn the_progress_bar_shows_a_file_name_escaped() {
     assert!(text.contains("x\\x1b[31m.csv ["), "no bar drawn: {text:?}");
     assert!(!text.contains(name), "{text:?}");
 }
+
+#[test]
+fn data_on_a_terminal_is_escaped_and_in_a_pipe_is_not() {
+    if !have_tool("script") {
+        return;
+    }
+    let wd = Workdir::new();
+    let name = "x\x1b[31m.csv";
+    wd.write(name, BAD);
+    assert_eq!(status(&wd.run(&["scan", "-q", name])), 1);
+    // The export names the scanned file: on a terminal, escaped.
+    let out = std::process::Command::new("script")
+        .current_dir(wd.path())
+        .args([
+            "-qec",
+            &format!("{} audit export", env!("CARGO_BIN_EXE_crmguard")),
+            "/dev/null",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("x\\x1b[31m.csv"), "{text:?}");
+    assert!(!text.contains(name), "{text:?}");
+    // Into a pipe, the bytes as they are: a CSV consumer gets the name.
+    let piped = wd.run(&["audit", "export"]);
+    assert_eq!(status(&piped), 0);
+    assert!(String::from_utf8_lossy(&piped.stdout).contains(name));
+}
