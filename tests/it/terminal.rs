@@ -236,6 +236,18 @@ fn have_tool(name: &str) -> bool {
     found
 }
 
+/// What a shell line in `wd` prints on a pseudo-terminal, run by script(1):
+/// where crmguard draws its bar and escapes data as for a person.
+fn on_a_terminal(wd: &Workdir, line: &str) -> String {
+    let out = std::process::Command::new("script")
+        .current_dir(wd.path())
+        .args(["-qec", line, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn the_progress_bar_of_stdin_shows_bytes_and_no_made_up_total() {
     if !have_tool("script") {
@@ -243,20 +255,13 @@ fn the_progress_bar_of_stdin_shows_bytes_and_no_made_up_total() {
     }
     let wd = Workdir::new();
     wd.write("in.csv", BAD);
-    let out = std::process::Command::new("script")
-        .current_dir(wd.path())
-        .args([
-            "-qec",
-            &format!(
-                "cat in.csv | {} scan -o o -",
-                env!("CARGO_BIN_EXE_crmguard")
-            ),
-            "/dev/null",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = on_a_terminal(
+        &wd,
+        &format!(
+            "cat in.csv | {} scan -o o -",
+            env!("CARGO_BIN_EXE_crmguard")
+        ),
+    );
     let bar = text
         .split(['\r', '\n'])
         .find(|l| l.contains("B/s"))
@@ -274,18 +279,10 @@ fn the_progress_bar_shows_a_file_name_escaped() {
     let wd = Workdir::new();
     let name = "x\x1b[31m.csv";
     wd.write(name, BAD);
-    // script(1) runs the scan on a pseudo-terminal, where the bar is drawn.
-    let out = std::process::Command::new("script")
-        .current_dir(wd.path())
-        .args([
-            "-qec",
-            &format!("{} scan 'x\x1b[31m.csv'", env!("CARGO_BIN_EXE_crmguard")),
-            "/dev/null",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = on_a_terminal(
+        &wd,
+        &format!("{} scan 'x\x1b[31m.csv'", env!("CARGO_BIN_EXE_crmguard")),
+    );
     assert!(text.contains("x\\x1b[31m.csv ["), "no bar drawn: {text:?}");
     assert!(!text.contains(name), "{text:?}");
 }
@@ -300,17 +297,10 @@ fn data_on_a_terminal_is_escaped_and_in_a_pipe_is_not() {
     wd.write(name, BAD);
     assert_eq!(status(&wd.run(&["scan", "-q", name])), 1);
     // The export names the scanned file: on a terminal, escaped.
-    let out = std::process::Command::new("script")
-        .current_dir(wd.path())
-        .args([
-            "-qec",
-            &format!("{} audit export", env!("CARGO_BIN_EXE_crmguard")),
-            "/dev/null",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = on_a_terminal(
+        &wd,
+        &format!("{} audit export", env!("CARGO_BIN_EXE_crmguard")),
+    );
     assert!(text.contains("x\\x1b[31m.csv"), "{text:?}");
     assert!(!text.contains(name), "{text:?}");
     // Into a pipe, the bytes as they are: a CSV consumer gets the name.
