@@ -78,12 +78,9 @@ fn check_texts(args: &Args) -> anyhow::Result<()> {
 /// every other input's is, not as a bare "stream did not contain valid
 /// UTF-8".
 fn read_stdin(input: impl Read, limit: usize) -> anyhow::Result<String> {
-    let mut raw = Vec::new();
-    input
-        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
-        .read_to_end(&mut raw)
-        .context("reading stdin")?;
-    if raw.len() > limit {
+    let limit_bytes = u64::try_from(limit).unwrap_or(u64::MAX);
+    let read = crate::input::read_at_most(input, limit_bytes).context("reading stdin")?;
+    let Some(raw) = read else {
         return Err(Located::new(
             Path::new("stdin"),
             1,
@@ -94,7 +91,7 @@ fn read_stdin(input: impl Read, limit: usize) -> anyhow::Result<String> {
             ),
         )
         .into());
-    }
+    };
     Ok(utf8_text(Path::new("stdin"), raw, "invalid UTF-8")?)
 }
 
