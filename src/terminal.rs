@@ -60,15 +60,24 @@ pub fn escape(s: &str) -> Cow<'_, str> {
 /// each invalid byte as `\xNN`, so `caf\xe9.csv` is named as it is.
 pub fn escape_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
+    push_escaped_bytes(&mut out, bytes, false);
+    out
+}
+
+/// [`escape_bytes`] into `out`; with `keep_layout`, line breaks and tabs
+/// stay as they are (data shown on a terminal, see [`escape_data`]).
+fn push_escaped_bytes(out: &mut String, bytes: &[u8], keep_layout: bool) {
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
-            push_escaped(&mut out, c);
+            match c {
+                '\n' | '\r' | '\t' if keep_layout => out.push(c),
+                c => push_escaped(out, c),
+            }
         }
         for b in chunk.invalid() {
             let _ = write!(out, "\\x{b:02x}");
         }
     }
-    out
 }
 
 /// A path for a message: see [`path`].
@@ -272,34 +281,21 @@ impl Write for StdoutData {
 /// of `data` it covers: a char cut short at the end is left for the next
 /// write, which holds the rest of it.
 fn escape_data(data: &[u8]) -> (String, usize) {
-    let mut out = String::with_capacity(data.len());
-    let mut rest = data;
-    loop {
-        let (valid, after) = match std::str::from_utf8(rest) {
-            Ok(text) => (text, None),
-            Err(e) => {
-                let (valid, after) = rest.split_at(e.valid_up_to());
-                let valid = std::str::from_utf8(valid).expect("valid up to here");
-                (valid, Some((after, e.error_len())))
-            }
-        };
-        for c in valid.chars() {
-            match c {
-                '\n' | '\r' | '\t' => out.push(c),
-                c => push_escaped(&mut out, c),
-            }
-        }
-        match after {
-            None => return (out, data.len()),
-            Some((after, None)) => return (out, data.len() - after.len()),
-            Some((after, Some(bad))) => {
-                for b in &after[..bad] {
-                    let _ = write!(out, "\\x{b:02x}");
-                }
-                rest = &after[bad..];
-            }
-        }
-    }
+    let used = data.len() - cut_char_len(data);
+    let mut out = String::with_capacity(used);
+    push_escaped_bytes(&mut out, &data[..used], true);
+    (out, used)
+}
+
+/// How many bytes at the end of `data` start a char that they do not finish
+/// (0 to 3): those that more bytes could still make valid UTF-8.
+fn cut_char_len(data: &[u8]) -> usize {
+    (1..=data.len().min(3))
+        .find(|&n| {
+            std::str::from_utf8(&data[data.len() - n..])
+                .is_err_and(|e| e.valid_up_to() == 0 && e.error_len().is_none())
+        })
+        .unwrap_or(0)
 }
 
 /// A failed write to stdout, named as such; a closed pipe is remembered, for
