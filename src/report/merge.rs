@@ -265,8 +265,7 @@ fn add_counts(o: &mut Map<String, Value>, p: &Part) -> anyhow::Result<()> {
         if let (Some(into), Some(from)) = (o.get_mut(*key), p.report.get(*key)) {
             add(into, from).map_err(|e| not_summed(p, key, e))?;
         } else if let Some(from) = p.report.get(*key) {
-            let mut mine = zeroed(from);
-            add(&mut mine, from).map_err(|e| not_summed(p, key, e))?;
+            let mine = checked(from).map_err(|e| not_summed(p, key, e))?;
             o.insert(key.to_string(), mine);
         }
     }
@@ -434,11 +433,7 @@ fn add(into: &mut Value, from: &Value) -> Result<(), NotSummed> {
                 match a.get_mut(k) {
                     Some(mine) => add(mine, v)?,
                     None => {
-                        // Checked as a sum with nothing, so that a part's
-                        // own count is held to what the others are.
-                        let mut mine = zeroed(v);
-                        add(&mut mine, v)?;
-                        a.insert(k.clone(), mine);
+                        a.insert(k.clone(), checked(v)?);
                     }
                 }
             }
@@ -448,13 +443,13 @@ fn add(into: &mut Value, from: &Value) -> Result<(), NotSummed> {
     Ok(())
 }
 
-/// `v` with its counts at zero, its objects' keys kept.
-fn zeroed(v: &Value) -> Value {
-    match v {
-        Value::Number(_) => json!(0),
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), zeroed(v))).collect()),
-        other => other.clone(),
-    }
+/// `v` added to nothing: a count the merged report does not have yet is
+/// held to what the others are (a count of rows, summed without overflow).
+fn checked(v: &Value) -> Result<Value, NotSummed> {
+    let mut mine = v.clone();
+    zero(&mut mine);
+    add(&mut mine, v)?;
+    Ok(mine)
 }
 
 fn add_ai(
