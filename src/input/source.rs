@@ -327,16 +327,6 @@ impl<R: BufRead> Read for Transcode<R> {
     }
 }
 
-/// The UTF-16 encoding a byte-order mark at the start of the content names.
-/// No UTF-8 text starts with 0xFE or 0xFF, so the mark cannot be misread.
-fn utf16_bom(head: &[u8]) -> Option<&'static str> {
-    match head {
-        [0xFF, 0xFE, ..] => Some("UTF-16LE"),
-        [0xFE, 0xFF, ..] => Some("UTF-16BE"),
-        _ => None,
-    }
-}
-
 /// Up to `n` bytes from the start of `r`: a pipe may hand them over in
 /// several reads.
 fn read_head(r: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
@@ -407,8 +397,11 @@ pub fn open_input(
                     .context(format!("{}: cannot read", crate::terminal::path(path))),
             },
         )?;
+    // No UTF-8 text starts with 0xFE or 0xFF, so a UTF-16 mark cannot be
+    // misread; a UTF-8 one is taken off below.
     if encoding.is_none()
-        && let Some(enc) = utf16_bom(&head)
+        && let Some((enc, _)) = encoding_rs::Encoding::for_bom(&head)
+        && enc != encoding_rs::UTF_8
     {
         // Read as bytes, UTF-16 makes every record ENCODING_INVALID or
         // MALFORMED_ROW, and the legacy encoding guessed from them gives a
@@ -418,9 +411,10 @@ pub fn open_input(
             1,
             1,
             format!(
-                "the content is {enc} (it starts with a UTF-16 byte-order mark), not UTF-8: \
+                "the content is {} (it starts with a UTF-16 byte-order mark), not UTF-8: \
                  scan with --encoding {}, or convert it first (iconv -f UTF-16 -t UTF-8)",
-                enc.to_ascii_lowercase()
+                enc.name(),
+                enc.name().to_ascii_lowercase()
             ),
         ));
     }
