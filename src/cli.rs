@@ -138,3 +138,15 @@ fn outcome(result: anyhow::Result<u8>) -> u8 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap checks a command's definition only when it is built, in debug
+    /// builds: a clash between flattened argument groups would otherwise
+    /// first show as a panic in an integration test of that subcommand.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,13 +1,13 @@
 //! `crmguard detect`: score text from arguments or stdin, with its reasons.
 
 use std::io::{BufRead, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 
 use serde::Serialize;
 
-use crate::commands::judge::Judge;
+use crate::commands::judge::{self, Judge};
 use crate::detector::{MIN_WORDS, Sensitivity};
 use crate::error::{Located, exit, line_col, utf8_text};
 use crate::outln;
@@ -21,15 +21,8 @@ pub struct Args {
     /// With stdin: score each line as its own text, printing each verdict as its line arrives
     #[arg(long)]
     pub lines: bool,
-    /// A model from `crmguard train` [default: the policy's, else the built-in one]
-    #[arg(long, value_name = "FILE")]
-    pub model: Option<PathBuf>,
-    /// Policy file, for its [detector] model, sensitivity and thresholds [default: $CRMGUARD_POLICY, else the nearest crmguard.toml up to the repository root]
-    #[arg(short, long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
-    /// Detector preset, instead of the policy's [detector] sensitivity
-    #[arg(long, value_enum, value_name = "PRESET")]
-    pub sensitivity: Option<Sensitivity>,
+    #[command(flatten)]
+    pub judge: judge::DetectorArgs,
     /// Print JSON (one object per text) instead of text
     #[arg(long)]
     pub json: bool,
@@ -236,8 +229,7 @@ fn unless_closed(r: anyhow::Result<()>) -> anyhow::Result<()> {
 /// printed as it arrives. Exit status: 1 when any text is flagged, as `scan`
 /// does for quarantine.
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let policy = crate::policy::Policy::discover(args.policy.as_deref())?;
-    let judge = Judge::load(&policy, args.model.as_deref(), args.sensitivity)?;
+    let (policy, judge) = args.judge.load()?;
     check_texts(&args)?;
     let limit = policy.max_record_bytes;
     let dash = ["-".to_string()];

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::commands::judge::Judge;
+use crate::commands::judge;
 use crate::commands::labelled;
 use crate::detector::metrics::{Confusion, at_threshold, auroc, tpr_at_fpr};
 use crate::detector::{ScoreParts, Sensitivity};
@@ -21,15 +21,8 @@ pub struct Args {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub columns: labelled::Columns,
-    /// A model from `crmguard train` [default: the policy's, else the built-in one]
-    #[arg(long, value_name = "FILE")]
-    pub model: Option<PathBuf>,
-    /// Policy file, for its [detector] model, sensitivity and thresholds [default: $CRMGUARD_POLICY, else the nearest crmguard.toml up to the repository root]
-    #[arg(short, long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
-    /// Detector preset whose thresholds to report at, instead of the policy's
-    #[arg(long, value_enum, value_name = "PRESET")]
-    pub sensitivity: Option<Sensitivity>,
+    #[command(flatten)]
+    pub judge: judge::DetectorArgs,
     /// Quarantine threshold to report precision/recall/FPR at [default: the preset's]
     #[arg(long, value_name = "SCORE", value_parser = score)]
     pub threshold: Option<f32>,
@@ -108,8 +101,7 @@ impl From<Confusion> for Rates {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let policy = crate::policy::Policy::discover(args.policy.as_deref())?;
-    let judge = Judge::load(&policy, args.model.as_deref(), args.sensitivity)?;
+    let (_, judge) = args.judge.load()?;
     let detector = judge.detector();
     let threshold = args.threshold.unwrap_or(judge.thresholds.quarantine);
     let review_threshold = args
@@ -248,7 +240,7 @@ fn rates(r: &Rates, negatives: usize, indent: &str, held: &str) -> String {
 fn load(args: &Args) -> anyhow::Result<Vec<crate::detector::Example>> {
     if let Some(scores) = &args.scores {
         let mut reads = args.files.clone();
-        reads.extend(args.model.iter().cloned());
+        reads.extend(args.judge.model.iter().cloned());
         labelled::check_outputs(&[("--scores", scores)], &reads)?;
     }
     let examples = labelled::load(&args.files, &args.columns, None, None)?;

@@ -4,13 +4,38 @@
 //! or the policy, and the policy's `threshold` and `review_threshold` over
 //! the preset's values.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 use crate::detector::{Detector, Sensitivity, Thresholds};
 use crate::policy::{Policy, PolicySource};
 use crate::rules::AiSettings;
+
+/// The flags that choose the detector, for the commands that judge text as
+/// `scan` would (`detect`, `eval`): declared once, so that they read the
+/// same in both.
+#[derive(clap::Args, Debug)]
+pub struct DetectorArgs {
+    /// A model from `crmguard train` [default: the policy's, else the built-in one]
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Policy file, for its [detector] model, sensitivity and thresholds [default: $CRMGUARD_POLICY, else the nearest crmguard.toml up to the repository root]
+    #[arg(short, long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Detector preset, instead of the policy's [detector] sensitivity
+    #[arg(long, value_enum, value_name = "PRESET")]
+    pub sensitivity: Option<Sensitivity>,
+}
+
+impl DetectorArgs {
+    /// The policy in force and the judge it and the flags make.
+    pub fn load(&self) -> anyhow::Result<(Policy, Judge)> {
+        let policy = Policy::discover(self.policy.as_deref())?;
+        let judge = Judge::load(&policy, self.model.as_deref(), self.sensitivity)?;
+        Ok((policy, judge))
+    }
+}
 
 pub struct Judge {
     detector: Loaded,
