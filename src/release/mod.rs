@@ -67,7 +67,9 @@ pub fn parse_rows(s: &str) -> Result<Vec<(u64, u64)>, String> {
         if a > b {
             return Err(format!("{part:?}: the range goes backwards"));
         }
-        total += b - a + 1;
+        // One range may span all of u64 (`1-18446744073709551615`): a sum
+        // that wrapped would let the next part through under the cap.
+        total = total.saturating_add(b - a + 1);
         if total > MAX_ROWS as u64 {
             return Err(format!(
                 "more than {MAX_ROWS} rows: release them in batches"
@@ -732,6 +734,8 @@ mod tests {
             assert!(parse_rows(bad).is_err(), "{bad:?}");
         }
         assert!(parse_rows("1-5001").unwrap_err().contains("batches"));
+        let all = format!("1,1-{}", u64::MAX);
+        assert!(parse_rows(&all).unwrap_err().contains("batches"));
         let s = Selection::Rows(vec![(3, 3), (7, 9)]);
         assert!(s.wants(8, "") && !s.wants(4, ""));
         let s = Selection::AllWith(Reason::ApprovalRequired);

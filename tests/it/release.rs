@@ -444,6 +444,21 @@ fn row_lists_in_messages_stay_short() {
     assert!(err.len() < 400 && err.lines().count() == 1, "{err}");
 }
 
+/// A range up to the largest row number, after another part, is refused
+/// as too many rows: the count must not wrap (a panic in a debug build, a
+/// cap passed in a release build).
+#[test]
+fn a_row_list_summing_past_u64_is_too_many_rows() {
+    let wd = scanned();
+    let rows = format!("1,1-{}", u64::MAX);
+    let out = release(&wd, &["--rows", &rows]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("more than 5000 rows"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(approvals(&wd).is_empty());
+}
+
 /// Each per-row `release` line of the export carries the approval's
 /// approver and reason, so a filtered sheet still says why a row went.
 #[test]
