@@ -52,7 +52,13 @@ pub fn threshold_in_descending(neg: &[f32], fpr: f64) -> f32 {
 }
 
 /// True-positive rate at the strictest threshold whose FPR is at most `fpr`.
+/// NaN when there is no human text: no rate of false positives can be held
+/// to, and the threshold of no human scores flags every text, which would
+/// read as a perfect detector.
 pub fn tpr_at_fpr(scores: &[f32], labels: &[bool], fpr: f64) -> f64 {
+    if labels.iter().all(|l| *l) {
+        return f64::NAN;
+    }
     let t = threshold_at_fpr(scores, labels, fpr);
     at_threshold(scores, labels, t).recall
 }
@@ -133,6 +139,7 @@ mod tests {
         assert_eq!(tpr_at_fpr(&s, &l, 0.1), 0.75);
         // 5% of 10 negatives rounds down to zero allowed.
         assert_eq!(tpr_at_fpr(&s, &l, 0.05), 0.5);
+        assert!(tpr_at_fpr(&[0.1, 0.2], &[true, true], 0.01).is_nan());
     }
 
     #[test]

@@ -362,6 +362,24 @@ fn eval_names_a_missing_column() {
     );
 }
 
+/// With no human text there is no false-positive rate to hold to: a true
+/// positive rate "at 1% FPR" is not defined, not 100%.
+#[test]
+fn eval_without_human_texts_gives_no_rate_at_an_fpr() {
+    let wd = Workdir::new();
+    wd.write("m.csv", format!("text,label\n\"{PASTED}\",machine\n"));
+    let out = wd.run(&["eval", "m.csv", "--json"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["negatives"], 0, "{e}");
+    assert!(e["auroc"].is_null(), "{e}");
+    assert!(e["tpr_at_1pct_fpr"].is_null(), "{e}");
+    assert!(e["tpr_at_5pct_fpr"].is_null(), "{e}");
+    let out = wd.run(&["eval", "m.csv"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("tpr_at_1pct_fpr   n/a\n"), "{text}");
+}
+
 /// A blank `--positive` would make every row nobody labelled machine text,
 /// and one the file never uses would measure nothing: neither in silence.
 #[test]
