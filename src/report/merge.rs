@@ -45,10 +45,17 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Part> {
         )
     })?;
     let fail = |msg: String| Located::new(path, 1, 1, msg);
-    match report.get("schema").and_then(Value::as_u64) {
-        Some(s) if s == u64::from(REPORT_SCHEMA) => {}
-        Some(s) => bail!(fail(format!(
+    match report.get("schema").map(|v| (v, v.as_u64())) {
+        Some((_, Some(s))) if s == u64::from(REPORT_SCHEMA) => {}
+        Some((_, Some(s))) => bail!(fail(format!(
             "report schema {s} is not this crmguard's ({REPORT_SCHEMA})"
+        ))),
+        // A schema that is there but no number (a string, another tool's
+        // versioning) is not a missing one: saying "no `schema`" would send
+        // the reader looking for a key that is in the file.
+        Some((v, None)) => bail!(fail(format!(
+            "not a crmguard report: `schema` is {}, not this crmguard's ({REPORT_SCHEMA})",
+            crate::error::excerpt(&v.to_string())
         ))),
         None => bail!(fail("not a crmguard report: no `schema`".into())),
     }

@@ -333,3 +333,25 @@ fn counts_that_would_overflow_when_summed_are_refused_not_wrapped() {
     );
     assert!(!wd.join("t.json").exists());
 }
+
+/// A report of another tool or format, whose `schema` is there but not a
+/// number, is named for what it holds, not as a report with no `schema`.
+#[test]
+fn a_schema_that_is_not_a_number_is_named_as_it_is() {
+    let wd = Workdir::new();
+    wd.fixture("samples/leads.csv");
+    let out = wd.run(&["scan", "-q", "--fail-on", "never", "leads.csv"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let good = wd.read_string("crmguard-out/leads.report.json");
+    assert!(good.contains("\"schema\": 1,"), "{good}");
+    let bad = good.replacen("\"schema\": 1,", "\"schema\": \"crmguard-report/2\",", 1);
+    wd.write("bad.report.json", &bad);
+    let out = wd.run(&["report", "merge", "-o", "t.json", "bad.report.json"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "crmguard: error: bad.report.json:1:1: not a crmguard report: `schema` is \
+         \"crmguard-report/2\", not this crmguard's (1)"
+    );
+    assert!(!wd.join("t.json").exists());
+}
