@@ -459,8 +459,20 @@ impl Chain {
 /// shared lock: writers append a whole scan under an exclusive lock, so the
 /// first `len` bytes hold only complete scans, even while a scan is being
 /// appended after them.
+///
+/// Only a regular file: a pipe or a device has no length to take, so a log
+/// piped in (`cat log | crmguard audit verify /dev/stdin`) would be read as
+/// zero bytes and pass as an empty, intact log whatever it held.
 pub(crate) fn open_snapshot(path: &Path) -> io::Result<(File, u64)> {
     let file = File::open(path)?;
+    let meta = file.metadata()?;
+    // A directory fails on its first read, with the system's own words.
+    if !meta.is_file() && !meta.is_dir() {
+        return Err(io::Error::other(
+            "not a regular file: a pipe or a device has no length to verify up to; \
+             save the log to a file first",
+        ));
+    }
     file.lock_shared()?;
     let len = file.metadata()?.len();
     file.unlock()?;

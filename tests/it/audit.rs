@@ -491,6 +491,45 @@ fn a_missing_log_is_an_error() {
     }
 }
 
+/// A log piped in has no length to snapshot: read as zero bytes it would
+/// pass as an intact, empty log whatever it held, tampered or not.
+#[test]
+fn a_log_that_is_not_a_regular_file_is_refused_not_passed_empty() {
+    let wd = Workdir::new();
+    sample_log(&wd);
+    let log = wd.read(LOG);
+    for cmd in ["verify", "show", "export"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_crmguard"))
+            .current_dir(wd.path())
+            .args(["audit", cmd, "/dev/stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        // The reader may refuse before it reads: a closed pipe is fine.
+        let _ = child.stdin.take().unwrap().write_all(&log);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(status(&out), 2, "{cmd}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(
+            err.trim_end(),
+            "crmguard: error: /dev/stdin: cannot read: not a regular file: a pipe or a \
+             device has no length to verify up to; save the log to a file first",
+            "{cmd}"
+        );
+        assert!(out.stdout.is_empty(), "{cmd}: {}", stdout(&out));
+    }
+    let out = wd.run(&["audit", "verify", "/dev/zero"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn an_empty_log_verifies() {
     let wd = Workdir::new();
