@@ -268,6 +268,37 @@ fn hash_records(
     Ok((rows, hashed))
 }
 
+/// Why a record has no view to hash: "malformed" alone left a producer
+/// guessing which of a field count, bad JSON, a repeated key or two aliases
+/// of one disclosure column it was.
+fn unviewable(row: &Row, ctx: &Context) -> String {
+    match &row.content {
+        Content::Object(map) => {
+            let mut seen: Vec<(Field, &str)> = Vec::new();
+            for key in map.keys() {
+                let Some(field) = ctx.policy.field_of(key) else {
+                    continue;
+                };
+                if let Some((_, first)) = seen.iter().find(|(f, _)| *f == field) {
+                    return format!(
+                        "keys `{}` and `{}` both name the disclosure column {}: keep one",
+                        crate::error::excerpt(first),
+                        crate::error::excerpt(key),
+                        field.name()
+                    );
+                }
+                seen.push((field, key));
+            }
+            "malformed".into()
+        }
+        Content::Malformed => format!(
+            "not a JSON object: {}",
+            crate::error::excerpt(&crate::input::why_not_an_object(&row.raw))
+        ),
+        Content::Csv { .. } => "malformed (wrong field count)".into(),
+    }
+}
+
 /// The hash of a record that gets one (synthetic, or any with `--all`);
 /// an error for a record that cannot be hashed as it stands.
 fn record_hash(row: &Row, ctx: &Context, job: &Job) -> anyhow::Result<Option<String>> {
@@ -284,8 +315,7 @@ fn record_hash(row: &Row, ctx: &Context, job: &Job) -> anyhow::Result<Option<Str
             "not valid UTF-8: fix the encoding before hashing".into()
         ));
     }
-    let view = build_view(row, ctx)
-        .ok_or_else(|| fail("malformed (wrong field count, or not a JSON object)".into()))?;
+    let view = build_view(row, ctx).ok_or_else(|| fail(unviewable(row, ctx)))?;
     if let Some(cols) = ctx.columns
         && view.len() != cols.len()
     {

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 pub use self::csv::{CsvReader, Header, field_starts, parse_delimiter};
 pub use self::json::JsonArrayReader;
 pub use self::ndjson::NdjsonReader;
-pub use self::object::{TooManyValues, VALUE_COST, parse_object};
+pub use self::object::{TooManyValues, VALUE_COST, parse_object, why_not_an_object};
 pub use self::small_file::{MAX_MODEL_BYTES, MAX_POLICY_BYTES, read_at_most, read_small_file};
 pub use self::source::{Compression, InputSource, InputStats, open_input};
 

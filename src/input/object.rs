@@ -106,6 +106,32 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
     }
 }
 
+/// Why `raw` is no JSON object, in serde's words (`duplicate key \`a\``,
+/// `invalid type: sequence, expected a JSON object`, `EOF while parsing`),
+/// for a message that must say more than "malformed". serde's position is
+/// left out: it counts from the record's start, not the file's.
+pub fn why_not_an_object(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let budget = Budget {
+        left: Cell::new(usize::MAX),
+        exceeded: Cell::new(false),
+    };
+    let mut de = serde_json::Deserializer::from_str(&text);
+    let parsed = ObjectSeed(&budget)
+        .deserialize(&mut de)
+        .and_then(|_| de.end());
+    match parsed {
+        Ok(()) => "not a JSON object".into(),
+        Err(e) => {
+            let e = e.to_string();
+            match e.rsplit_once(" at line ") {
+                Some((why, _)) => why.to_string(),
+                None => e,
+            }
+        }
+    }
+}
+
 /// An object's entries, each key and value counted; `unique`: a repeated key
 /// is an error (nested objects are values, not columns, and keep the last).
 fn map<'de, A: MapAccess<'de>>(
@@ -247,6 +273,11 @@ mod tests {
         );
         // Over budget and broken: the budget is what stopped it.
         assert!(parse_object(b"[1,2,3", &mut false, 1).is_ok());
+        assert_eq!(why_not_an_object(br#"{"a":1,"a":2}"#), "duplicate key `a`");
+        assert_eq!(
+            why_not_an_object(b"[1]"),
+            "invalid type: sequence, expected a JSON object"
+        );
         assert!(parse_object(b"{\"a\":[1,2,3", &mut false, 2).is_err());
     }
 

@@ -169,6 +169,39 @@ fn unhashable_records_are_errors_with_their_location() {
     assert!(stderr(&piped).contains("-> stdout"), "{}", stderr(&piped));
 }
 
+/// A JSON record that cannot be hashed says why: a repeated key, two keys
+/// for one disclosure column, or no object at all, not one "malformed"
+/// for every case.
+#[test]
+fn unhashable_json_records_say_why() {
+    let wd = Workdir::new();
+    for (body, why) in [
+        (
+            r#"{"a":1,"a":2,"is_synthetic":true}"#,
+            "not a JSON object: duplicate key `a`",
+        ),
+        (
+            r#"{"a":1,"is_synthetic":true,"Is_Synthetic__c":true}"#,
+            "keys `is_synthetic` and `Is_Synthetic__c` both name the disclosure column \
+             is_synthetic: keep one",
+        ),
+        (
+            "[1]",
+            "not a JSON object: invalid type: sequence, expected a JSON object",
+        ),
+    ] {
+        wd.write("g.ndjson", format!("{{\"a\":0}}\n{body}\n"));
+        let out = wd.run(&["hash", "g.ndjson", "-o", "out.ndjson"]);
+        assert_eq!(status(&out), 2, "{body}");
+        assert_eq!(
+            stderr(&out).trim_end(),
+            format!("crmguard: error: g.ndjson:2:1: record 2: {why}"),
+            "{body}"
+        );
+        assert!(!wd.join("out.ndjson").exists(), "{body}");
+    }
+}
+
 /// A compressed file rewritten in place stays compressed the same way, and
 /// `-o` compresses as its name says: a `.gz` name over plain text is a file
 /// `scan` refuses.
