@@ -415,7 +415,11 @@ fn show_target(x: f64) -> String {
     let p = x * 100.0;
     let decimals = (11 - p.abs().log10().floor() as i32).clamp(0, 24) as usize;
     let s = format!("{p:.decimals$}");
-    format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+    match s.trim_end_matches('0').trim_end_matches('.') {
+        // Under 24 decimals (`--fpr 1e-30%`): not the 0% nobody can ask for.
+        "0" => format!("{p:e}%"),
+        s => format!("{s}%"),
+    }
 }
 
 /// A measured rate: two decimals, one from 10%, and two significant
@@ -438,6 +442,24 @@ fn caught(x: Option<f64>) -> String {
     x.map_or("-".into(), show_percent)
 }
 
+/// The table's first column: 22 characters, or more for a rate asked for
+/// with many digits (`--fpr 0.0000001%`), whose label would otherwise run
+/// into the threshold beside it.
+fn label_width(c: &Calibration) -> usize {
+    let labels = [
+        format!("quarantine ({})", show_target(c.quarantine.target)),
+        c.review.as_ref().map_or(String::new(), |r| {
+            format!("review ({})", show_target(r.target))
+        }),
+        format!("{}, in force", c.in_force.sensitivity),
+        format!("{}, review", c.in_force.sensitivity),
+    ];
+    labels
+        .iter()
+        .map(|l| l.chars().count() + 2)
+        .fold(22, usize::max)
+}
+
 fn text(c: &Calibration) -> String {
     let mut s = format!(
         "{} genuine texts judged (of {} rows; {} too short to judge, never held back)\n",
@@ -458,9 +480,10 @@ fn text(c: &Calibration) -> String {
             c.machine_judged, c.machine
         ));
     }
+    let w = label_width(c);
     let row = |name: String, t: f32, rate: f64, bound: Option<f64>, caught: Option<f64>| {
         let mut r = format!(
-            "{name:<22}{:<12}{:<15}{:<12}",
+            "{name:<w$}{:<12}{:<15}{:<12}",
             t.to_string(),
             show_percent(rate),
             bound.map_or(String::new(), show_percent)
@@ -471,7 +494,7 @@ fn text(c: &Calibration) -> String {
         r.trim_end().to_string() + "\n"
     };
     let header = format!(
-        "\n{:<22}{:<12}{:<15}{:<12}{}",
+        "\n{:<w$}{:<12}{:<15}{:<12}{}",
         "",
         "threshold",
         "genuine above",

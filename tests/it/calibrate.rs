@@ -419,6 +419,39 @@ fn tiny_rates_print_as_what_they_are() {
     );
 }
 
+/// A rate asked for with many digits keeps its label apart from the
+/// threshold beside it, and one too small for 24 decimals is not shown as
+/// the 0% nobody can ask for.
+#[test]
+fn long_and_minute_rates_keep_the_table_readable() {
+    let wd = Workdir::new();
+    tied(&wd);
+    let out = wd.run(&["calibrate", "tied.csv", "--fpr", "0.0000001%"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("quarantine ("))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.starts_with("quarantine (0.0000001%)  "), "{text}");
+    let header = text.lines().find(|l| l.contains("threshold")).unwrap();
+    let thr = line.len() - line["quarantine (0.0000001%)".len()..].trim_start().len();
+    assert_eq!(header.find("threshold"), Some(thr), "{text}");
+
+    let out = wd.run(&["calibrate", "tied.csv", "--fpr", "1e-30%"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("quarantine (1e-30%)  "),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("over twice the 1e-30% asked for"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn json_and_json_lines_read_as_csv_does() {
     let wd = Workdir::new();
