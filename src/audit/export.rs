@@ -17,10 +17,12 @@ pub fn parse_since(s: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(date) = s.parse::<jiff::civil::Date>()
         && s.len() == 10
     {
-        return date
+        // jiff's instants end on 9999-12-30 at 22:00 UTC, so the last
+        // day's midnight is none; no scan starts that late, and the day is
+        // a valid date, not an error in jiff's words.
+        return Ok(date
             .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp())
-            .map_err(|e| format!("{s:?}: {e}"));
+            .map_or(jiff::Timestamp::MAX, |z| z.timestamp()));
     }
     crate::rules::parse_timestamp(s).ok_or_else(|| {
         format!("{s:?} is neither a date (2026-11-01) nor an RFC 3339 time with an offset")

@@ -749,6 +749,13 @@ fn export_and_show_filter_by_date() {
     assert_eq!(table.lines().count(), 3, "{table}");
     assert!(!table.contains("leads.csv"));
     assert!(table.contains(&heads[1].scan_id[..12]));
+
+    // The last day there is a date of: later than every scan, not jiff's
+    // "timestamp overflowed" error.
+    let out = wd.run(&["audit", "show", LOG, "--since", "9999-12-31"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "{}", stdout(&out));
+    assert_eq!(stderr(&out), format!("{LOG}: no scans\n"));
 }
 
 #[test]
