@@ -79,14 +79,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             path.display()
         );
     }
-    let src = open_input(path, None)?;
-    let bom = src.bom;
-    let mut reader = reader_for(input.format, src.reader, path, policy.max_record_bytes)?;
-
     let target = args
         .output
         .clone()
         .or(args.in_place.then(|| args.file.clone()));
+    if let Some(t) = &target {
+        refuse_rewriting_in_place(t, path, args.in_place)?;
+    }
+    let src = open_input(path, None)?;
+    let bom = src.bom;
+    let mut reader = reader_for(input.format, src.reader, path, policy.max_record_bytes)?;
     let (mut out, spool) = open_output(target.as_deref())?;
     if bom {
         out.write_all(b"\xEF\xBB\xBF")?;
@@ -133,6 +135,22 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     );
     Ok(exit::CLEAN)
+}
+
+/// A named pipe or a device is written in place, not replaced: opened for
+/// writing as the file being read, it kept its own reader from ever seeing
+/// the end, and the command hung for good.
+fn refuse_rewriting_in_place(target: &Path, input: &Path, in_place: bool) -> anyhow::Result<()> {
+    if (in_place || crate::output::same_file(target, input))
+        && std::fs::metadata(input).is_ok_and(|m| !m.is_file())
+    {
+        bail!(
+            "{}: not a regular file (a named pipe or a device): it cannot be rewritten in \
+             place; write the output to another file with -o",
+            terminal::path(input)
+        );
+    }
+    Ok(())
 }
 
 /// A bare I/O error while hashing is the output's (the reader's are

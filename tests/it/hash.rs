@@ -202,6 +202,46 @@ fn unhashable_json_records_say_why() {
     }
 }
 
+/// A named pipe cannot be replaced by a rewritten file, and writing into
+/// the pipe being read kept its own reader from ever seeing the end: the
+/// command hung. It is refused before anything is opened.
+#[cfg(unix)]
+#[test]
+fn in_place_on_a_named_pipe_is_refused_not_a_hang() {
+    use std::os::unix::fs::FileTypeExt;
+    let wd = Workdir::new();
+    let fifo = wd.join("gen.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for args in [
+        &["hash", "--in-place", "gen.csv"][..],
+        &["hash", "gen.csv", "-o", "gen.csv"],
+    ] {
+        let out = wd
+            .command(args)
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_eq!(status(&out), 2, "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).trim_end(),
+            "crmguard: error: gen.csv: not a regular file (a named pipe or a device): it \
+             cannot be rewritten in place; write the output to another file with -o",
+            "{args:?}"
+        );
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo(),
+            "{args:?}"
+        );
+    }
+}
+
 /// A compressed file rewritten in place stays compressed the same way, and
 /// `-o` compresses as its name says: a `.gz` name over plain text is a file
 /// `scan` refuses.
