@@ -67,15 +67,26 @@ pub fn parse_rows(s: &str) -> Result<Vec<(u64, u64)>, String> {
         if a > b {
             return Err(format!("{part:?}: the range goes backwards"));
         }
-        // One range may span all of u64 (`1-18446744073709551615`): a sum
-        // that wrapped would let the next part through under the cap.
-        total = total.saturating_add(b - a + 1);
-        if total > MAX_ROWS as u64 {
-            return Err(format!(
-                "more than {MAX_ROWS} rows: release them in batches"
-            ));
-        }
         ranges.push((a, b));
+    }
+    // Rows named twice (`1-5000,1`) are one row each: the cap is on rows
+    // released, not on how the list spells them.
+    let mut sorted = ranges.clone();
+    sorted.sort_unstable();
+    let mut end = 0u64;
+    for (a, b) in sorted {
+        let from = a.max(end.saturating_add(1));
+        if b >= from {
+            // One range may span all of u64 (`1-18446744073709551615`): a
+            // sum that wrapped would let the list through under the cap.
+            total = total.saturating_add(b - from + 1);
+        }
+        end = end.max(b);
+    }
+    if total > MAX_ROWS as u64 {
+        return Err(format!(
+            "more than {MAX_ROWS} rows: release them in batches"
+        ));
     }
     Ok(ranges)
 }
@@ -736,6 +747,11 @@ mod tests {
         assert!(parse_rows("1-5001").unwrap_err().contains("batches"));
         let all = format!("1,1-{}", u64::MAX);
         assert!(parse_rows(&all).unwrap_err().contains("batches"));
+        let all = format!("{m}-{m},1-{m}", m = u64::MAX);
+        assert!(parse_rows(&all).unwrap_err().contains("batches"));
+        assert_eq!(parse_rows("1-5000,1,2500-3000").unwrap().len(), 3);
+        assert!(parse_rows("1-5000,5001").unwrap_err().contains("batches"));
+        assert!(parse_rows("4000-5000,1-3999,3999-4001").is_ok());
         let s = Selection::Rows(vec![(3, 3), (7, 9)]);
         assert!(s.wants(8, "") && !s.wants(4, ""));
         let s = Selection::AllWith(Reason::ApprovalRequired);

@@ -459,6 +459,30 @@ fn a_row_list_summing_past_u64_is_too_many_rows() {
     assert!(approvals(&wd).is_empty());
 }
 
+/// The cap is on rows, not on how the list spells them: a row named twice
+/// is one row, so 5000 rows named with overlaps are released.
+#[test]
+fn rows_named_twice_count_once_against_the_cap() {
+    let wd = scanned_rows(5000);
+    let out = wd.run(&[
+        "release",
+        "crmguard-out/p.quarantine.csv",
+        "--rows",
+        "1-5000,1,2500-2600",
+        "--approver",
+        "Ann",
+        "--reason",
+        "r",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("released 5000 rows of scan"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(approvals(&wd)[0]["rows"].as_array().unwrap().len(), 5000);
+}
+
 /// Each per-row `release` line of the export carries the approval's
 /// approver and reason, so a filtered sheet still says why a row went.
 #[test]
