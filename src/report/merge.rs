@@ -59,6 +59,19 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Part> {
         ))),
         None => bail!(fail("not a crmguard report: no `schema`".into())),
     }
+    // The run's report (`scan --report json=…`) has the per-file schema's
+    // number and holds the reports to merge, not counts of its own: "not a
+    // crmguard report" would deny what crmguard wrote.
+    if report.get("rows_total").is_none()
+        && report.get("files").is_some_and(Value::is_array)
+        && report.get("totals").is_some()
+    {
+        bail!(fail(
+            "a run's report (scan --report json=…), not a file's: merge the files' reports \
+             (NAME.report.json in the out dir)"
+                .into()
+        ));
+    }
     for key in ["rows_total", "rows_clean", "rows_quarantined"] {
         match report.get(key) {
             None => bail!(fail(format!("not a crmguard report: no `{key}`"))),

@@ -355,3 +355,36 @@ fn a_schema_that_is_not_a_number_is_named_as_it_is() {
     );
     assert!(!wd.join("t.json").exists());
 }
+
+/// The run's JSON report shares the schema number but is not a file's
+/// report: it is named for what it is, not "not a crmguard report".
+#[test]
+fn a_runs_report_is_named_and_the_files_reports_asked_for() {
+    let wd = Workdir::new();
+    wd.fixture("samples/leads.csv");
+    let out = wd.run(&[
+        "scan",
+        "-q",
+        "--fail-on",
+        "never",
+        "--report",
+        "json=run.json",
+        "leads.csv",
+    ]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let out = wd.run(&[
+        "report",
+        "merge",
+        "-o",
+        "t.json",
+        "run.json",
+        "crmguard-out/leads.report.json",
+    ]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "crmguard: error: run.json:1:1: a run's report (scan --report json=…), not a file's: \
+         merge the files' reports (NAME.report.json in the out dir)"
+    );
+    assert!(!wd.join("t.json").exists());
+}
