@@ -113,7 +113,13 @@ impl<'a> Plan<'a> {
                 let (_, v) = map
                     .iter()
                     .find(|(key, _)| key.trim().eq_ignore_ascii_case(k))?;
-                crate::rules::json_text(v).0
+                match v {
+                    // `true` is letters, but a boolean is no record's Id: the
+                    // plan would tag or delete a record named "true".
+                    serde_json::Value::String(_) => crate::rules::json_text(v).0,
+                    serde_json::Value::Number(n) if n.is_u64() => crate::rules::json_text(v).0,
+                    _ => return None,
+                }
             }
             _ => return None,
         };

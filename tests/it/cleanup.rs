@@ -177,3 +177,32 @@ fn the_plan_is_the_same_whatever_the_number_of_threads() {
     let unique: std::collections::HashSet<&str> = ids.iter().copied().collect();
     assert_eq!(unique.len(), ids.len());
 }
+
+/// In JSON, an Id is a string or a whole number. A boolean's text, `true`,
+/// is letters, and went into the plan as a record to tag or delete.
+#[test]
+fn a_json_id_that_is_a_boolean_is_no_id() {
+    let wd = Workdir::new();
+    wd.write("crmguard.toml", "");
+    wd.write(
+        "ids.ndjson",
+        "{\"Id\":\"003A\",\"Name\":\"=x\"}\n{\"Id\":123,\"Name\":\"=x\"}\n\
+         {\"Id\":true,\"Name\":\"=x\"}\n{\"Id\":false,\"Name\":\"=x\"}\n\
+         {\"Id\":1.5,\"Name\":\"=x\"}\n",
+    );
+    let out = wd.run(&["scan", "-q", "--cleanup-plan", "ids.ndjson"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let plan = wd.read_string("crmguard-out/ids.cleanup.csv");
+    let ids: Vec<&str> = plan
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(ids, ["003A", "123"], "{plan}");
+    let report = wd.report("crmguard-out/ids.report.json");
+    assert_eq!(report["cleanup"]["without_id"], 3);
+    assert_eq!(
+        report["cleanup"]["rows_without_id"],
+        serde_json::json!([3, 4, 5])
+    );
+}
