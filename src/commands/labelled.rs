@@ -283,6 +283,19 @@ fn load_file(
     // `.gz` and `.zst` read decompressed, JSON and JSON Lines too, and a
     // broken file (an unterminated quote) is an error at its line and column
     // instead of rows silently swallowed into one text.
+    // One column as both text and label would score each row's label as its
+    // text: a measurement of nothing that still prints figures. Where a label
+    // is optional (`calibrate`), a text column that happens to be called
+    // `label` is a file without labels.
+    if let Some(t) = text_columns
+        .iter()
+        .find(|t| labels.required && t.eq_ignore_ascii_case(labels.column))
+    {
+        bail!(
+            "the text column and the label column are both `{}`: name the column each is in",
+            terminal::escape(t)
+        );
+    }
     let (base, named) = uncompressed_name(path);
     let format = format_of(path, base, named)?;
     let mut rdr = Records::open(path, format)?;

@@ -362,6 +362,38 @@ fn eval_names_a_missing_column() {
     );
 }
 
+/// One column named as both text and label would score the labels: eval
+/// and train refuse it before reading a row.
+#[test]
+fn eval_and_train_refuse_one_column_as_text_and_label() {
+    let wd = Workdir::new();
+    wd.write(
+        "d.csv",
+        format!("text,label\n\"{PASTED}\",machine\n\"{GENUINE}\",human\n"),
+    );
+    for cmd in [
+        &["eval", "d.csv", "--text-column", "label"][..],
+        &[
+            "train",
+            "--data",
+            "d.csv",
+            "--out",
+            "m.bin",
+            "--label-column",
+            "TEXT",
+        ],
+    ] {
+        let out = wd.run(cmd);
+        assert_eq!(status(&out), 2, "{cmd:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("the text column and the label column are both"),
+            "{cmd:?}: {}",
+            stderr(&out)
+        );
+        assert!(!wd.path().join("m.bin").exists());
+    }
+}
+
 /// With no human text there is no false-positive rate to hold to: a true
 /// positive rate "at 1% FPR" is not defined, not 100%.
 #[test]
