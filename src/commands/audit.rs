@@ -259,7 +259,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<u8> {
         Err(e) => return broken_or_error(log, e),
     };
     let path = args.output.as_deref().unwrap_or(Path::new("-"));
-    let cannot = || format!("{}: cannot write", terminal::path(path));
+    let cannot = || crate::output::cannot_write(path, "the export");
     // The export names who scanned what, and every quarantined row's hash:
     // as private as the log it comes from.
     let file = OutputFile::create(path, Mode::Private).with_context(cannot)?;

@@ -133,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 p.decisive
             ));
         }
-        let cannot = || format!("{}: cannot write", terminal::path(path));
+        let cannot = || crate::output::cannot_write(path, "the scores");
         let mut file = crate::output::OutputFile::create(path, crate::output::Mode::Shared)
             .with_context(cannot)?;
         file.write_all(out.as_bytes()).with_context(cannot)?;

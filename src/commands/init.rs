@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use crate::error::exit;
-use crate::output::{Mode, OutputFile};
+use crate::output::{Mode, OutputFile, cannot_write};
 use crate::policy::DEFAULT_POLICY;
 use crate::terminal;
 
@@ -30,7 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             terminal::path(path)
         );
     }
-    let cannot = || format!("{}: cannot write", terminal::path(path));
+    let cannot = || cannot_write(path, "the policy");
     let mut out = OutputFile::create(path, Mode::Shared).with_context(cannot)?;
     out.write_all(DEFAULT_POLICY.as_bytes())
         .with_context(cannot)?;

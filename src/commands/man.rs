@@ -30,6 +30,14 @@ pub fn run(args: Args, cmd: clap::Command) -> anyhow::Result<u8> {
     if dir.as_os_str() == "-" {
         bail!("--out-dir -: the pages are files; without --out-dir the page goes to stdout");
     }
+    // create_dir_all's own words for a file in the way are "File exists",
+    // which reads as if the folder were there and the pages could not go in.
+    if std::fs::metadata(&dir).is_ok_and(|m| !m.is_dir()) {
+        bail!(
+            "{}: not a directory: --out-dir names the folder the pages go in",
+            crate::terminal::path(&dir)
+        );
+    }
     std::fs::create_dir_all(&dir).with_context(|| {
         format!(
             "{}: cannot create the directory",

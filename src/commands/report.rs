@@ -63,6 +63,6 @@ fn run_merge(args: MergeArgs) -> anyhow::Result<u8> {
         std::io::Write::write_all(&mut out, &json)?;
         out.commit()
     };
-    write().with_context(|| format!("{}: cannot write", args.output.display()))?;
+    write().with_context(|| crate::output::cannot_write(&args.output, "the merged report"))?;
     Ok(exit::CLEAN)
 }

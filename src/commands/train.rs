@@ -175,7 +175,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         thresholds_from_held_out(&args.thresholds_from, &mut model, &mut report)?;
     }
     let bytes = model.to_bytes();
-    let cannot = || format!("{}: cannot write", terminal::path(&args.out));
+    let cannot = || crate::output::cannot_write(&args.out, "the model");
     let mut out = OutputFile::create(&args.out, Mode::Shared).with_context(cannot)?;
     out.write_all(&bytes).with_context(cannot)?;
     out.commit().with_context(cannot)?;
@@ -408,7 +408,7 @@ fn write_calibration_scores(
     prep: &Prepared,
     report: &TrainReport,
 ) -> anyhow::Result<()> {
-    let cannot = || format!("{}: cannot write", terminal::path(path));
+    let cannot = || crate::output::cannot_write(path, "the calibration scores");
     let mut out = OutputFile::create(path, Mode::Shared).with_context(cannot)?;
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["source", "label", "words", "fold", "score"])

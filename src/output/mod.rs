@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use atomic::{AtomicFile, Finished, OutputSummary, repeated_file, same_file, sync_parent};
 pub use cleanup::CleanupWriter;
-pub use target::{Compressed, OutputFile};
+pub use target::{Compressed, OutputFile, cannot_write};
 pub use temp::{Mode, NAME_MAX, TEMP_SUFFIX, remove_live_temps, remove_stale_temps};
 
 use crate::input::{Content, Format, Header, Row, Terminator};

@@ -14,6 +14,16 @@ use super::temp::{Mode, remove_stale_temps};
 use crate::input::Compression;
 use crate::terminal;
 
+/// The context of an error writing `what` to `path`: the path's, or for
+/// `-` the thing printed, since stdout's own errors name stdout already and
+/// "-: cannot write" would name it twice, as if it were a file called `-`.
+pub fn cannot_write(path: &Path, what: &str) -> String {
+    match path.as_os_str() == "-" {
+        true => format!("cannot print {what}"),
+        false => format!("{}: cannot write", terminal::path(path)),
+    }
+}
+
 /// An output being written to one of the targets above.
 pub enum OutputFile {
     Atomic(Box<AtomicFile>),

@@ -340,6 +340,15 @@ fn completions_load_in_bash_and_the_man_page_renders() {
     let out = wd.run(&["man", "--out-dir", "-"]);
     assert_eq!(status(&out), 2);
     assert!(!wd.join("-").exists());
+    // A file where the folder should be is named as such, not "File exists".
+    wd.write("a-file", "x");
+    let out = wd.run(&["man", "--out-dir", "a-file"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("a-file: not a directory"),
+        "{}",
+        stderr(&out)
+    );
     let scan_page = wd.read_string("man/crmguard-scan.1");
     assert!(scan_page.contains("\\-\\-baseline"));
     // The synopsis is the command as typed, not a bare `scan`.

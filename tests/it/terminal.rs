@@ -148,6 +148,12 @@ fn a_full_disk_on_stderr_or_stdout_is_exit_2_not_a_panic() {
             "{args:?}: {}",
             stderr(&out)
         );
+        // Stdout is named once, not also as a file called `-`.
+        assert!(
+            !stderr(&out).contains("-: cannot write"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
 }
 
