@@ -13,7 +13,9 @@ use crate::commands::judge::Judge;
 use crate::detector::Sensitivity;
 use crate::errln;
 use crate::error::{exit, print_error};
-use crate::input::{Format, parse_delimiter, parse_format};
+use crate::input::{
+    Format, MAX_TRUST_ANCHORS_BYTES, parse_delimiter, parse_format, read_small_file,
+};
 use crate::media::Inspector;
 use crate::output::{Mode, OutputFile, remove_live_temps, remove_stale_temps, sync_parent};
 use crate::policy::Policy;
@@ -630,16 +632,34 @@ fn media_inspector(policy: &Policy) -> anyhow::Result<Option<Inspector>> {
     if policy.media.columns.is_empty() {
         return Ok(None);
     }
-    let anchors = match &policy.media.trust_anchors {
-        Some(p) => Some(std::fs::read_to_string(p).with_context(|| {
-            format!(
-                "{}: cannot read the C2PA trust anchors ([media] trust_anchors)",
-                terminal::path(p)
-            )
-        })?),
-        None => None,
+    let Some(path) = &policy.media.trust_anchors else {
+        return Inspector::new(policy.media.max_file_bytes, None).map(Some);
     };
-    Inspector::new(policy.media.max_file_bytes, anchors.as_deref()).map(Some)
+    // Said where it was given, as for the model: a policy's relative path
+    // is not the working directory's. The C2PA crate's own errors ("COSE
+    // error parsing certificate") name no file at all.
+    let from = match &policy.source {
+        PolicySource::File(p) => format!("[media] trust_anchors in {}", p.display()),
+        PolicySource::BuiltIn => "[media] trust_anchors".to_string(),
+    };
+    // A policy is user input: `/dev/zero` or a FIFO here must not hang the
+    // run, as they do not for the model.
+    let bytes = read_small_file(path, MAX_TRUST_ANCHORS_BYTES, "the C2PA trust anchor file")
+        .with_context(|| format!("{from}: cannot read the C2PA trust anchors"))?;
+    let pem = String::from_utf8(bytes).map_err(|_| {
+        anyhow!(
+            "{from}: {}: the C2PA trust anchor file is not PEM text (not UTF-8)",
+            path.display()
+        )
+    })?;
+    Inspector::new(policy.media.max_file_bytes, Some(&pem))
+        .with_context(|| {
+            format!(
+                "{from}: {}: not PEM certificates the C2PA reader can use",
+                path.display()
+            )
+        })
+        .map(Some)
 }
 
 /// The progress bar being drawn: the signal handler's lines go above it.

@@ -18,7 +18,9 @@ pub use self::csv::{CsvReader, Header, field_starts, parse_delimiter};
 pub use self::json::JsonArrayReader;
 pub use self::ndjson::NdjsonReader;
 pub use self::object::{TooManyValues, VALUE_COST, parse_object, why_not_an_object};
-pub use self::small_file::{MAX_MODEL_BYTES, MAX_POLICY_BYTES, read_at_most, read_small_file};
+pub use self::small_file::{
+    MAX_MODEL_BYTES, MAX_POLICY_BYTES, MAX_TRUST_ANCHORS_BYTES, read_at_most, read_small_file,
+};
 pub use self::source::{Compression, InputSource, InputStats, open_input};
 
 use crate::error::Located;

@@ -1,7 +1,7 @@
-//! Files read whole: the policy, and the detector model a policy names. A
-//! policy is user input too: `model = "/dev/zero"` read without end, and a
-//! FIFO would block forever. Only regular files are read, and only up to a
-//! size that no genuine one comes near.
+//! Files read whole: the policy, and the detector model and C2PA trust
+//! anchors a policy names. A policy is user input too: `model = "/dev/zero"`
+//! read without end, and a FIFO would block forever. Only regular files are
+//! read, and only up to a size that no genuine one comes near.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -15,6 +15,10 @@ pub const MAX_POLICY_BYTES: u64 = 1 << 20;
 /// The shipped detector model is under 1 MB; a retrained one with four times
 /// the hashed features would still be under 20 MB.
 pub const MAX_MODEL_BYTES: u64 = 64 << 20;
+
+/// A PEM bundle of every root CA a browser trusts is about 250 KB; C2PA's
+/// trust lists are smaller.
+pub const MAX_TRUST_ANCHORS_BYTES: u64 = 16 << 20;
 
 /// Reads `path` whole if it is a regular file of at most `max` bytes; `what`
 /// names it in errors ("policy", "detector model").

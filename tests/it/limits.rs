@@ -360,6 +360,44 @@ fn files_a_policy_names_must_be_small_regular_files() {
 }
 
 #[test]
+fn trust_anchors_a_policy_names_must_be_small_regular_pem_files() {
+    let wd = Workdir::new();
+    wd.write("in.csv", format!("{HEADER}a,no,web\n"));
+    let policy =
+        |anchors: &str| format!("[media]\ncolumns = [\"Name\"]\ntrust_anchors = \"{anchors}\"\n");
+    let refused = |anchors: &str, says: &str| {
+        wd.write("anchors.toml", policy(anchors));
+        let out = wd.run(&["scan", "-p", "anchors.toml", "-o", "out", "in.csv"]);
+        let err = stderr(&out);
+        assert_eq!(status(&out), 2, "{anchors}: {err}");
+        assert_eq!(err.lines().count(), 1, "{anchors}: {err}");
+        assert!(
+            err.starts_with("crmguard: error: [media] trust_anchors in anchors.toml: "),
+            "{anchors}: {err}"
+        );
+        assert!(err.contains(says), "{anchors}: {err}");
+        assert!(!wd.join("out").join("in.clean.csv").exists(), "{anchors}");
+    };
+    // Too large to be a trust list: not read (it was read whole, then
+    // handed to the C2PA reader, whose error named no file).
+    let big = std::fs::File::create(wd.join("big.pem")).unwrap();
+    big.set_len(crmguard::input::MAX_TRUST_ANCHORS_BYTES + 1)
+        .unwrap();
+    refused("big.pem", "big.pem: the C2PA trust anchor file is over");
+    // Read without end before.
+    refused(
+        "/dev/zero",
+        "/dev/zero: the C2PA trust anchor file is not a regular file",
+    );
+    // Not certificates: the error says which file is not.
+    wd.write("in.pem", "not a certificate\n");
+    refused(
+        "in.pem",
+        "in.pem: not PEM certificates the C2PA reader can use",
+    );
+}
+
+#[test]
 fn a_baseline_must_be_a_small_regular_file() {
     let wd = Workdir::new();
     wd.write("in.csv", format!("{HEADER}a,no,web\n"));
