@@ -464,6 +464,11 @@ impl Chain {
 /// piped in (`cat log | crmguard audit verify /dev/stdin`) would be read as
 /// zero bytes and pass as an empty, intact log whatever it held.
 pub(crate) fn open_snapshot(path: &Path) -> io::Result<(File, u64)> {
+    // A pipe or a device has no length to snapshot: its metadata says 0, so
+    // a log read through one (`verify /dev/stdin`, `verify <(ssh host cat
+    // log)`) would verify as empty, "OK", whatever it held. Checked before
+    // opening too, since opening a FIFO waits for a writer.
+    regular(&std::fs::metadata(path)?)?;
     let file = File::open(path)?;
     let meta = file.metadata()?;
     // A directory fails on its first read, with the system's own words.
@@ -474,9 +479,20 @@ pub(crate) fn open_snapshot(path: &Path) -> io::Result<(File, u64)> {
         ));
     }
     file.lock_shared()?;
-    let len = file.metadata()?.len();
+    let meta = file.metadata()?;
     file.unlock()?;
-    Ok((file, len))
+    regular(&meta)?;
+    Ok((file, meta.len()))
+}
+
+fn regular(meta: &std::fs::Metadata) -> io::Result<()> {
+    match meta.is_file() {
+        true => Ok(()),
+        false => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a pipe, device or directory): an audit log is read from a file",
+        )),
+    }
 }
 
 /// Verifies the first `len` bytes of `file`, handing each record to `f`.
