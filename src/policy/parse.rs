@@ -365,7 +365,50 @@ fn find_key(text: &str, key: &str) -> usize {
         }
         offset += line.len();
     }
+    // A value (a column name, an object) is a short word: found anywhere,
+    // `a` was the one in `[tagging]` and `lead` the one in a comment above
+    // its table, so the error named a line that does not hold it.
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let code = &line[..comment_start(line)];
+        if let Some(i) = find_word(code, key) {
+            return offset + i;
+        }
+        offset += line.len();
+    }
     text.find(key).unwrap_or(0)
+}
+
+/// Where a line's comment starts (its length if it has none): the first `#`
+/// outside a basic or literal string.
+fn comment_start(line: &str) -> usize {
+    let mut quote = None;
+    let mut escaped = false;
+    for (i, b) in line.bytes().enumerate() {
+        match (quote, b) {
+            (Some(b'"'), b'\\') if !escaped => {
+                escaped = true;
+                continue;
+            }
+            (Some(q), _) if b == q && !escaped => quote = None,
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'#') => return i,
+            _ => {}
+        }
+        escaped = false;
+    }
+    line.len()
+}
+
+/// The first occurrence of `word` in `code` that is not part of a longer
+/// name.
+fn find_word(code: &str, word: &str) -> Option<usize> {
+    let name = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    code.match_indices(word).map(|(i, _)| i).find(|&i| {
+        !word.is_empty()
+            && !name(code[..i].chars().next_back())
+            && !name(code[i + word.len()..].chars().next())
+    })
 }
 
 /// Why a `[tagging]` column name cannot head a column of the clean file,
@@ -509,6 +552,33 @@ mod tests {
         assert_eq!(find_key(text, "[detector]"), text.find('[').unwrap());
         // Not a key on any line: the first occurrence.
         assert_eq!(find_key("a = \"x\"\n", "x"), 5);
+    }
+
+    #[test]
+    fn values_are_found_where_they_are_set_not_in_comments_or_longer_names() {
+        let line = |text: &str| {
+            parse(text)
+                .unwrap_err()
+                .split(':')
+                .nth(1)
+                .unwrap()
+                .to_string()
+        };
+        // `a` is in `[tagging]` too.
+        assert_eq!(line("[tagging]\nscan_id = \"A\"\nai_score = \"a\"\n"), "3");
+        assert_eq!(
+            line("# lead rules\n[synthetic.objects.Lead]\n[synthetic.objects.lead]\n"),
+            "3"
+        );
+        assert_eq!(
+            line("# x\n[aliases]\nis_synthetic = [\"x\"] # x\ndata_source = [\"X\"]\n"),
+            "3"
+        );
+        // A `#` in a string starts no comment.
+        assert_eq!(comment_start("a = \"#x\\\"#\" # c"), 12);
+        assert_eq!(comment_start("a = '#\\' # c"), 9);
+        assert_eq!(find_word("[tagging] a", "a"), Some(10));
+        assert_eq!(find_word("lead", ""), None);
     }
 
     #[test]
