@@ -424,6 +424,10 @@ fn bad_tag_name(n: &str) -> Option<&'static str> {
         Some("it holds a control character")
     } else if n.starts_with(['=', '+', '-', '@']) {
         Some("a spreadsheet would read it as a formula")
+    } else if crate::spec::is_quarantine_column(n) {
+        // A clean file tagged with it reads as a quarantine file: scanned
+        // again it is refused as one, and `release` would take it for one.
+        Some("crmguard adds a column of that name to quarantined rows")
     } else {
         None
     }
@@ -538,6 +542,17 @@ mod tests {
         assert!(t.is_added_column("crmguard_row"));
         assert!(!t.is_added_column("Description"));
         assert!(parse("").unwrap().tagging.is_none());
+    }
+
+    #[test]
+    fn a_tag_column_is_not_named_as_a_quarantine_column() {
+        for name in ["crmguard_row", "CRMGUARD_REASONS", "crmguard_ai_score"] {
+            let err = parse(&format!("[tagging]\nscan_id = \"{name}\"\n")).unwrap_err();
+            assert!(err.starts_with("p.toml:2:1: "), "{err}");
+            assert!(err.contains("adds a column of that name"), "{err}");
+        }
+        // The names docs/policy.md suggests share only the prefix.
+        assert!(parse("[tagging]\nscan_id = \"Crmguard_Scan_Id__c\"\n").is_ok());
     }
 
     #[test]
