@@ -24,6 +24,32 @@ pub struct OutputSummary {
 
 const BUF_SIZE: usize = 256 * 1024;
 
+/// A failed write of an output, with the output's own path: a caller
+/// holding a clean and a quarantine file can then say which one failed
+/// (on a full disk it was often the quarantine file, said to be the clean
+/// one). Displays as the cause alone, so a caller that names the file
+/// already says it once.
+#[derive(Debug)]
+pub struct WriteFailed {
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+impl std::fmt::Display for WriteFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.source.fmt(f)
+    }
+}
+
+impl std::error::Error for WriteFailed {}
+
+impl WriteFailed {
+    /// The output an error came from, if an [`AtomicFile`] said.
+    pub fn of(e: &io::Error) -> Option<&WriteFailed> {
+        e.get_ref().and_then(|r| r.downcast_ref::<WriteFailed>())
+    }
+}
+
 /// A file being written: hashed and counted as it goes. It buffers itself
 /// rather than sitting on a BufWriter so that blake3 sees whole buffers,
 /// where its SIMD paths run several times faster than on row-sized pieces.
@@ -124,6 +150,19 @@ impl AtomicFile {
         &self.path
     }
 
+    fn failed(&self, e: io::Error) -> io::Error {
+        match WriteFailed::of(&e) {
+            Some(_) => e,
+            None => io::Error::new(
+                e.kind(),
+                WriteFailed {
+                    path: self.path.clone(),
+                    source: e,
+                },
+            ),
+        }
+    }
+
     /// Hands the buffer to the flusher thread (starting it if need be) and
     /// takes an empty one in its place.
     fn drain(&mut self) -> io::Result<()> {
@@ -166,7 +205,9 @@ impl AtomicFile {
         } else {
             let hasher = self.hasher.as_mut().expect("a hasher without a flusher");
             hasher.update(&self.buf);
-            self.tmp.write_all(&self.buf)?;
+            // Through the File: tempfile's Write names the temp file in its
+            // errors, which the user never chose and cannot find.
+            self.tmp.as_file_mut().write_all(&self.buf)?;
             self.buf.clear();
             Ok(())
         }
@@ -176,14 +217,9 @@ impl AtomicFile {
     /// name, so a step that must come before it appears (the audit record)
     /// can still fail without leaving it behind.
     pub fn finish(mut self) -> io::Result<Finished> {
-        self.write_out()?;
-        #[cfg(unix)]
-        if let Some(bits) = self.final_bits()? {
-            use std::os::unix::fs::PermissionsExt;
-            let perms = std::fs::Permissions::from_mode(bits);
-            self.tmp.as_file().set_permissions(perms)?;
+        if let Err(e) = self.complete() {
+            return Err(self.failed(e));
         }
-        self.tmp.as_file().sync_all()?;
         Ok(Finished {
             summary: OutputSummary {
                 path: self.path,
@@ -200,6 +236,17 @@ impl AtomicFile {
             tmp: self.tmp,
             _live: self.live,
         })
+    }
+
+    fn complete(&mut self) -> io::Result<()> {
+        self.write_out()?;
+        #[cfg(unix)]
+        if let Some(bits) = self.final_bits()? {
+            use std::os::unix::fs::PermissionsExt;
+            let perms = std::fs::Permissions::from_mode(bits);
+            self.tmp.as_file().set_permissions(perms)?;
+        }
+        self.tmp.as_file().sync_all()
     }
 
     /// Flushes, syncs and renames into place.
@@ -259,7 +306,7 @@ impl Write for AtomicFile {
             self.buf.extend_from_slice(&rest[..n]);
             rest = &rest[n..];
             if self.buf.len() >= BUF_SIZE {
-                self.drain()?;
+                self.drain().map_err(|e| self.failed(e))?;
             }
         }
         self.bytes += data.len() as u64;
@@ -267,8 +314,7 @@ impl Write for AtomicFile {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.write_out()?;
-        self.tmp.flush()
+        self.write_out().map_err(|e| self.failed(e))
     }
 }
 

@@ -12,12 +12,24 @@ use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-pub use atomic::{AtomicFile, Finished, OutputSummary, repeated_file, same_file, sync_parent};
+pub use atomic::{
+    AtomicFile, Finished, OutputSummary, WriteFailed, repeated_file, same_file, sync_parent,
+};
+
 pub use cleanup::CleanupWriter;
 pub use target::{Compressed, OutputFile, cannot_write};
 pub use temp::{Mode, NAME_MAX, TEMP_SUFFIX, remove_live_temps, remove_stale_temps};
 
 use crate::input::{Content, Format, Header, Row, Terminator};
+
+/// A failed write among a scan's outputs, named by the output that failed
+/// (`what` says what failed: "write failed", "cannot write outputs"), or
+/// by `fallback` when it came from no output file (a spool).
+pub fn output_error(e: io::Error, fallback: &Path, what: &str) -> anyhow::Error {
+    let path = WriteFailed::of(&e).map_or(fallback, |w| w.path.as_path());
+    let context = format!("{}: {what}", path.display());
+    anyhow::Error::from(e).context(context)
+}
 
 /// The file names a scan of `stem` + `ext` writes into the out dir.
 #[derive(Debug, Clone)]

@@ -30,7 +30,7 @@ use crate::baseline::Baseline;
 use crate::error::Located;
 use crate::input::{Compression, Format, Header, InputSource, open_input, reader_for};
 use crate::media::Inspector;
-use crate::output::{RowWriter, quarantine_columns};
+use crate::output::{RowWriter, output_error, quarantine_columns};
 use crate::policy::{Policy, PolicySource};
 use crate::report::MediaInfo;
 use crate::report::samples::Samples;
@@ -208,10 +208,10 @@ fn finish(
 ) -> anyhow::Result<FileScan> {
     let (clean, quarantine) = writer
         .finish()
-        .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
+        .map_err(|e| output_error(e, &input.outputs.clean, "cannot write outputs"))?;
     let plan = (read.plan.map(|p| p.finish()))
         .transpose()
-        .with_context(|| format!("{}: cannot write outputs", input.outputs.clean.display()))?;
+        .map_err(|e| output_error(e, &input.outputs.clean, "cannot write outputs"))?;
     let mut report = Report {
         scan_id: read.scan_id,
         input: read.input,
@@ -349,8 +349,7 @@ fn media_root(input: &Input, cfg: &ScanConfig) -> std::path::PathBuf {
 fn stage_error(e: StageError, input: &Input) -> anyhow::Error {
     match e {
         StageError::Input(e) => anyhow::Error::from(e),
-        StageError::Output(e) => anyhow::Error::from(e)
-            .context(format!("{}: write failed", input.outputs.clean.display())),
+        StageError::Output(e) => output_error(e, &input.outputs.clean, "write failed"),
         StageError::Interrupted => Interrupted.into(),
     }
 }

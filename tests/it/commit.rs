@@ -70,22 +70,11 @@ fn a_report_that_cannot_be_written_commits_nothing() {
     let high = size("x.report.json");
     assert!(low + 64 < high, "records {low} bytes, report {high}");
     let limit = (low + high) / 2;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crmguard"));
-    cmd.current_dir(wd.path())
-        .args(["scan", "-q", "--audit-log", "fresh.jsonl", "x.csv"]);
-    // SAFETY: setrlimit and signal are async-signal-safe.
-    unsafe {
-        cmd.pre_exec(move || {
-            let lim = libc::rlimit {
-                rlim_cur: limit,
-                rlim_max: limit,
-            };
-            libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            Ok(())
-        });
-    }
-    let out = cmd.output().unwrap();
+    let out = run_with_file_size_limit(
+        &wd,
+        limit,
+        &["scan", "-q", "--audit-log", "fresh.jsonl", "x.csv"],
+    );
     assert_eq!(status(&out), 2, "{}", stderr(&out));
     assert!(
         stderr(&out).contains("x.report.json: cannot write"),
@@ -101,6 +90,55 @@ fn a_report_that_cannot_be_written_commits_nothing() {
     assert_eq!(after, before);
     assert!(!wd.join("fresh.jsonl").exists());
     assert_eq!(wd.read(LOG), log_before);
+}
+
+/// `crmguard ARGS` in `wd` with writes past `limit` bytes failing (EFBIG),
+/// as on a disk that fills at that size.
+fn run_with_file_size_limit(wd: &Workdir, limit: u64, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crmguard"));
+    cmd.current_dir(wd.path()).args(args);
+    // SAFETY: setrlimit and signal are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_write_that_fails_names_the_output_it_failed_not_its_temp_file() {
+    let wd = Workdir::new();
+    // One clean row, and a quarantine file over the limit: its write is
+    // the one that fails.
+    let mut csv = String::from(GOOD);
+    for i in 0..400 {
+        csv.push_str(&format!(
+            "Person {i} of a name long enough to fill a file,maybe,web\n"
+        ));
+    }
+    wd.write("x.csv", &csv);
+    for (limit, failing) in [(8_000, "x.quarantine.csv"), (20, "x.clean.csv")] {
+        let out = run_with_file_size_limit(&wd, limit, &["scan", "-q", "-o", "out", "x.csv"]);
+        let err = stderr(&out);
+        assert_eq!(status(&out), 2, "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        // It was said to be the clean file, with the temp file's path.
+        assert!(
+            err.starts_with(&format!(
+                "crmguard: error: out/{failing}: cannot write outputs: "
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("crmguard-tmp"), "{err}");
+        assert_eq!(wd.list("out"), Vec::<String>::new(), "{err}");
+    }
 }
 
 #[test]

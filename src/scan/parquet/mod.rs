@@ -455,10 +455,10 @@ impl<'p> Writers<'p> {
         };
         let clean = close(self.clean);
         let quarantine = close(self.quarantine);
-        let context = || format!("{}: cannot write outputs", input.outputs.clean.display());
+        let context = |p: &Path| format!("{}: cannot write outputs", p.display());
         Ok([
-            clean.with_context(context)?,
-            quarantine.with_context(context)?,
+            clean.with_context(|| context(&input.outputs.clean))?,
+            quarantine.with_context(|| context(&input.outputs.quarantine))?,
         ])
     }
 }
