@@ -142,8 +142,17 @@ fn plain_error(e: io::Error, dir: &Path) -> io::Error {
         .and_then(|r| r.source())
         .and_then(|s| s.downcast_ref::<io::Error>())
         .map(|i| i.to_string());
-    match inner {
-        Some(msg) => io::Error::new(e.kind(), msg),
+    if let Some(msg) = inner {
+        return io::Error::new(e.kind(), msg);
+    }
+    // tempfile's PathError hands out its error's source, not the error:
+    // for an OS error (a read-only file system, no permission) that is
+    // nothing, and only its text, "{err} at path {path:?}", is left. The
+    // path is Debug-quoted, so an unescaped quote after ` at path ` cannot
+    // be inside it.
+    let text = e.to_string();
+    match text.find(" at path \"") {
+        Some(i) => io::Error::new(e.kind(), &text[..i]),
         None => e,
     }
 }
