@@ -91,13 +91,30 @@ pub fn line_col(text: &[u8], offset: usize) -> (u64, u64) {
         .iter()
         .rposition(|&b| b == b'\n')
         .map_or(0, |i| i + 1);
-    let tail = &before[line_start..];
-    let column = match std::str::from_utf8(tail) {
+    (line, column(&before[line_start..]))
+}
+
+/// As [`line_col`], where a lone CR ends a line too, as it ends a CSV
+/// record (an old Mac export): counting line feeds alone, every line of
+/// such a file was line 1.
+pub fn csv_line_col(text: &[u8], offset: usize) -> (u64, u64) {
+    let before = &text[..offset.min(text.len())];
+    let (mut line, mut line_start) = (1, 0);
+    for (i, &b) in before.iter().enumerate() {
+        if b == b'\n' || (b == b'\r' && text.get(i + 1) != Some(&b'\n')) {
+            line += 1;
+            line_start = i + 1;
+        }
+    }
+    (line, column(&before[line_start..]))
+}
+
+fn column(tail: &[u8]) -> u64 {
+    (match std::str::from_utf8(tail) {
         Ok(s) => s.chars().count(),
         Err(_) => tail.len(),
-    } as u64
-        + 1;
-    (line, column)
+    }) as u64
+        + 1
 }
 
 /// `bytes` of the file at `path` as text; invalid UTF-8 is an error at its
@@ -204,6 +221,10 @@ mod tests {
         assert_eq!(line_col(b"abc\nde", 5), (2, 2));
         assert_eq!(line_col("é\néx".as_bytes(), 5), (2, 2));
         assert_eq!(line_col(b"a\n", 99), (2, 1));
+        assert_eq!(line_col(b"a\rb", 2), (1, 3));
+        assert_eq!(csv_line_col(b"a\rb", 2), (2, 1));
+        assert_eq!(csv_line_col(b"a\r\nb\r\rcd", 7), (4, 2));
+        assert_eq!(csv_line_col("é\réx".as_bytes(), 5), (2, 2));
     }
 
     #[test]

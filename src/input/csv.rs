@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::csv_records::RecordEnd;
 use super::{LineEndings, RecordReader, Row, RowParser, Terminator, max_fields, record_too_large};
-use crate::error::{Located, line_col};
+use crate::error::{Located, csv_line_col};
 
 /// The delimiters the Salesforce Bulk API accepts, by name or character.
 pub fn parse_delimiter(s: &str) -> Result<u8, String> {
@@ -48,7 +48,7 @@ impl Header {
             .get(i)
             .copied()
             .unwrap_or(0);
-        let (l, c) = line_col(&self.raw, start);
+        let (l, c) = csv_line_col(&self.raw, start);
         (self.line + l - 1, c)
     }
 }
@@ -130,7 +130,7 @@ impl CsvReader {
             // exactly when the record's bytes are: one linear check, which
             // also says where the first bad byte is.
             if let Err(e) = std::str::from_utf8(&row.raw) {
-                let (l, c) = line_col(&row.raw, e.valid_up_to());
+                let (l, c) = csv_line_col(&row.raw, e.valid_up_to());
                 return Err(Located::new(
                     path,
                     row.line + l - 1,
@@ -163,6 +163,8 @@ impl CsvReader {
     /// Skips the blank lines before a record, counting them; `Ok(false)`
     /// at the end of the input. What csv-core skipped between records.
     fn skip_blank_lines(&mut self) -> Result<bool, Located> {
+        // A CR that ended the last buffer, whose LF may start this one.
+        let mut after_cr = false;
         loop {
             let input = self.fill()?;
             if input.is_empty() {
@@ -170,7 +172,14 @@ impl CsvReader {
             }
             let lead = input.iter().position(|&b| b != b'\n' && b != b'\r');
             let n = lead.unwrap_or(input.len());
-            let lines = memchr::memchr_iter(b'\n', &input[..n]).count() as u64;
+            // A lone CR is a blank line as a lone LF is: counting line feeds
+            // alone, blank lines of a CR-only file moved every line number
+            // after them.
+            let mut lines = 0;
+            for &b in &input[..n] {
+                lines += u64::from(b == b'\r' || !after_cr);
+                after_cr = b == b'\r';
+            }
             self.line += lines;
             self.rdr.consume(n);
             if lead.is_some() {
@@ -226,7 +235,7 @@ impl CsvReader {
         // A record that only the end of the input ended may be a quoted field
         // that never closed: it would swallow every line after its quote.
         if at_eof && let Some(offset) = unterminated_quote(&row.raw, self.delimiter) {
-            let (l, c) = line_col(&row.raw, offset);
+            let (l, c) = csv_line_col(&row.raw, offset);
             return Err(Located::new(
                 &self.path,
                 row.line + l - 1,

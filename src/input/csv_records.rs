@@ -28,11 +28,15 @@ enum State {
 pub struct RecordEnd {
     delimiter: u8,
     state: State,
-    /// Line feeds inside the record so far. Only a quoted field holds one
-    /// (outside quotes a line feed ends the record), so the scan counts them
-    /// where it meets them, instead of the reader counting every byte of
-    /// every record again for line numbers.
+    /// Line breaks (LF, CRLF, or a lone CR, which ends a record as surely)
+    /// inside the record so far. Only a quoted field holds one (outside
+    /// quotes a line break ends the record), so the scan counts them where
+    /// it meets them, instead of the reader counting every byte of every
+    /// record again for line numbers.
     newlines: u64,
+    /// The last buffer ended on a CR inside quotes: an LF starting the next
+    /// is the rest of its CRLF, not a line of its own.
+    cr_pending: bool,
 }
 
 impl RecordEnd {
@@ -42,11 +46,12 @@ impl RecordEnd {
             delimiter,
             state: State::Unquoted { field_start: true },
             newlines: 0,
+            cr_pending: false,
         }
     }
 
-    /// The line feeds inside the record (its terminator not counted) in the
-    /// bytes fed so far.
+    /// The line breaks inside the record (its terminator not counted) in
+    /// the bytes fed so far.
     pub fn newlines(&self) -> u64 {
         self.newlines
     }
@@ -57,16 +62,27 @@ impl RecordEnd {
     pub fn find(&mut self, buf: &[u8]) -> Option<usize> {
         let d = self.delimiter;
         let mut pos = 0;
+        if std::mem::take(&mut self.cr_pending) && buf.first() == Some(&b'\n') {
+            pos = 1;
+        }
         while pos < buf.len() {
             match self.state {
-                State::Quoted => match memchr::memchr2(b'"', b'\n', &buf[pos..]) {
+                State::Quoted => match memchr::memchr3(b'"', b'\n', b'\r', &buf[pos..]) {
                     Some(q) => {
-                        if buf[pos + q] == b'\n' {
-                            self.newlines += 1;
-                        } else {
-                            self.state = State::AfterQuote;
+                        let at = pos + q;
+                        pos = at + 1;
+                        match buf[at] {
+                            b'"' => self.state = State::AfterQuote,
+                            b'\r' => {
+                                self.newlines += 1;
+                                match buf.get(pos) {
+                                    Some(b'\n') => pos += 1,
+                                    Some(_) => {}
+                                    None => self.cr_pending = true,
+                                }
+                            }
+                            _ => self.newlines += 1,
                         }
-                        pos += q + 1;
                     }
                     None => return None,
                 },
@@ -267,14 +283,14 @@ mod tests {
                     None => pos = stop,
                 }
             };
-            // The scan's count is every line feed of the record but the one
-            // that ends it, whichever piece each fell in.
+            // The scan's count is every line break of the record but the
+            // one that ends it (LF, CRLF or a lone CR), whichever piece each
+            // fell in.
             let body = end.map_or(&data[start..], |i| &data[start..i]);
-            assert_eq!(
-                scan.newlines(),
-                body.iter().filter(|&&b| b == b'\n').count() as u64,
-                "{data:?}"
-            );
+            let breaks = (0..body.len()).filter(|&i| {
+                body[i] == b'\n' || (body[i] == b'\r' && body.get(i + 1) != Some(&b'\n'))
+            });
+            assert_eq!(scan.newlines(), breaks.count() as u64, "{data:?}");
             let mut raw = match end {
                 Some(i) => data[start..=i].to_vec(),
                 None => data[start..].to_vec(),

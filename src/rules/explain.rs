@@ -5,7 +5,7 @@
 
 use super::{Cell, Context, RowView, Verdict, build_view};
 use super::{control_character, csv_injection, field_too_long};
-use crate::error::line_col;
+use crate::error::{csv_line_col, line_col};
 use crate::input::{Content, Row};
 use crate::spec::disclosure::parse_bool;
 use crate::spec::{Field, Reason, ReasonSet};
@@ -186,7 +186,10 @@ fn cell_position(
     };
     match offset {
         Some(offset) => {
-            let (l, c) = line_col(&row.raw, offset);
+            let (l, c) = match row.content {
+                Content::Csv { .. } => csv_line_col(&row.raw, offset),
+                _ => line_col(&row.raw, offset),
+            };
             (row.line + l - 1, c)
         }
         None => (row.line, 1),

@@ -110,6 +110,44 @@ fn a_lone_cr_is_a_line_ending_of_its_own() {
 }
 
 #[test]
+fn lines_of_a_cr_only_file_are_numbered_as_an_editor_numbers_them() {
+    // A blank line and a quoted line break, each a lone CR: they were not
+    // counted, so the row on line 5 was said to be on line 3.
+    let wd = Workdir::new();
+    let text =
+        "Name,Notes,is_synthetic,data_source\r\r\"Ada\",\"two\rlines\",no,web\r=1+1,x,no,web\r";
+    wd.write("in.csv", text);
+    let out = wd.run(&["scan", "--report", "json=run.json", "in.csv"]);
+    assert_eq!(status(&out), 1, "{}", stderr(&out));
+    let run = wd.report("run.json");
+    let sample = &run["files"][0]["samples"]["CSV_INJECTION"];
+    assert_eq!(sample["rows"][0]["row"], 2);
+    assert_eq!(sample["rows"][0]["line"], 5);
+    assert_eq!(sample["locations"][0]["line"], 5);
+    // The same file with LF line ends numbers its lines alike.
+    wd.write("lf.csv", text.replace('\r', "\n"));
+    wd.run(&["scan", "--report", "json=run.json", "lf.csv"]);
+    let lf = wd.report("run.json");
+    assert_eq!(
+        lf["files"][0]["samples"]["CSV_INJECTION"]["rows"][0]["line"],
+        5
+    );
+    // An error inside a record: the quote opens on line 6, after a CRLF
+    // inside quotes (one line break) and a lone CR.
+    wd.write(
+        "bad.csv",
+        "Name,Notes,is_synthetic,data_source\r\r\"Ada\",\"a\r\nb\rc\",no,web\rBob,\"x,no,web\r",
+    );
+    let out = wd.run(&["scan", "bad.csv"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).starts_with("crmguard: error: bad.csv:6:5: unterminated quoted field"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn missing_disclosure_columns_quarantine_every_row() {
     let wd = Workdir::new();
     wd.write("in.csv", "Name,is_synthetic\nAda,no\nBob,no\n");
