@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::error::Located;
+use crate::error::{Located, excerpt};
 use crate::spec::{Reason, ReasonSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -133,7 +133,8 @@ fn parse_value(value: &str) -> Result<Vec<Part>, String> {
             "{checked_at}" => Part::CheckedAt,
             other => {
                 return Err(format!(
-                    "unknown placeholder `{other}` (use {{scan_id}}, {{reasons}}, {{checked_at}})"
+                    "unknown placeholder `{}` (use {{scan_id}}, {{reasons}}, {{checked_at}})",
+                    excerpt(other)
                 ));
             }
         });
@@ -155,7 +156,10 @@ pub(super) fn resolve(
         let reason = Reason::from_code(code.trim()).ok_or_else(|| {
             key_at(
                 code,
-                format!("[cleanup] actions: `{code}` is not a row reason code"),
+                format!(
+                    "[cleanup] actions: `{}` is not a row reason code",
+                    excerpt(code)
+                ),
             )
         })?;
         actions.push((reason, *action));
@@ -165,11 +169,14 @@ pub(super) fn resolve(
         if !is_field_name(field) || field.eq_ignore_ascii_case("id") || field == "action" {
             return Err(key_at(
                 field,
-                format!("[cleanup] tag: `{field}` is not a field name a plan can carry"),
+                format!(
+                    "[cleanup] tag: `{}` is not a field name a plan can carry",
+                    excerpt(field)
+                ),
             ));
         }
-        let parts =
-            parse_value(value).map_err(|e| key_at(field, format!("[cleanup] tag {field}: {e}")))?;
+        let parts = parse_value(value)
+            .map_err(|e| key_at(field, format!("[cleanup] tag {}: {e}", excerpt(field))))?;
         tag.push((field.clone(), parts));
     }
     let tags = c.default_action == CleanupAction::Tag

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::PolicySource;
-use crate::error::Located;
+use crate::error::{Located, excerpt};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -56,7 +56,7 @@ pub(super) fn resolve(
         if columns.iter().any(|o| o.eq_ignore_ascii_case(c)) {
             return Err(key_at(
                 "columns",
-                format!("[media] columns names `{c}` twice"),
+                format!("[media] columns names `{}` twice", excerpt(c)),
             ));
         }
         columns.push(c.to_string());

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::error::Located;
+use crate::error::{Located, excerpt};
 use crate::spec::{Reason, ReasonSet};
 
 #[derive(Debug, Deserialize)]
@@ -47,7 +47,8 @@ pub(super) fn resolve(
                 key_at(
                     "never",
                     format!(
-                        "[release] never: `{code}` is not a row reason code (docs/reason-codes.md)"
+                        "[release] never: `{}` is not a row reason code (docs/reason-codes.md)",
+                        excerpt(code)
                     ),
                 )
             })

@@ -344,6 +344,27 @@ fn errors_echo_at_most_200_characters_of_what_they_quote() {
             ),
             "is already a name of `data_source`",
         ),
+        // Codes, column names and tag fields were echoed whole.
+        (
+            format!("[release]\nnever = [\"{value}\"]\n"),
+            "[release] never: `vvv",
+        ),
+        (
+            format!("[cleanup]\nactions = {{ {value} = \"delete\" }}\n"),
+            "[cleanup] actions: `vvv",
+        ),
+        (
+            format!("[cleanup]\ntag = {{ \"{value},\" = \"a\" }}\n"),
+            "[cleanup] tag: `vvv",
+        ),
+        (
+            format!("[cleanup]\ntag = {{ {value} = \"{{{value}}}\" }}\n"),
+            "unknown placeholder `{vvv",
+        ),
+        (
+            format!("[media]\ncolumns = [\"{value}\", \"{value}\"]\n"),
+            "[media] columns names `vvv",
+        ),
     ];
     for (text, expected) in cases {
         wd.write("p.toml", &text);
