@@ -52,14 +52,8 @@ impl Baseline {
     /// Reads a baseline written by `--write-baseline`.
     pub fn load(path: &Path) -> anyhow::Result<Baseline> {
         let text = crate::input::read_small_file(path, MAX_BASELINE_BYTES, "the baseline")?;
-        let file: BaselineFile = serde_json::from_slice(&text).map_err(|e| {
-            anyhow!(
-                "{}:{}:{}: not a crmguard baseline: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            )
-        })?;
+        let file: BaselineFile = serde_json::from_slice(&text)
+            .map_err(|e| crate::error::json_error(path, &e, "not a crmguard baseline"))?;
         if file.crmguard_baseline != BASELINE_SCHEMA {
             bail!(
                 "{}: baseline version {} (this crmguard reads version {BASELINE_SCHEMA})",

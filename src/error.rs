@@ -83,6 +83,22 @@ pub fn excerpt(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A serde_json error in the file at `path` as a [`Located`] saying `what`
+/// ("not a crmguard baseline"): its position said once (serde_json's own
+/// message ends with "at line L column C" too), and 1-based, where
+/// serde_json says column 0 at the start of a line, as in an empty file.
+pub fn json_error(path: &Path, e: &serde_json::Error, what: &str) -> Located {
+    let text = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    let message = text.strip_suffix(&at).unwrap_or(&text);
+    Located::new(
+        path,
+        e.line().max(1) as u64,
+        e.column().max(1) as u64,
+        format!("{what}: {message}"),
+    )
+}
+
 /// 1-based line and column of byte `offset` in `text`.
 pub fn line_col(text: &[u8], offset: usize) -> (u64, u64) {
     let before = &text[..offset.min(text.len())];

@@ -36,14 +36,8 @@ pub struct Part {
 
 /// Parses a report file; errors point at the line and column.
 pub fn parse(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Part> {
-    let report: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        Located::new(
-            path,
-            e.line() as u64,
-            e.column() as u64,
-            format!("not a crmguard report: {e}"),
-        )
-    })?;
+    let report: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| crate::error::json_error(path, &e, "not a crmguard report"))?;
     let fail = |msg: String| Located::new(path, 1, 1, msg);
     match report.get("schema").map(|v| (v, v.as_u64())) {
         Some((_, Some(s))) if s == u64::from(REPORT_SCHEMA) => {}

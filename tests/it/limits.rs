@@ -398,6 +398,31 @@ fn trust_anchors_a_policy_names_must_be_small_regular_pem_files() {
 }
 
 #[test]
+fn a_baseline_that_is_not_json_is_one_line_at_a_1_based_position() {
+    let wd = Workdir::new();
+    wd.write("in.csv", format!("{HEADER}a,no,web\n"));
+    for (text, expected) in [
+        // serde_json's column 0, and its position said twice.
+        (
+            "",
+            "empty.json:1:1: not a crmguard baseline: EOF while parsing a value",
+        ),
+        (
+            "{\"crmguard_baseline\": 1,\n\"rows\": [",
+            "empty.json:2:9: not a crmguard baseline: EOF while parsing a list",
+        ),
+    ] {
+        wd.write("empty.json", text);
+        let out = wd.run(&["scan", "--baseline", "empty.json", "-o", "out", "in.csv"]);
+        assert_eq!(status(&out), 2, "{}", stderr(&out));
+        assert_eq!(
+            stderr(&out).trim_end(),
+            format!("crmguard: error: {expected}")
+        );
+    }
+}
+
+#[test]
 fn a_baseline_must_be_a_small_regular_file() {
     let wd = Workdir::new();
     wd.write("in.csv", format!("{HEADER}a,no,web\n"));

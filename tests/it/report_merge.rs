@@ -146,6 +146,13 @@ fn reports_of_different_policies_are_refused() {
     let out = wd.run(&["report", "merge", "-o", "t.json", "broken.json"]);
     assert_eq!(status(&out), 2);
     assert!(stderr(&out).contains("broken.json:2:"), "{}", stderr(&out));
+    // An empty one: serde_json's column 0 was shown, and its position twice.
+    wd.write("empty.json", "");
+    let out = wd.run(&["report", "merge", "-o", "t.json", "empty.json"]);
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "crmguard: error: empty.json:1:1: not a crmguard report: EOF while parsing a value"
+    );
     // A count of the wrong type is named as such, where it is.
     wd.write("typed.json", "{\"schema\": 1,\n  \"rows_total\": \"x\"}");
     let out = wd.run(&["report", "merge", "-o", "t.json", "typed.json"]);
