@@ -459,10 +459,6 @@ impl Chain {
 /// shared lock: writers append a whole scan under an exclusive lock, so the
 /// first `len` bytes hold only complete scans, even while a scan is being
 /// appended after them.
-///
-/// Only a regular file: a pipe or a device has no length to take, so a log
-/// piped in (`cat log | crmguard audit verify /dev/stdin`) would be read as
-/// zero bytes and pass as an empty, intact log whatever it held.
 pub(crate) fn open_snapshot(path: &Path) -> io::Result<(File, u64)> {
     // A pipe or a device has no length to snapshot: its metadata says 0, so
     // a log read through one (`verify /dev/stdin`, `verify <(ssh host cat
@@ -470,14 +466,6 @@ pub(crate) fn open_snapshot(path: &Path) -> io::Result<(File, u64)> {
     // opening too, since opening a FIFO waits for a writer.
     regular(&std::fs::metadata(path)?)?;
     let file = File::open(path)?;
-    let meta = file.metadata()?;
-    // A directory fails on its first read, with the system's own words.
-    if !meta.is_file() && !meta.is_dir() {
-        return Err(io::Error::other(
-            "not a regular file: a pipe or a device has no length to verify up to; \
-             save the log to a file first",
-        ));
-    }
     file.lock_shared()?;
     let meta = file.metadata()?;
     file.unlock()?;
@@ -488,9 +476,14 @@ pub(crate) fn open_snapshot(path: &Path) -> io::Result<(File, u64)> {
 fn regular(meta: &std::fs::Metadata) -> io::Result<()> {
     match meta.is_file() {
         true => Ok(()),
+        false if meta.is_dir() => Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a directory: name the log file in it",
+        )),
         false => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "not a regular file (a pipe, device or directory): an audit log is read from a file",
+            "not a regular file: a pipe or a device has no length to verify up to; \
+             save the log to a file first",
         )),
     }
 }
