@@ -517,7 +517,13 @@ fn scan_all(
                 run.add_scanned(report, done.samples);
             }
             Err(e) if e.is::<Interrupted>() => {
-                print_error(&e);
+                // In a run over many files the ones before this one kept
+                // their outputs: the message says which file got none.
+                let file = match input.path.as_os_str() == "-" {
+                    true => "stdin".into(),
+                    false => terminal::path(&input.path).to_string(),
+                };
+                print_error(&e.context(file));
                 return Ok(exit::INTERRUPTED);
             }
             Err(e) => {

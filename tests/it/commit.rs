@@ -247,7 +247,7 @@ fn ctrl_c_during_the_append_or_before_the_renames_leaves_nothing() {
         let (code, rest) = finish(child, err);
         assert_eq!(code, Some(130), "{point}: {rest}");
         assert!(
-            rest.contains("interrupted: no outputs written"),
+            rest.contains("crmguard: error: x.csv: interrupted: no outputs written"),
             "{point}: {rest}"
         );
         assert_eq!(

@@ -237,7 +237,10 @@ fn ctrl_c_leaves_no_outputs() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
-    assert!(rest.contains("interrupted: no outputs written"), "{rest}");
+    assert!(
+        rest.contains("crmguard: error: stdin: interrupted: no outputs written"),
+        "{rest}"
+    );
     assert_eq!(wd.list("crmguard-out"), Vec::<String>::new());
 }
 
