@@ -16,7 +16,7 @@ use crate::input::{
 use crate::output::{Compressed, Mode, OutputFile};
 use crate::policy::Policy;
 use crate::rules::provenance::hash_row;
-use crate::rules::{Columns, Context, build_view};
+use crate::rules::{Columns, Context, NoView, build_view};
 use crate::scan::Input;
 use crate::spec::Field;
 use crate::spec::provenance::Algorithm;
@@ -289,31 +289,27 @@ fn hash_records(
 /// Why a record has no view to hash: "malformed" alone left a producer
 /// guessing which of a field count, bad JSON, a repeated key or two aliases
 /// of one disclosure column it was.
-fn unviewable(row: &Row, ctx: &Context) -> String {
-    match &row.content {
-        Content::Object(map) => {
-            let mut seen: Vec<(Field, &str)> = Vec::new();
-            for key in map.keys() {
-                let Some(field) = ctx.policy.field_of(key) else {
-                    continue;
-                };
-                if let Some((_, first)) = seen.iter().find(|(f, _)| *f == field) {
-                    return format!(
-                        "keys `{}` and `{}` both name the disclosure column {}: keep one",
-                        crate::error::excerpt(first),
-                        crate::error::excerpt(key),
-                        field.name()
-                    );
-                }
-                seen.push((field, key));
-            }
-            "malformed".into()
-        }
-        Content::Malformed => format!(
+fn unviewable(row: &Row, why: NoView) -> String {
+    match (why, &row.content) {
+        (
+            NoView::SameField {
+                first,
+                second,
+                field,
+            },
+            _,
+        ) => format!(
+            "keys `{}` and `{}` both name the disclosure column {}: keep one",
+            crate::error::excerpt(first),
+            crate::error::excerpt(second),
+            field.name()
+        ),
+        (_, Content::Malformed) => format!(
             "not a JSON object: {}",
             crate::error::excerpt(&crate::input::why_not_an_object(&row.raw))
         ),
-        Content::Csv { .. } => "malformed (wrong field count)".into(),
+        (_, Content::Csv { .. }) => "malformed (wrong field count)".into(),
+        (_, Content::Object(_)) => "malformed".into(),
     }
 }
 
@@ -333,7 +329,7 @@ fn record_hash(row: &Row, ctx: &Context, job: &Job) -> anyhow::Result<Option<Str
             "not valid UTF-8: fix the encoding before hashing".into()
         ));
     }
-    let view = build_view(row, ctx).ok_or_else(|| fail(unviewable(row, ctx)))?;
+    let view = build_view(row, ctx).map_err(|why| fail(unviewable(row, why)))?;
     if let Some(cols) = ctx.columns
         && view.len() != cols.len()
     {

@@ -57,7 +57,7 @@ pub fn column_reasons(row: &Row, ctx: &Context, verdict: &Verdict) -> Vec<(Strin
     if cell_reasons.is_empty() {
         return Vec::new();
     }
-    let Some(view) = build_view(row, ctx) else {
+    let Ok(view) = build_view(row, ctx) else {
         return Vec::new();
     };
     let flagged_column = flagged_column(verdict);
@@ -83,7 +83,7 @@ fn flagged_column(verdict: &Verdict) -> Option<&str> {
 /// Explains `verdict` for `row`. `delimiter` is the CSV delimiter (unused
 /// for JSON).
 pub fn explain(row: &Row, ctx: &Context, verdict: &Verdict, delimiter: u8) -> Explained {
-    let Some(view) = build_view(row, ctx) else {
+    let Ok(view) = build_view(row, ctx) else {
         return Explained {
             cells: Vec::new(),
             line: row.line,

@@ -28,7 +28,7 @@ mod view;
 pub use columns::{Column, Columns};
 pub use media_files::{MediaContext, MediaKind, MediaNote};
 pub use undisclosed_ai_text::{AiContext, AiFinding, AiSettings, TextColumns};
-pub use view::{Cell, Cells, Kind, RowView, build_view, json_text};
+pub use view::{Cell, Cells, Kind, NoView, RowView, build_view, json_text};
 
 use crate::input::Row;
 use crate::policy::Policy;
@@ -173,8 +173,8 @@ fn run_rules(row: &Row, ctx: &Context) -> Verdict {
     let mut v = Verdict::default();
     encoding_invalid::check(row, &mut v);
     let view = match build_view(row, ctx) {
-        Some(view) => view,
-        None => {
+        Ok(view) => view,
+        Err(_) => {
             v.add(Reason::MalformedRow);
             return v;
         }

@@ -236,7 +236,7 @@ pub fn infer_columns(rows: &[Row], ctx: &Context) -> Vec<String> {
     let mut by_name: std::collections::HashMap<String, Seen> = std::collections::HashMap::new();
     let mut order = 0;
     for row in rows {
-        let Some(view) = super::build_view(row, ctx) else {
+        let Ok(view) = super::build_view(row, ctx) else {
             continue;
         };
         let csv = matches!(row.content, Content::Csv { .. });

@@ -286,19 +286,34 @@ impl<'v> Iterator for Cells<'v> {
     }
 }
 
-/// Builds the view of a row; `None` when there is nothing to view (JSON
-/// that does not parse, is not an object, or names a field twice).
-pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
+/// Why a row has no view: `scan` quarantines it as `MALFORMED_ROW` either
+/// way, and `hash` says which.
+#[derive(Debug)]
+pub enum NoView<'a> {
+    /// JSON that does not parse or is not an object; CSV without a header.
+    Malformed,
+    /// Two keys of a JSON object name one disclosure field.
+    SameField {
+        first: &'a str,
+        second: &'a str,
+        field: Field,
+    },
+    /// Two keys of a JSON object differ only in case.
+    CaseDuplicates,
+}
+
+/// Builds the view of a row, or says why there is nothing to view.
+pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Result<RowView<'a>, NoView<'a>> {
     match &row.content {
         Content::Csv { fields, ends } => {
-            let columns = ctx.columns?;
+            let columns = ctx.columns.ok_or(NoView::Malformed)?;
             let source = Source::Csv {
                 row,
                 columns,
                 fields,
                 ends,
             };
-            Some(RowView::new(source, columns.by_field))
+            Ok(RowView::new(source, columns.by_field))
         }
         Content::Object(map) => {
             let mut by_field = [None; Field::COUNT];
@@ -306,10 +321,15 @@ pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
             for (i, (key, value)) in map.iter().enumerate() {
                 let field = ctx.policy.field_of(key);
                 if let Some(f) = field {
-                    if by_field[f as usize].is_some() {
+                    if let Some(first) = by_field[f as usize] {
                         // Two keys for one field: ambiguous, like a duplicate
                         // CSV header, but only this row is affected.
-                        return None;
+                        let first: &JsonCell = &cells[first];
+                        return Err(NoView::SameField {
+                            first: first.name,
+                            second: key,
+                            field: f,
+                        });
                     }
                     by_field[f as usize] = Some(i);
                 }
@@ -325,15 +345,15 @@ pub fn build_view<'a>(row: &'a Row, ctx: &'a Context) -> Option<RowView<'a>> {
                 });
             }
             if has_case_duplicates(&cells) {
-                return None;
+                return Err(NoView::CaseDuplicates);
             }
             let source = Source::Json {
                 cells,
                 raw: &row.raw,
             };
-            Some(RowView::new(source, by_field))
+            Ok(RowView::new(source, by_field))
         }
-        Content::Malformed => None,
+        Content::Malformed => Err(NoView::Malformed),
     }
 }
 
