@@ -88,15 +88,23 @@ pub fn excerpt(s: &str) -> std::borrow::Cow<'_, str> {
 /// message ends with "at line L column C" too), and 1-based, where
 /// serde_json says column 0 at the start of a line, as in an empty file.
 pub fn json_error(path: &Path, e: &serde_json::Error, what: &str) -> Located {
-    let text = e.to_string();
-    let at = format!(" at line {} column {}", e.line(), e.column());
-    let message = text.strip_suffix(&at).unwrap_or(&text);
     Located::new(
         path,
         e.line().max(1) as u64,
         e.column().max(1) as u64,
-        format!("{what}: {message}"),
+        format!("{what}: {}", json_message(e)),
     )
+}
+
+/// serde_json's message without the " at line L column C" it ends with:
+/// a message that gives a place gives it once, its own way.
+pub fn json_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&at) {
+        Some(message) => message.to_string(),
+        None => text,
+    }
 }
 
 /// 1-based line and column of byte `offset` in `text`.

@@ -122,13 +122,7 @@ pub fn why_not_an_object(raw: &[u8]) -> String {
         .and_then(|_| de.end());
     match parsed {
         Ok(()) => "not a JSON object".into(),
-        Err(e) => {
-            let e = e.to_string();
-            match e.rsplit_once(" at line ") {
-                Some((why, _)) => why.to_string(),
-                None => e,
-            }
-        }
+        Err(e) => crate::error::json_message(&e),
     }
 }
 
