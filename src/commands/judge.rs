@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::detector::{Detector, Sensitivity, Thresholds};
-use crate::policy::{Policy, PolicySource};
+use crate::policy::Policy;
 use crate::rules::AiSettings;
 
 /// The flags that choose the detector, for the commands that judge text as
@@ -76,10 +76,9 @@ impl Judge {
         // The loader's errors name the model's path; this says where it
         // was given, since a policy's relative path is not the working
         // directory's.
-        let from = match (model, &policy.source) {
-            (Some(_), _) => "--model".to_string(),
-            (None, PolicySource::File(p)) => format!("[detector] model in {}", p.display()),
-            (None, PolicySource::BuiltIn) => "[detector] model".to_string(),
+        let from = match model {
+            Some(_) => "--model".to_string(),
+            None => policy.key_in("[detector] model"),
         };
         let detector = match model.or(policy.detector.model.as_deref()) {
             Some(path) => Loaded::Own(Box::new(

@@ -641,13 +641,9 @@ fn media_inspector(policy: &Policy) -> anyhow::Result<Option<Inspector>> {
     let Some(path) = &policy.media.trust_anchors else {
         return Inspector::new(policy.media.max_file_bytes, None).map(Some);
     };
-    // Said where it was given, as for the model: a policy's relative path
-    // is not the working directory's. The C2PA crate's own errors ("COSE
-    // error parsing certificate") name no file at all.
-    let from = match &policy.source {
-        PolicySource::File(p) => format!("[media] trust_anchors in {}", p.display()),
-        PolicySource::BuiltIn => "[media] trust_anchors".to_string(),
-    };
+    // Said where it was given, as for the model. The C2PA crate's own
+    // errors ("COSE error parsing certificate") name no file at all.
+    let from = policy.key_in("[media] trust_anchors");
     // A policy is user input: `/dev/zero` or a FIFO here must not hang the
     // run, as they do not for the model.
     let bytes = read_small_file(path, MAX_TRUST_ANCHORS_BYTES, "the C2PA trust anchor file")

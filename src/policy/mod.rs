@@ -195,6 +195,16 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Where a key of this policy was set, for an error about the file it
+    /// names (`[detector] model in ./crmguard.toml`): a policy's relative
+    /// path is read from the policy's folder, not the working directory.
+    pub fn key_in(&self, key: &str) -> String {
+        match &self.source {
+            PolicySource::File(p) => format!("{key} in {}", p.display()),
+            PolicySource::BuiltIn => key.to_string(),
+        }
+    }
+
     /// The built-in default: exactly what `crmguard init` writes.
     pub fn builtin() -> Policy {
         Policy::parse(DEFAULT_POLICY, PolicySource::BuiltIn)
