@@ -442,24 +442,6 @@ fn caught(x: Option<f64>) -> String {
     x.map_or("-".into(), show_percent)
 }
 
-/// The table's first column: 22 characters, or more for a rate asked for
-/// with many digits (`--fpr 0.0000001%`), whose label would otherwise run
-/// into the threshold beside it.
-fn label_width(c: &Calibration) -> usize {
-    let labels = [
-        format!("quarantine ({})", show_target(c.quarantine.target)),
-        c.review.as_ref().map_or(String::new(), |r| {
-            format!("review ({})", show_target(r.target))
-        }),
-        format!("{}, in force", c.in_force.sensitivity),
-        format!("{}, review", c.in_force.sensitivity),
-    ];
-    labels
-        .iter()
-        .map(|l| l.chars().count() + 2)
-        .fold(22, usize::max)
-}
-
 fn text(c: &Calibration) -> String {
     let mut s = format!(
         "{} genuine texts judged (of {} rows; {} too short to judge, never held back)\n",
@@ -480,19 +462,41 @@ fn text(c: &Calibration) -> String {
             c.machine_judged, c.machine
         ));
     }
-    let w = label_width(c);
-    let row = |name: String, t: f32, rate: f64, bound: Option<f64>, caught: Option<f64>| {
-        let mut r = format!(
-            "{name:<w$}{:<12}{:<15}{:<12}",
-            t.to_string(),
-            show_percent(rate),
-            bound.map_or(String::new(), show_percent)
-        );
-        if with_machine {
-            r.push_str(&self::caught(caught));
-        }
-        r.trim_end().to_string() + "\n"
+    // Each line of the table: its label, threshold, genuine rate, the
+    // rate's bound and the machine texts caught.
+    let level = |name: &str, l: &Level| {
+        (
+            format!("{name} ({})", show_target(l.target)),
+            l.threshold,
+            l.genuine_rate,
+            Some(l.genuine_rate_upper_95),
+            l.machine_caught,
+        )
     };
+    let mut lines = vec![level("quarantine", &c.quarantine)];
+    lines.extend(c.review.as_ref().map(|r| level("review", r)));
+    let f = &c.in_force;
+    lines.push((
+        format!("{}, in force", f.sensitivity),
+        f.threshold,
+        f.genuine_rate,
+        None,
+        f.machine_caught,
+    ));
+    if let (Some(r), Some(g)) = (f.review_threshold, f.review_genuine_rate) {
+        lines.push((
+            format!("{}, review", f.sensitivity),
+            r,
+            g,
+            None,
+            f.review_machine_caught,
+        ));
+    }
+    // 22 characters, or more for a rate asked for with many digits (`--fpr
+    // 0.0000001%`), whose label would otherwise run into the threshold.
+    let w = (lines.iter())
+        .map(|l| l.0.chars().count() + 2)
+        .fold(22, usize::max);
     let header = format!(
         "\n{:<w$}{:<12}{:<15}{:<12}{}",
         "",
@@ -503,35 +507,18 @@ fn text(c: &Calibration) -> String {
     );
     s.push_str(header.trim_end());
     s.push('\n');
-    let mut level = |name: &str, l: &Level| {
-        s.push_str(&row(
-            format!("{name} ({})", show_target(l.target)),
-            l.threshold,
-            l.genuine_rate,
-            Some(l.genuine_rate_upper_95),
-            l.machine_caught,
-        ));
-    };
-    level("quarantine", &c.quarantine);
-    if let Some(r) = &c.review {
-        level("review", r);
-    }
-    let f = &c.in_force;
-    s.push_str(&row(
-        format!("{}, in force", f.sensitivity),
-        f.threshold,
-        f.genuine_rate,
-        None,
-        f.machine_caught,
-    ));
-    if let (Some(r), Some(g)) = (f.review_threshold, f.review_genuine_rate) {
-        s.push_str(&row(
-            format!("{}, review", f.sensitivity),
-            r,
-            g,
-            None,
-            f.review_machine_caught,
-        ));
+    for (name, t, rate, bound, caught) in lines {
+        let mut r = format!(
+            "{name:<w$}{:<12}{:<15}{:<12}",
+            t.to_string(),
+            show_percent(rate),
+            bound.map_or(String::new(), show_percent)
+        );
+        if with_machine {
+            r.push_str(&self::caught(caught));
+        }
+        s.push_str(r.trim_end());
+        s.push('\n');
     }
     s.push_str("(\"at most\": the rate's 95% upper confidence bound for texts like these)\n");
     if let Some(why) = &c.no_review {
